@@ -1,0 +1,46 @@
+"""One safety check: case -> facts -> engine -> result. Used by the API, CDS Hooks and CLI."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict
+
+from engine import Alert, Engine, Severity, TraceEntry
+from rules.case import SafetyCheckRequest
+from rules.catalog import RULESET_NAME, RULESET_VERSION, all_rules
+from rules.facts import case_facts
+
+Outcome = Literal["critical", "warning", "info", "no_alerts"]
+
+
+class CheckResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    check_id: str
+    ruleset_version: str
+    outcome: Outcome
+    alerts: list[Alert]
+    trace: list[TraceEntry]
+
+
+def build_engine() -> Engine:
+    """Register and lint the whole ruleset. Call once per process, at start-up."""
+    return Engine(RULESET_NAME, all_rules())
+
+
+class Checker:
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine or build_engine()
+
+    def run(self, case: SafetyCheckRequest, check_id: str | None = None) -> CheckResult:
+        outcome = self.engine.evaluate(case_facts(case))
+        highest: Severity | None = outcome.highest
+        return CheckResult(
+            check_id=check_id or uuid4().hex,
+            ruleset_version=RULESET_VERSION,
+            outcome=highest.value if highest else "no_alerts",
+            alerts=outcome.alerts,
+            trace=outcome.trace,
+        )

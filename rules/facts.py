@@ -1,0 +1,63 @@
+"""The input case as facts for the engine: one fact per patient, order, condition, medication.
+
+Facts are the raw data, typed by `kind` and stripped of None values (durable-rules matches a
+None only via `== None`; absence is `-m.field`). Everything clinical is derived by rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rules.case import Coding, SafetyCheckRequest
+
+
+def _clean(fact: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fact.items() if v is not None}
+
+
+def _coding(kind: str, n: int, entry: Coding) -> dict[str, Any]:
+    return _clean({"kind": kind, "id": f"{kind}{n}", "system": entry.system,
+                   "code": entry.code, "display": entry.display})
+
+
+def case_facts(case: SafetyCheckRequest) -> list[dict[str, Any]]:
+    p, o = case.patient, case.order
+    patient = _clean({
+        "kind": "patient", "id": "patient",
+        "birth_date": p.birth_date.isoformat() if p.birth_date else None,
+        "age_years": p.age_years,
+        "weight_kg": p.weight_kg,
+        "crcl_ml_min": p.creatinine_clearance_ml_min,
+        "egfr_ml_min": p.egfr_ml_min_1_73m2,
+        "on_dialysis": p.on_dialysis,
+        "pregnant": p.pregnant,
+        "hospital_supervised": p.hospital_supervised,
+        "alcohol_use": p.alcohol_use,
+    })
+    prev = o.previous
+    order = _clean({
+        "kind": "order", "id": "order",
+        "date": o.date.isoformat(),
+        "action": o.action,
+        "route": o.route,
+        "form": o.form,
+        "dose_value": o.dose.value if o.dose else None,
+        "dose_unit": o.dose.unit if o.dose else None,
+        "frequency_per_day": o.frequency_per_day,
+        "taper": o.taper,
+        "prev_dose_value": prev.dose.value if prev and prev.dose else None,
+        "prev_dose_unit": prev.dose.unit if prev and prev.dose else None,
+        "prev_frequency_per_day": prev.frequency_per_day if prev else None,
+        "prev_since": prev.since.isoformat() if prev and prev.since else None,
+        "has_previous": prev is not None,
+    })
+    facts = [patient, order]
+    # Duplicated entries would only repeat the same finding: send each distinct entry once.
+    seen: set[tuple[str, str | None, str | None, str | None]] = set()
+    for kind, entries in (("condition", p.conditions), ("medication", p.medications)):
+        for n, entry in enumerate(entries):
+            key = (kind, entry.system, entry.code, entry.display)
+            if key not in seen:
+                seen.add(key)
+                facts.append(_coding(kind, n, entry))
+    return facts

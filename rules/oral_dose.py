@@ -1,0 +1,310 @@
+"""Oral dosing: tablet weight limit, daily maxima by age band, mg/kg/day range, starting dose,
+titration pace, dose division and discontinuation.
+
+Sources: 000 (paediatric SmPC text, primary), 001 (adult SmPC text, primary). Thresholds are
+the constants below; each threshold rule that needs data has a MISSING_DATA sibling in
+rules/missing_data.py.
+"""
+
+from __future__ import annotations
+
+from engine import AlertRule, Bindings, Severity, c, m
+from rules.sources import ADULT_SMPC, PAED_SMPC, Passage
+
+TABLET_MIN_WEIGHT_KG = 33  # 000: tablets not suitable below 33 kg; 33.0 kg itself is allowed
+MAX_MG_DAY_UNDER_8 = 40
+MAX_MG_DAY_8_TO_17 = 60
+MAX_MG_DAY_ADULT = 100
+MAX_MG_PER_KG_DAY_CHILD = 2.0
+START_MAX_MG_DAY_ADULT = 15
+# 000: "started with a very low dose (corresponding to approximately 0.3 mg/kg a day)". We flag
+# a start clearly above that: > 0.5 mg/kg/day, the top of 004's 0.3–0.5 initial range, which
+# leaves room for rounding to whole tablets or 2.5 mg steps.
+START_MAX_MG_PER_KG_DAY_CHILD = 0.5
+STEP_MAX_MG_DAY_ADULT = 15  # 001: 5 mg three times daily more every three days
+STEP_MIN_DAYS_ADULT = 3
+STEP_MIN_DAYS_CHILD = 7  # 000: "at about 1 week intervals"
+DIVIDED_DOSES_CHILD = (2, 4)
+
+TABLET_SOURCE = Passage(
+    PAED_SMPC, "Baclofen tablets are not suitable for use in children below 33 kg body weight.",
+    note="Applies under 18 years (000 is the paediatric text). 33.0 kg is not 'below 33 kg'.",
+)
+MAX_CHILD_SOURCE = Passage(
+    PAED_SMPC,
+    "The total daily dose should not exceed a maximum of 40 mg/day in children below 8 years of "
+    "age. In children over 8 years of age, a maximum daily dose of 60 mg/day may be given.",
+    note="The 60 mg/day cap applies from the 8th birthday. 003 (secondary, unreviewed) quotes "
+    "up to 80 mg/day and more in children; 000 is primary and wins.",
+)
+MAX_ADULT_SOURCE = Passage(
+    ADULT_SMPC,
+    "Dosage may be slowly increased where necessary to a maximum daily dose of not more than "
+    "100mg unless the patient is in hospital under careful medical supervision.",
+    note="Above 100 mg/day in hospital under careful supervision is allowed by 001: warning, "
+    "not critical. 002 ('commonly ... 30 to 75 mg') and 004 ('maximum 80 mg/day') are lower; "
+    "001 is primary and wins.",
+)
+WEIGHT_RANGE_SOURCE = Passage(
+    PAED_SMPC,
+    "The usual daily dosage for maintenance therapy ranges between 0.75 and 2 mg/kg body weight.",
+    note="003 (secondary) targets ~2 mg/kg/day too; above 2 mg/kg/day is outside the "
+    "authorised 0.3-2.0 mg/kg range of 000.",
+)
+START_CHILD_SOURCE = Passage(
+    PAED_SMPC,
+    "Treatment should usually be started with a very low dose (corresponding to approximately "
+    "0.3 mg/kg a day), in 2-4 divided doses (preferably in 4 divided doses).",
+    note="Threshold > 0.5 mg/kg/day: the top of 004's 'Initial: 0.3–0.5 mg/kg/day'. 003's "
+    "'2.5 mg three times daily' for any child over 2 is secondary and can exceed it in small "
+    "children.",
+)
+START_ADULT_SOURCE = Passage(
+    ADULT_SMPC, "5mg three times daily for three days",
+    note="001's regimen starts at 15 mg/day (5 mg three times daily); 002 agrees (15 mg/day).",
+)
+TITRATION_ADULT_SOURCE = Passage(
+    ADULT_SMPC,
+    "5mg three times daily for three days 10mg three times daily for three days",
+    note="Steps of 15 mg/day (5 mg per dose, three doses) at intervals of three days. 002's "
+    "'gradual increases of 5 to 15 mg' agrees on the step.",
+)
+TITRATION_CHILD_SOURCE = Passage(
+    PAED_SMPC,
+    "The dosage should be raised cautiously, at about 1 week intervals, until it becomes "
+    "sufficient for the child's individual requirements.",
+    note="'About 1 week' is read as at least 7 days. 003 (secondary) titrates over 10-12 weeks.",
+)
+DIVISION_SOURCE = Passage(PAED_SMPC, "0.3-2.0 mg/kg in 2-4 divided doses daily")
+DISCONTINUATION_SOURCE = Passage(
+    ADULT_SMPC,
+    "Except in overdose-related emergencies, the treatment with baclofen should always be "
+    "gradually discontinued by successively reducing the dosage. Baclofen should not be "
+    "discontinued suddenly.",
+    note="004: taper over 1-2 weeks to prevent withdrawal seizures, hallucinations, "
+    "hyperthermia.",
+)
+
+
+
+def _oral_order(*tests: object) -> object:
+    cond = (m.kind == "order") & (m.route == "oral")
+    for t in tests:
+        cond = cond & t
+    return cond
+
+
+def _cap_suggestion(b: Bindings) -> str:
+    cap = b.cap
+    freq = int(b.dose.frequency_per_day)
+    return (f"Reduce to at most {cap} mg/day, e.g. {cap / freq:g} mg {freq} times a day."
+            if freq > 1 else f"Reduce to at most {cap} mg/day.")
+
+
+def _max_rule(rule_id: str, band: str, cap: int, label: str, source: object,
+              severity: Severity = Severity.CRITICAL, supervised: bool | None = None
+              ) -> AlertRule:
+    conds = [c.band << ((m.kind == "age_band") & (m.band == band)),
+             c.dose << ((m.kind == "daily_dose") & (m.route == "oral") & (m.mg > cap))]
+    if supervised is not None:
+        conds.append(c.patient << ((m.kind == "patient") & (m.hospital_supervised == supervised)))
+    return AlertRule(
+        id=rule_id, code="DAILY_DOSE_ABOVE_MAXIMUM", severity=severity, when=tuple(conds),
+        message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum " + label + ".",
+        suggestion=_cap_suggestion, params={"cap": cap},
+        evidence=lambda b: {"daily_mg": b.dose.mg, "max_mg_day": b.cap, "age_years": b.band.years,
+                            "dose_mg": b.dose.dose_mg,
+                            "frequency_per_day": b.dose.frequency_per_day},
+        source=source,  # type: ignore[arg-type]
+        description=f"Oral daily dose above {cap} mg/day {label}.",
+    )
+
+
+RULES = [
+    AlertRule(
+        id="oral_dose.tablet_below_33_kg",
+        code="TABLET_BELOW_33_KG",
+        severity=Severity.CRITICAL,
+        when=(
+            c.order << _oral_order(m.form == "tablet"),
+            c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
+            c.patient << ((m.kind == "patient") & (m.weight_kg < TABLET_MIN_WEIGHT_KG)),
+        ),
+        message="Tablets ordered for a {band.years}-year-old weighing {patient.weight_kg:g} kg: "
+        "baclofen tablets are not suitable below {limit} kg.",
+        suggestion="Use the oral solution (or granules) instead of tablets.",
+        params={"limit": TABLET_MIN_WEIGHT_KG},
+        evidence=lambda b: {"weight_kg": b.patient.weight_kg, "age_years": b.band.years,
+                            "form": "tablet", "min_weight_kg": b.limit},
+        source=TABLET_SOURCE,
+        description="Tablet for a child under 18 weighing less than 33 kg.",
+    ),
+    _max_rule("oral_dose.max_under_8", "under_8", MAX_MG_DAY_UNDER_8,
+              "for children below 8 years", MAX_CHILD_SOURCE),
+    _max_rule("oral_dose.max_8_to_17", "8_to_17", MAX_MG_DAY_8_TO_17,
+              "for children aged 8 and over", MAX_CHILD_SOURCE),
+    _max_rule("oral_dose.max_adult", "adult", MAX_MG_DAY_ADULT,
+              "for adults outside hospital supervision", MAX_ADULT_SOURCE, supervised=False),
+    _max_rule("oral_dose.max_adult_supervised", "adult", MAX_MG_DAY_ADULT,
+              "for adults (allowed only in hospital under careful supervision)",
+              MAX_ADULT_SOURCE, severity=Severity.WARNING, supervised=True),
+    AlertRule(
+        id="oral_dose.max_unknown_age",
+        code="DAILY_DOSE_ABOVE_MAXIMUM",
+        severity=Severity.CRITICAL,
+        when=(
+            c.patient << ((m.kind == "patient") & -m.birth_date & -m.age_years),
+            c.dose << ((m.kind == "daily_dose") & (m.route == "oral")
+                       & (m.mg > MAX_MG_DAY_ADULT)),
+        ),
+        message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for any age (age unknown).",
+        suggestion="Reduce to at most {cap} mg/day, and record the patient's age.",
+        params={"cap": MAX_MG_DAY_ADULT},
+        evidence=lambda b: {"daily_mg": b.dose.mg, "max_mg_day": b.cap},
+        source=MAX_ADULT_SOURCE,
+        description="Oral daily dose above 100 mg/day when the age is unknown.",
+    ),
+    AlertRule(
+        id="oral_dose.weight_based_above_range",
+        code="WEIGHT_BASED_DOSE_ABOVE_RANGE",
+        severity=Severity.WARNING,
+        when=(
+            c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
+            c.wbd << ((m.kind == "weight_based_dose") & (m.route == "oral")
+                      & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD)),
+        ),
+        message="{wbd.mg:g} mg/day for {wbd.weight_kg:g} kg is {wbd.mg_per_kg_day:.2f} "
+        "mg/kg/day, above the {limit:g} mg/kg/day maximum for children.",
+        suggestion=lambda b: (f"Reduce to at most {b.limit * b.wbd.weight_kg:g} mg/day "
+                              f"({b.limit:g} mg/kg/day for {b.wbd.weight_kg:g} kg)."),
+        params={"limit": MAX_MG_PER_KG_DAY_CHILD},
+        evidence=lambda b: {"daily_mg": b.wbd.mg, "weight_kg": b.wbd.weight_kg,
+                            "mg_per_kg_day": b.wbd.mg_per_kg_day, "max_mg_per_kg_day": b.limit},
+        source=WEIGHT_RANGE_SOURCE,
+        description="Under 18 and above 2 mg/kg/day.",
+    ),
+    AlertRule(
+        id="oral_dose.start_adult",
+        code="STARTING_DOSE_ABOVE_RECOMMENDED",
+        severity=Severity.WARNING,
+        when=(
+            c.order << _oral_order(m.action == "start"),
+            c.band << ((m.kind == "age_band") & (m.band == "adult")),
+            c.dose << ((m.kind == "daily_dose") & (m.route == "oral")
+                       & (m.mg > START_MAX_MG_DAY_ADULT)),
+        ),
+        message="Starting dose {dose.mg:g} mg/day is above the recommended {limit} mg/day "
+        "(5 mg three times daily).",
+        suggestion="Start with 5 mg three times daily and step up by 5 mg per dose every 3 days.",
+        params={"limit": START_MAX_MG_DAY_ADULT},
+        evidence=lambda b: {"daily_mg": b.dose.mg, "recommended_start_mg_day": b.limit},
+        source=START_ADULT_SOURCE,
+        description="Adult course started above 15 mg/day.",
+    ),
+    AlertRule(
+        id="oral_dose.start_child",
+        code="STARTING_DOSE_ABOVE_RECOMMENDED",
+        severity=Severity.WARNING,
+        when=(
+            c.order << _oral_order(m.action == "start"),
+            c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
+            c.wbd << ((m.kind == "weight_based_dose") & (m.route == "oral")
+                      & (m.mg_per_kg_day > START_MAX_MG_PER_KG_DAY_CHILD)),
+        ),
+        message="Starting dose {wbd.mg:g} mg/day is {wbd.mg_per_kg_day:.2f} mg/kg/day for "
+        "{wbd.weight_kg:g} kg, above the recommended start of about 0.3 mg/kg/day (threshold "
+        "{limit:g} mg/kg/day).",
+        suggestion=lambda b: (f"Start at about {0.3 * b.wbd.weight_kg:.1f} mg/day (0.3 mg/kg/day) "
+                              "in 2-4 divided doses; increase at about weekly intervals."),
+        params={"limit": START_MAX_MG_PER_KG_DAY_CHILD},
+        evidence=lambda b: {"daily_mg": b.wbd.mg, "weight_kg": b.wbd.weight_kg,
+                            "mg_per_kg_day": b.wbd.mg_per_kg_day,
+                            "threshold_mg_per_kg_day": b.limit},
+        source=START_CHILD_SOURCE,
+        description="Child's course started clearly above 0.3 mg/kg/day (threshold 0.5).",
+    ),
+    AlertRule(
+        id="oral_dose.titration_adult",
+        code="TITRATION_TOO_FAST",
+        severity=Severity.WARNING,
+        when=(
+            c.band << ((m.kind == "age_band") & (m.band == "adult")),
+            c.step << ((m.kind == "dose_step") & (m.route == "oral") & (m.increase_mg > 0)
+                       & ((m.increase_mg > STEP_MAX_MG_DAY_ADULT)
+                          | (m.days_since_change < STEP_MIN_DAYS_ADULT))),
+        ),
+        message=lambda b: _titration_message(b, STEP_MAX_MG_DAY_ADULT, STEP_MIN_DAYS_ADULT),
+        suggestion=lambda b: (f"Increase by at most {STEP_MAX_MG_DAY_ADULT} mg/day "
+                              f"(5 mg per dose), no sooner than every {STEP_MIN_DAYS_ADULT} "
+                              f"days: at most {min(b.step.to_mg, b.step.from_mg + 15):g} "
+                              "mg/day now."),
+        evidence=lambda b: {k: v for k, v in b.step.items() if k not in ("id", "kind")},
+        source=TITRATION_ADULT_SOURCE,
+        description="Adult step-up above 15 mg/day or sooner than 3 days after the last change.",
+    ),
+    AlertRule(
+        id="oral_dose.titration_child",
+        code="TITRATION_TOO_FAST",
+        severity=Severity.WARNING,
+        when=(
+            c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
+            c.step << ((m.kind == "dose_step") & (m.route == "oral") & (m.increase_mg > 0)
+                       & (m.days_since_change < STEP_MIN_DAYS_CHILD)),
+        ),
+        message=lambda b: _titration_message(b, None, STEP_MIN_DAYS_CHILD),
+        suggestion="Raise a child's dose cautiously, at about weekly intervals (at least "
+        "{days} days between increases).",
+        params={"days": STEP_MIN_DAYS_CHILD},
+        evidence=lambda b: {k: v for k, v in b.step.items() if k not in ("id", "kind")},
+        source=TITRATION_CHILD_SOURCE,
+        description="Child's dose increased sooner than about a week after the last change.",
+    ),
+    AlertRule(
+        id="oral_dose.division_child",
+        code="DOSING_FREQUENCY_OUTSIDE_RANGE",
+        severity=Severity.WARNING,
+        when=(
+            c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
+            c.order << _oral_order((m.action != "stop")
+                                   & ((m.frequency_per_day < DIVIDED_DOSES_CHILD[0])
+                                      | (m.frequency_per_day > DIVIDED_DOSES_CHILD[1]))),
+        ),
+        message="{order.frequency_per_day} dose(s) a day for a {band.years}-year-old: a child's "
+        "daily dose should be divided into 2-4 doses.",
+        suggestion="Divide the daily dose into 2-4 doses (preferably 4).",
+        evidence=lambda b: {"frequency_per_day": b.order.frequency_per_day,
+                            "age_years": b.band.years},
+        source=DIVISION_SOURCE,
+        description="Child's daily dose not divided into 2-4 doses.",
+    ),
+    AlertRule(
+        id="oral_dose.abrupt_stop",
+        code="ABRUPT_DISCONTINUATION",
+        severity=Severity.WARNING,
+        when=(c.order << _oral_order((m.action == "stop") & (m.taper == False)),),  # noqa: E712
+        message=lambda b: ("Baclofen stopped without a taper"
+                           + (f" (current regimen {b.order.prev_dose_value:g} "
+                              f"{b.order.prev_dose_unit} {b.order.prev_frequency_per_day} times a "
+                              "day)" if "prev_frequency_per_day" in b.order
+                              and "prev_dose_value" in b.order else "")
+                           + ": sudden withdrawal can cause hallucinations, seizures and "
+                           "hyperthermia."),
+        suggestion="Taper by successive dose reductions over 1-2 weeks instead of stopping, "
+        "unless this is an overdose emergency.",
+        evidence=lambda b: {"action": "stop", "taper": False},
+        source=DISCONTINUATION_SOURCE,
+        description="Established course stopped without a taper.",
+    ),
+]
+
+
+def _titration_message(b: Bindings, max_step: float | None, min_days: int) -> str:
+    s = b.step
+    reasons = []
+    if max_step is not None and s.increase_mg > max_step:
+        reasons.append(f"a step of +{s.increase_mg:g} mg/day exceeds {max_step:g} mg/day")
+    if "days_since_change" in s and s.days_since_change < min_days:
+        reasons.append(f"{s.days_since_change} day(s) after the last change is sooner than "
+                       f"{min_days} days")
+    return (f"Dose raised from {s.from_mg:g} to {s.to_mg:g} mg/day: " + " and ".join(reasons)
+            + ".")
