@@ -72,7 +72,7 @@ class Coding(_Model):
     @model_validator(mode="after")
     def _something(self) -> Coding:
         if not (self.code or self.display):
-            raise ValueError("needs a code or a display text")
+            raise ValueError("code: needs a code or a display text")
         return self
 
 
@@ -98,7 +98,7 @@ class Patient(_Model):
     @model_validator(mode="after")
     def _age_given(self) -> Patient:
         if self.birth_date is None and self.age_years is None:
-            raise ValueError("birth_date or age_years is required")
+            raise ValueError("birth_date: birth_date or age_years is required")
         return self
 
 
@@ -131,11 +131,11 @@ class Order(_Model):
     def _form_fits_route(self) -> Order:
         if self.form is not None:
             if self.route == "oral" and self.form not in ORAL_FORMS:
-                raise ValueError(f"form {self.form!r} is not an oral form")
+                raise ValueError(f"form: {self.form!r} is not an oral form")
             if self.route == "intrathecal" and self.form != "intrathecal":
-                raise ValueError(f"form {self.form!r} does not fit the intrathecal route")
+                raise ValueError(f"form: {self.form!r} does not fit the intrathecal route")
         if self.previous and self.previous.since and self.previous.since > self.date:
-            raise ValueError("previous.since is after the order date")
+            raise ValueError("previous.since: is after the order date")
         return self
 
 
@@ -148,7 +148,7 @@ class SafetyCheckRequest(_Model):
         born = self.patient.birth_date
         if born is not None:
             if born > self.order.date:
-                raise ValueError("patient.birth_date is after the order date (in the future)")
+                raise ValueError("patient.birth_date: is after the order date (in the future)")
             if (self.order.date - born).days > 130 * 366:
-                raise ValueError("patient.birth_date gives an age above 130 years")
+                raise ValueError("patient.birth_date: gives an age above 130 years")
         return self

@@ -1,0 +1,107 @@
+"""Command line: `baclofen-cds check case.json`, `baclofen-cds rules`, `baclofen-cds serve`.
+
+Exit status of `check`: 0 no alerts, 1 warnings or info only, 2 at least one critical alert,
+3 invalid input, 4 the check could not be completed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from api.errors import validation_items
+from api.models import SafetyCheckResponse
+from engine import EngineError
+from rules.case import SafetyCheckRequest
+from rules.catalog import catalogue
+
+EXIT = {"no_alerts": 0, "info": 1, "warning": 1, "critical": 2}
+EXIT_INVALID = 3
+EXIT_NOT_COMPLETED = 4
+
+
+def _check(path: str, as_json: bool, explain: bool) -> int:
+    from rules.checker import Checker
+
+    try:
+        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        case = SafetyCheckRequest.model_validate_json(raw)
+    except OSError as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ValidationError as exc:
+        for item in validation_items(exc.errors()):
+            print(f"invalid input: {item['field']}: {item['problem']}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        result = Checker().run(case)
+    except EngineError as exc:
+        print(f"CHECK NOT COMPLETED: {exc}. Do not treat this as a pass.", file=sys.stderr)
+        return EXIT_NOT_COMPLETED
+    response = SafetyCheckResponse.from_result(result, explain=explain)
+    if as_json:
+        print(response.model_dump_json(indent=2, exclude_none=True))
+    else:
+        print(f"outcome: {response.outcome}  (check {response.check_id}, ruleset "
+              f"{response.ruleset_version})")
+        for alert in response.alerts:
+            print(f"\n[{alert.severity.upper()}] {alert.code}\n  {alert.message}\n"
+                  f"  -> {alert.suggestion}\n  source: {alert.source.document}: "
+                  f"\"{alert.source.excerpt}\"")
+        if explain and response.trace:
+            print("\ntrace:")
+            for t in response.trace:
+                print(f"  {t.step:>2}. {t.rule_id} {t.matched}"
+                      + (f" -> {t.alert_code}" if t.alert_code else "")
+                      + "".join(f"\n        + {d}" for d in t.derived))
+    return EXIT[response.outcome]
+
+
+def _rules(as_json: bool) -> int:
+    entries = catalogue()
+    if as_json:
+        print(json.dumps(entries, default=lambda o: o.model_dump() if hasattr(o, "model_dump")
+                         else str(o), indent=2))
+        return 0
+    for e in entries:
+        print(f"{e['code']}  [{e['severity']}]")
+        for r in e["rules"]:
+            print(f"    {r['id']}: {r['description']}  ({r['source'].document})")
+    return 0
+
+
+def _serve(host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, access_log=False)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="baclofen-cds", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="check one case (JSON file, or - for stdin)")
+    check.add_argument("case")
+    check.add_argument("--json", action="store_true", help="print the raw API response")
+    check.add_argument("--explain", action="store_true", help="include the rule trace")
+    rules = sub.add_parser("rules", help="print the rule catalogue")
+    rules.add_argument("--json", action="store_true")
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return _check(args.case, args.json, args.explain)
+    if args.command == "rules":
+        return _rules(args.json)
+    return _serve(args.host, args.port, args.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

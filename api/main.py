@@ -1,0 +1,41 @@
+"""The FastAPI application: native safety checks (and, beside them, the CDS Hooks service).
+
+The engine is built in the lifespan hook, once per worker process, so that a ruleset that
+fails its lint stops the boot instead of a patient's check.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors, safety_checks
+from rules.catalog import RULESET_VERSION
+from rules.checker import Checker
+
+
+def create_app(checker: Checker | None = None) -> FastAPI:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.checker = checker or Checker()
+        yield
+
+    app = FastAPI(
+        title="Baclofen prescribing safety checks",
+        version=RULESET_VERSION,
+        description="Rule-based clinical decision support for baclofen orders. Decision "
+        "support only: it does not replace the prescriber's or pharmacist's judgment.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(safety_checks.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,75 @@
+"""Patient archetypes: one builder per typical patient; scenario rows override single fields.
+
+Dates are fixed (no date.today()) so that boundaries such as a birthday stay exact.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+ORDER_DATE = "2026-11-22"
+
+ARCHETYPES: dict[str, dict[str, Any]] = {
+    # 7 years old (8th birthday on 2027-05-01), 20 kg, continuing oral solution.
+    "child_7y_20kg": {
+        "patient": {"birth_date": "2019-05-01", "weight_kg": 20},
+        "order": {"date": ORDER_DATE, "action": "continue", "route": "oral",
+                  "form": "oral_solution", "dose": {"value": 5, "unit": "mg"},
+                  "frequency_per_day": 4},
+    },
+    # Turns 8 on the order date; 35 kg; continuing tablets.
+    "child_8y_35kg": {
+        "patient": {"birth_date": "2018-11-22", "weight_kg": 35},
+        "order": {"date": ORDER_DATE, "action": "continue", "route": "oral", "form": "tablet",
+                  "dose": {"value": 10, "unit": "mg"}, "frequency_per_day": 3},
+    },
+    # Turns 18 on the order date; 60 kg; continuing tablets.
+    "teen_18th_birthday": {
+        "patient": {"birth_date": "2008-11-22", "weight_kg": 60},
+        "order": {"date": ORDER_DATE, "action": "continue", "route": "oral", "form": "tablet",
+                  "dose": {"value": 20, "unit": "mg"}, "frequency_per_day": 3},
+    },
+    # 45-year-old adult on an established oral regimen with nothing wrong.
+    "adult_oral": {
+        "patient": {"birth_date": "1981-06-15", "weight_kg": 80,
+                    "creatinine_clearance_ml_min": 95},
+        "order": {"date": ORDER_DATE, "action": "continue", "route": "oral", "form": "tablet",
+                  "dose": {"value": 20, "unit": "mg"}, "frequency_per_day": 3},
+    },
+    "adult_epilepsy": {
+        "patient": {"birth_date": "1970-01-10", "weight_kg": 70, "conditions": [
+            {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G40.909",
+             "display": "Epilepsy, unspecified"}]},
+        "order": {"date": ORDER_DATE, "action": "start", "route": "oral", "form": "tablet",
+                  "dose": {"value": 5, "unit": "mg"}, "frequency_per_day": 3},
+    },
+    "adult_dialysis": {
+        "patient": {"birth_date": "1960-03-03", "weight_kg": 75, "on_dialysis": True},
+        "order": {"date": ORDER_DATE, "action": "start", "route": "oral", "form": "tablet",
+                  "dose": {"value": 5, "unit": "mg"}, "frequency_per_day": 3},
+    },
+}
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge `override` into a copy of `base`; a None value deletes the key."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def build(archetype: str, patient: dict[str, Any] | None = None,
+          order: dict[str, Any] | None = None) -> dict[str, Any]:
+    case = copy.deepcopy(ARCHETYPES[archetype])
+    if patient:
+        case["patient"] = merge(case["patient"], patient)
+    if order:
+        case["order"] = merge(case["order"], order)
+    return case

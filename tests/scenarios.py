@@ -1,0 +1,27 @@
+"""Loading scenario tables (tests/scenarios/*.yaml): one row per case, exact expected codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.archetypes import build
+
+DIR = Path(__file__).parent / "scenarios"
+
+
+def load(name: str) -> list[dict[str, Any]]:
+    rows = yaml.safe_load((DIR / name).read_text(encoding="utf-8"))
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)), f"duplicate scenario ids in {name}"
+    return rows
+
+
+def case_of(row: dict[str, Any]) -> dict[str, Any]:
+    return build(row["archetype"], row.get("patient"), row.get("order"))
+
+
+def all_tables() -> list[str]:
+    return sorted(p.name for p in DIR.glob("*.yaml"))

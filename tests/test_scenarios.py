@@ -1,0 +1,41 @@
+"""Every scenario table, run through the real engine: the exact set of alert codes must match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rules.case import SafetyCheckRequest
+from rules.catalog import catalogue
+from rules.checker import Checker
+from tests.scenarios import all_tables, case_of, load
+
+ROWS = [(table, row) for table in all_tables() for row in load(table)]
+
+
+@pytest.mark.parametrize(("table", "row"), ROWS,
+                         ids=[f"{t.removesuffix('.yaml')}:{r['id']}" for t, r in ROWS])
+def test_scenario(checker: Checker, table: str, row: dict[str, Any]) -> None:
+    result = checker.run(SafetyCheckRequest.model_validate(case_of(row)))
+    codes = sorted(a.code for a in result.alerts)
+    assert codes == sorted(row["expect"]), [a.message for a in result.alerts]
+    expected_outcome = row.get("outcome")
+    if expected_outcome:
+        assert result.outcome == expected_outcome
+    for fragment in row.get("message_contains", []):
+        assert any(fragment in a.message for a in result.alerts), fragment
+    if not row["expect"]:
+        assert result.outcome == "no_alerts"
+
+
+def test_every_code_is_expected_by_some_row() -> None:
+    expected = {code for _, row in ROWS for code in row["expect"]}
+    missing = {e["code"] for e in catalogue()} - expected
+    assert not missing, f"codes no scenario expects: {sorted(missing)}"
+
+
+def test_every_code_has_a_negative_row() -> None:
+    """A table that only ever expects an alert cannot tell a rule that always fires."""
+    negatives = [row for _, row in ROWS if not row["expect"]]
+    assert len(negatives) >= 10
