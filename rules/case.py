@@ -95,12 +95,6 @@ class Patient(_Model):
     alcohol_use: bool = False
     medications: Annotated[list[Coding], Field(max_length=MAX_LIST)] = []
 
-    @model_validator(mode="after")
-    def _age_given(self) -> Patient:
-        if self.birth_date is None and self.age_years is None:
-            raise ValueError("birth_date: birth_date or age_years is required")
-        return self
-
 
 class PreviousRegimen(_Model):
     dose: Quantity | None = None
@@ -117,7 +111,7 @@ class Order(_Model):
     date: IsoDate = Field(default_factory=date.today,
                           description="Order date (default today); ages are taken on it")
     action: Literal["start", "change", "continue", "stop"]
-    route: Route
+    route: Route | None = Field(default=None, description="Required by the native API")
     form: Form | None = None
     dose: Quantity | None = None
     frequency_per_day: Annotated[int, Field(ge=1, le=24)] | None = None
@@ -139,16 +133,31 @@ class Order(_Model):
         return self
 
 
-class SafetyCheckRequest(_Model):
+class Case(_Model):
+    """What the rules evaluate. Lenient about data an EHR may not have (age, route): the rules
+    answer those gaps with MISSING_DATA. The native API is stricter (SafetyCheckRequest)."""
+
     patient: Patient
     order: Order
 
     @model_validator(mode="after")
-    def _dates_consistent(self) -> SafetyCheckRequest:
+    def _dates_consistent(self) -> Case:
         born = self.patient.birth_date
         if born is not None:
             if born > self.order.date:
                 raise ValueError("patient.birth_date: is after the order date (in the future)")
             if (self.order.date - born).days > 130 * 366:
                 raise ValueError("patient.birth_date: gives an age above 130 years")
+        return self
+
+
+class SafetyCheckRequest(Case):
+    """The native API's request: a prescribing system always knows the age and the route."""
+
+    @model_validator(mode="after")
+    def _required_for_native(self) -> SafetyCheckRequest:
+        if self.patient.birth_date is None and self.patient.age_years is None:
+            raise ValueError("patient.birth_date: birth_date or age_years is required")
+        if self.order.route is None:
+            raise ValueError("order.route: Field required (oral or intrathecal)")
         return self

@@ -8,7 +8,7 @@ from uuid import uuid4
 from pydantic import BaseModel, ConfigDict
 
 from engine import Alert, Engine, Severity, TraceEntry
-from rules.case import SafetyCheckRequest
+from rules.case import Case
 from rules.catalog import RULESET_NAME, RULESET_VERSION, all_rules
 from rules.facts import case_facts
 
@@ -34,7 +34,7 @@ class Checker:
     def __init__(self, engine: Engine | None = None) -> None:
         self.engine = engine or build_engine()
 
-    def run(self, case: SafetyCheckRequest, check_id: str | None = None) -> CheckResult:
+    def run(self, case: Case, check_id: str | None = None) -> CheckResult:
         outcome = self.engine.evaluate(case_facts(case))
         highest: Severity | None = outcome.highest
         return CheckResult(

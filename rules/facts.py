@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.case import Coding, SafetyCheckRequest
+from rules.case import Case, Coding
 
 
 def _clean(fact: dict[str, Any]) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def _coding(kind: str, n: int, entry: Coding) -> dict[str, Any]:
                    "code": entry.code, "display": entry.display})
 
 
-def case_facts(case: SafetyCheckRequest) -> list[dict[str, Any]]:
+def case_facts(case: Case) -> list[dict[str, Any]]:
     p, o = case.patient, case.order
     patient = _clean({
         "kind": "patient", "id": "patient",

@@ -134,3 +134,18 @@ RULES = [
         description="Dose change without previous.since: interval not checked.",
     ),
 ]
+
+RULES.append(
+    AlertRule(
+        id="missing.route",
+        code=CODE,
+        severity=Severity.WARNING,
+        when=(c.order << ((m.kind == "order") & -m.route),),
+        message="No route on the order: the route-specific checks (oral maxima, tablet limit, "
+        "intrathecal titration) could not run.",
+        suggestion="State the route (oral or intrathecal).",
+        evidence=lambda b: {"missing": ["order.route"]},
+        source=AGE_SOURCE,
+        description="No route: route-specific checks could not run.",
+    )
+)
