@@ -52,7 +52,7 @@ RULES = [
             c.patient << ((m.kind == "patient") & -m.weight_kg),
             c.order << (_order_active & (m.route == "oral")),
         ),
-        message=lambda b: (f"No body weight for a {b.band.years}-year-old: {_weight_checks(b)} "
+        message=lambda b: (f"No body weight for a child aged {b.band.years}: {_weight_checks(b)} "
                            "could not be checked."),
         suggestion="Record the child's current weight (patient.weight_kg) and re-run the check.",
         evidence=lambda b: {"missing": ["patient.weight_kg"], "age_years": b.band.years},

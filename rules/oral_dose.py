@@ -130,7 +130,7 @@ RULES = [
             c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
             c.patient << ((m.kind == "patient") & (m.weight_kg < TABLET_MIN_WEIGHT_KG)),
         ),
-        message="Tablets ordered for a {band.years}-year-old weighing {patient.weight_kg:g} kg: "
+        message="Tablets ordered for a child aged {band.years} weighing {patient.weight_kg:g} kg: "
         "baclofen tablets are not suitable below {limit} kg.",
         suggestion="Use the oral solution (or granules) instead of tablets.",
         params={"limit": TABLET_MIN_WEIGHT_KG},
@@ -269,7 +269,7 @@ RULES = [
                                    & ((m.frequency_per_day < DIVIDED_DOSES_CHILD[0])
                                       | (m.frequency_per_day > DIVIDED_DOSES_CHILD[1]))),
         ),
-        message="{order.frequency_per_day} dose(s) a day for a {band.years}-year-old: a child's "
+        message="{order.frequency_per_day} dose(s) a day for a child aged {band.years}: a child's "
         "daily dose should be divided into 2-4 doses.",
         suggestion="Divide the daily dose into 2-4 doses (preferably 4).",
         evidence=lambda b: {"frequency_per_day": b.order.frequency_per_day,
