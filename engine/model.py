@@ -118,8 +118,8 @@ class AlertRule:
 
     `aggregate=True` folds every firing of the rule in one check into one alert; its
     message/suggestion/evidence callables then receive the list of bindings.
-    `supersedes` names codes made redundant when this rule fires (e.g. end-stage renal
-    disease makes the renal-impairment warning noise).
+    `supersedes` names codes made redundant when this rule fires (a contraindication makes
+    the milder caution about the same organ noise).
     """
 
     id: str

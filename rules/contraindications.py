@@ -30,17 +30,23 @@ ESRD_SOURCE = Passage(
     "or CrCl/eGFR < 15 mL/min (CKD stage 5). Not in the primary texts (000/001); 002 and 004 "
     "agree. For intrathecal orders 004 allows use with extreme caution (warning).",
 )
+_RENAL_NOTE = ("Only 004 (tertiary) gives numbers; 002 (secondary) asks for a more cautious "
+               "approach in renal impairment; the primary texts are silent. The lower of CrCl "
+               "and eGFR is used.")
 RENAL_SOURCE = Passage(
-    CONSUMER_GUIDE,
-    "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously. CrCl <30 mL/min: Avoid oral "
-    "use; use intrathecal with extreme caution.",
-    note="Only 004 (tertiary) gives numbers; 002 asks for a more cautious approach in renal "
-    "impairment. The lower of CrCl and eGFR is used.",
+    CONSUMER_GUIDE, "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
+    note=_RENAL_NOTE,
+)
+RENAL_SEVERE_SOURCE = Passage(
+    CONSUMER_GUIDE, "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
+    note=_RENAL_NOTE,
 )
 PREGNANCY_SOURCE = Passage(
     REVIEW,
     "Baclofen is not a first-line medication during pregnancy and should be reserved for "
     "exceptional cases.",
+    note="002 (secondary, citing Embryotox); 004 (tertiary) agrees: use only if benefits "
+    "outweigh risks. The primary texts are silent on pregnancy.",
 )
 CNS_SOURCE = Passage(
     REVIEW,
@@ -157,7 +163,7 @@ RULES = [
         "intrathecal use with extreme caution.",
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},
         evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min},
-        source=RENAL_SOURCE,
+        source=RENAL_SEVERE_SOURCE,
         description="CrCl/eGFR 15 to < 30 mL/min: avoid oral baclofen.",
     ),
     AlertRule(

@@ -65,9 +65,11 @@ START_ADULT_SOURCE = Passage(
 )
 TITRATION_ADULT_SOURCE = Passage(
     ADULT_SMPC,
-    "5mg three times daily for three days 10mg three times daily for three days",
-    note="Steps of 15 mg/day (5 mg per dose, three doses) at intervals of three days. 002's "
-    "'gradual increases of 5 to 15 mg' agrees on the step.",
+    "The following gradually incremented dosage regime is suggested but may need adjustment to "
+    "suit individual patient requirements.",
+    note="The regime that follows: 5, 10, 15, 20 mg three times daily, each for three days, "
+    "i.e. steps of 15 mg/day at intervals of three days. 002's 'gradual increases of 5 to 15 "
+    "mg' agrees on the step.",
 )
 TITRATION_CHILD_SOURCE = Passage(
     PAED_SMPC,

@@ -1,0 +1,172 @@
+"""The native API contract: response shape, explain trace, catalogue, and 422s naming the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.archetypes import build, merge
+
+EXAMPLE = build("child_8y_35kg", patient={
+    "weight_kg": 28.5,
+    "conditions": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G40.909",
+                    "display": "Epilepsy"}],
+    "medications": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "7052",
+                     "display": "morphine"}],
+})
+
+
+def post(client: TestClient, body: Any, query: str = "") -> Any:
+    return client.post(f"/v1/safety-checks{query}", content=json.dumps(body),
+                       headers={"content-type": "application/json"})
+
+
+def test_response_shape(client: TestClient) -> None:
+    r = post(client, EXAMPLE)
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"check_id", "ruleset_version", "outcome", "alerts"}
+    assert body["outcome"] == "critical"
+    codes = [a["code"] for a in body["alerts"]]
+    assert codes == ["TABLET_BELOW_33_KG", "SEIZURE_DISORDER_CONTRAINDICATION",
+                     "CNS_DEPRESSANT_COMEDICATION"]
+    for alert in body["alerts"]:
+        assert set(alert) == {"code", "severity", "message", "suggestion", "evidence", "source"}
+        assert alert["message"] and alert["suggestion"]
+        assert alert["source"]["document"].endswith(".txt") and alert["source"]["excerpt"]
+    tablet = body["alerts"][0]
+    assert tablet["evidence"] == {"weight_kg": 28.5, "age_years": 8, "form": "tablet",
+                                  "min_weight_kg": 33}
+
+
+def test_no_alerts_is_explicit(client: TestClient) -> None:
+    body = post(client, build("adult_oral")).json()
+    assert body["outcome"] == "no_alerts" and body["alerts"] == []
+
+
+def test_explain_adds_the_trace_in_firing_order(client: TestClient) -> None:
+    body = post(client, EXAMPLE, "?explain=true").json()
+    trace = body["trace"]
+    assert [t["step"] for t in trace] == list(range(1, len(trace) + 1))
+    by_rule = {t["rule_id"]: t for t in trace}
+    band = by_rule["derive.age_band_8_to_17"]
+    age = by_rule["derive.age_from_birth_date"]
+    # The band was derived from the age fact the earlier rule produced: real chaining.
+    assert band["matched"]["age"] == age["derived"][0]["id"]
+    assert band["step"] > age["step"]
+    tablet = by_rule["oral_dose.tablet_below_33_kg"]
+    assert tablet["alert_code"] == "TABLET_BELOW_33_KG"
+    assert tablet["matched"]["band"] == band["derived"][0]["id"]
+    assert "trace" not in post(client, EXAMPLE).json()
+
+
+def test_rule_catalogue(client: TestClient) -> None:
+    entries = client.get("/v1/rules").json()
+    codes = {e["code"] for e in entries}
+    assert {"SEIZURE_DISORDER_CONTRAINDICATION", "MISSING_DATA", "TABLET_BELOW_33_KG"} <= codes
+    for e in entries:
+        assert e["severity"] in ("critical", "warning", "info")
+        for rule in e["rules"]:
+            assert rule["description"] and rule["source"]["excerpt"]
+
+
+def test_healthz_and_docs(client: TestClient) -> None:
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["ruleset_version"]
+    assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert "/v1/safety-checks" in schema["paths"]
+
+
+def _set(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """Set a dotted path ('patient.weight_kg'); the value '<delete>' removes the key."""
+    out = merge(body, {})
+    *parents, leaf = path.split(".")
+    node = out
+    for p in parents:
+        node = node.setdefault(p, {})
+    if value == "<delete>":
+        node.pop(leaf, None)
+    else:
+        node[leaf] = value
+    return out
+
+
+NAN = float("nan")
+INF = float("inf")
+
+# (id, dotted path, value, field named in the 422)
+INVALID = [
+    ("weight-zero", "patient.weight_kg", 0, "patient.weight_kg"),
+    ("weight-negative", "patient.weight_kg", -3, "patient.weight_kg"),
+    ("weight-nan", "patient.weight_kg", NAN, "patient.weight_kg"),
+    ("weight-infinite", "patient.weight_kg", INF, "patient.weight_kg"),
+    ("weight-string", "patient.weight_kg", "heavy", "patient.weight_kg"),
+    ("weight-500-kg", "patient.weight_kg", 500, "patient.weight_kg"),
+    ("dose-zero", "order.dose.value", 0, "order.dose.value"),
+    ("dose-negative", "order.dose.value", -10, "order.dose.value"),
+    ("dose-nan", "order.dose.value", NAN, "order.dose.value"),
+    ("dose-infinite", "order.dose.value", INF, "order.dose.value"),
+    ("dose-1e12", "order.dose.value", 1e12, "order.dose.value"),
+    ("unknown-unit", "order.dose.unit", "tsp", "order.dose.unit"),
+    ("unit-not-a-string", "order.dose.unit", 5, "order.dose.unit"),
+    ("birth-date-future", "patient.birth_date", "2027-01-01", "patient.birth_date"),
+    ("birth-date-malformed", "patient.birth_date", "2016-02-30", "patient.birth_date"),
+    ("birth-date-not-iso", "patient.birth_date", "01/03/2016", "patient.birth_date"),
+    ("birth-date-number", "patient.birth_date", 1456790400, "patient.birth_date"),
+    ("birth-date-131-years-ago", "patient.birth_date", "1895-01-01", "patient.birth_date"),
+    ("age-131", "patient.age_years", 131, "patient.age_years"),
+    ("age-negative", "patient.age_years", -1, "patient.age_years"),
+    ("no-age-at-all", "patient.birth_date", "<delete>", "patient.birth_date"),
+    ("frequency-zero", "order.frequency_per_day", 0, "order.frequency_per_day"),
+    ("frequency-25", "order.frequency_per_day", 25, "order.frequency_per_day"),
+    ("frequency-fraction", "order.frequency_per_day", 2.5, "order.frequency_per_day"),
+    ("order-missing", "order", "<delete>", "order"),
+    ("patient-missing", "patient", "<delete>", "patient"),
+    ("route-missing", "order.route", "<delete>", "order.route"),
+    ("route-unknown", "order.route", "nasal", "order.route"),
+    ("action-unknown", "order.action", "pause", "order.action"),
+    ("form-not-oral", "order.form", "intrathecal", "order.form"),
+    ("order-date-malformed", "order.date", "yesterday", "order.date"),
+    ("unknown-field", "patient.height_cm", 120, "patient.height_cm"),
+    ("crcl-negative", "patient.creatinine_clearance_ml_min", -5,
+     "patient.creatinine_clearance_ml_min"),
+    ("condition-empty", "patient.conditions", [{}], "patient.conditions[0].code"),
+    ("previous-since-after-order", "order.previous",
+     {"dose": {"value": 5, "unit": "mg"}, "frequency_per_day": 3, "since": "2026-12-01"},
+     "order.previous.since"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "field"), [r[1:] for r in INVALID],
+                         ids=[r[0] for r in INVALID])
+def test_invalid_input_is_a_422_naming_the_field(client: TestClient, path: str, value: Any,
+                                                 field: str) -> None:
+    r = post(client, _set(EXAMPLE, path, value))
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error"] == "invalid_request"
+    fields = [e["field"] for e in body["errors"]]
+    assert field in fields, body
+    assert all(e["problem"] for e in body["errors"])
+
+
+def test_malformed_json_is_a_422(client: TestClient) -> None:
+    r = client.post("/v1/safety-checks", content=b'{"patient": ',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_unit_spellings_are_accepted(client: TestClient) -> None:
+    for unit in ("MG", "Mg", "mcg", "Mcg", "µg", "μg", "ug", "g"):
+        value = 0.01 if unit == "g" else (10000 if unit.lower() != "mg" else 10)
+        r = post(client, _set(EXAMPLE, "order.dose", {"value": value, "unit": unit}))
+        assert r.status_code == 200, (unit, r.text)
+
+
+def test_bad_input_leaves_the_service_working(client: TestClient) -> None:
+    assert post(client, _set(EXAMPLE, "patient.weight_kg", -1)).status_code == 422
+    assert post(client, EXAMPLE).json()["outcome"] == "critical"
