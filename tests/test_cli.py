@@ -1,0 +1,52 @@
+"""The command line: readable output, --json, and exit status by highest severity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from tests.archetypes import build
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "outcome"),
+    [
+        (build("adult_oral"), 0, "no_alerts"),
+        (build("adult_oral", patient={"pregnant": True}), 1, "warning"),
+        (build("adult_epilepsy"), 2, "critical"),
+    ],
+    ids=["no-alerts", "warning", "critical"],
+)
+def test_check_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                           case: dict[str, object], status: int, outcome: str) -> None:
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    assert main(["check", str(path), "--json"]) == status
+    assert json.loads(capsys.readouterr().out)["outcome"] == outcome
+
+
+def test_check_readable_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(ROOT / "examples" / "child-tablet-epilepsy.json")]) == 2
+    out = capsys.readouterr().out
+    assert "[CRITICAL] TABLET_BELOW_33_KG" in out
+    assert "-> Use the oral solution" in out
+
+
+def test_invalid_case_names_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                      ) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(build("adult_oral", patient={"weight_kg": -2})))
+    assert main(["check", str(path)]) == 3
+    assert "patient.weight_kg" in capsys.readouterr().err
+
+
+def test_rules_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules"]) == 0
+    assert "TABLET_BELOW_33_KG  [critical]" in capsys.readouterr().out
+    assert main(["rules", "--json"]) == 0
+    assert any(e["code"] == "MISSING_DATA" for e in json.loads(capsys.readouterr().out))
