@@ -8,6 +8,8 @@ rules/missing_data.py.
 
 from __future__ import annotations
 
+import math
+
 from engine import AlertRule, Bindings, Severity, c, m
 from rules.sources import ADULT_SMPC, PAED_SMPC, Passage
 
@@ -97,10 +99,14 @@ def _oral_order(*tests: object) -> object:
 
 
 def _cap_suggestion(b: Bindings) -> str:
+    """A practical regimen under the cap: per-dose amounts rounded down to 0.5 mg."""
     cap = b.cap
     freq = int(b.dose.frequency_per_day)
-    return (f"Reduce to at most {cap} mg/day, e.g. {cap / freq:g} mg {freq} times a day."
-            if freq > 1 else f"Reduce to at most {cap} mg/day.")
+    if freq <= 1:
+        return f"Reduce to at most {cap} mg/day."
+    per_dose = math.floor(cap / freq * 2) / 2
+    return (f"Reduce to at most {cap} mg/day, e.g. {per_dose:g} mg {freq} times a day "
+            f"({per_dose * freq:g} mg/day).")
 
 
 def _max_rule(rule_id: str, band: str, cap: int, label: str, source: object,

@@ -25,6 +25,8 @@ def test_scenario(checker: Checker, table: str, row: dict[str, Any]) -> None:
         assert result.outcome == expected_outcome
     for fragment in row.get("message_contains", []):
         assert any(fragment in a.message for a in result.alerts), fragment
+    for fragment in row.get("suggestion_contains", []):
+        assert any(fragment in a.suggestion for a in result.alerts), fragment
     if not row["expect"]:
         assert result.outcome == "no_alerts"
 
