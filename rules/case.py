@@ -161,6 +161,19 @@ WithdrawalSign = Annotated[
 ]
 
 
+# Below 0.1 ug no intrathecal dose exists (the smallest reported is 12 ug/day); smaller values
+# are unit slips, and values that small would also reach the rule engine in exponent notation,
+# which durable-rules cannot parse.
+MIN_INTRATHECAL_UG = 0.1
+_UG_PER_UNIT = {"ug": 1.0, "mg": 1000.0, "g": 1e6}
+
+
+def _intrathecal_quantity(name: str, dose: Quantity | None) -> None:
+    if dose is not None and dose.value * _UG_PER_UNIT[dose.unit] < MIN_INTRATHECAL_UG:
+        raise ValueError(f"{name}: below {MIN_INTRATHECAL_UG} ug is not an intrathecal dose; "
+                         "check the unit")
+
+
 class IntrathecalHistoryEntry(_Model):
     """One regimen of the infusion: from `time` the pump delivered `daily_dose`."""
 
@@ -168,6 +181,11 @@ class IntrathecalHistoryEntry(_Model):
     daily_dose: Quantity = Field(description="Daily infusion dose (ug, mcg or mg)")
     clinical_effect: ClinicalEffect | None = Field(
         default=None, description="Effect observed on this regimen: none, partial or adequate")
+
+    @model_validator(mode="after")
+    def _plausible(self) -> IntrathecalHistoryEntry:
+        _intrathecal_quantity("daily_dose", self.daily_dose)
+        return self
 
 
 class ScreeningDose(_Model):
@@ -179,6 +197,11 @@ class ScreeningDose(_Model):
         default=None, description="none, partial or significant (a responder)")
     effect_hours: Annotated[float, Field(ge=0, le=72, description="How long the effect lasted"),
                             AfterValidator(_finite)] | None = None
+
+    @model_validator(mode="after")
+    def _plausible(self) -> ScreeningDose:
+        _intrathecal_quantity("dose", self.dose)
+        return self
 
 
 class Intrathecal(_Model):
@@ -242,6 +265,7 @@ class Order(_Model):
                 raise ValueError("frequency_per_day: an intrathecal dose is the daily total "
                                  "(or one test bolus); use 1")
             self.frequency_per_day = 1
+            _intrathecal_quantity("dose", self.dose)
         if self.intrathecal is not None:
             if self.route not in (None, "intrathecal"):
                 raise ValueError(f"intrathecal: given for the {self.route} route")

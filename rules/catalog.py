@@ -6,12 +6,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine import AlertRule, Rule
-from rules import contraindications, derive, missing_data, oral_dose
+from rules import (
+    contraindications,
+    derive,
+    intrathecal,
+    missing_data,
+    oral_dose,
+    route_and_units,
+)
 
 RULESET_VERSION = "2026.11.1"
 RULESET_NAME = "baclofen"
 
-FAMILIES = (derive, contraindications, oral_dose, missing_data)
+FAMILIES = (derive, contraindications, oral_dose, missing_data, intrathecal, route_and_units)
 
 
 def all_rules() -> list[Rule]:

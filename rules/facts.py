@@ -6,9 +6,10 @@ None only via `== None`; absence is `-m.field`). Everything clinical is derived 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from rules.case import Case, Coding
+from rules.case import Case, Coding, Intrathecal
 
 
 def _clean(fact: dict[str, Any]) -> dict[str, Any]:
@@ -18,6 +19,33 @@ def _clean(fact: dict[str, Any]) -> dict[str, Any]:
 def _coding(kind: str, n: int, entry: Coding) -> dict[str, Any]:
     return _clean({"kind": kind, "id": f"{kind}{n}", "system": entry.system,
                    "code": entry.code, "display": entry.display})
+
+
+def _utc(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _intrathecal_facts(it: Intrathecal) -> list[dict[str, Any]]:
+    """One fact per regimen, test bolus and withdrawal sign. Raw values only: doses in µg,
+    intervals and steps are derived by rules in rules/intrathecal.py."""
+    facts: list[dict[str, Any]] = []
+    last = len(it.history) - 1
+    for n, h in enumerate(it.history):
+        facts.append(_clean({
+            "kind": "itb_history", "id": f"itb_history{n}", "seq": n, "time": _utc(h.time),
+            "dose_value": h.daily_dose.value, "dose_unit": h.daily_dose.unit,
+            "effect": h.clinical_effect, "first": n == 0, "last": n == last,
+        }))
+    last = len(it.screening_doses) - 1
+    for n, sd in enumerate(it.screening_doses):
+        facts.append(_clean({
+            "kind": "itb_test_dose", "id": f"itb_test_dose{n}", "seq": n, "time": _utc(sd.time),
+            "dose_value": sd.dose.value, "dose_unit": sd.dose.unit, "response": sd.response,
+            "effect_hours": sd.effect_hours, "last": n == last,
+        }))
+    for sign in dict.fromkeys(it.withdrawal_signs):  # distinct, in the order given
+        facts.append({"kind": "itb_withdrawal_sign", "id": f"itb_sign_{sign}", "sign": sign})
+    return facts
 
 
 def case_facts(case: Case) -> list[dict[str, Any]]:
@@ -38,6 +66,7 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
     order = _clean({
         "kind": "order", "id": "order",
         "date": o.date.isoformat(),
+        "time": _utc(o.time),
         "action": o.action,
         "route": o.route,
         "form": o.form,
@@ -50,8 +79,16 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
         "prev_frequency_per_day": prev.frequency_per_day if prev else None,
         "prev_since": prev.since.isoformat() if prev and prev.since else None,
         "has_previous": prev is not None,
+        "has_intrathecal": o.intrathecal is not None,
     })
-    facts = [patient, order]
+    it = o.intrathecal
+    if it is not None:
+        order.update(_clean({
+            "it_phase": it.phase, "it_origin": it.spasticity_origin, "it_pump": it.pump,
+            "it_infusion_started": _utc(it.infusion_started),
+            "it_n_history": len(it.history), "it_n_screening": len(it.screening_doses),
+        }))
+    facts = [patient, order, *(_intrathecal_facts(it) if it is not None else [])]
     # Duplicated entries would only repeat the same finding: send each distinct entry once.
     seen: set[tuple[str, str | None, str | None, str | None]] = set()
     for kind, entries in (("condition", p.conditions), ("medication", p.medications)):

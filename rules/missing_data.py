@@ -41,6 +41,9 @@ def _previous_missing(b: Bindings) -> list[str]:
 
 
 _order_active = (m.kind == "order") & (m.action != "stop")
+# Oral (or route unknown): intrathecal orders have their own MISSING_DATA rules in
+# rules/intrathecal.py, and a non-permitted route is answered by ROUTE_NOT_PERMITTED alone.
+_oral_or_unknown = (m.route == "oral") | -m.route
 
 RULES = [
     AlertRule(
@@ -80,7 +83,8 @@ RULES = [
         id="missing.dose",
         code=CODE,
         severity=Severity.WARNING,
-        when=(c.order << (_order_active & (-m.dose_value | -m.frequency_per_day)),),
+        when=(c.order << (_order_active & _oral_or_unknown
+                          & (-m.dose_value | -m.frequency_per_day)),),
         message=lambda b: ("No "
                            + " or ".join(f for f, k in (("dose", "dose_value"),
                                                           ("frequency", "frequency_per_day"))
@@ -109,7 +113,7 @@ RULES = [
         id="missing.previous_regimen",
         code=CODE,
         severity=Severity.WARNING,
-        when=(c.order << ((m.kind == "order") & (m.action == "change")
+        when=(c.order << ((m.kind == "order") & (m.action == "change") & _oral_or_unknown
                           & ((m.has_previous == False)  # noqa: E712
                              | -m.prev_dose_value | -m.prev_frequency_per_day)),),
         message=lambda b: (f"Dose change without {', '.join(_previous_missing(b))}: the titration "
@@ -124,7 +128,7 @@ RULES = [
         id="missing.previous_since",
         code=CODE,
         severity=Severity.WARNING,
-        when=(c.order << ((m.kind == "order") & (m.action == "change")
+        when=(c.order << ((m.kind == "order") & (m.action == "change") & _oral_or_unknown
                           & (m.has_previous == True) & -m.prev_since),),  # noqa: E712
         message="Dose change without the date of the last change: the titration interval could "
         "not be checked.",

@@ -73,3 +73,6 @@ def build(archetype: str, patient: dict[str, Any] | None = None,
     if order:
         case["order"] = merge(case["order"], order)
     return case
+
+
+import tests.archetypes_intrathecal  # noqa: E402, F401  registers the intrathecal archetypes
