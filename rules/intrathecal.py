@@ -497,16 +497,26 @@ def _red_flag_text(f: Any) -> str:
 _PATTERN_ORDER = ("single_step", "doubled_within_7_days", "no_effect_streak", "withdrawal_sign")
 
 
-def _red_flag_message(items: list[Bindings]) -> str:
-    patterns = [b.f for b in items]
-    doubling = [f for f in patterns if f.pattern == "doubled_within_7_days"]
-    if doubling:  # the lowest earlier dose says it best; the others repeat it
+def _red_flags(items: list[Bindings]) -> list[Any]:
+    """The red flags to report, in a fixed order; of several doublings within the window only
+    the one from the lowest earlier dose (the others say the same)."""
+    flags = [b.f for b in items]
+    doubling = [f for f in flags if f.pattern == "doubled_within_7_days"]
+    if doubling:
         lowest = min(doubling, key=lambda f: f.from_ug)
-        patterns = [f for f in patterns if f.pattern != "doubled_within_7_days" or f is lowest]
-    patterns.sort(key=lambda f: _PATTERN_ORDER.index(str(f.pattern)))
-    texts = list(dict.fromkeys(_red_flag_text(f) for f in patterns))
+        flags = [f for f in flags if f.pattern != "doubled_within_7_days" or f is lowest]
+    return sorted(flags, key=lambda f: _PATTERN_ORDER.index(str(f.pattern)))
+
+
+def _red_flag_message(items: list[Bindings]) -> str:
+    texts = list(dict.fromkeys(_red_flag_text(f) for f in _red_flags(items)))
     return ("Possible catheter complication (kink, dislodgement) or pump malfunction: "
             + "; ".join(texts) + ".")
+
+
+def _red_flag_evidence(items: list[Bindings]) -> dict[str, object]:
+    return {"findings": [{k: v for k, v in f.items() if k not in ("id", "kind")}
+                         for f in _red_flags(items)]}
 
 
 def _initial_message(b: Bindings) -> str:
@@ -514,11 +524,11 @@ def _initial_message(b: Bindings) -> str:
     if not i.effect_known:
         expected = " or ".join(_g(e) for e in i.expected_ug) + " ug/day (effect duration unknown)"
     elif i.nearest_ug == i.test_ug:
-        expected = f"{_g(i.nearest_ug)} ug/day (the bolus unchanged: effect over " \
-                   f"{PROLONGED_EFFECT_H} h)"
+        expected = (f"{_g(i.nearest_ug)} ug/day (the bolus unchanged: effect over "
+                    f"{PROLONGED_EFFECT_H} h)")
     else:
-        expected = f"{_g(i.nearest_ug)} ug/day (twice the bolus: effect not over " \
-                   f"{PROLONGED_EFFECT_H} h)"
+        expected = (f"{_g(i.nearest_ug)} ug/day (twice the bolus: effect not over "
+                    f"{PROLONGED_EFFECT_H} h)")
     return (f"First infusion of {_g(i.ordered_ug)} ug/day does not match the effective test "
             f"dose of {_g(i.test_ug)} ug: expected {expected}.")
 
@@ -756,7 +766,7 @@ ALERTS = [
         suggestion=lambda items: "Do not increase the dose until pump function and catheter "
         "patency have been checked (pump interrogation, imaging or contrast study); treat "
         "withdrawal signs urgently.",
-        evidence=_fact_evidence,
+        evidence=_red_flag_evidence,
         aggregate=True,
         # The increment is a symptom of the same finding; its limit is moot until the pump is
         # cleared, and the next check will apply it again.
