@@ -1012,4 +1012,35 @@ MISSING = [
     ),
 ]
 
+
+
+def _effect_missing_rules() -> list[AlertRule]:
+    """The no-effect streak needs the effect of the last three increases. When they were all
+    increases with no effect or no effect recorded, and at least one is unrecorded, the streak
+    could not be judged. One rule per unrecorded position; the engine reports the identical
+    message once."""
+    none_or_unknown = (m.effect_after == "none") | -m.effect_after
+    rules = []
+    for unknown in ("s1", "s2", "s3"):
+        conds = [c.p << _increase()]
+        for offset, alias in ((1, "s3"), (2, "s2"), (3, "s1")):
+            effect = -m.effect_after if alias == unknown else none_or_unknown
+            cond = _earlier_step((m.seq == c.p.seq - offset) & (m.direction == "increase")
+                                 & effect)
+            conds.append(getattr(c, alias) << cond)
+        rules.append(_missing(
+            f"missing.intrathecal_clinical_effect_{unknown}", tuple(conds),
+            ["order.intrathecal.history[].clinical_effect"],
+            "No clinical effect recorded for some of the last three increases: whether the "
+            "dose keeps rising without effect (a catheter or pump red flag) could not be "
+            "checked.",
+            "Record order.intrathecal.history[].clinical_effect (none, partial or adequate) "
+            "for each regimen.",
+            "Increase after three increases whose clinical effect is partly unrecorded.",
+        ))
+    return rules
+
+
+MISSING.extend(_effect_missing_rules())
+
 RULES = [*DERIVATIONS, *ALERTS, *MISSING]
