@@ -12,11 +12,13 @@ import copy
 import itertools
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
@@ -49,6 +51,43 @@ _SENTINEL_END = "engine.sentinel_end"
 # one live session at a time; each is deleted before the lock is released.
 _PROCESS_LOCK = threading.Lock()
 _ids = itertools.count()
+
+
+def fact_json(value: Any) -> str:
+    """JSON for the C engine, which rejects exponent notation (error 204 on `5e-05` or `1e+16`,
+    both of which Python's json writes): floats are written positionally instead."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"non-finite number {value!r} in a fact")
+        text = repr(value)
+        return format(Decimal(text), "f") if "e" in text else text
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{fact_json(v)}"
+                              for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(fact_json(v) for v in value) + "]"
+    raise TypeError(f"cannot put {type(value).__name__} in a fact")
+
+
+def _plain_numbers(ruleset: Any) -> None:
+    """Route every assert of this ruleset (input facts and facts derived inside actions, which
+    call `ruleset.assert_fact`) through `fact_json`."""
+    native = durable.durable_rules_engine
+
+    def assert_fact(fact: Mapping[str, Any]) -> Any:
+        return ruleset._handle_result(native.assert_fact(ruleset._handle, fact_json(fact)), fact)
+
+    ruleset.assert_fact = assert_fact
 
 
 class _Host(durable.Host):
@@ -105,6 +144,7 @@ class Engine:
         self._host = _Host(actions)
         # Hazard "register_rulesets mutates its input": pass a copy.
         self._host.register_rulesets({self.name: copy.deepcopy(definitions)})
+        _plain_numbers(self._host.get_ruleset(self.name))
 
     # -- actions -------------------------------------------------------------------------
     def _sentinel(self, *, start: bool) -> Callable[[Any], None]:

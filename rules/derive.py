@@ -48,26 +48,33 @@ def _band(name: str, paediatric: bool) -> Any:
     return derive
 
 
+def _with_route(fact: dict[str, Any], source: Any) -> dict[str, Any]:
+    """Carry the route when known. With no route (an EHR order may lack one) the key stays
+    absent, route-specific rules stay silent and missing.route says why."""
+    if "route" in source:
+        fact["route"] = source["route"]
+    return fact
+
+
 def _daily_dose(b: Bindings) -> Iterator[dict[str, Any]]:
     o = b.order
     mg_per_dose = o.dose_value * UNIT_TO_MG[o.dose_unit]
     mg = mg_per_dose * o.frequency_per_day
-    yield {"kind": "daily_dose", "route": o.route, "mg": round(mg, 6),
-           "ug": round(mg * 1000, 3), "dose_mg": round(mg_per_dose, 6),
-           "frequency_per_day": o.frequency_per_day, "unit_written": o.dose_unit}
+    yield _with_route({"kind": "daily_dose", "mg": round(mg, 6),
+                       "ug": round(mg * 1000, 3), "dose_mg": round(mg_per_dose, 6),
+                       "frequency_per_day": o.frequency_per_day, "unit_written": o.dose_unit}, o)
 
 
 def _previous_daily_dose(b: Bindings) -> Iterator[dict[str, Any]]:
     o = b.order
     mg = o.prev_dose_value * UNIT_TO_MG[o.prev_dose_unit] * o.prev_frequency_per_day
-    yield {"kind": "previous_daily_dose", "route": o.route, "mg": round(mg, 6),
-           "ug": round(mg * 1000, 3)}
+    yield _with_route({"kind": "previous_daily_dose", "mg": round(mg, 6),
+                       "ug": round(mg * 1000, 3)}, o)
 
 
 def _dose_step(b: Bindings) -> Iterator[dict[str, Any]]:
-    step: dict[str, Any] = {"kind": "dose_step", "route": b.order.route,
-                            "from_mg": b.prev.mg, "to_mg": b.dose.mg,
-                            "increase_mg": round(b.dose.mg - b.prev.mg, 6)}
+    step = _with_route({"kind": "dose_step", "from_mg": b.prev.mg, "to_mg": b.dose.mg,
+                        "increase_mg": round(b.dose.mg - b.prev.mg, 6)}, b.order)
     if "prev_since" in b.order:
         since = date.fromisoformat(b.order.prev_since)
         step["days_since_change"] = (date.fromisoformat(b.order.date) - since).days
@@ -75,9 +82,9 @@ def _dose_step(b: Bindings) -> Iterator[dict[str, Any]]:
 
 
 def _weight_based(b: Bindings) -> Iterator[dict[str, Any]]:
-    yield {"kind": "weight_based_dose", "route": b.dose.route,
-           "mg_per_kg_day": round(b.dose.mg / b.patient.weight_kg, 4),
-           "mg": b.dose.mg, "weight_kg": b.patient.weight_kg}
+    yield _with_route({"kind": "weight_based_dose",
+                       "mg_per_kg_day": round(b.dose.mg / b.patient.weight_kg, 4),
+                       "mg": b.dose.mg, "weight_kg": b.patient.weight_kg}, b.dose)
 
 
 def _renal_function(b: Bindings) -> Iterator[dict[str, Any]]:
