@@ -107,7 +107,9 @@ class Quantity(_Model):
 class Patient(_Model):
     birth_date: IsoDate | None = None
     age_years: Annotated[float, Field(ge=0, le=130)] | None = None
-    weight_kg: Annotated[float, Field(gt=0, le=350, description="Body weight, kg")] | None = None
+    # 0.2 kg is below any live-born infant: smaller values are typing errors (g for kg).
+    weight_kg: Annotated[float, Field(ge=0.2, le=350,
+                                      description="Body weight, kg (0.2–350)")] | None = None
     conditions: Annotated[list[Coding], Field(max_length=MAX_LIST)] = []
     creatinine_clearance_ml_min: Annotated[float, Field(ge=0, le=300)] | None = None
     egfr_ml_min_1_73m2: Annotated[float, Field(ge=0, le=300)] | None = None

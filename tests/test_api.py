@@ -106,6 +106,7 @@ INVALID = [
     ("weight-infinite", "patient.weight_kg", INF, "patient.weight_kg"),
     ("weight-string", "patient.weight_kg", "heavy", "patient.weight_kg"),
     ("weight-500-kg", "patient.weight_kg", 500, "patient.weight_kg"),
+    ("weight-in-grams-by-mistake", "patient.weight_kg", 0.00001, "patient.weight_kg"),
     ("dose-zero", "order.dose.value", 0, "order.dose.value"),
     ("dose-negative", "order.dose.value", -10, "order.dose.value"),
     ("dose-nan", "order.dose.value", NAN, "order.dose.value"),
