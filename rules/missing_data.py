@@ -137,9 +137,6 @@ RULES = [
         source=TITRATION_ADULT_SOURCE,
         description="Dose change without previous.since: interval not checked.",
     ),
-]
-
-RULES.append(
     AlertRule(
         id="missing.route",
         code=CODE,
@@ -151,5 +148,5 @@ RULES.append(
         evidence=lambda b: {"missing": ["order.route"]},
         source=AGE_SOURCE,
         description="No route: route-specific checks could not run.",
-    )
-)
+    ),
+]

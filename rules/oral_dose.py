@@ -109,6 +109,20 @@ def _cap_suggestion(b: Bindings) -> str:
             f"({per_dose * freq:g} mg/day).")
 
 
+MAX_MG_DAY_BY_BAND = {"under_8": MAX_MG_DAY_UNDER_8, "8_to_17": MAX_MG_DAY_8_TO_17}
+
+
+def _weight_suggestion(b: Bindings) -> str:
+    """Never suggest more than the age-band maximum: two alerts must not give two ceilings."""
+    by_weight = round(b.limit * b.wbd.weight_kg, 1)
+    cap = MAX_MG_DAY_BY_BAND.get(b.band.band, by_weight)
+    if cap < by_weight:
+        return (f"Reduce to at most {cap:g} mg/day: the age maximum, below "
+                f"{b.limit:g} mg/kg/day for {b.wbd.weight_kg:g} kg ({by_weight:g} mg/day).")
+    return (f"Reduce to at most {by_weight:g} mg/day ({b.limit:g} mg/kg/day for "
+            f"{b.wbd.weight_kg:g} kg).")
+
+
 def _max_rule(rule_id: str, band: str, cap: int, label: str, source: object,
               severity: Severity = Severity.CRITICAL, supervised: bool | None = None
               ) -> AlertRule:
@@ -183,8 +197,7 @@ RULES = [
         ),
         message="{wbd.mg:g} mg/day for {wbd.weight_kg:g} kg is {wbd.mg_per_kg_day:.2f} "
         "mg/kg/day, above the {limit:g} mg/kg/day maximum for children.",
-        suggestion=lambda b: (f"Reduce to at most {b.limit * b.wbd.weight_kg:g} mg/day "
-                              f"({b.limit:g} mg/kg/day for {b.wbd.weight_kg:g} kg)."),
+        suggestion=_weight_suggestion,
         params={"limit": MAX_MG_PER_KG_DAY_CHILD},
         evidence=lambda b: {"daily_mg": b.wbd.mg, "weight_kg": b.wbd.weight_kg,
                             "mg_per_kg_day": b.wbd.mg_per_kg_day, "max_mg_per_kg_day": b.limit},
