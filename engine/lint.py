@@ -10,6 +10,7 @@ facts joined per rule, 32 operations per condition (`MAX_SEQUENCE_EXPRESSIONS`).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -70,6 +71,19 @@ def _operations(expr: Any) -> int:
     if isinstance(expr, list):
         return sum(_operations(v) for v in expr)
     return 0
+
+
+def _exponent_constants(expr: Any) -> list[float]:
+    """Constants durable would register in exponent form: it writes conditions with
+    json.dumps (5e-05, 1e+16; NaN, Infinity), and the C engine refuses the ruleset with a bare
+    error 204 that names no rule."""
+    if isinstance(expr, float):
+        return [expr] if "e" in repr(expr) or not math.isfinite(expr) else []
+    if isinstance(expr, Mapping):
+        return [x for v in expr.values() for x in _exponent_constants(v)]
+    if isinstance(expr, list):
+        return [x for v in expr for x in _exponent_constants(v)]
+    return []
 
 
 def _first_is_kind(expr: Mapping[str, Any]) -> bool:
@@ -138,6 +152,9 @@ def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]]) ->
             ((_alias, expr),) = cond.items()
             if not _first_is_kind(expr):
                 problems.append(f"{name}: the first test of each condition must be kind == '...'")
+            for value in _exponent_constants(expr):
+                problems.append(f"{name}: constant {value!r} would reach durable-rules in "
+                                "exponent form (error 204): state it in other units")
             ops = _operations(expr)
             if ops > MAX_OPERATIONS_PER_CONDITION:
                 problems.append(f"{name}: {ops} operations in one condition (max 32)")
