@@ -308,6 +308,17 @@ def _text(text: Any, arg: Any) -> str:
 
 
 def _render(rule: AlertRule, arg: Any, bindings: Any) -> Alert:
+    """EngineError is the engine's only exception: a message, suggestion or evidence that
+    cannot be produced (a missing field, a bad format, a raising callable) fails the check
+    like a raising derivation, never as a stray exception callers do not map."""
+    try:
+        return _alert(rule, arg, bindings)
+    except Exception as exc:
+        raise EngineError(f"rule {rule.id} could not render its alert: "
+                          f"{type(exc).__name__}: {exc}") from exc
+
+
+def _alert(rule: AlertRule, arg: Any, bindings: Any) -> Alert:
     if rule.evidence is not None:
         evidence = rule.evidence(arg)
     elif isinstance(bindings, Bindings):

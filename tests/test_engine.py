@@ -1,0 +1,359 @@
+"""The generic engine's contract, on rules that know nothing about any drug.
+
+Derivations chain inside the engine and the trace shows how, step by step; alerts are
+rendered from the matched facts, folded (aggregate), dropped (supersedes) and deduplicated
+as declared, then ordered by severity; and every way a check can go wrong ends in
+EngineError, after which the next check is normal. The durable-rules hazards themselves are
+proved in test_engine_hazards.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import pytest
+
+import engine.runtime as runtime
+from engine import (
+    Alert,
+    AlertRule,
+    Bindings,
+    Derivation,
+    Engine,
+    EngineError,
+    Outcome,
+    Severity,
+    Source,
+    c,
+    m,
+)
+
+SRC = Source(document="doc.txt", excerpt="the passage", note="why")
+
+
+def alert(rule_id: str, *when: Any, code: str = "HIT", severity: Severity = Severity.WARNING,
+          message: Any = "hit", **kw: Any) -> AlertRule:
+    return AlertRule(id=rule_id, code=code, severity=severity, when=when, message=message,
+                     suggestion=kw.pop("suggestion", "-"), source=SRC, **kw)
+
+
+def _double(b: Bindings) -> list[dict[str, Any]]:
+    return [{"kind": "doubled", "value": b.n.value * 2}]
+
+
+def _quadruple(b: Bindings) -> list[dict[str, Any]]:
+    return [{"kind": "quadrupled", "value": b.d.value * 2, "from": b.d.value}]
+
+
+CHAIN = [
+    Derivation(id="t.double", when=(c.n << (m.kind == "number"),), derive=_double),
+    Derivation(id="t.quadruple", when=(c.d << (m.kind == "doubled"),), derive=_quadruple),
+    alert("t.big", c.q << ((m.kind == "quadrupled") & (m.value > 100)), code="BIG",
+          message="{q.value:g} is above {limit}", suggestion="stay at or below {limit}",
+          params={"limit": 100}),
+]
+
+
+@pytest.fixture(scope="module")
+def chain() -> Engine:
+    return Engine("chain", CHAIN)
+
+
+# -- chaining and the trace -------------------------------------------------------------------
+def test_derived_facts_chain_through_two_levels_to_an_alert(chain: Engine) -> None:
+    outcome = chain.evaluate([{"kind": "number", "value": 30}])
+    assert [(a.code, a.message, a.suggestion) for a in outcome.alerts] == [
+        ("BIG", "120 is above 100", "stay at or below 100")]
+    assert chain.evaluate([{"kind": "number", "value": 25}]).alerts == []  # 100 is not above
+
+
+def test_the_trace_lists_each_firing_in_order_with_what_it_matched_and_derived(
+    chain: Engine,
+) -> None:
+    """Each step names the rule, the ids of the facts it matched (by alias) and the facts it
+    derived (with the ids later steps match), so an alert can be walked back to the input."""
+    outcome = chain.evaluate([{"kind": "number", "value": 30, "id": "n1"}])
+    assert [t.model_dump() for t in outcome.trace] == [
+        {"step": 1, "rule_id": "t.double", "matched": {"n": "n1"},
+         "derived": [{"kind": "doubled", "value": 60, "id": "d0"}],
+         "alert_code": None, "suppressed_by": None},
+        {"step": 2, "rule_id": "t.quadruple", "matched": {"d": "d0"},
+         "derived": [{"kind": "quadrupled", "value": 120, "from": 60, "id": "d1"}],
+         "alert_code": None, "suppressed_by": None},
+        {"step": 3, "rule_id": "t.big", "matched": {"q": "d1"}, "derived": [],
+         "alert_code": "BIG", "suppressed_by": None},
+    ]
+
+
+def test_input_facts_without_an_id_are_named_by_position(chain: Engine) -> None:
+    outcome = chain.evaluate([{"kind": "other"}, {"kind": "number", "value": 1}])
+    assert outcome.trace[0].matched == {"n": "i1"}
+
+
+def test_every_chain_is_traced_and_each_step_follows_what_it_matched(chain: Engine) -> None:
+    outcome = chain.evaluate([{"kind": "number", "value": v, "id": f"n{v}"} for v in (30, 40)])
+    produced_at = {d["id"]: t.step for t in outcome.trace for d in t.derived}
+    for t in outcome.trace:
+        for fact_id in t.matched.values():
+            if fact_id in produced_at:
+                assert produced_at[fact_id] < t.step
+    assert [t.step for t in outcome.trace] == list(range(1, 7))
+    assert sorted(a.message for a in outcome.alerts) == ["120 is above 100", "160 is above 100"]
+
+
+def test_the_engine_internals_never_show_in_a_result(chain: Engine) -> None:
+    """No sentinel step in the trace, and no session id in trace, alerts or evidence."""
+    outcome = chain.evaluate([{"kind": "number", "value": 30}])
+    text = outcome.model_dump_json()
+    assert "sid" not in text and "$start" not in text and "$end" not in text
+    assert {t.rule_id for t in outcome.trace} == {"t.double", "t.quadruple", "t.big"}
+
+
+def test_evaluate_leaves_the_callers_facts_untouched(chain: Engine) -> None:
+    facts = [{"kind": "number", "value": 30, "nested": {"a": [1, 2.5]}}]
+    before = copy.deepcopy(facts)
+    chain.evaluate(facts)
+    assert facts == before
+
+
+def test_a_check_without_facts_has_no_alerts(chain: Engine) -> None:
+    assert chain.evaluate([]) == Outcome(alerts=[], trace=[])
+
+
+def test_absence_and_joins_between_facts() -> None:
+    """`-m.field` matches a fact without the field; `m.x == c.other.x` joins two facts."""
+    engine = Engine("joins", [
+        alert("t.missing", c.p << ((m.kind == "patient") & -m.weight), code="MISSING"),
+        alert("t.same", c.p << (m.kind == "patient"),
+              c.o << ((m.kind == "order") & (m.patient == c.p.name)), code="JOINED"),
+    ])
+    codes = [a.code for a in engine.evaluate([{"kind": "patient", "name": "A"},
+                                              {"kind": "order", "patient": "A"}]).alerts]
+    assert sorted(codes) == ["JOINED", "MISSING"]
+    assert [a.code for a in engine.evaluate([{"kind": "patient", "name": "A", "weight": 70},
+                                             {"kind": "order", "patient": "B"}]).alerts] == []
+
+
+# -- alerts: rendering, evidence --------------------------------------------------------------
+def test_an_alert_carries_its_rule_source_and_the_values_it_used() -> None:
+    engine = Engine("render", [
+        alert("t.dose", c.o << ((m.kind == "order") & (m.mg > 10)), code="DOSE",
+              severity=Severity.CRITICAL, message="{o.mg:g} mg > {cap} mg",
+              suggestion="at most {cap} mg", params={"cap": 10}),
+    ])
+    (a,) = engine.evaluate([{"kind": "order", "mg": 12.5, "route": "oral", "id": "o1"}]).alerts
+    assert a == Alert(code="DOSE", severity=Severity.CRITICAL, message="12.5 mg > 10 mg",
+                      suggestion="at most 10 mg", evidence={"o": {"mg": 12.5, "route": "oral"}},
+                      source=SRC, rule_id="t.dose")
+
+
+def test_messages_may_be_functions_and_evidence_may_be_chosen() -> None:
+    engine = Engine("callables", [
+        alert("t.f", c.x << (m.kind == "x"), message=lambda b: f"{b.x.a + b.x.b} total",
+              suggestion=lambda b: f"halve {b.x.a}", evidence=lambda b: {"total": b.x.a + b.x.b}),
+    ])
+    (a,) = engine.evaluate([{"kind": "x", "a": 2, "b": 3}]).alerts
+    assert (a.message, a.suggestion, a.evidence) == ("5 total", "halve 2", {"total": 5})
+
+
+def test_bindings_read_matched_facts_by_alias_and_path_and_params_by_name() -> None:
+    b = Bindings({"dose": {"mg": 7.5, "unit": {"code": "mg"}}}, {"cap": 60})
+    assert "{dose.mg:g} {dose.unit.code} of {cap}".format_map(b) == "7.5 mg of 60"
+    assert b.dose.unit.code == "mg" and b["cap"] == 60 and b.cap == 60
+    assert dict(b.dose) == {"mg": 7.5, "unit": {"code": "mg"}}
+    assert sorted(b) == ["cap", "dose"] and len(b) == 2
+    assert b.facts == {"dose": {"mg": 7.5, "unit": {"code": "mg"}}} and b.params == {"cap": 60}
+    with pytest.raises(AttributeError):
+        _ = b.dose.missing
+    with pytest.raises(AttributeError):
+        _ = b.nobody
+
+
+# -- aggregate, supersedes, dedupe, order -----------------------------------------------------
+def test_aggregate_folds_every_firing_into_one_alert_in_firing_order() -> None:
+    engine = Engine("aggregate", [
+        alert("t.each", c.x << (m.kind == "drug"), code="DRUGS", aggregate=True,
+              message=lambda items: ", ".join(b.x.name for b in items),
+              suggestion=lambda items: f"review {len(items)}",
+              evidence=lambda items: {"names": [b.x.name for b in items]}),
+    ])
+    outcome = engine.evaluate([{"kind": "drug", "name": n} for n in ("a", "b", "c")])
+    (a,) = outcome.alerts
+    assert (a.message, a.suggestion) == ("a, b, c", "review 3")
+    assert a.evidence == {"names": ["a", "b", "c"]}
+    assert [t.alert_code for t in outcome.trace] == ["DRUGS"] * 3
+    assert engine.evaluate([{"kind": "other"}]).alerts == []
+
+
+SUPERSEDE = [
+    alert("t.mild", c.x << ((m.kind == "x") & (m.v > 10)), code="MILD"),
+    alert("t.severe", c.x << ((m.kind == "x") & (m.v > 100)), code="SEVERE",
+          severity=Severity.CRITICAL, supersedes=("MILD",)),
+    alert("t.note", c.x << (m.kind == "x"), code="NOTE", severity=Severity.INFO,
+          message="{x.v}"),
+]
+
+
+def test_supersedes_drops_the_milder_alert_only_when_the_stronger_fires() -> None:
+    engine = Engine("supersede", SUPERSEDE)
+    assert [a.code for a in engine.evaluate([{"kind": "x", "v": 50}]).alerts] == ["MILD", "NOTE"]
+    outcome = engine.evaluate([{"kind": "x", "v": 500}])
+    assert [a.code for a in outcome.alerts] == ["SEVERE", "NOTE"]
+    mild = next(t for t in outcome.trace if t.rule_id == "t.mild")
+    assert mild.suppressed_by == "t.severe" and mild.alert_code == "MILD"
+    assert all(t.suppressed_by is None for t in outcome.trace if t.rule_id != "t.mild")
+
+
+def test_the_same_finding_reached_twice_is_reported_once_but_traced_twice() -> None:
+    engine = Engine("dedupe", SUPERSEDE)
+    outcome = engine.evaluate([{"kind": "x", "v": 1}, {"kind": "x", "v": 1}])
+    assert [a.message for a in outcome.alerts] == ["1"]
+    assert [t.rule_id for t in outcome.trace] == ["t.note", "t.note"]
+    # Same code, different message: two findings, both kept.
+    outcome = engine.evaluate([{"kind": "x", "v": 1}, {"kind": "x", "v": 2}])
+    assert sorted(a.message for a in outcome.alerts) == ["1", "2"]
+
+
+def test_alerts_are_ordered_by_severity_then_by_when_they_fired() -> None:
+    engine = Engine("order", SUPERSEDE)
+    outcome = engine.evaluate([{"kind": "x", "v": 1}, {"kind": "x", "v": 50},
+                               {"kind": "x", "v": 200}])
+    assert [a.severity for a in outcome.alerts] == [
+        Severity.CRITICAL, Severity.INFO, Severity.INFO, Severity.INFO]
+    notes = [a.message for a in outcome.alerts if a.code == "NOTE"]
+    steps = {t.matched["x"]: t.step for t in outcome.trace if t.rule_id == "t.note"}
+    assert [steps[f"i{n}"] for n in (0, 1, 2)] == sorted(steps.values())
+    assert notes == ["1", "50", "200"]
+    assert outcome.highest is Severity.CRITICAL
+    assert engine.evaluate([{"kind": "y"}]).highest is None
+
+
+# -- numbers ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def signs() -> Engine:
+    return Engine("signs", [
+        alert("t.pos", c.x << ((m.kind == "x") & (m.v > 0)), code="POS"),
+        alert("t.neg", c.x << ((m.kind == "x") & (m.v < 0)), code="NEG"),
+        alert("t.small", c.x << ((m.kind == "x") & (m.v > 0.0001) & (m.v < 0.0002)), code="SMALL"),
+    ])
+
+
+@pytest.mark.parametrize("value", [5e-05, 1e-4, 0.1, 7, 1e15, 1e16, 2.5e20, 1.5e300, 10**20])
+def test_any_finite_number_in_a_fact_reaches_the_rules_intact(signs: Engine, value: float) -> None:
+    """The C engine rejects exponent notation (error 204), which Python writes below 1e-4 and
+    from 1e16: the rules must still see the number, with its sign and its exact value."""
+    for v, code in ((value, "POS"), (-value, "NEG")):
+        (a,) = signs.evaluate([{"kind": "x", "v": v}]).alerts
+        assert a.code == code
+        # Written positionally, 1.5e300 comes back as the integer 15 followed by 299 zeros.
+        assert a.evidence["x"]["v"] == pytest.approx(v, rel=1e-15)
+
+
+def test_small_numbers_compare_correctly(signs: Engine) -> None:
+    def small(v: float) -> bool:
+        return "SMALL" in [a.code for a in signs.evaluate([{"kind": "x", "v": v}]).alerts]
+
+    assert [small(v) for v in (5e-05, 0.0001, 0.00015, 0.0002)] == [False, False, True, False]
+
+
+def test_numbers_nested_in_lists_and_objects_survive() -> None:
+    engine = Engine("nested", [alert("t.x", c.x << (m.kind == "x"))])
+    (a,) = engine.evaluate([{"kind": "x", "doses": [5e-05, 2.5], "o": {"v": 1e16}}]).alerts
+    assert a.evidence == {"x": {"doses": [5e-05, 2.5], "o": {"v": 1e16}}}
+
+
+# -- every failure is an EngineError, and the next check is normal ----------------------------
+def _ok(engine: Engine) -> None:
+    assert [a.code for a in engine.evaluate([{"kind": "x", "v": 1}]).alerts] == ["HIT"]
+
+
+def _broken(derive: Any) -> Engine:
+    return Engine("broken", [
+        Derivation(id="t.derive", when=(c.b << (m.kind == "broken"),), derive=derive),
+        alert("t.hit", c.x << (m.kind == "x")),
+        alert("t.y", c.y << (m.kind == "y")),
+    ])
+
+
+def _raise(b: Bindings) -> list[dict[str, Any]]:
+    raise KeyError("boom")
+
+
+@pytest.mark.parametrize(
+    ("derive", "problem"),
+    [
+        (_raise, r"t\.derive raised KeyError"),
+        (lambda b: None, r"t\.derive raised TypeError"),
+        (lambda b: [{"kind": "y", "v": math.nan}], r"t\.derive raised ValueError"),
+        (lambda b: [{"kind": "y", "v": {1, 2}}], r"t\.derive raised TypeError"),
+    ],
+    ids=["raises", "returns-none", "derives-nan", "derives-a-set"],
+)
+def test_a_broken_derivation_fails_the_check(derive: Any, problem: str) -> None:
+    engine = _broken(derive)
+    with pytest.raises(EngineError, match=problem):
+        engine.evaluate([{"kind": "x", "v": 1}, {"kind": "broken"}])
+    _ok(engine)
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [{"kind": "x", "v": math.nan}, {"kind": "x", "v": math.inf}, {"kind": "x", "v": {1}},
+     {"kind": "x", **{f"f{n}": n for n in range(300)}}],
+    ids=["nan", "infinity", "a-set", "300-fields"],
+)
+def test_a_fact_the_engine_cannot_take_fails_the_check(fact: dict[str, Any]) -> None:
+    """Never skip a fact silently: the rules it would have fired are unknown."""
+    engine = _broken(_raise)
+    with pytest.raises(EngineError):
+        engine.evaluate([{"kind": "x", "v": 2}, fact])
+    _ok(engine)
+
+
+def test_two_input_facts_with_one_id_fail_the_check() -> None:
+    """durable-rules would keep only the first ("already observed"): fail closed instead."""
+    engine = _broken(_raise)
+    with pytest.raises(EngineError):
+        engine.evaluate([{"kind": "y", "id": "a"}, {"kind": "x", "id": "a", "v": 1}])
+    _ok(engine)
+
+
+def test_a_check_over_its_time_budget_fails() -> None:
+    engine = Engine("budget", [alert("t.hit", c.x << (m.kind == "x"))], budget_ms=0)
+    with pytest.raises(EngineError, match="time budget exceeded"):
+        engine.evaluate([{"kind": "x"}])
+
+
+def test_a_check_whose_agenda_did_not_reach_the_end_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The $end sentinel, asserted last, must fire: if it does not, the agenda was cut short
+    and the alerts cannot be trusted. Simulated by asserting a different last fact."""
+    engine = Engine("end", [alert("t.hit", c.x << (m.kind == "x"))])
+    monkeypatch.setattr(runtime, "END_KIND", "$not-the-end")
+    with pytest.raises(EngineError, match="did not run to completion"):
+        engine.evaluate([{"kind": "x"}])
+    monkeypatch.undo()
+    _ok(engine)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        alert("t.hit", c.x << (m.kind == "x"), message="{x.missing}"),
+        alert("t.hit", c.x << (m.kind == "x"), message="{x.v:d}%"),
+        alert("t.hit", c.x << (m.kind == "x"), suggestion=lambda b: 1 / 0),
+        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda b: b.x.missing),
+        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda b: ["not", "a", "dict"]),
+        alert("t.hit", c.x << (m.kind == "x"), aggregate=True, message=lambda items: 1 / 0),
+    ],
+    ids=["missing-field", "bad-format", "suggestion-raises", "evidence-raises",
+         "evidence-not-a-dict", "aggregate-raises"],
+)
+def test_an_alert_that_cannot_be_rendered_fails_the_check(rule: AlertRule) -> None:
+    """EngineError is the engine's only exception: callers map it to "check not completed"
+    (API 503, CLI exit 4); anything else would surface as a 500 or as exit status 1, which
+    the CLI uses for "warnings"."""
+    engine = Engine("render", [rule])
+    with pytest.raises(EngineError, match=r"t\.hit"):
+        engine.evaluate([{"kind": "x", "v": 1.5}])
