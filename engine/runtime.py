@@ -16,12 +16,12 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
+import orjson
 from durable import engine as durable
 from durable.lang import c, m  # re-exported for rule modules
 
@@ -53,9 +53,32 @@ _PROCESS_LOCK = threading.Lock()
 _ids = itertools.count()
 
 
+# orjson writes floats shortest-first like repr, tiny and huge ones with a signed exponent
+# (1e-10, 1e+16), and NaN as null. A text holding "e-", "e+" or "null" (perhaps only inside a
+# string, such as "pre-eclampsia": then it merely costs time) is written again value by value.
+# Should orjson ever write an unsigned exponent, the engine would refuse the fact (error 204),
+# the check would fail loudly, and tests/test_durable_hazards.py would say so.
+
+
 def fact_json(value: Any) -> str:
     """JSON for the C engine, which rejects exponent notation (error 204 on `5e-05` or `1e+16`,
-    both of which Python's json writes): floats are written positionally instead."""
+    both of which Python's json writes): floats are written positionally instead.
+
+    One call to orjson first (the profile showed one json.dumps per key dominating a check);
+    only a text that may hold an exponent, a NaN or a None, or a value orjson refuses, is
+    written again value by value, which raises on a non-finite number."""
+    if not isinstance(value, dict):
+        return _fact_json(value)
+    try:
+        text = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: surrogates, huge ints, unknown types
+        return _fact_json(value)
+    if b"e-" in text or b"e+" in text or b"null" in text:
+        return _fact_json(value)
+    return text.decode()
+
+
+def _fact_json(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if value is True:
@@ -72,38 +95,32 @@ def fact_json(value: Any) -> str:
         text = repr(value)
         return format(Decimal(text), "f") if "e" in text else text
     if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{fact_json(v)}"
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_fact_json(v)}"
                               for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(fact_json(v) for v in value) + "]"
+        return "[" + ",".join(_fact_json(v) for v in value) + "]"
     raise TypeError(f"cannot put {type(value).__name__} in a fact")
 
 
-def _plain_numbers(ruleset: Any) -> None:
-    """Route every assert of this ruleset (input facts and facts derived inside actions, which
-    call `ruleset.assert_fact`) through `fact_json`."""
-    native = durable.durable_rules_engine
-
-    def assert_fact(fact: Mapping[str, Any]) -> Any:
-        return ruleset._handle_result(native.assert_fact(ruleset._handle, fact_json(fact)), fact)
-
-    ruleset.assert_fact = assert_fact
+_native = durable.durable_rules_engine
+# Result codes of the C engine's assert calls (rules.h).
+_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
 
 
 class _Host(durable.Host):
     """Hazard "background-thread segfault": the stock Host starts dispatcher and timer threads
     that scan deleted sessions and steal pending actions. We run the agenda synchronously
-    inside assert_fact, so no thread is ever needed."""
-
-    def __init__(self, actions: Mapping[str, Callable[[Any], None]]):
-        self._actions = actions
-        super().__init__()
+    in `Engine._run_agenda`, so no thread is ever needed. The host only registers rulesets:
+    their actions are run by the engine, never through durable's Python dispatch."""
 
     def _run(self) -> None:
         return None
 
     def get_action(self, action_name: str) -> Callable[[Any], None]:
-        return self._actions[action_name]
+        def not_here(_: Any) -> None:
+            raise RuntimeError(f"action {action_name} must run through Engine.evaluate")
+
+        return not_here
 
 
 @dataclass
@@ -121,87 +138,103 @@ class _Check:
     ended: bool = False
 
 
+Action = Callable[[_Check, dict[str, dict[str, Any]]], None]
+
+
 class Engine:
     """One registered ruleset. Build once per process at start-up; call `evaluate` per check.
 
     Threads may call `evaluate` concurrently: they serialise on the process lock (the C engine
     never releases the GIL, so threads would add no throughput anyway; scale with processes).
+
+    The agenda is driven here with durable's low-level calls (assert, start action, complete
+    and start the next) instead of its Python dispatch, which per action built a Closure, read
+    the clock twice, wrote the whole state back as JSON and read it again at the end: that
+    glue, not the matching, dominated a check. The order of assertion and firing is the same.
     """
 
     def __init__(self, name: str, rules: Sequence[Rule], *, budget_ms: float = 250.0) -> None:
         self.name = f"{name}_{next(_ids)}"
         self.rules: dict[str, Rule] = {r.id: r for r in rules}
         self.budget_s = budget_ms / 1000.0
-        self._current: _Check | None = None
         definitions = {r.id: _definition(r) for r in rules}
         self.lint_report: LintReport = lint(rules, definitions)
         definitions[_SENTINEL_START] = {"all": [{"s": {"kind": START_KIND}}],
                                         "run": _SENTINEL_START}
         definitions[_SENTINEL_END] = {"all": [{"e": {"kind": END_KIND}}], "run": _SENTINEL_END}
-        actions = {r.id: self._action(r) for r in rules}
-        actions[_SENTINEL_START] = self._sentinel(start=True)
-        actions[_SENTINEL_END] = self._sentinel(start=False)
-        self._host = _Host(actions)
+        self._actions: dict[str, Action] = {r.id: self._action(r) for r in rules}
+        self._actions[_SENTINEL_START] = _sentinel_start
+        self._actions[_SENTINEL_END] = _sentinel_end
+        self._host = _Host()
         # Hazard "register_rulesets mutates its input": pass a copy.
         self._host.register_rulesets({self.name: copy.deepcopy(definitions)})
-        _plain_numbers(self._host.get_ruleset(self.name))
+        self._handle: int = self._host.get_ruleset(self.name)._handle
 
     # -- actions -------------------------------------------------------------------------
-    def _sentinel(self, *, start: bool) -> Callable[[Any], None]:
-        def action(closure: Any) -> None:
-            check = self._current
-            if check is None or closure.s.sid != check.sid:
-                return
-            if start:
-                check.started = True
-            else:
-                check.ended = True
+    def _action(self, rule: Rule) -> Action:
+        handle = self
 
-        return action
-
-    def _action(self, rule: Rule) -> Callable[[Any], None]:
-        def action(closure: Any) -> None:
-            check = self._current
-            if check is None or closure.s.sid != check.sid:
-                # Another check's session: cannot happen under the lock; fail that check loudly.
-                if check is not None:
-                    check.error = f"rule {rule.id} fired for a foreign session"
-                return
+        def action(check: _Check, message: dict[str, dict[str, Any]]) -> None:
             if check.error is not None:
                 return
             if time.perf_counter() > check.deadline:
                 check.error = "time budget exceeded"
                 return
-            matched = {
-                alias: {k: v for k, v in fact.items() if k != "sid"}
-                for alias, fact in closure._m.items()
-            }
+            matched: dict[str, dict[str, Any]] = {}
+            for alias, fact in message.items():
+                if fact.pop("sid", None) != check.sid:
+                    # Another check's fact: cannot happen under the lock; fail loudly.
+                    check.error = f"rule {rule.id} matched a fact of a foreign session"
+                    return
+                matched[alias] = fact
             produced: list[dict[str, Any]] = []
             try:
                 if isinstance(rule, Derivation):
                     for new in rule.derive(Bindings(matched, rule.params)):
-                        fact = {**new, "id": f"d{next(check.derived_seq)}", "sid": check.sid}
-                        produced.append({k: v for k, v in fact.items() if k != "sid"})
-                        # Hazard "lost derived facts": a derived fact no rule wants raises
-                        # MessageNotHandled and would abort the rest of this action; unique ids
-                        # keep MessageObserved from happening, but it is equally harmless.
-                        with suppress(
-                            durable.MessageNotHandledException, durable.MessageObservedException
-                        ):
-                            closure.assert_fact(fact)
+                        fact = {**new, "id": f"d{next(check.derived_seq)}"}
+                        produced.append(fact)
+                        handle._assert_derived({**fact, "sid": check.sid})
                 check.firings.append((rule, matched, produced))
             except Exception as exc:  # the rule is broken: the whole check must fail closed
                 check.error = f"rule {rule.id} raised {type(exc).__name__}: {exc}"
 
         return action
 
+    def _assert_derived(self, fact: Mapping[str, Any]) -> None:
+        # Hazard "lost derived facts": a derived fact no rule wants is normal. One the engine
+        # says it has "already observed" cannot be a repeat (every fact has its own id): its id
+        # hashes like a stored fact's (FNV-1a, 32 bits), and the fact was dropped. Raising
+        # here makes the action fail the check instead of answering without it. The rules
+        # that match a derived fact fire from the agenda loop.
+        code, _ = _native.assert_fact(self._handle, fact_json(fact))
+        if code not in (_OK, _NOT_HANDLED):
+            raise RuntimeError(f"the engine dropped derived fact {fact.get('id')!r} (code {code}:"
+                               " its id collides with a stored fact's)")
+
+    def _run_agenda(self, check: _Check, state: int) -> None:
+        """Fire every pending action of the session, including those that derived facts
+        queue, until none is left (durable picks the lowest-indexed rule first)."""
+        result = _native.start_action_for_state(self._handle, state)
+        if result is None:
+            return
+        messages: str | None = result[1]
+        while messages is not None:
+            try:
+                for rule_id, message in orjson.loads(messages).items():
+                    self._actions[rule_id](check, message)
+            except BaseException:
+                _native.abandon_action(self._handle, state)
+                raise
+            messages = _native.complete_and_start_action(self._handle, state)
+
     # -- evaluation ----------------------------------------------------------------------
     def evaluate(self, facts: Sequence[Mapping[str, Any]]) -> Outcome:
         """Run one check in its own durable-rules state and always release it.
 
-        Raises EngineError whenever the result cannot be trusted: an action raised (durable
-        would park that in state["exception"] and carry on), the budget ran out, or the
-        end sentinel never fired (the agenda did not run to the end).
+        Raises EngineError whenever the result cannot be trusted: an action raised (durable's
+        own dispatch would park that in state["exception"] and carry on; ours records it),
+        the budget ran out, a fact was refused, or the end sentinel never fired (the agenda
+        did not run to the end).
         """
         sid = uuid4().hex
         payload = [
@@ -211,25 +244,23 @@ class Engine:
         ]
         with _PROCESS_LOCK:
             check = _Check(sid=sid, deadline=time.perf_counter() + self.budget_s)
-            self._current = check
-            state: dict[str, Any] = {}
             try:
                 for fact in payload:
                     # Hazard "batch assert drops alerts": one fact at a time, and a fact no
                     # rule wants is normal, not an error.
-                    with suppress(durable.MessageNotHandledException):
-                        self._host.assert_fact(self.name, fact)
+                    code, state = _native.assert_fact(self._handle, fact_json(fact))
+                    if code == _NOT_HANDLED:
+                        continue
+                    if code != _OK:
+                        check.error = f"the engine refused a fact (code {code})"
+                        break
+                    self._run_agenda(check, state)
                     if check.error is not None:
                         break
-                state = self._host.get_state(self.name, sid)
             except Exception as exc:
                 check.error = check.error or f"engine failure: {type(exc).__name__}: {exc}"
             finally:
                 self._release(check)
-                self._current = None
-        # Hazard "swallowed action exceptions": durable parks them here instead of raising.
-        if check.error is None and "exception" in state:
-            check.error = f"rule action failed: {str(state['exception'])[:500]}"
         if check.error is None and not check.ended:
             check.error = "the rule agenda did not run to completion"
         if check.error is not None:
@@ -244,7 +275,7 @@ class Engine:
             log.error("engine session %s leaked: no action ran", check.sid)
             return
         try:
-            self._host.delete_state(self.name, check.sid)
+            _native.delete_state(self._handle, check.sid)
         except Exception as exc:  # the check already failed or will: keep the process alive
             check.error = check.error or f"could not release engine state: {exc}"
 
@@ -256,9 +287,11 @@ class Engine:
         for step, (rule, matched, produced) in enumerate(check.firings, start=1):
             ids = {alias: str(f.get("id")) for alias, f in matched.items()}
             code = rule.code if isinstance(rule, AlertRule) else None
+            # Built from the engine's own data, already of the declared types: validating each
+            # entry again cost more than a whole derivation.
             trace.append(
-                TraceEntry(step=step, rule_id=rule.id, matched=ids, derived=produced,
-                           alert_code=code)
+                TraceEntry.model_construct(step=step, rule_id=rule.id, matched=ids,
+                                           derived=produced, alert_code=code)
             )
             if isinstance(rule, AlertRule):
                 bindings = Bindings(matched, rule.params)
@@ -294,6 +327,16 @@ class Engine:
             ]
         kept.sort(key=lambda sa: (-sa[1].severity.rank, sa[0]))
         return Outcome(alerts=[a for _, a in kept], trace=trace)
+
+
+def _sentinel_start(check: _Check, message: dict[str, dict[str, Any]]) -> None:
+    if message["s"].get("sid") == check.sid:
+        check.started = True
+
+
+def _sentinel_end(check: _Check, message: dict[str, dict[str, Any]]) -> None:
+    if message["e"].get("sid") == check.sid:
+        check.ended = True
 
 
 def _supersedes(engine: Engine, alert: Alert) -> tuple[str, ...]:
