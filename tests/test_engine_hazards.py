@@ -1,0 +1,458 @@
+"""Every row of the durable-rules hazard table, proved from both sides.
+
+Each hazard is first shown real on this machine with the raw durable-rules API (the negative
+control, in a fresh interpreter because several of them kill it: see engine_probes/), usually
+next to a control run that differs only by our countermeasure; then the same scenario goes
+through engine.Engine and must come out right. Crash scenarios run Engine in a subprocess as
+well, so a regression fails one test instead of killing pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.specifiers import SpecifierSet
+
+import engine.runtime as runtime
+from engine import (
+    AlertRule,
+    Bindings,
+    Derivation,
+    Engine,
+    EngineError,
+    RulesetError,
+    Severity,
+    Source,
+    c,
+    m,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBES = Path(__file__).resolve().parent / "engine_probes"
+SRC = Source(document="test", excerpt="test")
+
+# Two sids with the same 32-bit FNV-1a hash (fnv1Hash32 in state.c, which getStateNode uses to
+# find a session). Found once by a birthday search over f"{n:032x}" (uuid4().hex-shaped
+# strings), n = 0, 1, 2, ... until two hashes matched (n = 564,416).
+COLLIDING_SIDS = ("00000000000000000000000000019dfa", "00000000000000000000000000089cc0")
+# A fact id with the same 32-bit FNV-1a hash as "d0", the id Engine gives the first derived
+# fact of a check (messages are indexed by that hash too, state.c storeMessage). Found by a
+# meet-in-the-middle search: "fact-" + 4 characters forward, 3 characters back from the
+# hash of "d0", over [a-z0-9].
+COLLIDES_WITH_D0 = "fact-ab9kko4"
+
+
+def fnv1a32(text: str) -> int:
+    """state.c fnv1Hash32 (FNV-1a, 32 bits) for ASCII strings."""
+    h = 0x811C9DC5
+    for byte in text.encode():
+        h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def run(script: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run a probe in a fresh interpreter; a crash shows as a negative return code."""
+    return subprocess.run(
+        [sys.executable, str(PROBES / script), *args], capture_output=True, text=True,
+        timeout=timeout, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def raw(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return run("raw_durable.py", *args, timeout=timeout)
+
+
+def assert_killed(proc: subprocess.CompletedProcess[str]) -> None:
+    """Killed by a signal (SIGSEGV -11, SIGABRT -6 on `munmap_chunk(): invalid pointer`)."""
+    assert proc.returncode < 0, (proc.returncode, proc.stdout, proc.stderr[-2000:])
+    assert "survived" not in proc.stdout
+
+
+def assert_survived(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr[-2000:])
+    lines = proc.stdout.splitlines()
+    assert lines[-1].startswith("survived"), proc.stdout
+    return lines
+
+
+def alert(rule_id: str, *when: Any, code: str = "HIT", message: Any = "hit") -> AlertRule:
+    return AlertRule(id=rule_id, code=code, severity=Severity.WARNING, when=when,
+                     message=message, suggestion="-", source=SRC)
+
+
+def codes(engine: Engine, facts: list[dict[str, Any]]) -> list[str]:
+    return [a.code for a in engine.evaluate(facts).alerts]
+
+
+@pytest.fixture
+def colliding_sids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make Engine give its checks the two colliding sids, alternately (thread-safe)."""
+    lock = threading.Lock()
+    turn = [0]
+
+    class _Uuid:
+        def __init__(self, hex_: str) -> None:
+            self.hex = hex_
+
+    def uuid4() -> _Uuid:
+        with lock:
+            turn[0] += 1
+            return _Uuid(COLLIDING_SIDS[turn[0] % 2])
+
+    monkeypatch.setattr(runtime, "uuid4", uuid4)
+
+
+# -- background-thread segfault ---------------------------------------------------------------
+def test_stock_host_threads_crash_the_process_after_a_delete() -> None:
+    """Hazard: the stock Host's timer thread scans the session index, which delete_state
+    leaves dangling (state.c 849): two live sessions, delete one, wait ~0.2 s -> SIGSEGV. The
+    control differs only by overriding Host._run (our countermeasure) and survives."""
+    assert_killed(raw("background_threads_stock"))
+    assert assert_survived(raw("background_threads_quiet")) == ["survived ['a', 'a']"]
+
+
+def test_engine_starts_no_background_thread_and_survives_idling() -> None:
+    """Countermeasure: Engine's host overrides _run, so no dispatcher/timer thread exists to
+    crash the process or steal a check's pending actions while the process idles."""
+    lines = assert_survived(run("engine_side.py", "background"))
+    assert lines == ["new threads: 0", "survived"]
+
+
+# -- delete-without-action segfault -----------------------------------------------------------
+def test_deleting_a_session_where_no_action_ran_crashes_the_raw_package() -> None:
+    """Hazard: delete_state on a session where no action ever ran frees an uninitialised
+    pointer (state.c 916-937). The control first asserts a sentinel fact whose rule fires
+    (our countermeasure) and survives the same deletes."""
+    assert_killed(raw("delete_without_action"))
+    assert_survived(raw("delete_after_sentinel"))
+
+
+def test_engine_deletes_sessions_where_no_rule_matched_or_the_check_failed() -> None:
+    """Countermeasure: the $start sentinel fires first in every check, so checks where no rule
+    matches and checks that fail on their first fact (1,100 of each, past the session cap,
+    so a leak would show too) are deleted without a crash; the next check is normal."""
+    lines = assert_survived(run("engine_side.py", "no_action"))
+    assert lines == ["failed checks: 1100", "then: ['hit 7']", "survived"]
+
+
+# -- 32-bit sid collisions --------------------------------------------------------------------
+def test_the_colliding_sids_really_share_a_hash() -> None:
+    """The hard-coded pairs collide under FNV-1a as state.c computes it; the raw probes below
+    show the C engine agrees (and their controls that a non-colliding pair is harmless)."""
+    a, b = COLLIDING_SIDS
+    assert a != b and fnv1a32(a) == fnv1a32(b)
+    assert fnv1a32(COLLIDES_WITH_D0) == fnv1a32("d0")
+
+
+def test_colliding_sids_leak_one_patients_facts_into_another_on_the_raw_package() -> None:
+    """Hazard: two live sessions whose sids collide are one session. Patient A's allergy
+    joins patient B's order, and B's state is A's. The control pair (differing only in the
+    last digit, no collision) keeps them apart."""
+    proc = raw("sid_collision", *COLLIDING_SIDS)
+    assert proc.stdout.strip() == f"fired ['join'] state of B is {COLLIDING_SIDS[0]}"
+    apart = COLLIDING_SIDS[0][:-1] + "b"
+    proc = raw("sid_collision", COLLIDING_SIDS[0], apart)
+    assert proc.stdout.strip() == f"fired [] state of B is {apart}"
+
+
+def _mark(b: Bindings) -> list[dict[str, Any]]:
+    time.sleep(0)  # yield the GIL mid-agenda: without the process lock, checks interleave
+    return [{"kind": "marked", "patient": b.o.patient}]
+
+
+JOIN = [
+    Derivation(id="t.mark", when=(c.o << (m.kind == "order"),), derive=_mark),
+    alert("t.allergy", c.a << (m.kind == "allergy"),
+          c.o << ((m.kind == "marked") & (m.patient == c.a.patient)),
+          code="ALLERGY", message="{a.patient}"),
+]
+
+
+@pytest.mark.usefixtures("colliding_sids")
+def test_engine_never_lets_a_colliding_sid_see_the_previous_check() -> None:
+    """Countermeasure: at most one live session; each is deleted before the next exists. With
+    the colliding sids forced, A's allergy is gone when B's order arrives."""
+    engine = Engine("collide", JOIN)
+    assert codes(engine, [{"kind": "allergy", "patient": "A"}]) == []
+    assert codes(engine, [{"kind": "order", "patient": "A"}]) == []
+    assert codes(engine, [{"kind": "order", "patient": "A"},
+                          {"kind": "allergy", "patient": "A"}]) == ["ALLERGY"]
+
+
+def in_threads(threads: int, per_thread: int, one: Callable[[int, int], None]) -> list[str]:
+    """Run one(t, i) for i < per_thread in each of `threads` threads started together;
+    return every failure (assertion or exception) as text."""
+    failures: list[str] = []
+    start = threading.Barrier(threads)
+
+    def worker(t: int) -> None:
+        start.wait()
+        for i in range(per_thread):
+            try:
+                one(t, i)
+            except BaseException as exc:  # collected and asserted in the main thread
+                failures.append(f"{t}/{i}: {type(exc).__name__}: {exc}")
+
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    return failures
+
+
+@pytest.mark.usefixtures("colliding_sids")
+def test_concurrent_checks_with_colliding_sids_each_get_exactly_their_own_alerts() -> None:
+    """Concurrency and sid collisions together: 12 threads through one Engine, every check on
+    one of the two colliding sids, the derivation yielding the GIL mid-agenda to invite
+    interleaving. Odd checks hold the patient's allergy, even ones only an order: any leak
+    shows as a foreign or spurious alert, a lost alert as a missing one."""
+    engine = Engine("concurrent", JOIN)
+
+    def one(t: int, i: int) -> None:
+        patient = f"p{t}-{i}"
+        facts: list[dict[str, Any]] = [{"kind": "order", "patient": patient}]
+        if i % 2:
+            facts.append({"kind": "allergy", "patient": patient})
+        got = [a.message for a in engine.evaluate(facts).alerts]
+        assert got == ([patient] if i % 2 else []), got
+
+    assert in_threads(12, 40, one) == []
+
+
+# -- the 1024-session cap ---------------------------------------------------------------------
+def test_raw_package_fails_past_1024_live_sessions() -> None:
+    """Hazard: MAX_STATE_INDEX_LENGTH 1024 (rete.h 40). 1024 live sessions work (control);
+    the 1025th raises MemoryError and reading it back kills the process."""
+    assert raw("session_cap", "1024").stdout.strip() == "last sid s1023"
+    proc = raw("session_cap", "1025")
+    assert proc.stdout.startswith("MemoryError at session 1025")
+    assert_killed(proc)
+
+
+def test_engine_runs_2000_checks_and_leaves_no_session_behind() -> None:
+    """Countermeasure: one live session, always deleted. 2,100 sequential checks each return
+    exactly their own alert, and afterwards get_state of every one of their sids fails
+    with 309 (sid not found): nothing is left to reach the cap."""
+    lines = assert_survived(run("engine_side.py", "sessions"))
+    assert lines == ["checks: 2100 wrong: 0 gone: 2100", "survived"]
+
+
+# -- swallowed action exceptions --------------------------------------------------------------
+def test_raw_package_swallows_action_exceptions() -> None:
+    """Hazard: an action that raises is caught and parked in state["exception"]
+    (engine.py 242-246); assert_fact returns normally, as if no rule had anything to say."""
+    assert raw("swallowed_exception").stdout.strip() == "returned; exception in state: True"
+
+
+def test_engine_fails_closed_when_a_rule_raises_and_the_next_check_is_normal() -> None:
+    """Countermeasure: a raising rule turns the whole check into EngineError (never "no
+    alerts"), naming the rule; the engine is left clean for the next check."""
+    def broken(b: Bindings) -> list[dict[str, Any]]:
+        raise ZeroDivisionError("broken rule")
+
+    engine = Engine("raises", [
+        Derivation(id="t.broken", when=(c.x << ((m.kind == "x") & (m.bad == 1)),),
+                   derive=broken),
+        alert("t.hit", c.x << (m.kind == "x")),
+    ])
+    for _ in range(3):
+        with pytest.raises(EngineError, match=r"t\.broken raised ZeroDivisionError"):
+            engine.evaluate([{"kind": "x", "bad": 1}])
+        assert codes(engine, [{"kind": "x", "bad": 0}]) == ["HIT"]
+
+
+# -- lost derived facts -----------------------------------------------------------------------
+def test_raw_package_loses_a_derived_fact_after_an_unmatched_one() -> None:
+    """Hazard: inside an action, asserting a fact no rule wants raises MessageNotHandled,
+    which aborts the action: the next derived fact is never asserted and its alert is lost
+    (the error is parked in the state, see the previous hazard)."""
+    proc = raw("lost_derived")
+    assert proc.stdout.strip() == "fired [] exception in state: True"
+
+
+def test_engine_keeps_a_derived_fact_that_follows_an_unmatched_one() -> None:
+    """Countermeasure: an unmatched derived fact is normal; the one after it is asserted and
+    its alert fires. The trace records both derived facts."""
+    engine = Engine("derived", [
+        Derivation(id="t.derive", when=(c.x << (m.kind == "x"),),
+                   derive=lambda _: [{"kind": "unused"}, {"kind": "band"}, {"kind": "band"}]),
+        alert("t.band", c.b << (m.kind == "band")),
+    ])
+    outcome = engine.evaluate([{"kind": "x"}])
+    assert [a.code for a in outcome.alerts] == ["HIT"]
+    assert [d["kind"] for d in outcome.trace[0].derived] == ["unused", "band", "band"]
+    # Two identical derived facts are two facts (unique ids): both fired, none "observed".
+    assert [t.rule_id for t in outcome.trace] == ["t.derive", "t.band", "t.band"]
+
+
+def test_raw_package_drops_a_fact_whose_id_collides_in_the_32_bit_message_index() -> None:
+    """Hazard found while writing these tests (not in the notes): facts are indexed by the
+    32-bit FNV hash of their id, so a different fact whose id collides is reported as
+    already observed and never stored; the control (ids d0, d1) fires twice."""
+    assert raw("mid_collision", "d0", COLLIDES_WITH_D0).stdout.strip() == "observed fired ['a']"
+    assert raw("mid_collision", "d0", "d1").stdout.strip() == "fired ['a', 'a']"
+
+
+def test_engine_never_silently_drops_a_derived_fact_whose_id_collides() -> None:
+    """Countermeasure: an input fact whose id collides with the first derived fact's id "d0"
+    (the same can happen by chance with the session's own state fact, "sid-<sid>"). The
+    derived fact cannot be stored; the check must then fail closed, never answer without
+    the alert that fact would have raised."""
+    engine = Engine("mid", [
+        Derivation(id="t.derive", when=(c.x << (m.kind == "x"),),
+                   derive=lambda _: [{"kind": "band"}]),
+        alert("t.band", c.b << (m.kind == "band")),
+    ])
+    assert codes(engine, [{"kind": "x", "id": "fact-ab0"}]) == ["HIT"]  # control
+    try:
+        got = codes(engine, [{"kind": "x", "id": COLLIDES_WITH_D0}])
+    except EngineError:
+        return
+    assert got == ["HIT"], "the derived fact was dropped and its alert silently lost"
+
+
+# -- batch assert drops alerts ----------------------------------------------------------------
+def test_raw_batch_assert_drops_alerts_behind_an_unmatched_fact() -> None:
+    """Hazard: assert_facts raises MessageNotHandled when any fact is unmatched, before the
+    agenda runs: the matched fact's rule never fires."""
+    assert raw("batch_assert").stdout.strip() == "raised fired []"
+
+
+def test_engine_keeps_every_alert_when_facts_are_unmatched() -> None:
+    """Countermeasure: facts are asserted one by one and an unmatched fact is normal."""
+    engine = Engine("batch", [alert("t.hit", c.x << (m.kind == "x"), message="{x.n}")])
+    facts = [{"kind": "unmatched"}, {"kind": "x", "n": 1}, {"kind": "unmatched"},
+             {"kind": "x", "n": 2}, {"kind": "unmatched"}]
+    assert sorted(a.message for a in engine.evaluate(facts).alerts) == ["1", "2"]
+
+
+# -- the 64-sibling stack limit ---------------------------------------------------------------
+def test_raw_package_fails_with_error_303_past_64_matching_siblings() -> None:
+    """Hazard: MAX_STACK_SIZE 64 (events.c 18). 64 sibling tests one fact matches all work
+    (control); 65 fail every assert of such a fact with error 303."""
+    assert raw("siblings", "64").stdout.strip() == "fired 64"
+    assert raw("siblings", "65").stdout.strip() == "Could not assert fact, error code: 303"
+
+
+def test_lint_rejects_a_ruleset_past_the_stack_limit_at_construction() -> None:
+    """Countermeasure: the start-up lint refuses 70 such siblings with RulesetError before
+    anything is registered, so the boot fails instead of every patient's check. The same
+    70 rules behind a discriminating first test are legal and all fire."""
+    siblings = [alert(f"t.r{i}", c.x << ((m.kind == "x") & (m.v > i))) for i in range(70)]
+    with pytest.raises(RulesetError, match="error 303"):
+        Engine("siblings", siblings)
+    engine = Engine("discriminating", [alert(f"t.k{i}", c.x << ((m.kind == f"k{i}") & (m.v > i)))
+                                       for i in range(70)])
+    assert codes(engine, [{"kind": f"k{i}", "v": 100} for i in range(70)]) == ["HIT"]
+    assert len(engine.evaluate([{"kind": f"k{i}", "v": 100} for i in range(70)]).trace) == 70
+
+
+# -- 512+ tests under one parent hang registration --------------------------------------------
+def test_raw_registration_hangs_with_513_tests_under_one_parent() -> None:
+    """Hazard: a node's children share one 512-slot table (NEXT_BUCKET_LENGTH); the 513th
+    distinct test probes it forever. 512 register in milliseconds (control); 513 are still
+    registering when the subprocess is killed, seconds later."""
+    assert raw("bucket", "512", timeout=30).stdout.strip() == "registered 512"
+    with pytest.raises(subprocess.TimeoutExpired):
+        raw("bucket", "513", timeout=4)
+
+
+def test_lint_rejects_too_many_tests_under_one_parent() -> None:
+    """Countermeasure: the lint refuses the ruleset that would hang, with headroom (half)."""
+    rules = [alert(f"t.r{i}", c.x << (m.kind == f"k{i}")) for i in range(513)]
+    with pytest.raises(RulesetError, match="distinct tests under"):
+        Engine("bucket", rules)
+
+
+# -- error 105 and mutation at registration ---------------------------------------------------
+def test_raw_registration_rejects_metadata_with_error_105() -> None:
+    """Hazard: any key durable does not know in a rule definition fails registration."""
+    assert raw("metadata").stdout.strip() == "Could not create ruleset, error code: 105"
+
+
+def test_engine_keeps_rule_metadata_outside_what_it_registers() -> None:
+    """Countermeasure: ids, codes, messages, sources, params, descriptions stay in Python;
+    only conditions and an action name are registered."""
+    rule = AlertRule(id="t.meta", code="META", severity=Severity.INFO,
+                     when=(c.x << (m.kind == "x"),), message="{x.n} of {cap}", suggestion="-",
+                     source=Source(document="doc", excerpt="passage", note="note"),
+                     params={"cap": 3}, description="metadata stays in Python",
+                     supersedes=("OTHER",))
+    outcome = Engine("meta", [rule]).evaluate([{"kind": "x", "n": 2}])
+    assert [(a.code, a.message, a.source.note) for a in outcome.alerts] == [
+        ("META", "2 of 3", "note")]
+
+
+def test_raw_registration_mutates_its_input() -> None:
+    """Hazard: register_rulesets deletes each rule's "run" key from the caller's dict, so the
+    same definitions cannot be registered twice."""
+    assert raw("mutation").stdout.strip() == (
+        "run kept: False; second registration KeyError 'run'")
+
+
+def test_engine_leaves_its_rules_reusable() -> None:
+    """Countermeasure: Engine registers a copy. The same rule objects build a second Engine
+    that behaves like the first, and their conditions define the same dicts as before."""
+    rules = [
+        Derivation(id="t.double", when=(c.n << (m.kind == "n"),),
+                   derive=lambda b: [{"kind": "double", "v": b.n.v * 2}]),
+        alert("t.big", c.d << ((m.kind == "double") & (m.v > 10)), message="{d.v}"),
+    ]
+    before = [[cond.define() for cond in r.when] for r in rules]
+    first, second = Engine("reuse", rules), Engine("reuse", rules)
+    for engine in (first, second):
+        assert [a.message for a in engine.evaluate([{"kind": "n", "v": 6}]).alerts] == ["12"]
+    assert [[cond.define() for cond in r.when] for r in rules] == before
+
+
+# -- Python 3.13 ------------------------------------------------------------------------------
+def test_python_313_is_excluded_because_the_extension_needs_a_removed_call() -> None:
+    """Hazard: the built extension calls PyEval_CallObjectWithKeywords (what the source's
+    PyEval_CallObject expands to), removed from the C API in Python 3.13. pyproject must
+    refuse 3.13+ and admit the interpreter running these tests."""
+    import durable_rules_engine
+
+    assert b"PyEval_CallObjectWithKeywords" in Path(durable_rules_engine.__file__).read_bytes()
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    allowed = SpecifierSet(meta["project"]["requires-python"])
+    assert "3.13" not in allowed and "3.13.0" not in allowed and "3.14.0" not in allowed
+    assert "3.11.0" in allowed and "3.12.9" in allowed
+    assert f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}" in allowed
+
+
+# -- after a failure, concurrency keeps working -----------------------------------------------
+def test_failing_checks_among_concurrent_ones_stay_contained() -> None:
+    """A check that fails closed must not poison others running at the same time: 8 threads,
+    every third check raising in a rule; each failing one raises EngineError, every other
+    returns exactly its own alert, and the engine answers normally afterwards."""
+    def derive(b: Bindings) -> list[dict[str, Any]]:
+        if b.x.fail:
+            raise ValueError("broken")
+        return [{"kind": "y", "tag": b.x.tag}]
+
+    engine = Engine("contained", [
+        Derivation(id="t.derive", when=(c.x << (m.kind == "x"),), derive=derive),
+        alert("t.y", c.y << (m.kind == "y"), message="{y.tag}"),
+    ])
+
+    def one(t: int, i: int) -> None:
+        facts = [{"kind": "x", "tag": f"{t}/{i}", "fail": i % 3 == 0}]
+        if i % 3 == 0:
+            with pytest.raises(EngineError, match=r"t\.derive raised ValueError: broken"):
+                engine.evaluate(facts)
+        else:
+            assert [a.message for a in engine.evaluate(facts).alerts] == [f"{t}/{i}"]
+
+    assert in_threads(8, 30, one) == []
+    assert [a.message for a in engine.evaluate([{"kind": "x", "tag": "after", "fail": False}])
+            .alerts] == ["after"]
