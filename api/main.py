@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors, safety_checks
+from api.cds_hooks import routes as cds_hooks
 from rules.catalog import RULESET_VERSION
 from rules.checker import Checker
 
@@ -35,6 +36,7 @@ def create_app(checker: Checker | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(safety_checks.router)
+    cds_hooks.install(app)  # CDS Hooks router, its errors, CORS on every endpoint
     return app
 
 

@@ -1,0 +1,243 @@
+"""CDS Hooks endpoints: discovery, the two services, feedback. Translation lives in fhir_in.py
+and cards.py, clinical judgment in rules/; this module only wires them and answers errors.
+
+Errors are OperationOutcomes and never an empty `cards` list: 400 names the malformed field,
+404 an unknown service, 401 an untrusted client, 412 only when the service cannot even tell
+whether an order is baclofen (spec 2.0.1: required data not obtainable), 503 when the engine
+could not complete a check.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from api.cds_hooks import cards, fhir_in, prefetch
+from api.cds_hooks.feedback import FeedbackStore
+from api.cds_hooks.models import (
+    CdsResponse,
+    Discovery,
+    FeedbackRequest,
+    FeedbackStored,
+    HookRequest,
+    Issue,
+    OperationOutcome,
+    OrderContext,
+    OrderSelectContext,
+    Service,
+)
+from api.cds_hooks.security import JwtVerifier, Unauthorized
+from api.cds_hooks.settings import CdsSettings, cors_options
+from api.deps import CheckerDep
+from api.errors import NOT_COMPLETED, validation_items
+from engine import EngineError
+from rules.checker import Checker
+
+log = logging.getLogger("api.cds_hooks")
+
+_DESCRIPTION = (
+    "Checks baclofen orders (oral and intrathecal) against the baclofen rule base: daily "
+    "maxima by age, mg/kg/day, tablets below 33 kg, starting dose and titration, "
+    "contraindications (seizure disorder, terminal renal failure), renal function, pregnancy, "
+    "CNS-depressant co-medication, route and unit errors. Cards cite the source passage; a "
+    "check that lacks data says so in a card. Other orders get no cards.")
+_USAGE = ("Send the prefetch keys, or fhirServer with fhirAuthorization so the service can "
+          "fetch them; without conditions, active medications or renal function, a card names "
+          "the checks that could not run.")
+
+SERVICES = {
+    s.id: s for s in (
+        Service(hook="order-select", id="baclofen-order-select",
+                title="Baclofen prescribing safety (order-select)",
+                description="When baclofen is selected: " + _DESCRIPTION,
+                prefetch=prefetch.TEMPLATES, usageRequirements=_USAGE),
+        Service(hook="order-sign", id="baclofen-order-sign",
+                title="Baclofen prescribing safety (order-sign)",
+                description="Before a baclofen order is signed: " + _DESCRIPTION,
+                prefetch=prefetch.TEMPLATES, usageRequirements=_USAGE),
+    )
+}
+
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+
+
+class CdsHooksError(Exception):
+    def __init__(self, status: int, code: str, diagnostics: str,
+                 expression: list[str] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(diagnostics)
+        self.status, self.headers = status, headers
+        self.outcome = OperationOutcome(issue=[Issue(code=code, diagnostics=diagnostics,
+                                                     expression=expression or None)])
+
+
+def install(app: FastAPI) -> None:
+    """Router, error handler, CORS (preflight on every endpoint) and settings from the
+    environment: a bad setting stops the boot."""
+    app.state.cds_settings = CdsSettings.from_env()
+    app.include_router(router)
+
+    @app.exception_handler(CdsHooksError)
+    async def _cds_error(_: Request, exc: CdsHooksError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, headers=exc.headers,
+                            content=exc.outcome.model_dump(exclude_none=True))
+
+    app.add_middleware(CORSMiddleware, **cors_options())  # type: ignore[arg-type]
+
+
+def _settings(request: Request) -> CdsSettings:
+    settings: CdsSettings = request.app.state.cds_settings
+    return settings
+
+
+async def _authenticate(request: Request) -> str | None:
+    """The trusted client's `iss`, or None when verification is off (local use)."""
+    settings = _settings(request)
+    if settings.jwt is None:
+        return None
+    verifier: JwtVerifier | None = getattr(request.app.state, "cds_verifier", None)
+    if verifier is None or verifier.settings is not settings.jwt:
+        verifier = request.app.state.cds_verifier = JwtVerifier(settings.jwt)
+    base = settings.public_base_url or str(request.base_url).rstrip("/")
+    audience = base + request.url.path
+    try:
+        claims = await verifier.verify(request.headers.get("authorization"), audience)
+    except Unauthorized as exc:
+        log.warning("CDS client rejected on %s: %s", request.url.path, exc)
+        raise CdsHooksError(401, "login", "The request could not be authenticated.",
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+    return str(claims["iss"])
+
+
+def _service(service_id: str) -> Service:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise CdsHooksError(404, "not-found", f"No CDS service {service_id!r}; see "
+                            "GET /cds-services for the services offered.")
+    return service
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CdsHooksError(400, "structure", f"The body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise CdsHooksError(400, "structure", "The body must be a JSON object.")
+    return body
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], data: Any, prefix: str = "") -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        items = validation_items(exc.errors())
+        fields = [f"{prefix}{i['field']}" if i["field"] != "body" else prefix.rstrip(".")
+                  or "body" for i in items]
+        raise CdsHooksError(
+            400, "invalid", "; ".join(f"{f}: {i['problem']}" for f, i in zip(fields, items,
+                                                                             strict=True)),
+            expression=list(dict.fromkeys(fields))) from None
+
+
+@router.get("", response_model=Discovery, response_model_exclude_none=True)
+async def discovery(request: Request) -> Discovery:
+    """The services this server offers (spec 2.0.1 "Discovery")."""
+    await _authenticate(request)
+    return Discovery(services=list(SERVICES.values()))
+
+
+@router.post("/{service_id}", response_model=CdsResponse, response_model_exclude_none=True)
+async def call_service(service_id: str, request: Request, checker: CheckerDep) -> JSONResponse:
+    """Evaluate every baclofen order (order-sign) or the selected ones (order-select)."""
+    await _authenticate(request)
+    service = _service(service_id)
+    hook = _parse(HookRequest, await _json(request))
+    if hook.hook != service.hook:
+        raise CdsHooksError(400, "invalid", f"hook: {hook.hook!r} was sent to the "
+                            f"{service.hook} service {service.id!r}", expression=["hook"])
+    context_model = OrderSelectContext if service.hook == "order-select" else OrderContext
+    ctx = _parse(context_model, hook.context, "context.")
+    try:
+        selected = fhir_in.selections(ctx)
+    except fhir_in.SelectionError as exc:
+        raise CdsHooksError(400, "invalid", str(exc), expression=["context.selections"]
+                            ) from None
+    settings = _settings(request)
+    relevant, refs = fhir_in.triage(ctx, hook.prefetch, selected, {})
+    known = await prefetch.fetch_references(hook, settings, refs) if refs else {}
+    if refs:
+        relevant, _ = fhir_in.triage(ctx, hook.prefetch, selected, known)
+    if relevant:
+        prefetched = await prefetch.resolve(
+            hook, ctx, settings, references=lambda p: fhir_in.wanted_references(ctx, p),
+            known=known)
+    else:  # nothing to check: no patient data is gathered
+        prefetched = prefetch.Prefetched(resources=known)
+    if prefetched.fetched:
+        log.info("hook %s: fetched %s from the FHIR server", hook.hookInstance,
+                 ", ".join(prefetched.fetched))
+    response = await run_in_threadpool(_evaluate, checker, hook.hookInstance, ctx, prefetched,
+                                       selected)
+    return JSONResponse(response.model_dump(exclude_none=True))
+
+
+def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
+              prefetched: prefetch.Prefetched, selected: set[str] | None) -> CdsResponse:
+    """Blocking: the engine is C. One check per order, each in its own engine state."""
+    try:
+        translation = fhir_in.translate(ctx, prefetched, selected)
+        if translation.unidentified and not translation.checks:
+            raise CdsHooksError(
+                412, "processing", "The medication of "
+                + ", ".join(translation.unidentified) + " could not be identified (no code or "
+                "text, and the referenced Medication was neither sent nor retrievable from the "
+                "fhirServer): whether it is baclofen is unknown.",
+                expression=["context.draftOrders"])
+        out: list[Any] = []
+        for n, check in enumerate(translation.checks):
+            if check.case is None:
+                out += [c for c in [cards.gap_card(check, [])] if c]
+                continue
+            result = checker.run(check.case, check_id=f"{hook_instance}.{n}")
+            out += cards.cards_for(check, list(result.alerts))
+        if translation.unidentified:
+            out.append(cards.unidentified_card(translation.unidentified))
+        return CdsResponse(cards=out)
+    except CdsHooksError:
+        raise
+    except EngineError as exc:
+        log.error("hook %s: check not completed: %s", hook_instance, exc)
+        raise CdsHooksError(503, "exception", NOT_COMPLETED) from None
+    except Exception:
+        log.exception("hook %s: failed unexpectedly", hook_instance)
+        raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
+
+
+@router.post("/{service_id}/feedback", response_model=FeedbackStored)
+async def feedback(service_id: str, request: Request) -> FeedbackStored:
+    """Accepted and overridden cards, kept in an append-only store (spec 2.0.1 "Feedback")."""
+    client = await _authenticate(request)
+    _service(service_id)
+    body = _parse(FeedbackRequest, await _json(request))
+    store = FeedbackStore(_settings(request).feedback_db)
+    append: Callable[..., int] = store.append
+    try:
+        stored = await run_in_threadpool(append, service_id, body.feedback, client)
+    except (sqlite3.Error, OSError) as exc:
+        log.error("feedback not stored: %s", exc)
+        raise CdsHooksError(503, "exception", "The feedback could not be stored; send it "
+                            "again later.") from None
+    return FeedbackStored(stored=stored)
