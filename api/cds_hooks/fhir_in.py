@@ -335,8 +335,13 @@ def _quantity_dose(q: Any, strength: set[Strength], route: str | None, instructi
         fitting = {s for s in strength if s.per == per}
         written = f"{value:g} {raw_unit}"
         if len(fitting) != 1:
-            why = ("could not be determined" if not fitting else
-                   "is ambiguous (" + ", ".join(sorted(s.describe() for s in fitting)) + ")")
+            if fitting:
+                why = "is ambiguous (" + ", ".join(sorted(x.describe() for x in fitting)) + ")"
+            elif strength:
+                why = "is given per " + ("mL" if per == "unit" else "tablet") + ", not per " + (
+                    "tablet" if per == "unit" else "mL")
+            else:
+                why = "could not be determined"
             notes.append(Note(
                 f"The dose is written as {written}, and the strength of '{label}' {why}: the "
                 "dose in mg is unknown, so the dose checks could not run. Order the dose in mg, "

@@ -175,23 +175,31 @@ async def call_service(service_id: str, request: Request, checker: CheckerDep) -
     except fhir_in.SelectionError as exc:
         raise CdsHooksError(400, "invalid", str(exc), expression=["context.selections"]
                             ) from None
-    settings = _settings(request)
-    relevant, refs = fhir_in.triage(ctx, hook.prefetch, selected, {})
-    known = await prefetch.fetch_references(hook, settings, refs) if refs else {}
-    if refs:
-        relevant, _ = fhir_in.triage(ctx, hook.prefetch, selected, known)
-    if relevant:
-        prefetched = await prefetch.resolve(
-            hook, ctx, settings, references=lambda p: fhir_in.wanted_references(ctx, p),
-            known=known)
-    else:  # nothing to check: no patient data is gathered
-        prefetched = prefetch.Prefetched(resources=known)
+    try:
+        prefetched = await _gather(hook, ctx, selected, _settings(request))
+    except Exception:
+        log.exception("hook %s: gathering the data failed unexpectedly", hook.hookInstance)
+        raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
     if prefetched.fetched:
         log.info("hook %s: fetched %s from the FHIR server", hook.hookInstance,
                  ", ".join(prefetched.fetched))
     response = await run_in_threadpool(_evaluate, checker, hook.hookInstance, ctx, prefetched,
                                        selected)
     return JSONResponse(response.model_dump(exclude_none=True))
+
+
+async def _gather(hook: HookRequest, ctx: OrderContext, selected: set[str] | None,
+                  settings: CdsSettings) -> prefetch.Prefetched:
+    """Patient data only when some order is baclofen: other calls cost no FHIR request."""
+    relevant, refs = fhir_in.triage(ctx, hook.prefetch, selected, {})
+    known = await prefetch.fetch_references(hook, settings, refs) if refs else {}
+    if refs:
+        relevant, _ = fhir_in.triage(ctx, hook.prefetch, selected, known)
+    if not relevant:
+        return prefetch.Prefetched(resources=known)
+    return await prefetch.resolve(
+        hook, ctx, settings, references=lambda p: fhir_in.wanted_references(ctx, p),
+        known=known)
 
 
 def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,

@@ -1,0 +1,385 @@
+"""FHIR -> Case, one element at a time: medication, strength, dose, timing, route, form, age,
+weight, renal function, conditions, action. Whatever cannot be read is a note naming it and
+the Case field it leaves empty, never a default."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from api.cds_hooks import fhir_in
+from api.cds_hooks.models import OrderContext
+from api.cds_hooks.prefetch import TEMPLATES, Prefetched
+from tests.cds_hooks.fhir import (
+    INTRATHECAL,
+    LIORESAL_10,
+    SOLUTION_5_PER_5,
+    TABLET_10,
+    TABLET_20,
+    concept,
+    condition,
+    crcl,
+    egfr,
+    med_request,
+    observation,
+    patient,
+    quantity,
+    searchset,
+    weight,
+)
+
+NOTHING = dict.fromkeys(TEMPLATES)  # every key sent, none with data
+
+
+def translate(*drafts: dict[str, Any], data: dict[str, Any] | None = None,
+              gaps: dict[str, str] | None = None) -> fhir_in.Translation:
+    ctx = OrderContext.model_validate({"patientId": "pat-1", "draftOrders": {
+        "resourceType": "Bundle", "entry": [{"resource": d} for d in drafts]}})
+    return fhir_in.translate(ctx, Prefetched(data={**NOTHING, **(data or {})},
+                                             gaps=gaps or {}), None)
+
+
+def one(*drafts: dict[str, Any], **kw: Any) -> fhir_in.OrderCheck:
+    (check,) = translate(*drafts, **kw).checks
+    return check
+
+
+def order_of(check: fhir_in.OrderCheck) -> dict[str, Any]:
+    assert check.case is not None, check.notes
+    return check.case.order.model_dump(mode="json", exclude_none=True,
+                                       exclude={"date", "time", "taper"})
+
+
+def stu3(draft: dict[str, Any]) -> dict[str, Any]:
+    """The same order the way STU3 (and the hooks library's mislabelled example) writes it."""
+    out = copy.deepcopy(draft)
+    for dosage in out["dosageInstruction"]:
+        (dar,) = dosage.pop("doseAndRate")
+        dosage["doseQuantity"] = dar["doseQuantity"]
+    return out
+
+
+def as_object(draft: dict[str, Any]) -> dict[str, Any]:
+    """doseAndRate sent as a single object (the Inferno CRD fixtures do)."""
+    out = copy.deepcopy(draft)
+    out["dosageInstruction"][0]["doseAndRate"] = out["dosageInstruction"][0]["doseAndRate"][0]
+    return out
+
+
+MG = "http://unitsofmeasure.org"
+R4_10MG_TID = med_request("rx", TABLET_10, quantity(10, "mg"), per_day=3)
+
+DOSES = [
+    ("r4-mg", R4_10MG_TID, {"value": 10, "unit": "mg"}, 3, "tablet"),
+    ("stu3-dose-quantity", stu3(R4_10MG_TID), {"value": 10, "unit": "mg"}, 3, "tablet"),
+    ("dose-and-rate-object", as_object(R4_10MG_TID), {"value": 10, "unit": "mg"}, 3, "tablet"),
+    ("mcg", med_request("rx", TABLET_10, quantity(500, "mcg"), per_day=2),
+     {"value": 500, "unit": "ug"}, 2, "tablet"),
+    ("pill-of-rxnorm-product", med_request("rx", {"coding": [
+        {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "202109"}]},
+        quantity(1, "{pill}"), per_day=3), {"value": 10, "unit": "mg"}, 3, "tablet"),
+    ("tbl-of-text", med_request("rx", {"text": "Baclofen 20 MG Oral Tablet"},
+                                quantity(1.5, "tablet", "{tbl}"), per_day=2),
+     {"value": 30, "unit": "mg"}, 2, "tablet"),
+    ("tablet-unit-only", med_request("rx", TABLET_20, {"value": 2, "unit": "tablets"},
+                                     per_day=3), {"value": 40, "unit": "mg"}, 3, "tablet"),
+    ("ml-of-5mg-per-5ml", med_request("rx", SOLUTION_5_PER_5, quantity(7.5, "mL"), per_day=4),
+     {"value": 7.5, "unit": "mg"}, 4, "oral_solution"),
+    ("ml-of-1mg-per-ml", med_request("rx", {"text": "baclofen 1 MG/ML Oral Suspension"},
+                                     quantity(10, "mL"), per_day=3),
+     {"value": 10, "unit": "mg"}, 3, "oral_solution"),
+    ("timing-code-qid", med_request("rx", TABLET_10, quantity(5, "mg"), timing_code="QID"),
+     {"value": 5, "unit": "mg"}, 4, "tablet"),
+    ("intrathecal-ml", med_request("rx", INTRATHECAL, quantity(0.2, "mL"), per_day=1,
+                                   route="intrathecal"), {"value": 400, "unit": "ug"}, 1,
+     "intrathecal"),
+    ("intrathecal-rate-per-hour", med_request("rx", INTRATHECAL, route="intrathecal", rate={
+        "value": 20, "unit": "mcg/hr", "system": MG, "code": "ug/h"}),
+     {"value": 480, "unit": "ug"}, 1, "intrathecal"),
+    ("intrathecal-bolus-twice", med_request("rx", INTRATHECAL, quantity(50, "ug"), per_day=2,
+                                            route="intrathecal"),
+     {"value": 100, "unit": "ug"}, 1, "intrathecal"),
+]
+
+
+@pytest.mark.parametrize(("draft", "dose", "per_day", "form"),
+                         [d[1:] for d in DOSES], ids=[d[0] for d in DOSES])
+def test_dose_timing_and_form(draft: dict[str, Any], dose: dict[str, Any], per_day: int,
+                              form: str) -> None:
+    check = one(draft)
+    order = order_of(check)
+    assert order["dose"] == dose
+    assert order["frequency_per_day"] == per_day
+    assert order["form"] == form
+    assert [n for n in check.notes if n.field in ("order.dose", "order.frequency_per_day")] == []
+
+
+def _timing(repeat: dict[str, Any] | None = None, code: str | None = None) -> dict[str, Any]:
+    draft = med_request("rx", TABLET_10, quantity(10, "mg"))
+    draft["dosageInstruction"][0]["timing"] = (
+        {"repeat": repeat} if repeat else {"code": {"text": code}})
+    return draft
+
+
+@pytest.mark.parametrize(("draft", "per_day"), [
+    (_timing({"frequency": 1, "period": 8, "periodUnit": "h"}), 3),
+    (_timing({"frequency": 2, "frequencyMax": 3, "period": 1, "periodUnit": "d"}), 3),
+    (_timing({"timeOfDay": ["08:00:00", "20:00:00"]}), 2),
+    (_timing({"when": ["MORN", "AFT", "EVE"]}), 3),
+    (_timing(code="BID"), 2),
+    (_timing({"frequency": 1, "period": 16, "periodUnit": "h"}), None),
+    (_timing(code="QOD"), None),
+    (_timing({"frequency": 1, "period": 1, "periodUnit": "wk"}), None),
+], ids=["q8h", "frequency-max", "time-of-day", "when", "bid-text", "q16h", "qod", "weekly"])
+def test_doses_per_day(draft: dict[str, Any], per_day: int | None) -> None:
+    check = one(draft)
+    assert order_of(check).get("frequency_per_day") == per_day
+    unread = [n for n in check.notes if getattr(n, "field", None) == "order.frequency_per_day"]
+    assert len(unread) == (per_day is None)
+
+
+@pytest.mark.parametrize(("medication", "dose", "expected_note"), [
+    (concept("1155671", "Baclofen Pill"), quantity(1, "{pill}"), "could not be determined"),
+    (TABLET_10, quantity(5, "mL"), "is given per tablet, not per mL"),
+    ({"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197392"}],
+      "text": "Baclofen 10 MG Oral Tablet"}, quantity(1, "{tbl}"), "is ambiguous"),
+    (TABLET_10, quantity(2, "puff"), "not one we can convert"),
+    (TABLET_10, {"unit": "mg"}, "has no number"),
+], ids=["no-strength", "volume-of-tablets", "conflicting-strengths", "unknown-unit",
+        "no-value"])
+def test_a_dose_that_cannot_be_read_is_said_never_guessed(
+        medication: dict[str, Any], dose: dict[str, Any], expected_note: str) -> None:
+    check = one(med_request("rx", medication, dose, per_day=3))
+    assert "dose" not in order_of(check)
+    assert order_of(check)["frequency_per_day"] == 3, "the schedule is still used"
+    (note,) = [n for n in check.notes if n.field == "order.dose"]
+    assert expected_note in note
+    assert check.dose_site is None
+
+
+def test_concurrent_dosage_instructions_are_summed() -> None:
+    draft = med_request("rx", TABLET_10, quantity(10, "mg"), timing_code="AM")
+    night = copy.deepcopy(draft["dosageInstruction"][0])
+    night["timing"]["code"]["text"] = "BED"
+    night["timing"]["code"]["coding"][0]["code"] = "BED"
+    night["doseAndRate"][0]["doseQuantity"] = quantity(20, "mg")
+    draft["dosageInstruction"].append(night)
+    check = one(draft)
+    assert order_of(check)["dose"] == {"value": 15, "unit": "mg"}  # 30 mg/day in 2 doses
+    assert order_of(check)["frequency_per_day"] == 2
+    assert check.dose_site is None, "no corrected order for a split regimen"
+
+
+def test_sequential_steps_check_the_first_and_say_so() -> None:
+    draft = med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3)
+    later = copy.deepcopy(draft["dosageInstruction"][0])
+    later["sequence"] = 2
+    later["doseAndRate"][0]["doseQuantity"] = quantity(20, "mg")
+    draft["dosageInstruction"].append(later)
+    check = one(draft)
+    assert order_of(check)["dose"] == {"value": 5, "unit": "mg"}
+    assert any("only the first was checked" in n for n in check.notes)
+
+
+def test_dose_range_checks_its_upper_value() -> None:
+    draft = med_request("rx", TABLET_10, None, per_day=3)
+    draft["dosageInstruction"][0]["doseAndRate"] = [{"doseRange": {
+        "low": quantity(5, "mg"), "high": quantity(10, "mg")}}]
+    check = one(draft)
+    assert order_of(check)["dose"] == {"value": 10, "unit": "mg"}
+    assert any("range" in n for n in check.notes)
+
+
+# ---- which orders are baclofen ------------------------------------------------------------
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+CONTAINED = {
+    **med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3),
+    "contained": [{"resourceType": "Medication", "id": "med1",
+                   "code": {"coding": [{"system": RXNORM, "code": "1292",
+                                        "display": "baclofen"}]},
+                   "form": {"text": "Tablet"},
+                   "ingredient": [{"itemCodeableConcept": {"text": "baclofen"},
+                                   "strength": {"numerator": quantity(10, "mg"),
+                                                "denominator": {"value": 1,
+                                                                "unit": "tablet"}}}]}],
+}
+CONTAINED.pop("medicationCodeableConcept")
+CONTAINED["medicationReference"] = {"reference": "#med1"}
+
+
+@pytest.mark.parametrize(("draft", "label", "dose_mg"), [
+    (med_request("rx", {"coding": [{"system": RXNORM, "code": "1292"}]}, quantity(5, "mg"),
+                 per_day=3), "Baclofen", 5),
+    (med_request("rx", {"coding": [{"system": RXNORM, "code": "617299"}]}, quantity(1, "{pill}"),
+                 per_day=3), "Baclofen 10 MG Disintegrating Oral Tablet", 10),
+    (med_request("rx", {"text": "Lioresal 10 mg tablets"}, quantity(1, "tablet"), per_day=3),
+     "Lioresal 10 mg tablets", 10),
+    (CONTAINED, "baclofen", 20),
+], ids=["ingredient-code", "product-code-only", "brand-text", "contained-medication"])
+def test_baclofen_is_recognised(draft: dict[str, Any], label: str, dose_mg: float) -> None:
+    check = one(draft)
+    assert check.label == label
+    assert order_of(check)["dose"] == {"value": dose_mg, "unit": "mg"}
+
+
+def test_referenced_medication_in_the_bundle() -> None:
+    draft = med_request("rx", TABLET_10, quantity(1, "{pill}"), per_day=3)
+    draft.pop("medicationCodeableConcept")
+    draft["medicationReference"] = {"reference": "Medication/m1"}
+    medication = {"resourceType": "Medication", "id": "m1", "code": concept(
+        "197392", "Baclofen 20 MG Oral Tablet")}
+    check = one(draft, medication)
+    assert order_of(check)["dose"] == {"value": 20, "unit": "mg"}
+
+
+def test_other_orders_are_context_and_unknown_ones_are_named() -> None:
+    amoxicillin = med_request("rx-a", concept("617993", "Amoxicillin 120 MG/ML Oral Suspension"),
+                              quantity(5, "mL"), per_day=2)
+    unknown = med_request("rx-u", TABLET_10, quantity(1, "mg"), per_day=1)
+    unknown.pop("medicationCodeableConcept")
+    unknown["medicationReference"] = {"reference": "Medication/elsewhere"}
+    withdrawn = med_request("rx-w", TABLET_10, quantity(10, "mg"), per_day=3,
+                            status="entered-in-error")
+    result = translate(amoxicillin, unknown, withdrawn)
+    assert result.checks == []
+    assert result.unidentified == ["MedicationRequest/rx-u"]
+
+
+# ---- route ------------------------------------------------------------------------------------
+
+def _routed(route: dict[str, Any] | None, medication: dict[str, Any] = TABLET_10
+            ) -> dict[str, Any]:
+    draft = med_request("rx", medication, quantity(10, "mg"), per_day=3, route=None)
+    if route is not None:
+        draft["dosageInstruction"][0]["route"] = route
+    return draft
+
+
+@pytest.mark.parametrize(("draft", "route"), [
+    (_routed({"coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]}),
+     "intravenous"),
+    (_routed({"text": "PO"}), "oral"),
+    (_routed({"coding": [{"display": "Intrathecal"}]}, INTRATHECAL), "intrathecal"),
+    (_routed(None), "oral"),  # "Oral Tablet" in the product name
+    (_routed(None, {"text": "Baclofen 0.5 MG/ML Injectable Solution"}), None),
+    (_routed({"text": "per G-tube"}), None),
+], ids=["snomed-iv", "po", "display", "from-product", "injectable-without-route", "unknown"])
+def test_route(draft: dict[str, Any], route: str | None) -> None:
+    check = one(draft)
+    assert order_of(check).get("route") == route
+
+
+def test_an_unrecognised_route_is_named() -> None:
+    check = one(_routed({"text": "per G-tube"}))
+    (note,) = [n for n in check.notes if n.field == "order.route"]
+    assert "'per G-tube'" in note
+
+
+# ---- the patient -----------------------------------------------------------------------------
+
+def _patient_of(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    check = one(R4_10MG_TID, data=data)
+    assert check.case is not None
+    return check.case.patient.model_dump(mode="json", exclude_defaults=True), check.notes
+
+
+def test_partial_birth_date_takes_the_youngest_age_and_says_so() -> None:
+    got, notes = _patient_of({"patient": patient(birth="2018")})
+    assert got["birth_date"] == "2018-12-31"
+    assert any("given only as 2018" in n for n in notes)
+
+
+@pytest.mark.parametrize(("obs", "kg"), [
+    (observation("29463-7", "Body weight", 44, "lb", "[lb_av]"), 19.958),
+    (observation("29463-7", "Body weight", 21500, "g", "g"), 21.5),
+], ids=["pounds", "grams"])
+def test_weight_units(obs: dict[str, Any], kg: float) -> None:
+    got, _ = _patient_of({"weight": searchset(obs)})
+    assert got["weight_kg"] == kg
+
+
+def test_latest_weight_wins_and_unknown_units_are_named() -> None:
+    old, new = weight(30, when="2025-01-01", oid="w1"), weight(35, when="2026-11-01", oid="w2")
+    assert _patient_of({"weight": searchset(old, new)})[0]["weight_kg"] == 35
+    stone = observation("29463-7", "Body weight", 5, "stone", "[stone_av]")
+    got, notes = _patient_of({"weight": searchset(stone)})
+    assert "weight_kg" not in got
+    assert any("'[stone_av]'" in n for n in notes)
+
+
+def test_renal_function() -> None:
+    below = egfr(15, comparator="<")
+    per_second = observation("2164-2", "Creatinine clearance", 0.5, "mL/s", "mL/s")
+    got, _ = _patient_of({"egfr": searchset(below), "crcl": searchset(per_second)})
+    assert got["egfr_ml_min_1_73m2"] == 14.99  # "<15" lies under 15
+    assert got["creatinine_clearance_ml_min"] == 30
+
+
+def test_conditions_keep_only_current_ones() -> None:
+    conditions = searchset(
+        condition("G40.909", "Epilepsy", "84757009", cid="c1"),
+        condition("N18.6", "End stage renal disease", clinical="resolved", cid="c2"),
+        condition("O09.90", "High-risk pregnancy", verification="refuted", cid="c3"))
+    got, _ = _patient_of({"conditions": conditions})
+    assert [c.get("code") for c in got["conditions"]] == ["G40.909", "84757009"]
+
+
+def test_implausible_values_are_set_aside_and_named() -> None:
+    got, notes = _patient_of({"weight": searchset(weight(500)),
+                              "patient": patient(birth="2027-01-01")})
+    assert "weight_kg" not in got and "birth_date" not in got
+    assert any(n.startswith("Not used: the body weight") for n in notes)
+    assert any(n.startswith("Not used: the birth date") for n in notes)
+
+
+# ---- start, change, continue, stop -----------------------------------------------------------
+
+ACTIVE_5_TID = med_request("rx-old", TABLET_10, quantity(5, "mg"), per_day=3, status="active",
+                           authored="2026-11-01T08:00:00Z")
+
+
+@pytest.mark.parametrize(("draft", "medications", "expected"), [
+    (R4_10MG_TID, [], {"action": "start"}),
+    (med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3), [ACTIVE_5_TID],
+     {"action": "continue"}),
+    (R4_10MG_TID, [ACTIVE_5_TID], {"action": "change", "previous": {
+        "dose": {"value": 5, "unit": "mg"}, "frequency_per_day": 3, "since": "2026-11-01"}}),
+    (med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3, status="stopped"),
+     [ACTIVE_5_TID], {"action": "stop", "previous": {
+         "dose": {"value": 5, "unit": "mg"}, "frequency_per_day": 3, "since": "2026-11-01"}}),
+    (R4_10MG_TID, [med_request("rx-it", INTRATHECAL, quantity(300, "ug"), per_day=1,
+                               route="intrathecal", status="active")], {"action": "start"}),
+    (R4_10MG_TID, [med_request("rx-old", LIORESAL_10, quantity(1, "{pill}"), per_day=3,
+                               status="completed")], {"action": "start"}),
+], ids=["no-baclofen", "same-regimen", "new-regimen", "stop", "other-route", "completed"])
+def test_action_from_the_active_medications(draft: dict[str, Any],
+                                            medications: list[dict[str, Any]],
+                                            expected: dict[str, Any]) -> None:
+    order = order_of(one(draft, data={"medications": searchset(*medications)}))
+    assert {k: order[k] for k in expected} == expected
+    assert ("previous" in order) == ("previous" in expected)
+
+
+def test_without_the_medication_list_the_order_is_a_start_and_says_so() -> None:
+    check = one(R4_10MG_TID, gaps={"medications": "not in the prefetch"})
+    assert order_of(check)["action"] == "start"
+    assert any("checked as a new course" in n for n in check.notes)
+    assert any(n.startswith("Not available: the active medications") for n in check.notes)
+
+
+def test_co_medications_come_from_active_orders_and_other_drafts() -> None:
+    lorazepam = med_request("rx-l", concept("6470", "lorazepam"), quantity(1, "mg"),
+                            per_day=1, status="active")
+    stopped = med_request("rx-s", {"text": "Diazepam 5 mg tablet"}, quantity(5, "mg"),
+                          per_day=1, status="stopped")
+    oxycodone = med_request("rx-o", {"text": "Oxycodone 5 MG Oral Tablet"}, quantity(5, "mg"),
+                            per_day=4)
+    check = one(R4_10MG_TID, oxycodone,
+                data={"medications": searchset(lorazepam, stopped),
+                      "crcl": searchset(crcl(90))})
+    assert check.case is not None
+    assert [m.display for m in check.case.patient.medications] == [
+        "lorazepam", "Oxycodone 5 MG Oral Tablet"]
