@@ -6,21 +6,19 @@ fails its lint stops the boot instead of a patient's check.
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, safety_checks
+from api import errors, limits, observability, safety_checks
 from api.cds_hooks import routes as cds_hooks
 from rules.catalog import RULESET_VERSION
 from rules.checker import Checker
 
 
 def create_app(checker: Checker | None = None) -> FastAPI:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper())
+    observability.configure_logging()  # JSON lines at LOG_LEVEL
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -35,8 +33,10 @@ def create_app(checker: Checker | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(limits.RequestLimits)  # 413 / 4xx before parsing; inside CORS
     app.include_router(safety_checks.router)
     cds_hooks.install(app)  # CDS Hooks router, its errors, CORS on every endpoint
+    app.add_middleware(observability.CheckLog)  # outermost: logs what the client got
     return app
 
 

@@ -1,0 +1,159 @@
+"""Structured logs: one JSON line per check request, with nothing that identifies a patient.
+
+Each line says which check (its random id, or the EHR's hookInstance for CDS Hooks), how it
+ended (the outcome, or why it was not completed or refused), the alert codes and how long it
+took. It never carries request content: no names, dates, doses, free-text conditions or
+medications, and no error message, which may quote the input; for a refused request only
+the names of the offending fields. The line is built from the response the clinician got,
+so it cannot disagree with it.
+
+`LOG_LEVEL` (default INFO) sets the level; check lines are INFO, so WARNING silences them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CHECK_LOGGER = "baclofen.checks"
+log = logging.getLogger(CHECK_LOGGER)
+
+_HOOK_INSTANCE = re.compile(rb'"hookInstance"\s*:\s*"([A-Za-z0-9._:-]{1,100})"')
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Every log line as one JSON object: time, level, logger, message, and the structured
+    fields passed in `extra`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str).decode()
+
+
+def configure_logging(level: str | None = None) -> None:
+    """JSON lines on stderr at LOG_LEVEL (default INFO). Idempotent: tests and uvicorn
+    workers may build several apps in one process."""
+    name = (level or os.environ.get("LOG_LEVEL") or "INFO").upper()
+    if name not in logging.getLevelNamesMapping():
+        raise ValueError(f"LOG_LEVEL={name!r} is not a logging level "
+                         "(DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    root = logging.getLogger()
+    root.setLevel(name)
+    if not any(getattr(h, "_baclofen_json", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._baclofen_json = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+
+
+def _endpoint(scope: Scope) -> str | None:
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    path = str(scope.get("path", ""))
+    if path == "/v1/safety-checks":
+        return "native"
+    if path.startswith("/cds-services/") and not path.endswith("/feedback"):
+        return "cds-hooks"
+    return None
+
+
+def check_record(endpoint: str, status: int, body: bytes, request: bytes) -> dict[str, Any]:
+    """The fields of one check line, read from the response (and, for CDS Hooks, the
+    hookInstance of the request). Unknown shapes give fewer fields, never an exception."""
+    record: dict[str, Any] = {"event": "check", "endpoint": endpoint, "status": status}
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        data = {}
+    if endpoint == "native":
+        record["check_id"] = data.get("check_id")
+        if status == 200:
+            record["outcome"] = data.get("outcome")
+            record["codes"] = [a.get("code") for a in data.get("alerts", [])
+                               if isinstance(a, dict)]
+    else:
+        found = _HOOK_INSTANCE.search(request)
+        record["check_id"] = found.group(1).decode() if found else None
+        if status == 200:
+            cards = [c for c in data.get("cards", []) if isinstance(c, dict)]
+            record["codes"] = [((c.get("source") or {}).get("topic") or {}).get("code")
+                               for c in cards]
+            indicators = {c.get("indicator") for c in cards}
+            record["outcome"] = next((s for s in ("critical", "warning", "info")
+                                      if s in indicators), "no_alerts")
+    if status != 200:
+        record["outcome"] = (
+            "not_completed" if status >= 500
+            else "too_large" if status == 413
+            else "invalid_request")
+        record["error"] = data.get("error") or _issue_code(data)
+        fields = [e.get("field") for e in data.get("errors") or [] if isinstance(e, dict)]
+        fields += [x for i in data.get("issue") or [] if isinstance(i, dict)
+                   for x in i.get("expression") or []]
+        if fields:
+            record["fields"] = fields[:20]  # names only: the problems may quote the input
+    return record
+
+
+def _issue_code(data: dict[str, Any]) -> str | None:
+    issues = data.get("issue")
+    if isinstance(issues, list) and issues and isinstance(issues[0], dict):
+        return issues[0].get("code")
+    return None
+
+
+class CheckLog:
+    """Pure ASGI: sees the status and body the client gets, adds ~20 µs to a check."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = _endpoint(scope)
+        if endpoint is None or not log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        body: list[bytes] = []
+        request: list[bytes] = []
+
+        async def receive_and_keep() -> Message:
+            message = await receive()
+            if endpoint == "cds-hooks" and message["type"] == "http.request":
+                request.append(message.get("body", b"")[:4096])  # hookInstance comes early
+            return message
+
+        async def send_and_keep(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive_and_keep, send_and_keep)
+        finally:
+            record = check_record(endpoint, status, b"".join(body), b"".join(request))
+            record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            log.info("check", extra=record)

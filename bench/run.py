@@ -1,0 +1,187 @@
+"""`make bench`: engine latency for a realistic mix, then HTTP throughput and latency of the
+real server (started the `make run` way) at 1, 8 and 64 clients, with /healthz as the floor.
+
+Prints tables and a verdict per target. Every response is checked against its expected alert
+codes: a fast wrong answer is a failure, not a figure.
+
+    python -m bench.run [--seconds 5] [--workers N] [--engine-rounds 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import loadgen
+from bench.cases import MIX, problems
+from bench.server import running
+
+CLIENTS = (1, 8, 64)
+# Targets of issue 5 on a 2-core machine.
+ENGINE_P50_MS, ENGINE_P99_MS = 0.5, 2.0
+CHECKS_PER_S, CHECK_P99_MS, RATIO = 1000.0, 50.0, 0.5
+
+
+def engine_latency(rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Per case: `engine` = Engine.evaluate(facts) alone; `request` = what a worker does for
+    one request besides HTTP: validate the JSON body, build facts, evaluate, build and
+    serialise the response."""
+    from api.models import SafetyCheckResponse
+    from rules.case import SafetyCheckRequest
+    from rules.checker import Checker
+    from rules.facts import case_facts
+
+    checker = Checker()
+    prepared = []
+    for name, (body, expected) in MIX.items():
+        raw = json.dumps(body).encode()
+        facts = case_facts(SafetyCheckRequest.model_validate_json(raw))
+        got = {a.code for a in checker.engine.evaluate(facts).alerts}
+        if got != expected:
+            sys.exit(f"bench case {name!r}: codes {sorted(got)} != {sorted(expected)}")
+        prepared.append((name, raw, facts))
+
+    def request(raw: bytes) -> bytes:
+        result = checker.run(SafetyCheckRequest.model_validate_json(raw))
+        response = SafetyCheckResponse.from_result(result, explain=False)
+        return response.model_dump_json(exclude_none=True).encode()
+
+    times: dict[str, dict[str, list[float]]] = {n: {"engine": [], "request": []}
+                                                for n, _, _ in prepared}
+    clock = time.perf_counter
+    for warm in range(rounds // 10 + 50):
+        for _, raw, facts in prepared:
+            checker.engine.evaluate(facts)
+            if warm % 5 == 0:
+                request(raw)
+    gc.collect()
+    for _ in range(rounds):
+        for name, raw, facts in prepared:  # interleaved: a mix, not four warm loops
+            t0 = clock()
+            checker.engine.evaluate(facts)
+            t1 = clock()
+            request(raw)
+            t2 = clock()
+            times[name]["engine"].append(t1 - t0)
+            times[name]["request"].append(t2 - t1)
+    times["mix"] = {k: [t for n in times for t in times[n][k]] for k in ("engine", "request")}
+    return times
+
+
+def _check_request(n: int) -> tuple[bytes, loadgen.Verify]:
+    names = list(MIX)
+    name = names[n % len(names)]
+    body, expected = MIX[name]
+    payload = _PAYLOADS.setdefault(name, loadgen.post("/v1/safety-checks", body))
+
+    def verify(status: int, raw: bytes) -> str:
+        if status != 200:
+            return f"{name}: HTTP {status} {raw[:200]!r}"
+        return problems(json.loads(raw), expected)
+
+    return payload, verify
+
+
+_PAYLOADS: dict[str, bytes] = {}
+_HEALTH = loadgen.get("/healthz")
+
+
+def _health_request(_: int) -> tuple[bytes, loadgen.Verify]:
+    return _HEALTH, lambda status, raw: "" if status == 200 else f"HTTP {status}"
+
+
+def http_figures(workers: int, seconds: float) -> list[dict[str, Any]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, running(workers, log_dir=Path(tmp)) as srv:
+        # Warm every worker (first requests build caches) before anything is recorded.
+        loadgen.run(srv.host, srv.port, _check_request, 8, total=400 * workers)
+        for clients in CLIENTS:
+            row: dict[str, Any] = {"clients": clients}
+            for label, make in (("check", _check_request), ("healthz", _health_request)):
+                res = loadgen.run(srv.host, srv.port, make, clients, seconds=seconds,
+                                  warmup=min(1.0, seconds / 5))
+                row[label] = res
+            rows.append(row)
+    return rows
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="per HTTP measurement")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", 0))
+                        or os.cpu_count() or 2, help="uvicorn workers (default: WORKERS or "
+                        "the core count, as make run)")
+    parser.add_argument("--engine-rounds", type=int, default=2000)
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args(argv)
+
+    print(f"# baclofen-cds benchmark — {time.strftime('%Y-%m-%d %H:%M')}, Python "
+          f"{platform.python_version()}, {os.cpu_count()} cores, {args.workers} workers\n")
+    times = engine_latency(args.engine_rounds)
+    print(f"## Engine, in process ({args.engine_rounds} rounds of the mix, interleaved)\n")
+    print("| case | engine p50 ms | engine p99 ms | request p50 ms | request p99 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for name, t in times.items():
+        e, r = [x * 1000 for x in t["engine"]], [x * 1000 for x in t["request"]]
+        label = f"**{name}**" if name == "mix" else name
+        print(f"| {label} | {statistics.median(e):.3f} | {loadgen.percentile(e, 99):.3f} | "
+              f"{statistics.median(r):.3f} | {loadgen.percentile(r, 99):.3f} |")
+    print("\n`engine` = `Engine.evaluate(facts)`; `request` = validate the JSON body, build "
+          "facts, evaluate, build and serialise the response (all a worker does but HTTP).\n")
+    mix = [x * 1000 for x in times["mix"]["engine"]]
+    verdicts: list[tuple[str, bool]] = [
+        (f"engine p50 ≤ {ENGINE_P50_MS} ms ({statistics.median(mix):.3f})",
+         statistics.median(mix) <= ENGINE_P50_MS),
+        (f"engine p99 ≤ {ENGINE_P99_MS} ms ({loadgen.percentile(mix, 99):.3f})",
+         loadgen.percentile(mix, 99) <= ENGINE_P99_MS),
+    ]
+
+    failures = 0
+    if not args.skip_http:
+        rows = http_figures(args.workers, args.seconds)
+        print(f"## HTTP, real server (`make run`, {args.workers} workers, 127.0.0.1), "
+              f"{args.seconds:g} s per measurement\n")
+        print("| clients | checks/s | check p50 ms | check p99 ms | healthz/s | healthz p50 ms "
+              "| healthz p99 ms | check/healthz |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for row in rows:
+            c, h = row["check"], row["healthz"]
+            failures += c.failures + h.failures
+            print(f"| {row['clients']} | {c.rate:,.0f} | {c.percentile(50):.1f} | "
+                  f"{c.percentile(99):.1f} | {h.rate:,.0f} | {h.percentile(50):.1f} | "
+                  f"{h.percentile(99):.1f} | {c.rate / h.rate:.0%} |")
+            for problem in (c.problems + h.problems)[:5]:
+                print(f"  wrong answer: {problem}")
+        top = rows[-1]
+        c64, h64 = top["check"], top["healthz"]
+        verdicts += [
+            (f"≥ {CHECKS_PER_S:,.0f} checks/s at {top['clients']} clients ({c64.rate:,.0f})",
+             c64.rate >= CHECKS_PER_S),
+            (f"check p99 ≤ {CHECK_P99_MS:g} ms at {top['clients']} clients "
+             f"({c64.percentile(99):.1f})", c64.percentile(99) <= CHECK_P99_MS),
+            (f"check ≥ {RATIO:.0%} of healthz at {top['clients']} clients "
+             f"({c64.rate / h64.rate:.0%})", c64.rate >= RATIO * h64.rate),
+            (f"every response right ({failures} wrong)", failures == 0),
+        ]
+
+    print("\n## Targets\n")
+    for text, ok in verdicts:
+        print(f"- {_verdict(ok)}: {text}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
