@@ -114,10 +114,12 @@ class FhirClient:
         return url == self.base or url.startswith(self.base + "/")
 
     async def get(self, relative_or_url: str) -> Any:
-        url = relative_or_url if self.owns(relative_or_url) else (
-            f"{self.base}/{relative_or_url.lstrip('/')}")
-        if not self.owns(url):
-            raise FetchError("link outside the FHIR server")  # never send the token elsewhere
+        if relative_or_url.startswith(("https://", "http://")):
+            url = relative_or_url
+        else:
+            url = f"{self.base}/{relative_or_url.lstrip('/')}"
+        if not self.owns(url):  # the token goes only to the server it was issued for
+            raise FetchError("a link outside the FHIR server was not followed")
         try:
             response = await self._client.get(url)
         except httpx.TimeoutException:

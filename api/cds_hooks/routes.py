@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -38,7 +39,7 @@ from api.cds_hooks.models import (
 from api.cds_hooks.security import JwtVerifier, Unauthorized
 from api.cds_hooks.settings import CdsSettings, cors_options
 from api.deps import CheckerDep
-from api.errors import NOT_COMPLETED, validation_items
+from api.errors import NOT_COMPLETED, clean_message
 from engine import EngineError
 from rules.checker import Checker
 
@@ -139,17 +140,29 @@ async def _json(request: Request) -> dict[str, Any]:
 M = TypeVar("M", bound=BaseModel)
 
 
+# Cross-field validators cannot set a location: their messages start with the field they
+# blame ("draftOrders: must be a FHIR Bundle"), in the wire's camelCase.
+_BLAMED = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): (?P<problem>.+)$",
+                     re.DOTALL)
+
+
 def _parse(model: type[M], data: Any, prefix: str = "") -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        items = validation_items(exc.errors())
-        fields = [f"{prefix}{i['field']}" if i["field"] != "body" else prefix.rstrip(".")
-                  or "body" for i in items]
-        raise CdsHooksError(
-            400, "invalid", "; ".join(f"{f}: {i['problem']}" for f, i in zip(fields, items,
-                                                                             strict=True)),
-            expression=list(dict.fromkeys(fields))) from None
+        fields, problems = [], []
+        for err in exc.errors():
+            loc = [str(part) for part in err["loc"]]
+            problem = clean_message(str(err["msg"]))
+            blamed = _BLAMED.match(problem)
+            if blamed:
+                loc += blamed["field"].split(".")
+                problem = blamed["problem"]
+            field = prefix + ".".join(loc) if loc else prefix.rstrip(".") or "body"
+            fields.append(field)
+            problems.append(f"{field}: {problem}")
+        raise CdsHooksError(400, "invalid", "; ".join(problems),
+                            expression=list(dict.fromkeys(fields))) from None
 
 
 @router.get("", response_model=Discovery, response_model_exclude_none=True)
