@@ -155,8 +155,9 @@ def _detail(alert: Alert, check: OrderCheck) -> str:
 
 # ---- corrected orders ------------------------------------------------------------------------
 
-def _safe_daily_mg(alerts: list[Alert]) -> float | None:
-    """The lowest daily dose every fired dose limit accepts, from the alerts' own evidence."""
+def _daily_caps(alerts: list[Alert]) -> list[float] | None:
+    """Each fired dose limit as a daily ceiling, from the alerts' own evidence; None when a
+    limit fired whose ceiling the evidence does not give (no number is invented for it)."""
     caps = []
     for a in alerts:
         ev = a.evidence
@@ -167,7 +168,9 @@ def _safe_daily_mg(alerts: list[Alert]) -> float | None:
             caps.append(round(float(ev["max_mg_per_kg_day"]) * float(ev["weight_kg"]), 1))
         elif a.code == "STARTING_DOSE_ABOVE_RECOMMENDED" and "recommended_start_mg_day" in ev:
             caps.append(float(ev["recommended_start_mg_day"]))
-    return min(caps) if caps else None
+        elif a.code in DOSE_LIMIT_CODES:
+            return None
+    return caps
 
 
 def _n(value: float) -> float | int:
@@ -194,27 +197,34 @@ def _quantity(site: DoseSite, original: dict[str, Any], mg: float, as_mass: bool
     return {"value": _n(mg), "unit": "mg", "system": t.UCUM, "code": "mg"}
 
 
-def _regimen_text(per_dose_mg: float, freq: int) -> str:
+def _regimen_text(per_dose_mg: float, freq: int, quantity: dict[str, Any]) -> str:
     times = "once a day" if freq == 1 else f"{freq} times a day"
-    return f"{_num(per_dose_mg)} mg {times} ({_num(per_dose_mg * freq)} mg/day)"
+    dose = f"{_num(per_dose_mg)} mg"
+    if quantity.get("code") != "mg":  # say it as it will be measured out too
+        unit = str(quantity.get("unit") or quantity.get("code") or "").strip("{}")
+        dose += f" ({_num(quantity['value'])} {unit})"
+    return f"{dose} {times} ({_num(per_dose_mg * freq)} mg/day)"
 
 
 def corrected_order(check: OrderCheck, alerts: list[Alert]
                     ) -> tuple[dict[str, Any], str, str] | None:
     """(resource, label, description) of the order with every dose limit and the oral
-    solution applied, or None when there is nothing concrete to change."""
+    solution applied, or None when there is nothing concrete to change. The dose is rounded
+    down to what can be given: half tablets, or 0.5 mg of a solution."""
     site, case = check.dose_site, check.case
-    if site is None or case is None or case.order.dose is None:
+    caps = _daily_caps(alerts)
+    if site is None or case is None or case.order.dose is None or caps is None:
         return None
     freq = case.order.frequency_per_day
     current = case.order.dose.value * MG_PER[case.order.dose.unit]
-    cap = _safe_daily_mg(alerts)
     switch = (any(a.code == "TABLET_BELOW_33_KG" for a in alerts)
               and case.order.form == "tablet")
+    tablets = case.order.form == "tablet" and not switch and site.strength is not None and (
+        site.strength.per == "unit")
+    step = site.strength.mg / 2 if tablets and site.strength else 0.5
     per_dose = current
-    if cap is not None and freq:
-        # Rounded down to 0.5 mg per dose: a regimen that can be measured out.
-        per_dose = min(current, math.floor(cap / freq * 2) / 2)
+    if caps and freq:
+        per_dose = min(current, math.floor(min(caps) / freq / step + 1e-9) * step)
     if per_dose <= 0 or freq is None or (per_dose == current and not switch):
         return None
     resource = copy.deepcopy(check.resource)
@@ -222,7 +232,7 @@ def corrected_order(check: OrderCheck, alerts: list[Alert]
     holder = dosage if site.dose_and_rate is None else as_list(
         dosage["doseAndRate"])[site.dose_and_rate]
     holder["doseQuantity"] = _quantity(site, holder["doseQuantity"], per_dose, as_mass=switch)
-    regimen = _regimen_text(per_dose, freq)
+    regimen = _regimen_text(per_dose, freq, holder["doseQuantity"])
     # Free text that still states the old dose would contradict the corrected order.
     for key in ("text", "patientInstruction"):
         if key in dosage:

@@ -298,7 +298,7 @@ class DoseSite:
     dose_and_rate: int | None  # None: STU3 `dosageInstruction.doseQuantity`
     kind: Literal["mass", "count", "volume"]
     unit: str  # mass: mg, ug or g; count: tablets; volume: mL
-    strength: Strength | None  # for count and volume
+    strength: Strength | None  # count, volume; for mass, the tablet strength when known
 
 
 @dataclass
@@ -325,7 +325,9 @@ def _quantity_dose(q: Any, strength: set[Strength], route: str | None, instructi
     unit_key = raw_unit.lower()
     try:
         mass = normalise_unit(raw_unit)
-        return Dose(value, mass, DoseSite(instruction, dar, "mass", mass, None))
+        per_tablet = {x for x in strength if x.per == "unit"}
+        return Dose(value, mass, DoseSite(instruction, dar, "mass", mass,
+                                          per_tablet.pop() if len(per_tablet) == 1 else None))
     except ValueError:
         pass
     if unit_key in t.COUNT_UNITS or unit_key in t.VOLUME_UNITS_ML:

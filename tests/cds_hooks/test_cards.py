@@ -1,0 +1,166 @@
+"""Alert -> card: summaries that name the order, Markdown that cannot be hijacked by EHR text,
+and corrected orders that a prescriber can give and that no other card on the order flags."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from api.cds_hooks import cards, fhir_in
+from api.cds_hooks.models import OrderContext
+from api.cds_hooks.prefetch import TEMPLATES, Prefetched
+from rules.checker import Checker
+from tests.cds_hooks.fhir import (
+    SOLUTION_5_PER_5,
+    TABLET_10,
+    TABLET_20,
+    condition,
+    med_request,
+    patient,
+    quantity,
+    searchset,
+    weight,
+)
+
+ADULT = patient(birth="1981-06-15")
+CHILD_7Y = patient(birth="2019-05-01")
+
+
+def cards_of(checker: Checker, draft: dict[str, Any], **data: Any) -> list[dict[str, Any]]:
+    ctx = OrderContext.model_validate({"patientId": "pat-1", "draftOrders": {
+        "resourceType": "Bundle", "entry": [{"resource": draft}]}})
+    prefetched = Prefetched(data={**dict.fromkeys(TEMPLATES), **data})
+    (check,) = fhir_in.translate(ctx, prefetched, None).checks
+    assert check.case is not None
+    result = checker.run(check.case)
+    return [c.model_dump(exclude_none=True) for c in cards.cards_for(check, list(result.alerts))]
+
+
+def fix_of(card: dict[str, Any]) -> dict[str, Any]:
+    (suggestion,) = card["suggestions"]
+    (action,) = suggestion["actions"]
+    assert action["type"] == "update"
+    return action["resource"]
+
+
+def dose_of(resource: dict[str, Any]) -> dict[str, Any]:
+    dosage = resource["dosageInstruction"][0]
+    holder = dosage["doseAndRate"][0] if "doseAndRate" in dosage else dosage
+    return holder["doseQuantity"]
+
+
+def _continuing(draft: dict[str, Any]) -> dict[str, Any]:
+    active = copy.deepcopy(draft)
+    active.update(id="rx-old", status="active", authoredOn="2026-10-01T08:00:00Z")
+    return {"medications": searchset(active)}
+
+
+@pytest.mark.parametrize(("draft", "dose"), [
+    (med_request("rx", TABLET_20, quantity(40, "mg"), per_day=4),
+     {"value": 20, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}),
+    (med_request("rx", TABLET_20, quantity(40000, "ug"), per_day=4),
+     {"value": 20000, "unit": "ug", "system": "http://unitsofmeasure.org", "code": "ug"}),
+    (med_request("rx", TABLET_20, quantity(2, "tablet", "{tbl}"), per_day=4),
+     {"value": 1, "unit": "tablet", "system": "http://unitsofmeasure.org", "code": "{tbl}"}),
+    (med_request("rx", SOLUTION_5_PER_5, quantity(30, "mL"), per_day=4),
+     {"value": 25, "unit": "mL", "system": "http://unitsofmeasure.org", "code": "mL"}),
+    (med_request("rx", {"text": "Baclofen 5 MG/5ML Oral Solution"}, quantity(40, "mg"),
+                 per_day=3),
+     {"value": 33, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}),
+], ids=["mg-tablets-half-rounded", "ug", "tablet-count", "ml", "mg-solution"])
+def test_capped_dose_in_the_prescribers_unit(checker: Checker, draft: dict[str, Any],
+                                             dose: dict[str, Any]) -> None:
+    (card,) = cards_of(checker, draft, patient=ADULT, **_continuing(draft))
+    assert card["source"]["topic"]["code"] == "DAILY_DOSE_ABOVE_MAXIMUM"
+    resource = fix_of(card)
+    assert dose_of(resource) == dose
+    untouched = {k: v for k, v in draft.items() if k != "dosageInstruction"}
+    assert {k: resource[k] for k in untouched} == untouched
+
+
+def test_tablets_for_a_small_child_become_the_solution_and_keep_every_other_limit(
+        checker: Checker) -> None:
+    draft = med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3,
+                        text="2 tablets three times a day")
+    draft["dispenseRequest"] = {"quantity": {"value": 180, "unit": "tablet"},
+                                "expectedSupplyDuration": {"value": 30, "unit": "days"}}
+    got = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(weight(14)),
+                   **_continuing(draft))
+    # 60 mg/day for 14 kg at 7: tablets, above 40 mg/day, above 2 mg/kg/day (28 mg/day).
+    assert [c["source"]["topic"]["code"] for c in got] == [
+        "TABLET_BELOW_33_KG", "DAILY_DOSE_ABOVE_MAXIMUM", "WEIGHT_BASED_DOSE_ABOVE_RANGE"]
+    fixes = [fix_of(c) for c in got]
+    assert all(f == fixes[0] for f in fixes), "one corrected order, whichever card is used"
+    fix = fixes[0]
+    assert fix["medicationCodeableConcept"]["text"] == "Baclofen oral solution"
+    assert dose_of(fix)["value"] == 9 and dose_of(fix)["code"] == "mg"  # 27 <= 28 mg/day
+    assert fix["dosageInstruction"][0]["text"] == (
+        "Baclofen 9 mg 3 times a day (27 mg/day) as oral solution")
+    assert fix["dispenseRequest"] == {"expectedSupplyDuration": {"value": 30, "unit": "days"}}
+
+
+def test_contained_medication_is_replaced_with_the_solution(checker: Checker) -> None:
+    draft = med_request("rx", TABLET_10, quantity(1, "tablet", "{tbl}"), per_day=3)
+    draft.pop("medicationCodeableConcept")
+    draft["contained"] = [{"resourceType": "Medication", "id": "m",
+                           "code": {"text": "Baclofen 10 MG Oral Tablet"}}]
+    draft["medicationReference"] = {"reference": "#m"}
+    (card,) = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(weight(20)),
+                       **_continuing(draft))
+    fix = fix_of(card)
+    assert "medicationReference" not in fix and "contained" not in fix
+
+
+def test_no_corrected_order_when_a_limit_gives_no_number(checker: Checker) -> None:
+    """A child's start above 0.3 mg/kg/day: the evidence carries the threshold, not the
+    recommended dose, so no dose is offered (and no tablet switch that would keep a dose
+    another card flags)."""
+    draft = med_request("rx", TABLET_10, quantity(1, "tablet", "{tbl}"), per_day=3)
+    got = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(weight(20)),
+                   medications=searchset())
+    assert [c["source"]["topic"]["code"] for c in got] == [
+        "TABLET_BELOW_33_KG", "STARTING_DOSE_ABOVE_RECOMMENDED"]
+    assert all("suggestions" not in c for c in got)
+
+
+@pytest.mark.parametrize(("action", "deletable"), [("start", True), ("continue", False)])
+def test_contraindication_offers_removal_only_for_a_new_course(
+        checker: Checker, action: str, deletable: bool) -> None:
+    draft = med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3)
+    data = _continuing(draft) if action == "continue" else {"medications": searchset()}
+    (card,) = cards_of(checker, draft, patient=ADULT, conditions=searchset(
+        condition("G40.909", "Epilepsy")), **data)
+    if deletable:
+        (suggestion,) = card["suggestions"]
+        assert suggestion["actions"] == [{"type": "delete", "resourceId": "MedicationRequest/rx",
+                                          "description": "Remove the draft order Baclofen 10 "
+                                          "MG Oral Tablet."}]
+    else:
+        assert "suggestions" not in card
+
+
+def test_ehr_text_cannot_inject_markdown(checker: Checker) -> None:
+    draft = med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3)
+    evil = condition("G40.909", "Epilepsy [click](javascript:alert(1)) <img src=x>")
+    (card,) = cards_of(checker, draft, patient=ADULT, conditions=searchset(evil),
+                       medications=searchset())
+    assert "[click](javascript" not in card["detail"]
+    assert not re.search(r"(?<!\\)<img", card["detail"])
+    assert r"\[click\]" in card["detail"] and r"\<img" in card["detail"]
+
+
+@pytest.mark.parametrize("label", ["Baclofen 10 MG Oral Tablet", "B" * 200])
+def test_summary_is_under_140_and_names_the_order(label: str) -> None:
+    text = cards.summary(label, "x" * 300, "DAILY_DOSE_ABOVE_MAXIMUM")
+    assert len(text) < 140
+    assert text.startswith(label[:10])
+    assert text.endswith(cards.HEADLINES["DAILY_DOSE_ABOVE_MAXIMUM"])
+
+
+def test_every_alert_code_has_a_headline() -> None:
+    from rules.catalog import catalogue
+
+    assert {e["code"] for e in catalogue()} == set(cards.HEADLINES)
