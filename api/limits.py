@@ -3,12 +3,13 @@
 A single request must not be able to tie up a worker: the engine holds one process-wide lock,
 so a worker busy parsing megabytes delays every clinician behind it. Bodies above 1 MiB are
 refused with 413 without being read further (a native request is a few kB; a CDS Hooks call
-with its prefetched FHIR resources tens of kB). JSON nested deeper than 64 levels is refused
-with 422 (native) or 400 (CDS Hooks): Python's json parser raises RecursionError near 1,000
-levels, which would otherwise surface as a 500, and no request of ours nests beyond ~15; so
-is a body of more than 100,000 arrays and objects, which only a body built to be expensive
-has. Other huge arrays within these limits are left to the models, whose lists are capped
-(1,000 entries) and which answer 422 naming the field.
+with its prefetched FHIR resources tens of kB). Refused with 422 (native) or 400 (CDS Hooks):
+JSON nested deeper than 64 levels (Python's json parser raises RecursionError near 1,000,
+which surfaced as a 500; no request of ours nests beyond ~15), a body of more than 100,000
+arrays and objects (only a body built to be expensive has that many), and a body that is not
+UTF-8 (FastAPI answered it with an undocumented 400 of another shape). Other huge arrays
+within these limits are left to the models, whose lists are capped (1,000 entries) and which
+answer 422 naming the field.
 
 Errors keep each API's shape: the native {"error", "message", "errors"} body, or a FHIR
 OperationOutcome under /cds-services.
@@ -89,6 +90,11 @@ class RequestLimits:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        try:  # JSON is UTF-8 (RFC 8259); FastAPI answers other bytes with an undocumented 400
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            await self._reject(scope, send, f"not UTF-8 (byte {exc.start})")
+            return
         # Counting brackets is a C pass; only bodies with many of them are measured.
         containers = body.count(b"[") + body.count(b"{")
         if containers > MAX_CONTAINERS:

@@ -1,0 +1,63 @@
+"""Schema-driven fuzzing of the published OpenAPI document (schemathesis), in process.
+
+Every documented operation gets generated requests, valid and invalid, and each response
+must not be a 5xx and must conform to the schema documented for its status (and content
+type). `make test` runs a short budget; `make fuzz` sets FUZZ_EXAMPLES=2000.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import httpx
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from api.cds_hooks.settings import CdsSettings
+from api.main import create_app
+from rules.checker import Checker
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+
+
+def _no_network(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"unexpected network call to {request.url}")
+
+
+def _app() -> object:
+    """The real app. Schemathesis calls it without running the lifespan, so the state the
+    lifespan would set is set here; CDS feedback goes to a throw-away file, FHIR fetches
+    nowhere."""
+    app = create_app()
+    app.state.checker = Checker()
+    feedback = Path(tempfile.mkdtemp(prefix="fuzz-")) / "feedback.sqlite3"
+    app.state.cds_settings = CdsSettings(feedback_db=feedback,
+                                         transport=httpx.MockTransport(_no_network))
+    return app
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance,
+          status_code_conformance]
+# The CDS Hooks routes answer 400/401/404/412/503 OperationOutcomes that their OpenAPI entries
+# do not list yet (only 200 and 422): there every response is checked except that one rule.
+UNDOCUMENTED_ERRORS = ("/cds-services",)
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                 HealthCheck.data_too_large])
+def test_no_server_error_and_documented_responses(case: schemathesis.Case) -> None:
+    checks = CHECKS
+    if case.operation.path.startswith(UNDOCUMENTED_ERRORS):
+        checks = [c for c in CHECKS if c is not status_code_conformance]
+    case.call_and_validate(checks=checks)
