@@ -14,7 +14,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 
-EXAMPLES = Path("/work/shared/cds-hooks/examples")
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 BASE_URL = "http://testserver"
 ISSUER = "https://ehr.example.test/"
 

@@ -1,5 +1,5 @@
 """Conformance to CDS Hooks 2.0 on the service side, traced to the requirement list
-(/work/shared/cds-hooks/requirements/SERVICE-SIDE-SUBSET.csv): every SHALL/SHOULD row is
+(tests/cds_hooks/examples/requirements/SERVICE-SIDE-SUBSET.csv): every SHALL/SHOULD row is
 checked here against real responses, checked by a named test elsewhere, or explained."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -18,7 +17,7 @@ from rules.catalog import catalogue
 from tests.cds_hooks.ehr import EXAMPLES, call, example
 from tests.cds_hooks.golden_cases import CASES
 
-REQUIREMENTS = Path("/work/shared/cds-hooks/requirements/SERVICE-SIDE-SUBSET.csv")
+REQUIREMENTS = EXAMPLES / "requirements" / "SERVICE-SIDE-SUBSET.csv"
 CODES = {entry["code"] for entry in catalogue()}
 
 
