@@ -8,6 +8,8 @@ expected codes and the runs check them. Self-contained (no import from tests/) s
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 ORDER_DATE = "2026-11-22"
@@ -74,7 +76,9 @@ def distinct_case(i: int) -> tuple[dict[str, Any], frozenset[str], float]:
     Returns the body, the exact codes expected, and the daily dose in mg that the
     DAILY_DOSE_ABOVE_MAXIMUM alert must report.
     """
-    daily = round(101 + (i % 1_000_000) / 100, 2)  # above the adult maximum, never repeated
+    # Above the adult maximum (100 mg/day), below any unit-slip threshold, never repeated
+    # within a million patients.
+    daily = round(101 + (i % 1_000_000) / 10_000, 4)
     patient: dict[str, Any] = {**ADULT, "weight_kg": 50 + i % 40}
     expected = {"DAILY_DOSE_ABOVE_MAXIMUM"}
     if i & 1:
@@ -113,3 +117,28 @@ def problems(body: dict[str, Any], expected: frozenset[str], daily: float | None
         if top[0]["evidence"].get("daily_mg") != daily:
             return f"daily_mg {top[0]['evidence'].get('daily_mg')} != {daily} (another patient's?)"
     return ""
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "golden"
+
+
+def cds_cases() -> dict[str, tuple[dict[str, Any], list[str]]]:
+    """CDS Hooks requests with the sorted card topic codes each must get: the golden files
+    of the CDS Hooks tests (one EHR request per case, prefetch included, no FHIR server)."""
+    cases = {}
+    for request in sorted(GOLDEN.glob("*.request.json")):
+        cards = request.with_name(request.name.replace(".request.json", ".cards.json"))
+        if cards.exists():
+            expected = sorted(c["source"]["topic"]["code"] for c in json.loads(cards.read_text()))
+            cases[request.name.removesuffix(".request.json")] = (
+                json.loads(request.read_text()), expected)
+    return cases
+
+
+def card_problems(body: dict[str, Any], expected: list[str]) -> str:
+    """Why a CDS Hooks response is not exactly the expected cards ('' when it is)."""
+    cards = body.get("cards")
+    if not isinstance(cards, list):
+        return f"no cards list in {str(body)[:200]}"
+    got = sorted(c["source"]["topic"]["code"] for c in cards)
+    return "" if got == expected else f"cards {got} != expected {expected}"

@@ -19,8 +19,8 @@ from typing import Any
 
 # verifier of (status, body bytes): '' when the response is right, else the problem
 Verify = Callable[[int, bytes], str]
-# request number -> (request bytes, verifier or None)
-MakeRequest = Callable[[int], tuple[bytes, Verify | None]]
+# (request number, client number) -> (request bytes, verifier or None)
+MakeRequest = Callable[[int, int], tuple[bytes, Verify | None]]
 
 
 def post(path: str, body: Any, host: str = "127.0.0.1") -> bytes:
@@ -76,7 +76,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, body
 
 
-async def _connection(host: str, port: int, make: MakeRequest, counter: list[int],
+async def _connection(client: int, host: str, port: int, make: MakeRequest, counter: list[int],
                       limit: int | None, stop_at: float, result: Result,
                       record_from: float) -> None:
     reader, writer = await asyncio.open_connection(host, port)
@@ -89,7 +89,7 @@ async def _connection(host: str, port: int, make: MakeRequest, counter: list[int
                 return
             n = counter[0]
             counter[0] += 1
-            request, verify = make(n)
+            request, verify = make(n, client)
             writer.write(request)
             status, body = await _read_response(reader)
             done = time.perf_counter()
@@ -116,8 +116,8 @@ async def _run(host: str, port: int, make: MakeRequest, clients: int, *,
     record_from = start + warmup
     stop_at = start + warmup + seconds if seconds is not None else float("inf")
     await asyncio.gather(*(
-        _connection(host, port, make, counter, total, stop_at, result, record_from)
-        for _ in range(clients)))
+        _connection(client, host, port, make, counter, total, stop_at, result, record_from)
+        for client in range(clients)))
     end = time.perf_counter()
     result.seconds = end - max(start, record_from) if seconds is not None else end - start
     result.requests = len(result.latencies)

@@ -77,7 +77,7 @@ def engine_latency(rounds: int) -> dict[str, dict[str, list[float]]]:
     return times
 
 
-def _check_request(n: int) -> tuple[bytes, loadgen.Verify]:
+def _check_request(n: int, _: int) -> tuple[bytes, loadgen.Verify]:
     names = list(MIX)
     name = names[n % len(names)]
     body, expected = MIX[name]
@@ -95,7 +95,7 @@ _PAYLOADS: dict[str, bytes] = {}
 _HEALTH = loadgen.get("/healthz")
 
 
-def _health_request(_: int) -> tuple[bytes, loadgen.Verify]:
+def _health_request(*_: int) -> tuple[bytes, loadgen.Verify]:
     return _HEALTH, lambda status, raw: "" if status == 200 else f"HTTP {status}"
 
 

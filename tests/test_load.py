@@ -1,0 +1,128 @@
+"""Isolation and memory under load, against one real server process started the `make run` way
+(uvicorn, WORKERS=1: every check shares one engine, one lock and one thread pool).
+
+- Distinct patients in sequence and in parallel: every answer carries exactly its own
+  patient's alerts, down to the daily dose in the evidence, and no check fails. Far more
+  checks than durable-rules' 1,024 live sessions: a session leaked per check would fail.
+- 16 clients at once, each with its own patient and its own alert set (native API), plus
+  CDS Hooks requests interleaved: nobody gets another's alerts or cards.
+- Memory stays flat: the worker's RSS at the end is within 10 % of its RSS after the
+  first tenth of the run.
+
+`make test` runs a shortened version; `make soak` (SOAK=1) the full one: 100,000 distinct
+checks (RSS after 100,000 vs after 10,000) and 10,000 checks from the 16 clients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench import loadgen
+from bench.cases import card_problems, cds_cases, distinct_case, problems
+from bench.server import Server, rss_kib, running
+
+SOAK = os.environ.get("SOAK") == "1"
+DISTINCT = 100_000 if SOAK else 5_000
+CLIENTS = 16
+PER_CLIENT_TOTAL = 10_000 if SOAK else 1_600
+RSS_TOLERANCE = 0.10
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running(1, log_dir=tmp_path_factory.mktemp("load"), log_level="INFO") as srv:
+        yield srv
+
+
+def _distinct(offset: int) -> loadgen.MakeRequest:
+    def make(n: int, _: int) -> tuple[bytes, loadgen.Verify]:
+        body, expected, daily = distinct_case(offset + n)
+
+        def verify(status: int, raw: bytes) -> str:
+            if status != 200:
+                return f"HTTP {status}: {raw[:200]!r}"
+            return problems(json.loads(raw), expected, daily)
+
+        return loadgen.post("/v1/safety-checks", body), verify
+
+    return make
+
+
+def test_distinct_patients_through_one_process_memory_flat(server: Server) -> None:
+    """Warm-up and first tenth, RSS; the other nine tenths, RSS again."""
+    (worker,) = server.workers()
+    first = loadgen.run(server.host, server.port, _distinct(0), 8, total=DISTINCT // 10)
+    rss_first = rss_kib(worker)
+    rest = loadgen.run(server.host, server.port, _distinct(DISTINCT // 10), 8,
+                       total=DISTINCT - DISTINCT // 10)
+    rss_end = rss_kib(worker)
+    for part in (first, rest):
+        assert part.failures == 0, part.problems[:5]
+        assert part.statuses == {200: part.requests}
+    assert first.requests + rest.requests == DISTINCT
+    growth = (rss_end - rss_first) / rss_first
+    # The figure `make soak` reports (it runs pytest -s).
+    print(f"\nRSS after {DISTINCT // 10:,} checks: {rss_first / 1024:.1f} MiB; after "  # noqa: T201
+          f"{DISTINCT:,}: {rss_end / 1024:.1f} MiB ({growth:+.1%})")
+    assert abs(growth) <= RSS_TOLERANCE, f"RSS {rss_first} KiB -> {rss_end} KiB"
+
+
+def test_16_clients_each_get_exactly_their_own_alerts(server: Server) -> None:
+    """Client k sends patients k, k+16, k+32, ...: always the same alert set (one of 16, all
+    different), never the same daily dose twice. Every fifth request is a CDS Hooks call
+    with its own expected cards."""
+    hooks = list(cds_cases().values())
+    assert len({tuple(sorted(distinct_case(k)[1])) for k in range(CLIENTS)}) == CLIENTS
+
+    def make(n: int, client: int) -> tuple[bytes, loadgen.Verify]:
+        if n % 5 == 4:
+            request, cards = hooks[n % len(hooks)]
+
+            def verify_hook(status: int, raw: bytes) -> str:
+                if status != 200:
+                    return f"hook HTTP {status}: {raw[:200]!r}"
+                return card_problems(json.loads(raw), cards)
+
+            return loadgen.post(f"/cds-services/baclofen-{request['hook']}", request), \
+                verify_hook
+        body, expected, daily = distinct_case(client + CLIENTS * (500_000 + n))
+
+        def verify(status: int, raw: bytes) -> str:
+            if status != 200:
+                return f"client {client}: HTTP {status}: {raw[:200]!r}"
+            problem = problems(json.loads(raw), expected, daily)
+            return f"client {client}: {problem}" if problem else ""
+
+        return loadgen.post("/v1/safety-checks", body), verify
+
+    result = loadgen.run(server.host, server.port, make, CLIENTS, total=PER_CLIENT_TOTAL)
+    assert result.requests == PER_CLIENT_TOTAL
+    assert result.failures == 0, result.problems[:5]
+    assert result.statuses == {200: PER_CLIENT_TOTAL}
+
+
+def test_check_log_lines_carry_no_patient_data(server: Server) -> None:
+    """The server's log: one JSON line per check, with its codes and timing, and nothing
+    from the requests (no dates, doses or condition text)."""
+    marker = 900_000  # patients of this test only
+    result = loadgen.run(server.host, server.port, _distinct(marker), 2, total=20)
+    assert result.failures == 0, result.problems[:5]
+    lines = [json.loads(line) for line in Path(server.log).read_text().splitlines()
+             if line.startswith("{")]
+    checks = [line for line in lines if line.get("event") == "check"]
+    assert len(checks) >= 20
+    for line in checks[-2000:]:
+        assert set(line) <= {"ts", "level", "logger", "message", "event", "endpoint", "status",
+                             "check_id", "outcome", "codes", "error", "fields", "duration_ms"}
+        text = json.dumps(line)
+        for secret in ("1981-06-15", "morphine", "84757009", "mg"):
+            assert secret not in text, line
+    last = checks[-20:]
+    assert all(line["status"] == 200 and line["outcome"] in ("critical", "warning")
+               and "DAILY_DOSE_ABOVE_MAXIMUM" in line["codes"] and line["duration_ms"] > 0
+               for line in last), last[:3]
