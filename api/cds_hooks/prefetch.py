@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -60,6 +60,7 @@ CHECKS_FED = {
 
 MAX_PAGES = 5  # a patient's active list beyond five pages is not fetched within the deadline
 MAX_REFERENCES = 20
+DEADLINE_TIMEOUTS = 2  # all fetching of one call ends within two request timeouts
 
 
 class FetchError(Exception):
@@ -267,6 +268,15 @@ async def fetch_references(req: HookRequest, settings: CdsSettings, refs: list[s
     return found
 
 
+async def _bounded(key: str, work: Coroutine[Any, Any, None], deadline: float,
+                   out: Prefetched) -> None:
+    try:
+        await asyncio.wait_for(work, deadline)
+    except TimeoutError:
+        out.data.pop(key, None)
+        out.gaps[key] = "fetching it failed: the FHIR server did not answer in time"
+
+
 async def resolve(req: HookRequest, ctx: OrderContext, settings: CdsSettings,
                   references: Callable[[Prefetched], list[str]] | None = None,
                   known: dict[str, dict[str, Any]] | None = None) -> Prefetched:
@@ -279,8 +289,12 @@ async def resolve(req: HookRequest, ctx: OrderContext, settings: CdsSettings,
         for key in TEMPLATES:
             await _one(key, req, pid, None, out)
         return out
+    # One deadline for the whole gathering (pages included): a slow EHR costs a card about
+    # the data, never a call the EHR itself gives up on.
+    deadline = settings.fhir_timeout_s * DEADLINE_TIMEOUTS
     async with client:
-        await asyncio.gather(*(_one(key, req, pid, client, out) for key in TEMPLATES))
+        await asyncio.gather(*(_bounded(key, _one(key, req, pid, client, out), deadline, out)
+                               for key in TEMPLATES))
     wanted = [r for r in (references(out) if references else []) if r not in out.resources]
     out.resources.update(await fetch_references(req, settings, wanted))
     return out

@@ -5,6 +5,7 @@ FHIR server here is a local stub (httpx MockTransport, or a server on 127.0.0.1)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -282,3 +283,22 @@ def test_fetch_from_a_real_local_server(make_client: AppFactory, local_fhir: str
     request["fhirAuthorization"] = AUTH
     body = call(client, request).json()
     assert topic_codes(body) == ["SEIZURE_DISORDER_CONTRAINDICATION"]
+
+
+def test_one_deadline_bounds_all_fetching(make_client: AppFactory) -> None:
+    """A FHIR server that never answers one search (a stub ignores per-request timeouts, so
+    only the overall deadline can end the wait)."""
+    answered = StubFhir(EVERYTHING)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/Condition"):
+            await asyncio.Event().wait()  # never set
+        return answered(request)
+
+    client = make_client(transport=httpx.MockTransport(handler), fhir_timeout_s=0.05)
+    request = hook_request("order-sign", [draft()], None)
+    request["fhirAuthorization"] = AUTH
+    body = call(client, request).json()
+    assert topic_codes(body) == ["MISSING_DATA"]
+    assert "problem list" in body["cards"][0]["detail"]
+    assert "did not answer in time" in body["cards"][0]["detail"]
