@@ -1,5 +1,6 @@
 """`make bench`: engine latency for a realistic mix, then HTTP throughput and latency of the
-real server (started the `make run` way) at 1, 8 and 64 clients, with /healthz as the floor.
+real server (started the `make run` way) at 1, 8 and 64 clients: native checks, CDS Hooks
+calls (the golden requests of tests/golden), and /healthz as the floor of the HTTP stack.
 
 Prints tables and a verdict per target. Every response is checked against its expected alert
 codes: a fast wrong answer is a failure, not a figure.
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import loadgen
-from bench.cases import MIX, problems
+from bench.cases import MIX, card_problems, cds_cases, problems
 from bench.server import running
 
 CLIENTS = (1, 8, 64)
@@ -93,6 +94,22 @@ def _check_request(n: int, _: int) -> tuple[bytes, loadgen.Verify]:
 
 _PAYLOADS: dict[str, bytes] = {}
 _HEALTH = loadgen.get("/healthz")
+_HOOKS = list(cds_cases().items())
+
+
+def _hook_request(n: int, _: int) -> tuple[bytes, loadgen.Verify]:
+    """The CDS Hooks golden requests in turn (order-sign and order-select, FHIR in, cards
+    out), each checked against its golden cards."""
+    name, (request, cards) = _HOOKS[n % len(_HOOKS)]
+    payload = _PAYLOADS.setdefault(
+        "hook:" + name, loadgen.post(f"/cds-services/baclofen-{request['hook']}", request))
+
+    def verify(status: int, raw: bytes) -> str:
+        if status != 200:
+            return f"{name}: HTTP {status} {raw[:200]!r}"
+        return card_problems(json.loads(raw), cards)
+
+    return payload, verify
 
 
 def _health_request(*_: int) -> tuple[bytes, loadgen.Verify]:
@@ -106,7 +123,8 @@ def http_figures(workers: int, seconds: float) -> list[dict[str, Any]]:
         loadgen.run(srv.host, srv.port, _check_request, 8, total=400 * workers)
         for clients in CLIENTS:
             row: dict[str, Any] = {"clients": clients}
-            for label, make in (("check", _check_request), ("healthz", _health_request)):
+            for label, make in (("check", _check_request), ("hook", _hook_request),
+                                ("healthz", _health_request)):
                 res = loadgen.run(srv.host, srv.port, make, clients, seconds=seconds,
                                   warmup=min(1.0, seconds / 5))
                 row[label] = res
@@ -128,8 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args(argv)
 
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"# baclofen-cds benchmark — {time.strftime('%Y-%m-%d %H:%M')}, Python "
-          f"{platform.python_version()}, {os.cpu_count()} cores, {args.workers} workers\n")
+          f"{platform.python_version()}, {os.cpu_count()} cores, {args.workers} workers, "
+          f"load average before: {load}\n")
+    print("Client and server share the machine's cores; anything else running skews the "
+          "figures (see the load average).\n")
     times = engine_latency(args.engine_rounds)
     print(f"## Engine, in process ({args.engine_rounds} rounds of the mix, interleaved)\n")
     print("| case | engine p50 ms | engine p99 ms | request p50 ms | request p99 ms |")
@@ -155,15 +177,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"## HTTP, real server (`make run`, {args.workers} workers, 127.0.0.1), "
               f"{args.seconds:g} s per measurement\n")
         print("| clients | checks/s | check p50 ms | check p99 ms | healthz/s | healthz p50 ms "
-              "| healthz p99 ms | check/healthz |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "| healthz p99 ms | check/healthz | CDS Hooks calls/s | hook p50 ms "
+              "| hook p99 ms |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in rows:
-            c, h = row["check"], row["healthz"]
-            failures += c.failures + h.failures
+            c, h, k = row["check"], row["healthz"], row["hook"]
+            failures += c.failures + h.failures + k.failures
             print(f"| {row['clients']} | {c.rate:,.0f} | {c.percentile(50):.1f} | "
                   f"{c.percentile(99):.1f} | {h.rate:,.0f} | {h.percentile(50):.1f} | "
-                  f"{h.percentile(99):.1f} | {c.rate / h.rate:.0%} |")
-            for problem in (c.problems + h.problems)[:5]:
+                  f"{h.percentile(99):.1f} | {c.rate / h.rate:.0%} | {k.rate:,.0f} | "
+                  f"{k.percentile(50):.1f} | {k.percentile(99):.1f} |")
+            for problem in (c.problems + h.problems + k.problems)[:5]:
                 print(f"  wrong answer: {problem}")
         top = rows[-1]
         c64, h64 = top["check"], top["healthz"]
