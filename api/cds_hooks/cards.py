@@ -242,7 +242,8 @@ def corrected_order(check: OrderCheck, alerts: list[Alert]
         dispense = resource.get("dispenseRequest")
         if isinstance(dispense, dict):
             dispense.pop("quantity", None)
-        ref = str((resource.pop("medicationReference", None) or {}).get("reference") or "")
+        reference = resource.pop("medicationReference", None)
+        ref = str(reference.get("reference") or "") if isinstance(reference, dict) else ""
         if ref.startswith("#"):
             resource["contained"] = [c for c in as_list(resource.get("contained"))
                                      if not (isinstance(c, dict) and c.get("id") == ref[1:])]

@@ -52,6 +52,15 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def dig(value: Any, *keys: str) -> Any:
+    """value[k1][k2]..., or None where the path is missing or not an object."""
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
 def _texts(concept: Any) -> Iterator[str]:
     if not isinstance(concept, dict):
         return
@@ -214,7 +223,9 @@ class Strength:
 def _strength_from_ratio(ratio: Any) -> Strength | None:
     if not isinstance(ratio, dict):
         return None
-    num, den = ratio.get("numerator") or {}, ratio.get("denominator") or {}
+    num, den = ratio.get("numerator"), ratio.get("denominator") or {}
+    if not isinstance(num, dict) or not isinstance(den, dict):
+        return None
     try:
         unit = normalise_unit(num.get("code") or num.get("unit"))
         mg = float(num["value"]) * MG_PER[unit]
@@ -377,8 +388,8 @@ def _rate_dose(dar: dict[str, Any], notes: list[str]) -> tuple[Dose, int] | None
         if mass_unit and hours and value > 0:
             return Dose(round(value * 24 / hours, 6), mass_unit, None), 1
     ratio = dar.get("rateRatio")
-    if isinstance(ratio, dict):
-        den = ratio.get("denominator") or {}
+    if isinstance(ratio, dict) and isinstance(ratio.get("denominator"), dict):
+        den = ratio["denominator"]
         hours = t.PERIOD_HOURS.get(str(den.get("code") or den.get("unit") or "").lower())
         try:
             num = ratio["numerator"]
@@ -424,7 +435,8 @@ def per_day(dosage: dict[str, Any], notes: list[str]) -> int | None:
             notes.append(Note("The dosing schedule could not be read as doses per day: the "
                               "daily-dose checks could not run.", "order.frequency_per_day"))
         return None
-    if abs(count - round(count)) > 1e-6 or not 1 <= round(count) <= 24:
+    if not math.isfinite(count) or abs(count - round(count)) > 1e-6 or not (
+            1 <= round(count) <= 24):
         notes.append(Note(f"The schedule gives {count:.3g} doses a day, not a whole number "
                           "from 1 to 24: the daily-dose checks could not run.",
                           "order.frequency_per_day"))
@@ -454,7 +466,7 @@ def regimen(request: dict[str, Any], med: Medication, route: str | None, label: 
     strength = strengths(med)
     dosages = [(n, d) for n, d in enumerate(as_list(request.get("dosageInstruction")))
                if isinstance(d, dict)]
-    sequences = sorted({d.get("sequence") for _, d in dosages if d.get("sequence") is not None})
+    sequences = sorted({d["sequence"] for _, d in dosages if isinstance(d.get("sequence"), int)})
     if len(sequences) > 1:
         first = sequences[0]
         notes.append(f"The order has {len(sequences)} sequential dosage steps; only the first "
@@ -562,7 +574,7 @@ def _latest(resources: Iterable[dict[str, Any]], codes: Iterable[str]) -> dict[s
             continue
         if not any(c.get("code") in wanted for c in _codings(res.get("code"))):
             continue
-        when = (res.get("effectiveDateTime") or (res.get("effectivePeriod") or {}).get("end")
+        when = (res.get("effectiveDateTime") or dig(res, "effectivePeriod", "end")
                 or res.get("effectiveInstant") or res.get("issued") or "")
         if best is None or str(when) > best_key:
             best, best_key = res, str(when)
@@ -723,8 +735,8 @@ def _daily_mg(dose: Dose | None, freq: int | None) -> float | None:
 
 
 def _since(res: dict[str, Any]) -> str | None:
-    starts = [((d.get("timing") or {}).get("repeat") or {}).get("boundsPeriod", {}).get("start")
-              for d in as_list(res.get("dosageInstruction")) if isinstance(d, dict)]
+    starts = [dig(d, "timing", "repeat", "boundsPeriod", "start")
+              for d in as_list(res.get("dosageInstruction"))]
     for value in [*starts, res.get("authoredOn")]:
         if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value):
             return value[:10]
@@ -870,7 +882,7 @@ def _action(request: dict[str, Any], route: str | None, dose: Dose | None, freq:
         notes.append("Without the active medication list this order was checked as a new "
                      "course (start).")
         return {"action": action}
-    prior = str((request.get("priorPrescription") or {}).get("reference") or "")
+    prior = str(dig(request, "priorPrescription", "reference") or "")
     same_route = []
     for res, med in scene.actives:
         if res.get("id") == request.get("id"):

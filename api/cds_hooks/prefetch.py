@@ -147,7 +147,8 @@ def patient_id(ctx: OrderContext) -> str | None:
     if ctx.patientId:
         return ctx.patientId
     for resource in ctx.resources():
-        ref = (resource.get("subject") or resource.get("patient") or {}).get("reference")
+        subject = resource.get("subject") or resource.get("patient")
+        ref = subject.get("reference") if isinstance(subject, dict) else None
         if isinstance(ref, str) and ref.startswith("Patient/"):
             return ref.split("/", 1)[1]
     return None
@@ -180,8 +181,14 @@ def _why_not_fetched(req: HookRequest, client: FhirClient | None) -> str:
     return "not in the prefetch, and the fhirServer is not on the allow-list"
 
 
+def _entries(bundle: dict[str, Any]) -> list[Any]:
+    entries = bundle.get("entry")
+    return list(entries) if isinstance(entries, list) else []
+
+
 def _next_link(bundle: dict[str, Any]) -> str | None:
-    for link in bundle.get("link") or ():
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else ():
         if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
             return str(link["url"])
     return None
@@ -194,7 +201,7 @@ async def _all_pages(client: FhirClient | None, bundle: dict[str, Any]
     next_url = _next_link(bundle)
     if next_url is None:
         return bundle, None
-    entries = list(bundle.get("entry") or ())
+    entries = _entries(bundle)
     for _ in range(MAX_PAGES):
         if client is None:
             return {**bundle, "entry": entries}, "only the first page was supplied"
@@ -204,7 +211,7 @@ async def _all_pages(client: FhirClient | None, bundle: dict[str, Any]
             return {**bundle, "entry": entries}, f"only part was retrieved: {exc}"
         if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
             return {**bundle, "entry": entries}, "only part was retrieved"
-        entries += list(page.get("entry") or ())
+        entries += _entries(page)
         next_url = _next_link(page)
         if next_url is None:
             return {**bundle, "entry": entries}, None

@@ -127,9 +127,13 @@ def _service(service_id: str) -> Service:
     return service
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 async def _json(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body())
+        body = json.loads(await request.body(), parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CdsHooksError(400, "structure", f"The body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):

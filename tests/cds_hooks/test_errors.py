@@ -85,7 +85,8 @@ def test_malformed_requests_are_400_naming_the_field(cds: TestClient, request_bo
     (b"", "not valid JSON"),
     (b"[1, 2]", "must be a JSON object"),
     (b"{\"hook\": \"order-sign\"", "not valid JSON"),
-], ids=["garbage", "empty", "array", "truncated"])
+    (b"{\"hook\": NaN}", "NaN is not a JSON number"),
+], ids=["garbage", "empty", "array", "truncated", "nan"])
 def test_bodies_that_are_not_a_json_object_are_400(cds: TestClient, body: bytes,
                                                    says: str) -> None:
     response = cds.post("/cds-services/baclofen-order-sign", content=body,
