@@ -850,9 +850,10 @@ def _check(request: dict[str, Any], med: Medication, scene: _Scene,
     if authored_time:
         order["time"] = authored_time.isoformat()
     dose, freq = reg.dose, reg.per_day
-    if route == "intrathecal" and dose is not None:
+    if route == "intrathecal":
         # An intrathecal dose is the daily total (or one test bolus): never divided.
-        dose = Dose(round(dose.value * (freq or 1), 6), dose.unit, dose.site)
+        if dose is not None:
+            dose = Dose(round(dose.value * (freq or 1), 6), dose.unit, dose.site)
         freq = 1
     if dose is not None:
         order["dose"] = {"value": dose.value, "unit": dose.unit}
