@@ -215,6 +215,8 @@ def corrected_order(check: OrderCheck, alerts: list[Alert]
     caps = _daily_caps(alerts)
     if site is None or case is None or case.order.dose is None or caps is None:
         return None
+    if any(a.code == "DOSE_UNIT_SUSPECT" for a in alerts):
+        return None  # 20 g meant as 20 mg: a capped 100 mg/day would still be five times it
     freq = case.order.frequency_per_day
     current = case.order.dose.value * MG_PER[case.order.dose.unit]
     switch = (any(a.code == "TABLET_BELOW_33_KG" for a in alerts)

@@ -164,3 +164,11 @@ def test_every_alert_code_has_a_headline() -> None:
     from rules.catalog import catalogue
 
     assert {e["code"] for e in catalogue()} == set(cards.HEADLINES)
+
+
+def test_no_capped_dose_when_the_unit_itself_is_suspect(checker: Checker) -> None:
+    draft = med_request("rx", TABLET_20, quantity(20, "g"), per_day=3)
+    got = cards_of(checker, draft, patient=ADULT, **_continuing(draft))
+    assert sorted(c["source"]["topic"]["code"] for c in got) == [
+        "DAILY_DOSE_ABOVE_MAXIMUM", "DOSE_UNIT_SUSPECT"]
+    assert all("suggestions" not in c for c in got)
