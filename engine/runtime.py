@@ -287,11 +287,9 @@ class Engine:
         for step, (rule, matched, produced) in enumerate(check.firings, start=1):
             ids = {alias: str(f.get("id")) for alias, f in matched.items()}
             code = rule.code if isinstance(rule, AlertRule) else None
-            # Built from the engine's own data, already of the declared types: validating each
-            # entry again cost more than a whole derivation.
             trace.append(
-                TraceEntry.model_construct(step=step, rule_id=rule.id, matched=ids,
-                                           derived=produced, alert_code=code)
+                TraceEntry(step=step, rule_id=rule.id, matched=ids, derived=produced,
+                           alert_code=code)
             )
             if isinstance(rule, AlertRule):
                 bindings = Bindings(matched, rule.params)
@@ -376,10 +374,26 @@ def _alert(rule: AlertRule, arg: Any, bindings: Any) -> Alert:
         severity=rule.severity,
         message=_text(rule.message, arg),
         suggestion=_text(rule.suggestion, arg),
-        evidence=json.loads(json.dumps(evidence, default=str)),
+        evidence=_plain_json(evidence),
         source=rule.source,
         rule_id=rule.id,
     )
+
+
+_NATIVE_ONLY = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _plain_json(value: Any) -> Any:
+    """Evidence as plain JSON values (what the API serialises). orjson for the usual case;
+    anything it would write differently from json (a date, a dataclass, a non-string key: it
+    refuses them here; NaN, which it writes as null) takes the json path, str() as default."""
+    try:
+        text = orjson.dumps(value, option=_NATIVE_ONLY)
+    except TypeError:
+        text = b"null"
+    if b"null" in text:
+        return json.loads(json.dumps(value, default=str))
+    return orjson.loads(text)
 
 
 def _definition(rule: Rule) -> dict[str, Any]:
