@@ -163,3 +163,43 @@ def _facts() -> list[dict[str, Any]]:
     from rules.facts import case_facts
 
     return case_facts(SafetyCheckRequest.model_validate(NATIVE))
+
+
+def _check_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [{k: v for k, v in vars(r).items() if k in (
+        "event", "endpoint", "status", "check_id", "outcome", "codes", "error", "fields",
+        "duration_ms")} for r in caplog.records if r.name == "baclofen.checks"]
+
+
+def test_every_check_is_logged_with_its_outcome_and_no_patient_data(
+        app_client: TestClient, checker: Checker, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """One structured line per check: completed, not completed, refused. The refused one
+    names the field but not the value, which may be a patient's data."""
+    caplog.set_level("INFO", logger="baclofen.checks")
+    _assert_works(app_client)
+    with monkeypatch.context() as patch:
+        _budget_exceeded(app_client, checker, patch)
+        _native(app_client)
+    bad = {**NATIVE, "patient": {**NATIVE["patient"], "birth_date": "1981-13-45"}}
+    app_client.post("/v1/safety-checks", json=bad)
+    native, hook, failed, refused = _check_lines(caplog)
+    assert native["outcome"] == "critical" and set(native["codes"]) == NATIVE_CODES
+    assert native["status"] == 200 and len(native["check_id"]) == 32
+    assert hook == {**hook, "endpoint": "cds-hooks", "status": 200, "outcome": "critical",
+                    "codes": HOOK_CODES, "check_id": HOOK["hookInstance"]}
+    assert failed["outcome"] == "not_completed" and failed["status"] == 503
+    assert failed["error"] == "check_not_completed" and failed["check_id"]
+    assert refused == {**refused, "outcome": "invalid_request", "status": 422,
+                       "fields": ["patient.birth_date"]}
+    text = json.dumps([native, hook, failed, refused])
+    for secret in ("1981", "morphine", "Epilepsy", "84757009", "mg"):
+        assert secret not in text
+    assert all(line["duration_ms"] > 0 for line in (native, hook, failed, refused))
+
+
+def test_log_level_is_validated() -> None:
+    from api.observability import configure_logging
+
+    with pytest.raises(ValueError, match="LOG_LEVEL"):
+        configure_logging("LOUD")
