@@ -23,6 +23,7 @@ def create_app(checker: Checker | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.checker = checker or Checker()
+        limits.limit_threads()  # a few threads: the engine runs one check at a time anyway
         yield
 
     app = FastAPI(

@@ -141,3 +141,23 @@ def test_server_stack_sets_tcp_nodelay() -> None:
     factory = config.get_loop_factory()
     assert factory is not None and factory.__module__.startswith("uvloop")
     assert config.http_protocol_class.__module__.endswith("httptools_impl")
+
+
+def test_thread_pool_is_limited(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One blocking thread per worker by default (see api/limits.py), THREADS overrides it,
+    and a nonsense value stops the boot instead of serving with AnyIO's default."""
+    import anyio
+
+    from api.limits import DEFAULT_THREADS, limit_threads
+
+    async def tokens() -> float:
+        limit_threads()
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    monkeypatch.delenv("THREADS", raising=False)
+    assert anyio.run(tokens) == DEFAULT_THREADS == 1
+    monkeypatch.setenv("THREADS", "3")
+    assert anyio.run(tokens) == 3
+    monkeypatch.setenv("THREADS", "0")
+    with pytest.raises(ValueError, match="THREADS"):
+        anyio.run(tokens)
