@@ -23,7 +23,7 @@ def create_app(checker: Checker | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.checker = checker or Checker()
-        limits.limit_threads()  # a few threads: the engine runs one check at a time anyway
+        limits.limit_threads()  # one thread by default: the engine runs one check at a time
         yield
 
     app = FastAPI(
