@@ -161,3 +161,20 @@ def test_thread_pool_is_limited(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("THREADS", "0")
     with pytest.raises(ValueError, match="THREADS"):
         anyio.run(tokens)
+
+
+def test_real_server_refuses_a_large_body_at_once(server: Server) -> None:
+    """Through uvicorn: a declared 2 MiB body is refused with 413 before it is read, the
+    connection is closed (the unread body cannot be taken for the next request), and the
+    server goes on answering."""
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        big = http.post("/v1/safety-checks", content=b" " * (2 * 1024 * 1024),
+                        headers={"content-type": "application/json"})
+        assert big.status_code == 413
+        assert big.json()["error"] == "request_too_large"
+        body, expected, daily = distinct_case(7)
+        after = http.post("/v1/safety-checks", json=body)
+        assert after.status_code == 200
+        assert problems(after.json(), expected, daily) == ""

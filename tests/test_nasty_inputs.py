@@ -63,3 +63,73 @@ def test_nasty_input(row: dict[str, Any], client: TestClient) -> None:
         assert body["error"] == "invalid_request"
         assert sorted({e["field"] for e in body["errors"]}) == sorted(expect["fields"])
         assert all(e["problem"] for e in body["errors"])
+
+
+# -- limits before parsing (api/limits.py) ----------------------------------------------------
+MIB = 1024 * 1024
+CDS = "/cds-services/baclofen-order-sign"
+
+
+def _padded(size: int) -> bytes:
+    """A valid request padded with trailing spaces to exactly `size` bytes."""
+    body = json.dumps(build("adult_oral")).encode()
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize(("size", "status"), [(MIB, 200), (MIB + 1, 413)],
+                         ids=["exactly-1-MiB-accepted", "1-MiB-plus-1-byte-refused"])
+def test_body_size_limit(client: TestClient, size: int, status: int) -> None:
+    response = client.post("/v1/safety-checks", content=_padded(size),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == status, response.text[:300]
+    if status == 413:
+        assert response.json()["error"] == "request_too_large"
+        assert response.headers["connection"] == "close"
+
+
+def test_streamed_body_over_the_limit_is_refused(client: TestClient) -> None:
+    """No Content-Length (chunked): counted as it arrives, refused past 1 MiB."""
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"patient": {"conditions": ['
+        for _ in range(200):
+            yield b'{"display": "' + b"x" * 10_000 + b'"},'
+        yield b"]}}"
+
+    response = client.post("/v1/safety-checks", content=chunks(),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    (b'{"patient": ' + b"[" * 64 + b"]" * 64 + b"}", "nested deeper than 64"),  # 65 levels
+    (b'{"patient": [' + b"{}," * 100_000 + b"{}]}", "more than 100,000"),
+    (b'{"patient": "\xff\xfe"}', "not UTF-8"),
+], ids=["nested-65-deep", "100001-objects", "not-utf-8"])
+def test_hostile_bodies_get_each_apis_error(client: TestClient, body: bytes,
+                                            problem: str) -> None:
+    native = client.post("/v1/safety-checks", content=body,
+                         headers={"content-type": "application/json"})
+    assert native.status_code == 422
+    assert native.json()["errors"] == [{"field": "body", "problem": native.json()["errors"][0]
+                                        ["problem"]}]
+    assert problem in native.json()["message"]
+    hook = client.post(CDS, content=body, headers={"content-type": "application/json"})
+    assert hook.status_code == 400
+    issue = hook.json()["issue"][0]
+    assert hook.json()["resourceType"] == "OperationOutcome" and problem in issue["diagnostics"]
+
+
+def test_nesting_up_to_64_levels_reaches_the_models(client: TestClient) -> None:
+    """The pair of the 65-level row: 64 levels pass the limit and the model names the field."""
+    body = b'{"patient": ' + b"[" * 63 + b"]" * 63 + b', "order": {}}'
+    response = client.post("/v1/safety-checks", content=body,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} >= {"patient", "order.action"}
+
+
+def test_cds_hooks_body_over_the_limit_is_413(client: TestClient) -> None:
+    response = client.post(CDS, content=b" " * (MIB + 1),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["issue"][0]["code"] == "too-costly"
