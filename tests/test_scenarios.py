@@ -23,6 +23,9 @@ def test_scenario(checker: Checker, table: str, row: dict[str, Any]) -> None:
     expected_outcome = row.get("outcome")
     if expected_outcome:
         assert result.outcome == expected_outcome
+    # A bare string would be iterated as characters and pass vacuously.
+    assert all(isinstance(row.get(k, []), list) for k in ("message_contains",
+                                                          "suggestion_contains"))
     for fragment in row.get("message_contains", []):
         assert any(fragment in a.message for a in result.alerts), fragment
     for fragment in row.get("suggestion_contains", []):
