@@ -23,10 +23,13 @@ NOT_COMPLETED = (
 
 
 def field_path(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
+    """pydantic's loc as a path: list positions are ints ("[2]"); a dict key that happens to
+    be digits stays a key (".12")."""
     out = ""
-    for p in parts:
-        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    for p in loc:
+        if p == "body" and not out:
+            continue
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out or "body"
 
 
@@ -47,6 +50,12 @@ def validation_items(errors: Sequence[Any]) -> list[dict[str, str]]:
     for err in errors:
         loc = list(err.get("loc", ()))
         problem = clean_message(str(err.get("msg")))
+        if err.get("type") == "json_invalid":
+            # FastAPI puts the character offset in loc; the field at fault is the body.
+            at = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+            loc = ["body"]
+            if at is not None:
+                problem = f"not valid JSON ({problem.lower()} at character {at})"
         blamed = _BLAMED.match(problem)
         if blamed:
             loc += blamed["field"].split(".")
