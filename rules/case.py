@@ -74,6 +74,24 @@ def _iso_datetime(value: Any) -> Any:
     return parsed
 
 
+def _json_number(value: Any) -> Any:
+    # pydantic's lax mode reads "70" as 70 and true as 1: a sender that puts a string or a
+    # boolean where a number belongs has a mapping bug we should show, not guess around.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = {bool: "a boolean", str: "a string"}.get(type(value), type(value).__name__)
+        raise ValueError(f"must be a JSON number, not {kind}")
+    return value
+
+
+def _json_bool(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_json_number)]
+Count = Annotated[int, BeforeValidator(_json_number)]
+Flag = Annotated[bool, BeforeValidator(_json_bool)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 DoseUnit = Annotated[str, BeforeValidator(normalise_unit)]
@@ -99,30 +117,30 @@ class Coding(_Model):
 
 
 class Quantity(_Model):
-    value: Annotated[float, Field(gt=0, le=1e6, description="Dose amount; > 0"),
+    value: Annotated[Number, Field(gt=0, le=1e6, description="Dose amount; > 0"),
                      AfterValidator(_finite)]
     unit: DoseUnit = Field(description="mg, g or ug (mcg, µg accepted)")
 
 
 class Patient(_Model):
     birth_date: IsoDate | None = None
-    age_years: Annotated[float, Field(ge=0, le=130)] | None = None
+    age_years: Annotated[Number, Field(ge=0, le=130)] | None = None
     # 0.2 kg is below any live-born infant: smaller values are typing errors (g for kg).
-    weight_kg: Annotated[float, Field(ge=0.2, le=350,
+    weight_kg: Annotated[Number, Field(ge=0.2, le=350,
                                       description="Body weight, kg (0.2–350)")] | None = None
     conditions: Annotated[list[Coding], Field(max_length=MAX_LIST)] = []
-    creatinine_clearance_ml_min: Annotated[float, Field(ge=0, le=300)] | None = None
-    egfr_ml_min_1_73m2: Annotated[float, Field(ge=0, le=300)] | None = None
-    on_dialysis: bool = False
-    pregnant: bool = False
-    hospital_supervised: bool = False
-    alcohol_use: bool = False
+    creatinine_clearance_ml_min: Annotated[Number, Field(ge=0, le=300)] | None = None
+    egfr_ml_min_1_73m2: Annotated[Number, Field(ge=0, le=300)] | None = None
+    on_dialysis: Flag = False
+    pregnant: Flag = False
+    hospital_supervised: Flag = False
+    alcohol_use: Flag = False
     medications: Annotated[list[Coding], Field(max_length=MAX_LIST)] = []
 
 
 class PreviousRegimen(_Model):
     dose: Quantity | None = None
-    frequency_per_day: Annotated[int, Field(ge=1, le=24)] | None = None
+    frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
     since: IsoDate | None = None
 
 
@@ -197,7 +215,7 @@ class ScreeningDose(_Model):
     dose: Quantity = Field(description="Test bolus (ug, mcg or mg)")
     response: ScreeningResponse | None = Field(
         default=None, description="none, partial or significant (a responder)")
-    effect_hours: Annotated[float, Field(ge=0, le=72, description="How long the effect lasted"),
+    effect_hours: Annotated[Number, Field(ge=0, le=72, description="How long the effect lasted"),
                             AfterValidator(_finite)] | None = None
 
     @model_validator(mode="after")
@@ -242,9 +260,9 @@ class Order(_Model):
     route: Route | None = Field(default=None, description="Required by the native API")
     form: Form | None = None
     dose: Quantity | None = None
-    frequency_per_day: Annotated[int, Field(ge=1, le=24)] | None = None
+    frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
     previous: PreviousRegimen | None = None
-    taper: bool = Field(
+    taper: Flag = Field(
         default=False,
         description="For a stop: the stop ends a taper (or a taper is ordered with it).",
     )
