@@ -9,7 +9,10 @@ from fastapi import Depends, Request
 from rules.checker import Checker
 
 
-def get_checker(request: Request) -> Checker:
+async def get_checker(request: Request) -> Checker:
+    """Async so FastAPI does not hop to the thread pool just to read an attribute: the pool
+    has one thread per worker (the engine serialises checks), and every hop is a GIL
+    hand-off on the request's critical path."""
     checker: Checker = request.app.state.checker
     return checker
 

@@ -200,8 +200,8 @@ async def call_service(service_id: str, request: Request, checker: CheckerDep) -
     if prefetched.fetched:
         log.info("hook %s: fetched %s from the FHIR server", hook.hookInstance,
                  ", ".join(prefetched.fetched))
-    response = await run_in_threadpool(_evaluate, checker, hook.hookInstance, ctx, prefetched,
-                                       selected)
+    # On the event loop, like the native checks: the engine serialises checks per process.
+    response = _evaluate(checker, hook.hookInstance, ctx, prefetched, selected)
     return JSONResponse(response.model_dump(exclude_none=True))
 
 
@@ -221,7 +221,8 @@ async def _gather(hook: HookRequest, ctx: OrderContext, selected: set[str] | Non
 
 def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
               prefetched: prefetch.Prefetched, selected: set[str] | None) -> CdsResponse:
-    """Blocking: the engine is C. One check per order, each in its own engine state."""
+    """Blocking (the engine is C, ~0.5 ms per order). One check per order, each in its own
+    engine state."""
     try:
         translation = fhir_in.translate(ctx, prefetched, selected)
         if translation.unidentified and not translation.checks:
