@@ -4,15 +4,15 @@ Spec 2.0.1 "Trusting CDS Clients" and the cds-hooks.org best practices: the `iss
 `jku` must be on the allow-list; `aud` must be exactly the URL of the endpoint called; `exp`
 must not be past; the signature must verify with the client's public key (a JWK Set
 configured out of band, as a file or URL, or fetched from an allowed `jku`); a `jti` is
-accepted once. `none` and symmetric (HS*) algorithms are never accepted. Failures answer 401
-without saying why (the reason goes to the log, never the token itself).
+accepted once, across worker processes (api/cds_hooks/replay.py). `none` and symmetric
+(HS*) algorithms are never accepted. Failures answer 401 without saying why (the reason goes
+to the log, never the token itself).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import jwt
 
+from api.cds_hooks.replay import ReplayCache
 from api.cds_hooks.settings import JwtSettings
 
 log = logging.getLogger("api.cds_hooks.security")
@@ -35,8 +36,7 @@ class Unauthorized(Exception):
 class JwtVerifier:
     def __init__(self, settings: JwtSettings) -> None:
         self.settings = settings
-        self._seen: dict[tuple[str, str], float] = {}  # (iss, jti) -> exp
-        self._lock = threading.Lock()
+        self._replays = ReplayCache(settings.jti_db, settings.leeway_s)
         self._sets: dict[str, tuple[float, dict[str, Any]]] = {}
 
     async def verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
@@ -72,16 +72,8 @@ class JwtVerifier:
         return claims
 
     def _once(self, iss: str, jti: str, exp: float) -> None:
-        """Short-term memory of accepted jti values, kept until the token would expire anyway.
-        Per process: with several workers, a replay reaching another worker is not caught."""
-        now = time.time()
-        with self._lock:
-            for seen, until in list(self._seen.items()):
-                if until + self.settings.leeway_s < now:
-                    del self._seen[seen]
-            if (iss, jti) in self._seen:
-                raise Unauthorized(f"jti {jti!r} was already used")
-            self._seen[(iss, jti)] = exp
+        if not self._replays.first_use(iss, jti, exp):
+            raise Unauthorized(f"jti {jti!r} was already used")
 
     async def _key(self, kid: str, alg: str, jku: str | None) -> Any:
         sources = [s for s in (self.settings.jwks, jku) if s]

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 DEFAULT_FEEDBACK_DB = Path("var") / "cds-feedback.sqlite3"
+DEFAULT_JTI_DB = Path("var") / "cds-jti.sqlite3"
 
 
 def _flag(value: str | None) -> bool:
@@ -33,6 +34,8 @@ class JwtSettings:
     jku_allowlist: tuple[str, ...] = ()
     algorithms: tuple[str, ...] = ("ES384", "RS384")
     leeway_s: float = 30.0  # clock skew between EHR and service
+    # Accepted jti values, shared by the worker processes; None keeps them in this process.
+    jti_db: Path | None = None
     # Tests pass a MockTransport; production uses the network.
     transport: httpx.AsyncBaseTransport | None = field(default=None, compare=False)
 
@@ -70,6 +73,7 @@ class CdsSettings:
                 jku_allowlist=_list(env.get("CDS_JWT_JKU_ALLOWLIST")),
                 algorithms=_list(env.get("CDS_JWT_ALGORITHMS")) or ("ES384", "RS384"),
                 leeway_s=float(env.get("CDS_JWT_LEEWAY_S", "30")),
+                jti_db=Path(env.get("CDS_JTI_DB") or DEFAULT_JTI_DB),
             )
             if jwt.jwks and not jwt.jwks.startswith(("https://", "http://")):
                 if not Path(jwt.jwks).is_file():

@@ -143,6 +143,40 @@ def test_a_replayed_jti_is_401(secured: TestClient) -> None:
     rejected(post(secured, token))
 
 
+def test_a_replay_to_another_worker_is_401(make_client: AppFactory, tmp_path: Path) -> None:
+    """Two apps stand for two worker processes of `make run`: they share only the jti file,
+    as real workers do, so a token replayed to the other one is still refused."""
+    jwks = tmp_path / "ehr-jwks.json"
+    jwks.write_text(json.dumps(ES384.jwks()))
+    shared = tmp_path / "jti.sqlite3"
+    workers = [make_client(jwt=JwtSettings(issuers=(ISSUER,), jwks=str(jwks), jti_db=shared))
+               for _ in range(2)]
+    token = ES384.token(BASE_URL + SERVICE)
+    assert post(workers[0], token).status_code == 200
+    rejected(post(workers[1], token))
+    rejected(post(workers[0], token))
+    assert post(workers[1], ES384.token(BASE_URL + SERVICE)).status_code == 200
+
+
+def test_the_jti_memory_forgets_only_expired_tokens(tmp_path: Path) -> None:
+    from api.cds_hooks.replay import ReplayCache
+
+    for path in (None, tmp_path / "jti.sqlite3"):
+        cache = ReplayCache(path, leeway_s=0)
+        now = time.time()
+        assert cache.first_use(ISSUER, "a", now + 60)
+        assert not cache.first_use(ISSUER, "a", now + 60)
+        assert cache.first_use("https://other-ehr.example.org", "a", now + 60)
+        assert cache.first_use(ISSUER, "old", now - 1)  # expired: remembered until exp only
+        assert cache.first_use(ISSUER, "old", now - 1)
+
+
+def test_the_default_configuration_shares_the_jti_memory() -> None:
+    settings = CdsSettings.from_env({"CDS_JWT_REQUIRED": "1", "CDS_JWT_ISSUERS": ISSUER,
+                                     "CDS_JWT_JKU_ALLOWLIST": "https://ehr.example.org/jwks"})
+    assert settings.jwt is not None and settings.jwt.jti_db is not None
+
+
 def test_the_spec_example_key_with_its_published_jwks(make_client: AppFactory) -> None:
     """The key pair published in the spec, its JWK Set configured out of band; the `jku` in
     its header is allowed but never fetched (offline: the no-network transport would fail)."""
