@@ -97,6 +97,8 @@ def check_record(endpoint: str, status: int, body: bytes, request: bytes) -> dic
             cards = [c for c in data.get("cards", []) if isinstance(c, dict)]
             record["codes"] = [((c.get("source") or {}).get("topic") or {}).get("code")
                                for c in cards]
+            # Feedback names cards by uuid only: the uuids here tie it back to alert codes.
+            record["card_uuids"] = [c.get("uuid") for c in cards]
             indicators = {c.get("indicator") for c in cards}
             record["outcome"] = next((s for s in ("critical", "warning", "info")
                                       if s in indicators), "no_alerts")

@@ -167,8 +167,8 @@ def _facts() -> list[dict[str, Any]]:
 
 def _check_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     return [{k: v for k, v in vars(r).items() if k in (
-        "event", "endpoint", "status", "check_id", "outcome", "codes", "error", "fields",
-        "duration_ms")} for r in caplog.records if r.name == "baclofen.checks"]
+        "event", "endpoint", "status", "check_id", "outcome", "codes", "card_uuids", "error",
+        "fields", "duration_ms")} for r in caplog.records if r.name == "baclofen.checks"]
 
 
 def test_every_check_is_logged_with_its_outcome_and_no_patient_data(
@@ -188,6 +188,7 @@ def test_every_check_is_logged_with_its_outcome_and_no_patient_data(
     assert native["status"] == 200 and len(native["check_id"]) == 32
     assert hook == {**hook, "endpoint": "cds-hooks", "status": 200, "outcome": "critical",
                     "codes": HOOK_CODES, "check_id": HOOK["hookInstance"]}
+    assert len(hook["card_uuids"]) == len(HOOK_CODES) and all(hook["card_uuids"])
     assert failed["outcome"] == "not_completed" and failed["status"] == 503
     assert failed["error"] == "check_not_completed" and failed["check_id"]
     assert refused == {**refused, "outcome": "invalid_request", "status": 422,

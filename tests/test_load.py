@@ -118,7 +118,8 @@ def test_check_log_lines_carry_no_patient_data(server: Server) -> None:
     assert len(checks) >= 20
     for line in checks[-2000:]:
         assert set(line) <= {"ts", "level", "logger", "message", "event", "endpoint", "status",
-                             "check_id", "outcome", "codes", "error", "fields", "duration_ms"}
+                             "check_id", "outcome", "codes", "card_uuids", "error", "fields",
+                             "duration_ms"}
         text = json.dumps(line)
         for secret in ("1981-06-15", "morphine", "84757009", "mg"):
             assert secret not in text, line
