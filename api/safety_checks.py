@@ -14,7 +14,10 @@ from rules.catalog import RULESET_VERSION, catalogue
 router = APIRouter()
 
 _ERRORS: dict[int | str, dict[str, object]] = {
+    413: {"model": ErrorResponse, "description": "Body over the size limit (1 MiB)"},
     422: {"model": ErrorResponse, "description": "Invalid input: each field and its problem"},
+    500: {"model": ErrorResponse, "description": "The check could not be completed "
+          "(unexpected failure)"},
     503: {"model": ErrorResponse, "description": "The check could not be completed"},
 }
 

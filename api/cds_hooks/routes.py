@@ -93,6 +93,28 @@ def install(app: FastAPI) -> None:
                             content=exc.outcome.model_dump(exclude_none=True))
 
     app.add_middleware(CORSMiddleware, **cors_options())  # type: ignore[arg-type]
+    _document_bodies(app)
+
+
+def _document_bodies(app: FastAPI) -> None:
+    """The hook and feedback routes read their bodies themselves (to answer malformed ones
+    with the spec's 400 OperationOutcome, not FastAPI's 422), so FastAPI cannot see the body
+    models: add their schemas to the OpenAPI document for integrators and fuzzing alike."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for model in (HookRequest, FeedbackRequest):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, sub in schema.pop("$defs", {}).items():
+                    schemas.setdefault(name, sub)
+                schemas[model.__name__] = schema
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _settings(request: Request) -> CdsSettings:
@@ -169,14 +191,34 @@ def _parse(model: type[M], data: Any, prefix: str = "") -> M:
                             expression=list(dict.fromkeys(fields))) from None
 
 
-@router.get("", response_model=Discovery, response_model_exclude_none=True)
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the OperationOutcomes a route can answer."""
+    meaning = {400: "Malformed request: the issue's expression names the field",
+               401: "No trusted JWT (when client authentication is configured)",
+               404: "Unknown service",
+               412: "An order's medication could not be identified",
+               413: "Body over the size limit",
+               500: "The check could not be completed (unexpected failure)",
+               503: "The check could not be completed, or the feedback not stored"}
+    return {s: {"model": OperationOutcome, "description": meaning[s]} for s in statuses}
+
+
+def _body(model: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{model}"}}}}}
+
+
+@router.get("", response_model=Discovery, response_model_exclude_none=True,
+            responses=_errors(401))
 async def discovery(request: Request) -> Discovery:
     """The services this server offers (spec 2.0.1 "Discovery")."""
     await _authenticate(request)
     return Discovery(services=list(SERVICES.values()))
 
 
-@router.post("/{service_id}", response_model=CdsResponse, response_model_exclude_none=True)
+@router.post("/{service_id}", response_model=CdsResponse, response_model_exclude_none=True,
+             responses=_errors(400, 401, 404, 412, 413, 500, 503),
+             openapi_extra=_body("HookRequest"))
 async def call_service(service_id: str, request: Request, checker: CheckerDep) -> JSONResponse:
     """Evaluate every baclofen order (order-sign) or the selected ones (order-select)."""
     await _authenticate(request)
@@ -252,7 +294,9 @@ def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
         raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
 
 
-@router.post("/{service_id}/feedback", response_model=FeedbackStored)
+@router.post("/{service_id}/feedback", response_model=FeedbackStored,
+             responses=_errors(400, 401, 404, 413, 503),
+             openapi_extra=_body("FeedbackRequest"))
 async def feedback(service_id: str, request: Request) -> FeedbackStored:
     """Accepted and overridden cards, kept in an append-only store (spec 2.0.1 "Feedback")."""
     client = await _authenticate(request)
