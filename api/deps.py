@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from engine import EngineError
 from rules.checker import Checker
 
 
@@ -13,7 +14,9 @@ async def get_checker(request: Request) -> Checker:
     """Async so FastAPI does not hop to the thread pool just to read an attribute: the pool
     has one thread per worker (the engine serialises checks), and every hop is a GIL
     hand-off on the request's critical path."""
-    checker: Checker = request.app.state.checker
+    checker: Checker | None = getattr(request.app.state, "checker", None)
+    if checker is None:  # the lifespan never ran or the engine was torn down: fail loudly
+        raise EngineError("no engine in this worker")
     return checker
 
 

@@ -196,7 +196,10 @@ class Engine:
                         handle._assert_derived({**fact, "sid": check.sid})
                 check.firings.append((rule, matched, produced))
             except Exception as exc:  # the rule is broken: the whole check must fail closed
-                check.error = f"rule {rule.id} raised {type(exc).__name__}: {exc}"
+                # The exception's text may quote the facts (patient data): it goes to the
+                # DEBUG log only; the error that callers log names the rule and the type.
+                log.debug("rule %s raised", rule.id, exc_info=True)
+                check.error = f"rule {rule.id} raised {type(exc).__name__}"
 
         return action
 
@@ -355,8 +358,9 @@ def _render(rule: AlertRule, arg: Any, bindings: Any) -> Alert:
     try:
         return _alert(rule, arg, bindings)
     except Exception as exc:
+        log.debug("rule %s could not render its alert", rule.id, exc_info=True)
         raise EngineError(f"rule {rule.id} could not render its alert: "
-                          f"{type(exc).__name__}: {exc}") from exc
+                          f"{type(exc).__name__}") from exc
 
 
 def _alert(rule: AlertRule, arg: Any, bindings: Any) -> Alert:

@@ -298,6 +298,23 @@ def test_a_broken_derivation_fails_the_check(derive: Any, problem: str) -> None:
     _ok(engine)
 
 
+def test_the_error_does_not_quote_what_the_rule_raised(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Callers log EngineError; an exception's text may quote facts (patient data), so it
+    stays out of the error and goes to the DEBUG log only."""
+    def leaky(b: Bindings) -> list[dict[str, Any]]:
+        raise ValueError(f"bad value {b.b.v!r} for Jane Doe")
+
+    with pytest.raises(EngineError) as raised:
+        _broken(leaky).evaluate([{"kind": "broken", "v": 1}])
+    assert str(raised.value) == "rule t.derive raised ValueError"
+    caplog.set_level("DEBUG", logger="engine.runtime")
+    with pytest.raises(EngineError):
+        _broken(leaky).evaluate([{"kind": "broken", "v": 1}])
+    assert any("Jane Doe" in (r.exc_text or "") or "Jane Doe" in str(r.exc_info)
+               for r in caplog.records if r.levelname == "DEBUG")
+
+
 @pytest.mark.parametrize(
     "fact",
     [{"kind": "x", "v": math.nan}, {"kind": "x", "v": math.inf}, {"kind": "x", "v": {1}},

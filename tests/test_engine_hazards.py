@@ -448,7 +448,7 @@ def test_failing_checks_among_concurrent_ones_stay_contained() -> None:
     def one(t: int, i: int) -> None:
         facts = [{"kind": "x", "tag": f"{t}/{i}", "fail": i % 3 == 0}]
         if i % 3 == 0:
-            with pytest.raises(EngineError, match=r"t\.derive raised ValueError: broken"):
+            with pytest.raises(EngineError, match=r"t\.derive raised ValueError$"):
                 engine.evaluate(facts)
         else:
             assert [a.message for a in engine.evaluate(facts).alerts] == [f"{t}/{i}"]

@@ -66,13 +66,9 @@ def _assert_not_completed(client: TestClient, status: int) -> None:
     assert hook.status_code == status, hook.text
     outcome = hook.json()
     assert "cards" not in outcome
-    if "resourceType" in outcome:  # the CDS Hooks route answered
-        assert outcome["resourceType"] == "OperationOutcome"
-        assert outcome["issue"][0]["severity"] in ("error", "fatal")
-        assert outcome["issue"][0]["diagnostics"] == NOT_COMPLETED
-    else:  # it failed before the route (no checker): the app-wide handler answered
-        assert outcome["error"] == "check_not_completed"
-        assert outcome["message"] == NOT_COMPLETED
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["severity"] in ("error", "fatal")
+    assert outcome["issue"][0]["diagnostics"] == NOT_COMPLETED
 
 
 def _raising_derivation(_: TestClient, checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +125,7 @@ FAULTS: dict[str, tuple[Inject, int]] = {
     "engine-unavailable": (_engine_unavailable, 503),
     "agenda-incomplete": (_no_end_sentinel, 503),
     "time-budget-exceeded": (_budget_exceeded, 503),
-    "no-checker-in-worker": (_no_checker, 500),
+    "no-checker-in-worker": (_no_checker, 503),
 }
 
 

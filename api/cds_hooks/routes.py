@@ -38,7 +38,7 @@ from api.cds_hooks.models import (
 )
 from api.cds_hooks.security import JwtVerifier, Unauthorized
 from api.cds_hooks.settings import CdsSettings, cors_options
-from api.deps import CheckerDep
+from api.deps import get_checker
 from api.errors import NOT_COMPLETED, clean_message
 from engine import EngineError
 from rules.checker import Checker
@@ -219,7 +219,7 @@ async def discovery(request: Request) -> Discovery:
 @router.post("/{service_id}", response_model=CdsResponse, response_model_exclude_none=True,
              responses=_errors(400, 401, 404, 412, 413, 500, 503),
              openapi_extra=_body("HookRequest"))
-async def call_service(service_id: str, request: Request, checker: CheckerDep) -> JSONResponse:
+async def call_service(service_id: str, request: Request) -> JSONResponse:
     """Evaluate every baclofen order (order-sign) or the selected ones (order-select)."""
     await _authenticate(request)
     service = _service(service_id)
@@ -234,6 +234,11 @@ async def call_service(service_id: str, request: Request, checker: CheckerDep) -
     except fhir_in.SelectionError as exc:
         raise CdsHooksError(400, "invalid", str(exc), expression=["context.selections"]
                             ) from None
+    try:
+        checker = await get_checker(request)
+    except EngineError as exc:
+        log.error("hook %s: check not completed: %s", hook.hookInstance, exc)
+        raise CdsHooksError(503, "exception", NOT_COMPLETED) from None
     try:
         prefetched = await _gather(hook, ctx, selected, _settings(request))
     except Exception:
