@@ -353,10 +353,19 @@ def unidentified_card(refs: list[str]) -> Card:
                 [], summary_text="not checked: the medication could not be identified")
 
 
-def cards_for(check: OrderCheck, alerts: list[Alert]) -> list[Card]:
+# At order-select the clinician has just picked the medication: an order without any dose or
+# frequency yet is normal there, and order-sign checks it once it is written. Only the
+# complete absence is set aside: a dose that is written but unreadable is still said.
+NOT_YET_WRITTEN_AT_SELECT = frozenset({"order.dose", "order.frequency_per_day"})
+
+
+def cards_for(check: OrderCheck, alerts: list[Alert], *, hook: str = "order-sign"
+              ) -> list[Card]:
     """The alerts' cards in the engine's order (most severe first), then the one card about
     missing data."""
-    missing = [a for a in alerts if a.code == "MISSING_DATA"]
+    missing = [a for a in alerts if a.code == "MISSING_DATA" and not (
+        hook == "order-select" and a.evidence.get("missing")
+        and set(a.evidence["missing"]) <= NOT_YET_WRITTEN_AT_SELECT)]
     cards = [alert_card(a, check, alerts) for a in alerts if a.code != "MISSING_DATA"]
     gap = gap_card(check, missing)
     return cards + ([gap] if gap else [])

@@ -248,7 +248,7 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
         log.info("hook %s: fetched %s from the FHIR server", hook.hookInstance,
                  ", ".join(prefetched.fetched))
     # On the event loop, like the native checks: the engine serialises checks per process.
-    response = _evaluate(checker, hook.hookInstance, ctx, prefetched, selected)
+    response = _evaluate(checker, hook.hookInstance, ctx, prefetched, selected, service.hook)
     return JSONResponse(response.model_dump(exclude_none=True))
 
 
@@ -267,7 +267,8 @@ async def _gather(hook: HookRequest, ctx: OrderContext, selected: set[str] | Non
 
 
 def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
-              prefetched: prefetch.Prefetched, selected: set[str] | None) -> CdsResponse:
+              prefetched: prefetch.Prefetched, selected: set[str] | None,
+              hook: str) -> CdsResponse:
     """Blocking (the engine is C, ~0.5 ms per order). One check per order, each in its own
     engine state."""
     try:
@@ -285,7 +286,7 @@ def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
                 out += [c for c in [cards.gap_card(check, [])] if c]
                 continue
             result = checker.run(check.case, check_id=f"{hook_instance}.{n}")
-            out += cards.cards_for(check, list(result.alerts))
+            out += cards.cards_for(check, list(result.alerts), hook=hook)
         if translation.unidentified:
             out.append(cards.unidentified_card(translation.unidentified))
         return CdsResponse(cards=out)

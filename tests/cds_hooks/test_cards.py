@@ -172,3 +172,29 @@ def test_no_capped_dose_when_the_unit_itself_is_suspect(checker: Checker) -> Non
     assert sorted(c["source"]["topic"]["code"] for c in got) == [
         "DAILY_DOSE_ABOVE_MAXIMUM", "DOSE_UNIT_SUSPECT"]
     assert all("suggestions" not in c for c in got)
+
+
+@pytest.mark.parametrize(("hook", "dose_card"), [("order-select", False), ("order-sign", True)])
+def test_an_order_without_any_dose_yet_is_only_flagged_at_signing(
+        cds: Any, hook: str, dose_card: bool) -> None:
+    """At order-select the clinician has just picked baclofen and written no dose: a "no dose"
+    card there is noise; at order-sign the same order must say the dose was not checked."""
+    from tests.cds_hooks.ehr import call
+    from tests.cds_hooks.fhir import full_prefetch, hook_request
+
+    draft = med_request("rx-1", TABLET_10)  # no dose, no timing
+    body = call(cds, hook_request(hook, [draft], full_prefetch(
+        ADULT, weights=[weight(80)]))).json()
+    gap_text = " ".join(c.get("detail", "") for c in body["cards"]
+                        if c["source"]["topic"]["code"] == "MISSING_DATA")
+    assert ("No dose or frequency" in gap_text) is dose_card, body
+
+
+def test_an_unreadable_dose_is_flagged_even_at_order_select(cds: Any) -> None:
+    from tests.cds_hooks.ehr import call
+    from tests.cds_hooks.fhir import full_prefetch, hook_request
+
+    draft = med_request("rx-1", TABLET_10, quantity(10, "furlongs"), per_day=3)
+    body = call(cds, hook_request("order-select", [draft], full_prefetch(
+        ADULT, weights=[weight(80)]))).json()
+    assert [c["source"]["topic"]["code"] for c in body["cards"]] == ["MISSING_DATA"], body
