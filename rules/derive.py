@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from engine import Bindings, Derivation, c, m
-from rules.code_sets import condition_findings, depressant_class
+from rules.code_sets import condition_findings, depressant_class, readable
 
 UNIT_TO_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001}
 
@@ -96,8 +96,21 @@ def _renal_function(b: Bindings) -> Iterator[dict[str, Any]]:
     yield {"kind": "renal_function", "ml_min": value, "measure": measure}
 
 
+def _unscreened(kind: str, entry: Any) -> dict[str, Any] | None:
+    """An entry coded in a system we do not read, with no text: nothing can be said about it,
+    which is not the same as "nothing found" (MISSING_DATA says so)."""
+    if readable(entry.get("system"), entry.get("code"), entry.get("display")):
+        return None
+    return {"kind": "finding", "finding": "unscreened_entry", "entry_kind": kind,
+            "label": f"{entry.get('system')} {entry.get('code')}"}
+
+
 def _condition_findings(b: Bindings) -> Iterator[dict[str, Any]]:
     cond = b.cond
+    unscreened = _unscreened("condition", cond)
+    if unscreened:
+        yield unscreened
+        return
     label = cond.get("display") or cond.get("code")
     for finding, basis in condition_findings(cond.get("system"), cond.get("code"),
                                              cond.get("display")):
@@ -110,6 +123,10 @@ def _condition_findings(b: Bindings) -> Iterator[dict[str, Any]]:
 
 def _medication_findings(b: Bindings) -> Iterator[dict[str, Any]]:
     med = b.med
+    unscreened = _unscreened("medication", med)
+    if unscreened:
+        yield unscreened
+        return
     hit = depressant_class(med.get("system"), med.get("code"), med.get("display"))
     if hit:
         drug_class, name = hit

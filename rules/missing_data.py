@@ -7,6 +7,7 @@ so, naming the check and the field, instead of letting silence read as a pass.
 from __future__ import annotations
 
 from engine import AlertRule, Bindings, Severity, c, m
+from rules.contraindications import SEIZURE_SOURCE
 from rules.oral_dose import (
     START_CHILD_SOURCE,
     TABLET_MIN_WEIGHT_KG,
@@ -22,6 +23,21 @@ AGE_SOURCE = Passage(
     ADULT_SMPC, "Population group: only adults (18 years old or older)",
     note="Every dose limit depends on the age band (000 for 0-<18 years, 001 for adults).",
 )
+
+
+def _unscreened_message(items: list[Bindings]) -> str:
+    labels = list(dict.fromkeys(str(b.f.label) for b in items))
+    kinds = {str(b.f.entry_kind) for b in items}
+    screens = []
+    if "condition" in kinds:
+        screens.append("seizure disorder, end-stage renal disease and pregnancy")
+    if "medication" in kinds:
+        screens.append("CNS-depressant co-medication")
+    return (f"{len(labels)} entr{'y is' if len(labels) == 1 else 'ies are'} coded in a system "
+            f"we do not read and carr{'ies' if len(labels) == 1 else 'y'} no text "
+            f"({', '.join(labels[:5])}{', …' if len(labels) > 5 else ''}): the "
+            f"{' and the '.join(screens)} checks could not look at "
+            f"{'it' if len(labels) == 1 else 'them'}.")
 
 
 def _weight_checks(b: Bindings) -> str:
@@ -136,6 +152,21 @@ RULES = [
         evidence=lambda b: {"missing": ["order.previous.since"]},
         source=TITRATION_ADULT_SOURCE,
         description="Dose change without previous.since: interval not checked.",
+    ),
+    AlertRule(
+        id="missing.unscreened_entries",
+        code=CODE,
+        severity=Severity.WARNING,
+        when=(c.f << ((m.kind == "finding") & (m.finding == "unscreened_entry")),),
+        message=_unscreened_message,
+        suggestion=lambda items: "Send these entries with an ICD-10, SNOMED CT or RxNorm code or "
+        "their display text, or review them yourself for epilepsy, end-stage renal disease, "
+        "pregnancy and CNS depressants.",
+        evidence=lambda items: {"missing": ["display or a code in ICD-10, SNOMED CT, RxNorm"],
+                                "entries": list(dict.fromkeys(str(b.f.label) for b in items))},
+        aggregate=True,
+        source=SEIZURE_SOURCE,  # the most serious of the screens it could not run
+        description="Problem-list or medication entries that cannot be read: not screened.",
     ),
     AlertRule(
         id="missing.route",

@@ -24,6 +24,7 @@ from api.cds_hooks import terminology as t
 from api.cds_hooks.models import OrderContext, OrderSelectContext
 from api.cds_hooks.prefetch import Prefetched
 from api.errors import validation_items
+from rules import code_sets
 from rules.case import MAX_LIST, MAX_TEXT, Case, normalise_unit
 
 MG_PER = {"mg": 1.0, "ug": 0.001, "g": 1000.0}
@@ -662,7 +663,11 @@ def _coding_entries(concept: Any) -> list[dict[str, Any]]:
     text = _clip(concept.get("text")) if isinstance(concept, dict) else None
     if text and all(text != e.get("display") for e in entries):
         entries.append({"display": text})
-    return entries
+    # A local coding with no display beside a standard one (or the text) says nothing the
+    # others do not: only a concept with nothing readable is reported as unscreened.
+    readable = [e for e in entries if code_sets.readable(e.get("system"), e.get("code"),
+                                                         e.get("display"))]
+    return readable or entries
 
 
 def _medication_entry(med: Medication) -> dict[str, Any]:

@@ -198,3 +198,28 @@ def test_an_unreadable_dose_is_flagged_even_at_order_select(cds: Any) -> None:
     body = call(cds, hook_request("order-select", [draft], full_prefetch(
         ADULT, weights=[weight(80)]))).json()
     assert [c["source"]["topic"]["code"] for c in body["cards"]] == ["MISSING_DATA"], body
+
+
+LOCAL = {"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.696871", "code": "EPI-7"}
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    # A local coding beside a standard one adds nothing to report.
+    ({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}, LOCAL]}, []),
+    # Nothing but a local code and no text: the problem list entry could not be screened.
+    ({"coding": [LOCAL]}, ["MISSING_DATA"]),
+    # The text alone is enough to screen it.
+    ({"coding": [LOCAL], "text": "Epilepsy"}, ["SEIZURE_DISORDER_CONTRAINDICATION"]),
+], ids=["local-beside-icd10", "local-only", "local-with-text"])
+def test_a_condition_coded_only_locally_is_reported_unscreened(
+        cds: Any, code: dict[str, Any], expected: list[str]) -> None:
+    from tests.cds_hooks.ehr import call, topic_codes
+    from tests.cds_hooks.fhir import full_prefetch, hook_request
+
+    cond = {**condition("I10", "Hypertension"), "code": code}
+    active = med_request("rx-0", TABLET_10, quantity(10, "mg"), per_day=3, status="active",
+                         authored="2026-10-01T10:00:00+01:00")
+    draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3)
+    body = call(cds, hook_request("order-sign", [draft], full_prefetch(
+        ADULT, conditions=[cond], medications=[active], weights=[weight(80)]))).json()
+    assert topic_codes(body) == expected, body
