@@ -57,7 +57,7 @@ _ids = itertools.count()
 # (1e-10, 1e+16), and NaN as null. A text holding "e-", "e+" or "null" (perhaps only inside a
 # string, such as "pre-eclampsia": then it merely costs time) is written again value by value.
 # Should orjson ever write an unsigned exponent, the engine would refuse the fact (error 204),
-# the check would fail loudly, and tests/test_durable_hazards.py would say so.
+# the check would fail loudly, and tests/test_engine_hazards.py would say so.
 
 
 def fact_json(value: Any) -> str:

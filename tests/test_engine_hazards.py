@@ -35,6 +35,7 @@ from engine import (
     c,
     m,
 )
+from engine.runtime import fact_json
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBES = Path(__file__).resolve().parent / "engine_probes"
@@ -334,6 +335,23 @@ def test_engine_keeps_every_alert_when_facts_are_unmatched() -> None:
     facts = [{"kind": "unmatched"}, {"kind": "x", "n": 1}, {"kind": "unmatched"},
              {"kind": "x", "n": 2}, {"kind": "unmatched"}]
     assert sorted(a.message for a in engine.evaluate(facts).alerts) == ["1", "2"]
+
+
+# -- numbers in exponent form (found on this machine, not in the notes) -----------------------
+@pytest.mark.parametrize("value", ["5e-05", "1e16"])
+def test_raw_package_refuses_a_fact_with_an_exponent_number(value: str) -> None:
+    """Hazard: durable writes facts with json.dumps, which puts 5e-05 and 1e+16 in exponent
+    form, and the C engine refuses them (error 204): a tiny or huge value fails the check."""
+    assert "error code: 204" in raw("exponent_fact", value).stdout
+    assert raw("exponent_fact", "0.5").stdout.strip() == "asserted"  # control
+
+
+def test_engine_takes_the_same_numbers() -> None:
+    """Countermeasure: fact_json writes every finite float positionally."""
+    engine = Engine("numbers", [alert("t.small", c.x << ((m.kind == "x") & (m.v < 0.001)))])
+    assert [a.code for a in engine.evaluate([{"kind": "x", "v": 5e-05}]).alerts] == ["HIT"]
+    assert engine.evaluate([{"kind": "x", "v": 1e16}]).alerts == []
+    assert fact_json({"v": 5e-05}) == '{"v":0.00005}'
 
 
 # -- the 64-sibling stack limit ---------------------------------------------------------------

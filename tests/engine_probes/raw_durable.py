@@ -171,6 +171,17 @@ def exponent_rule(threshold):
         print(exc)
 
 
+def exponent_fact(value):
+    """A fact holding a number Python's json writes in exponent form (durable's own path)."""
+    host = QuietHost()
+    host.register_rulesets({"r": ONE_RULE})
+    try:
+        host.assert_fact("r", {"kind": "x", "v": float(value), "id": "1", "sid": "s"})
+        print("asserted")
+    except Exception as exc:
+        print(exc)
+
+
 def metadata():
     try:
         QuietHost().register_rulesets({"r": {"a": {**ONE_RULE["a"], "description": "why"}}})
@@ -204,6 +215,7 @@ SCENARIOS = {
     "siblings": lambda: siblings(int(sys.argv[2])),
     "bucket": lambda: bucket(int(sys.argv[2])),
     "exponent_rule": lambda: exponent_rule(sys.argv[2]),
+    "exponent_fact": lambda: exponent_fact(sys.argv[2]),
     "metadata": metadata,
     "mutation": mutation,
 }
