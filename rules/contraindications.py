@@ -97,14 +97,32 @@ def _evidence(items: list[Bindings]) -> dict[str, object]:
                          for b in items]}
 
 
-_oral_or_other = (m.kind == "order") & (m.route != "intrathecal")
+# A stop order ends the exposure these alerts warn about: it gets ABRUPT_DISCONTINUATION (or
+# nothing, when it ends a taper), not the reasons to stop.
+_active_order = (m.kind == "order") & (m.action != "stop")
+_oral_or_other = _active_order & (m.route != "intrathecal")
+_oral_active = _active_order & (m.route == "oral")
+
+_moderate_renal = ((m.kind == "renal_function") & (m.ml_min >= AVOID_ORAL_BELOW_ML_MIN)
+                   & (m.ml_min < RENAL_IMPAIRMENT_BELOW_ML_MIN))
+
+
+def _moderate_renal_suggestion(b: Bindings) -> str:
+    if b.order.action == "start":
+        return (f"Start at about {RENAL_START_MG_DAY} mg/day and increase cautiously, watching "
+                "for sedation, confusion and weakness.")
+    return (f"Check that {b.dose.mg:g} mg/day was reached by cautious titration at this renal "
+            f"function; reduce toward {RENAL_START_MG_DAY} mg/day if sedation, confusion or "
+            "weakness appear.")
+
 
 RULES = [
     AlertRule(
         id="contraindication.seizure_disorder",
         code="SEIZURE_DISORDER_CONTRAINDICATION",
         severity=Severity.CRITICAL,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "seizure_disorder")),),
+        when=(c.f << ((m.kind == "finding") & (m.finding == "seizure_disorder")),
+              c.order << _active_order),
         message=_seizure_message,
         suggestion=lambda items: ("Do not start baclofen; choose another antispastic "
                                   "treatment, or document the specialist's override reason. "
@@ -136,17 +154,36 @@ RULES = [
         code="RENAL_IMPAIRMENT",
         severity=Severity.WARNING,
         when=(
-            c.renal << ((m.kind == "renal_function") & (m.ml_min >= AVOID_ORAL_BELOW_ML_MIN)
-                        & (m.ml_min < RENAL_IMPAIRMENT_BELOW_ML_MIN)),
-            c.order << ((m.kind == "order") & (m.route == "oral")),
+            c.renal << _moderate_renal,
+            c.order << _oral_active,
+            c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
+        ),
+        message="{renal.measure} {renal.ml_min:g} mL/min (below {limit}) and {dose.mg:g} mg/day "
+        "(advised: about {start} mg/day): baclofen accumulates.",
+        suggestion=_moderate_renal_suggestion,
+        params={"limit": RENAL_IMPAIRMENT_BELOW_ML_MIN, "start": RENAL_START_MG_DAY},
+        evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min,
+                            "daily_mg": b.dose.mg, "advised_mg_day": b.start},
+        source=RENAL_SOURCE,
+        description="CrCl/eGFR 30 to < 50 mL/min and above 5 mg/day: low dose, cautious "
+        "titration. At or below 5 mg/day the order already follows the advice: no alert.",
+    ),
+    AlertRule(
+        id="renal.impairment_moderate_dose_unknown",
+        code="RENAL_IMPAIRMENT",
+        severity=Severity.WARNING,
+        when=(
+            c.renal << _moderate_renal,
+            c.order << (_oral_active & (-m.dose_value | -m.frequency_per_day)),
         ),
         message="{renal.measure} {renal.ml_min:g} mL/min is below {limit} mL/min: baclofen is "
         "renally excreted and accumulates.",
-        suggestion="Start low, about {start} mg/day, and titrate cautiously.",
+        suggestion="Keep the daily dose at about {start} mg/day and titrate cautiously.",
         params={"limit": RENAL_IMPAIRMENT_BELOW_ML_MIN, "start": RENAL_START_MG_DAY},
-        evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min},
+        evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min,
+                            "advised_mg_day": b.start},
         source=RENAL_SOURCE,
-        description="CrCl/eGFR 30 to < 50 mL/min: low dose, cautious titration.",
+        description="CrCl/eGFR 30 to < 50 mL/min on an order whose dose is not (yet) known.",
     ),
     AlertRule(
         id="renal.impairment_severe",
@@ -155,7 +192,7 @@ RULES = [
         when=(
             c.renal << ((m.kind == "renal_function") & (m.ml_min >= 15)
                         & (m.ml_min < AVOID_ORAL_BELOW_ML_MIN)),
-            c.order << ((m.kind == "order") & (m.route == "oral")),
+            c.order << _oral_active,
         ),
         message="{renal.measure} {renal.ml_min:g} mL/min is below {limit} mL/min: oral baclofen "
         "should be avoided.",
@@ -170,7 +207,8 @@ RULES = [
         id="pregnancy.not_first_line",
         code="PREGNANCY",
         severity=Severity.WARNING,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "pregnancy")),),
+        when=(c.f << ((m.kind == "finding") & (m.finding == "pregnancy")),
+              c.order << _active_order),
         message=lambda items: f"The patient is pregnant ({'; '.join(_bases(items))}): baclofen "
         "is not a first-line medication in pregnancy.",
         suggestion=lambda items: "Reserve for exceptional cases after specialist review; "
@@ -184,7 +222,8 @@ RULES = [
         id="interaction.cns_depressants",
         code="CNS_DEPRESSANT_COMEDICATION",
         severity=Severity.WARNING,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "cns_depressant")),),
+        when=(c.f << ((m.kind == "finding") & (m.finding == "cns_depressant")),
+              c.order << _active_order),
         message=_cns_message,
         suggestion=lambda items: "Review the need for each depressant, use the lowest doses, "
         "and monitor sedation and breathing; advise against alcohol.",
