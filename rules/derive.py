@@ -73,10 +73,17 @@ def _previous_daily_dose(b: Bindings) -> Iterator[dict[str, Any]]:
 
 
 def _dose_step(b: Bindings) -> Iterator[dict[str, Any]]:
+    """The step from the previous regimen. A "continue" whose previous regimen differs is a
+    change in all but name, so it is stepped too; an unchanged dose yields no step."""
+    if b.dose.mg == b.prev.mg:
+        return
     step = _with_route({"kind": "dose_step", "from_mg": b.prev.mg, "to_mg": b.dose.mg,
-                        "increase_mg": round(b.dose.mg - b.prev.mg, 6)}, b.order)
+                        "increase_mg": round(b.dose.mg - b.prev.mg, 6),
+                        "reduction_fraction": round(max(0.0, 1 - b.dose.mg / b.prev.mg), 4),
+                        "action": b.order.action}, b.order)
     if "prev_since" in b.order:
         since = date.fromisoformat(b.order.prev_since)
+        step["since"] = b.order.prev_since
         step["days_since_change"] = (date.fromisoformat(b.order.date) - since).days
     yield step
 
@@ -194,7 +201,7 @@ RULES = [
     Derivation(
         id="derive.dose_step",
         when=(
-            c.order << (_order & (m.action == "change")),
+            c.order << (_order & ((m.action == "change") | (m.action == "continue"))),
             c.dose << (m.kind == "daily_dose"),
             c.prev << (m.kind == "previous_daily_dose"),
         ),

@@ -114,15 +114,28 @@ def test_contained_medication_is_replaced_with_the_solution(checker: Checker) ->
     assert "medicationReference" not in fix and "contained" not in fix
 
 
-def test_no_corrected_order_when_a_limit_gives_no_number(checker: Checker) -> None:
-    """A child's start above 0.3 mg/kg/day: the evidence carries the threshold, not the
-    recommended dose, so no dose is offered (and no tablet switch that would keep a dose
-    another card flags)."""
+def test_child_start_offers_the_recommended_start_as_the_solution(checker: Checker) -> None:
+    """30 mg/day of tablets started for a 20 kg child: tablets below 33 kg and 1.5 mg/kg/day.
+    Both cards offer the same order: the solution at the recommended 0.3 mg/kg/day."""
     draft = med_request("rx", TABLET_10, quantity(1, "tablet", "{tbl}"), per_day=3)
     got = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(weight(20)),
                    medications=searchset())
     assert [c["source"]["topic"]["code"] for c in got] == [
         "TABLET_BELOW_33_KG", "STARTING_DOSE_ABOVE_RECOMMENDED"]
+    fixes = [fix_of(c) for c in got]
+    assert fixes[0] == fixes[1]
+    assert fixes[0]["medicationCodeableConcept"]["text"] == "Baclofen oral solution"
+    assert dose_of(fixes[0])["value"] == 2 and dose_of(fixes[0])["code"] == "mg"  # 6 mg/day
+
+
+def test_no_corrected_order_when_a_limit_gives_no_number(checker: Checker) -> None:
+    """A child of unknown weight started above the adult start: there is a ceiling but no
+    recommended dose (it depends on the weight), so no dose is offered."""
+    draft = med_request("rx", SOLUTION_5_PER_5, quantity(5, "mL"), per_day=4)
+    got = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(),
+                   medications=searchset())
+    assert [c["source"]["topic"]["code"] for c in got] == [
+        "STARTING_DOSE_ABOVE_RECOMMENDED", "MISSING_DATA"]
     assert all("suggestions" not in c for c in got)
 
 
