@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import RulesetError
-from engine.model import AlertRule, Derivation, Rule, template_fields
+from engine.model import RESERVED_NAMES, AlertRule, Derivation, Rule, template_fields
 
 MAX_STACK_SIZE = 64
 NEXT_BUCKET_LENGTH = 512
@@ -131,6 +131,10 @@ def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]]) ->
             if not alias or not _ALIAS.match(alias):
                 problems.append(f"{rule.id}: every condition needs an alias (c.name << ...)")
             aliases.add(alias)
+        clashes = (aliases | set(rule.params)) & RESERVED_NAMES
+        if clashes:
+            problems.append(f"{rule.id}: {sorted(clashes)} cannot name a condition or a param "
+                            "(rules read them on Bindings)")
         if isinstance(rule, AlertRule):
             if not _CODE.match(rule.code):
                 problems.append(f"{rule.id}: alert code {rule.code!r} is not UPPER_SNAKE")

@@ -12,9 +12,10 @@ import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 
 class Severity(StrEnum):
@@ -43,54 +44,95 @@ class Source(BaseModel):
 Fact = Mapping[str, Any]
 
 
-class Bindings(Mapping[str, Any]):
+class _Record:
+    """A fact (or the bindings) read by attribute: `dose.mg`. The keys live in the instance
+    `__dict__`, so a read is a plain attribute lookup; the profile showed a `__getattr__`
+    fallback per read costing a microsecond, dozens of times a check. Mapping reads work too
+    (`in`, `[]`, `get`, `items`) for rules that walk a fact; `get`, `items`, `keys` and
+    `values` are properties, so a fact key with one of those names cannot hide them."""
+
+    def __getitem__(self, key: str) -> Any:
+        return self.__dict__[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.__dict__
+
+    def __iter__(self) -> Any:
+        return iter(self.__dict__)
+
+    def __len__(self) -> int:
+        return len(self.__dict__)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Record):
+            return self.__dict__ == other.__dict__
+        return isinstance(other, Mapping) and self.__dict__ == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def get(self) -> Callable[..., Any]:
+        return self.__dict__.get
+
+    @property
+    def items(self) -> Callable[[], Any]:
+        return self.__dict__.items
+
+    @property
+    def keys(self) -> Callable[[], Any]:
+        return self.__dict__.keys
+
+    @property
+    def values(self) -> Callable[[], Any]:
+        return self.__dict__.values
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.__dict__!r})"
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), list})
+
+
+class _Obj(_Record):
+    def __init__(self, d: Mapping[str, Any]):
+        data = self.__dict__
+        data.update(d)
+        for key, value in data.items():  # replaces values only: the size never changes
+            kind = type(value)
+            if kind is dict or (kind not in _PLAIN and isinstance(value, Mapping)):
+                data[key] = _Obj(value)
+
+
+Mapping.register(_Record)
+
+# Attribute names a rule may not use as a condition alias or a param: Bindings needs them.
+RESERVED_NAMES = frozenset({"facts", "params", "get", "items", "keys", "values"})
+
+
+class Bindings(_Record):
     """The facts a rule matched, by alias, plus the rule's params.
 
-    Supports `str.format` paths like `{dose.mg:g}`: attribute access reads dict keys.
+    Supports `str.format` paths like `{dose.mg:g}` and attribute reads like `b.dose.mg`.
+    `facts` (the raw matched facts) and `params` are attributes too; the start-up lint keeps
+    aliases and params off those names (RESERVED_NAMES).
     """
 
+    __slots__ = ("_raw",)  # outside __dict__, which holds only aliases and params
+
     def __init__(self, facts: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]):
-        self._data: dict[str, Any] = {**params, **{k: _Obj(v) for k, v in facts.items()}}
-        self.facts = facts
-        self.params = params
+        data = self.__dict__
+        data.update(params)
+        for alias, fact in facts.items():
+            data[alias] = _Obj(fact)
+        self._raw = (facts, params)
 
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+    @property
+    def facts(self) -> Mapping[str, Mapping[str, Any]]:
+        return self._raw[0]
 
-    def __iter__(self) -> Any:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._data[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-class _Obj(Mapping[str, Any]):
-    __slots__ = ("_d",)
-
-    def __init__(self, d: Mapping[str, Any]):
-        self._d = d
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            v = self._d[name]
-        except KeyError:
-            raise AttributeError(name) from None
-        return _Obj(v) if isinstance(v, Mapping) else v
-
-    def __getitem__(self, key: str) -> Any:
-        return self._d[key]
-
-    def __iter__(self) -> Any:
-        return iter(self._d)
-
-    def __len__(self) -> int:
-        return len(self._d)
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self._raw[1]
 
 
 Text = str | Callable[[Bindings], str]
@@ -175,11 +217,35 @@ class TraceEntry(BaseModel):
     suppressed_by: str | None = None
 
 
+# One firing as the runtime records it: rule id, matched facts by alias, derived facts, alert
+# code, and the rule that suppressed its alert.
+Firing = tuple[str, Mapping[str, Mapping[str, Any]], list[dict[str, Any]], str | None,
+               str | None]
+
+
 class Outcome(BaseModel):
+    """The alerts, and the trace built only when it is read: most checks never show it, and
+    building a model per firing was a tenth of a check."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     alerts: list[Alert]
-    trace: list[TraceEntry]
+    _firings: Sequence[Firing] = PrivateAttr(default=())
+
+    @classmethod
+    def of(cls, alerts: list[Alert], firings: Sequence[Firing]) -> Outcome:
+        outcome = cls(alerts=alerts)
+        outcome._firings = firings
+        return outcome
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def trace(self) -> list[TraceEntry]:
+        return [TraceEntry(step=step, rule_id=rule_id,
+                           matched={alias: str(f.get("id")) for alias, f in matched.items()},
+                           derived=derived, alert_code=code, suppressed_by=suppressed_by)
+                for step, (rule_id, matched, derived, code, suppressed_by)
+                in enumerate(self._firings, start=1)]
 
     @property
     def highest(self) -> Severity | None:

@@ -34,7 +34,6 @@ from engine.model import (
     Derivation,
     Outcome,
     Rule,
-    TraceEntry,
 )
 
 __all__ = ["Engine", "c", "m"]
@@ -284,16 +283,9 @@ class Engine:
 
     # -- results -------------------------------------------------------------------------
     def _outcome(self, check: _Check) -> Outcome:
-        trace: list[TraceEntry] = []
         alerts: list[tuple[int, Alert]] = []
         groups: dict[str, list[tuple[int, Bindings]]] = {}
-        for step, (rule, matched, produced) in enumerate(check.firings, start=1):
-            ids = {alias: str(f.get("id")) for alias, f in matched.items()}
-            code = rule.code if isinstance(rule, AlertRule) else None
-            trace.append(
-                TraceEntry(step=step, rule_id=rule.id, matched=ids, derived=produced,
-                           alert_code=code)
-            )
+        for step, (rule, matched, _) in enumerate(check.firings, start=1):
             if isinstance(rule, AlertRule):
                 bindings = Bindings(matched, rule.params)
                 if rule.aggregate:
@@ -319,15 +311,11 @@ class Engine:
                 continue
             seen.add(key)
             kept.append((step, alert))
-        if dropped_steps:
-            trace = [
-                t.model_copy(update={"suppressed_by": dropped_steps[t.step]})
-                if t.step in dropped_steps
-                else t
-                for t in trace
-            ]
         kept.sort(key=lambda sa: (-sa[1].severity.rank, sa[0]))
-        return Outcome(alerts=[a for _, a in kept], trace=trace)
+        firings = [(rule.id, matched, produced,
+                    rule.code if isinstance(rule, AlertRule) else None, dropped_steps.get(step))
+                   for step, (rule, matched, produced) in enumerate(check.firings, start=1)]
+        return Outcome.of([a for _, a in kept], firings)
 
 
 def _sentinel_start(check: _Check, message: dict[str, dict[str, Any]]) -> None:

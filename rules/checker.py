@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Literal
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from engine import Alert, Engine, Severity, TraceEntry
+from engine import Outcome as EngineOutcome
 from rules.case import Case
 from rules.catalog import RULESET_NAME, RULESET_VERSION, all_rules
 from rules.facts import case_facts
@@ -22,7 +23,13 @@ class CheckResult(BaseModel):
     ruleset_version: str
     outcome: Outcome
     alerts: list[Alert]
-    trace: list[TraceEntry]
+    _engine_outcome: EngineOutcome | None = PrivateAttr(default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def trace(self) -> list[TraceEntry]:
+        """Built on first read (the engine's Outcome caches it): only ?explain shows it."""
+        return self._engine_outcome.trace if self._engine_outcome is not None else []
 
 
 def build_engine() -> Engine:
@@ -37,10 +44,11 @@ class Checker:
     def run(self, case: Case, check_id: str | None = None) -> CheckResult:
         outcome = self.engine.evaluate(case_facts(case))
         highest: Severity | None = outcome.highest
-        return CheckResult(
+        result = CheckResult(
             check_id=check_id or uuid4().hex,
             ruleset_version=RULESET_VERSION,
             outcome=highest.value if highest else "no_alerts",
             alerts=outcome.alerts,
-            trace=outcome.trace,
         )
+        result._engine_outcome = outcome
+        return result

@@ -23,7 +23,6 @@ from engine import (
     Derivation,
     Engine,
     EngineError,
-    Outcome,
     Severity,
     Source,
     c,
@@ -119,7 +118,8 @@ def test_evaluate_leaves_the_callers_facts_untouched(chain: Engine) -> None:
 
 
 def test_a_check_without_facts_has_no_alerts(chain: Engine) -> None:
-    assert chain.evaluate([]) == Outcome(alerts=[], trace=[])
+    empty = chain.evaluate([])
+    assert empty.alerts == [] and empty.trace == []
 
 
 def test_absence_and_joins_between_facts() -> None:
@@ -169,6 +169,13 @@ def test_bindings_read_matched_facts_by_alias_and_path_and_params_by_name() -> N
         _ = b.dose.missing
     with pytest.raises(AttributeError):
         _ = b.nobody
+
+
+def test_a_fact_key_named_like_a_mapping_method_does_not_hide_it() -> None:
+    b = Bindings({"f": {"items": 3, "get": "x", "kind": "k"}}, {})
+    assert dict(b.f.items()) == {"items": 3, "get": "x", "kind": "k"}
+    assert b.f.get("kind") == "k" and b.f["items"] == 3 and "get" in b.f
+    assert "{f[items]}".format_map(b) == "3"
 
 
 # -- aggregate, supersedes, dedupe, order -----------------------------------------------------

@@ -58,10 +58,12 @@ X = c.x << (m.kind == "x")
         (alert("t.x", X, suggestion="{limit}"), "suggestion uses unknown fields ['limit']"),
         (alert("t.x", X, aggregate=True, message="{x.v}"), "format message with a function"),
         (Derivation(id="t.d", when=(X,), derive="not callable"), "derive is not callable"),
+        (alert("t.x", c.items << (m.kind == "x")), "cannot name a condition or a param"),
+        (alert("t.x", X, params={"facts": 1}), "cannot name a condition or a param"),
     ],
     ids=["id-case", "id-not-dotted", "no-condition", "no-alias", "alias-case", "code-case",
          "no-document", "no-excerpt", "unknown-alias", "unknown-param", "aggregate-template",
-         "derive-not-callable"],
+         "derive-not-callable", "reserved-alias", "reserved-param"],
 )
 def test_a_rule_breaking_a_convention_fails_the_boot(rule: Any, expected: str) -> None:
     found = problems([rule])
