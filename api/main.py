@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, limits, observability, safety_checks
+from api import errors, limits, observability, safety_checks, worker
 from api.cds_hooks import routes as cds_hooks
 from rules.catalog import RULESET_VERSION
 from rules.checker import Checker
@@ -24,6 +24,7 @@ def create_app(checker: Checker | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.checker = checker or Checker()
         limits.limit_threads()  # one thread by default: the engine runs one check at a time
+        worker.freeze_startup_heap()  # no full-heap GC pause in the middle of a check
         yield
 
     app = FastAPI(
