@@ -1,7 +1,9 @@
 """The input case as facts for the engine: one fact per patient, order, condition, medication.
 
 Facts are the raw data, typed by `kind` and stripped of None values (durable-rules matches a
-None only via `== None`; absence is `-m.field`). Everything clinical is derived by rules.
+None only via `== None`; absence is `-m.field`). Everything clinical is derived by rules; the
+one reading done here is of the input's own shape: an intrathecal history entry at an unchanged
+dose is not a regimen change and joins the regimen it continues (`regimens`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.case import Case, Coding, Intrathecal
+from rules.case import Case, Coding, Intrathecal, IntrathecalHistoryEntry
 
 
 def _clean(fact: dict[str, Any]) -> dict[str, Any]:
@@ -25,12 +27,32 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
 
+_UG = {"ug": 1.0, "mg": 1000.0, "g": 1e6}
+
+
+def regimens(history: list[IntrathecalHistoryEntry]) -> list[IntrathecalHistoryEntry]:
+    """The history as regimen changes. An entry at the same daily dose as the one before (a
+    refill, or re-programming at the same dose) continues that regimen: it is not a change,
+    so it must not restart the interval to the next increase. It is folded into the regimen
+    it continues, whose clinical effect becomes the latest one recorded."""
+    out: list[IntrathecalHistoryEntry] = []
+    for h in history:
+        if out and (h.daily_dose.value * _UG[h.daily_dose.unit]
+                    == out[-1].daily_dose.value * _UG[out[-1].daily_dose.unit]):
+            if h.clinical_effect is not None:
+                out[-1] = out[-1].model_copy(update={"clinical_effect": h.clinical_effect})
+            continue
+        out.append(h)
+    return out
+
+
 def _intrathecal_facts(it: Intrathecal) -> list[dict[str, Any]]:
     """One fact per regimen, test bolus and withdrawal sign. Raw values only: doses in µg,
     intervals and steps are derived by rules in rules/intrathecal.py."""
     facts: list[dict[str, Any]] = []
-    last = len(it.history) - 1
-    for n, h in enumerate(it.history):
+    history = regimens(it.history)
+    last = len(history) - 1
+    for n, h in enumerate(history):
         facts.append(_clean({
             "kind": "itb_history", "id": f"itb_history{n}", "seq": n, "time": _utc(h.time),
             "dose_value": h.daily_dose.value, "dose_unit": h.daily_dose.unit,
@@ -86,7 +108,8 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
         order.update(_clean({
             "it_phase": it.phase, "it_origin": it.spasticity_origin, "it_pump": it.pump,
             "it_infusion_started": _utc(it.infusion_started),
-            "it_n_history": len(it.history), "it_n_screening": len(it.screening_doses),
+            "it_n_history": len(regimens(it.history)),
+            "it_n_screening": len(it.screening_doses),
         }))
     facts = [patient, order, *(_intrathecal_facts(it) if it is not None else [])]
     # Duplicated entries would only repeat the same finding: send each distinct entry once.

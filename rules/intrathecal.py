@@ -54,7 +54,9 @@ MIN_AGE_YEARS = 4
 # "A sudden requirement for substantial dose escalation" (001), defined here. Any one suffices:
 ESCALATION_STEP_PCT = 50  # one step of +50 % or more: beyond every label increment (max 30 %)
 ESCALATION_FACTOR = 2  # the new dose at least doubles a dose in effect during ...
-ESCALATION_WINDOW_H = 7 * 24  # ... the 7 days before the order
+ESCALATION_WINDOW_H = 7 * 24  # ... the 7 days before the order: in maintenance (or phase
+#   unknown) always; in titration only when the current regimen had no clinical effect, since
+#   label steps of +30 % a day double a dose in three days
 NO_EFFECT_STREAK = 3  # a further increase after 3 increases in a row with no clinical effect
 #                      (the red_flag_no_effect_streak rule joins exactly three earlier steps)
 
@@ -130,14 +132,23 @@ AGE_SOURCE = Passage(
     "spinal origin in children younger than 4 years of age have not been established.",
     note="Younger than 4 = before the 4th birthday (completed years < 4).",
 )
+RESUME_SOURCE = Passage(
+    ADULT_SMPC, "Baclofen should be resumed at the initial continuous infusion dose.",
+    note="An intrathecal 'start' with a dose history resumes the infusion: the first regimen "
+    "of order.intrathecal.history is read as the initial continuous infusion dose (a history "
+    "that does not go back to the first infusion makes this conservative only if its first "
+    "entry is the lowest). Beyond 5 % above it is flagged, as for a first infusion.",
+)
 MALFUNCTION_SOURCE = Passage(
     ADULT_SMPC,
     "A sudden requirement for substantial dose escalation is indicative of a catheter "
     "complication (i.e. a kink or dislodgement) or pump malfunction.",
     note="'Substantial escalation' is defined here (001 gives no number): one step of +50 % or "
     "more (every label increment is at most 30 %, so this is escalation, not titration); the "
-    "new dose at least double a dose in effect during the previous 7 days (it takes three "
-    "maximal spinal steps of 30 % to double); or a further increase after three increases in a "
+    "new dose at least double a dose in effect during the previous 7 days, in maintenance, or "
+    "in titration when the current regimen had no clinical effect (three label steps of 30 % "
+    "double a dose in three days of titration with partial effect, which is not escalation); "
+    "or a further increase after three increases in a "
     "row, each followed by no clinical effect (001 titration: 'If the dose has been significantly "
     "increased without apparent clinical effect pump function and catheter patency should be "
     "investigated'). Withdrawal signs on intrathecal therapy (pruritus, hypotension, "
@@ -227,6 +238,17 @@ def _proposed_step(b: Bindings) -> Iterator[dict[str, Any]]:
         step["hours_since_last_change"] = _hours(b.last.time, b.order.time)
         step["at"] = b.order.time
     yield step
+
+
+def _resumed_infusion(b: Bindings) -> Iterator[dict[str, Any]]:
+    initial = _ug(b.first.dose_value, b.first.dose_unit)
+    yield {"kind": "itb_resumed_infusion", "ordered_ug": b.dose.ug, "initial_ug": initial,
+           "initial_since": b.first.time, "change_pct": _pct(initial, b.dose.ug)}
+
+
+def _renal_below_30(b: Bindings) -> Iterator[dict[str, Any]]:
+    reading = f"{b.renal.measure} {b.renal.ml_min:g} mL/min"
+    yield {"kind": "finding", "finding": "renal_below_30", "basis": reading, "label": reading}
 
 
 def _infusion_age(b: Bindings) -> Iterator[dict[str, Any]]:
@@ -368,6 +390,22 @@ DERIVATIONS = [
         doc="The ordered dose against the current regimen: the step this order makes.",
     ),
     Derivation(
+        id="intrathecal.resumed_infusion",
+        when=(c.order << _order((m.action == "start") & _not_screening()),
+              c.dose << _dose,
+              c.first << ((m.kind == "itb_history") & (m.first == True))),  # noqa: E712
+        derive=_resumed_infusion,
+        doc="A start with a dose history resumes the infusion: against the initial dose.",
+    ),
+    Derivation(
+        id="intrathecal.renal_below_30",
+        when=(c.order << _order(),
+              c.renal << ((m.kind == "renal_function")
+                          & (m.ml_min < RENAL_CAUTION_BELOW_ML_MIN))),
+        derive=_renal_below_30,
+        doc="004's intrathecal caution threshold, as a finding beside end-stage renal failure.",
+    ),
+    Derivation(
         id="intrathecal.infusion_age",
         when=(c.order << _order(+m.time & +m.it_infusion_started),),
         derive=_infusion_age,
@@ -392,7 +430,8 @@ DERIVATIONS = [
     ),
     Derivation(
         id="intrathecal.initial_infusion",
-        when=(c.order << _order((m.action == "start") & _not_screening()),
+        when=(c.order << _order((m.action == "start") & _not_screening()
+                                & (m.it_n_history == 0)),
               c.dose << _dose,
               c.test << ((m.kind == "itb_bolus") & (m.last == True)  # noqa: E712
                          & (m.response == "significant"))),
@@ -433,11 +472,24 @@ DERIVATIONS = [
     ),
     Derivation(
         id="intrathecal.red_flag_doubling",
-        when=(c.p << _increase(),
+        when=(c.order << _order((m.it_phase == "maintenance") | -m.it_phase),
+              c.p << _increase(),
               c.s << _earlier_step((m.from_ended_hours_ago < ESCALATION_WINDOW_H)
                                    & (m.from_ug <= c.p.to_ug / ESCALATION_FACTOR))),
         derive=_red_flag_doubling,
-        doc="A dose in effect during the last 7 days that the new dose at least doubles.",
+        doc="Maintenance: a dose in effect during the last 7 days that the new dose at least "
+        "doubles.",
+    ),
+    Derivation(
+        id="intrathecal.red_flag_doubling_without_effect",
+        when=(c.order << _order(m.it_phase == "titration"),
+              c.last << ((m.kind == "itb_history") & (m.last == True)  # noqa: E712
+                         & (m.effect == "none")),
+              c.p << _increase(),
+              c.s << _earlier_step((m.from_ended_hours_ago < ESCALATION_WINDOW_H)
+                                   & (m.from_ug <= c.p.to_ug / ESCALATION_FACTOR))),
+        derive=_red_flag_doubling,
+        doc="Titration: the same doubling, when the current regimen had no clinical effect.",
     ),
     Derivation(
         id="intrathecal.red_flag_no_effect_streak",
@@ -531,6 +583,17 @@ def _initial_message(b: Bindings) -> str:
                     f"{PROLONGED_EFFECT_H} h)")
     return (f"First infusion of {_g(i.ordered_ug)} ug/day does not match the effective test "
             f"dose of {_g(i.test_ug)} ug: expected {expected}.")
+
+
+def _renal_message(items: list[Bindings]) -> str:
+    end_stage = [str(b.f.basis) for b in items if b.f.finding == "end_stage_renal"]
+    readings = [str(b.f.basis) for b in items if b.f.finding == "renal_below_30"]
+    if end_stage:
+        basis = "; ".join(sorted(set(end_stage + readings)))
+        return (f"Terminal renal failure ({basis}): intrathecal baclofen only with extreme "
+                "caution; it is renally excreted and accumulates.")
+    return (f"{readings[0]} is below {RENAL_CAUTION_BELOW_ML_MIN} mL/min: intrathecal baclofen "
+            "only with extreme caution.")
 
 
 def _fact_evidence(items: list[Bindings]) -> dict[str, object]:
@@ -639,6 +702,21 @@ ALERTS = [
         evidence=lambda b: {"last_test_dose_ug": b.test.ug, "response": b.test.response},
         source=INITIAL_INFUSION_SOURCE,
         description="Infusion started without a significant response to the last test dose.",
+    ),
+    AlertRule(
+        id="intrathecal.resumed_above_initial_dose",
+        code="INTRATHECAL_INITIAL_INFUSION_DOSE",
+        severity=Severity.WARNING,
+        when=(c.r << ((m.kind == "itb_resumed_infusion")
+                      & (m.change_pct > INITIAL_DOSE_TOLERANCE_PCT)),),
+        message="Infusion resumed at {r.ordered_ug:g} ug/day, +{r.change_pct:g} % above the "
+        "initial continuous infusion dose of {r.initial_ug:g} ug/day (first regimen, from "
+        "{r.initial_since}).",
+        suggestion="Resume at the initial continuous infusion dose, {r.initial_ug:g} ug/day, "
+        "and titrate again.",
+        evidence=lambda b: {k: v for k, v in b.r.items() if k not in ("id", "kind")},
+        source=RESUME_SOURCE,
+        description="Infusion resumed (start with a dose history) above the initial dose.",
     ),
     AlertRule(
         id="intrathecal.increase_in_first_24h",
@@ -806,37 +884,23 @@ ALERTS = [
         description="Single intrathecal dose cut of more than 20 %.",
     ),
     AlertRule(
-        id="renal.intrathecal_end_stage",
+        id="renal.intrathecal",
         code="RENAL_IMPAIRMENT",
         severity=Severity.WARNING,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "end_stage_renal")),
+        # One aggregate over both kinds of evidence, so that dialysis with a CrCl of 20 mL/min
+        # is one warning, not an end-stage one and a severe one.
+        when=(c.f << ((m.kind == "finding") & ((m.finding == "end_stage_renal")
+                                               | (m.finding == "renal_below_30"))),
               c.order << _order(_not_stop())),
-        message=lambda items: ("Terminal renal failure ("
-                               + "; ".join(sorted({str(b.f.basis) for b in items}))
-                               + "): intrathecal baclofen only with extreme caution; it is "
-                               "renally excreted and accumulates."),
+        message=_renal_message,
         suggestion=lambda items: "Use the lowest effective intrathecal dose under specialist "
-        "care and monitor for drowsiness and respiratory depression.",
-        evidence=_fact_evidence,
+        "care, titrate cautiously and monitor for drowsiness and respiratory depression.",
+        evidence=lambda items: {"findings": [
+            {k: v for k, v in b.f.items() if k not in ("id", "kind")} for b in items]},
         aggregate=True,
         source=RENAL_SOURCE,
-        description="Intrathecal order with terminal renal failure (warning, not the oral "
-        "contraindication).",
-    ),
-    AlertRule(
-        id="renal.intrathecal_severe",
-        code="RENAL_IMPAIRMENT",
-        severity=Severity.WARNING,
-        when=(c.renal << ((m.kind == "renal_function") & (m.ml_min >= END_STAGE_ML_MIN)
-                          & (m.ml_min < RENAL_CAUTION_BELOW_ML_MIN)),
-              c.order << _order(_not_stop())),
-        message="{renal.measure} {renal.ml_min:g} mL/min is below {limit} mL/min: intrathecal "
-        "baclofen only with extreme caution.",
-        suggestion="Use the lowest effective intrathecal dose and titrate cautiously.",
-        params={"limit": RENAL_CAUTION_BELOW_ML_MIN},
-        evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min},
-        source=RENAL_SOURCE,
-        description="Intrathecal order with CrCl/eGFR 15 to < 30 mL/min.",
+        description="Intrathecal order with CrCl/eGFR < 30 mL/min or terminal renal failure "
+        "(warning, not the oral contraindication).",
     ),
 ]
 

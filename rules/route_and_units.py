@@ -11,6 +11,7 @@ from typing import Any
 
 from engine import AlertRule, Bindings, Severity, c, m
 from rules.case import NOT_PERMITTED_ROUTES
+from rules.intrathecal import SCREENING_SOURCE, TEST_DOSE_MAX_UG
 from rules.sources import ADULT_SMPC, CONSUMER_GUIDE, Passage
 
 # Expected daily doses. Intrathecal: the maintenance range reported in 001 (12-2003 ug/day
@@ -114,6 +115,24 @@ RULES = [
         supersedes=("INTRATHECAL_DOSE_ABOVE_1000_UG",),
         source=IT_RANGE_SOURCE,
         description="Intrathecal dose written in mg that comes to 2 mg/day (2000 ug) or more.",
+    ),
+    AlertRule(
+        id="units.intrathecal_test_bolus_mg_written",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.order << (_it_order() & (m.it_phase == "screening") & (m.action != "stop")
+                          & ((m.dose_unit == "mg") | (m.dose_unit == "g"))),
+              c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG))),
+        message=lambda b: (f"Intrathecal test bolus written as {_written(b)} is {b.dose.ug:g} "
+                           f"ug, {b.dose.ug / TEST_DOSE_MAX_UG:.3g} times the {TEST_DOSE_MAX_UG} "
+                           "ug maximum test dose (usual first dose 25-50 ug): were micrograms "
+                           "meant?"),
+        suggestion=_UNIT_SUGGESTION,
+        params={"unit": "micrograms (ug)"},
+        evidence=lambda b: {**_evidence(b), "max_test_dose_ug": TEST_DOSE_MAX_UG},
+        source=SCREENING_SOURCE,
+        description="Screening test bolus written in mg (or g) that comes to more than 100 ug: "
+        "a bolus that size is an overdose, and micrograms were likely meant.",
     ),
     AlertRule(
         id="units.intrathecal_1000_fold_low",
