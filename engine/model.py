@@ -95,12 +95,14 @@ _PLAIN = frozenset({str, int, float, bool, type(None), list})
 
 class _Obj(_Record):
     def __init__(self, d: Mapping[str, Any]):
+        if type(d) is dict and set(map(type, d.values())) <= _PLAIN:
+            # Every fact so far: flat. Its dict becomes the instance's __dict__, shared, not
+            # copied (rules never write through a binding); the type test runs in C.
+            self.__dict__ = d
+            return
         data = self.__dict__
-        data.update(d)
-        for key, value in data.items():  # replaces values only: the size never changes
-            kind = type(value)
-            if kind is dict or (kind not in _PLAIN and isinstance(value, Mapping)):
-                data[key] = _Obj(value)
+        for key, value in d.items():
+            data[key] = _Obj(value) if isinstance(value, Mapping) else value
 
 
 Mapping.register(_Record)
