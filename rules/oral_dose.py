@@ -139,6 +139,19 @@ def suggested_frequency(freq: int, paediatric: bool) -> int:
     return PREFERRED_DOSES_CHILD if paediatric else USUAL_DOSES_ADULT
 
 
+def _child_start(wbd_test: object) -> tuple[object, ...]:
+    """A child's new oral course, with its mg/kg/day fact meeting `wbd_test`."""
+    return (c.order << _oral_order(m.action == "start"),
+            c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
+            c.wbd << ((m.kind == "weight_based_dose") & (m.route == "oral") & wbd_test))
+
+
+def _child_start_evidence(b: Bindings) -> dict[str, object]:
+    return {"daily_mg": b.wbd.mg, "weight_kg": b.wbd.weight_kg,
+            "mg_per_kg_day": b.wbd.mg_per_kg_day,
+            "recommended_start_mg_day": child_start_mg_day(b.wbd.weight_kg)}
+
+
 def _cap_suggestion(b: Bindings) -> str:
     """A practical regimen under every ceiling that applies (the age cap and, for a child of
     known weight, 2 mg/kg/day), so two alerts never suggest two different maxima. Per-dose
@@ -276,21 +289,13 @@ RULES = [
         id="oral_dose.start_child",
         code="STARTING_DOSE_ABOVE_RECOMMENDED",
         severity=Severity.WARNING,
-        when=(
-            c.order << _oral_order(m.action == "start"),
-            c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
-            c.wbd << ((m.kind == "weight_based_dose") & (m.route == "oral")
-                      & (m.mg_per_kg_day > START_MAX_MG_PER_KG_DAY_CHILD)),
-        ),
+        when=_child_start(m.mg_per_kg_day > START_MAX_MG_PER_KG_DAY_CHILD),
         message="Starting dose {wbd.mg:g} mg/day is {wbd.mg_per_kg_day:.2f} mg/kg/day for "
         "{wbd.weight_kg:g} kg, above the recommended start of about 0.3 mg/kg/day (threshold "
         "{limit:g} mg/kg/day).",
         suggestion=lambda b: _child_start_suggestion(b.wbd.weight_kg),
         params={"limit": START_MAX_MG_PER_KG_DAY_CHILD},
-        evidence=lambda b: {"daily_mg": b.wbd.mg, "weight_kg": b.wbd.weight_kg,
-                            "mg_per_kg_day": b.wbd.mg_per_kg_day,
-                            "threshold_mg_per_kg_day": b.limit,
-                            "recommended_start_mg_day": child_start_mg_day(b.wbd.weight_kg)},
+        evidence=lambda b: _child_start_evidence(b) | {"threshold_mg_per_kg_day": b.limit},
         source=START_CHILD_SOURCE,
         description="Child's course started clearly above 0.3 mg/kg/day (threshold 0.5).",
     ),
@@ -298,21 +303,14 @@ RULES = [
         id="oral_dose.start_child_above_adult_start",
         code="STARTING_DOSE_ABOVE_RECOMMENDED",
         severity=Severity.WARNING,
-        when=(
-            c.order << _oral_order(m.action == "start"),
-            c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
-            c.wbd << ((m.kind == "weight_based_dose") & (m.route == "oral")
-                      & (m.mg_per_kg_day <= START_MAX_MG_PER_KG_DAY_CHILD)
-                      & (m.mg > START_MAX_MG_DAY_ADULT)),
-        ),
+        when=_child_start((m.mg_per_kg_day <= START_MAX_MG_PER_KG_DAY_CHILD)
+                          & (m.mg > START_MAX_MG_DAY_ADULT)),
         message="Starting dose {wbd.mg:g} mg/day ({wbd.mg_per_kg_day:.2f} mg/kg/day for "
         "{wbd.weight_kg:g} kg) for a child aged {band.years} is above the {limit} mg/day an "
         "adult starts on.",
         suggestion=lambda b: _child_start_suggestion(b.wbd.weight_kg),
         params={"limit": START_MAX_MG_DAY_ADULT},
-        evidence=lambda b: {"daily_mg": b.wbd.mg, "weight_kg": b.wbd.weight_kg,
-                            "mg_per_kg_day": b.wbd.mg_per_kg_day,
-                            "recommended_start_mg_day": child_start_mg_day(b.wbd.weight_kg)},
+        evidence=_child_start_evidence,
         source=START_CHILD_ADULT_CAP_SOURCE,
         description="Heavy child's course started above the adult start of 15 mg/day.",
     ),
