@@ -55,8 +55,8 @@ MIN_AGE_YEARS = 4
 ESCALATION_STEP_PCT = 50  # one step of +50 % or more: beyond every label increment (max 30 %)
 ESCALATION_FACTOR = 2  # the new dose at least doubles a dose in effect during ...
 ESCALATION_WINDOW_H = 7 * 24  # ... the 7 days before the order: in maintenance (or phase
-#   unknown) always; in titration only when the current regimen had no clinical effect, since
-#   label steps of +30 % a day double a dose in three days
+#   unknown) always; in titration only when every increase since that dose was followed by no
+#   clinical effect, since label steps of +30 % a day double a dose in three days
 NO_EFFECT_STREAK = 3  # a further increase after 3 increases in a row with no clinical effect
 #                      (the red_flag_no_effect_streak rule joins exactly three earlier steps)
 
@@ -146,17 +146,18 @@ MALFUNCTION_SOURCE = Passage(
     note="'Substantial escalation' is defined here (001 gives no number): one step of +50 % or "
     "more (every label increment is at most 30 %, so this is escalation, not titration); the "
     "new dose at least double a dose in effect during the previous 7 days, in maintenance, or "
-    "in titration when the current regimen had no clinical effect (three label steps of 30 % "
-    "double a dose in three days of titration with partial effect, which is not escalation); "
-    "or a further increase after three increases in a "
-    "row, each followed by no clinical effect (001 titration: 'If the dose has been significantly "
-    "increased without apparent clinical effect pump function and catheter patency should be "
-    "investigated'). Withdrawal signs on intrathecal therapy (pruritus, hypotension, "
-    "paraesthesia, fever or hyperthermia, altered mental status, rebound spasticity, muscle "
-    "rigidity, seizures) also raise it: an interrupted delivery presents as withdrawal. That "
-    "list is the intrathecal withdrawal syndrome of the full SmPC; 001's excerpt here only says "
-    "baclofen 'should not be discontinued suddenly', and 004 (tertiary) lists 'hallucinations, "
-    "seizures, or hyperthermia'.",
+    "in titration when every regimen the dose was raised to since that dose had clinical "
+    "effect 'none' (001 titration: 'If the dose has been significantly increased without "
+    "apparent clinical effect pump function and catheter patency should be investigated'; "
+    "three label steps of +30 % double a dose in three days of titration, and with a partial "
+    "effect that is titration, not escalation; an unrecorded effect is not 'none'); or a "
+    "further increase after three increases in a row, each followed by no clinical effect "
+    "(the same 001 titration sentence). Withdrawal signs on intrathecal therapy (pruritus, "
+    "hypotension, paraesthesia, fever or hyperthermia, altered mental status, rebound "
+    "spasticity, muscle rigidity, seizures) also raise it: an interrupted delivery presents "
+    "as withdrawal. That list is the intrathecal withdrawal syndrome of the full SmPC; 001's "
+    "excerpt here only says baclofen 'should not be discontinued suddenly', and 004 "
+    "(tertiary) lists 'hallucinations, seizures, or hyperthermia'.",
 )
 DISCONTINUATION_SOURCE = Passage(
     ADULT_SMPC,
@@ -306,6 +307,10 @@ def _issue(issue: str) -> Any:
         yield fact
 
     return derive
+
+
+def _no_effect_since(b: Bindings) -> Iterator[dict[str, Any]]:
+    yield {"kind": "itb_no_effect_since", "seq": b.h.seq, "since": b.h.time}
 
 
 def _red_flag_step(b: Bindings) -> Iterator[dict[str, Any]]:
@@ -480,16 +485,34 @@ DERIVATIONS = [
         doc="Maintenance: a dose in effect during the last 7 days that the new dose at least "
         "doubles.",
     ),
+    # "Without apparent clinical effect" (001 titration) as a run back from the current
+    # regimen: itb_no_effect_since(seq) says the regimens from seq to the last all had
+    # clinical effect "none".
+    Derivation(
+        id="intrathecal.no_effect_since_last",
+        when=(c.h << ((m.kind == "itb_history") & (m.last == True)  # noqa: E712
+                      & (m.effect == "none")),),
+        derive=_no_effect_since,
+        doc="The current regimen had no clinical effect.",
+    ),
+    Derivation(
+        id="intrathecal.no_effect_since_earlier",
+        when=(c.r << (m.kind == "itb_no_effect_since"),
+              c.h << ((m.kind == "itb_history") & (m.seq == c.r.seq - 1)
+                      & (m.effect == "none"))),
+        derive=_no_effect_since,
+        doc="The run of regimens without clinical effect reaches one regimen further back.",
+    ),
     Derivation(
         id="intrathecal.red_flag_doubling_without_effect",
         when=(c.order << _order(m.it_phase == "titration"),
-              c.last << ((m.kind == "itb_history") & (m.last == True)  # noqa: E712
-                         & (m.effect == "none")),
               c.p << _increase(),
               c.s << _earlier_step((m.from_ended_hours_ago < ESCALATION_WINDOW_H)
-                                   & (m.from_ug <= c.p.to_ug / ESCALATION_FACTOR))),
+                                   & (m.from_ug <= c.p.to_ug / ESCALATION_FACTOR)),
+              c.r << ((m.kind == "itb_no_effect_since") & (m.seq == c.s.seq))),
         derive=_red_flag_doubling,
-        doc="Titration: the same doubling, when the current regimen had no clinical effect.",
+        doc="Titration: the same doubling, when every regimen the dose was raised to since "
+        "that dose had no clinical effect.",
     ),
     Derivation(
         id="intrathecal.red_flag_no_effect_streak",

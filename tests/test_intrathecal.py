@@ -55,6 +55,17 @@ def test_the_issue_timelines_are_present() -> None:
     assert first[:10] == "2026-11-03" and last[:10] == "2026-11-17"  # two weeks
     assert all(not r["expect"] for r in normal)
     assert timelines["kinked-catheter"][-1]["expect"] == ["PUMP_MALFUNCTION_SUSPECTED"]
+    # Two weeks of the label's largest steps: +30 % a day in titration with partial effect
+    # doubles the dose every three days and is still titration, not escalation.
+    daily = timelines["daily-30-percent"]
+    orders = [case_of(r)["order"] for r in daily]
+    assert orders[0]["time"][:10] == "2026-11-01" and orders[-1]["time"][:10] == "2026-11-15"
+    assert all(not r["expect"] for r in daily)
+    titration = [o for o in orders[1:] if o["intrathecal"]["phase"] == "titration"]
+    assert len(titration) >= 10
+    assert all(o["intrathecal"]["history"][-1]["clinical_effect"] == "partial" for o in titration)
+    assert all(_ug(o["dose"]) >= 1.29 * _ug(o["intrathecal"]["history"][-1]["daily_dose"])
+               for o in titration)
 
 
 @pytest.mark.parametrize("name", sorted(_timelines()))
@@ -125,6 +136,25 @@ def test_trace_kinked_catheter_red_flag(checker: Checker) -> None:
     too_large = _alert_entries(result, "INTRATHECAL_INCREMENT_TOO_LARGE")
     assert [t.suppressed_by for t in too_large] == ["intrathecal.pump_malfunction_suspected"]
     assert [a.code for a in result.alerts] == ["PUMP_MALFUNCTION_SUSPECTED"]
+
+
+def test_trace_titration_doubling_rests_on_the_run_without_effect(checker: Checker) -> None:
+    """In titration the doubling is a red flag only through regimens without effect: the trace
+    shows the run of itb_no_effect_since facts back to the regimen after the doubled dose."""
+    row = _row(load("intrathecal_titration.yaml"),
+               "titration-doubled-through-increases-without-effect")
+    result = _run(checker, case_of(row))
+    (entry,) = _alert_entries(result, "PUMP_MALFUNCTION_SUSPECTED")
+    producer, flag = _source(result, entry, "f")
+    assert producer.rule_id == "intrathecal.red_flag_doubling_without_effect"
+    assert (flag["pattern"], flag["from_ug"], flag["to_ug"]) == ("doubled_within_7_days",
+                                                                  100.0, 200.0)
+    run_rule, run = _source(result, producer, "r")
+    assert run_rule.rule_id == "intrathecal.no_effect_since_earlier"
+    assert run["seq"] == 1
+    last_rule, last = _source(result, run_rule, "r")
+    assert last_rule.rule_id == "intrathecal.no_effect_since_last"
+    assert last["seq"] == 2
 
 
 TRACED = [
