@@ -10,7 +10,7 @@ def freeze_startup_heap() -> int:
     ~70,000 objects) out of the garbage collector's reach.
 
     Those objects live as long as the worker, yet every full collection walked them all: a
-    ~17 ms pause every few hundred checks, during which every request queued on the worker
+    ~17 ms pause every few thousand checks, during which every request queued on the worker
     waited. That pause set the p99 latency under load. Returns the number of objects frozen.
     """
     gc.collect()

@@ -79,8 +79,8 @@ def _dose_step(b: Bindings) -> Iterator[dict[str, Any]]:
         return
     step = _with_route({"kind": "dose_step", "from_mg": b.prev.mg, "to_mg": b.dose.mg,
                         "increase_mg": round(b.dose.mg - b.prev.mg, 6),
-                        "reduction_fraction": round(max(0.0, 1 - b.dose.mg / b.prev.mg), 4),
-                        "action": b.order.action}, b.order)
+                        "reduction_fraction": round(max(0.0, 1 - b.dose.mg / b.prev.mg), 4)},
+                       b.order)
     if "prev_since" in b.order:
         since = date.fromisoformat(b.order.prev_since)
         step["since"] = b.order.prev_since

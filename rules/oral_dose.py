@@ -418,7 +418,7 @@ RULES = [
                               f"{b.step.from_mg * (1 - ABRUPT_CUT_FRACTION):g} mg/day now), "
                               "in successive steps over 1-2 weeks, unless this is an overdose "
                               "emergency."),
-        evidence=lambda b: {k: v for k, v in b.step.items() if k not in ("id", "kind", "action")}
+        evidence=lambda b: {k: v for k, v in b.step.items() if k not in ("id", "kind")}
         | {"max_reduction_fraction": ABRUPT_CUT_FRACTION},
         source=ABRUPT_CUT_SOURCE,
         description="More than half of an established dose (above 15 mg/day) cut in one step.",
@@ -440,7 +440,7 @@ def _child_start_suggestion(weight_kg: float) -> str:
             "about weekly intervals.")
 
 
-_STEP_INTERNALS = ("id", "kind", "action", "reduction_fraction")
+_STEP_INTERNALS = ("id", "kind", "reduction_fraction")
 
 
 def _step_evidence(b: Bindings, max_step: float | None, min_days: int) -> dict[str, object]:
