@@ -157,6 +157,22 @@ def test_trace_titration_doubling_rests_on_the_run_without_effect(checker: Check
     assert last["seq"] == 2
 
 
+SCREENING = load("intrathecal_screening.yaml")
+UNIT_SLIPS = [r for r in SCREENING if "DOSE_UNIT_SUSPECT" in r["expect"]]
+
+
+@pytest.mark.parametrize("row", UNIT_SLIPS, ids=[r["id"] for r in UNIT_SLIPS])
+def test_a_test_bolus_unit_slip_states_ug_and_mg_and_offers_no_corrected_dose(
+        checker: Checker, row: dict[str, Any]) -> None:
+    """Which dose was meant cannot be known: no number in the suggestion, only the numbers as
+    written (in ug and in mg) in the message."""
+    (alert,) = [a for a in _run(checker, case_of(row)).alerts if a.code == "DOSE_UNIT_SUSPECT"]
+    assert alert.severity == "critical"
+    ug = _ug(case_of(row)["order"]["dose"])
+    assert f"{ug:g} ug" in alert.message and " mg" in alert.message
+    assert not any(ch.isdigit() for ch in alert.suggestion), alert.suggestion
+
+
 TRACED = [
     # (table, row, code, alias in the alert rule, producing rule, fields of the derived fact)
     ("intrathecal_titration.yaml", "spinal-plus-31", "INTRATHECAL_INCREMENT_TOO_LARGE", "p",
