@@ -151,7 +151,12 @@ RESUME_SOURCE = Passage(
     note="An intrathecal 'start' with a dose history resumes the infusion: the first regimen "
     "of order.intrathecal.history is read as the initial continuous infusion dose (a history "
     "that does not go back to the first infusion makes this conservative only if its first "
-    "entry is the lowest). Beyond 5 % above it is flagged, as for a first infusion.",
+    "entry is the lowest). Beyond 5 % above it is flagged, as for a first infusion. A restart "
+    "beyond that is also stepped against the last regimen exactly like a change (increment "
+    "size, interval since the last change, first 24 h, pump red flags). A restart at or below "
+    "the initial dose (+5 %) is not: it is what 001 asks, even where the last regimen was "
+    "lower (a taper before a drug holiday ends below the initial dose); nor is a restart "
+    "below the last regimen a cut of a running infusion (no reduction warning).",
 )
 MALFUNCTION_SOURCE = Passage(
     ADULT_SMPC,
@@ -253,6 +258,14 @@ def _proposed_step(b: Bindings) -> Iterator[dict[str, Any]]:
         step["hours_since_last_change"] = _hours(b.last.time, b.order.time)
         step["at"] = b.order.time
     yield step
+
+
+def _restart_step(b: Bindings) -> Iterator[dict[str, Any]]:
+    # Only an increase over the last regimen: a restart below it is toward the initial dose
+    # 001 asks for, not a cut of a running infusion.
+    for step in _proposed_step(b):
+        if step["direction"] == "increase":
+            yield step
 
 
 def _resumed_infusion(b: Bindings) -> Iterator[dict[str, Any]]:
@@ -415,6 +428,17 @@ DERIVATIONS = [
               c.first << ((m.kind == "itb_history") & (m.first == True))),  # noqa: E712
         derive=_resumed_infusion,
         doc="A start with a dose history resumes the infusion: against the initial dose.",
+    ),
+    Derivation(
+        id="intrathecal.restart_step",
+        when=(c.order << _order((m.action == "start") & _not_screening()),
+              c.dose << _dose,
+              c.last << ((m.kind == "itb_history") & (m.last == True)),  # noqa: E712
+              c.r << ((m.kind == "itb_resumed_infusion")
+                      & (m.change_pct > INITIAL_DOSE_TOLERANCE_PCT))),
+        derive=_restart_step,
+        doc="A restart above the initial dose is, against the last regimen, a step like a "
+        "change's: the increment, interval and red-flag rules apply to it.",
     ),
     Derivation(
         id="intrathecal.renal_below_30",
@@ -751,7 +775,8 @@ ALERTS = [
         id="intrathecal.initial_infusion_without_response",
         code="INTRATHECAL_INITIAL_INFUSION_DOSE",
         severity=Severity.WARNING,
-        when=(c.order << _order((m.action == "start") & _not_screening()),
+        when=(c.order << _order((m.action == "start") & _not_screening()
+                                & (m.it_n_history == 0)),
               c.test << ((m.kind == "itb_bolus") & (m.last == True)  # noqa: E712
                          & (m.ug < NON_RESPONDER_TEST_DOSE_UG)
                          & ((m.response == "none") | (m.response == "partial")))),
@@ -1080,7 +1105,7 @@ MISSING = [
     _missing(
         "missing.intrathecal_screening_doses",
         (c.order << _order((m.action == "start") & (m.it_phase == "titration")
-                           & (m.it_n_screening == 0)),),
+                           & (m.it_n_screening == 0) & (m.it_n_history == 0)),),
         ["order.intrathecal.screening_doses"],
         "Infusion started without the screening test doses: the first infusion dose (twice "
         "the effective bolus) and the non-responder check could not run.",
@@ -1111,7 +1136,8 @@ MISSING = [
         id="missing.intrathecal_effective_bolus_response",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << _order((m.action == "start") & _not_screening()),
+        when=(c.order << _order((m.action == "start") & _not_screening()
+                                & (m.it_n_history == 0)),
               c.f << ((m.kind == "itb_bolus") & -m.response & (m.last == True)  # noqa: E712
                       & (m.ug < NON_RESPONDER_TEST_DOSE_UG))),
         message="No response recorded for the last test dose ({f.ug:g} ug): the first "

@@ -177,6 +177,12 @@ TRACED = [
     # (table, row, code, alias in the alert rule, producing rule, fields of the derived fact)
     ("intrathecal_titration.yaml", "spinal-plus-31", "INTRATHECAL_INCREMENT_TOO_LARGE", "p",
      "intrathecal.proposed_step", {"change_pct": 31.0, "from_ug": 100.0, "to_ug": 131.0}),
+    ("intrathecal_titration.yaml", "restart-21-percent-above-the-last-dose",
+     "INTRATHECAL_INCREMENT_TOO_LARGE", "p", "intrathecal.restart_step",
+     {"change_pct": 21.0, "from_ug": 300.0, "to_ug": 363.0, "direction": "increase"}),
+    ("intrathecal_titration.yaml", "restart-above-the-initial-dose-23h-after-the-last-change",
+     "INTRATHECAL_INCREMENT_TOO_SOON", "p", "intrathecal.restart_step",
+     {"hours_since_last_change": 23.0, "from_ug": 110.0}),
     ("intrathecal_titration.yaml", "cerebral-titration-plus-16",
      "INTRATHECAL_INCREMENT_TOO_LARGE", "p", "intrathecal.proposed_step", {"change_pct": 16.0}),
     ("intrathecal_titration.yaml", "programmable-23h-after-last-change",
