@@ -37,8 +37,9 @@ def regimens(history: list[IntrathecalHistoryEntry]) -> list[IntrathecalHistoryE
     it continues, whose clinical effect becomes the latest one recorded."""
     out: list[IntrathecalHistoryEntry] = []
     for h in history:
-        if out and (h.daily_dose.value * _UG[h.daily_dose.unit]
-                    == out[-1].daily_dose.value * _UG[out[-1].daily_dose.unit]):
+        # Compared at the 0.001 ug the rules round to: 1.001 mg after 1001 ug is the same dose.
+        if out and (round(h.daily_dose.value * _UG[h.daily_dose.unit], 3)
+                    == round(out[-1].daily_dose.value * _UG[out[-1].daily_dose.unit], 3)):
             if h.clinical_effect is not None:
                 out[-1] = out[-1].model_copy(update={"clinical_effect": h.clinical_effect})
             continue
