@@ -185,11 +185,11 @@ WithdrawalSign = Annotated[
 # are unit slips, and values that small would also reach the rule engine in exponent notation,
 # which durable-rules cannot parse.
 MIN_INTRATHECAL_UG = 0.1
-_UG_PER_UNIT = {"ug": 1.0, "mg": 1000.0, "g": 1e6}
+UG_PER_UNIT = {"ug": 1.0, "mg": 1000.0, "g": 1e6}
 
 
 def _intrathecal_quantity(name: str, dose: Quantity | None) -> None:
-    if dose is not None and dose.value * _UG_PER_UNIT[dose.unit] < MIN_INTRATHECAL_UG:
+    if dose is not None and dose.value * UG_PER_UNIT[dose.unit] < MIN_INTRATHECAL_UG:
         raise ValueError(f"{name}: below {MIN_INTRATHECAL_UG} ug is not an intrathecal dose; "
                          "check the unit")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.case import Case, Coding, Intrathecal, IntrathecalHistoryEntry
+from rules.case import UG_PER_UNIT, Case, Coding, Intrathecal, IntrathecalHistoryEntry
 
 
 def _clean(fact: dict[str, Any]) -> dict[str, Any]:
@@ -27,9 +27,6 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
 
-_UG = {"ug": 1.0, "mg": 1000.0, "g": 1e6}
-
-
 def regimens(history: list[IntrathecalHistoryEntry]) -> list[IntrathecalHistoryEntry]:
     """The history as regimen changes. An entry at the same daily dose as the one before (a
     refill, or re-programming at the same dose) continues that regimen: it is not a change,
@@ -38,8 +35,9 @@ def regimens(history: list[IntrathecalHistoryEntry]) -> list[IntrathecalHistoryE
     out: list[IntrathecalHistoryEntry] = []
     for h in history:
         # Compared at the 0.001 ug the rules round to: 1.001 mg after 1001 ug is the same dose.
-        if out and (round(h.daily_dose.value * _UG[h.daily_dose.unit], 3)
-                    == round(out[-1].daily_dose.value * _UG[out[-1].daily_dose.unit], 3)):
+        if out and (round(h.daily_dose.value * UG_PER_UNIT[h.daily_dose.unit], 3)
+                    == round(out[-1].daily_dose.value * UG_PER_UNIT[out[-1].daily_dose.unit],
+                             3)):
             if h.clinical_effect is not None:
                 out[-1] = out[-1].model_copy(update={"clinical_effect": h.clinical_effect})
             continue
@@ -47,11 +45,11 @@ def regimens(history: list[IntrathecalHistoryEntry]) -> list[IntrathecalHistoryE
     return out
 
 
-def _intrathecal_facts(it: Intrathecal) -> list[dict[str, Any]]:
+def _intrathecal_facts(it: Intrathecal, history: list[IntrathecalHistoryEntry]
+                       ) -> list[dict[str, Any]]:
     """One fact per regimen, test bolus and withdrawal sign. Raw values only: doses in µg,
     intervals and steps are derived by rules in rules/intrathecal.py."""
     facts: list[dict[str, Any]] = []
-    history = regimens(it.history)
     last = len(history) - 1
     for n, h in enumerate(history):
         facts.append(_clean({
@@ -105,14 +103,15 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
         "has_intrathecal": o.intrathecal is not None,
     })
     it = o.intrathecal
+    facts = [patient, order]
     if it is not None:
+        history = regimens(it.history)
         order.update(_clean({
             "it_phase": it.phase, "it_origin": it.spasticity_origin, "it_pump": it.pump,
             "it_infusion_started": _utc(it.infusion_started),
-            "it_n_history": len(regimens(it.history)),
-            "it_n_screening": len(it.screening_doses),
+            "it_n_history": len(history), "it_n_screening": len(it.screening_doses),
         }))
-    facts = [patient, order, *(_intrathecal_facts(it) if it is not None else [])]
+        facts += _intrathecal_facts(it, history)
     # Duplicated entries would only repeat the same finding: send each distinct entry once.
     seen: set[tuple[str, str | None, str | None, str | None]] = set()
     for kind, entries in (("condition", p.conditions), ("medication", p.medications)):
