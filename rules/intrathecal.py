@@ -36,9 +36,6 @@ FIRST_TEST_DOSE_MAX_UG = 50  # "usual initial test dose ... 25 or 50 micrograms"
 TEST_DOSE_STEP_MAX_UG = 25
 TEST_DOSE_MIN_INTERVAL_H = 24
 NON_RESPONDER_TEST_DOSE_UG = 100
-# A test bolus written in ug above twice the largest test dose is no step of the screening: a
-# unit or decimal slip (a bolus written in mg above 100 ug: rules/route_and_units.py).
-UNIT_SLIP_TEST_DOSE_FACTOR = 2
 
 # Start of the infusion (001 Dose-Titration Phase).
 PROLONGED_EFFECT_H = 12  # effect lasting more than 12 h: start with the unchanged test dose
@@ -75,17 +72,6 @@ SCREENING_SOURCE = Passage(
     "a dose less than 24 h after the previous one. 100 ug is the top because non-responders at "
     "100 ug stop there. The text is for adults; 004 (tertiary) gives children the same 25-50 ug "
     "test dose, so the rule applies at any age.",
-)
-UNIT_SLIP_SOURCE = Passage(
-    ADULT_SMPC,
-    "Signs of severe overdose (coma) have been observed in an adult after a single test dose "
-    "of 25 micrograms.",
-    note="Test doses run from 25 or 50 ug in +25 ug steps to at most 100 ug (no increments "
-    "after a non-response at 100 ug). A test bolus written in ug above 200 ug, more than twice "
-    "the largest test dose, is no step of that scheme: a unit or decimal slip (0.25 mg typed "
-    "as 250 ug, 25 as 250) until proved otherwise, and an overdose if given as written. A "
-    "bolus written in mg (or g) above 100 ug is DOSE_UNIT_SUSPECT from rules/route_and_units"
-    ".py. No corrected dose is offered: which dose was meant cannot be known from the order.",
 )
 NON_RESPONDER_SOURCE = Passage(
     ADULT_SMPC,
@@ -712,30 +698,6 @@ ALERTS = [
         source=SCREENING_SOURCE,
         description="Test bolus outside 25-100 ug, first above 50 ug, step above +25 ug or "
         "sooner than 24 h.",
-    ),
-    AlertRule(
-        id="intrathecal.test_bolus_unit_slip",
-        code="DOSE_UNIT_SUSPECT",
-        severity=Severity.CRITICAL,
-        # Written in ug only: a bolus written in mg (or g) is route_and_units' rule, and one
-        # order must not get two unit alerts.
-        when=(c.order << _order((m.it_phase == "screening") & _not_stop()
-                                & (m.dose_unit == "ug")),
-              c.dose << (_dose & (m.ug > TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR))),
-        message=lambda b: (f"Intrathecal test bolus of {_g(b.dose.ug)} ug ({_g(b.dose.mg)} mg) "
-                           f"is {b.dose.ug / TEST_DOSE_MAX_UG:.3g} times the {TEST_DOSE_MAX_UG} "
-                           f"ug ({_g(TEST_DOSE_MAX_UG / 1000)} mg) maximum test dose (usual "
-                           f"first dose {TEST_DOSE_MIN_UG}-{FIRST_TEST_DOSE_MAX_UG} ug): a unit "
-                           "or decimal slip?"),
-        suggestion="Do not give this bolus as written: confirm the intended test dose and its "
-        "unit with the prescriber and re-enter it in micrograms (ug).",
-        evidence=lambda b: {"written": f"{_g(b.order.dose_value)} {b.order.dose_unit}",
-                            "bolus_ug": b.dose.ug, "bolus_mg": b.dose.mg,
-                            "max_test_dose_ug": TEST_DOSE_MAX_UG,
-                            "suspect_above_ug": TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR},
-        source=UNIT_SLIP_SOURCE,
-        description="Screening test bolus written in ug above 200 ug, twice the 100 ug maximum "
-        "test dose: a unit or decimal slip.",
     ),
     AlertRule(
         id="intrathecal.non_responder",

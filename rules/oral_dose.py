@@ -106,10 +106,7 @@ DISCONTINUATION_SOURCE = Passage(
     "hyperthermia.",
 )
 ABRUPT_CUT_SOURCE = Passage(
-    ADULT_SMPC,
-    "Except in overdose-related emergencies, the treatment with baclofen should always be "
-    "gradually discontinued by successively reducing the dosage. Baclofen should not be "
-    "discontinued suddenly.",
+    ADULT_SMPC, DISCONTINUATION_SOURCE.excerpt,
     note="001 asks for successive reductions; neither it nor 000 sizes a step. Our threshold: a "
     "single cut of more than half of an established dose above 15 mg/day is a sudden "
     "discontinuation in all but name. 004 tapers over 1-2 weeks.",

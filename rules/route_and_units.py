@@ -11,7 +11,12 @@ from typing import Any
 
 from engine import AlertRule, Bindings, Severity, c, m
 from rules.case import NOT_PERMITTED_ROUTES
-from rules.intrathecal import SCREENING_SOURCE, TEST_DOSE_MAX_UG
+from rules.intrathecal import (
+    FIRST_TEST_DOSE_MAX_UG,
+    SCREENING_SOURCE,
+    TEST_DOSE_MAX_UG,
+    TEST_DOSE_MIN_UG,
+)
 from rules.sources import ADULT_SMPC, CONSUMER_GUIDE, Passage
 
 # Expected daily doses. Intrathecal: the maintenance range reported in 001 (12-2003 ug/day
@@ -25,6 +30,9 @@ ORAL_EXPECTED_MG_DAY = (1, 200)
 # An intrathecal dose written in mg (or g) that comes to 2 mg/day or more sits at the very top of
 # 001's reported range: far more often micrograms typed with the wrong unit than a real dose.
 IT_MG_WRITTEN_SUSPECT_FROM_UG = 2000
+# A screening test bolus (001: 25-100 ug) written in mg above 100 ug, or written in ug above
+# twice the largest test dose: no step of the screening gets there, so a unit or decimal slip.
+UNIT_SLIP_TEST_DOSE_FACTOR = 2
 # An oral dose written in micrograms that comes to under 1 mg per dose (no tablet or solution
 # dose is that small): the prescriber almost certainly meant mg.
 ORAL_UG_WRITTEN_SUSPECT_BELOW_MG = 1
@@ -78,6 +86,18 @@ def _it_order() -> Any:
 def _oral_order() -> Any:
     return (m.kind == "order") & (m.route == "oral")
 
+
+UNIT_SLIP_SOURCE = Passage(
+    ADULT_SMPC,
+    "Signs of severe overdose (coma) have been observed in an adult after a single test dose "
+    "of 25 micrograms.",
+    note="Test doses run from 25 or 50 ug in +25 ug steps to at most 100 ug (no increments "
+    "after a non-response at 100 ug). A test bolus written in ug above 200 ug, more than twice "
+    "the largest test dose, is no step of that scheme: a unit or decimal slip (0.25 mg typed "
+    "as 250 ug, 25 as 250) until proved otherwise, and an overdose if given as written. A "
+    "bolus written in mg (or g) above 100 ug has its own rule beside this one. No corrected "
+    "dose is offered: which dose was meant cannot be known from the order.",
+)
 
 _it_dose = (m.kind == "daily_dose") & (m.route == "intrathecal")
 _oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
@@ -133,6 +153,29 @@ RULES = [
         source=SCREENING_SOURCE,
         description="Screening test bolus written in mg (or g) that comes to more than 100 ug: "
         "a bolus that size is an overdose, and micrograms were likely meant.",
+    ),
+    AlertRule(
+        id="units.intrathecal_test_bolus_ug_written",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        # Written in ug only: a bolus written in mg (or g) is the rule above, and one order
+        # must not get two unit alerts.
+        when=(c.order << (_it_order() & (m.it_phase == "screening") & (m.action != "stop")
+                          & (m.dose_unit == "ug")),
+              c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR))),
+        message=lambda b: (f"Intrathecal test bolus of {b.dose.ug:g} ug ({b.dose.mg:g} mg) "
+                           f"is {b.dose.ug / TEST_DOSE_MAX_UG:.3g} times the {TEST_DOSE_MAX_UG} "
+                           f"ug ({TEST_DOSE_MAX_UG / 1000:g} mg) maximum test dose (usual "
+                           f"first dose {TEST_DOSE_MIN_UG}-{FIRST_TEST_DOSE_MAX_UG} ug): a unit "
+                           "or decimal slip?"),
+        suggestion="Do not give this bolus as written: confirm the intended test dose and its "
+        "unit with the prescriber and re-enter it in micrograms (ug).",
+        evidence=lambda b: {"written": _written(b), "bolus_ug": b.dose.ug, "bolus_mg": b.dose.mg,
+                            "max_test_dose_ug": TEST_DOSE_MAX_UG,
+                            "suspect_above_ug": TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR},
+        source=UNIT_SLIP_SOURCE,
+        description="Screening test bolus written in ug above 200 ug, twice the 100 ug maximum "
+        "test dose: a unit or decimal slip.",
     ),
     AlertRule(
         id="units.intrathecal_1000_fold_low",
