@@ -18,9 +18,12 @@ import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from bench import loadgen
 from bench.cases import MIX, card_problems, cds_cases, problems
@@ -87,7 +90,7 @@ def _check_request(n: int, _: int) -> tuple[bytes, loadgen.Verify]:
     def verify(status: int, raw: bytes) -> str:
         if status != 200:
             return f"{name}: HTTP {status} {raw[:200]!r}"
-        return problems(json.loads(raw), expected)
+        return problems(orjson.loads(raw), expected)
 
     return payload, verify
 
@@ -107,7 +110,7 @@ def _hook_request(n: int, _: int) -> tuple[bytes, loadgen.Verify]:
     def verify(status: int, raw: bytes) -> str:
         if status != 200:
             return f"{name}: HTTP {status} {raw[:200]!r}"
-        return card_problems(json.loads(raw), cards)
+        return card_problems(orjson.loads(raw), cards)
 
     return payload, verify
 
@@ -125,9 +128,17 @@ def http_figures(workers: int, seconds: float) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"clients": clients}
             for label, make in (("check", _check_request), ("hook", _hook_request),
                                 ("healthz", _health_request)):
+                warmup = min(1.0, seconds / 5)
+                # How the connections are spread over the workers, read halfway through.
+                split: list[list[int]] = []
+                probe = threading.Timer(warmup + seconds / 2,
+                                        lambda box=split: box.append(srv.connection_split()))
+                probe.start()
                 res = loadgen.run(srv.host, srv.port, make, clients, seconds=seconds,
-                                  warmup=min(1.0, seconds / 5))
+                                  warmup=warmup)
+                probe.cancel()
                 row[label] = res
+                row[label + " split"] = "/".join(map(str, split[0])) if split else "?"
             rows.append(row)
     return rows
 
@@ -176,15 +187,16 @@ def main(argv: list[str] | None = None) -> int:
         rows = http_figures(args.workers, args.seconds)
         print(f"## HTTP, real server (`make run`, {args.workers} workers, 127.0.0.1), "
               f"{args.seconds:g} s per measurement\n")
-        print("| clients | checks/s | check p50 ms | check p99 ms | healthz/s | healthz p50 ms "
-              "| healthz p99 ms | check/healthz | CDS Hooks calls/s | hook p50 ms "
-              "| hook p99 ms |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| clients | checks/s | check p50 ms | check p99 ms | connections per worker "
+              "| healthz/s | healthz p50 ms | healthz p99 ms | check/healthz "
+              "| CDS Hooks calls/s | hook p50 ms | hook p99 ms |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in rows:
             c, h, k = row["check"], row["healthz"], row["hook"]
             failures += c.failures + h.failures + k.failures
             print(f"| {row['clients']} | {c.rate:,.0f} | {c.percentile(50):.1f} | "
-                  f"{c.percentile(99):.1f} | {h.rate:,.0f} | {h.percentile(50):.1f} | "
+                  f"{c.percentile(99):.1f} | {row['check split']} | {h.rate:,.0f} | "
+                  f"{h.percentile(50):.1f} | "
                   f"{h.percentile(99):.1f} | {c.rate / h.rate:.0%} | {k.rate:,.0f} | "
                   f"{k.percentile(50):.1f} | {k.percentile(99):.1f} |")
             for problem in (c.problems + h.problems + k.problems)[:5]:
