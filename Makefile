@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
+	$(BIN)/python -m api.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

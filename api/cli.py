@@ -76,10 +76,9 @@ def _rules(as_json: bool) -> int:
 
 
 def _serve(host: str, port: int, workers: int) -> int:
-    import uvicorn
+    from api import serve
 
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, access_log=False)
-    return 0
+    return serve.main(["--host", host, "--port", str(port), "--workers", str(workers)])
 
 
 def main(argv: list[str] | None = None) -> int:

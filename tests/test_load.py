@@ -130,9 +130,10 @@ def test_check_log_lines_carry_no_patient_data(server: Server) -> None:
 
 
 def test_server_stack_sets_tcp_nodelay() -> None:
-    """`make run` serves through uvicorn's "auto" loop and HTTP parser, which pick uvloop and
-    httptools when installed. uvloop sets TCP_NODELAY on every connection; without it,
-    `--workers N` (N > 1) serves from a socket that asyncio leaves with Nagle's algorithm on,
+    """`make run`'s workers serve through uvicorn's "auto" loop and HTTP parser, which pick
+    uvloop and httptools when installed. uvloop sets TCP_NODELAY on every connection; without
+    it, a listening socket made with socket.socket() (api/serve.py's, and uvicorn's own with
+    `--workers N`) is one that asyncio leaves with Nagle's algorithm on,
     and every response waits ~40 ms for the client's delayed ACK (p50 44 ms at one client,
     measured). So both must stay dependencies, and "auto" must still choose them."""
     import uvicorn.config

@@ -1,0 +1,111 @@
+"""`make run`'s supervisor (api/serve.py): connections spread over the workers, a dead worker is
+replaced without refusing anyone, and a server that cannot start says so."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.server import ROOT, Server, free_port, running
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running(2, log_dir=tmp_path_factory.mktemp("serve"), log_level="WARNING") as srv:
+        yield srv
+
+
+def _wait(predicate: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.1)
+
+
+def test_connections_opened_together_spread_over_the_workers(server: Server) -> None:
+    """uvicorn's shared socket gave all 8 connections of a burst to one worker; with a socket
+    per worker the kernel hashes them. 32 connections all on one worker, or fewer than 4 on
+    one, has a chance below 1e-5 when they are spread."""
+    clients = [httpx.Client(base_url=server.url, timeout=10) for _ in range(32)]
+    try:
+        for client in clients:
+            assert client.get("/healthz").status_code == 200  # keep-alive: stays open
+        split = server.connection_split()
+        assert len(split) == 2 and sum(split) == 32, split
+        assert min(split) >= 4, split
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_a_killed_worker_is_replaced_and_no_request_is_refused(server: Server) -> None:
+    before = set(server.workers())
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    # Requests keep being answered meanwhile: those hashed to the dead worker's socket wait
+    # in its queue (the supervisor holds it open) until the new worker accepts them.
+    for _ in range(20):
+        r = httpx.get(f"{server.url}/healthz", timeout=30)
+        assert r.status_code == 200
+    _wait(lambda: len(server.workers()) == 2 and victim not in server.workers())
+    assert "exited with code -9: restarting it" in server.log.read_text()
+
+
+def _make_run(port: int, **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["make", "-s", "run"], cwd=ROOT, start_new_session=True,
+                            env={**os.environ, "PORT": str(port), "WORKERS": "2", **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_a_worker_that_cannot_start_stops_the_server_with_an_error() -> None:
+    proc = _make_run(free_port(), THREADS="0")  # the lifespan refuses THREADS=0
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert b"at start-up: stopping" in out
+
+
+def test_a_port_in_use_is_refused_not_shared() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        proc = _make_run(taken.getsockname()[1])
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert b"Address already in use" in out
+
+
+def test_sigterm_stops_every_worker_and_exits_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    proc = _make_run(port)
+    try:
+        _wait(lambda: _healthy(port), timeout=90)
+        supervisor = next(p for p in Server("127.0.0.1", port, proc.pid, tmp_path).processes()
+                          if b"api.serve" in Path(f"/proc/{p}/cmdline").read_bytes()
+                          and b"--worker-fd" not in Path(f"/proc/{p}/cmdline").read_bytes())
+        workers = [p for p in Server("127.0.0.1", port, proc.pid, tmp_path).processes()
+                   if b"--worker-fd" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert len(workers) == 2
+        os.kill(supervisor, signal.SIGTERM)
+        proc.communicate(timeout=60)
+        assert proc.returncode == 0
+        assert not [p for p in workers if Path(f"/proc/{p}").exists()]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
