@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -23,9 +23,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
 
 
-def _wait(predicate: object, timeout: float = 30.0) -> None:
+def _wait(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.1)
@@ -88,11 +88,11 @@ def test_sigterm_stops_every_worker_and_exits_cleanly(tmp_path: Path) -> None:
     proc = _make_run(port)
     try:
         _wait(lambda: _healthy(port), timeout=90)
-        supervisor = next(p for p in Server("127.0.0.1", port, proc.pid, tmp_path).processes()
-                          if b"api.serve" in Path(f"/proc/{p}/cmdline").read_bytes()
-                          and b"--worker-fd" not in Path(f"/proc/{p}/cmdline").read_bytes())
-        workers = [p for p in Server("127.0.0.1", port, proc.pid, tmp_path).processes()
-                   if b"--worker-fd" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        cmdlines = {p: Path(f"/proc/{p}/cmdline").read_bytes()
+                    for p in Server("127.0.0.1", port, proc.pid, tmp_path).processes()}
+        supervisor = next(p for p, cmd in cmdlines.items()
+                          if b"api.serve" in cmd and b"--worker-fd" not in cmd)
+        workers = [p for p, cmd in cmdlines.items() if b"--worker-fd" in cmd]
         assert len(workers) == 2
         os.kill(supervisor, signal.SIGTERM)
         proc.communicate(timeout=60)
