@@ -187,3 +187,78 @@ def test_a_started_worker_has_frozen_its_startup_heap() -> None:
             assert started.get("/healthz").status_code == 200
     finally:
         gc.unfreeze()
+
+
+# --- the short path of api/safety_checks.py::CheckRoute -----------------------------------
+# A usual request (JSON content type, no or a plain `explain`) skips FastAPI's dependency
+# machinery; any other goes through FastAPI's handler. Both must answer the same.
+_GENERAL = {"content-type": "application/vnd.baclofen+json"}  # JSON to FastAPI, not usual
+
+
+def _comparable(response: Any) -> tuple[int, Any]:
+    body = response.json()
+    body.pop("check_id", None)
+    return response.status_code, body
+
+
+def _both(client: TestClient, case: Any, query: str = "") -> tuple[Any, Any]:
+    content = json.dumps(case)
+    usual = client.post(f"/v1/safety-checks{query}", content=content,
+                        headers={"content-type": "application/json"})
+    general = client.post(f"/v1/safety-checks{query}", content=content, headers=_GENERAL)
+    return usual, general
+
+
+def _scenario_cases() -> list[tuple[str, Any]]:
+    from tests.scenarios import all_tables, case_of, load
+
+    return [(f"{t.removesuffix('.yaml')}:{r['id']}", case_of(r))
+            for t in all_tables() for r in load(t)]
+
+
+SCENARIO_CASES = _scenario_cases()
+
+
+@pytest.mark.parametrize("case", [c for _, c in SCENARIO_CASES],
+                         ids=[i for i, _ in SCENARIO_CASES])
+def test_short_path_answers_as_fastapi_does(client: TestClient, case: Any) -> None:
+    usual, general = _both(client, case, "?explain=true")
+    assert usual.status_code == 200, usual.text
+    assert _comparable(usual) == _comparable(general)
+    assert usual.headers["content-type"] == general.headers["content-type"]
+
+
+@pytest.mark.parametrize(("path", "value"), [r[1:3] for r in INVALID], ids=[r[0] for r in INVALID])
+def test_short_path_leaves_errors_to_fastapi(client: TestClient, path: str, value: Any) -> None:
+    usual, general = _both(client, _set(EXAMPLE, path, value))
+    assert usual.status_code == 422
+    assert _comparable(usual) == _comparable(general)
+
+
+@pytest.mark.parametrize(("query", "headers", "short"), [
+    ("", {"content-type": "application/json"}, True),
+    ("?explain=true", {"content-type": "application/json"}, True),
+    ("?explain=false", {"content-type": "application/json; charset=utf-8"}, True),
+    ("?explain=1", {"content-type": "application/json"}, False),
+    ("?explain=true&x=1", {"content-type": "application/json"}, False),
+    ("", {"content-type": "application/JSON"}, False),
+    ("", _GENERAL, False),
+])
+def test_which_requests_take_the_short_path(client: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                            query: str, headers: dict[str, str],
+                                            short: bool) -> None:
+    from api import safety_checks
+
+    validated: list[bool] = []
+    original = safety_checks._valid_body
+
+    def spy(raw: bytes) -> Any:
+        body = original(raw)
+        validated.append(body is not None)
+        return body
+
+    monkeypatch.setattr(safety_checks, "_valid_body", spy)
+    r = client.post(f"/v1/safety-checks{query}", content=json.dumps(EXAMPLE), headers=headers)
+    assert r.status_code == 200 and r.json()["outcome"] == "critical"
+    assert ("trace" in r.json()) == ("explain=true" in query or query == "?explain=1")
+    assert validated == ([True] if short else [])
