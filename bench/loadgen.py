@@ -14,9 +14,8 @@ import json
 import math
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import uvloop
 
@@ -63,11 +62,100 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered), max(1, math.ceil(p / 100 * len(ordered)))) - 1]
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection: send a request, read its response, send the next.
+
+    A protocol, not asyncio streams: the stream reader's buffering and futures cost the
+    client about as much CPU per request as parsing the answer, on the cores the server
+    needs. Responses are read by hand: status line, Content-Length, body."""
+
+    def __init__(self, client: int, make: MakeRequest, run: _Run) -> None:
+        self.client = client
+        self.make = make
+        self.run = run
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.verify: Verify | None = None
+        self.n = 0
+        self.sent_at = 0.0
+        self.finished = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._guarded(self._send_next)
+
+    def _send_next(self) -> None:
+        assert self.transport is not None
+        run = self.run
+        now = time.perf_counter()
+        if (run.limit is not None and run.counter >= run.limit) or now >= run.stop_at:
+            self.finished = True
+            self.transport.close()
+            return
+        self.n = run.counter
+        run.counter += 1
+        request, self.verify = self.make(self.n, self.client)
+        self.sent_at = now
+        self.transport.write(request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._guarded(self._on_data)
+
+    def _guarded(self, step: Callable[[], None]) -> None:
+        """An exception in a protocol callback is only logged by the loop, and the run would
+        wait for this connection forever: it fails the run instead."""
+        try:
+            step()
+        except Exception as exc:
+            self._fail(exc)
+
+    def _on_data(self) -> None:
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        status, length = _head(bytes(self.buffer[:head_end]))
+        if len(self.buffer) < head_end + 4 + length:
+            return
+        if len(self.buffer) > head_end + 4 + length:
+            self._fail(RuntimeError("bytes after the response: this client does not pipeline"))
+            return
+        body = bytes(self.buffer[head_end + 4:])
+        self.buffer.clear()
+        done = time.perf_counter()
+        result = self.run.result
+        if done >= self.run.record_from:
+            result.latencies.append(done - self.sent_at)
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+        if self.verify is not None:
+            problem = self.verify(status, body)
+            if problem:
+                result.failures += 1
+                if len(result.problems) < 20:
+                    result.problems.append(f"request {self.n}: {problem}")
+        self._send_next()
+
+    def _fail(self, exc: Exception) -> None:
+        if not self.closed.done():
+            self.closed.set_exception(exc)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closed.done():
+            return
+        if self.finished:
+            self.closed.set_result(None)
+        else:
+            self.closed.set_exception(exc or ConnectionError(
+                f"the server closed connection {self.client} before answering"))
+
+
+def _head(head: bytes) -> tuple[int, int]:
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
-    length = None
+    length = 0
     for line in lines[1:]:
         name, _, value = line.partition(b":")
         key = name.strip().lower()
@@ -75,54 +163,35 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
             length = int(value)
         elif key == b"transfer-encoding":
             raise RuntimeError("chunked responses are not expected from this service")
-    body = await reader.readexactly(length) if length else b""
-    return status, body
+    return status, length
 
 
-async def _connection(client: int, host: str, port: int, make: MakeRequest, counter: list[int],
-                      limit: int | None, stop_at: float, result: Result,
-                      record_from: float) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        while True:
-            if limit is not None and counter[0] >= limit:
-                return
-            now = time.perf_counter()
-            if now >= stop_at:
-                return
-            n = counter[0]
-            counter[0] += 1
-            request, verify = make(n, client)
-            writer.write(request)
-            status, body = await _read_response(reader)
-            done = time.perf_counter()
-            if done >= record_from:
-                result.latencies.append(done - now)
-                result.statuses[status] = result.statuses.get(status, 0) + 1
-            if verify is not None:
-                problem = verify(status, body)
-                if problem:
-                    result.failures += 1
-                    if len(result.problems) < 20:
-                        result.problems.append(f"request {n}: {problem}")
-    finally:
-        writer.close()
-        with suppress(OSError):
-            await writer.wait_closed()
+@dataclass
+class _Run:
+    """What the connections of one run share (one event loop, so no locking)."""
+
+    result: Result
+    limit: int | None
+    stop_at: float
+    record_from: float
+    counter: int = 0
 
 
 async def _run(host: str, port: int, make: MakeRequest, clients: int, *,
                total: int | None, seconds: float | None, warmup: float) -> Result:
+    loop = asyncio.get_running_loop()
     result = Result(clients=clients)
-    counter = [0]
     start = time.perf_counter()
-    record_from = start + warmup
-    stop_at = start + warmup + seconds if seconds is not None else float("inf")
-    await asyncio.gather(*(
-        _connection(client, host, port, make, counter, total, stop_at, result, record_from)
-        for client in range(clients)))
+    run = _Run(result=result, limit=total, record_from=start + warmup,
+               stop_at=start + warmup + seconds if seconds is not None else float("inf"))
+    connections = []
+    for client in range(clients):
+        _, protocol = await loop.create_connection(
+            lambda client=client: _Connection(client, make, run), host, port)
+        connections.append(protocol)
+    await asyncio.gather(*(c.closed for c in connections))
     end = time.perf_counter()
-    result.seconds = end - max(start, record_from) if seconds is not None else end - start
+    result.seconds = end - max(start, run.record_from) if seconds is not None else end - start
     result.requests = len(result.latencies)
     return result
 

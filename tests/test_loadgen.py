@@ -1,0 +1,80 @@
+"""The benchmark's load generator: it counts and verifies what it is sent, and a server that
+hangs up mid-run fails the run instead of shortening it silently."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from bench import loadgen
+
+OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+
+
+@contextmanager
+def tiny_server(answers: int, *, split: bool = False) -> Iterator[int]:
+    """Answers `answers` requests per connection (head and body in two writes if `split`),
+    then closes the connection."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            for _ in range(answers):
+                if not conn.recv(65536):
+                    return
+                if split:
+                    conn.sendall(OK[:-2])
+                    conn.sendall(OK[-2:])
+                else:
+                    conn.sendall(OK)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield port
+    finally:
+        listener.close()
+
+
+def _make(seen: list[bytes]) -> loadgen.MakeRequest:
+    def make(n: int, client: int) -> tuple[bytes, loadgen.Verify]:
+        def verify(status: int, body: bytes) -> str:
+            seen.append(body)
+            return "" if status == 200 and body == b"ok" else f"{status} {body!r}"
+        return loadgen.get(f"/{n}"), verify
+    return make
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-write", "head-then-body"])
+def test_every_response_is_counted_and_verified(split: bool) -> None:
+    seen: list[bytes] = []
+    with tiny_server(answers=100, split=split) as port:
+        result = loadgen.run("127.0.0.1", port, _make(seen), 4, total=40)
+    assert result.requests == 40 and result.statuses == {200: 40}
+    assert result.failures == 0 and seen == [b"ok"] * 40
+
+
+def test_a_wrong_answer_is_a_failure_not_a_figure() -> None:
+    def make(n: int, client: int) -> tuple[bytes, loadgen.Verify]:
+        return loadgen.get("/"), lambda status, body: "" if body == b"no" else "wrong body"
+
+    with tiny_server(answers=100) as port:
+        result = loadgen.run("127.0.0.1", port, make, 2, total=10)
+    assert result.failures == 10 and result.problems[0].endswith("wrong body")
+
+
+def test_a_server_that_hangs_up_fails_the_run() -> None:
+    with tiny_server(answers=3) as port, pytest.raises(ConnectionError):
+        loadgen.run("127.0.0.1", port, _make([]), 2, total=20)
