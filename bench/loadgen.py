@@ -136,6 +136,11 @@ class _Connection(asyncio.Protocol):
                     result.problems.append(f"request {self.n}: {problem}")
         self._send_next()
 
+    def stop(self) -> None:
+        self.finished = True
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.abort()
+
     def _fail(self, exc: Exception) -> None:
         if not self.closed.done():
             self.closed.set_exception(exc)
@@ -184,12 +189,17 @@ async def _run(host: str, port: int, make: MakeRequest, clients: int, *,
     start = time.perf_counter()
     run = _Run(result=result, limit=total, record_from=start + warmup,
                stop_at=start + warmup + seconds if seconds is not None else float("inf"))
-    connections = []
-    for client in range(clients):
-        _, protocol = await loop.create_connection(
-            lambda client=client: _Connection(client, make, run), host, port)
-        connections.append(protocol)
-    await asyncio.gather(*(c.closed for c in connections))
+    connections: list[_Connection] = []
+    try:
+        for client in range(clients):
+            _, protocol = await loop.create_connection(
+                lambda client=client: _Connection(client, make, run), host, port)
+            connections.append(protocol)
+        await asyncio.gather(*(c.closed for c in connections))
+    finally:  # one connection failed: close the others before the loop goes
+        for connection in connections:
+            connection.stop()
+        await asyncio.sleep(0)
     end = time.perf_counter()
     result.seconds = end - max(start, run.record_from) if seconds is not None else end - start
     result.requests = len(result.latencies)
