@@ -180,13 +180,98 @@ JOIN = [
 
 @pytest.mark.usefixtures("colliding_sids")
 def test_engine_never_lets_a_colliding_sid_see_the_previous_check() -> None:
-    """Countermeasure: at most one live session; each is deleted before the next exists. With
-    the colliding sids forced, A's allergy is gone when B's order arrives."""
+    """Countermeasure: at most one session per engine. A completed check leaves it empty for
+    the next; a failed one deletes it before the next check opens another. With the
+    colliding sids forced on every new session, A's allergy is gone when the next check's
+    order arrives, in the reused session and in the new, colliding one."""
     engine = Engine("collide", JOIN)
+    failing = [{"kind": "order", "patient": float("nan")}]  # refused: the check fails
     assert codes(engine, [{"kind": "allergy", "patient": "A"}]) == []
-    assert codes(engine, [{"kind": "order", "patient": "A"}]) == []
+    assert codes(engine, [{"kind": "order", "patient": "A"}]) == []  # reused session
+    first = engine._session
+    with pytest.raises(EngineError):
+        engine.evaluate(failing)
+    assert codes(engine, [{"kind": "allergy", "patient": "A"}]) == []
+    assert engine._session != first and fnv1a32(engine._session or "") == fnv1a32(first or "")
+    with pytest.raises(EngineError):
+        engine.evaluate(failing)
+    assert codes(engine, [{"kind": "order", "patient": "A"}]) == []  # the colliding sid again
+    assert engine._session == first
     assert codes(engine, [{"kind": "order", "patient": "A"},
                           {"kind": "allergy", "patient": "A"}]) == ["ALLERGY"]
+
+
+# -- the reused session -----------------------------------------------------------------------
+# Creating a session costs more than a small check (a frame pool and two 4 KB indexes per rule
+# condition), so completed checks reuse their engine's session after retracting every fact
+# they stored. Three nets keep one check from seeing another's facts through it: the session
+# must read empty after the retractions or it is deleted; any failure deletes it; and every
+# fact carries its check's number, which every action verifies.
+def _hit_engine(name: str) -> Engine:
+    return Engine(name, [alert("t.hit", c.x << (m.kind == "x"), message="hit {x.n}"),
+                         alert("t.pair", c.x << (m.kind == "x"),
+                               c.y << ((m.kind == "y") & (m.n == c.x.n)), code="PAIR")])
+
+
+def _gone(engine: Engine, sid: str) -> bool:
+    try:
+        engine._host.get_state(engine.name, sid)
+    except Exception as exc:  # durable: "Could not get state, error code: 309"
+        return "309" in str(exc)
+    return False
+
+
+def test_a_completed_check_leaves_the_session_empty_and_the_next_one_reuses_it() -> None:
+    engine = _hit_engine("reuse")
+    assert codes(engine, [{"kind": "x", "n": 1}, {"kind": "y", "n": 1}]) == ["HIT", "PAIR"]
+    sid = engine._session
+    assert sid and runtime._native.get_facts(engine._handle, sid) == "[]"
+    # The y of the first check is gone: this x pairs with nothing.
+    assert codes(engine, [{"kind": "x", "n": 1}]) == ["HIT"]
+    assert engine._session == sid
+
+
+def test_a_fact_left_in_the_session_fails_the_next_check_loudly() -> None:
+    """Should a fact ever survive its check, the check that matches it fails (never an alert
+    about another patient), its session is deleted and the check after it is normal."""
+    engine = _hit_engine("stale")
+    assert codes(engine, [{"kind": "x", "n": 1}]) == ["HIT"]
+    sid = engine._session
+    assert sid
+    stale = {"kind": "y", "n": 2, "id": "left-over", "sid": sid, runtime.CHECK_KEY: 1}
+    assert runtime._native.assert_fact(engine._handle, fact_json(stale))[0] == 0
+    with pytest.raises(EngineError, match="t.pair matched a fact of another check"):
+        engine.evaluate([{"kind": "x", "n": 2}])
+    assert engine._session is None and _gone(engine, sid)
+    assert codes(engine, [{"kind": "x", "n": 2}]) == ["HIT"]
+
+
+class _Native:
+    """durable's C module with one call replaced."""
+
+    def __init__(self, **replaced: Callable[..., Any]) -> None:
+        self._replaced = replaced
+
+    def __getattr__(self, name: str) -> Any:
+        return self._replaced.get(name) or getattr(runtime.durable.durable_rules_engine, name)
+
+
+@pytest.mark.parametrize("fault", ["retraction refused", "fact still there"])
+def test_a_session_that_does_not_read_empty_after_a_check_is_deleted(
+        fault: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = _hit_engine(f"unclean-{fault.split()[0]}")
+    assert codes(engine, [{"kind": "x", "n": 1}]) == ["HIT"]
+    sid = engine._session
+    assert sid
+    with monkeypatch.context() as patch:
+        if fault == "retraction refused":
+            patch.setattr(runtime, "_native", _Native(retract_fact=lambda *_: (309, 0)))
+        else:
+            patch.setattr(runtime, "_native", _Native(get_facts=lambda *_: '[{"kind":"x"}]'))
+        assert codes(engine, [{"kind": "x", "n": 2}]) == ["HIT"]  # the answer stands
+    assert engine._session is None and _gone(engine, sid)
+    assert codes(engine, [{"kind": "x", "n": 3}, {"kind": "y", "n": 2}]) == ["HIT"]
+    assert engine._session not in (None, sid)
 
 
 def in_threads(threads: int, per_thread: int, one: Callable[[int, int], None]) -> list[str]:
@@ -240,12 +325,15 @@ def test_raw_package_fails_past_1024_live_sessions() -> None:
     assert_killed(proc)
 
 
-def test_engine_runs_2000_checks_and_leaves_no_session_behind() -> None:
-    """Countermeasure: one live session, always deleted. 2,100 sequential checks each return
-    exactly their own alert, and afterwards get_state of every one of their sids fails
-    with 309 (sid not found): nothing is left to reach the cap."""
+def test_engine_runs_2000_checks_in_one_session_at_a_time() -> None:
+    """Countermeasure: at most one session per engine, emptied after every completed check
+    (no fact left) and deleted after every failed one. Of 2,100 sequential checks, 21 fail
+    on purpose: each deletes its session and the next check opens a new one, so 22 sessions
+    in all, of which get_state finds only the current (309, sid not found, for the other
+    21): nothing accumulates towards the cap, and every check returns exactly its alert."""
     lines = assert_survived(run("engine_side.py", "sessions"))
-    assert lines == ["checks: 2100 wrong: 0 gone: 2100", "survived"]
+    assert lines == ["checks: 2100 wrong: 0 failed: 21 sessions: 22 gone: 21 "
+                     "facts left after a check: 0 current is the last: True", "survived"]
 
 
 # -- swallowed action exceptions --------------------------------------------------------------

@@ -62,3 +62,23 @@ def test_concurrent_threads_see_only_their_own_patient(checker: Checker) -> None
     for th in threads:
         th.join()
     assert not errors, errors[:3]
+
+
+def test_no_answer_depends_on_the_checks_before_it(checker: Checker) -> None:
+    """Completed checks reuse the engine's session (engine/runtime.py). Every scenario row,
+    run forwards and then backwards through the same engine, gets the same alerts, messages,
+    evidence and trace each time: nothing of one check shapes the next."""
+    from api.models import SafetyCheckResponse
+    from tests.scenarios import all_tables, case_of, load
+
+    cases = [SafetyCheckRequest.model_validate(case_of(r)) for t in all_tables() for r in load(t)]
+
+    def answer(case: SafetyCheckRequest) -> str:
+        result = checker.run(case, check_id="-")
+        return SafetyCheckResponse.from_result(result, explain=True).model_dump_json()
+
+    forwards = [answer(case) for case in cases]
+    backwards = [answer(case) for case in reversed(cases)][::-1]
+    assert len(cases) > 400
+    differing = [i for i, (a, b) in enumerate(zip(forwards, backwards, strict=True)) if a != b]
+    assert differing == []

@@ -47,8 +47,10 @@ def no_action() -> None:
 
 
 def sessions() -> None:
-    """2,100 sequential checks (past the 1024-session cap), each its own alert; afterwards
-    the C engine no longer knows any of their sids."""
+    """2,100 sequential checks (past the 1024-session cap), each its own alert, one in 100
+    failing on purpose (a NaN the engine refuses). Completed checks reuse one session and
+    leave it empty; a failed one deletes it. Afterwards the C engine knows only the current
+    session, which holds no fact."""
     sids: list[str] = []
     real = runtime.uuid4
 
@@ -59,17 +61,26 @@ def sessions() -> None:
 
     runtime.uuid4 = recording_uuid4
     engine = Engine("probe", [HIT])
-    wrong = 0
+    wrong = failed = left = 0
     for n in range(2100):
+        if n % 100 == 50:
+            try:
+                engine.evaluate([{"kind": "x", "n": float("nan")}])
+            except EngineError:
+                failed += 1
+            continue
         if [a.message for a in engine.evaluate([{"kind": "x", "n": n}]).alerts] != [f"hit {n}"]:
             wrong += 1
+        left += runtime._native.get_facts(engine._handle, engine._session) != "[]"
     gone = 0
-    for sid in sids:
+    for sid in sids[:-1]:
         try:
             engine._host.get_state(engine.name, sid)
         except Exception as exc:  # durable: "Could not get state, error code: 309"
             gone += "309" in str(exc)
-    print("checks:", len(sids), "wrong:", wrong, "gone:", gone)
+    print("checks:", 2100, "wrong:", wrong, "failed:", failed, "sessions:", len(sids),
+          "gone:", gone, "facts left after a check:", left,
+          "current is the last:", engine._session == sids[-1])
     print("survived")
 
 
