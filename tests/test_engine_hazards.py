@@ -240,7 +240,7 @@ def test_a_fact_left_in_the_session_fails_the_next_check_loudly() -> None:
     assert sid
     stale = {"kind": "y", "n": 2, "id": "left-over", "sid": sid, runtime.CHECK_KEY: 1}
     assert runtime._native.assert_fact(engine._handle, fact_json(stale))[0] == 0
-    with pytest.raises(EngineError, match="t.pair matched a fact of another check"):
+    with pytest.raises(EngineError, match=r"t\.pair matched a fact of another check"):
         engine.evaluate([{"kind": "x", "n": 2}])
     assert engine._session is None and _gone(engine, sid)
     assert codes(engine, [{"kind": "x", "n": 2}]) == ["HIT"]
