@@ -50,10 +50,10 @@ class Server:
                 and "resource_tracker" not in _cmdline(p)]
 
     def connection_split(self) -> list[int]:
-        """Established client connections each worker holds, most first. uvicorn's workers
-        share one listening socket and whoever polls first accepts: with many connections
-        opened at once the split is often far from even, and the workers with more
-        connections set the latency percentiles under load."""
+        """Established client connections each worker holds, most first. With keep-alive
+        clients the worker holding more connections sets the latency percentiles under load
+        (api/serve.py hands them out in turn; uvicorn's shared socket and a socket per worker
+        did not split them evenly)."""
         established = _established_inodes(self.port)
         counts = []
         for pid in self.workers():
