@@ -27,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 APP = "api.main:app"
@@ -70,7 +70,6 @@ class Worker:
     ready: bool = False
     restart_at: float | None = None
     _ready_pipe: int = -1
-    _child_end: Any = field(default=None, repr=False)
 
     def start(self) -> None:
         """Spawn the worker; it writes one byte to a pipe once its app has started."""
