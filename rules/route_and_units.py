@@ -124,7 +124,9 @@ RULES = [
         id="units.intrathecal_mg_written",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_it_order() & ((m.dose_unit == "mg") | (m.dose_unit == "g"))),
+        # Not a screening bolus: the test-bolus rule below says it better (one unit alert).
+        when=(c.order << (_it_order() & ((m.dose_unit == "mg") | (m.dose_unit == "g"))
+                          & (-m.it_phase | (m.it_phase != "screening"))),
               c.dose << (_it_dose & (m.ug >= IT_MG_WRITTEN_SUSPECT_FROM_UG))),
         message=lambda b: (f"Intrathecal dose written as {_written(b)} comes to {b.dose.ug:g} "
                            "ug/day, at or beyond the top of any reported intrathecal dose: "
