@@ -22,9 +22,10 @@ FAMILIES = (derive, contraindications, oral_dose, missing_data, intrathecal, rou
 
 
 # Codes whose alerts, when several rules raise them in one check, are merged into one (the
-# engine otherwise keeps the most severe): every check that could not run.
+# engine otherwise keeps the most severe): every check that could not run, every red flag.
 MERGES: dict[str, Merge] = {
     "MISSING_DATA": missing_data.merge,
+    "PUMP_MALFUNCTION_SUSPECTED": intrathecal.merge_red_flags,
 }
 
 
