@@ -205,11 +205,16 @@ REDUCTION_SOURCE = Passage(
 RENAL_SOURCE = Passage(
     CONSUMER_GUIDE,
     "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
-    note="Intrathecal orders with CrCl/eGFR < 30 mL/min or terminal renal failure get a "
-    "warning, not the oral contraindication. Disagreement: 002 (secondary) says 'Terminal renal "
-    "insufficiency also precludes its use' for any route, and 004 itself also says 'avoid in "
-    "end-stage renal disease'; the primary texts (000/001) are silent. We follow 004's "
-    "route-specific line for intrathecal use and keep the oral contraindication critical.",
+    note="An intrathecal infusion already running (change, continue) with CrCl/eGFR < 30 "
+    "mL/min or terminal renal failure gets this warning, not the contraindication: stopping "
+    "it abruptly is the greater danger (001: 'Baclofen should not be discontinued "
+    "suddenly'). Policy: terminal renal failure on an intrathecal start or screening bolus is "
+    "END_STAGE_RENAL_CONTRAINDICATION (critical; rules/contraindications.py), which "
+    "supersedes this warning: the design card makes terminal renal failure a "
+    "contraindication with no route exception, 002 (secondary) says 'Terminal renal "
+    "insufficiency also precludes its use', and 004 also says 'avoid in end-stage renal "
+    "disease'. A CrCl of 15 to < 30 mL/min stays this warning on any intrathecal order, as "
+    "004 says. The primary texts (000/001) are silent on renal function.",
 )
 MISSING_SOURCE = Passage(
     ADULT_SMPC,

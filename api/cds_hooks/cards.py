@@ -36,6 +36,7 @@ HEADLINES = {
     "DAILY_DOSE_ABOVE_MAXIMUM": "daily dose above the maximum",
     "DOSE_UNIT_SUSPECT": "dose unit looks wrong (mg vs micrograms)",
     "DOSING_FREQUENCY_OUTSIDE_RANGE": "daily dose not divided into 2-4 doses",
+    "ELDERLY_DOSE_ABOVE_RECOMMENDED": "above the dose advised from 65 years",
     "END_STAGE_RENAL_CONTRAINDICATION": "contraindicated in terminal renal failure",
     "INTRATHECAL_ABRUPT_DISCONTINUATION": "intrathecal therapy stopped abruptly",
     "INTRATHECAL_AGE_UNDER_4": "intrathecal use under 4 years not established",
