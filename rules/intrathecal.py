@@ -837,6 +837,24 @@ _cerebral_or_unknown = (m.it_origin == "cerebral") | -m.it_origin
 # The rule of the step-derived red flags: DOSE_UNIT_SUSPECT supersedes it (rules/route_and_units).
 PUMP_STEP_RULE = "intrathecal.pump_malfunction_suspected"
 
+def _red_flag_rule(rule_id: str, from_step: bool, description: str) -> AlertRule:
+    return AlertRule(
+        id=rule_id,
+        code="PUMP_MALFUNCTION_SUSPECTED",
+        severity=Severity.CRITICAL,
+        when=(c.f << ((m.kind == "itb_red_flag") & (m.from_step == from_step)),),
+        message=_red_flag_message,
+        suggestion=_red_flag_suggestion,
+        evidence=_red_flag_evidence,
+        aggregate=True,
+        # The increment is a symptom of the same finding; its limit is moot until the pump is
+        # cleared, and the next check will apply it again.
+        supersedes=("INTRATHECAL_INCREMENT_TOO_LARGE",),
+        source=MALFUNCTION_SOURCE,
+        description=description,
+    )
+
+
 ALERTS = [
     AlertRule(
         id="intrathecal.age_under_4",
@@ -1057,38 +1075,16 @@ ALERTS = [
         source=HIGH_DOSE_SOURCE,
         description="Intrathecal daily dose above 1000 ug/day.",
     ),
-    AlertRule(
-        id=PUMP_STEP_RULE,
-        code="PUMP_MALFUNCTION_SUSPECTED",
-        severity=Severity.CRITICAL,
-        when=(c.f << ((m.kind == "itb_red_flag") & (m.from_step == True)),),  # noqa: E712
-        message=_red_flag_message,
-        suggestion=_red_flag_suggestion,
-        evidence=_red_flag_evidence,
-        aggregate=True,
-        # The increment is a symptom of the same finding; its limit is moot until the pump is
-        # cleared, and the next check will apply it again.
-        supersedes=("INTRATHECAL_INCREMENT_TOO_LARGE",),
-        source=MALFUNCTION_SOURCE,
-        description="Sudden substantial escalation of the ordered step (+50 % step, doubled "
-        "in 7 days, +40 % in 7 days without effect in maintenance, the third increase in a "
-        "row without effect). A unit slip (DOSE_UNIT_SUSPECT) supersedes it.",
-    ),
-    AlertRule(
-        id="intrathecal.withdrawal_sign",
-        code="PUMP_MALFUNCTION_SUSPECTED",
-        severity=Severity.CRITICAL,
-        # Not from the step: it stays beside a unit slip. With step red flags, the two alerts
-        # are merged into one (rules/catalog.py MERGES).
-        when=(c.f << ((m.kind == "itb_red_flag") & (m.from_step == False)),),  # noqa: E712
-        message=_red_flag_message,
-        suggestion=_red_flag_suggestion,
-        evidence=_red_flag_evidence,
-        aggregate=True,
-        supersedes=("INTRATHECAL_INCREMENT_TOO_LARGE",),
-        source=MALFUNCTION_SOURCE,
-        description="Withdrawal signs on intrathecal therapy: interrupted delivery.",
-    ),
+    # Two rules under one code, so that a unit slip can supersede the step's red flags alone;
+    # when both fire their alerts are merged into one (rules/catalog.py MERGES).
+    _red_flag_rule(PUMP_STEP_RULE, from_step=True,
+                   description="Sudden substantial escalation of the ordered step (+50 % step, "
+                   "doubled in 7 days, +40 % in 7 days without effect in maintenance, the "
+                   "third increase in a row without effect). A unit slip (DOSE_UNIT_SUSPECT) "
+                   "supersedes it."),
+    _red_flag_rule("intrathecal.withdrawal_sign", from_step=False,
+                   description="Withdrawal signs on intrathecal therapy: interrupted delivery "
+                   "(not read from the step: it stays beside a unit slip)."),
     AlertRule(
         id="intrathecal.abrupt_stop",
         code="INTRATHECAL_ABRUPT_DISCONTINUATION",
