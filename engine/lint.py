@@ -108,9 +108,24 @@ def _pushes(children: Mapping[str, _Node]) -> int:
     return len(eq_props) + others
 
 
-def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]]) -> LintReport:
+def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]],
+         merges: Mapping[str, Any] | None = None) -> LintReport:
     """Raise RulesetError listing every problem; return the figures for the boot log."""
     problems: list[str] = []
+    alert_rules = [r for r in rules if isinstance(r, AlertRule)]
+    codes = {r.code for r in alert_rules}
+    ids = {r.id for r in alert_rules}
+    for code in merges or {}:
+        if code not in codes:
+            problems.append(f"a merge is declared for {code!r}, which no rule raises")
+        elif not callable((merges or {})[code]):
+            problems.append(f"the merge declared for {code!r} is not callable")
+    for rule in alert_rules:
+        if rule.code in rule.supersedes or rule.id in rule.supersedes_rules:
+            problems.append(f"{rule.id}: a rule cannot supersede its own alert")
+        for other in rule.supersedes_rules:
+            if other not in ids:
+                problems.append(f"{rule.id}: supersedes unknown rule {other!r}")
     if len(definitions) > MAX_RULES:
         problems.append(f"{len(definitions)} rules exceed durable-rules' {MAX_RULES} per ruleset")
 

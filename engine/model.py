@@ -163,7 +163,9 @@ class AlertRule:
     `aggregate=True` folds every firing of the rule in one check into one alert; its
     message/suggestion/evidence callables then receive the list of bindings.
     `supersedes` names codes made redundant when this rule fires (a contraindication makes
-    the milder caution about the same organ noise).
+    the milder caution about the same organ noise); `supersedes_rules` names rules instead,
+    for when only some of the rules raising a code are made redundant (the others say
+    something else under the same code).
     """
 
     id: str
@@ -177,6 +179,7 @@ class AlertRule:
     evidence: Callable[[Any], dict[str, Any]] | None = None
     aggregate: bool = False
     supersedes: tuple[str, ...] = ()
+    supersedes_rules: tuple[str, ...] = ()
     description: str = ""
 
 
@@ -207,7 +210,10 @@ class Alert(BaseModel):
 
 
 class TraceEntry(BaseModel):
-    """One rule firing: what it matched (fact ids) and what it produced."""
+    """One rule firing: what it matched (fact ids) and what it produced. An alert not
+    reported as such says why: `suppressed_by` the rule whose alert made it redundant (a
+    superseding rule, or the kept alert of the same code), or `merged_into` the rule whose
+    alert now carries it (codes whose alerts are merged, one per check)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -217,12 +223,16 @@ class TraceEntry(BaseModel):
     derived: list[dict[str, Any]] = []
     alert_code: str | None = None
     suppressed_by: str | None = None
+    merged_into: str | None = None
 
 
 # One firing as the runtime records it: rule id, matched facts by alias, derived facts, alert
-# code, and the rule that suppressed its alert.
+# code, the rule that suppressed its alert and the rule its alert was merged into.
 Firing = tuple[str, Mapping[str, Mapping[str, Any]], list[dict[str, Any]], str | None,
-               str | None]
+               str | None, str | None]
+
+# Merges the alerts several rules raised under one code into the one alert reported.
+Merge = Callable[[list["Alert"]], "Alert"]
 
 
 class Outcome(BaseModel):
@@ -245,8 +255,9 @@ class Outcome(BaseModel):
     def trace(self) -> list[TraceEntry]:
         return [TraceEntry(step=step, rule_id=rule_id,
                            matched={alias: str(f.get("id")) for alias, f in matched.items()},
-                           derived=derived, alert_code=code, suppressed_by=suppressed_by)
-                for step, (rule_id, matched, derived, code, suppressed_by)
+                           derived=derived, alert_code=code, suppressed_by=suppressed_by,
+                           merged_into=merged_into)
+                for step, (rule_id, matched, derived, code, suppressed_by, merged_into)
                 in enumerate(self._firings, start=1)]
 
     @property

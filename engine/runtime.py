@@ -32,6 +32,7 @@ from engine.model import (
     AlertRule,
     Bindings,
     Derivation,
+    Merge,
     Outcome,
     Rule,
 )
@@ -163,12 +164,16 @@ class Engine:
     touched ~2 MB of fresh memory, evicting the CPU caches the rest of the request needed.
     """
 
-    def __init__(self, name: str, rules: Sequence[Rule], *, budget_ms: float = 250.0) -> None:
+    def __init__(self, name: str, rules: Sequence[Rule], *, budget_ms: float = 250.0,
+                 merges: Mapping[str, Merge] | None = None) -> None:
+        """`merges`: for a code whose alerts, when several rules raise it in one check, are
+        merged into one (by the function given) instead of keeping the most severe."""
         self.name = f"{name}_{next(_ids)}"
         self.rules: dict[str, Rule] = {r.id: r for r in rules}
         self.budget_s = budget_ms / 1000.0
+        self.merges: dict[str, Merge] = dict(merges or {})
         definitions = {r.id: _definition(r) for r in rules}
-        self.lint_report: LintReport = lint(rules, definitions)
+        self.lint_report: LintReport = lint(rules, definitions, merges=self.merges)
         definitions[_SENTINEL_START] = {"all": [{"s": {"kind": START_KIND}}],
                                         "run": _SENTINEL_START}
         definitions[_SENTINEL_END] = {"all": [{"e": {"kind": END_KIND}}], "run": _SENTINEL_END}
@@ -339,39 +344,89 @@ class Engine:
 
     # -- results -------------------------------------------------------------------------
     def _outcome(self, check: _Check) -> Outcome:
-        alerts: list[tuple[int, Alert]] = []
-        groups: dict[str, list[tuple[int, Bindings]]] = {}
+        """The alerts the check reports: at most one per code.
+
+        Superseded rules are dropped first (`supersedes`, `supersedes_rules`); aggregate rules
+        fold their firings into one alert. When several alerts remain under one code (two
+        rules reaching the same finding, or a rule firing on several facts), a code with a
+        declared merge gets one merged alert, any other keeps its most severe alert, the
+        first to fire among equals. The trace keeps every firing and says what became of
+        its alert."""
+        fired: dict[str, list[tuple[int, Bindings]]] = {}
         for step, (rule, matched, _) in enumerate(check.firings, start=1):
             if isinstance(rule, AlertRule):
-                bindings = Bindings(matched, rule.params)
-                if rule.aggregate:
-                    groups.setdefault(rule.id, []).append((step, bindings))
-                else:
-                    alerts.append((step, _render(rule, bindings, bindings)))
-        for rule_id, items in groups.items():
+                fired.setdefault(rule.id, []).append((step, Bindings(matched, rule.params)))
+        suppressed: dict[int, str] = {}
+        merged: dict[int, str] = {}
+        superseded = self._superseded(fired)
+        # (first step, steps it covers, alert) for every alert still reported, firing order.
+        alerts: list[tuple[int, list[int], Alert]] = []
+        for rule_id, items in fired.items():
             rule = self.rules[rule_id]
             assert isinstance(rule, AlertRule)
-            many = [b for _, b in items]
-            alerts.append((items[0][0], _render(rule, many, many)))
+            if rule_id in superseded:
+                suppressed.update((step, superseded[rule_id]) for step, _ in items)
+            elif rule.aggregate:
+                many = [b for _, b in items]
+                alerts.append((items[0][0], [s for s, _ in items], _render(rule, many, many)))
+            else:
+                alerts.extend((step, [step], _render(rule, b, b)) for step, b in items)
+        alerts.sort(key=lambda a: a[0])
 
-        superseded = {code: a.rule_id for _, a in alerts for code in _supersedes(self, a)}
+        by_code: dict[str, list[tuple[int, list[int], Alert]]] = {}
+        for entry in alerts:
+            by_code.setdefault(entry[2].code, []).append(entry)
         kept: list[tuple[int, Alert]] = []
-        seen: set[tuple[str, str]] = set()
-        dropped_steps: dict[int, str] = {}
-        for step, alert in alerts:
-            if alert.code in superseded:
-                dropped_steps[step] = superseded[alert.code]
-                continue
-            key = (alert.code, alert.message)
-            if key in seen:  # the same finding reached by two routes: say it once
-                continue
-            seen.add(key)
-            kept.append((step, alert))
+        for code, same in by_code.items():
+            if len(same) == 1:
+                kept.append((same[0][0], same[0][2]))
+            elif code in self.merges:
+                alert = _merge(self.merges[code], code, [a for _, _, a in same])
+                kept.append((same[0][0], alert))
+                # Every firing but the reported rule's first alert was merged into it.
+                merged.update((s, alert.rule_id) for n, (_, steps, a) in enumerate(same)
+                              if n or a.rule_id != alert.rule_id for s in steps)
+            else:
+                first, _, best = max(same, key=lambda a: (a[2].severity.rank, -a[0]))
+                kept.append((first, best))
+                suppressed.update((s, best.rule_id) for step, steps, _ in same
+                                  if step != first for s in steps)
         kept.sort(key=lambda sa: (-sa[1].severity.rank, sa[0]))
         firings = [(rule.id, matched, produced,
-                    rule.code if isinstance(rule, AlertRule) else None, dropped_steps.get(step))
+                    rule.code if isinstance(rule, AlertRule) else None, suppressed.get(step),
+                    merged.get(step))
                    for step, (rule, matched, produced) in enumerate(check.firings, start=1)]
         return Outcome.of([a for _, a in kept], firings)
+
+    def _superseded(self, fired: Mapping[str, list[tuple[int, Bindings]]]) -> dict[str, str]:
+        """Rule id -> the fired rule that supersedes it (by its code or by its id)."""
+        out: dict[str, str] = {}
+        for rule_id in fired:
+            rule = self.rules[rule_id]
+            assert isinstance(rule, AlertRule)
+            if not (rule.supersedes or rule.supersedes_rules):
+                continue
+            for other_id in fired:
+                other = self.rules[other_id]
+                assert isinstance(other, AlertRule)
+                if other_id != rule_id and other_id not in out and (
+                        other.code in rule.supersedes or other_id in rule.supersedes_rules):
+                    out[other_id] = rule_id
+        return out
+
+
+def _merge(merge: Merge, code: str, alerts: list[Alert]) -> Alert:
+    """A declared merge of one code's alerts; a failure, or an alert of another code, fails
+    the check like a rule that cannot render its alert."""
+    try:
+        alert = merge(alerts)
+    except Exception as exc:
+        log.debug("merging the %s alerts failed", code, exc_info=True)
+        raise EngineError(f"the {code} alerts could not be merged: "
+                          f"{type(exc).__name__}") from exc
+    if not isinstance(alert, Alert) or alert.code != code:
+        raise EngineError(f"the merge of the {code} alerts did not return a {code} alert")
+    return alert
 
 
 def _sentinel_start(check: _Check, message: dict[str, dict[str, Any]]) -> None:
@@ -382,11 +437,6 @@ def _sentinel_start(check: _Check, message: dict[str, dict[str, Any]]) -> None:
 def _sentinel_end(check: _Check, message: dict[str, dict[str, Any]]) -> None:
     if message["e"].get("sid") == check.sid and message["e"].get(CHECK_KEY) == check.number:
         check.ended = True
-
-
-def _supersedes(engine: Engine, alert: Alert) -> tuple[str, ...]:
-    rule = engine.rules[alert.rule_id]
-    return rule.supersedes if isinstance(rule, AlertRule) else ()
 
 
 def _text(text: Any, arg: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from engine import AlertRule, Rule
+from engine import AlertRule, Merge, Rule
 from rules import (
     contraindications,
     derive,
@@ -19,6 +19,14 @@ RULESET_VERSION = "2026.11.1"
 RULESET_NAME = "baclofen"
 
 FAMILIES = (derive, contraindications, oral_dose, missing_data, intrathecal, route_and_units)
+
+
+# Codes whose alerts, when several rules raise them in one check, are merged into one (the
+# engine otherwise keeps the most severe): every check that could not run, every red flag.
+MERGES: dict[str, Merge] = {
+    "MISSING_DATA": missing_data.merge,
+    "PUMP_MALFUNCTION_SUSPECTED": intrathecal.merge_red_flags,
+}
 
 
 def all_rules() -> list[Rule]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 from engine import Alert, Engine, Severity, TraceEntry
 from engine import Outcome as EngineOutcome
 from rules.case import Case
-from rules.catalog import RULESET_NAME, RULESET_VERSION, all_rules
+from rules.catalog import MERGES, RULESET_NAME, RULESET_VERSION, all_rules
 from rules.facts import case_facts
 
 Outcome = Literal["critical", "warning", "info", "no_alerts"]
@@ -34,7 +34,7 @@ class CheckResult(BaseModel):
 
 def build_engine() -> Engine:
     """Register and lint the whole ruleset. Call once per process, at start-up."""
-    return Engine(RULESET_NAME, all_rules())
+    return Engine(RULESET_NAME, all_rules(), merges=MERGES)
 
 
 class Checker:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from engine import AlertRule, Bindings, Severity, c, m
 from rules.sources import CONSUMER_GUIDE, REVIEW, Passage
 
-RENAL_IMPAIRMENT_BELOW_ML_MIN = 50  # 004: CrCl 30–50 reduce to ~5 mg/day
+# 004: "CrCl 30–50 mL/min: Reduce to 5 mg/day". Policy: exactly 50 is inside "30–50" (the
+# warning fires at 50 mL/min, not at 50.1); exactly 30 belongs to it too (< 30 is "avoid oral").
+RENAL_IMPAIRMENT_UP_TO_ML_MIN = 50
 AVOID_ORAL_BELOW_ML_MIN = 30  # 004: CrCl < 30 avoid oral use
 RENAL_START_MG_DAY = 5
 
@@ -28,11 +30,24 @@ ESRD_SOURCE = Passage(
     "Terminal renal insufficiency also precludes its use.",
     note="Terminal renal failure = ICD-10 N18.6/N18.5, SNOMED CT 46177005/433146000, dialysis, "
     "or CrCl/eGFR < 15 mL/min (CKD stage 5). Not in the primary texts (000/001); 002 and 004 "
-    "agree. For intrathecal orders 004 allows use with extreme caution (warning).",
+    "('avoid in end-stage renal disease') agree.",
+)
+ESRD_INTRATHECAL_SOURCE = Passage(
+    REVIEW,
+    "Terminal renal insufficiency also precludes its use.",
+    note="Policy: terminal renal failure on an intrathecal start or a screening bolus is a "
+    "contraindication too. The design card makes terminal renal failure a contraindication "
+    "with no route exception, 002 (secondary) says it precludes baclofen's use without naming "
+    "a route, and 004 (tertiary) says 'avoid in end-stage renal disease'; the primary texts "
+    "(000/001) are silent. 004's 'use intrathecal with extreme caution' is its line for CrCl "
+    "< 30 mL/min, not for end-stage disease. An infusion already running (change, continue) "
+    "gets the RENAL_IMPAIRMENT warning instead (rules/intrathecal.py): stopping it abruptly "
+    "is the greater danger (001: 'Baclofen should not be discontinued suddenly').",
 )
 _RENAL_NOTE = ("Only 004 (tertiary) gives numbers; 002 (secondary) asks for a more cautious "
                "approach in renal impairment; the primary texts are silent. The lower of CrCl "
-               "and eGFR is used.")
+               "and eGFR is used. Policy: exactly 50 mL/min is inside 004's '30–50' (warning); "
+               "50.1 is not.")
 RENAL_SOURCE = Passage(
     CONSUMER_GUIDE, "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
     note=_RENAL_NOTE,
@@ -82,6 +97,15 @@ def _esrd_message(items: list[Bindings]) -> str:
             "levels.")
 
 
+def _esrd_intrathecal_message(items: list[Bindings]) -> str:
+    order = items[0].order
+    what = ("an intrathecal screening bolus" if order.get("it_phase") == "screening"
+            else "a new intrathecal infusion")
+    return (f"Terminal renal failure ({'; '.join(_bases(items))}): baclofen is contraindicated, "
+            f"and {what} starts a new exposure; it is excreted unchanged by the kidneys and "
+            "accumulates to toxic levels.")
+
+
 def _cns_message(items: list[Bindings]) -> str:
     parts = []
     for b in items:
@@ -102,9 +126,12 @@ def _evidence(items: list[Bindings]) -> dict[str, object]:
 _active_order = (m.kind == "order") & (m.action != "stop")
 _oral_or_other = _active_order & (m.route != "intrathecal")
 _oral_active = _active_order & (m.route == "oral")
+# An intrathecal order that starts an exposure: a new or resumed infusion, or a test bolus.
+_intrathecal_start = (_active_order & (m.route == "intrathecal")
+                      & ((m.action == "start") | (m.it_phase == "screening")))
 
 _moderate_renal = ((m.kind == "renal_function") & (m.ml_min >= AVOID_ORAL_BELOW_ML_MIN)
-                   & (m.ml_min < RENAL_IMPAIRMENT_BELOW_ML_MIN))
+                   & (m.ml_min <= RENAL_IMPAIRMENT_UP_TO_ML_MIN))
 
 
 def _moderate_renal_suggestion(b: Bindings) -> str:
@@ -139,15 +166,32 @@ RULES = [
         when=(c.f << ((m.kind == "finding") & (m.finding == "end_stage_renal")),
               c.order << _oral_or_other),
         message=_esrd_message,
-        suggestion=lambda items: ("Do not use oral baclofen; choose another antispastic "
-                                  "treatment, or consider intrathecal baclofen with extreme "
-                                  "caution under specialist care."),
+        suggestion=lambda items: ("Do not use oral baclofen (nor start intrathecal baclofen); "
+                                  "choose another antispastic treatment, or document the "
+                                  "specialist's override reason."),
         evidence=_evidence,
         aggregate=True,
         supersedes=("RENAL_IMPAIRMENT",),
         source=ESRD_SOURCE,
         description="Terminal renal failure: N18.6, SNOMED CT 46177005/433146000, dialysis, or "
         "CrCl/eGFR < 15 mL/min.",
+    ),
+    AlertRule(
+        id="contraindication.end_stage_renal_intrathecal_start",
+        code="END_STAGE_RENAL_CONTRAINDICATION",
+        severity=Severity.CRITICAL,
+        when=(c.f << ((m.kind == "finding") & (m.finding == "end_stage_renal")),
+              c.order << _intrathecal_start),
+        message=_esrd_intrathecal_message,
+        suggestion=lambda items: ("Do not start intrathecal baclofen (screening or infusion); "
+                                  "choose another antispastic treatment, or document the "
+                                  "specialist's override reason."),
+        evidence=_evidence,
+        aggregate=True,
+        supersedes=("RENAL_IMPAIRMENT",),
+        source=ESRD_INTRATHECAL_SOURCE,
+        description="Terminal renal failure on an intrathecal start or screening bolus (a "
+        "running infusion gets RENAL_IMPAIRMENT instead).",
     ),
     AlertRule(
         id="renal.impairment_moderate",
@@ -158,14 +202,14 @@ RULES = [
             c.order << _oral_active,
             c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
         ),
-        message="{renal.measure} {renal.ml_min:g} mL/min (below {limit}) and {dose.mg:g} mg/day "
-        "(advised: about {start} mg/day): baclofen accumulates.",
+        message="{renal.measure} {renal.ml_min:g} mL/min (30–{limit} mL/min) and {dose.mg:g} "
+        "mg/day (advised: about {start} mg/day): baclofen accumulates.",
         suggestion=_moderate_renal_suggestion,
-        params={"limit": RENAL_IMPAIRMENT_BELOW_ML_MIN, "start": RENAL_START_MG_DAY},
+        params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
         evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min,
                             "daily_mg": b.dose.mg, "advised_mg_day": b.start},
         source=RENAL_SOURCE,
-        description="CrCl/eGFR 30 to < 50 mL/min and above 5 mg/day: low dose, cautious "
+        description="CrCl/eGFR 30 to 50 mL/min and above 5 mg/day: low dose, cautious "
         "titration. At or below 5 mg/day the order already follows the advice: no alert.",
     ),
     AlertRule(
@@ -176,14 +220,14 @@ RULES = [
             c.renal << _moderate_renal,
             c.order << (_oral_active & (-m.dose_value | -m.frequency_per_day)),
         ),
-        message="{renal.measure} {renal.ml_min:g} mL/min is below {limit} mL/min: baclofen is "
-        "renally excreted and accumulates.",
+        message="{renal.measure} {renal.ml_min:g} mL/min is within 30–{limit} mL/min: baclofen "
+        "is renally excreted and accumulates.",
         suggestion="Keep the daily dose at about {start} mg/day and titrate cautiously.",
-        params={"limit": RENAL_IMPAIRMENT_BELOW_ML_MIN, "start": RENAL_START_MG_DAY},
+        params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
         evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min,
                             "advised_mg_day": b.start},
         source=RENAL_SOURCE,
-        description="CrCl/eGFR 30 to < 50 mL/min on an order whose dose is not (yet) known.",
+        description="CrCl/eGFR 30 to 50 mL/min on an order whose dose is not (yet) known.",
     ),
     AlertRule(
         id="renal.impairment_severe",

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from engine import AlertRule, Bindings, Derivation, Severity, c, m
+from engine import Alert, AlertRule, Bindings, Derivation, Severity, c, m
 from rules.derive import UNIT_TO_MG
 from rules.sources import ADULT_SMPC, CONSUMER_GUIDE, Passage
 
@@ -36,6 +36,9 @@ FIRST_TEST_DOSE_MAX_UG = 50  # "usual initial test dose ... 25 or 50 micrograms"
 TEST_DOSE_STEP_MAX_UG = 25
 TEST_DOSE_MIN_INTERVAL_H = 24
 NON_RESPONDER_TEST_DOSE_UG = 100
+# "until a response of approximately 4 to 8 hours duration is observed": a significant response
+# lasting 4 h or more (longer is more than enough) ends the stepping up of test doses.
+SCREENING_GOAL_MIN_H = 4
 
 # Start of the infusion (001 Dose-Titration Phase).
 PROLONGED_EFFECT_H = 12  # effect lasting more than 12 h: start with the unchanged test dose
@@ -57,8 +60,13 @@ ESCALATION_FACTOR = 2  # the new dose at least doubles a dose in effect during .
 ESCALATION_WINDOW_H = 7 * 24  # ... the 7 days before the order: in maintenance (or phase
 #   unknown) always; in titration only when every increase since that dose was followed by no
 #   clinical effect, since label steps of +30 % a day double a dose in three days
-NO_EFFECT_STREAK = 3  # a further increase after 3 increases in a row with no clinical effect
-#                      (the red_flag_no_effect_streak rule joins exactly three earlier steps)
+# The third increase in a row without effect: the last NO_EFFECT_REGIMENS regimens all had
+# clinical effect "none" and each after the first was reached by an increase; this order raises
+# the dose again (the run counts from the first regimen without effect).
+NO_EFFECT_REGIMENS = 3
+# Maintenance (or phase unknown): the dose raised by 40 % or more over a dose in effect during
+# the 7 days before the order, while every regimen it was raised to since showed no effect.
+CUMULATIVE_RISE_PCT = 40
 
 RENAL_CAUTION_BELOW_ML_MIN = 30  # 004: CrCl < 30 "use intrathecal with extreme caution"
 END_STAGE_ML_MIN = 15
@@ -70,8 +78,11 @@ SCREENING_SOURCE = Passage(
     "approximately 4 to 8 hours duration is observed.",
     note="A test bolus outside 25-100 ug, a first test dose above 50 ug, a step above +25 ug or "
     "a dose less than 24 h after the previous one. 100 ug is the top because non-responders at "
-    "100 ug stop there. The text is for adults; 004 (tertiary) gives children the same 25-50 ug "
-    "test dose, so the rule applies at any age.",
+    "100 ug stop there. The stepping goes on 'until a response of approximately 4 to 8 hours "
+    "duration is observed': a further, higher test dose after a significant response lasting "
+    "4 h or more (longer included) is flagged too, since the screening goal was reached and "
+    "the next step is the infusion. The text is for adults; 004 (tertiary) gives children the "
+    "same 25-50 ug test dose, so the rule applies at any age.",
 )
 NON_RESPONDER_SOURCE = Passage(
     ADULT_SMPC,
@@ -134,13 +145,18 @@ AGE_SOURCE = Passage(
 )
 RESUME_SOURCE = Passage(
     ADULT_SMPC, "Baclofen should be resumed at the initial continuous infusion dose.",
-    note="An intrathecal 'start' with a dose history resumes the infusion: the first regimen "
-    "of order.intrathecal.history is read as the initial continuous infusion dose (a history "
-    "that does not go back to the first infusion makes this conservative only if its first "
-    "entry is the lowest). Beyond 5 % above it is flagged, as for a first infusion. A restart "
-    "beyond that is also stepped against the last regimen exactly like a change (increment "
-    "size, interval since the last change, first 24 h, pump red flags). A restart at or below "
-    "the initial dose (+5 %) is not: it is what 001 asks, even where the last regimen was "
+    note="An intrathecal 'start' with a dose history resumes the infusion after an "
+    "interruption (a drug holiday for tolerance, a pump or catheter problem): the first "
+    "regimen of order.intrathecal.history is read as the initial continuous infusion dose (a "
+    "history that does not go back to the first infusion makes this conservative only if its "
+    "first entry is the lowest). A restart more than 5 % above it is an overdose hazard, "
+    "above all at the old, higher dose: the tolerance that made the old dose necessary is "
+    "lost during the interruption (001: signs of severe overdose after a single test dose of "
+    "25 micrograms), so the alert says that and asks for the initial dose. Such a restart is "
+    "also stepped against the last regimen for the increment size, the interval since the "
+    "last change and the first 24 h, but raises no pump or catheter red flag: the jump from "
+    "the last regimen is the prescriber's choice, not a sign of failing delivery. A restart "
+    "at or below the initial dose (+5 %) is what 001 asks, even where the last regimen was "
     "lower (a taper before a drug holiday ends below the initial dose); nor is a restart "
     "below the last regimen a cut of a running infusion (no reduction warning).",
 )
@@ -155,9 +171,16 @@ MALFUNCTION_SOURCE = Passage(
     "effect 'none' (001 titration: 'If the dose has been significantly increased without "
     "apparent clinical effect pump function and catheter patency should be investigated'; "
     "three label steps of +30 % double a dose in three days of titration, and with a partial "
-    "effect that is titration, not escalation; an unrecorded effect is not 'none'); or a "
-    "further increase after three increases in a row, each followed by no clinical effect "
-    "(the same 001 titration sentence). Withdrawal signs on intrathecal therapy (pruritus, "
+    "effect that is titration, not escalation; an unrecorded effect is not 'none'); in "
+    "maintenance, the new dose 40 % or more above a dose in effect during the previous 7 "
+    "days while every regimen raised to since showed no effect (the same sentence; "
+    "maintenance increases are gradual, 10-30 %); or the third increase in a row without "
+    "effect: the last three regimens all had no effect, each reached from the one before by "
+    "an increase, and this order raises the dose again (the run counts from the first "
+    "regimen without effect). Only the ordered step raises these, and a step whose unit is "
+    "suspect (DOSE_UNIT_SUSPECT) or that restarts an interrupted infusion raises none of "
+    "them: a unit slip or a restart dose is not a failing pump. Withdrawal signs on "
+    "intrathecal therapy (pruritus, "
     "hypotension, paraesthesia, fever or hyperthermia, altered mental status, rebound "
     "spasticity, muscle rigidity, seizures) also raise it: an interrupted delivery presents "
     "as withdrawal. That list is the intrathecal withdrawal syndrome of the full SmPC; 001's "
@@ -182,11 +205,16 @@ REDUCTION_SOURCE = Passage(
 RENAL_SOURCE = Passage(
     CONSUMER_GUIDE,
     "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
-    note="Intrathecal orders with CrCl/eGFR < 30 mL/min or terminal renal failure get a "
-    "warning, not the oral contraindication. Disagreement: 002 (secondary) says 'Terminal renal "
-    "insufficiency also precludes its use' for any route, and 004 itself also says 'avoid in "
-    "end-stage renal disease'; the primary texts (000/001) are silent. We follow 004's "
-    "route-specific line for intrathecal use and keep the oral contraindication critical.",
+    note="An intrathecal infusion already running (change, continue) with CrCl/eGFR < 30 "
+    "mL/min or terminal renal failure gets this warning, not the contraindication: stopping "
+    "it abruptly is the greater danger (001: 'Baclofen should not be discontinued "
+    "suddenly'). Policy: terminal renal failure on an intrathecal start or screening bolus is "
+    "END_STAGE_RENAL_CONTRAINDICATION (critical; rules/contraindications.py), which "
+    "supersedes this warning: the design card makes terminal renal failure a "
+    "contraindication with no route exception, 002 (secondary) says 'Terminal renal "
+    "insufficiency also precludes its use', and 004 also says 'avoid in end-stage renal "
+    "disease'. A CrCl of 15 to < 30 mL/min stays this warning on any intrathecal order, as "
+    "004 says. The primary texts (000/001) are silent on renal function.",
 )
 MISSING_SOURCE = Passage(
     ADULT_SMPC,
@@ -237,8 +265,9 @@ def _proposed_step(b: Bindings) -> Iterator[dict[str, Any]]:
     before = _ug(b.last.dose_value, b.last.dose_unit)
     after = b.dose.ug
     step: dict[str, Any] = {
-        "kind": "itb_step", "seq": b.last.seq + 1, "proposed": True, "from_ug": before,
-        "to_ug": after, "change_pct": _pct(before, after), "direction": _direction(before, after),
+        "kind": "itb_step", "seq": b.last.seq + 1, "proposed": True, "restart": False,
+        "from_ug": before, "to_ug": after, "change_pct": _pct(before, after),
+        "direction": _direction(before, after),
     }
     if "time" in b.order:
         step["hours_since_last_change"] = _hours(b.last.time, b.order.time)
@@ -251,7 +280,7 @@ def _restart_step(b: Bindings) -> Iterator[dict[str, Any]]:
     # 001 asks for, not a cut of a running infusion.
     for step in _proposed_step(b):
         if step["direction"] == "increase":
-            yield step
+            yield {**step, "restart": True}
 
 
 def _resumed_infusion(b: Bindings) -> Iterator[dict[str, Any]]:
@@ -309,6 +338,11 @@ def _initial_infusion(b: Bindings) -> Iterator[dict[str, Any]]:
            **({"effect_hours": b.test.effect_hours} if "effect_hours" in b.test else {})}
 
 
+def _goal_reached(b: Bindings) -> Iterator[dict[str, Any]]:
+    yield {"kind": "itb_screening_issue", "issue": "goal_reached", "from_ug": b.b.ug,
+           "to_ug": b.dose.ug, "effect_hours": b.b.effect_hours}
+
+
 def _issue(issue: str) -> Any:
     def derive(b: Bindings) -> Iterator[dict[str, Any]]:
         fact: dict[str, Any] = {"kind": "itb_screening_issue", "issue": issue}
@@ -326,24 +360,41 @@ def _no_effect_since(b: Bindings) -> Iterator[dict[str, Any]]:
     yield {"kind": "itb_no_effect_since", "seq": b.h.seq, "since": b.h.time}
 
 
+def _cumulative_rise(b: Bindings) -> Iterator[dict[str, Any]]:
+    yield {"kind": "itb_cumulative_rise", "from_ug": b.s.from_ug, "to_ug": b.p.to_ug,
+           "change_pct": _pct(b.s.from_ug, b.p.to_ug), "hours_ago": b.s.from_ended_hours_ago,
+           "regimens_without_effect": b.p.seq - b.s.seq}
+
+
+# Red flags from the ordered step carry from_step: True (a unit slip supersedes them);
+# a withdrawal sign is not from the step and carries from_step: False.
 def _red_flag_step(b: Bindings) -> Iterator[dict[str, Any]]:
-    yield {"kind": "itb_red_flag", "pattern": "single_step", "from_ug": b.p.from_ug,
-           "to_ug": b.p.to_ug, "change_pct": b.p.change_pct}
+    yield {"kind": "itb_red_flag", "from_step": True, "pattern": "single_step",
+           "from_ug": b.p.from_ug, "to_ug": b.p.to_ug, "change_pct": b.p.change_pct}
 
 
 def _red_flag_doubling(b: Bindings) -> Iterator[dict[str, Any]]:
-    yield {"kind": "itb_red_flag", "pattern": "doubled_within_7_days", "from_ug": b.s.from_ug,
-           "to_ug": b.p.to_ug, "factor": round(b.p.to_ug / b.s.from_ug, 2),
-           "hours_ago": b.s.from_ended_hours_ago}
+    yield {"kind": "itb_red_flag", "from_step": True, "pattern": "doubled_within_7_days",
+           "from_ug": b.s.from_ug, "to_ug": b.p.to_ug,
+           "factor": round(b.p.to_ug / b.s.from_ug, 2), "hours_ago": b.s.from_ended_hours_ago}
+
+
+def _red_flag_cumulative(b: Bindings) -> Iterator[dict[str, Any]]:
+    yield {"kind": "itb_red_flag", "from_step": True,
+           "pattern": "raised_without_effect_within_7_days",
+           **{k: b.x[k] for k in ("from_ug", "to_ug", "change_pct", "hours_ago",
+                                  "regimens_without_effect")}}
 
 
 def _red_flag_streak(b: Bindings) -> Iterator[dict[str, Any]]:
-    yield {"kind": "itb_red_flag", "pattern": "no_effect_streak", "increases": NO_EFFECT_STREAK,
-           "doses_ug": [b.s1.from_ug, b.s1.to_ug, b.s2.to_ug, b.s3.to_ug, b.p.to_ug]}
+    yield {"kind": "itb_red_flag", "from_step": True, "pattern": "no_effect_streak",
+           "increases": NO_EFFECT_REGIMENS,
+           "doses_ug": [b.s2.from_ug, b.s2.to_ug, b.s3.to_ug, b.p.to_ug]}
 
 
 def _red_flag_withdrawal(b: Bindings) -> Iterator[dict[str, Any]]:
-    yield {"kind": "itb_red_flag", "pattern": "withdrawal_sign", "sign": b.w.sign}
+    yield {"kind": "itb_red_flag", "from_step": False, "pattern": "withdrawal_sign",
+           "sign": b.w.sign}
 
 
 def _order(*tests: Any) -> Any:
@@ -376,8 +427,10 @@ def _increase() -> Any:
     return _proposed(m.direction == "increase")
 
 
-def _no_effect_increase(test: Any) -> Any:
-    return _earlier_step(test & (m.direction == "increase") & (m.effect_after == "none"))
+def _escalation() -> Any:
+    """An increase that can be read as escalation: not the step of a restart (a resumed
+    infusion's dose is the prescriber's choice, checked against the initial dose)."""
+    return _proposed((m.direction == "increase") & (m.restart == False))  # noqa: E712
 
 
 def _earlier_step(*tests: Any) -> Any:
@@ -493,16 +546,26 @@ DERIVATIONS = [
                          & (m.hours_since_previous < TEST_DOSE_MIN_INTERVAL_H)),),
         derive=_issue("too_soon"),
     ),
+    Derivation(
+        id="intrathecal.screening_goal_reached",
+        when=(c.order << _order((m.it_phase == "screening") & _not_stop()),
+              c.dose << _dose,
+              c.b << ((m.kind == "itb_bolus") & (m.response == "significant")
+                      & (m.effect_hours >= SCREENING_GOAL_MIN_H) & (m.ug < c.dose.ug))),
+        derive=_goal_reached,
+        doc="A higher test dose after a significant response of 4 h or more: the screening "
+        "goal was reached.",
+    ),
     # Red flags of catheter or pump failure: one fact each, folded into one alert.
     Derivation(
         id="intrathecal.red_flag_single_step",
-        when=(c.p << (_increase() & (m.change_pct >= ESCALATION_STEP_PCT)),),
+        when=(c.p << (_escalation() & (m.change_pct >= ESCALATION_STEP_PCT)),),
         derive=_red_flag_step,
     ),
     Derivation(
         id="intrathecal.red_flag_doubling",
         when=(c.order << _order((m.it_phase == "maintenance") | -m.it_phase),
-              c.p << _increase(),
+              c.p << _escalation(),
               c.s << _earlier_step((m.from_ended_hours_ago < ESCALATION_WINDOW_H)
                                    & (m.from_ug <= c.p.to_ug / ESCALATION_FACTOR))),
         derive=_red_flag_doubling,
@@ -530,7 +593,7 @@ DERIVATIONS = [
     Derivation(
         id="intrathecal.red_flag_doubling_without_effect",
         when=(c.order << _order(m.it_phase == "titration"),
-              c.p << _increase(),
+              c.p << _escalation(),
               c.s << _earlier_step((m.from_ended_hours_ago < ESCALATION_WINDOW_H)
                                    & (m.from_ug <= c.p.to_ug / ESCALATION_FACTOR)),
               c.r << ((m.kind == "itb_no_effect_since") & (m.seq == c.s.seq))),
@@ -539,13 +602,33 @@ DERIVATIONS = [
         "that dose had no clinical effect.",
     ),
     Derivation(
+        id="intrathecal.cumulative_rise_without_effect",
+        when=(c.order << _order((m.it_phase == "maintenance") | -m.it_phase),
+              c.p << _escalation(),
+              c.s << _earlier_step((m.direction == "increase")
+                                   & (m.from_ended_hours_ago < ESCALATION_WINDOW_H)),
+              c.r << ((m.kind == "itb_no_effect_since") & (m.seq == c.s.seq))),
+        derive=_cumulative_rise,
+        doc="Maintenance: the rise over a dose in effect during the last 7 days, when every "
+        "regimen the dose was raised to since that dose had no clinical effect.",
+    ),
+    Derivation(
+        id="intrathecal.red_flag_cumulative_rise",
+        when=(c.x << ((m.kind == "itb_cumulative_rise")
+                      & (m.change_pct >= CUMULATIVE_RISE_PCT)),),
+        derive=_red_flag_cumulative,
+    ),
+    Derivation(
         id="intrathecal.red_flag_no_effect_streak",
-        when=(c.p << _increase(),
-              c.s3 << _no_effect_increase(m.seq == c.p.seq - 1),
-              c.s2 << _no_effect_increase(m.seq == c.p.seq - 2),
-              c.s1 << _no_effect_increase(m.seq == c.p.seq - 3)),
+        when=(c.p << _escalation(),
+              c.s3 << _earlier_step((m.seq == c.p.seq - 1) & (m.direction == "increase")),
+              c.s2 << _earlier_step((m.seq == c.p.seq - 2) & (m.direction == "increase")),
+              c.r << ((m.kind == "itb_no_effect_since")
+                      & (m.seq == c.p.seq - NO_EFFECT_REGIMENS))),
         derive=_red_flag_streak,
-        doc=f"A further increase after {NO_EFFECT_STREAK} increases in a row without effect.",
+        doc=f"The last {NO_EFFECT_REGIMENS} regimens had no clinical effect, each reached by "
+        "an increase from the one before, and this order increases the dose again: the third "
+        "increase in a row without effect.",
     ),
     Derivation(
         id="intrathecal.red_flag_withdrawal_sign",
@@ -571,51 +654,123 @@ _SCREENING_TEXT = {
                                  f"(+{_g(f.increase_ug)} ug) is above +{TEST_DOSE_STEP_MAX_UG} ug"),
     "too_soon": lambda f: (f"{_g(f.hours_since_previous)} h after the previous test dose is "
                            f"sooner than {TEST_DOSE_MIN_INTERVAL_H} h"),
+    "goal_reached": lambda f: (f"a significant response lasting {_g(f.effect_hours)} h to "
+                               f"{_g(f.from_ug)} ug was already observed (the screening goal: "
+                               "a response of about 4 to 8 hours), so a further, higher test "
+                               f"dose of {_g(f.to_ug)} ug is not needed"),
 }
 
 
+def _screening_issues(items: list[Bindings]) -> list[Any]:
+    """Of several earlier boluses that reached the goal, the lowest: it reached it first."""
+    issues = [b.f for b in items]
+    reached = [f for f in issues if f.issue == "goal_reached"]
+    if reached:
+        lowest = min(reached, key=lambda f: f.from_ug)
+        issues = [f for f in issues if f.issue != "goal_reached" or f is lowest]
+    return issues
+
+
 def _screening_message(items: list[Bindings]) -> str:
-    texts = list(dict.fromkeys(_SCREENING_TEXT[str(b.f.issue)](b.f) for b in items))
+    texts = list(dict.fromkeys(_SCREENING_TEXT[str(f.issue)](f)
+                               for f in _screening_issues(items)))
     return "Intrathecal test dose: " + "; ".join(texts) + "."
 
 
+def _screening_suggestion(items: list[Bindings]) -> str:
+    reached = [f for f in _screening_issues(items) if f.issue == "goal_reached"]
+    if reached:
+        bolus, hours = reached[0].from_ug, reached[0].effect_hours
+        start = (f"at {_g(bolus)} ug/day, the bolus unchanged (its effect lasted over "
+                 f"{PROLONGED_EFFECT_H} h)" if hours > PROLONGED_EFFECT_H
+                 else f"at twice it ({_g(bolus * 2)} ug/day)")
+        return (f"Do not give a higher test dose: the {_g(bolus)} ug bolus was effective. "
+                f"Start the infusion {start}.")
+    return (f"Start with {TEST_DOSE_MIN_UG} or {FIRST_TEST_DOSE_MAX_UG} ug and step up by at "
+            f"most {TEST_DOSE_STEP_MAX_UG} ug, no sooner than every {TEST_DOSE_MIN_INTERVAL_H} "
+            f"h, up to {TEST_DOSE_MAX_UG} ug; give with resuscitation equipment at hand.")
+
+
+# Red flags are read by key, so that the merge below can render them from an alert's evidence
+# as well as from the matched facts.
 def _red_flag_text(f: Any) -> str:
-    if f.pattern == "single_step":
-        return (f"one step from {_g(f.from_ug)} to {_g(f.to_ug)} ug/day (+{_g(f.change_pct)} %, "
-                f"threshold +{ESCALATION_STEP_PCT} %)")
-    if f.pattern == "doubled_within_7_days":
-        return (f"{_g(f.to_ug)} ug/day is {_g(f.factor)} times the {_g(f.from_ug)} ug/day "
-                "in effect within the last 7 days")
-    if f.pattern == "no_effect_streak":
-        doses = " -> ".join(_g(d) for d in f.doses_ug)
-        return (f"a further increase after {f.increases} increases in a row without clinical "
-                f"effect ({doses} ug/day)")
-    return f"withdrawal sign: {str(f.sign).replace('_', ' ')}"
+    pattern = f["pattern"]
+    if pattern == "single_step":
+        return (f"one step from {_g(f['from_ug'])} to {_g(f['to_ug'])} ug/day "
+                f"(+{_g(f['change_pct'])} %, threshold +{ESCALATION_STEP_PCT} %)")
+    if pattern == "doubled_within_7_days":
+        return (f"{_g(f['to_ug'])} ug/day is {_g(f['factor'])} times the {_g(f['from_ug'])} "
+                "ug/day in effect within the last 7 days")
+    if pattern == "raised_without_effect_within_7_days":
+        return (f"{_g(f['to_ug'])} ug/day is +{_g(f['change_pct'])} % over the "
+                f"{_g(f['from_ug'])} ug/day in effect within the last 7 days, and the "
+                f"{f['regimens_without_effect']} regimen(s) raised to since showed no clinical "
+                f"effect (threshold +{CUMULATIVE_RISE_PCT} %)")
+    if pattern == "no_effect_streak":
+        doses = " -> ".join(_g(d) for d in f["doses_ug"])
+        return (f"the {_ordinal(f['increases'])} increase in a row without clinical effect "
+                f"({doses} ug/day; no effect at "
+                + ", ".join(_g(d) for d in f["doses_ug"][:-1]) + " ug/day)")
+    return f"withdrawal sign: {str(f['sign']).replace('_', ' ')}"
 
 
-_PATTERN_ORDER = ("single_step", "doubled_within_7_days", "no_effect_streak", "withdrawal_sign")
+def _ordinal(n: int) -> str:
+    return {2: "second", 3: "third", 4: "fourth"}.get(n, f"{n}th")
 
 
-def _red_flags(items: list[Bindings]) -> list[Any]:
-    """The red flags to report, in a fixed order; of several doublings within the window only
-    the one from the lowest earlier dose (the others say the same)."""
-    flags = [b.f for b in items]
-    doubling = [f for f in flags if f.pattern == "doubled_within_7_days"]
-    if doubling:
-        lowest = min(doubling, key=lambda f: f.from_ug)
-        flags = [f for f in flags if f.pattern != "doubled_within_7_days" or f is lowest]
-    return sorted(flags, key=lambda f: _PATTERN_ORDER.index(str(f.pattern)))
+_PATTERN_ORDER = ("single_step", "doubled_within_7_days", "raised_without_effect_within_7_days",
+                  "no_effect_streak", "withdrawal_sign")
 
 
-def _red_flag_message(items: list[Bindings]) -> str:
-    texts = list(dict.fromkeys(_red_flag_text(f) for f in _red_flags(items)))
+def _lowest_base(flags: list[Any], pattern: str) -> list[Any]:
+    """Of several flags of one pattern from different earlier doses, the one from the lowest
+    (the others say the same, less)."""
+    same = [f for f in flags if f["pattern"] == pattern]
+    if not same:
+        return flags
+    lowest = min(same, key=lambda f: f["from_ug"])
+    return [f for f in flags if f["pattern"] != pattern or f is lowest]
+
+
+def _ordered_flags(flags: list[Any]) -> list[Any]:
+    """The red flags to report, in a fixed order, each said once. A doubling within the
+    window already says what a rise of 40 % without effect says: the rise is then left out."""
+    flags = _lowest_base(_lowest_base(flags, "doubled_within_7_days"),
+                         "raised_without_effect_within_7_days")
+    if any(f["pattern"] == "doubled_within_7_days" for f in flags):
+        flags = [f for f in flags if f["pattern"] != "raised_without_effect_within_7_days"]
+    return sorted(flags, key=lambda f: _PATTERN_ORDER.index(str(f["pattern"])))
+
+
+def _red_flag_summary(flags: list[Any]) -> str:
+    texts = list(dict.fromkeys(_red_flag_text(f) for f in flags))
     return ("Possible catheter complication (kink, dislodgement) or pump malfunction: "
             + "; ".join(texts) + ".")
 
 
+def _red_flag_message(items: list[Bindings]) -> str:
+    return _red_flag_summary(_ordered_flags([b.f for b in items]))
+
+
 def _red_flag_evidence(items: list[Bindings]) -> dict[str, object]:
-    return {"findings": [{k: v for k, v in f.items() if k not in ("id", "kind")}
-                         for f in _red_flags(items)]}
+    return {"findings": [{k: v for k, v in f.items() if k not in ("id", "kind", "from_step")}
+                         for f in _ordered_flags([b.f for b in items])]}
+
+
+def _red_flag_suggestion(_: object) -> str:
+    return ("Do not increase the dose until pump function and catheter patency have been "
+            "checked (pump interrogation, imaging or contrast study); treat withdrawal signs "
+            "urgently.")
+
+
+def merge_red_flags(alerts: list[Alert]) -> Alert:
+    """The red flags of the ordered step and the withdrawal signs, raised by two rules (so
+    that a unit slip can supersede the first alone), reported as one alert."""
+    flags = _ordered_flags([f for a in alerts for f in a.evidence.get("findings", [])])
+    first = alerts[0]
+    return first.model_copy(update={
+        "message": _red_flag_summary(flags), "suggestion": _red_flag_suggestion(None),
+        "evidence": {"findings": flags}})
 
 
 def _initial_message(b: Bindings) -> str:
@@ -630,6 +785,18 @@ def _initial_message(b: Bindings) -> str:
                     f"{PROLONGED_EFFECT_H} h)")
     return (f"First infusion of {_g(i.ordered_ug)} ug/day does not match the effective test "
             f"dose of {_g(i.test_ug)} ug: expected {expected}.")
+
+
+def _resumed_message(b: Bindings) -> str:
+    r, last_ug = b.r, _ug(b.last.dose_value, b.last.dose_unit)
+    old = (", the dose before the interruption" if r.ordered_ug == last_ug
+           else f", above the {_g(last_ug)} ug/day before the interruption"
+           if r.ordered_ug > last_ug else "")
+    return (f"Infusion resumed at {_g(r.ordered_ug)} ug/day, +{_g(r.change_pct)} % above the "
+            f"initial continuous infusion dose of {_g(r.initial_ug)} ug/day (first regimen, "
+            f"from {r.initial_since}){old}: tolerance is lost during an interruption, and "
+            "restarting above the initial dose risks overdose (drowsiness, respiratory "
+            "depression, coma).")
 
 
 def _renal_message(items: list[Bindings]) -> str:
@@ -662,10 +829,31 @@ def _increase_suggestion(limit: int) -> Any:
 
 
 def _step_evidence(b: Bindings) -> dict[str, Any]:
-    return {k: v for k, v in b.p.items() if k not in ("id", "kind", "proposed", "seq")}
+    return {k: v for k, v in b.p.items()
+            if k not in ("id", "kind", "proposed", "seq", "restart")}
 
 
 _cerebral_or_unknown = (m.it_origin == "cerebral") | -m.it_origin
+# The rule of the step-derived red flags: DOSE_UNIT_SUSPECT supersedes it (rules/route_and_units).
+PUMP_STEP_RULE = "intrathecal.pump_malfunction_suspected"
+
+def _red_flag_rule(rule_id: str, from_step: bool, description: str) -> AlertRule:
+    return AlertRule(
+        id=rule_id,
+        code="PUMP_MALFUNCTION_SUSPECTED",
+        severity=Severity.CRITICAL,
+        when=(c.f << ((m.kind == "itb_red_flag") & (m.from_step == from_step)),),
+        message=_red_flag_message,
+        suggestion=_red_flag_suggestion,
+        evidence=_red_flag_evidence,
+        aggregate=True,
+        # The increment is a symptom of the same finding; its limit is moot until the pump is
+        # cleared, and the next check will apply it again.
+        supersedes=("INTRATHECAL_INCREMENT_TOO_LARGE",),
+        source=MALFUNCTION_SOURCE,
+        description=description,
+    )
+
 
 ALERTS = [
     AlertRule(
@@ -688,16 +876,14 @@ ALERTS = [
         severity=Severity.WARNING,
         when=(c.f << (m.kind == "itb_screening_issue"),),
         message=_screening_message,
-        suggestion=lambda items: (f"Start with {TEST_DOSE_MIN_UG} or {FIRST_TEST_DOSE_MAX_UG} "
-                                  f"ug and step up by at most {TEST_DOSE_STEP_MAX_UG} ug, no "
-                                  f"sooner than every {TEST_DOSE_MIN_INTERVAL_H} h, up to "
-                                  f"{TEST_DOSE_MAX_UG} ug; give with resuscitation equipment "
-                                  "at hand."),
-        evidence=_fact_evidence,
+        suggestion=_screening_suggestion,
+        evidence=lambda items: {"findings": [
+            {k: v for k, v in f.items() if k not in ("id", "kind")}
+            for f in _screening_issues(items)]},
         aggregate=True,
         source=SCREENING_SOURCE,
-        description="Test bolus outside 25-100 ug, first above 50 ug, step above +25 ug or "
-        "sooner than 24 h.",
+        description="Test bolus outside 25-100 ug, first above 50 ug, step above +25 ug, "
+        "sooner than 24 h, or higher after a significant response of 4 h or more.",
     ),
     AlertRule(
         id="intrathecal.non_responder",
@@ -755,16 +941,22 @@ ALERTS = [
         id="intrathecal.resumed_above_initial_dose",
         code="INTRATHECAL_INITIAL_INFUSION_DOSE",
         severity=Severity.WARNING,
+        # The last regimen (a fact of its own: with one regimen, the first is the last) is
+        # the dose before the interruption.
         when=(c.r << ((m.kind == "itb_resumed_infusion")
-                      & (m.change_pct > INITIAL_DOSE_TOLERANCE_PCT)),),
-        message="Infusion resumed at {r.ordered_ug:g} ug/day, +{r.change_pct:g} % above the "
-        "initial continuous infusion dose of {r.initial_ug:g} ug/day (first regimen, from "
-        "{r.initial_since}).",
+                      & (m.change_pct > INITIAL_DOSE_TOLERANCE_PCT)),
+              c.last << ((m.kind == "itb_history") & (m.last == True))),  # noqa: E712
+        message=_resumed_message,
         suggestion="Resume at the initial continuous infusion dose, {r.initial_ug:g} ug/day, "
-        "and titrate again.",
-        evidence=lambda b: {k: v for k, v in b.r.items() if k not in ("id", "kind")},
+        "and titrate again from there; monitor breathing and consciousness closely after the "
+        "restart.",
+        evidence=lambda b: {**{k: v for k, v in b.r.items() if k not in ("id", "kind")},
+                            "last_ug": _ug(b.last.dose_value, b.last.dose_unit)},
+        # The step from the last regimen is not the finding: the restart dose is.
+        supersedes=("INTRATHECAL_INCREMENT_TOO_LARGE",),
         source=RESUME_SOURCE,
-        description="Infusion resumed (start with a dose history) above the initial dose.",
+        description="Infusion resumed (start with a dose history) above the initial dose: an "
+        "overdose hazard after an interruption.",
     ),
     AlertRule(
         id="intrathecal.increase_in_first_24h",
@@ -883,24 +1075,16 @@ ALERTS = [
         source=HIGH_DOSE_SOURCE,
         description="Intrathecal daily dose above 1000 ug/day.",
     ),
-    AlertRule(
-        id="intrathecal.pump_malfunction_suspected",
-        code="PUMP_MALFUNCTION_SUSPECTED",
-        severity=Severity.CRITICAL,
-        when=(c.f << (m.kind == "itb_red_flag"),),
-        message=_red_flag_message,
-        suggestion=lambda items: "Do not increase the dose until pump function and catheter "
-        "patency have been checked (pump interrogation, imaging or contrast study); treat "
-        "withdrawal signs urgently.",
-        evidence=_red_flag_evidence,
-        aggregate=True,
-        # The increment is a symptom of the same finding; its limit is moot until the pump is
-        # cleared, and the next check will apply it again.
-        supersedes=("INTRATHECAL_INCREMENT_TOO_LARGE",),
-        source=MALFUNCTION_SOURCE,
-        description="Sudden substantial escalation (+50 % step, doubled in 7 days, a further "
-        "increase after three without effect) or withdrawal signs.",
-    ),
+    # Two rules under one code, so that a unit slip can supersede the step's red flags alone;
+    # when both fire their alerts are merged into one (rules/catalog.py MERGES).
+    _red_flag_rule(PUMP_STEP_RULE, from_step=True,
+                   description="Sudden substantial escalation of the ordered step (+50 % step, "
+                   "doubled in 7 days, +40 % in 7 days without effect in maintenance, the "
+                   "third increase in a row without effect). A unit slip (DOSE_UNIT_SUSPECT) "
+                   "supersedes it."),
+    _red_flag_rule("intrathecal.withdrawal_sign", from_step=False,
+                   description="Withdrawal signs on intrathecal therapy: interrupted delivery "
+                   "(not read from the step: it stays beside a unit slip)."),
     AlertRule(
         id="intrathecal.abrupt_stop",
         code="INTRATHECAL_ABRUPT_DISCONTINUATION",
@@ -1111,6 +1295,27 @@ MISSING = [
         source=INITIAL_INFUSION_SOURCE,
         description="First infusion when the last test dose has no recorded response.",
     ),
+    AlertRule(
+        id="missing.intrathecal_screening_goal_effect_hours",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(c.order << _order((m.it_phase == "screening") & _not_stop()),
+              c.dose << _dose,
+              c.b << ((m.kind == "itb_bolus") & (m.response == "significant") & -m.effect_hours
+                      & (m.ug < c.dose.ug))),
+        message=lambda items: (
+            "No effect duration recorded for the significant response to "
+            + ", ".join(sorted({f"{_g(b.b.ug)} ug" for b in items}))
+            + ": whether the screening goal (a response of about 4 to 8 hours) was already "
+            "reached, making a higher test dose unnecessary, could not be checked."),
+        suggestion=lambda items: "Record effect_hours of each test dose "
+        "(order.intrathecal.screening_doses[].effect_hours).",
+        evidence=lambda items: {"missing": [
+            f"order.intrathecal.screening_doses[{b.b.seq}].effect_hours" for b in items]},
+        aggregate=True,
+        source=SCREENING_SOURCE,
+        description="Higher test dose after a significant response of unknown duration.",
+    ),
     _missing(
         "missing.intrathecal_effect_hours",
         (c.i << ((m.kind == "itb_initial_infusion") & (m.effect_known == False)  # noqa: E712
@@ -1128,28 +1333,35 @@ MISSING = [
 
 
 def _effect_missing_rules() -> list[AlertRule]:
-    """The no-effect streak needs the effect of the last three increases. When they were all
-    increases with no effect or no effect recorded, and at least one is unrecorded, the streak
-    could not be judged. One rule per unrecorded position; the engine reports the identical
-    message once."""
-    none_or_unknown = (m.effect_after == "none") | -m.effect_after
+    """The no-effect streak needs the effect of the last three regimens. When the dose was
+    raised from each to the next and each had no effect or no effect recorded, and at least
+    one is unrecorded, the streak could not be judged. One rule per unrecorded position (the
+    first of the three is a regimen, the other two the steps that reached them); the engine
+    reports the identical message once."""
+    def effect(field: str, unknown: bool) -> Any:
+        return -getattr(m, field) if unknown else ((getattr(m, field) == "none")
+                                                   | -getattr(m, field))
+
     rules = []
-    for unknown in ("s1", "s2", "s3"):
-        conds = [c.p << _increase()]
-        for offset, alias in ((1, "s3"), (2, "s2"), (3, "s1")):
-            effect = -m.effect_after if alias == unknown else none_or_unknown
-            cond = _earlier_step((m.seq == c.p.seq - offset) & (m.direction == "increase")
-                                 & effect)
-            conds.append(getattr(c, alias) << cond)
+    for unknown in ("r1", "r2", "r3"):
+        conds = (
+            c.p << _escalation(),
+            c.s3 << _earlier_step((m.seq == c.p.seq - 1) & (m.direction == "increase")
+                                  & effect("effect_after", unknown == "r3")),
+            c.s2 << _earlier_step((m.seq == c.p.seq - 2) & (m.direction == "increase")
+                                  & effect("effect_after", unknown == "r2")),
+            c.r1 << ((m.kind == "itb_history") & (m.seq == c.p.seq - NO_EFFECT_REGIMENS)
+                     & effect("effect", unknown == "r1")),
+        )
         rules.append(_missing(
-            f"missing.intrathecal_clinical_effect_{unknown}", tuple(conds),
+            f"missing.intrathecal_clinical_effect_{unknown}", conds,
             ["order.intrathecal.history[].clinical_effect"],
-            "No clinical effect recorded for some of the last three increases: whether the "
-            "dose keeps rising without effect (a catheter or pump red flag) could not be "
-            "checked.",
+            "No clinical effect recorded for some of the last three regimens, each raised "
+            "from the one before: whether this is the third increase in a row without effect "
+            "(a catheter or pump red flag) could not be checked.",
             "Record order.intrathecal.history[].clinical_effect (none, partial or adequate) "
             "for each regimen.",
-            "Increase after three increases whose clinical effect is partly unrecorded.",
+            "Third increase in a row over regimens whose clinical effect is partly unrecorded.",
         ))
     return rules
 

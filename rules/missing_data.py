@@ -6,7 +6,7 @@ so, naming the check and the field, instead of letting silence read as a pass.
 
 from __future__ import annotations
 
-from engine import AlertRule, Bindings, Severity, c, m
+from engine import Alert, AlertRule, Bindings, Severity, c, m
 from rules.contraindications import SEIZURE_SOURCE
 from rules.oral_dose import (
     START_CHILD_SOURCE,
@@ -23,6 +23,33 @@ AGE_SOURCE = Passage(
     ADULT_SMPC, "Population group: only adults (18 years old or older)",
     note="Every dose limit depends on the age band (000 for 0-<18 years, 001 for adults).",
 )
+
+
+def merge(alerts: list[Alert]) -> Alert:
+    """Every MISSING_DATA alert of one check as one alert (the engine reports one per code):
+    the message lists each check that could not run, in the order they were found, and
+    `evidence.missing` is the union of the data they lacked. `evidence.checks` keeps each
+    check's own message and evidence, so that a reader (the CDS Hooks gap card) can still
+    list or set aside the checks one by one."""
+    distinct: list[Alert] = []
+    for alert in alerts:  # the first of identical messages (the engine traces the others)
+        if all(alert.message != d.message for d in distinct):
+            distinct.append(alert)
+    if len(distinct) == 1:
+        return distinct[0]
+    first = distinct[0]
+    missing = list(dict.fromkeys(str(f) for a in distinct for f in a.evidence.get("missing", [])))
+    return Alert(
+        code=CODE,
+        severity=max((a.severity for a in distinct), key=lambda s: s.rank),
+        message=f"{len(distinct)} checks could not run: "
+        + " ".join(f"({n}) {a.message}" for n, a in enumerate(distinct, start=1)),
+        suggestion=" ".join(dict.fromkeys(a.suggestion for a in distinct)),
+        evidence={"missing": missing,
+                  "checks": [{"message": a.message, **a.evidence} for a in distinct]},
+        source=first.source,
+        rule_id=first.rule_id,
+    )
 
 
 def _unscreened_message(items: list[Bindings]) -> str:

@@ -12,7 +12,7 @@ import math
 from datetime import date, timedelta
 
 from engine import AlertRule, Bindings, Severity, c, m
-from rules.sources import ADULT_SMPC, PAED_SMPC, Passage
+from rules.sources import ADULT_SMPC, CONSUMER_GUIDE, PAED_SMPC, Passage
 
 TABLET_MIN_WEIGHT_KG = 33  # 000: tablets not suitable below 33 kg; 33.0 kg itself is allowed
 MAX_MG_DAY_UNDER_8 = 40
@@ -36,6 +36,11 @@ USUAL_DOSES_ADULT = 3  # 001: the regimen is given three times daily
 # step of any taper is the stop itself.
 ABRUPT_CUT_FRACTION = 0.5
 ABRUPT_CUT_FROM_ABOVE_MG_DAY = START_MAX_MG_DAY_ADULT
+# Patients aged 65 and over (from the 65th birthday): 004 "Start with 5 mg once or twice daily;
+# increase slowly to 20–30 mg/day maximum". Info, never a warning: a tertiary text only.
+ELDERLY_FROM_YEARS = 65
+ELDERLY_MAX_MG_DAY = 30  # above 30 mg/day: info (exactly 30 is the top of 20–30)
+ELDERLY_START_MAX_MG_DAY = 10  # a start above 10 mg/day (5 mg twice daily): info
 
 TABLET_SOURCE = Passage(
     PAED_SMPC, "Baclofen tablets are not suitable for use in children below 33 kg body weight.",
@@ -74,9 +79,28 @@ START_CHILD_ADULT_CAP_SOURCE = Passage(
     PAED_SMPC,
     "Treatment should usually be started with a very low dose (corresponding to approximately "
     "0.3 mg/kg a day)",
-    note="Our threshold: a child's 'very low' start never exceeds what an adult starts on, "
-    "15 mg/day (001: 5 mg three times daily). Without it 0.5 mg/kg/day lets a 90 kg "
-    "17-year-old start on 45 mg/day.",
+    note="Policy: a child's start of about 0.3 to 0.5 mg/kg/day is what 000 (primary) asks for "
+    "and is not a warning just because it exceeds the 15 mg/day an adult starts on (001: 5 mg "
+    "three times daily); a heavy adolescent gets it at 0.3 mg/kg/day from 50 kg. The signal "
+    "is kept as info, so that a 90 kg 17-year-old started on 45 mg/day (0.5 mg/kg/day) is "
+    "told that the adult start is lower. Above 0.5 mg/kg/day it is a warning (the rule "
+    "above). Without a weight mg/kg/day cannot be known: a start above 15 mg/day then stays a "
+    "warning, since for a child under 50 kg it is above 0.3 mg/kg/day and for a small child "
+    "several times the recommended start (missing data is never safe).",
+)
+ELDERLY_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    "Elderly: Start with 5 mg once or twice daily; increase slowly to 20–30 mg/day maximum.",
+    note="Policy: patients aged 65 and over (from the 65th birthday) get an info alert, never "
+    "a warning: above 30 mg/day (exactly 30 is the top of 20–30), or a new course above 10 "
+    "mg/day (5 mg twice daily). Only 004 (tertiary) gives numbers; 002 (secondary) agrees "
+    "that 'For elderly patients ... a more cautious approach is advised', and 004 adds "
+    "'Increased risk of sedation and falls; start with low doses'; the primary texts (000/001) "
+    "are silent, so 001's adult limits (15 mg/day start, 100 mg/day maximum) stay the "
+    "warnings and criticals. The info is shown beside them (a 70-year-old on 120 mg/day gets "
+    "the critical maximum and this): it says what they do not, that for this patient even "
+    "100 mg/day is far above the advised range. It never changes a corrected dose and is not "
+    "raised on a stop order.",
 )
 START_ADULT_SOURCE = Passage(
     ADULT_SMPC, "5mg three times daily for three days",
@@ -299,17 +323,25 @@ RULES = [
     AlertRule(
         id="oral_dose.start_child_above_adult_start",
         code="STARTING_DOSE_ABOVE_RECOMMENDED",
-        severity=Severity.WARNING,
+        severity=Severity.INFO,
         when=_child_start((m.mg_per_kg_day <= START_MAX_MG_PER_KG_DAY_CHILD)
                           & (m.mg > START_MAX_MG_DAY_ADULT)),
         message="Starting dose {wbd.mg:g} mg/day ({wbd.mg_per_kg_day:.2f} mg/kg/day for "
-        "{wbd.weight_kg:g} kg) for a child aged {band.years} is above the {limit} mg/day an "
-        "adult starts on.",
-        suggestion=lambda b: _child_start_suggestion(b.wbd.weight_kg),
-        params={"limit": START_MAX_MG_DAY_ADULT},
-        evidence=_child_start_evidence,
+        "{wbd.weight_kg:g} kg) for a child aged {band.years} is within the recommended "
+        "start of about 0.3-{threshold:g} mg/kg/day but above the {limit} mg/day an adult "
+        "starts on.",
+        suggestion="By weight this is the start 000 recommends; the adult start, {limit} "
+        "mg/day (5 mg three times daily), is the more cautious choice. Increase at about "
+        "weekly intervals.",
+        params={"limit": START_MAX_MG_DAY_ADULT, "threshold": START_MAX_MG_PER_KG_DAY_CHILD},
+        # No recommended_start_mg_day: by weight the start is acceptable, so CDS Hooks offers
+        # no corrected dose for an info.
+        evidence=lambda b: {"daily_mg": b.wbd.mg, "weight_kg": b.wbd.weight_kg,
+                            "mg_per_kg_day": b.wbd.mg_per_kg_day,
+                            "adult_start_mg_day": b.limit},
         source=START_CHILD_ADULT_CAP_SOURCE,
-        description="Heavy child's course started above the adult start of 15 mg/day.",
+        description="Heavy child's course started within 0.5 mg/kg/day but above the adult "
+        "start of 15 mg/day (info).",
     ),
     AlertRule(
         id="oral_dose.start_child_above_adult_start_no_weight",
@@ -323,7 +355,8 @@ RULES = [
                        & (m.mg > START_MAX_MG_DAY_ADULT)),
         ),
         message="Starting dose {dose.mg:g} mg/day for a child aged {band.years} is above the "
-        "{limit} mg/day an adult starts on, whatever the child weighs.",
+        "{limit} mg/day an adult starts on; without a weight, whether it is near the "
+        "recommended 0.3 mg/kg/day cannot be checked (it is more for any child under 50 kg).",
         suggestion="Start at about 0.3 mg/kg/day, never above {limit} mg/day, in 2-4 divided "
         "doses; record the weight to check it.",
         params={"limit": START_MAX_MG_DAY_ADULT},
@@ -332,6 +365,53 @@ RULES = [
         evidence=lambda b: {"daily_mg": b.dose.mg, "max_start_mg_day": b.limit},
         source=START_CHILD_ADULT_CAP_SOURCE,
         description="Child of unknown weight started above the adult start of 15 mg/day.",
+    ),
+    AlertRule(
+        id="oral_dose.elderly_above_30",
+        code="ELDERLY_DOSE_ABOVE_RECOMMENDED",
+        severity=Severity.INFO,
+        when=(
+            c.order << _oral_order(m.action != "stop"),
+            c.band << ((m.kind == "age_band") & (m.band == "adult")
+                       & (m.years >= ELDERLY_FROM_YEARS)),
+            c.dose << ((m.kind == "daily_dose") & (m.route == "oral")
+                       & (m.mg > ELDERLY_MAX_MG_DAY)),
+        ),
+        message="{dose.mg:g} mg/day at age {band.years}: above the 20–{limit} mg/day advised "
+        "from {elderly} years (sedation, falls).",
+        suggestion=lambda b: (
+            f"Start with 5 mg once or twice daily and increase slowly to at most "
+            f"20–{ELDERLY_MAX_MG_DAY} mg/day" if b.order.action == "start"
+            else f"Review whether {b.dose.mg:g} mg/day is needed: from {ELDERLY_FROM_YEARS} "
+            f"years at most 20–{ELDERLY_MAX_MG_DAY} mg/day, reached slowly, is advised")
+        + "; watch for sedation, confusion and falls.",
+        params={"limit": ELDERLY_MAX_MG_DAY, "elderly": ELDERLY_FROM_YEARS},
+        evidence=lambda b: {"daily_mg": b.dose.mg, "age_years": b.band.years,
+                            "advised_max_mg_day": b.limit},
+        source=ELDERLY_SOURCE,
+        description="Aged 65 or over and above 30 mg/day (info).",
+    ),
+    AlertRule(
+        id="oral_dose.elderly_start_above_10",
+        code="ELDERLY_DOSE_ABOVE_RECOMMENDED",
+        severity=Severity.INFO,
+        when=(
+            c.order << _oral_order(m.action == "start"),
+            c.band << ((m.kind == "age_band") & (m.band == "adult")
+                       & (m.years >= ELDERLY_FROM_YEARS)),
+            # Above 30 mg/day the rule above says it (one alert per code).
+            c.dose << ((m.kind == "daily_dose") & (m.route == "oral")
+                       & (m.mg > ELDERLY_START_MAX_MG_DAY) & (m.mg <= ELDERLY_MAX_MG_DAY)),
+        ),
+        message="Starting dose {dose.mg:g} mg/day at age {band.years}: above the {limit} "
+        "mg/day (5 mg once or twice daily) advised as a start from {elderly} years.",
+        suggestion="Start with 5 mg once or twice daily and increase slowly to at most "
+        "20–30 mg/day; watch for sedation, confusion and falls.",
+        params={"limit": ELDERLY_START_MAX_MG_DAY, "elderly": ELDERLY_FROM_YEARS},
+        evidence=lambda b: {"daily_mg": b.dose.mg, "age_years": b.band.years,
+                            "advised_start_max_mg_day": b.limit},
+        source=ELDERLY_SOURCE,
+        description="Aged 65 or over and a new course above 10 mg/day (info).",
     ),
     AlertRule(
         id="oral_dose.titration_adult",

@@ -13,6 +13,7 @@ from engine import AlertRule, Bindings, Severity, c, m
 from rules.case import NOT_PERMITTED_ROUTES
 from rules.intrathecal import (
     FIRST_TEST_DOSE_MAX_UG,
+    PUMP_STEP_RULE,
     SCREENING_SOURCE,
     TEST_DOSE_MAX_UG,
     TEST_DOSE_MIN_UG,
@@ -101,6 +102,11 @@ UNIT_SLIP_SOURCE = Passage(
 
 _it_dose = (m.kind == "daily_dose") & (m.route == "intrathecal")
 _oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
+# A unit slip is not a pump malfunction: the step an intrathecal order with a suspect unit
+# makes is the slip itself, so the red flags read from that step (a +50 % step, a doubling,
+# a rise without effect) are superseded. A withdrawal sign is not read from the step
+# (intrathecal.withdrawal_sign) and still shows.
+_NOT_A_PUMP_MALFUNCTION = (PUMP_STEP_RULE,)
 _UNIT_SUGGESTION = ("Check the unit and the number against the intended regimen and the pump or "
                     "product concentration; re-enter the dose in {unit}.")
 
@@ -124,7 +130,9 @@ RULES = [
         id="units.intrathecal_mg_written",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_it_order() & ((m.dose_unit == "mg") | (m.dose_unit == "g"))),
+        # Not a screening bolus: the test-bolus rule below says it better (one unit alert).
+        when=(c.order << (_it_order() & ((m.dose_unit == "mg") | (m.dose_unit == "g"))
+                          & (-m.it_phase | (m.it_phase != "screening"))),
               c.dose << (_it_dose & (m.ug >= IT_MG_WRITTEN_SUSPECT_FROM_UG))),
         message=lambda b: (f"Intrathecal dose written as {_written(b)} comes to {b.dose.ug:g} "
                            "ug/day, at or beyond the top of any reported intrathecal dose: "
@@ -133,6 +141,7 @@ RULES = [
         params={"unit": "micrograms (ug)"},
         evidence=_evidence,
         supersedes=("INTRATHECAL_DOSE_ABOVE_1000_UG",),
+        supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
         source=IT_RANGE_SOURCE,
         description="Intrathecal dose written in mg that comes to 2 mg/day (2000 ug) or more.",
     ),
@@ -150,6 +159,7 @@ RULES = [
         suggestion=_UNIT_SUGGESTION,
         params={"unit": "micrograms (ug)"},
         evidence=lambda b: {**_evidence(b), "max_test_dose_ug": TEST_DOSE_MAX_UG},
+        supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
         source=SCREENING_SOURCE,
         description="Screening test bolus written in mg (or g) that comes to more than 100 ug: "
         "a bolus that size is an overdose, and micrograms were likely meant.",
@@ -173,6 +183,7 @@ RULES = [
         evidence=lambda b: {"written": _written(b), "bolus_ug": b.dose.ug, "bolus_mg": b.dose.mg,
                             "max_test_dose_ug": TEST_DOSE_MAX_UG,
                             "suspect_above_ug": TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR},
+        supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
         source=UNIT_SLIP_SOURCE,
         description="Screening test bolus written in ug above 200 ug, twice the 100 ug maximum "
         "test dose: a unit or decimal slip.",
@@ -189,6 +200,7 @@ RULES = [
         suggestion=_UNIT_SUGGESTION,
         params={"unit": "micrograms (ug)"},
         evidence=_evidence,
+        supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
         source=IT_RANGE_SOURCE,
         description="Intrathecal dose 1000-fold below the expected 12-2003 ug/day.",
     ),
@@ -205,6 +217,7 @@ RULES = [
         params={"unit": "micrograms (ug)"},
         evidence=_evidence,
         supersedes=("INTRATHECAL_DOSE_ABOVE_1000_UG",),
+        supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
         source=IT_RANGE_SOURCE,
         description="Intrathecal dose 1000-fold above the expected 12-2003 ug/day.",
     ),

@@ -45,7 +45,8 @@ ARCHETYPES: dict[str, dict[str, Any]] = {
                   "dose": {"value": 5, "unit": "mg"}, "frequency_per_day": 3},
     },
     "adult_dialysis": {
-        "patient": {"birth_date": "1960-03-03", "weight_kg": 75, "on_dialysis": True},
+        # 56 years old: under 65, so the rows on dialysis do not also meet the elderly advice.
+        "patient": {"birth_date": "1970-03-03", "weight_kg": 75, "on_dialysis": True},
         "order": {"date": ORDER_DATE, "action": "start", "route": "oral", "form": "tablet",
                   "dose": {"value": 5, "unit": "mg"}, "frequency_per_day": 3},
     },

@@ -1,8 +1,9 @@
 """The generic engine's contract, on rules that know nothing about any drug.
 
 Derivations chain inside the engine and the trace shows how, step by step; alerts are
-rendered from the matched facts, folded (aggregate), dropped (supersedes) and deduplicated
-as declared, then ordered by severity; and every way a check can go wrong ends in
+rendered from the matched facts, folded (aggregate), dropped (supersedes, supersedes_rules),
+reported at most once per code (the most severe, or merged where a merge is declared), then
+ordered by severity; and every way a check can go wrong ends in
 EngineError, after which the next check is normal. The durable-rules hazards themselves are
 proved in test_engine_hazards.py.
 """
@@ -23,6 +24,7 @@ from engine import (
     Derivation,
     Engine,
     EngineError,
+    RulesetError,
     Severity,
     Source,
     c,
@@ -77,12 +79,12 @@ def test_the_trace_lists_each_firing_in_order_with_what_it_matched_and_derived(
     assert [t.model_dump() for t in outcome.trace] == [
         {"step": 1, "rule_id": "t.double", "matched": {"n": "n1"},
          "derived": [{"kind": "doubled", "value": 60, "id": "d0"}],
-         "alert_code": None, "suppressed_by": None},
+         "alert_code": None, "suppressed_by": None, "merged_into": None},
         {"step": 2, "rule_id": "t.quadruple", "matched": {"d": "d0"},
          "derived": [{"kind": "quadrupled", "value": 120, "from": 60, "id": "d1"}],
-         "alert_code": None, "suppressed_by": None},
+         "alert_code": None, "suppressed_by": None, "merged_into": None},
         {"step": 3, "rule_id": "t.big", "matched": {"q": "d1"}, "derived": [],
-         "alert_code": "BIG", "suppressed_by": None},
+         "alert_code": "BIG", "suppressed_by": None, "merged_into": None},
     ]
 
 
@@ -99,7 +101,9 @@ def test_every_chain_is_traced_and_each_step_follows_what_it_matched(chain: Engi
             if fact_id in produced_at:
                 assert produced_at[fact_id] < t.step
     assert [t.step for t in outcome.trace] == list(range(1, 7))
-    assert sorted(a.message for a in outcome.alerts) == ["120 is above 100", "160 is above 100"]
+    assert len([t for t in outcome.trace if t.alert_code == "BIG"]) == 2
+    # One alert per code: the first to fire of the two.
+    assert [a.message for a in outcome.alerts] == ["120 is above 100"]
 
 
 def test_the_engine_internals_never_show_in_a_result(chain: Engine) -> None:
@@ -218,21 +222,105 @@ def test_the_same_finding_reached_twice_is_reported_once_but_traced_twice() -> N
     outcome = engine.evaluate([{"kind": "x", "v": 1}, {"kind": "x", "v": 1}])
     assert [a.message for a in outcome.alerts] == ["1"]
     assert [t.rule_id for t in outcome.trace] == ["t.note", "t.note"]
-    # Same code, different message: two findings, both kept.
-    outcome = engine.evaluate([{"kind": "x", "v": 1}, {"kind": "x", "v": 2}])
-    assert sorted(a.message for a in outcome.alerts) == ["1", "2"]
+    assert [t.suppressed_by for t in outcome.trace] == [None, "t.note"]
+
+
+ONE_PER_CODE = [
+    alert("t.low", c.x << ((m.kind == "x") & (m.v > 1)), code="DOSE", message="low {x.v}"),
+    alert("t.high", c.x << ((m.kind == "x") & (m.v > 10)), code="DOSE",
+          severity=Severity.CRITICAL, message="high {x.v}"),
+    alert("t.gap_a", c.x << ((m.kind == "x") & (m.v > 1)), code="GAP", message="no a",
+          evidence=lambda b: {"missing": ["a"]}),
+    alert("t.gap_b", c.y << (m.kind == "y"), code="GAP", message="no b",
+          evidence=lambda b: {"missing": ["b"]}),
+]
+
+
+def _merge_gaps(alerts: list[Alert]) -> Alert:
+    return alerts[0].model_copy(update={
+        "message": " ".join(a.message for a in alerts),
+        "evidence": {"missing": [m for a in alerts for m in a.evidence["missing"]]}})
+
+
+def test_one_alert_per_code_keeps_the_most_severe_and_traces_the_others() -> None:
+    """Two rules raising one code in one check: the more severe alert is reported, the
+    other is traced as suppressed by it; among equals the first to fire is kept."""
+    engine = Engine("one_per_code", ONE_PER_CODE[:2])
+    outcome = engine.evaluate([{"kind": "x", "v": 50}])
+    assert [(a.code, a.message) for a in outcome.alerts] == [("DOSE", "high 50")]
+    low = next(t for t in outcome.trace if t.rule_id == "t.low")
+    assert low.suppressed_by == "t.high" and low.alert_code == "DOSE"
+    # One rule firing on two facts with different messages: the first fired is kept.
+    outcome = engine.evaluate([{"kind": "x", "v": 2}, {"kind": "x", "v": 3}])
+    assert [a.message for a in outcome.alerts] == ["low 2"]
+    assert [t.suppressed_by for t in outcome.trace] == [None, "t.low"]
+    assert engine.evaluate([{"kind": "x", "v": 5}]).alerts[0].message == "low 5"
+
+
+def test_a_declared_merge_folds_one_codes_alerts_into_one() -> None:
+    engine = Engine("merge", ONE_PER_CODE, merges={"GAP": _merge_gaps})
+    outcome = engine.evaluate([{"kind": "x", "v": 2}, {"kind": "y"}])
+    gaps = [a for a in outcome.alerts if a.code == "GAP"]
+    assert [(a.message, a.evidence, a.rule_id) for a in gaps] == [
+        ("no a no b", {"missing": ["a", "b"]}, "t.gap_a")]
+    b = next(t for t in outcome.trace if t.rule_id == "t.gap_b")
+    assert (b.merged_into, b.suppressed_by) == ("t.gap_a", None)
+    # A single alert of the code is reported as it is, not passed through the merge.
+    (alone,) = engine.evaluate([{"kind": "y"}]).alerts
+    assert (alone.message, alone.rule_id) == ("no b", "t.gap_b")
+
+
+@pytest.mark.parametrize("merge", [lambda alerts: 1 / 0,
+                                   lambda alerts: alerts[0].model_copy(update={"code": "X"})],
+                         ids=["raises", "another-code"])
+def test_a_merge_that_fails_fails_the_check(merge: Any) -> None:
+    engine = Engine("merge_fails", ONE_PER_CODE, merges={"GAP": merge})
+    with pytest.raises(EngineError, match="GAP"):
+        engine.evaluate([{"kind": "x", "v": 2}, {"kind": "y"}])
+
+
+def test_supersedes_rules_drops_only_the_named_rule_of_a_code() -> None:
+    """A rule may make one rule of a code redundant and leave the code's other rules alone."""
+    engine = Engine("supersede_rules", [
+        alert("t.flag_step", c.x << ((m.kind == "x") & (m.v > 10)), code="FLAG",
+              message="step {x.v}"),
+        alert("t.flag_sign", c.s << (m.kind == "sign"), code="FLAG", message="sign"),
+        alert("t.slip", c.x << ((m.kind == "x") & (m.v > 1000)), code="SLIP",
+              supersedes_rules=("t.flag_step",)),
+    ])
+    assert [a.message for a in engine.evaluate([{"kind": "x", "v": 50}]).alerts] == ["step 50"]
+    outcome = engine.evaluate([{"kind": "x", "v": 5000}])
+    assert [a.code for a in outcome.alerts] == ["SLIP"]
+    step = next(t for t in outcome.trace if t.rule_id == "t.flag_step")
+    assert step.suppressed_by == "t.slip"
+    outcome = engine.evaluate([{"kind": "x", "v": 5000}, {"kind": "sign"}])
+    assert sorted((a.code, a.message) for a in outcome.alerts) == [("FLAG", "sign"),
+                                                                    ("SLIP", "hit")]
+
+
+@pytest.mark.parametrize(("rules", "merges", "problem"), [
+    ([alert("t.a", c.x << (m.kind == "x"), code="A", supersedes_rules=("t.nobody",))], {},
+     "unknown rule"),
+    ([alert("t.a", c.x << (m.kind == "x"), code="A", supersedes=("A",))], {},
+     "its own alert"),
+    ([alert("t.a", c.x << (m.kind == "x"), code="A")], {"B": _merge_gaps}, "no rule raises"),
+], ids=["unknown-rule", "itself", "merge-of-no-code"])
+def test_the_lint_refuses_supersessions_and_merges_that_cannot_apply(
+        rules: list[AlertRule], merges: dict[str, Any], problem: str) -> None:
+    with pytest.raises(RulesetError, match=problem):
+        Engine("bad", rules, merges=merges)
 
 
 def test_alerts_are_ordered_by_severity_then_by_when_they_fired() -> None:
     engine = Engine("order", SUPERSEDE)
     outcome = engine.evaluate([{"kind": "x", "v": 1}, {"kind": "x", "v": 50},
                                {"kind": "x", "v": 200}])
-    assert [a.severity for a in outcome.alerts] == [
-        Severity.CRITICAL, Severity.INFO, Severity.INFO, Severity.INFO]
-    notes = [a.message for a in outcome.alerts if a.code == "NOTE"]
+    assert [(a.severity, a.code) for a in outcome.alerts] == [
+        (Severity.CRITICAL, "SEVERE"), (Severity.INFO, "NOTE")]
+    # One alert per code: of the three notes, the first to fire.
     steps = {t.matched["x"]: t.step for t in outcome.trace if t.rule_id == "t.note"}
     assert [steps[f"i{n}"] for n in (0, 1, 2)] == sorted(steps.values())
-    assert notes == ["1", "50", "200"]
+    assert [a.message for a in outcome.alerts if a.code == "NOTE"] == ["1"]
     assert outcome.highest is Severity.CRITICAL
     assert engine.evaluate([{"kind": "y"}]).highest is None
 

@@ -22,7 +22,8 @@ from tests.scenarios import case_of, load
 
 TIMELINES = load("intrathecal_timelines.yaml")
 INTRATHECAL_TABLES = ("intrathecal_screening.yaml", "intrathecal_titration.yaml",
-                      "intrathecal_timelines.yaml", "route_units.yaml")
+                      "intrathecal_timelines.yaml", "intrathecal_red_flags.yaml",
+                      "route_units.yaml")
 
 
 def _ug(q: dict[str, Any]) -> float:
@@ -107,7 +108,8 @@ def test_trace_kinked_catheter_red_flag(checker: Checker) -> None:
         producer, flag = _source(result, entry, "f")
         assert producer.rule_id.startswith("intrathecal.red_flag_")
         flags[flag["pattern"]].append((producer, flag))
-    assert set(flags) == {"single_step", "doubled_within_7_days", "no_effect_streak"}
+    assert set(flags) == {"single_step", "doubled_within_7_days", "no_effect_streak",
+                          "raised_without_effect_within_7_days"}
 
     # The single step came from the proposed step: +100 % after 48 h.
     ((producer, _),) = flags["single_step"]
@@ -126,11 +128,20 @@ def test_trace_kinked_catheter_red_flag(checker: Checker) -> None:
     assert sorted(doublings) == [(200.0, 144.0, 3.05), (230.0, 96.0, 2.65), (265.0, 48.0, 2.3)]
     assert "3.05 times the 200 ug/day" in result.alerts[0].message
 
-    # The streak: three earlier increases, each followed by no effect, then this increase.
-    ((producer, _),) = flags["no_effect_streak"]
-    streak = [_source(result, producer, alias)[1] for alias in ("s1", "s2", "s3")]
-    assert [(s["to_ug"], s["change_pct"], s["effect_after"]) for s in streak] == [
-        (230.0, 15.0, "none"), (265.0, 15.2, "none"), (305.0, 15.1, "none")]
+    # The streak: the last three regimens had no effect (230, 265, 305: the run counts from
+    # the first of them), the last two reached by increases, and this order increases again.
+    ((producer, flag),) = flags["no_effect_streak"]
+    steps = [_source(result, producer, alias)[1] for alias in ("s2", "s3")]
+    assert [(s["to_ug"], s["change_pct"], s["effect_after"]) for s in steps] == [
+        (265.0, 15.2, "none"), (305.0, 15.1, "none")]
+    run_rule, run = _source(result, producer, "r")
+    assert run_rule.rule_id == "intrathecal.no_effect_since_earlier"
+    assert run["since"].startswith("2026-11-10")  # the 230 ug/day regimen
+    assert flag["doses_ug"] == [230.0, 265.0, 305.0, 610.0]
+
+    # The rise without effect is traced too, but the doubling says it already: the alert
+    # lists single step, doubling and streak only.
+    assert "over the 200 ug/day" not in result.alerts[0].message
 
     # The increment alert for the same step is kept in the trace, marked as superseded.
     too_large = _alert_entries(result, "INTRATHECAL_INCREMENT_TOO_LARGE")

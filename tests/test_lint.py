@@ -164,8 +164,8 @@ def test_constants_python_writes_in_exponent_form_fail_the_boot_with_a_reason() 
 # -- the match stack (error 303), calibrated --------------------------------------------------
 def _overlapping(n: int) -> list[AlertRule]:
     """n rules whose tests one fact ({"kind": "x", "v": 1000}) matches all at once."""
-    return [alert(f"t.r{i}", c.x << ((m.kind == "x") & (m.v > i)), message=f"{i}")
-            for i in range(n)]
+    return [alert(f"t.r{i}", c.x << ((m.kind == "x") & (m.v > i)), message=f"{i}",
+                  code=f"HIT_{i}") for i in range(n)]
 
 
 def test_the_lint_accepts_overlapping_siblings_up_to_its_budget_and_they_all_fire() -> None:
@@ -190,8 +190,8 @@ def test_equality_tests_on_one_field_count_once_because_they_exclude_each_other(
 
 def test_absence_tests_count_as_matching_siblings() -> None:
     """`-m.field` tests are all pushed for a fact lacking every field: counted like ranges."""
-    rules = [alert(f"t.a{i}", c.x << ((m.kind == "x") & -getattr(m, f"f{i}")), message=f"{i}")
-             for i in range(STACK_BUDGET)]
+    rules = [alert(f"t.a{i}", c.x << ((m.kind == "x") & -getattr(m, f"f{i}")), message=f"{i}",
+                   code=f"HIT_{i}") for i in range(STACK_BUDGET)]
     assert any("error 303" in p for p in problems(rules))
     engine = Engine("absent", rules[:40])
     assert len(engine.evaluate([{"kind": "x"}]).alerts) == 40
@@ -201,7 +201,8 @@ def test_absence_tests_count_as_matching_siblings() -> None:
 def test_the_lint_refuses_a_parent_with_half_the_hanging_number_of_children() -> None:
     """513 distinct tests under one parent hang registration; the lint stops at half."""
     def kinds(n: int) -> list[AlertRule]:
-        return [alert(f"t.k{i}", c.x << (m.kind == f"k{i}"), message=f"{i}") for i in range(n)]
+        return [alert(f"t.k{i}", c.x << (m.kind == f"k{i}"), message=f"{i}", code=f"HIT_{i}")
+                for i in range(n)]
 
     found = problems(kinds(BUCKET_BUDGET))
     assert found == [f"{BUCKET_BUDGET} distinct tests under the root (hang at 512)"]

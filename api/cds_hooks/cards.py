@@ -36,6 +36,7 @@ HEADLINES = {
     "DAILY_DOSE_ABOVE_MAXIMUM": "daily dose above the maximum",
     "DOSE_UNIT_SUSPECT": "dose unit looks wrong (mg vs micrograms)",
     "DOSING_FREQUENCY_OUTSIDE_RANGE": "daily dose not divided into 2-4 doses",
+    "ELDERLY_DOSE_ABOVE_RECOMMENDED": "above the dose advised from 65 years",
     "END_STAGE_RENAL_CONTRAINDICATION": "contraindicated in terminal renal failure",
     "INTRATHECAL_ABRUPT_DISCONTINUATION": "intrathecal therapy stopped abruptly",
     "INTRATHECAL_AGE_UNDER_4": "intrathecal use under 4 years not established",
@@ -329,15 +330,33 @@ def _gap(label: str, items: list[str], sources: list[Alert], ref: str | None = N
     )
 
 
-def gap_card(check: OrderCheck, missing: list[Alert]) -> Card | None:
+def _checks(alert: Alert) -> list[tuple[str, set[str]]]:
+    """Each check a MISSING_DATA alert says could not run, with the fields it lacked. The
+    engine reports one MISSING_DATA alert per check; when several checks could not run, its
+    evidence lists them under `checks`."""
+    checks = alert.evidence.get("checks")
+    if isinstance(checks, list) and checks:
+        return [(str(c.get("message")), set(c.get("missing") or [])) for c in checks
+                if isinstance(c, dict)]
+    return [(alert.message, set(alert.evidence.get("missing") or []))]
+
+
+def gap_card(check: OrderCheck, missing: list[Alert],
+             not_yet_written: frozenset[str] = frozenset()) -> Card | None:
     """One card per order for everything that could not be checked: the rules' MISSING_DATA
-    alerts and what the FHIR data did not let us read. A rule's alert about a field that a
+    alerts and what the FHIR data did not let us read. A rule's check about a field that a
     note already explains (the dose was written in tablets of unknown strength) is left out:
-    the note says it better than "no dose"."""
+    the note says it better than "no dose"; so is one about fields not yet written."""
     explained = {n.field for n in check.notes if getattr(n, "field", None)}
-    kept = [a for a in missing
-            if not (a.evidence.get("missing") and set(a.evidence["missing"]) <= explained)]
-    items = [a.message for a in kept] + list(check.notes)
+    kept: list[Alert] = []
+    items: list[str] = []
+    for alert in missing:
+        said = [message for message, fields in _checks(alert)
+                if not (fields and (fields <= explained or fields <= not_yet_written))]
+        if said:
+            kept.append(alert)
+            items += said
+    items += list(check.notes)
     if not items:
         return None
     if check.case is None:
@@ -363,9 +382,8 @@ def cards_for(check: OrderCheck, alerts: list[Alert], *, hook: str = "order-sign
               ) -> list[Card]:
     """The alerts' cards in the engine's order (most severe first), then the one card about
     missing data."""
-    missing = [a for a in alerts if a.code == "MISSING_DATA" and not (
-        hook == "order-select" and a.evidence.get("missing")
-        and set(a.evidence["missing"]) <= NOT_YET_WRITTEN_AT_SELECT)]
+    missing = [a for a in alerts if a.code == "MISSING_DATA"]
     cards = [alert_card(a, check, alerts) for a in alerts if a.code != "MISSING_DATA"]
-    gap = gap_card(check, missing)
+    gap = gap_card(check, missing, NOT_YET_WRITTEN_AT_SELECT if hook == "order-select"
+                   else frozenset())
     return cards + ([gap] if gap else [])

@@ -186,6 +186,18 @@ def intrathecal_abrupt_stop() -> dict[str, Any]:
         ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]))
 
 
+def elderly_above_recommended() -> dict[str, Any]:
+    """A 72-year-old continuing 20 mg three times a day: within 001's adult limits, above the
+    20-30 mg/day 004 advises from 65 (info)."""
+    older = patient("pat-7", "1954-03-10", "female")
+    active = med_request("rx-old", TABLET_20, _mg(20), per_day=3, status="active",
+                         authored=ACTIVE_SINCE, pid="pat-7")
+    draft = med_request("rx-18", TABLET_20, _mg(20), per_day=3, pid="pat-7")
+    return hook_request("order-sign", [draft], full_prefetch(
+        older, medications=[active], weights=[weight(68, pid="pat-7")],
+        crcls=[crcl(70, pid="pat-7")]), pid="pat-7")
+
+
 def adult_nothing_wrong() -> dict[str, Any]:
     active = med_request("rx-old", TABLET_20, _mg(20), per_day=3, status="active",
                          authored=ACTIVE_SINCE)
@@ -220,6 +232,8 @@ CASES: dict[str, tuple[Callable[[], dict[str, Any]], list[str]]] = {
     "intrathecal-child-under-4": (intrathecal_child_under_4,
                                   ["INTRATHECAL_AGE_UNDER_4", "MISSING_DATA"]),
     "intrathecal-abrupt-stop": (intrathecal_abrupt_stop, ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
+    "elderly-above-recommended": (elderly_above_recommended,
+                                  ["ELDERLY_DOSE_ABOVE_RECOMMENDED"]),
     "adult-nothing-wrong": (adult_nothing_wrong, []),
 }
 

@@ -58,9 +58,13 @@ def test_sandbox_shaped_baclofen_order_sign(cds: TestClient) -> None:
     # Born 1925-12-23, ordered 2026-01-15: 100 years old. 1 {pill} of "Baclofen 10 MG Oral
     # Tablet [Lioresal]" three times a day = 30 mg/day. Only the patient was prefetched and
     # there is no fhirAuthorization: conditions, medications and renal function are said to be
-    # missing, and without the medication list the order counts as a start.
-    assert topic_codes(body) == ["MISSING_DATA", "STARTING_DOSE_ABOVE_RECOMMENDED"]
-    start, gap = body["cards"]
+    # missing, and without the medication list the order counts as a start. At 100, a start
+    # above 10 mg/day also gets the elderly info (004), after the warning.
+    assert topic_codes(body) == ["ELDERLY_DOSE_ABOVE_RECOMMENDED", "MISSING_DATA",
+                                 "STARTING_DOSE_ABOVE_RECOMMENDED"]
+    start, elderly, gap = body["cards"]
+    assert (start["indicator"], elderly["indicator"]) == ("warning", "info")
+    assert "suggestions" not in elderly, "an info never offers a corrected dose"
     assert start["summary"].startswith("Baclofen 10 MG Oral Tablet [Lioresal]: Starting dose "
                                        "30 mg/day")
     action = start["suggestions"][0]["actions"][0]
