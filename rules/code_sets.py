@@ -352,7 +352,7 @@ _INGREDIENT_CLASS = {name: dc.label for dc in CLASSES for name, _ in dc.members}
 _RXCUI = {rxcui: name for dc in CLASSES for name, rxcui in dc.members if rxcui}
 _ATC_CLASS = tuple((prefix, dc.label) for dc in CLASSES for prefix in dc.atc)
 _NAMES = tuple(sorted({*_INGREDIENT_CLASS, *BRAND_NAMES}, key=len, reverse=True))
-_NAME_PATTERN = "|".join(re.escape(n) for n in _NAMES)
+_NAME = re.compile(rf"\b(?:{'|'.join(re.escape(n) for n in _NAMES)})(?![a-z])")
 
 
 def entry_depressant(entry: Entry) -> tuple[str, str] | None:
@@ -366,7 +366,7 @@ def entry_depressant(entry: Entry) -> tuple[str, str] | None:
                 return label, entry.text or f"ATC {entry.code}"
     if entry.text:
         lowered = entry.text.lower()
-        for mm in re.finditer(rf"\b(?:{_NAME_PATTERN})(?![a-z])", lowered):
+        for mm in _NAME.finditer(lowered):
             if _counts(lowered, mm.start(), mm.end()):
                 name = BRAND_NAMES.get(mm.group(0), mm.group(0))
                 return _INGREDIENT_CLASS[name], name
