@@ -116,6 +116,33 @@ class Coding(_Model):
         return self
 
 
+def _status(value: Any) -> Any:
+    """FHIR status codes as written ("Resolved", "entered_in_error"): case and separator."""
+    return value.strip().lower().replace("_", "-") if isinstance(value, str) else value
+
+
+ClinicalStatus = Annotated[
+    Literal["active", "recurrence", "relapse", "inactive", "remission", "resolved"],
+    BeforeValidator(_status)]
+VerificationStatus = Annotated[
+    Literal["unconfirmed", "provisional", "differential", "confirmed", "refuted",
+            "entered-in-error"],
+    BeforeValidator(_status)]
+
+
+class Condition(Coding):
+    """A problem-list entry, with its FHIR Condition statuses when known (absent: current and
+    confirmed). What a past or unconfirmed entry means for each finding is decided in
+    rules/code_sets.py."""
+
+    clinical_status: ClinicalStatus | None = Field(
+        default=None, description="FHIR Condition.clinicalStatus: active, recurrence, relapse, "
+        "inactive, remission or resolved")
+    verification_status: VerificationStatus | None = Field(
+        default=None, description="FHIR Condition.verificationStatus: unconfirmed, provisional, "
+        "differential, confirmed, refuted or entered-in-error")
+
+
 class Quantity(_Model):
     value: Annotated[Number, Field(gt=0, le=1e6, description="Dose amount; > 0"),
                      AfterValidator(_finite)]
@@ -128,7 +155,7 @@ class Patient(_Model):
     # 0.2 kg is below any live-born infant: smaller values are typing errors (g for kg).
     weight_kg: Annotated[Number, Field(ge=0.2, le=350,
                                       description="Body weight, kg (0.2–350)")] | None = None
-    conditions: Annotated[list[Coding], Field(max_length=MAX_LIST)] = []
+    conditions: Annotated[list[Condition], Field(max_length=MAX_LIST)] = []
     creatinine_clearance_ml_min: Annotated[Number, Field(ge=0, le=300)] | None = None
     egfr_ml_min_1_73m2: Annotated[Number, Field(ge=0, le=300)] | None = None
     on_dialysis: Flag = False

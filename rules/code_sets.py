@@ -1,21 +1,42 @@
 """Code sets and text cues that turn problem-list and medication entries into findings.
 
 One place for a pharmacist to review what counts as a seizure disorder, end-stage renal
-disease, pregnancy, alcohol use or a CNS depressant, and how free text is read.
+disease, pregnancy or alcohol use, and how an entry is read. The CNS-depressant classes are in
+rules/drug_classes.py, the syntax of codes in rules/code_validation.py.
 
-Codes: the system is recognised in its usual spellings (FHIR URI, OID, plain name, trailing
-slash); ICD-10 codes are compared without dots or spaces ("N186" is N18.6). An entry with no
-system is tried against both ICD-10 and SNOMED CT (ICD-10 codes are alphanumeric, SNOMED CT
-and RxNorm codes numeric, so they cannot be confused). An entry coded in a system we do not
-read and carrying no text cannot be screened at all: `readable` says so, and MISSING_DATA
+How an entry is read, the same way on both APIs:
+1. Status (problem-list entries). Verification `refuted` or `entered-in-error`: not the
+   patient's, ignored. `unconfirmed`, `provisional`, `differential`: read as if confirmed and
+   shown with its status: a false alarm on a contraindication is cheaper than a miss. Clinical
+   status `inactive`, `remission` or `resolved` (on CDS Hooks also an abatement with no
+   clinical status): the past. A past seizure disorder still counts (004 contraindicates
+   baclofen in "Patients with a history of epilepsy or seizure disorders"); a past end-stage
+   renal disease (a transplant recipient), pregnancy or alcohol use does not.
+2. Code. The system is recognised in its usual spellings (FHIR URI, OID, plain name, trailing
+   slash); the code is normalised and validated (NFKC, white space, `id |term|`, the SNOMED CT
+   check digit: rules/code_validation.py). An entry with no system is tried as each system
+   read for its kind (ICD-10 then SNOMED CT for conditions, RxNorm then ATC for medications).
+   A code that fails is reported (MISSING_DATA names the entry): it may hide the coded
+   meaning, and the entry is then read by its text alone.
+3. The code decides where we can read it. For each finding a code in the finding's set means
+   the finding, and a code in its exclusions (codes known not to be the finding: febrile
+   convulsions, kidney transplant status, a personal history of pregnancy, the puerperium)
+   means it is not, whatever the text says: ICD-10 R56.0 "Febrile convulsions" is not a
+   seizure disorder. Any other code says nothing either way, and the text is read as for an
+   entry without a code: with no terminology server, a SNOMED CT concept outside our short
+   lists ("focal epilepsy") or an unspecific code (ICD-10 R69, Z86.69 "personal history of
+   other diseases of the nervous system") cannot tell us what the entry is, and its specific
+   text must not be lost.
+4. Text. Patterns match at word starts. A match does not count when it is negated right
+   before ("no history of epilepsy", "not on dialysis", but not "not well controlled
+   epilepsy") or right after ("epilepsy ruled out", "dialysis not required"), about someone
+   else ("family history of epilepsy"), a look-alike ("non-epileptic attack disorder",
+   "pre-dialysis", "febrile seizures"), or, for the findings where the past does not count,
+   about the past ("previously on haemodialysis", "history of dialysis", "s/p dialysis",
+   "previous pregnancy", "pregnancy, delivered"). Anything else counts: for a
+   contraindication a false alarm is cheaper than a miss.
+An entry with neither a code we can read nor text cannot be screened at all: MISSING_DATA
 names it instead of letting it pass as "not a seizure disorder".
-
-Text: patterns match at word starts. A match does not count when it is negated right before
-("no history of epilepsy", "not on dialysis", but not "not well controlled epilepsy"), negated
-right after ("epilepsy ruled out", "pregnancy test negative", "dialysis not required"), about
-someone else ("family history of epilepsy"), or a look-alike ("non-epileptic attack disorder",
-"pre-dialysis"). Anything else counts: for a contraindication a false alarm is cheaper than a
-miss.
 """
 
 from __future__ import annotations
@@ -24,9 +45,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rules.code_validation import clean, read_code
+from rules.drug_classes import BRAND_NAMES, CLASSES
+
 ICD10_SYSTEMS = ("http://hl7.org/fhir/sid/icd-10", "http://hl7.org/fhir/sid/icd-10-cm")
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
 
 # Spellings of the same code systems met in real feeds, lower-cased, trailing "/" removed.
 _SYSTEM_ALIASES = {
@@ -44,18 +69,31 @@ _SYSTEM_ALIASES = {
         RXNORM, "https://www.nlm.nih.gov/research/umls/rxnorm",
         "urn:oid:2.16.840.1.113883.6.88", "2.16.840.1.113883.6.88", "rxnorm",
     ),
+    "atc": (
+        ATC, "https://www.whocc.no/atc", "urn:oid:2.16.840.1.113883.6.73",
+        "2.16.840.1.113883.6.73", "atc", "who-atc", "who atc",
+    ),
 }
 _SYSTEM_OF = {alias: name for name, aliases in _SYSTEM_ALIASES.items() for alias in aliases}
+SYSTEM_NAMES = {"icd10": "ICD-10", "snomed": "SNOMED CT", "rxnorm": "RxNorm", "atc": "ATC"}
+# The systems read for each kind of entry: a medication coded in SNOMED CT and carrying no
+# text cannot be screened (our drug classes are RxNorm and ATC), nor a condition in RxNorm.
+SYSTEMS_READ = {"condition": ("icd10", "snomed"), "medication": ("rxnorm", "atc")}
+
+PAST_STATUSES = frozenset({"inactive", "remission", "resolved"})
+NOT_THE_PATIENTS = frozenset({"refuted", "entered-in-error"})
+UNCONFIRMED_STATUSES = frozenset({"unconfirmed", "provisional", "differential"})
 
 
 def code_system(system: str | None) -> str | None:
-    """"icd10", "snomed", "rxnorm", None for no system, or "other" for one we do not read.
+    """"icd10", "snomed", "rxnorm", "atc", None for no system, or "other" for one we do not
+    read.
 
     National ICD-10 modifications published under the FHIR sid namespace (icd-10-nl,
     icd-10-de, ...) share the WHO chapters and codes we match on."""
     if system is None or not system.strip():
         return None
-    key = system.strip().lower().rstrip("/")
+    key = clean(system).lower().rstrip("/")
     if key in _SYSTEM_OF:
         return _SYSTEM_OF[key]
     if key.startswith("http://hl7.org/fhir/sid/icd-10-"):
@@ -63,9 +101,55 @@ def code_system(system: str | None) -> str | None:
     return "other"
 
 
-def _compact(code: str) -> str:
-    """ICD-10 "n18.6 " -> "N186"; SNOMED CT "84757 009" -> "84757009"."""
-    return re.sub(r"[\s.]", "", code).upper()
+@dataclass(frozen=True)
+class Entry:
+    """One problem-list or medication entry as we read it.
+
+    `system` and `code` are set when the code was read (ICD-10 without its dot); `text` is the
+    display, or else the term of an `id |term|` code; `problem` says why a code in a system we
+    read (`named`) could not be read; `given` is the code as sent, for messages."""
+
+    system: str | None
+    code: str | None
+    text: str | None
+    problem: str | None = None
+    given: str | None = None
+    named: str | None = None
+
+    @property
+    def coded(self) -> bool:
+        return self.system is not None
+
+    @property
+    def screenable(self) -> bool:
+        return self.coded or bool(self.text)
+
+    @property
+    def code_label(self) -> str:
+        name = SYSTEM_NAMES.get(self.system or self.named or "", "")
+        return f"{name} {self.given or self.code}".strip()
+
+
+def read_entry(kind: str, system: str | None, code: str | None, text: str | None) -> Entry:
+    """Read one entry ("condition" or "medication"): see the module docstring, step 2."""
+    display = clean(text) if text else None
+    given = clean(code) if code else None
+    if not given:
+        return Entry(None, None, display or None)
+    sys_kind = code_system(system)
+    candidates = SYSTEMS_READ[kind] if sys_kind is None else (sys_kind,)
+    term = None
+    for candidate in candidates:
+        if candidate not in SYSTEMS_READ[kind]:
+            break  # a system we do not read for this kind of entry
+        read = read_code(candidate, given)
+        term = term or read.term
+        if read.problem is None:
+            return Entry(candidate, read.code, display or term, None, given)
+        if sys_kind is not None:  # the sender named the system: the code is malformed
+            return Entry(None, None, display or term, read.problem, given, sys_kind)
+    # No system and no reading fits, or a system we do not read: like a local code.
+    return Entry(None, None, display or term, None, given)
 
 
 @dataclass(frozen=True)
@@ -75,19 +159,31 @@ class ConditionSet:
     snomed: tuple[str, ...]
     text_patterns: tuple[str, ...]  # regular expressions, matched at a word start
     look_alikes: tuple[str, ...] = ()  # text that contains a pattern but is not the finding
+    icd10_not: tuple[str, ...] = ()  # codes known not to be the finding; checked first
+    snomed_not: tuple[str, ...] = ()
+    history_counts: bool = False  # whether a past finding still counts (step 1 and 4)
 
 
 CONDITION_SETS = (
     ConditionSet(
         finding="seizure_disorder",
-        # G40 epilepsy, G41 status epilepticus (issue 2 code set).
-        icd10_prefixes=("G40", "G41"),
+        # G40 epilepsy, G41 status epilepticus; R56.1 post-traumatic seizures, R56.8 other
+        # convulsions (WHO: seizure NOS), R56.9 unspecified convulsions (ICD-10-CM: seizure
+        # disorder NOS, recurrent convulsions); P90 convulsions of newborn.
+        icd10_prefixes=("G40", "G41", "R561", "R568", "R569", "P90"),
         snomed=("84757009", "128613002"),  # epilepsy; seizure disorder
         text_patterns=(r"epilep", r"seizure", r"sz\s*(disorder|d/o)", r"convuls",
                        r"status epilepticus", r"infantile spasm", r"lennox", r"dravet",
                        r"west syndrome"),
         look_alikes=(r"non[\s-]?epilep", r"psychogenic\s+(non[\s-]?epileptic\s+)?seizure",
-                     r"functional\s+seizure", r"dissociative\s+seizure"),
+                     r"functional\s+seizure", r"dissociative\s+seizure",
+                     # febrile seizures are not epilepsy; "febrile seizures plus" (GEFS+) is
+                     r"febrile\s+(seizure|convulsion|fit)s?\b(?!\s*(plus|\+))"),
+        # R56.0 febrile convulsions, F44.5 dissociative convulsions, Z82.0 family history of
+        # epilepsy; SNOMED CT 41497008 febrile convulsion.
+        icd10_not=("R560", "F445", "Z820"),
+        snomed_not=("41497008",),
+        history_counts=True,
     ),
     ConditionSet(
         finding="end_stage_renal",
@@ -105,13 +201,31 @@ CONDITION_SETS = (
             r"[\s,:-]*(stage\s*)?(g\s*)?(5(?![0-9])|v\b)",
         ),
         look_alikes=(r"pre[\s-]?dialysis",),
+        # N18.1-N18.4 CKD stages 1 to 4; Z94.0 kidney transplant status (a transplant
+        # recipient "previously on haemodialysis" no longer has terminal renal failure).
+        icd10_not=("N181", "N182", "N183", "N184", "Z940"),
     ),
     ConditionSet(
         finding="pregnancy",
-        # Z33.1 pregnant state; Z34 supervision of normal pregnancy; O09 high-risk pregnancy.
-        icd10_prefixes=("Z331", "Z34", "O09"),
+        # The O chapter (pregnancy, childbirth and the puerperium, O00-O9A) and Z33 pregnant
+        # state, Z34 supervision of normal pregnancy, Z35 (WHO) supervision of high-risk
+        # pregnancy, Z36 antenatal screening, Z3A (ICD-10-CM) weeks of gestation, Z32.1 (WHO)
+        # pregnancy confirmed, Z32.01 (ICD-10-CM) positive pregnancy test.
+        icd10_prefixes=("O", "Z33", "Z34", "Z35", "Z36", "Z3A", "Z321", "Z3201"),
         snomed=("77386006",),  # pregnancy
         text_patterns=(r"pregnan",),
+        look_alikes=(r"non[\s-]?pregnan", r"post[\s-]?pregnan", r"pregnancy\s+loss",
+                     r"loss\s+of\s+pregnancy"),
+        # Not a current pregnancy: the pregnancy has ended (O03-O06 abortion, O08
+        # complications after an abortive outcome, O72 postpartum haemorrhage, O73 retained
+        # placenta, O80-O84 delivery, O85-O92 the puerperium, O94-O97 sequelae and late
+        # obstetric death), Z37 outcome of delivery, Z39 postpartum care, Z87.5 personal
+        # history of complications of pregnancy, Z86.32 personal history of gestational
+        # diabetes. ICD-10-CM subcodes "complicating the puerperium" inside mixed categories
+        # (O99.215) are not told apart: they count, the false alarm being the cheaper error.
+        icd10_not=("O03", "O04", "O05", "O06", "O08", "O72", "O73", "O80", "O81", "O82",
+                   "O83", "O84", "O85", "O86", "O87", "O88", "O89", "O90", "O91", "O92",
+                   "O94", "O95", "O96", "O97", "Z37", "Z39", "Z875", "Z8632"),
     ),
     ConditionSet(
         finding="alcohol_use",
@@ -120,80 +234,11 @@ CONDITION_SETS = (
         text_patterns=(r"alcohol[\s-]+(use|abuse|dependence|misuse|excess|withdrawal)",
                        r"alcoholism", r"alcoholic"),
         look_alikes=(r"non[\s-]?alcoholic",),
+        # ICD-10-CM F10.11 alcohol abuse, in remission; F10.21 alcohol dependence, in
+        # remission: not current alcohol use.
+        icd10_not=("F1011", "F1021"),
     ),
 )
-
-# CNS depressants that potentiate baclofen's sedation and respiratory depression (002:
-# "other muscle relaxants or central nervous system depressants"; 004: opioids,
-# benzodiazepines, alcohol). RxNorm ingredient codes, and names for free text and for product
-# codes we do not list (a product's display text names its ingredient).
-CNS_DEPRESSANTS: dict[str, tuple[tuple[str, str | None], ...]] = {
-    "opioid": (
-        ("morphine", "7052"), ("codeine", "2670"), ("oxycodone", "7804"),
-        ("hydromorphone", "3423"), ("fentanyl", "4337"), ("methadone", "6813"),
-        ("tramadol", "10689"), ("buprenorphine", "1819"), ("hydrocodone", "5489"),
-        ("tapentadol", "787390"), ("oxymorphone", None), ("pethidine", None),
-        ("meperidine", None), ("dihydrocodeine", None), ("sufentanil", None),
-        ("remifentanil", None), ("diamorphine", None), ("heroin", None),
-    ),
-    "benzodiazepine": (
-        ("diazepam", "3322"), ("lorazepam", "6470"), ("alprazolam", "596"),
-        ("clonazepam", "2598"), ("midazolam", "6960"), ("temazepam", "10355"),
-        ("chlordiazepoxide", "2356"), ("oxazepam", "7781"), ("clobazam", None),
-        ("nitrazepam", None), ("triazolam", None), ("bromazepam", None),
-        ("lormetazepam", None), ("clorazepate", None),
-    ),
-    "Z-drug hypnotic": (("zolpidem", "39993"), ("zopiclone", None), ("eszopiclone", None),
-                        ("zaleplon", None)),
-    "gabapentinoid": (("gabapentin", "25480"), ("pregabalin", "187832")),
-    "barbiturate": (("phenobarbital", "8134"), ("phenobarbitone", None),
-                    ("butalbital", None)),
-    "muscle relaxant": (
-        ("tizanidine", "57258"), ("cyclobenzaprine", "21949"), ("carisoprodol", "2101"),
-        ("methocarbamol", "6845"), ("dantrolene", None), ("orphenadrine", None),
-    ),
-    "sedating antihistamine": (("promethazine", "8745"), ("diphenhydramine", "3498"),
-                               ("hydroxyzine", "5553"), ("doxylamine", None)),
-    "sedating antipsychotic": (("quetiapine", "51272"), ("olanzapine", None),
-                               ("chlorpromazine", None)),
-    "other sedative": (("dexmedetomidine", None), ("sodium oxybate", None),
-                       ("chloral hydrate", None), ("ethanol", None)),
-}
-
-# Brand and trade names met on medication lists, read as their ingredient. Names only: a
-# branded RxNorm code (SBD/BN) is matched through its display text, which names the brand.
-BRAND_NAMES: dict[str, str] = {
-    "ms contin": "morphine", "oramorph": "morphine", "sevredol": "morphine",
-    "zomorph": "morphine", "kadian": "morphine", "mst continus": "morphine",
-    "oxycontin": "oxycodone", "percocet": "oxycodone", "roxicodone": "oxycodone",
-    "oxynorm": "oxycodone", "targin": "oxycodone", "endocet": "oxycodone",
-    "norco": "hydrocodone", "vicodin": "hydrocodone", "lortab": "hydrocodone",
-    "hysingla": "hydrocodone", "zohydro": "hydrocodone",
-    "dilaudid": "hydromorphone", "palladone": "hydromorphone", "exalgo": "hydromorphone",
-    "duragesic": "fentanyl", "actiq": "fentanyl", "abstral": "fentanyl",
-    "ultram": "tramadol", "zydol": "tramadol", "tramal": "tramadol",
-    "suboxone": "buprenorphine", "subutex": "buprenorphine", "butrans": "buprenorphine",
-    "temgesic": "buprenorphine", "nucynta": "tapentadol", "palexia": "tapentadol",
-    "demerol": "pethidine", "tylenol with codeine": "codeine", "tylenol #3": "codeine",
-    "co-codamol": "codeine", "methadose": "methadone",
-    "valium": "diazepam", "stesolid": "diazepam", "diastat": "diazepam",
-    "xanax": "alprazolam", "ativan": "lorazepam", "klonopin": "clonazepam",
-    "rivotril": "clonazepam", "restoril": "temazepam", "librium": "chlordiazepoxide",
-    "halcion": "triazolam", "onfi": "clobazam", "frisium": "clobazam", "tranxene": "clorazepate",
-    "dormicum": "midazolam", "versed": "midazolam", "buccolam": "midazolam",
-    "ambien": "zolpidem", "stilnox": "zolpidem", "lunesta": "eszopiclone",
-    "imovane": "zopiclone", "sonata": "zaleplon",
-    "lyrica": "pregabalin", "neurontin": "gabapentin", "gralise": "gabapentin",
-    "horizant": "gabapentin",
-    "seroquel": "quetiapine", "zyprexa": "olanzapine", "largactil": "chlorpromazine",
-    "zanaflex": "tizanidine", "sirdalud": "tizanidine", "flexeril": "cyclobenzaprine",
-    "amrix": "cyclobenzaprine", "soma": "carisoprodol", "robaxin": "methocarbamol",
-    "dantrium": "dantrolene", "norflex": "orphenadrine",
-    "phenergan": "promethazine", "benadryl": "diphenhydramine", "atarax": "hydroxyzine",
-    "vistaril": "hydroxyzine", "unisom": "doxylamine",
-    "xyrem": "sodium oxybate", "xywav": "sodium oxybate", "precedex": "dexmedetomidine",
-    "luminal": "phenobarbital", "fioricet": "butalbital", "fiorinal": "butalbital",
-}
 
 # Negation right before a match: a cue, then only filler words, then the match.
 _NEGATED_BEFORE = re.compile(
@@ -209,6 +254,19 @@ _NEGATED_AFTER = re.compile(
     r"\s*:?\s+)*(ruled out|excluded|negative|neg\b|not required|not needed|not indicated|"
     r"not present|not confirmed|unlikely|absent|denied|discontinued|stopped|ceased)"
 )
+# The past, right before a match ("previously on haemodialysis", "s/p dialysis") or right
+# after it ("dialysis (previously)", "pregnancy, delivered"). Read only for the findings
+# where the past does not count. "Past medical history: ESRD" is not a cue (no "of").
+_PAST_BEFORE = re.compile(
+    r"(\b(history of|hx of|h/o|s/p|status post|previously|formerly|former|prior|previous|"
+    r"past|no longer|was|were|had been|used to be)|\bex-)\s*"
+    r"((on|a|an|the|of|receiving|required|requiring|needing|needed|treated with|with|in|"
+    r"under|undergoing|underwent|had|having|been)\s+)*$"
+)
+_PAST_AFTER = re.compile(
+    r"^\W*(previously|formerly|in the past|no longer|resolved|in remission|historical|abstinent|"
+    r"until\b|ended|delivered)"
+)
 # Someone else's condition: from the clause start up to the match.
 _OTHER_PERSON = re.compile(
     r"\b(family history|family hx|fhx|fh|mother|father|sister|brother|sibling|parent)\b")
@@ -216,75 +274,112 @@ _CLAUSE_END = re.compile(r"[;,.\n()]")
 _SENTENCE_END = re.compile(r"[;.\n]")
 
 
-def _counts(lowered: str, start: int, end: int) -> bool:
-    """Whether the match lowered[start:end] speaks of the patient's own, present finding."""
-    if _NEGATED_BEFORE.search(lowered[:start]):
+def _counts(lowered: str, start: int, end: int, past_counts: bool = True) -> bool:
+    """Whether the match lowered[start:end] speaks of the patient's own finding (and, unless
+    `past_counts`, of a present one)."""
+    before = lowered[:start]
+    if _NEGATED_BEFORE.search(before):
         return False
     clause_end = _CLAUSE_END.search(lowered, end)
     if _NEGATED_AFTER.search(lowered[end:clause_end.start() if clause_end else None]):
+        return False
+    sentence_end = _SENTENCE_END.search(lowered, end)
+    if not past_counts and (_PAST_BEFORE.search(before) or _PAST_AFTER.search(
+            lowered[end:sentence_end.start() if sentence_end else None])):
         return False
     sentence_start = max((mm.end() for mm in _SENTENCE_END.finditer(lowered, 0, start)),
                          default=0)
     return not _OTHER_PERSON.search(lowered[sentence_start:start])
 
 
-def text_mentions(text: str, patterns: tuple[str, ...], look_alikes: tuple[str, ...] = ()
-                  ) -> bool:
+def text_mentions(text: str, patterns: tuple[str, ...], look_alikes: tuple[str, ...] = (),
+                  past_counts: bool = True) -> bool:
     """Whether free text states one of the patterns about the patient (see module docstring)."""
-    lowered = text.lower()
+    lowered = clean(text).lower()
     excluded = [(mm.start(), mm.end()) for pat in look_alikes
                 for mm in re.finditer(pat, lowered)]
     for pat in patterns:
         for mm in re.finditer(rf"\b(?:{pat})\w*", lowered):
             if any(s <= mm.start() < e for s, e in excluded):
                 continue
-            if _counts(lowered, mm.start(), mm.end()):
+            if _counts(lowered, mm.start(), mm.end(), past_counts):
                 return True
     return False
 
 
-def condition_findings(system: str | None, code: str | None, text: str | None
+def _code_says(cset: ConditionSet, entry: Entry) -> bool | None:
+    """True or False where the entry's code decides the finding, None where it says nothing."""
+    if entry.system == "icd10" and entry.code:
+        if entry.code.startswith(cset.icd10_not):
+            return False
+        if entry.code.startswith(cset.icd10_prefixes):
+            return True
+    elif entry.system == "snomed":
+        if entry.code in cset.snomed_not:
+            return False
+        if entry.code in cset.snomed:
+            return True
+    return None
+
+
+def entry_findings(entry: Entry, clinical_status: str | None = None,
+                   verification_status: str | None = None) -> Iterator[tuple[str, str]]:
+    """Yield (finding, basis) for one problem-list entry already read (read_entry)."""
+    if verification_status in NOT_THE_PATIENTS:
+        return
+    past = clinical_status in PAST_STATUSES
+    for cset in CONDITION_SETS:
+        if past and not cset.history_counts:
+            continue
+        says = _code_says(cset, entry)
+        if says:
+            yield cset.finding, entry.code_label
+        elif says is None and entry.text and text_mentions(
+                entry.text, cset.text_patterns, cset.look_alikes, cset.history_counts):
+            yield cset.finding, f"text {entry.text!r}"
+
+
+def condition_findings(system: str | None, code: str | None, text: str | None, *,
+                       clinical_status: str | None = None,
+                       verification_status: str | None = None
                        ) -> Iterator[tuple[str, str]]:
     """Yield (finding, basis) for one problem-list entry."""
-    kind = code_system(system)
-    compact = _compact(code) if code else ""
-    for cset in CONDITION_SETS:
-        basis = None
-        if compact:
-            if kind == "icd10" or (kind is None and not compact.isdigit()):
-                if any(compact.startswith(p) for p in cset.icd10_prefixes):
-                    basis = f"ICD-10 {code.strip()}"
-            if kind in ("snomed", None) and compact in cset.snomed:
-                basis = f"SNOMED CT {compact}"
-        if basis is None and text and text_mentions(text, cset.text_patterns, cset.look_alikes):
-            basis = f"text {text!r}"
-        if basis is not None:
-            yield cset.finding, basis
+    yield from entry_findings(read_entry("condition", system, code, text), clinical_status,
+                              verification_status)
 
 
-_INGREDIENT_CLASS = {name: drug_class for drug_class, members in CNS_DEPRESSANTS.items()
-                     for name, _ in members}
-_RXCUI = {rxcui: name for members in CNS_DEPRESSANTS.values() for name, rxcui in members
-          if rxcui}
+_INGREDIENT_CLASS = {name: dc.label for dc in CLASSES for name, _ in dc.members}
+_RXCUI = {rxcui: name for dc in CLASSES for name, rxcui in dc.members if rxcui}
+_ATC_CLASS = tuple((prefix, dc.label) for dc in CLASSES for prefix in dc.atc)
 _NAMES = tuple(sorted({*_INGREDIENT_CLASS, *BRAND_NAMES}, key=len, reverse=True))
-_NAME_PATTERN = "|".join(re.escape(n) for n in _NAMES)
+_NAME = re.compile(rf"\b(?:{'|'.join(re.escape(n) for n in _NAMES)})(?![a-z])")
 
 
-def depressant_class(system: str | None, code: str | None, text: str | None
-                     ) -> tuple[str, str] | None:
-    """(class, ingredient) of a CNS depressant, or None."""
-    if code and code_system(system) in ("rxnorm", None) and _compact(code) in _RXCUI:
-        name = _RXCUI[_compact(code)]
+def entry_depressant(entry: Entry) -> tuple[str, str] | None:
+    """(class, ingredient or code) of a CNS depressant, or None, for a medication entry."""
+    if entry.system == "rxnorm" and entry.code in _RXCUI:
+        name = _RXCUI[entry.code]
         return _INGREDIENT_CLASS[name], name
-    if text:
-        lowered = text.lower()
-        for mm in re.finditer(rf"\b(?:{_NAME_PATTERN})(?![a-z])", lowered):
+    if entry.system == "atc" and entry.code:
+        for prefix, label in _ATC_CLASS:
+            if entry.code.startswith(prefix):
+                return label, entry.text or f"ATC {entry.code}"
+    if entry.text:
+        lowered = entry.text.lower()
+        for mm in _NAME.finditer(lowered):
             if _counts(lowered, mm.start(), mm.end()):
                 name = BRAND_NAMES.get(mm.group(0), mm.group(0))
                 return _INGREDIENT_CLASS[name], name
     return None
 
 
-def readable(system: str | None, code: str | None, text: str | None) -> bool:
-    """Whether an entry can be screened at all: it has text, or a code in a system we read."""
-    return bool(text and text.strip()) or code_system(system) != "other"
+def depressant_class(system: str | None, code: str | None, text: str | None
+                     ) -> tuple[str, str] | None:
+    """(class, ingredient) of a CNS depressant, or None."""
+    return entry_depressant(read_entry("medication", system, code, text))
+
+
+def readable(system: str | None, code: str | None, text: str | None,
+             kind: str = "condition") -> bool:
+    """Whether an entry can be screened at all: it has text, or a code we can read."""
+    return read_entry(kind, system, code, text).screenable

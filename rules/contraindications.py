@@ -23,7 +23,11 @@ SEIZURE_SOURCE = Passage(
     note="Contraindication per the design card and 002 (secondary) and 004 (tertiary). The "
     "primary text (001) does not list epilepsy as a contraindication; it treats seizure risk as "
     "a precaution (withdrawal seizures). We keep the stricter reading and make the alert "
-    "critical; a prescriber may override with a documented reason.",
+    "critical; a prescriber may override with a documented reason. A past seizure disorder "
+    "(resolved, inactive, in remission, 'history of') counts too: 004 contraindicates it in "
+    "'Patients with a history of epilepsy or seizure disorders, due to lowered seizure "
+    "threshold during withdrawal.' Febrile convulsions (ICD-10 R56.0) are not a seizure "
+    "disorder.",
 )
 ESRD_SOURCE = Passage(
     REVIEW,

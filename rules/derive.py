@@ -14,7 +14,16 @@ from datetime import date
 from typing import Any
 
 from engine import Bindings, Derivation, c, m
-from rules.code_sets import condition_findings, depressant_class, readable
+from rules.code_sets import (
+    NOT_THE_PATIENTS,
+    PAST_STATUSES,
+    SYSTEM_NAMES,
+    UNCONFIRMED_STATUSES,
+    Entry,
+    entry_depressant,
+    entry_findings,
+    read_entry,
+)
 
 UNIT_TO_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001}
 
@@ -103,24 +112,44 @@ def _renal_function(b: Bindings) -> Iterator[dict[str, Any]]:
     yield {"kind": "renal_function", "ml_min": value, "measure": measure}
 
 
-def _unscreened(kind: str, entry: Any) -> dict[str, Any] | None:
-    """An entry coded in a system we do not read, with no text: nothing can be said about it,
-    which is not the same as "nothing found" (MISSING_DATA says so)."""
-    if readable(entry.get("system"), entry.get("code"), entry.get("display")):
+def _unread(kind: str, raw: Any, entry: Entry) -> dict[str, Any] | None:
+    """An entry whose code cannot be read: in a system we do not read and with no text, or
+    malformed in one we do read. Nothing can be said from that code, which is not the same as
+    "nothing found" (MISSING_DATA says so). A malformed code beside readable text is still
+    reported: the entry is screened by its text alone, and the code may say more."""
+    if entry.problem:
+        return {"kind": "finding", "finding": "unscreened_entry", "entry_kind": kind,
+                "reason": "malformed_code",
+                "label": f"{SYSTEM_NAMES.get(entry.named or '', 'code')} {entry.given!r}",
+                "problem": entry.problem, "screened_by_text": bool(entry.text)}
+    if entry.screenable:
         return None
+    system = raw.get("system")
+    label = f"{system} {raw.get('code')}" if system else f"{raw.get('code')} (no system)"
     return {"kind": "finding", "finding": "unscreened_entry", "entry_kind": kind,
-            "label": f"{entry.get('system')} {entry.get('code')}"}
+            "reason": "system_not_read", "label": label,
+            "screened_by_text": False}
+
+
+def _label(entry: Entry, clinical: str | None, verification: str | None) -> str:
+    label = entry.text or entry.code_label
+    statuses = [s for s in (clinical if clinical in PAST_STATUSES else None,
+                            verification if verification in UNCONFIRMED_STATUSES else None)
+                if s]
+    return f"{label} ({', '.join(statuses)})" if statuses else label
 
 
 def _condition_findings(b: Bindings) -> Iterator[dict[str, Any]]:
     cond = b.cond
-    unscreened = _unscreened("condition", cond)
-    if unscreened:
-        yield unscreened
-        return
-    label = cond.get("display") or cond.get("code")
-    for finding, basis in condition_findings(cond.get("system"), cond.get("code"),
-                                             cond.get("display")):
+    clinical, verification = cond.get("clinical_status"), cond.get("verification_status")
+    if verification in NOT_THE_PATIENTS:
+        return  # refuted or entered in error: not the patient's, nothing to read or report
+    entry = read_entry("condition", cond.get("system"), cond.get("code"), cond.get("display"))
+    unread = _unread("condition", cond, entry)
+    if unread:
+        yield unread
+    label = _label(entry, clinical, verification)
+    for finding, basis in entry_findings(entry, clinical, verification):
         if finding == "alcohol_use":  # alcohol is a CNS depressant for the interaction rule
             yield {"kind": "finding", "finding": "cns_depressant", "drug_class": "alcohol",
                    "basis": basis, "label": label}
@@ -130,15 +159,15 @@ def _condition_findings(b: Bindings) -> Iterator[dict[str, Any]]:
 
 def _medication_findings(b: Bindings) -> Iterator[dict[str, Any]]:
     med = b.med
-    unscreened = _unscreened("medication", med)
-    if unscreened:
-        yield unscreened
-        return
-    hit = depressant_class(med.get("system"), med.get("code"), med.get("display"))
+    entry = read_entry("medication", med.get("system"), med.get("code"), med.get("display"))
+    unread = _unread("medication", med, entry)
+    if unread:
+        yield unread
+    hit = entry_depressant(entry)
     if hit:
         drug_class, name = hit
         yield {"kind": "finding", "finding": "cns_depressant", "drug_class": drug_class,
-               "label": name, "basis": med.get("display") or f"RxNorm {med.get('code')}"}
+               "label": name, "basis": entry.text or entry.code_label}
 
 
 def _flag(finding: str, basis: str, label: str, **extra: str) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.case import UG_PER_UNIT, Case, Coding, Intrathecal, IntrathecalHistoryEntry
+from rules.case import UG_PER_UNIT, Case, Coding, Condition, Intrathecal, IntrathecalHistoryEntry
 
 
 def _clean(fact: dict[str, Any]) -> dict[str, Any]:
@@ -19,8 +19,12 @@ def _clean(fact: dict[str, Any]) -> dict[str, Any]:
 
 
 def _coding(kind: str, n: int, entry: Coding) -> dict[str, Any]:
-    return _clean({"kind": kind, "id": f"{kind}{n}", "system": entry.system,
-                   "code": entry.code, "display": entry.display})
+    fact = {"kind": kind, "id": f"{kind}{n}", "system": entry.system, "code": entry.code,
+            "display": entry.display}
+    if isinstance(entry, Condition):
+        fact.update(clinical_status=entry.clinical_status,
+                    verification_status=entry.verification_status)
+    return _clean(fact)
 
 
 def _utc(moment: datetime | None) -> str | None:
@@ -113,10 +117,12 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
         }))
         facts += _intrathecal_facts(it, history)
     # Duplicated entries would only repeat the same finding: send each distinct entry once.
-    seen: set[tuple[str, str | None, str | None, str | None]] = set()
-    for kind, entries in (("condition", p.conditions), ("medication", p.medications)):
-        for n, entry in enumerate(entries):
-            key = (kind, entry.system, entry.code, entry.display)
+    seen: set[tuple[Any, ...]] = set()
+    entries: list[tuple[str, list[Condition] | list[Coding]]] = [
+        ("condition", p.conditions), ("medication", p.medications)]
+    for kind, items in entries:
+        for n, entry in enumerate(items):
+            key = (kind, *entry.model_dump().values())
             if key not in seen:
                 seen.add(key)
                 facts.append(_coding(kind, n, entry))

@@ -52,19 +52,69 @@ def merge(alerts: list[Alert]) -> Alert:
     )
 
 
+def _entries(items: list[Bindings], **match: object) -> list[Bindings]:
+    out: dict[str, Bindings] = {}
+    for b in items:
+        if all(b.f.get(k) == v for k, v in match.items()):
+            out.setdefault(str(b.f.label), b)
+    return list(out.values())
+
+
+def _listed(items: list[Bindings], with_problem: bool) -> str:
+    labels = [f"{b.f.label}: {b.f.problem}" if with_problem else str(b.f.label)
+              for b in items[:5]]
+    return "; ".join(labels) + ("; …" if len(items) > 5 else "")
+
+
+def _n(items: list[Bindings], one: str, many: str) -> str:
+    return f"{len(items)} {one if len(items) == 1 else many}"
+
+
 def _unscreened_message(items: list[Bindings]) -> str:
-    labels = list(dict.fromkeys(str(b.f.label) for b in items))
-    kinds = {str(b.f.entry_kind) for b in items}
-    screens = []
-    if "condition" in kinds:
-        screens.append("seizure disorder, end-stage renal disease and pregnancy")
-    if "medication" in kinds:
-        screens.append("CNS-depressant co-medication")
-    return (f"{len(labels)} entr{'y is' if len(labels) == 1 else 'ies are'} coded in a system "
-            f"we do not read and carr{'ies' if len(labels) == 1 else 'y'} no text "
-            f"({', '.join(labels[:5])}{', …' if len(labels) > 5 else ''}): the "
-            f"{' and the '.join(screens)} checks could not look at "
-            f"{'it' if len(labels) == 1 else 'them'}.")
+    """Entries nothing could be read from (a system we do not read, or a malformed code, and
+    no text), then malformed codes whose entries were read by their text alone."""
+    not_read = _entries(items, reason="system_not_read")
+    malformed_blind = _entries(items, reason="malformed_code", screened_by_text=False)
+    malformed_text = _entries(items, reason="malformed_code", screened_by_text=True)
+    sentences = []
+    blind = not_read + malformed_blind
+    if blind:
+        kinds = {str(b.f.entry_kind) for b in blind}
+        screens = []
+        if "condition" in kinds:
+            screens.append("seizure disorder, end-stage renal disease and pregnancy")
+        if "medication" in kinds:
+            screens.append("CNS-depressant co-medication")
+        parts = []
+        if not_read:
+            parts.append(f"{_n(not_read, 'entry is', 'entries are')} coded in a system we do "
+                         f"not read and carr{'ies' if len(not_read) == 1 else 'y'} no text "
+                         f"({_listed(not_read, False)})")
+        if malformed_blind:
+            parts.append(f"{_n(malformed_blind, 'entry has', 'entries have')} a code we "
+                         f"cannot read and no text ({_listed(malformed_blind, True)})")
+        sentences.append(f"{' and '.join(parts)}: the {' and the '.join(screens)} checks "
+                         f"could not look at {'it' if len(blind) == 1 else 'them'}.")
+    if malformed_text:
+        sentences.append(
+            f"{_n(malformed_text, 'code', 'codes')} could not be read "
+            f"({_listed(malformed_text, True)}): "
+            f"{'its entry was' if len(malformed_text) == 1 else 'their entries were'} "
+            "screened by the display text alone, and the code may say more.")
+    return " ".join(sentences)
+
+
+def _unscreened_evidence(items: list[Bindings]) -> dict[str, object]:
+    entries = _entries(items)
+    evidence: dict[str, object] = {
+        "missing": ["display or a valid code in ICD-10, SNOMED CT, RxNorm or ATC"],
+        "entries": [str(b.f.label) for b in entries]}
+    malformed = [{"entry": str(b.f.label), "problem": str(b.f.problem),
+                  "screened_by_text": bool(b.f.screened_by_text)}
+                 for b in entries if b.f.reason == "malformed_code"]
+    if malformed:
+        evidence["unreadable_codes"] = malformed
+    return evidence
 
 
 def _weight_checks(b: Bindings) -> str:
@@ -186,14 +236,14 @@ RULES = [
         severity=Severity.WARNING,
         when=(c.f << ((m.kind == "finding") & (m.finding == "unscreened_entry")),),
         message=_unscreened_message,
-        suggestion=lambda items: "Send these entries with an ICD-10, SNOMED CT or RxNorm code or "
-        "their display text, or review them yourself for epilepsy, end-stage renal disease, "
-        "pregnancy and CNS depressants.",
-        evidence=lambda items: {"missing": ["display or a code in ICD-10, SNOMED CT, RxNorm"],
-                                "entries": list(dict.fromkeys(str(b.f.label) for b in items))},
+        suggestion=lambda items: "Correct these entries or send them with their display text "
+        "(conditions coded in ICD-10 or SNOMED CT, medications in RxNorm or ATC), or review "
+        "them yourself for epilepsy, end-stage renal disease, pregnancy and CNS depressants.",
+        evidence=_unscreened_evidence,
         aggregate=True,
         source=SEIZURE_SOURCE,  # the most serious of the screens it could not run
-        description="Problem-list or medication entries that cannot be read: not screened.",
+        description="Problem-list or medication entries whose code cannot be read: not "
+        "screened, or screened by their text alone.",
     ),
     AlertRule(
         id="missing.route",

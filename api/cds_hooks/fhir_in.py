@@ -26,6 +26,7 @@ from api.cds_hooks.prefetch import Prefetched
 from api.errors import validation_items
 from rules import code_sets
 from rules.case import MAX_LIST, MAX_TEXT, Case, normalise_unit
+from rules.code_validation import clean
 
 MG_PER = {"mg": 1.0, "ug": 0.001, "g": 1000.0}
 
@@ -118,9 +119,12 @@ class Medication:
 
     def is_baclofen(self) -> bool:
         for coding in self.codings():
-            code = str(coding.get("code", "")).strip()
-            if coding.get("system") in (t.RXNORM, None) and (
+            code = clean(str(coding.get("code", "")))  # NFKC: a full-width code is the code
+            system = code_sets.code_system(coding.get("system"))
+            if system in ("rxnorm", None) and (
                     code == t.BACLOFEN_INGREDIENT or code in t.BACLOFEN_PRODUCTS):
+                return True
+            if system == "atc" and code.upper() == t.BACLOFEN_ATC:
                 return True
         return any(t.BACLOFEN_WORDS.search(text) for text in self.texts()
                    + [str(c.get("display", "")) for c in self.codings()])
@@ -635,16 +639,48 @@ def _renal(resources: list[dict[str, Any]], codes: Iterable[str], label: str,
     return round(ml_min, 3)
 
 
+def _status(element: Any, known: frozenset[str]) -> str | None:
+    """A Condition status as a code we know: R4 CodeableConcept or STU3 code."""
+    codes = [element] if isinstance(element, str) else [c.get("code") for c in _codings(element)]
+    return next((str(c).strip().lower() for c in codes
+                 if isinstance(c, str) and c.strip().lower() in known), None)
+
+
+def _abated(res: dict[str, Any]) -> bool:
+    """Whether the Condition says it has abated (any abatement[x]; STU3 abatementBoolean). A
+    date still ahead (an expected end) is not an abatement yet."""
+    if res.get("abatementBoolean") is True:
+        return True
+    for key in ("abatementDateTime", "abatementPeriod", "abatementAge", "abatementRange",
+                "abatementString"):
+        value = res.get(key)
+        if value in (None, "", {}):
+            continue
+        when = value if key == "abatementDateTime" else (
+            dig(value, "start") or dig(value, "end") if key == "abatementPeriod" else None)
+        if isinstance(when, str) and when[:10] > date.today().isoformat():
+            return False
+        return True
+    return False
+
+
 def _conditions(prefetched: Prefetched) -> list[dict[str, Any]]:
+    """Every Condition with its statuses: what a past, refuted or unconfirmed entry means for
+    each finding is the rules' call (rules/code_sets.py). An abatement stands for a past
+    clinical status when the resource gives none (FHIR con-4 makes an abated condition
+    inactive, resolved or in remission); beside an explicit active, recurrence or relapse
+    status it does not silence the entry."""
     out: list[dict[str, Any]] = []
     for res in _bundle_resources(prefetched.data.get("conditions")):
         if res.get("resourceType") != "Condition":
             continue
-        clinical = {c.get("code") for c in _codings(res.get("clinicalStatus"))}
-        verification = {c.get("code") for c in _codings(res.get("verificationStatus"))}
-        if clinical & t.CONDITION_INACTIVE or verification & t.VERIFICATION_EXCLUDED:
-            continue
-        out += _coding_entries(res.get("code"))
+        clinical = _status(res.get("clinicalStatus"), t.CONDITION_CLINICAL)
+        if clinical is None and _abated(res):
+            clinical = "resolved"
+        verification = _status(res.get("verificationStatus"), t.CONDITION_VERIFICATION)
+        statuses = {k: v for k, v in (("clinical_status", clinical),
+                                      ("verification_status", verification)) if v}
+        out += [{**entry, **statuses} for entry in _coding_entries(res.get("code"))]
     pregnancy = _latest(_bundle_resources(prefetched.data.get("pregnancy")),
                         [t.PREGNANCY_STATUS])
     if pregnancy is not None:
@@ -653,29 +689,40 @@ def _conditions(prefetched: Prefetched) -> list[dict[str, Any]]:
     return out[:MAX_LIST]
 
 
-def _coding_entries(concept: Any) -> list[dict[str, Any]]:
+def _coding_entries(concept: Any, kind: str = "condition") -> list[dict[str, Any]]:
+    """One entry per coding with a code, each carrying all the concept's text (its codings'
+    displays and its text): a code the rules cannot place (a SNOMED CT concept outside their
+    lists, an unspecific ICD-10 code) leaves the decision to the text, which must then be the
+    concept's whole text. Codings in a system the rules do not read, or with a malformed code,
+    are dropped when another coding of the concept has a code they read: they add nothing;
+    when none has, they are kept and reported (MISSING_DATA)."""
+    texts: list[str] = []
+    for text in [*(c.get("display") for c in _codings(concept)),
+                 concept.get("text") if isinstance(concept, dict) else None]:
+        clipped = _clip(text)
+        if clipped and not any(clipped.lower() in kept.lower() for kept in texts):
+            texts = [kept for kept in texts if kept.lower() not in clipped.lower()] + [clipped]
+    display = _clip("; ".join(texts))
     entries = []
     for coding in _codings(concept):
-        code, display = _clip(str(coding.get("code", ""))), _clip(coding.get("display"))
-        if code or display:
+        code = _clip(str(coding.get("code", "")))
+        if code:
             entries.append({k: v for k, v in (("system", _clip(coding.get("system"))),
                                               ("code", code), ("display", display)) if v})
-    text = _clip(concept.get("text")) if isinstance(concept, dict) else None
-    if text and all(text != e.get("display") for e in entries):
-        entries.append({"display": text})
-    # A local coding with no display beside a standard one (or the text) says nothing the
-    # others do not: only a concept with nothing readable is reported as unscreened.
-    readable = [e for e in entries if code_sets.readable(e.get("system"), e.get("code"),
-                                                         e.get("display"))]
-    return readable or entries
+    coded = [e for e in entries if code_sets.read_entry(
+        kind, e.get("system"), e.get("code"), None).coded]
+    if coded or entries:
+        return coded or entries
+    return [{"display": display}] if display else []
 
 
 def _medication_entry(med: Medication) -> dict[str, Any]:
     """One entry per medication: its RxNorm coding (or first coding) named by the coding's
     display or the text, so one drug is one finding."""
     codings = med.codings()
-    coding = next((c for c in codings if c.get("system") == t.RXNORM), None) or (
-        codings[0] if codings else {})
+    coding = next((c for system in ("rxnorm", "atc") for c in codings
+                   if code_sets.code_system(c.get("system")) == system),
+                  codings[0] if codings else {})
     text = _clip(med.concept.get("text"))
     entry = {"system": _clip(coding.get("system")), "code": _clip(str(coding.get("code", ""))),
              "display": _clip(coding.get("display")) or text}

@@ -20,6 +20,7 @@ LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 
 BACLOFEN_INGREDIENT = "1292"
+BACLOFEN_ATC = "M03BX01"  # WHO ATC: muscle relaxants, centrally acting, other
 BACLOFEN_PRODUCTS = {
     "197391": "Baclofen 10 MG Oral Tablet",
     "197392": "Baclofen 20 MG Oral Tablet",
@@ -108,8 +109,12 @@ PREGNANCY_STATUS = "82810-3"
 WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237,
                 "lbs": 0.45359237, "[oz_av]": 0.028349523125}
 
+# Condition statuses (FHIR R4 condition-clinical and condition-ver-status), passed on to the
+# rules as read: what a past, refuted or unconfirmed entry means is decided in rules/.
+CONDITION_CLINICAL = frozenset({"active", "recurrence", "relapse", "inactive", "remission",
+                                "resolved"})
+CONDITION_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential", "confirmed",
+                                    "refuted", "entered-in-error"})
 # Statuses that take a resource out of the picture.
-CONDITION_INACTIVE = {"inactive", "resolved", "remission"}
-VERIFICATION_EXCLUDED = {"refuted", "entered-in-error"}
 MEDICATION_REQUEST_CURRENT = {"active", "on-hold", "draft"}
 OBSERVATION_EXCLUDED = {"entered-in-error", "cancelled"}

@@ -318,13 +318,18 @@ def test_renal_function() -> None:
     assert got["creatinine_clearance_ml_min"] == 30
 
 
-def test_conditions_keep_only_current_ones() -> None:
+def test_conditions_carry_their_statuses() -> None:
+    """Statuses are passed on as read; what a past or refuted entry means is the rules' call
+    (tests/cds_hooks/test_condition_reading.py checks the answers)."""
     conditions = searchset(
         condition("G40.909", "Epilepsy", "84757009", cid="c1"),
         condition("N18.6", "End stage renal disease", clinical="resolved", cid="c2"),
         condition("O09.90", "High-risk pregnancy", verification="refuted", cid="c3"))
     got, _ = _patient_of({"conditions": conditions})
-    assert [c.get("code") for c in got["conditions"]] == ["G40.909", "84757009"]
+    assert [(c.get("code"), c.get("clinical_status"), c.get("verification_status"))
+            for c in got["conditions"]] == [
+        ("G40.909", "active", "confirmed"), ("84757009", "active", "confirmed"),
+        ("N18.6", "resolved", "confirmed"), ("O09.90", "active", "refuted")]
 
 
 def test_implausible_values_are_set_aside_and_named() -> None:
