@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from api import openapi
 from api.cds_hooks import cards, fhir_in, prefetch
 from api.cds_hooks.feedback import FeedbackStore
 from api.cds_hooks.models import (
@@ -93,28 +94,9 @@ def install(app: FastAPI) -> None:
                             content=exc.outcome.model_dump(exclude_none=True))
 
     app.add_middleware(CORSMiddleware, **cors_options())  # type: ignore[arg-type]
-    _document_bodies(app)
-
-
-def _document_bodies(app: FastAPI) -> None:
-    """The hook and feedback routes read their bodies themselves (to answer malformed ones
-    with the spec's 400 OperationOutcome, not FastAPI's 422), so FastAPI cannot see the body
-    models: add their schemas to the OpenAPI document for integrators and fuzzing alike."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = build()
-            schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            for model in (HookRequest, FeedbackRequest):
-                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                for name, sub in schema.pop("$defs", {}).items():
-                    schemas.setdefault(name, sub)
-                schemas[model.__name__] = schema
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    # The hook and feedback routes read their bodies themselves (to answer malformed ones
+    # with the spec's 400 OperationOutcome, not FastAPI's 422): document the body models.
+    openapi.document(app, HookRequest, FeedbackRequest)
 
 
 def _settings(request: Request) -> CdsSettings:
@@ -203,11 +185,6 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": OperationOutcome, "description": meaning[s]} for s in statuses}
 
 
-def _body(model: str) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{model}"}}}}}
-
-
 @router.get("", response_model=Discovery, response_model_exclude_none=True,
             responses=_errors(401))
 async def discovery(request: Request) -> Discovery:
@@ -218,7 +195,7 @@ async def discovery(request: Request) -> Discovery:
 
 @router.post("/{service_id}", response_model=CdsResponse, response_model_exclude_none=True,
              responses=_errors(400, 401, 404, 412, 413, 500, 503),
-             openapi_extra=_body("HookRequest"))
+             openapi_extra=openapi.body("HookRequest"))
 async def call_service(service_id: str, request: Request) -> JSONResponse:
     """Evaluate every baclofen order (order-sign) or the selected ones (order-select)."""
     await _authenticate(request)
@@ -302,7 +279,7 @@ def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
 
 @router.post("/{service_id}/feedback", response_model=FeedbackStored,
              responses=_errors(400, 401, 404, 413, 503),
-             openapi_extra=_body("FeedbackRequest"))
+             openapi_extra=openapi.body("FeedbackRequest"))
 async def feedback(service_id: str, request: Request) -> FeedbackStored:
     """Accepted and overridden cards, kept in an append-only store (spec 2.0.1 "Feedback")."""
     client = await _authenticate(request)
