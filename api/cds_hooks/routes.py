@@ -9,7 +9,6 @@ could not complete a check.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -22,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api import openapi
+from api import openapi, strict_json
 from api.cds_hooks import cards, fhir_in, prefetch
 from api.cds_hooks.feedback import FeedbackStore
 from api.cds_hooks.models import (
@@ -137,7 +136,11 @@ def _not_json(constant: str) -> Any:
 
 async def _json(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body(), parse_constant=_not_json)
+        body = strict_json.loads(await request.body(), parse_constant=_not_json)
+    except strict_json.DuplicateKeys as exc:
+        raise CdsHooksError(400, "structure", "A key is repeated in the same object, so which "
+                            f"value counts is ambiguous: {exc}. Send each key once.",
+                            expression=[strict_json.dotted(p) for p in exc.paths]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise CdsHooksError(400, "structure", f"The body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
