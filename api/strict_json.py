@@ -6,14 +6,15 @@ solution while the sender's record may say tablets, and a dangerous order could 
 `no_alerts`. A body with a repeated key at any depth is refused, naming every key path, instead
 of being resolved silently.
 
-The check costs a Python call per JSON object (`object_pairs_hook`); the paths are looked for
-only when a duplicate was seen. `bench/parse.py` measures it.
+The check costs a Python call per JSON object (`object_pairs_hook`); the paths of repeated keys
+are looked for, with a second parse, only when one was seen. `bench/parse.py` measures it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 Path = tuple[str | int, ...]
@@ -32,33 +33,61 @@ class DuplicateKeys(ValueError):
         return [p for p, _ in self.found]
 
 
+class _Repeat(Exception):
+    """Raised by the hook at the first repeated key: the rest is found by a second parse."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Repeat
+    return obj
+
+
 class _Repeated(dict[str, Any]):
     """An object that had repeated keys: each of them and how often it appeared."""
 
     repeated: dict[str, int]
 
 
+def _marking(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    marked = _Repeated(obj)
+    counts: dict[str, int] = {}
+    for key, _ in pairs:
+        counts[key] = counts.get(key, 0) + 1
+    marked.repeated = {k: n for k, n in counts.items() if n > 1}
+    return marked
+
+
+@lru_cache(maxsize=8)
+def _decoder(parse_constant: Callable[[str], Any] | None) -> json.JSONDecoder:
+    # One decoder, built once: json.loads with any keyword builds a new one per call, which
+    # cost more than the hook itself (bench/parse.py).
+    if parse_constant is None:
+        return json.JSONDecoder(object_pairs_hook=_unique)
+    return json.JSONDecoder(object_pairs_hook=_unique, parse_constant=parse_constant)
+
+
 def loads(raw: bytes | str, *, parse_constant: Callable[[str], Any] | None = None) -> Any:
-    """json.loads, raising DuplicateKeys when any object repeats a key (after the whole text
-    has parsed: a syntax error is reported first, as json.loads reports it)."""
-    seen: list[_Repeated] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(items)
-        if len(obj) == len(items):
-            return obj
-        marked = _Repeated(obj)
-        counts: dict[str, int] = {}
-        for key, _ in items:
-            counts[key] = counts.get(key, 0) + 1
-        marked.repeated = {k: n for k, n in counts.items() if n > 1}
-        seen.append(marked)
-        return marked
-
-    value = json.loads(raw, object_pairs_hook=pairs, parse_constant=parse_constant)
-    if seen:  # the hook cannot know where an object sits: find the paths only now
-        raise DuplicateKeys(_find(value))
-    return value
+    """json.loads (bytes in any JSON encoding, a UTF-8 BOM skipped; NaN and Infinity read
+    unless `parse_constant` says otherwise), raising DuplicateKeys, which names every
+    repeated key, when an object repeats one. A syntax error anywhere is reported first, as
+    json.loads reports it."""
+    if isinstance(raw, str):
+        if raw.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+        text = raw
+    else:
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    try:
+        return _decoder(parse_constant).decode(text)
+    except _Repeat:
+        pass
+    kw = {} if parse_constant is None else {"parse_constant": parse_constant}
+    raise DuplicateKeys(_find(json.loads(text, object_pairs_hook=_marking, **kw)))
 
 
 def _find(value: Any) -> list[tuple[Path, int]]:
