@@ -461,9 +461,25 @@ def _dose_and_rates(dosage: dict[str, Any]) -> list[tuple[int | None, dict[str, 
     return ordered or list(enumerate(dars))
 
 
+def _zero_amount(dar: dict[str, Any]) -> bool:
+    """A dose or infusion rate of 0: how EHRs write a discontinuation."""
+    ratio = dar.get("rateRatio")
+    for q in (dar.get("doseQuantity"), dar.get("rateQuantity"),
+              ratio.get("numerator") if isinstance(ratio, dict) else None):
+        if isinstance(q, dict) and "value" in q:
+            try:
+                return float(q["value"]) == 0
+            except (TypeError, ValueError):
+                return False
+    return False
+
+
 def regimen(request: dict[str, Any], med: Medication, route: str | None, label: str
             ) -> Regimen:
     notes: list[str] = []
+    # A stopped (discontinued: v2 order status DC) order written with a dose or rate of 0
+    # says "no more", not "0 mg": no dose to read, and no note that it could not be read.
+    stopping = request.get("status") == "stopped"
     strength = strengths(med)
     dosages = [(n, d) for n, d in enumerate(as_list(request.get("dosageInstruction")))
                if isinstance(d, dict)]
@@ -476,6 +492,8 @@ def regimen(request: dict[str, Any], med: Medication, route: str | None, label: 
     parts: list[tuple[Dose, int | None]] = []
     for n, dosage in dosages:
         for dar_index, dar in _dose_and_rates(dosage):
+            if stopping and _zero_amount(dar):
+                break
             if isinstance(dar.get("doseQuantity"), dict):
                 dose = _quantity_dose(dar["doseQuantity"], strength, route, n, dar_index, notes,
                                       label)

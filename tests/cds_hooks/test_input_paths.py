@@ -10,7 +10,22 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.cds_hooks.golden_cases import adult_epilepsy, child_tablet_below_33_kg
+from tests.cds_hooks.fhir import (
+    INTRATHECAL,
+    TABLET_20,
+    crcl,
+    full_prefetch,
+    hook_request,
+    med_request,
+    quantity,
+    weight,
+)
+from tests.cds_hooks.golden_cases import (
+    ACTIVE_SINCE,
+    ADULT,
+    adult_epilepsy,
+    child_tablet_below_33_kg,
+)
 
 SIGN = "/cds-services/baclofen-order-sign"
 FEEDBACK = "/cds-services/baclofen-order-sign/feedback"
@@ -103,3 +118,69 @@ def test_feedback_with_a_repeated_key_is_refused(cds: TestClient, text: str,
     assert response.status_code == status, response.text
     if status == 400:
         assert response.json()["issue"][0]["expression"] == ["feedback[0].outcome"]
+
+
+# ---- stop orders written with a zero dose or rate: the taper check, and no "dose unreadable" --
+# A stopped MedicationRequest is how FHIR writes an EHR's discontinue order (v2 order status
+# DC). Its dose or rate of 0 says "no more": nothing to read, so no note that it could not be.
+ORAL_ACTIVE = med_request("rx-old", TABLET_20, quantity(20, "mg"), per_day=3, status="active",
+                          authored=ACTIVE_SINCE)
+ITB_ACTIVE = med_request("rx-old", INTRATHECAL, quantity(400, "ug"), per_day=1,
+                         route="intrathecal", status="active", authored=ACTIVE_SINCE)
+
+
+def _oral(dose: float, status: str = "stopped") -> dict[str, Any]:
+    return med_request("rx-1", TABLET_20, quantity(dose, "mg"), per_day=3, status=status)
+
+
+def _itb(status: str = "stopped", dose: dict[str, Any] | None = None,
+         rate: dict[str, Any] | None = None) -> dict[str, Any]:
+    return med_request("rx-1", INTRATHECAL, dose, per_day=1 if dose else None,
+                       route="intrathecal", status=status, rate=rate)
+
+
+def _ratio(numerator: float) -> dict[str, Any]:
+    draft = _itb()
+    draft["dosageInstruction"][0]["doseAndRate"] = [{"rateRatio": {
+        "numerator": {"value": numerator, "unit": "ug", "code": "ug"},
+        "denominator": {"value": 1, "unit": "h", "code": "h"}}}]
+    return draft
+
+
+STOPS = [
+    ("oral-stopped-dose-0", _oral(0), ORAL_ACTIVE, ["ABRUPT_DISCONTINUATION"]),
+    ("oral-stopped-dose-5-mg", _oral(5), ORAL_ACTIVE, ["ABRUPT_DISCONTINUATION"]),
+    ("oral-stopped-dose-0-no-active-order", _oral(0), None, ["ABRUPT_DISCONTINUATION"]),
+    ("oral-draft-dose-0-is-no-stop", _oral(0, "draft"), ORAL_ACTIVE, ["MISSING_DATA"]),
+    ("oral-stopped-dose-minus-5", _oral(-5), ORAL_ACTIVE,
+     ["ABRUPT_DISCONTINUATION", "MISSING_DATA"]),
+    ("itb-stopped-dose-0-ug", _itb(dose=quantity(0, "ug")), ITB_ACTIVE,
+     ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
+    ("itb-stopped-dose-400-ug", _itb(dose=quantity(400, "ug")), ITB_ACTIVE,
+     ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
+    ("itb-stopped-rate-0-ug-per-h", _itb(rate=quantity(0, "ug/h")), ITB_ACTIVE,
+     ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
+    ("itb-stopped-rate-0-ml-per-h", _itb(rate=quantity(0, "mL/h")), ITB_ACTIVE,
+     ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
+    ("itb-stopped-rate-ratio-0", _ratio(0), ITB_ACTIVE, ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
+    ("itb-stopped-rate-ratio-16", _ratio(16), ITB_ACTIVE, ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
+    ("itb-draft-rate-0-is-no-stop", _itb("draft", rate=quantity(0, "ug/h")), ITB_ACTIVE,
+     ["MISSING_DATA"]),
+]
+
+
+@pytest.mark.parametrize(("draft", "active", "expected"), [s[1:] for s in STOPS],
+                         ids=[s[0] for s in STOPS])
+def test_a_stop_with_a_zero_dose_or_rate_gets_the_taper_check(
+        cds: TestClient, draft: dict[str, Any], active: dict[str, Any] | None,
+        expected: list[str]) -> None:
+    request = hook_request("order-sign", [draft], full_prefetch(
+        ADULT, medications=[active] if active else [], weights=[weight(80)],
+        crcls=[crcl(95)]))
+    response = cds.post(SIGN, json=request)
+    assert codes(response) == expected
+    for card in response.json()["cards"]:
+        if card["source"]["topic"]["code"] == "INTRATHECAL_ABRUPT_DISCONTINUATION":
+            assert card["indicator"] == "critical"
+        if card["source"]["topic"]["code"] == "MISSING_DATA" and "stopped" in draft["status"]:
+            assert "0 is not a positive number" not in card["detail"]
