@@ -5,11 +5,13 @@ long medication and problem lists."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.cds_hooks import fhir_in
 from tests.cds_hooks.fhir import (
     INTRATHECAL,
     TABLET_20,
@@ -184,3 +186,154 @@ def test_a_stop_with_a_zero_dose_or_rate_gets_the_taper_check(
             assert card["indicator"] == "critical"
         if card["source"]["topic"]["code"] == "MISSING_DATA" and "stopped" in draft["status"]:
             assert "0 is not a positive number" not in card["detail"]
+
+
+# ---- long lists: every entry scanned; a cut keeps what the rules read, and says so ----------
+# A check takes 1,000 entries per list (rules.case.MAX_LIST). The active medication list and
+# the problem list used to be cut at 1,000 before the rules saw them: an opioid at 1,001 raised
+# nothing. Now a longer list keeps every entry the rules read (a finding, or not readable);
+# only when those alone exceed the cap are some not screened, and a card says how many. The
+# rows at the real cap keep few entries; the rows about what a cut keeps use a cap of 10, so
+# that no row sends 1,000 findings to the engine (~200 ms of its 250 ms budget).
+
+def _med(i: int, text: str | None = None, code: str | None = None) -> dict[str, Any]:
+    concept: dict[str, Any] = {"text": text} if text else {}
+    if code:
+        concept["coding"] = [{"system": "urn:oid:1.2.3.4.5", "code": code}]
+    return {"resourceType": "MedicationRequest", "id": f"m{i}", "status": "active",
+            "intent": "order", "medicationCodeableConcept": concept,
+            "subject": {"reference": "Patient/pat-1"}}
+
+
+def _cond(i: int, text: str, icd: str | None = None, note: str = "") -> dict[str, Any]:
+    """A Condition; with `note` its text differs from the coding's display, so that it
+    gives two entries (the coding, and the text)."""
+    code: dict[str, Any] = {"text": text + note}
+    if icd:
+        code["coding"] = [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": icd,
+                           "display": text}]
+    return {"resourceType": "Condition", "id": f"c{i}", "code": code,
+            "subject": {"reference": "Patient/pat-1"}}
+
+
+def _others(n: int) -> list[dict[str, Any]]:
+    return [_med(i, f"Paracetamol {i} mg tablet") for i in range(n)]
+
+
+def _opioids(n: int) -> list[dict[str, Any]]:
+    return [_med(1000 + i, f"Oxycodone {i} mg tablet") for i in range(n)]
+
+
+def _fractures(n: int) -> list[dict[str, Any]]:
+    return [_cond(i, f"Healed fracture {i}") for i in range(n)]
+
+
+OXYCODONE = _med(9999, "Oxycodone 5 MG Oral Tablet")
+EPILEPSY = _cond(9999, "Epilepsy", "G40.909")
+LIST_DRAFT = med_request("rx-1", TABLET_20, quantity(20, "mg"), per_day=3)
+LIST_ACTIVE = med_request("rx-old", TABLET_20, quantity(20, "mg"), per_day=3, status="active",
+                          authored=ACTIVE_SINCE)
+
+
+def _lists(cds: TestClient, medications: list[dict[str, Any]],
+           conditions: list[dict[str, Any]] | None = None,
+           drafts: list[dict[str, Any]] | None = None) -> Any:
+    request = hook_request("order-sign", [LIST_DRAFT, *(drafts or [])], full_prefetch(
+        ADULT, conditions=conditions, medications=[LIST_ACTIVE, *medications],
+        weights=[weight(80)], crcls=[crcl(95)]))
+    return cds.post(SIGN, json=request)
+
+
+def _not_screened(response: Any) -> int:
+    """How many entries the card says were not screened (0: no such card)."""
+    details = " ".join(c.get("detail", "") for c in response.json()["cards"])
+    found = re.search(r"so ([\d,]+) were not screened", details)
+    return int(found[1].replace(",", "")) if found else 0
+
+
+# (id, active medications besides baclofen, problem list, card codes)
+AT_THE_CAP = [
+    ("opioid-at-1001-screened", [*_others(1000), OXYCODONE], [],
+     ["CNS_DEPRESSANT_COMEDICATION"]),
+    ("opioid-at-2000-screened", [*_others(1999), OXYCODONE], [],
+     ["CNS_DEPRESSANT_COMEDICATION"]),
+    ("1001-medications-nothing-to-say", _others(1001), [], []),
+    ("1001-identical-opioids-are-one", [_med(i, "Oxycodone 5 MG Oral Tablet")
+                                        for i in range(1001)], [],
+     ["CNS_DEPRESSANT_COMEDICATION"]),
+    ("unreadable-medication-at-1001-reported", [*_others(1000), _med(5000, code="X-1")], [],
+     ["MISSING_DATA"]),
+    ("epilepsy-at-1001-screened", [], [*_fractures(1000), EPILEPSY],
+     ["SEIZURE_DISORDER_CONTRAINDICATION"]),
+    # Coded and named differently: two entries per condition, 1,002 from 501 conditions.
+    ("epilepsy-in-the-501st-condition-screened", [],
+     [*[_cond(i, f"Healed fracture {i}", "T14.8", " (2019)") for i in range(500)],
+      _cond(9999, "Epilepsy", "G40.909", " (since childhood)")],
+     ["SEIZURE_DISORDER_CONTRAINDICATION"]),
+    ("1001-conditions-nothing-to-say", [], _fractures(1001), []),
+]
+
+
+@pytest.mark.parametrize(("medications", "conditions", "expected"),
+                         [r[1:] for r in AT_THE_CAP], ids=[r[0] for r in AT_THE_CAP])
+def test_a_list_over_1000_is_screened_whole(cds: TestClient, medications: list[dict[str, Any]],
+                                            conditions: list[dict[str, Any]],
+                                            expected: list[str]) -> None:
+    response = _lists(cds, medications, conditions)
+    assert codes(response) == expected
+    assert _not_screened(response) == 0
+
+
+def test_another_draft_order_counts_beyond_1000(cds: TestClient) -> None:
+    """The co-medications are the active list plus the other draft orders: an opioid ordered
+    beside baclofen counts when the list is already long."""
+    opioid_draft = med_request("rx-2", {"text": "Oxycodone 5 MG Oral Tablet"},
+                               quantity(5, "mg"), per_day=4)
+    assert codes(_lists(cds, _others(1000), drafts=[opioid_draft])) == [
+        "CNS_DEPRESSANT_COMEDICATION"]
+
+
+# (id, active medications besides baclofen, problem list, card codes, entries not screened),
+# with a cap of 10 entries per list.
+SMALL_CAP = 10
+UNDER_A_SMALL_CAP = [
+    ("opioid-10th-fits", [*_others(8), OXYCODONE], [], ["CNS_DEPRESSANT_COMEDICATION"], 0),
+    ("opioid-11th-screened", [*_others(10), OXYCODONE], [],
+     ["CNS_DEPRESSANT_COMEDICATION"], 0),
+    ("9-opioids-and-others-all-screened", [*_others(5), *_opioids(9), *_others(5)], [],
+     ["CNS_DEPRESSANT_COMEDICATION"], 0),
+    ("10-opioids-fit", _opioids(10), [], ["CNS_DEPRESSANT_COMEDICATION"], 0),
+    ("11-opioids-1-not-screened", _opioids(11), [],
+     ["CNS_DEPRESSANT_COMEDICATION", "MISSING_DATA"], 1),
+    ("opioid-after-11-unreadable-kept-first",
+     [*[_med(i, code=f"X-{i}") for i in range(11)], OXYCODONE], [],
+     ["CNS_DEPRESSANT_COMEDICATION", "MISSING_DATA"], 2),
+    ("10-seizure-entries-fit", [], [_cond(i, f"Epilepsy type {i}") for i in range(10)],
+     ["SEIZURE_DISORDER_CONTRAINDICATION"], 0),
+    ("11-seizure-entries-1-not-screened", [],
+     [_cond(i, f"Epilepsy type {i}") for i in range(11)],
+     ["MISSING_DATA", "SEIZURE_DISORDER_CONTRAINDICATION"], 1),
+]
+
+
+@pytest.mark.parametrize(("medications", "conditions", "expected", "not_screened"),
+                         [r[1:] for r in UNDER_A_SMALL_CAP],
+                         ids=[r[0] for r in UNDER_A_SMALL_CAP])
+def test_a_cut_keeps_what_the_rules_read_and_says_what_it_drops(
+        cds: TestClient, monkeypatch: pytest.MonkeyPatch, medications: list[dict[str, Any]],
+        conditions: list[dict[str, Any]], expected: list[str], not_screened: int) -> None:
+    monkeypatch.setattr(fhir_in, "MAX_LIST", SMALL_CAP)
+    response = _lists(cds, medications, conditions)
+    assert codes(response) == expected
+    assert _not_screened(response) == not_screened
+
+
+def test_the_cut_says_how_many_were_not_screened(cds: TestClient,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fhir_in, "MAX_LIST", SMALL_CAP)
+    (gap,) = [c for c in _lists(cds, [*_opioids(13), *_others(7)]).json()["cards"]
+              if c["source"]["topic"]["code"] == "MISSING_DATA"]
+    # 20: the baclofen order on the list is the regimen being changed, not a co-medication.
+    assert ("The active medication list has 20 entries, 13 of them for the CNS-depressant "
+            "checks (or not readable); a check takes 10, so 3 were not screened.") in (
+        gap["detail"])
