@@ -31,9 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true
 
-# Prints the benchmark tables (engine mix; the real server at 1, 8, 64 clients vs /healthz).
+# Prints the benchmark tables (engine mix; the real server at 1, 8, 64 clients vs /healthz;
+# what refusing repeated JSON keys costs).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.parse
 
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=2000 $(BIN)/pytest -q tests/test_fuzz_openapi.py tests/test_properties.py

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from api import strict_json
 from api.errors import validation_items
 from api.models import SafetyCheckResponse
 from engine import EngineError
@@ -30,9 +31,15 @@ def _check(path: str, as_json: bool, explain: bool) -> int:
 
     try:
         raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        _refuse_repeated_keys(raw)
         case = SafetyCheckRequest.model_validate_json(raw)
     except OSError as exc:
         print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except strict_json.DuplicateKeys as exc:
+        for key, n in exc.found:
+            print(f"invalid input: {strict_json.dotted(key)}: repeated key: it appears {n} "
+                  "times in the same object; send it once", file=sys.stderr)
         return EXIT_INVALID
     except ValidationError as exc:
         for item in validation_items(exc.errors()):
@@ -60,6 +67,16 @@ def _check(path: str, as_json: bool, explain: bool) -> int:
                       + (f" -> {t.alert_code}" if t.alert_code else "")
                       + "".join(f"\n        + {d}" for d in t.derived))
     return EXIT[response.outcome]
+
+
+def _refuse_repeated_keys(raw: str) -> None:
+    """As the API does. Text that is not JSON is left to the model, which says where."""
+    try:
+        strict_json.loads(raw)
+    except strict_json.DuplicateKeys:
+        raise
+    except (ValueError, RecursionError):
+        pass
 
 
 def _rules(as_json: bool) -> int:

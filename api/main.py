@@ -36,7 +36,7 @@ def create_app(checker: Checker | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(limits.RequestLimits)  # 413 / 4xx before parsing; inside CORS
-    app.include_router(safety_checks.router)
+    safety_checks.install(app)  # the native routes and their body in the OpenAPI document
     cds_hooks.install(app)  # CDS Hooks router, its errors, CORS on every endpoint
     app.add_middleware(observability.CheckLog)  # outermost: logs what the client got
     return app

@@ -39,6 +39,7 @@ def engine_latency(rounds: int) -> dict[str, dict[str, list[float]]]:
     """Per case: `engine` = Engine.evaluate(facts) alone; `request` = what a worker does for
     one request besides HTTP: validate the JSON body, build facts, evaluate, build and
     serialise the response."""
+    from api import strict_json
     from api.models import SafetyCheckResponse
     from rules.case import SafetyCheckRequest
     from rules.checker import Checker
@@ -55,7 +56,7 @@ def engine_latency(rounds: int) -> dict[str, dict[str, list[float]]]:
         prepared.append((name, raw, facts))
 
     def request(raw: bytes) -> bytes:  # as api/safety_checks.py reads a usual request
-        result = checker.run(SafetyCheckRequest.model_validate(json.loads(raw),
+        result = checker.run(SafetyCheckRequest.model_validate(strict_json.loads(raw),
                                                                from_attributes=True))
         response = SafetyCheckResponse.from_result(result, explain=False)
         return response.model_dump_json(exclude_none=True).encode()

@@ -17,6 +17,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -147,6 +149,14 @@ class Quantity(_Model):
     value: Annotated[Number, Field(gt=0, le=1e6, description="Dose amount; > 0"),
                      AfterValidator(_finite)]
     unit: DoseUnit = Field(description="mg, g or ug (mcg, µg accepted)")
+
+
+class OrderDose(Quantity):
+    """The order's dose. Zero is accepted on a stop only: EHRs write a discontinuation as a
+    dose (or rate) of 0, and refusing it kept the taper checks from running."""
+
+    value: Annotated[Number, Field(ge=0, le=1e6, description="Dose amount; > 0 (0 accepted "
+                                   "on a stop)"), AfterValidator(_finite)]
 
 
 class Patient(_Model):
@@ -286,7 +296,7 @@ class Order(_Model):
     action: Literal["start", "change", "continue", "stop"]
     route: Route | None = Field(default=None, description="Required by the native API")
     form: Form | None = None
-    dose: Quantity | None = None
+    dose: OrderDose | None = None
     frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
     previous: PreviousRegimen | None = None
     taper: Flag = Field(
@@ -295,6 +305,19 @@ class Order(_Model):
     )
     intrathecal: Intrathecal | None = Field(
         default=None, description="Intrathecal phase, pump, dose history and screening")
+
+    @field_validator("dose")
+    @classmethod
+    def _zero_only_on_a_stop(cls, dose: OrderDose | None, info: ValidationInfo
+                             ) -> OrderDose | None:
+        if dose is not None and dose.value == 0 and info.data.get("action") != "stop":
+            raise ValueError("value: Input should be greater than 0 (a zero dose is accepted "
+                             "on a stop only)")
+        return dose
+
+    def has_dose(self) -> bool:
+        """A dose that is an amount: the zero of a stop says "no more", not "0 mg"."""
+        return self.dose is not None and self.dose.value > 0
 
     @model_validator(mode="after")
     def _form_fits_route(self) -> Order:
@@ -312,7 +335,8 @@ class Order(_Model):
                 raise ValueError("frequency_per_day: an intrathecal dose is the daily total "
                                  "(or one test bolus); use 1")
             self.frequency_per_day = 1
-            _intrathecal_quantity("dose", self.dose)
+            if self.has_dose():
+                _intrathecal_quantity("dose", self.dose)
         if self.intrathecal is not None:
             if self.route not in (None, "intrathecal"):
                 raise ValueError(f"intrathecal: given for the {self.route} route")

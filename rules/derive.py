@@ -9,9 +9,9 @@ derived facts, so the engine's trace shows how every alert was reached.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from engine import Bindings, Derivation, c, m
 from rules.code_sets import (
@@ -168,6 +168,17 @@ def _medication_findings(b: Bindings) -> Iterator[dict[str, Any]]:
         drug_class, name = hit
         yield {"kind": "finding", "finding": "cns_depressant", "drug_class": drug_class,
                "label": name, "basis": entry.text or entry.code_label}
+
+
+def findings_of_entry(kind: Literal["condition", "medication"], entry: Mapping[str, Any]
+                      ) -> list[dict[str, Any]]:
+    """The findings the engine derives from one problem-list or medication entry
+    ({system, code, display}), by the same derivations: an empty list means the rules have
+    nothing to say about it. A caller that must cut a long list keeps every entry with a
+    finding (one that cannot be screened is a finding too) and drops only the others."""
+    if kind == "condition":
+        return list(_condition_findings(Bindings({"cond": entry}, {})))
+    return list(_medication_findings(Bindings({"med": entry}, {})))
 
 
 def _flag(finding: str, basis: str, label: str, **extra: str) -> Any:

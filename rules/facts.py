@@ -88,6 +88,8 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
         "alcohol_use": p.alcohol_use,
     })
     prev = o.previous
+    # The zero dose of a stop ("no more") is no amount: no rule may read it as 0 mg a day.
+    dose = o.dose if o.has_dose() else None
     order = _clean({
         "kind": "order", "id": "order",
         "date": o.date.isoformat(),
@@ -95,8 +97,8 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
         "action": o.action,
         "route": o.route,
         "form": o.form,
-        "dose_value": o.dose.value if o.dose else None,
-        "dose_unit": o.dose.unit if o.dose else None,
+        "dose_value": dose.value if dose else None,
+        "dose_unit": dose.unit if dose else None,
         "frequency_per_day": o.frequency_per_day,
         "taper": o.taper,
         "prev_dose_value": prev.dose.value if prev and prev.dose else None,

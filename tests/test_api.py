@@ -189,24 +189,14 @@ def test_a_started_worker_has_frozen_its_startup_heap() -> None:
         gc.unfreeze()
 
 
-# --- the short path of api/safety_checks.py::CheckRoute -----------------------------------
-# A usual request (JSON content type, no or a plain `explain`) skips FastAPI's dependency
-# machinery; any other goes through FastAPI's handler. Both must answer the same.
-_GENERAL = {"content-type": "application/vnd.baclofen+json"}  # JSON to FastAPI, not usual
-
+# --- the route reads its own body (api/safety_checks.py) ------------------------------------
+# One parse (duplicate keys refused), one validation, the same errors FastAPI gave for a
+# `SafetyCheckRequest` body and an `explain: bool` query.
 
 def _comparable(response: Any) -> tuple[int, Any]:
     body = response.json()
     body.pop("check_id", None)
     return response.status_code, body
-
-
-def _both(client: TestClient, case: Any, query: str = "") -> tuple[Any, Any]:
-    content = json.dumps(case)
-    usual = client.post(f"/v1/safety-checks{query}", content=content,
-                        headers={"content-type": "application/json"})
-    general = client.post(f"/v1/safety-checks{query}", content=content, headers=_GENERAL)
-    return usual, general
 
 
 def _scenario_cases() -> list[tuple[str, Any]]:
@@ -221,44 +211,106 @@ SCENARIO_CASES = _scenario_cases()
 
 @pytest.mark.parametrize("case", [c for _, c in SCENARIO_CASES],
                          ids=[i for i, _ in SCENARIO_CASES])
-def test_short_path_answers_as_fastapi_does(client: TestClient, case: Any) -> None:
-    usual, general = _both(client, case, "?explain=true")
-    assert usual.status_code == 200, usual.text
-    assert _comparable(usual) == _comparable(general)
-    assert usual.headers["content-type"] == general.headers["content-type"]
+def test_every_scenario_row_answers_over_http_as_in_process(client: TestClient, checker: Any,
+                                                            case: Any) -> None:
+    """The HTTP answer, trace included, is the engine's answer for the validated case: the
+    route adds and loses nothing."""
+    from api.models import SafetyCheckResponse
+    from rules.case import SafetyCheckRequest
+
+    response = post(client, case, "?explain=true")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    direct = SafetyCheckResponse.from_result(
+        checker.run(SafetyCheckRequest.model_validate(case)), explain=True)
+    expected = json.loads(direct.model_dump_json(exclude_none=True))
+    expected.pop("check_id")
+    assert _comparable(response) == (200, expected)
+
+
+JSON_TYPES = ["application/json", "application/json; charset=utf-8", "application/JSON",
+              "application/vnd.baclofen+json", "application/json;charset=UTF-8"]
 
 
 @pytest.mark.parametrize(("path", "value"), [r[1:3] for r in INVALID], ids=[r[0] for r in INVALID])
-def test_short_path_leaves_errors_to_fastapi(client: TestClient, path: str, value: Any) -> None:
-    usual, general = _both(client, _set(EXAMPLE, path, value))
-    assert usual.status_code == 422
-    assert _comparable(usual) == _comparable(general)
+def test_every_json_content_type_gets_the_same_error(client: TestClient, path: str,
+                                                     value: Any) -> None:
+    content = json.dumps(_set(EXAMPLE, path, value))
+    answers = [_comparable(client.post("/v1/safety-checks", content=content,
+                                       headers={"content-type": t})) for t in JSON_TYPES]
+    assert answers[0][0] == 422
+    assert all(a == answers[0] for a in answers)
 
 
-@pytest.mark.parametrize(("query", "headers", "short"), [
-    ("", {"content-type": "application/json"}, True),
-    ("?explain=true", {"content-type": "application/json"}, True),
-    ("?explain=false", {"content-type": "application/json; charset=utf-8"}, True),
-    ("?explain=1", {"content-type": "application/json"}, False),
-    ("?explain=true&x=1", {"content-type": "application/json"}, False),
-    ("", {"content-type": "application/JSON"}, False),
-    ("", _GENERAL, False),
+@pytest.mark.parametrize(("headers", "status"), [
+    *[({"content-type": t}, 200) for t in JSON_TYPES],
+    ({}, 422), ({"content-type": "text/plain"}, 422),
+    ({"content-type": "application/x-www-form-urlencoded"}, 422),
 ])
-def test_which_requests_take_the_short_path(client: TestClient, monkeypatch: pytest.MonkeyPatch,
-                                            query: str, headers: dict[str, str],
-                                            short: bool) -> None:
-    from api import safety_checks
+def test_only_a_json_content_type_is_read_as_json(client: TestClient, headers: dict[str, str],
+                                                  status: int) -> None:
+    r = client.post("/v1/safety-checks", content=json.dumps(EXAMPLE), headers=headers)
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert r.json()["errors"] == [{"field": "body", "problem": "Input should be a valid "
+                                       "dictionary or object to extract fields from"}]
 
-    validated: list[bool] = []
-    original = safety_checks._valid_body
 
-    def spy(raw: bytes) -> Any:
-        body = original(raw)
-        validated.append(body is not None)
-        return body
-
-    monkeypatch.setattr(safety_checks, "_valid_body", spy)
-    r = client.post(f"/v1/safety-checks{query}", content=json.dumps(EXAMPLE), headers=headers)
+@pytest.mark.parametrize(("query", "trace"), [
+    ("", False), ("?explain=true", True), ("?explain=false", False), ("?explain=1", True),
+    ("?explain=TRUE", True), ("?explain=no", False), ("?explain=true&x=1", True),
+    ("?explain=true&explain=false", False), ("?x=1", False),
+])
+def test_explain_is_read_as_a_boolean(client: TestClient, query: str, trace: bool) -> None:
+    r = post(client, EXAMPLE, query)
     assert r.status_code == 200 and r.json()["outcome"] == "critical"
-    assert ("trace" in r.json()) == ("explain=true" in query or query == "?explain=1")
-    assert validated == ([True] if short else [])
+    assert ("trace" in r.json()) == trace
+
+
+@pytest.mark.parametrize("query", ["?explain=maybe", "?explain=", "?explain=%20true"])
+def test_an_unreadable_explain_is_a_422_beside_the_bodys_errors(client: TestClient,
+                                                                query: str) -> None:
+    r = post(client, EXAMPLE, query)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["query.explain"]
+    r = post(client, _set(EXAMPLE, "patient.weight_kg", -1), query)
+    assert [e["field"] for e in r.json()["errors"]] == ["query.explain", "patient.weight_kg"]
+
+
+@pytest.mark.parametrize(("body", "field", "problem"), [
+    (b"", "body", "Field required"),
+    (b"{", "body", "not valid JSON (json decode error at character 1)"),
+    (b"[]", "body", "Input should be a valid dictionary or object to extract fields from"),
+    (b"null", "body", "Input should be a valid dictionary or object to extract fields from"),
+    (b'{"patient": NaN, "order": {}}', "patient",
+     "Input should be a valid dictionary or object to extract fields from"),
+], ids=["empty", "truncated", "array", "null", "nan-token"])
+def test_bodies_that_are_not_a_request(client: TestClient, body: bytes, field: str,
+                                       problem: str) -> None:
+    r = client.post("/v1/safety-checks", content=body,
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert {"field": field, "problem": problem} in r.json()["errors"]
+
+
+def test_a_bom_before_the_json_is_accepted(client: TestClient) -> None:
+    r = client.post("/v1/safety-checks", content=b"\xef\xbb\xbf" + json.dumps(EXAMPLE).encode(),
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 200 and r.json()["outcome"] == "critical"
+
+
+def test_the_openapi_document_describes_the_body_and_the_query(client: TestClient) -> None:
+    """The route reads its own body; the document still gives its schema (for integrators
+    and the schemathesis fuzzing) and the `explain` parameter."""
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/v1/safety-checks"]["post"]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/SafetyCheckRequest"
+    schemas = document["components"]["schemas"]
+    assert set(schemas["SafetyCheckRequest"]["properties"]) == {"patient", "order"}
+    patient = schemas[schemas["SafetyCheckRequest"]["properties"]["patient"]["$ref"]
+                      .rsplit("/", 1)[1]]
+    coding = patient["properties"]["conditions"]["items"]["$ref"].rsplit("/", 1)[1]
+    # The native Coding, not the CDS Hooks card's Coding of the same name.
+    assert schemas[coding]["additionalProperties"] is False
+    assert [p["name"] for p in operation["parameters"]] == ["explain"]

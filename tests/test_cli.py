@@ -50,3 +50,27 @@ def test_rules_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert "TABLET_BELOW_33_KG  [critical]" in capsys.readouterr().out
     assert main(["rules", "--json"]) == 0
     assert any(e["code"] == "MISSING_DATA" for e in json.loads(capsys.readouterr().out))
+
+
+@pytest.mark.parametrize(("text", "fields"), [
+    ('{"patient": {"birth_date": "1981-06-15", "weight_kg": 80, "weight_kg": 8}, "order": {}}',
+     ["patient.weight_kg"]),
+    (json.dumps(build("adult_oral"))[:-2] + ', "form": "oral_solution"}}', ["order.form"]),
+], ids=["two-weights", "two-forms"])
+def test_a_repeated_key_is_invalid_input_naming_it(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   text: str, fields: list[str]) -> None:
+    path = tmp_path / "dup.json"
+    path.write_text(text)
+    assert main(["check", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert [line.split(": ")[1] for line in err.splitlines()] == fields
+    assert "repeated key" in err
+
+
+def test_text_that_is_not_json_is_still_named_by_the_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"patient": ')
+    assert main(["check", str(path)]) == 3
+    assert capsys.readouterr().err.startswith("invalid input: body: Invalid JSON")

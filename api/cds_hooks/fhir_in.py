@@ -27,6 +27,7 @@ from api.errors import validation_items
 from rules import code_sets
 from rules.case import MAX_LIST, MAX_TEXT, Case, normalise_unit
 from rules.code_validation import clean
+from rules.derive import findings_of_entry
 
 MG_PER = {"mg": 1.0, "ug": 0.001, "g": 1000.0}
 
@@ -465,9 +466,25 @@ def _dose_and_rates(dosage: dict[str, Any]) -> list[tuple[int | None, dict[str, 
     return ordered or list(enumerate(dars))
 
 
+def _zero_amount(dar: dict[str, Any]) -> bool:
+    """A dose or infusion rate of 0: how EHRs write a discontinuation."""
+    ratio = dar.get("rateRatio")
+    for q in (dar.get("doseQuantity"), dar.get("rateQuantity"),
+              ratio.get("numerator") if isinstance(ratio, dict) else None):
+        if isinstance(q, dict) and "value" in q:
+            try:
+                return float(q["value"]) == 0
+            except (TypeError, ValueError):
+                return False
+    return False
+
+
 def regimen(request: dict[str, Any], med: Medication, route: str | None, label: str
             ) -> Regimen:
     notes: list[str] = []
+    # A stopped (discontinued: v2 order status DC) order written with a dose or rate of 0
+    # says "no more", not "0 mg": no dose to read, and no note that it could not be read.
+    stopping = request.get("status") == "stopped"
     strength = strengths(med)
     dosages = [(n, d) for n, d in enumerate(as_list(request.get("dosageInstruction")))
                if isinstance(d, dict)]
@@ -480,6 +497,8 @@ def regimen(request: dict[str, Any], med: Medication, route: str | None, label: 
     parts: list[tuple[Dose, int | None]] = []
     for n, dosage in dosages:
         for dar_index, dar in _dose_and_rates(dosage):
+            if stopping and _zero_amount(dar):
+                break
             if isinstance(dar.get("doseQuantity"), dict):
                 dose = _quantity_dose(dar["doseQuantity"], strength, route, n, dar_index, notes,
                                       label)
@@ -686,7 +705,7 @@ def _conditions(prefetched: Prefetched) -> list[dict[str, Any]]:
     if pregnancy is not None:
         # The rules' code sets decide what the answer means ("Pregnant" vs "Not pregnant").
         out += _coding_entries(pregnancy.get("valueCodeableConcept"))
-    return out[:MAX_LIST]
+    return out  # every entry: _within_cap decides what a long list can spare
 
 
 def _coding_entries(concept: Any, kind: str = "condition") -> list[dict[str, Any]]:
@@ -731,6 +750,30 @@ def _medication_entry(med: Medication) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if v}
 
 
+_LISTS = {"condition": ("problem list", "seizure-disorder, renal, pregnancy and alcohol"),
+          "medication": ("active medication list", "CNS-depressant")}
+
+
+def _within_cap(kind: Literal["condition", "medication"], entries: list[dict[str, Any]],
+                notes: list[str]) -> list[dict[str, Any]]:
+    """A list the Case takes (at most MAX_LIST entries). A longer one is scanned whole and
+    cut to the entries the rules read, by the rules' own derivations
+    (rules.derive.findings_of_entry): each with a finding, then each that cannot be screened.
+    If even those are too many, a note says how many were not screened: never a silent cut."""
+    if len(entries) <= MAX_LIST:
+        return entries
+    distinct = list({tuple(sorted(e.items())): e for e in entries}.values())
+    read = [(e, {f["finding"] for f in findings_of_entry(kind, e)}) for e in distinct]
+    kept = [e for e, found in read if found - {"unscreened_entry"}]
+    kept += [e for e, found in read if found == {"unscreened_entry"}]
+    if len(kept) > MAX_LIST:
+        name, checks = _LISTS[kind]
+        notes.append(f"The {name} has {len(entries):,} entries, {len(kept):,} of them for the "
+                     f"{checks} checks (or not readable); a check takes {MAX_LIST:,}, so "
+                     f"{len(kept) - MAX_LIST:,} were not screened. Review them by hand.")
+    return kept[:MAX_LIST]
+
+
 def _current(res: dict[str, Any]) -> bool:
     return res.get("resourceType") == "MedicationRequest" and str(
         res.get("status", "active")) in t.MEDICATION_REQUEST_CURRENT
@@ -760,7 +803,7 @@ def _scene(ctx: OrderContext, prefetched: Prefetched, known: dict[str, dict[str,
         "creatinine_clearance_ml_min": _renal(observations, [t.CREATININE_CLEARANCE],
                                               "creatinine clearance", notes),
         "egfr_ml_min_1_73m2": _renal(observations, t.EGFR, "eGFR", notes),
-        "conditions": _conditions(prefetched),
+        "conditions": _within_cap("condition", _conditions(prefetched), notes),
     }
     actives, others = [], []
     for res in _bundle_resources(prefetched.data.get("medications")):
@@ -916,7 +959,8 @@ def _check(request: dict[str, Any], med: Medication, scene: _Scene,
                           "or dose history: the screening, first-infusion, titration and "
                           "pump-malfunction checks could not run. Check them against the pump "
                           "record.", "order.intrathecal"))
-    data = {"patient": {**scene.patient, "medications": (scene.others + pending)[:MAX_LIST]},
+    medications = _within_cap("medication", scene.others + pending, notes)
+    data = {"patient": {**scene.patient, "medications": medications},
             "order": {k: v for k, v in order.items() if v is not None}}
     case = _validated(data, notes)
     # A corrected order is offered only for one plain dose the card can rewrite exactly.

@@ -9,7 +9,6 @@ could not complete a check.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -22,6 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from api import openapi, strict_json
 from api.cds_hooks import cards, fhir_in, prefetch
 from api.cds_hooks.feedback import FeedbackStore
 from api.cds_hooks.models import (
@@ -93,28 +93,9 @@ def install(app: FastAPI) -> None:
                             content=exc.outcome.model_dump(exclude_none=True))
 
     app.add_middleware(CORSMiddleware, **cors_options())  # type: ignore[arg-type]
-    _document_bodies(app)
-
-
-def _document_bodies(app: FastAPI) -> None:
-    """The hook and feedback routes read their bodies themselves (to answer malformed ones
-    with the spec's 400 OperationOutcome, not FastAPI's 422), so FastAPI cannot see the body
-    models: add their schemas to the OpenAPI document for integrators and fuzzing alike."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = build()
-            schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            for model in (HookRequest, FeedbackRequest):
-                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                for name, sub in schema.pop("$defs", {}).items():
-                    schemas.setdefault(name, sub)
-                schemas[model.__name__] = schema
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    # The hook and feedback routes read their bodies themselves (to answer malformed ones
+    # with the spec's 400 OperationOutcome, not FastAPI's 422): document the body models.
+    openapi.document(app, HookRequest, FeedbackRequest)
 
 
 def _settings(request: Request) -> CdsSettings:
@@ -155,7 +136,11 @@ def _not_json(constant: str) -> Any:
 
 async def _json(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body(), parse_constant=_not_json)
+        body = strict_json.loads(await request.body(), parse_constant=_not_json)
+    except strict_json.DuplicateKeys as exc:
+        raise CdsHooksError(400, "structure", "A key is repeated in the same object, so which "
+                            f"value counts is ambiguous: {exc}. Send each key once.",
+                            expression=[strict_json.dotted(p) for p in exc.paths]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise CdsHooksError(400, "structure", f"The body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -203,11 +188,6 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": OperationOutcome, "description": meaning[s]} for s in statuses}
 
 
-def _body(model: str) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{model}"}}}}}
-
-
 @router.get("", response_model=Discovery, response_model_exclude_none=True,
             responses=_errors(401))
 async def discovery(request: Request) -> Discovery:
@@ -218,7 +198,7 @@ async def discovery(request: Request) -> Discovery:
 
 @router.post("/{service_id}", response_model=CdsResponse, response_model_exclude_none=True,
              responses=_errors(400, 401, 404, 412, 413, 500, 503),
-             openapi_extra=_body("HookRequest"))
+             openapi_extra=openapi.body("HookRequest"))
 async def call_service(service_id: str, request: Request) -> JSONResponse:
     """Evaluate every baclofen order (order-sign) or the selected ones (order-select)."""
     await _authenticate(request)
@@ -302,7 +282,7 @@ def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
 
 @router.post("/{service_id}/feedback", response_model=FeedbackStored,
              responses=_errors(400, 401, 404, 413, 503),
-             openapi_extra=_body("FeedbackRequest"))
+             openapi_extra=openapi.body("FeedbackRequest"))
 async def feedback(service_id: str, request: Request) -> FeedbackStored:
     """Accepted and overridden cards, kept in an append-only store (spec 2.0.1 "Feedback")."""
     client = await _authenticate(request)
