@@ -41,7 +41,9 @@ def _observation(*codes: str) -> str:
 
 TEMPLATES: dict[str, str] = {
     "patient": f"Patient/{PATIENT}",
-    "conditions": f"Condition?patient={PATIENT}&clinical-status=active",
+    # Every clinical status: a resolved epilepsy still counts (004: "a history of epilepsy"),
+    # and the statuses are read by the rules (rules/code_sets.py), not filtered by the EHR.
+    "conditions": f"Condition?patient={PATIENT}",
     "medications": f"MedicationRequest?patient={PATIENT}&status=active",
     "weight": _observation(BODY_WEIGHT),
     "crcl": _observation(CREATININE_CLEARANCE),

@@ -101,6 +101,19 @@ def test_absent_keys_are_fetched_with_the_token(make_client: AppFactory) -> None
                if r.url.params.get("patient"))
 
 
+def test_conditions_are_fetched_whatever_their_status(make_client: AppFactory) -> None:
+    """A resolved epilepsy still counts (004: "a history of epilepsy"): the query must not
+    leave it on the EHR's side, and the rules read the status it comes with."""
+    resolved = condition("G40.909", "Epilepsy, unspecified", clinical="resolved")
+    client, stub = stubbed(make_client, {**EVERYTHING, "Condition": searchset(resolved)})
+    request = hook_request("order-sign", [draft()], None)
+    request["fhirAuthorization"] = AUTH
+    body = call(client, request).json()
+    assert topic_codes(body) == ["SEIZURE_DISORDER_CONTRAINDICATION"]
+    (query,) = [r.url.params for r in stub.requests if r.url.path.endswith("/Condition")]
+    assert dict(query) == {"patient": "pat-1"}
+
+
 def test_null_is_no_data_and_supplied_keys_are_not_fetched_again(
         make_client: AppFactory) -> None:
     client, stub = stubbed(make_client, EVERYTHING)
