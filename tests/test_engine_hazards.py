@@ -117,8 +117,13 @@ def test_stock_host_threads_crash_the_process_after_a_delete() -> None:
     """Hazard: the stock Host's timer thread scans the session index, which delete_state
     leaves dangling (state.c 849): two live sessions, delete one, wait ~0.2 s -> SIGSEGV. The
     control differs only by overriding Host._run (our countermeasure) and survives."""
-    assert_killed(raw("background_threads_stock"))
-    assert assert_survived(raw("background_threads_quiet")) == ["survived ['a', 'a']"]
+    # Reading the dangling entry is undefined behaviour: on a loaded machine it has been seen
+    # to read still-mapped memory and survive. Three tries: the hazard must show in one.
+    runs = [raw("background_threads_stock")]
+    while runs[-1].returncode >= 0 and len(runs) < 3:
+        runs.append(raw("background_threads_stock"))
+    assert_killed(runs[-1])
+    assert assert_survived(raw("background_threads_quiet")) == ["survived ['a']"]
 
 
 def test_engine_starts_no_background_thread_and_survives_idling() -> None:
