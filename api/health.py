@@ -92,15 +92,18 @@ def _configuration() -> str:
 
 
 def feedback_store(path: Path) -> str:
-    """Writable (a write transaction can be opened, then rolled back), append-only (the
-    triggers are there) and intact (SQLite's quick_check, every few minutes)."""
+    """Intact (the table and its append-only triggers are there, SQLite's quick_check passes
+    every few minutes) and writable (a write transaction can be opened, then rolled back).
+    A store that does not exist yet is created, as the first feedback would create it."""
     try:
-        FeedbackStore(path).ensure()  # the first feedback would create it the same way
+        if not path.exists():
+            FeedbackStore(path).ensure()
         with closing(sqlite3.connect(path, timeout=2, isolation_level=None)) as conn:
-            triggers = {row[0] for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-            if not TRIGGERS <= triggers:
-                return f"not append-only: missing {sorted(TRIGGERS - triggers)}"
+            names = {name for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
+            missing = sorted(({"feedback"} | TRIGGERS) - names)
+            if missing:
+                return f"not intact: missing {', '.join(missing)}"
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
             now = time.monotonic()
