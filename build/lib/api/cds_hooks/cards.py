@@ -1,0 +1,371 @@
+"""Alert -> CDS Hooks card, and the cards that say a check could not see everything.
+
+A card carries what the native API returns: `indicator` is the alert's severity,
+`source.topic.code` its stable alert code (so an EHR can filter and count cards by alert), and
+`detail` gives the numbers, the reasoning and ends with the cited passage. Where the fix is
+concrete, a suggestion carries the whole corrected MedicationRequest (spec 2.0.1: an update
+holds the resource in its entirety). Every corrected order on one draft applies every dose
+limit that fired, so accepting any of its suggestions gives the same consistent order. The
+limits themselves come from the alerts' evidence: no threshold lives here.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+from uuid import uuid4
+
+from api.cds_hooks import terminology as t
+from api.cds_hooks.fhir_in import MG_PER, DoseSite, OrderCheck, as_list
+from api.cds_hooks.models import Action, Card, Coding, Source, Suggestion
+from engine import Alert, Severity
+from rules.catalog import RULESET_VERSION
+from rules.sources import PRECEDENCE
+
+TOPIC_SYSTEM = "urn:baclofen-cds:alert-code"
+SERVICE_LABEL = f"Baclofen safety checks {RULESET_VERSION}"
+MAX_SUMMARY = 139  # spec: "<140-character summary"
+
+# Short headlines for summaries when "order: message" would not fit in 140 characters.
+HEADLINES = {
+    "ABRUPT_DISCONTINUATION": "stopped without a taper",
+    "CNS_DEPRESSANT_COMEDICATION": "CNS-depressant co-medication",
+    "DAILY_DOSE_ABOVE_MAXIMUM": "daily dose above the maximum",
+    "DOSE_UNIT_SUSPECT": "dose unit looks wrong (mg vs micrograms)",
+    "DOSING_FREQUENCY_OUTSIDE_RANGE": "daily dose not divided into 2-4 doses",
+    "END_STAGE_RENAL_CONTRAINDICATION": "contraindicated in terminal renal failure",
+    "INTRATHECAL_ABRUPT_DISCONTINUATION": "intrathecal therapy stopped abruptly",
+    "INTRATHECAL_AGE_UNDER_4": "intrathecal use under 4 years not established",
+    "INTRATHECAL_DOSE_ABOVE_1000_UG": "intrathecal dose above 1000 micrograms/day",
+    "INTRATHECAL_INCREASE_IN_FIRST_24H": "intrathecal increase within the first 24 hours",
+    "INTRATHECAL_INCREMENT_TOO_LARGE": "intrathecal increase too large",
+    "INTRATHECAL_INCREMENT_TOO_SOON": "intrathecal increase too soon",
+    "INTRATHECAL_INITIAL_INFUSION_DOSE": "first infusion dose off the screening bolus",
+    "INTRATHECAL_NON_RESPONDER": "no response to the intrathecal test doses",
+    "INTRATHECAL_SCREENING_DOSE": "intrathecal screening dose out of sequence",
+    "MISSING_DATA": "a check could not run: data missing",
+    "PREGNANCY": "not first line in pregnancy",
+    "PUMP_MALFUNCTION_SUSPECTED": "pump or catheter malfunction suspected",
+    "RENAL_IMPAIRMENT": "renal impairment: reduce or avoid",
+    "ROUTE_NOT_PERMITTED": "route not permitted",
+    "SEIZURE_DISORDER_CONTRAINDICATION": "contraindicated in seizure disorder",
+    "STARTING_DOSE_ABOVE_RECOMMENDED": "starting dose above the recommended start",
+    "TABLET_BELOW_33_KG": "tablets not suitable below 33 kg",
+    "TITRATION_TOO_FAST": "dose increased too fast",
+    "WEIGHT_BASED_DOSE_ABOVE_RANGE": "dose above the mg/kg/day range",
+}
+
+# HL7 non-adherence reason codes (cds-hooks 3.0 vocabulary, suggested for overrideReasons).
+REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
+CLINICAL_REASONS = (
+    ("risk-benefit-ratio", "Recipient assessment of risk/benefit ratio"),
+    ("expert-contradicts", "Advice from expert contradicts the recommended action"),
+    ("policy-contradicts", "Institutional policy/guideline contradicts the recommended action"),
+    ("cds-not-applicable", "PC CDS does not apply to patient"),
+)
+DATA_REASONS = (
+    ("cds-not-applicable", "PC CDS does not apply to patient"),
+    ("limited-time", "Could not address recommended action due to limited time"),
+)
+
+DOSE_LIMIT_CODES = ("DAILY_DOSE_ABOVE_MAXIMUM", "WEIGHT_BASED_DOSE_ABOVE_RANGE",
+                    "STARTING_DOSE_ABOVE_RECOMMENDED")
+DELETE_CODES = ("ROUTE_NOT_PERMITTED",)
+DELETE_ON_START_CODES = ("SEIZURE_DISORDER_CONTRAINDICATION", "END_STAGE_RENAL_CONTRAINDICATION")
+ORAL_SOLUTION = {"coding": [{"system": t.RXNORM, "code": t.BACLOFEN_INGREDIENT,
+                             "display": "baclofen"}], "text": "Baclofen oral solution"}
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!])")
+
+
+def md(text: str) -> str:
+    """Escape Markdown: condition and product names come from the EHR, not from us."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _reasons(pairs: Iterable[tuple[str, str]]) -> list[Coding]:
+    return [Coding(system=REASON_SYSTEM, code=code, display=display) for code, display in pairs]
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, dict):
+        label = value.get("label") or value.get("finding")
+        basis = value.get("basis")
+        if label:
+            return f"{label} ({basis})" if basis and basis != label else str(label)
+        return ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+_KEY_NAMES = {"daily_mg": "daily dose (mg)", "daily_ug": "daily dose (ug)",
+              "dose_mg": "dose (mg)", "ml_min": "mL/min", "mg_per_kg_day": "mg/kg/day",
+              "frequency_per_day": "doses a day"}
+_KEY_UNITS = (("_mg_per_kg_day", " (mg/kg/day)"), ("_mg_day", " (mg/day)"),
+              ("_ug_day", " (ug/day)"), ("_ml_min", " (mL/min)"), ("_kg", " (kg)"),
+              ("_mg", " (mg)"), ("_ug", " (ug)"), ("_years", " (years)"), ("_pct", " (%)"),
+              ("_hours", " (h)"))
+
+
+def _key(name: str) -> str:
+    if name in _KEY_NAMES:
+        return _KEY_NAMES[name]
+    for suffix, unit in _KEY_UNITS:
+        if name.endswith(suffix):
+            return name[: -len(suffix)].replace("_", " ") + unit
+    return name.replace("_", " ")
+
+
+def summary(label: str, text: str, code: str) -> str:
+    """`order: message`, or `order: headline` when that is too long; the order is always named."""
+    for tail in (text, HEADLINES.get(code, code.replace("_", " ").lower())):
+        candidate = f"{label}: {tail}"
+        if len(candidate) <= MAX_SUMMARY:
+            return candidate
+    room = MAX_SUMMARY - len(tail) - 3
+    return f"{label[:max(room, 10)].rstrip()}…: {tail}"[:MAX_SUMMARY]
+
+
+def _detail(alert: Alert, check: OrderCheck) -> str:
+    lines = [f"**{md(alert.message)}**", "", f"**What to do:** {md(alert.suggestion)}"]
+    evidence = [f"{_key(k)}: {_fmt(v)}" for k, v in alert.evidence.items()
+                if v not in (None, "", [], {})]
+    if evidence:
+        lines += ["", "**Checked values:** " + md("; ".join(evidence))]
+    lines += ["", f"**Order:** {md(check.label)} ({md(check.ref)})"]
+    src = alert.source
+    cite = f"**Source:** {md(src.document)} ({PRECEDENCE.get(src.document, 'cited')} source)"
+    if src.note:
+        cite += f". Reviewer's note: {md(src.note)}"
+    lines += ["", cite, "", "> " + md(src.excerpt)]
+    return "\n".join(lines)
+
+
+# ---- corrected orders ------------------------------------------------------------------------
+
+def _daily_caps(alerts: list[Alert]) -> list[float] | None:
+    """Each fired dose limit as a daily ceiling, from the alerts' own evidence; None when a
+    limit fired whose ceiling the evidence does not give (no number is invented for it)."""
+    caps = []
+    for a in alerts:
+        ev = a.evidence
+        if a.code == "DAILY_DOSE_ABOVE_MAXIMUM" and "max_mg_day" in ev:
+            caps.append(float(ev["max_mg_day"]))
+        elif a.code == "WEIGHT_BASED_DOSE_ABOVE_RANGE" and {"max_mg_per_kg_day",
+                                                             "weight_kg"} <= ev.keys():
+            caps.append(round(float(ev["max_mg_per_kg_day"]) * float(ev["weight_kg"]), 1))
+        elif a.code == "STARTING_DOSE_ABOVE_RECOMMENDED" and "recommended_start_mg_day" in ev:
+            caps.append(float(ev["recommended_start_mg_day"]))
+        elif a.code in DOSE_LIMIT_CODES:
+            return None
+    return caps
+
+
+def _n(value: float) -> float | int:
+    """7.5 stays 7.5; 25.0 is written 25."""
+    value = round(value, 6)
+    return int(value) if value == int(value) else value
+
+
+def _quantity(site: DoseSite, original: dict[str, Any], mg: float, as_mass: bool
+              ) -> dict[str, Any]:
+    """The new dose in the prescriber's unit where it is exact, else in mg."""
+    if not as_mass and site.kind == "mass":
+        unit = site.unit
+        return {"value": _n(mg / MG_PER[unit]), "unit": unit, "system": t.UCUM, "code": unit}
+    if not as_mass and site.strength is not None:
+        if site.kind == "count":
+            count = mg / site.strength.mg
+            if abs(count * 2 - round(count * 2)) < 1e-9:  # whole or half tablets
+                return {**original, "value": _n(count)}
+        if site.kind == "volume":
+            ml = math.floor(mg / site.strength.mg * 100) / 100  # never above the cap
+            if ml > 0:
+                return {**original, "value": _n(ml)}
+    return {"value": _n(mg), "unit": "mg", "system": t.UCUM, "code": "mg"}
+
+
+def _regimen_text(per_dose_mg: float, freq: int, quantity: dict[str, Any]) -> str:
+    times = "once a day" if freq == 1 else f"{freq} times a day"
+    dose = f"{_num(per_dose_mg)} mg"
+    if quantity.get("code") != "mg":  # say it as it will be measured out too
+        unit = str(quantity.get("unit") or quantity.get("code") or "").strip("{}")
+        dose += f" ({_num(quantity['value'])} {unit})"
+    return f"{dose} {times} ({_num(per_dose_mg * freq)} mg/day)"
+
+
+def corrected_order(check: OrderCheck, alerts: list[Alert]
+                    ) -> tuple[dict[str, Any], str, str] | None:
+    """(resource, label, description) of the order with every dose limit and the oral
+    solution applied, or None when there is nothing concrete to change. The dose is rounded
+    down to what can be given: half tablets, or 0.5 mg of a solution."""
+    site, case = check.dose_site, check.case
+    caps = _daily_caps(alerts)
+    if site is None or case is None or case.order.dose is None or caps is None:
+        return None
+    if any(a.code == "DOSE_UNIT_SUSPECT" for a in alerts):
+        return None  # 20 g meant as 20 mg: a capped 100 mg/day would still be five times it
+    freq = case.order.frequency_per_day
+    current = case.order.dose.value * MG_PER[case.order.dose.unit]
+    switch = (any(a.code == "TABLET_BELOW_33_KG" for a in alerts)
+              and case.order.form == "tablet")
+    tablets = case.order.form == "tablet" and not switch and site.strength is not None and (
+        site.strength.per == "unit")
+    step = site.strength.mg / 2 if tablets and site.strength else 0.5
+    per_dose = current
+    if caps and freq:
+        per_dose = min(current, math.floor(min(caps) / freq / step + 1e-9) * step)
+    if per_dose <= 0 or freq is None or (per_dose == current and not switch):
+        return None
+    resource = copy.deepcopy(check.resource)
+    dosage = as_list(resource.get("dosageInstruction"))[site.instruction]
+    holder = dosage if site.dose_and_rate is None else as_list(
+        dosage["doseAndRate"])[site.dose_and_rate]
+    holder["doseQuantity"] = _quantity(site, holder["doseQuantity"], per_dose, as_mass=switch)
+    regimen = _regimen_text(per_dose, freq, holder["doseQuantity"])
+    # Free text that still states the old dose would contradict the corrected order.
+    for key in ("text", "patientInstruction"):
+        if key in dosage:
+            dosage[key] = f"Baclofen {regimen}" + (" as oral solution" if switch else "")
+    if switch:
+        # A dispense quantity counted in tablets does not fit a solution: the pharmacy sets it.
+        dispense = resource.get("dispenseRequest")
+        if isinstance(dispense, dict):
+            dispense.pop("quantity", None)
+        reference = resource.pop("medicationReference", None)
+        ref = str(reference.get("reference") or "") if isinstance(reference, dict) else ""
+        if ref.startswith("#"):
+            resource["contained"] = [c for c in as_list(resource.get("contained"))
+                                     if not (isinstance(c, dict) and c.get("id") == ref[1:])]
+        resource["medicationCodeableConcept"] = copy.deepcopy(ORAL_SOLUTION)
+        return (resource, f"Oral solution, {regimen}",
+                f"Replace the tablets with baclofen oral solution, {regimen}.")
+    return resource, f"Reduce to {regimen}", f"Change the dose to {regimen}."
+
+
+def _suggestions(alert: Alert, check: OrderCheck, alerts: list[Alert]) -> list[Suggestion]:
+    rid = check.resource.get("id")
+    if alert.code in DOSE_LIMIT_CODES or alert.code == "TABLET_BELOW_33_KG":
+        fix = corrected_order(check, alerts)
+        if fix is None:
+            return []
+        resource, label, description = fix
+        return [Suggestion(label=label, uuid=str(uuid4()), isRecommended=True, actions=[
+            Action(type="update", description=description, resource=prune(resource))])]
+    deletable = alert.code in DELETE_CODES or (
+        alert.code in DELETE_ON_START_CODES and check.case is not None
+        and check.case.order.action == "start")
+    if deletable and rid:
+        return [Suggestion(label="Remove this baclofen order", uuid=str(uuid4()), actions=[
+            Action(type="delete", description=f"Remove the draft order {check.label}.",
+                   resourceId=f"{check.resource.get('resourceType')}/{rid}")])]
+    return []
+
+
+def prune(value: Any) -> Any:
+    """Drop nulls and empty strings, lists and objects (spec and FHIR both forbid them)."""
+    if isinstance(value, dict):
+        out = {k: prune(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        items = [prune(v) for v in value]
+        return [v for v in items if v not in (None, "", [], {})]
+    return value
+
+
+# ---- cards -----------------------------------------------------------------------------------
+
+def alert_card(alert: Alert, check: OrderCheck, alerts: list[Alert]) -> Card:
+    suggestions = _suggestions(alert, check, alerts)
+    return Card(
+        uuid=str(uuid4()),
+        summary=summary(check.label, alert.message, alert.code),
+        detail=_detail(alert, check),
+        indicator=alert.severity.value,
+        source=Source(label=f"{SERVICE_LABEL}: {alert.source.document}",
+                      topic=Coding(system=TOPIC_SYSTEM, code=alert.code,
+                                   display=HEADLINES.get(alert.code, alert.code))),
+        suggestions=suggestions or None,
+        selectionBehavior="at-most-one" if suggestions else None,
+        overrideReasons=_reasons(CLINICAL_REASONS),
+    )
+
+
+def _gap(label: str, items: list[str], sources: list[Alert], ref: str | None = None,
+         summary_text: str | None = None) -> Card:
+    lines = ["**Some checks could not run.** Missing data is not a pass: check these points "
+             "by hand, or record the data and sign again.", ""]
+    lines += [f"- {md(item)}" for item in items]
+    lines += ["", f"**Order:** {md(label)}" + (f" ({md(ref)})" if ref else "")]
+    seen = set()
+    for alert in sources:
+        src = alert.source
+        if (src.document, src.excerpt) in seen:
+            continue
+        seen.add((src.document, src.excerpt))
+        lines += ["", f"**Source:** {md(src.document)} ({PRECEDENCE.get(src.document, 'cited')} "
+                  "source)", "", "> " + md(src.excerpt)]
+    text = summary_text or (items[0] if len(items) == 1 else
+                            "some checks could not run because data are missing")
+    return Card(
+        uuid=str(uuid4()), summary=summary(label, text, "MISSING_DATA"),
+        detail="\n".join(lines), indicator=Severity.WARNING.value,
+        source=Source(label=f"{SERVICE_LABEL}: data available to the check",
+                      topic=Coding(system=TOPIC_SYSTEM, code="MISSING_DATA",
+                                   display=HEADLINES["MISSING_DATA"])),
+        overrideReasons=_reasons(DATA_REASONS),
+    )
+
+
+def gap_card(check: OrderCheck, missing: list[Alert]) -> Card | None:
+    """One card per order for everything that could not be checked: the rules' MISSING_DATA
+    alerts and what the FHIR data did not let us read. A rule's alert about a field that a
+    note already explains (the dose was written in tablets of unknown strength) is left out:
+    the note says it better than "no dose"."""
+    explained = {n.field for n in check.notes if getattr(n, "field", None)}
+    kept = [a for a in missing
+            if not (a.evidence.get("missing") and set(a.evidence["missing"]) <= explained)]
+    items = [a.message for a in kept] + list(check.notes)
+    if not items:
+        return None
+    if check.case is None:
+        return _gap(check.label, items, kept, check.ref,
+                    "not checked: the order could not be read")
+    return _gap(check.label, items, kept, check.ref)
+
+
+def unidentified_card(refs: list[str]) -> Card:
+    return _gap(f"{len(refs)} draft order{'s' if len(refs) > 1 else ''}",
+                [f"The medication of {ref} could not be identified (no code, text or "
+                 "retrievable Medication): if it is baclofen, it was not checked." for ref in refs],
+                [], summary_text="not checked: the medication could not be identified")
+
+
+# At order-select the clinician has just picked the medication: an order without any dose or
+# frequency yet is normal there, and order-sign checks it once it is written. Only the
+# complete absence is set aside: a dose that is written but unreadable is still said.
+NOT_YET_WRITTEN_AT_SELECT = frozenset({"order.dose", "order.frequency_per_day"})
+
+
+def cards_for(check: OrderCheck, alerts: list[Alert], *, hook: str = "order-sign"
+              ) -> list[Card]:
+    """The alerts' cards in the engine's order (most severe first), then the one card about
+    missing data."""
+    missing = [a for a in alerts if a.code == "MISSING_DATA" and not (
+        hook == "order-select" and a.evidence.get("missing")
+        and set(a.evidence["missing"]) <= NOT_YET_WRITTEN_AT_SELECT)]
+    cards = [alert_card(a, check, alerts) for a in alerts if a.code != "MISSING_DATA"]
+    gap = gap_card(check, missing)
+    return cards + ([gap] if gap else [])

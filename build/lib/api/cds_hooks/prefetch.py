@@ -1,0 +1,307 @@
+"""Prefetch templates and what to do when the EHR sends less than they ask for.
+
+Spec 2.0.1 ("Prefetch Template"): an absent key means the client did not satisfy it; a null
+value means it has no data; an OperationOutcome reports an error. An absent or failed key is
+fetched from `fhirServer` with the `fhirAuthorization` token when both are given, with a short
+timeout; whatever still cannot be had is returned as a gap, which becomes a card. Templates use
+only `{{context.patientId}}`, token equality searches, `_sort` and `_count` (spec "Prefetch
+query restrictions"); `draftOrders` and `selections` are never tokens (hooks library).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from api.cds_hooks.models import HookRequest, OrderContext
+from api.cds_hooks.settings import CdsSettings
+from api.cds_hooks.terminology import (
+    BODY_WEIGHT,
+    CREATININE_CLEARANCE,
+    EGFR,
+    LOINC,
+    PREGNANCY_STATUS,
+)
+
+log = logging.getLogger("api.cds_hooks")
+
+PATIENT = "{{context.patientId}}"
+
+
+def _observation(*codes: str) -> str:
+    return (f"Observation?patient={PATIENT}&code="
+            + ",".join(f"{LOINC}|{code}" for code in codes) + "&_sort=-date&_count=1")
+
+
+TEMPLATES: dict[str, str] = {
+    "patient": f"Patient/{PATIENT}",
+    "conditions": f"Condition?patient={PATIENT}&clinical-status=active",
+    "medications": f"MedicationRequest?patient={PATIENT}&status=active",
+    "weight": _observation(BODY_WEIGHT),
+    "crcl": _observation(CREATININE_CLEARANCE),
+    "egfr": _observation(*EGFR),
+    "pregnancy": _observation(PREGNANCY_STATUS),
+}
+
+# What each key feeds, for the gap card. Patient and weight are absent from the gap list on
+# purpose: without them the rules themselves answer MISSING_DATA (age; a child's weight).
+CHECKS_FED = {
+    "conditions": "the problem list (seizure disorder, end-stage renal disease, pregnancy, "
+                  "alcohol use)",
+    "medications": "the active medications (CNS-depressant co-medication; whether this order "
+                   "starts, changes or continues baclofen)",
+}
+
+MAX_PAGES = 5  # a patient's active list beyond five pages is not fetched within the deadline
+MAX_REFERENCES = 20
+DEADLINE_TIMEOUTS = 2  # all fetching of one call ends within two request timeouts
+
+
+class FetchError(Exception):
+    """The FHIR server did not give us the data (status, timeout, not JSON)."""
+
+
+@dataclass
+class Prefetched:
+    data: dict[str, Any] = field(default_factory=dict)  # key -> resource, or None: no data
+    gaps: dict[str, str] = field(default_factory=dict)  # key -> why we do not have it
+    fetched: list[str] = field(default_factory=list)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # "Medication/x" -> res
+
+    def gap_notes(self) -> list[str]:
+        notes = []
+        for key in ("conditions", "medications"):
+            if key in self.gaps:
+                notes.append(f"Not available: {CHECKS_FED[key]}; {self.gaps[key]}.")
+        # Renal limits use the lower of CrCl and eGFR: one of them is enough.
+        missing = [k for k in ("crcl", "egfr") if k in self.gaps]
+        if len(missing) == 2 or (missing and not _has_entries(
+                self.data.get("egfr" if missing[0] == "crcl" else "crcl"))):
+            notes.append("Not available: renal function (creatinine clearance or eGFR), so the "
+                         f"renal dose limits could not be checked; {self.gaps[missing[0]]}.")
+        return notes
+
+
+def _has_entries(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    return bool(value.get("entry")) if value.get("resourceType") == "Bundle" else True
+
+
+class FhirClient:
+    """Reads from the CDS client's FHIR server with the token it handed us. The token is never
+    logged (cds-hooks.org best practices, "FHIR Access")."""
+
+    def __init__(self, base: str, token: str, settings: CdsSettings) -> None:
+        self.base = base.rstrip("/")
+        self._client = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
+            timeout=settings.fhir_timeout_s, transport=settings.transport,
+            follow_redirects=False)
+
+    async def __aenter__(self) -> FhirClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._client.aclose()
+
+    def owns(self, url: str) -> bool:
+        return url == self.base or url.startswith(self.base + "/")
+
+    async def get(self, relative_or_url: str) -> Any:
+        if relative_or_url.startswith(("https://", "http://")):
+            url = relative_or_url
+        else:
+            url = f"{self.base}/{relative_or_url.lstrip('/')}"
+        if not self.owns(url):  # the token goes only to the server it was issued for
+            raise FetchError("a link outside the FHIR server was not followed")
+        try:
+            response = await self._client.get(url)
+        except httpx.TimeoutException:
+            raise FetchError("the FHIR server did not answer in time") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"the FHIR server could not be reached ({type(exc).__name__})"
+                             ) from None
+        if response.status_code in (404, 410):
+            return None
+        if response.status_code != 200:
+            raise FetchError(f"the FHIR server answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise FetchError("the FHIR server did not answer with JSON") from None
+        if not isinstance(body, dict) or "resourceType" not in body:
+            raise FetchError("the FHIR server did not answer with a FHIR resource")
+        if body["resourceType"] == "OperationOutcome":
+            raise FetchError("the FHIR server answered with an error (OperationOutcome)")
+        return body
+
+
+def patient_id(ctx: OrderContext) -> str | None:
+    if ctx.patientId:
+        return ctx.patientId
+    for resource in ctx.resources():
+        subject = resource.get("subject") or resource.get("patient")
+        ref = subject.get("reference") if isinstance(subject, dict) else None
+        if isinstance(ref, str) and ref.startswith("Patient/"):
+            return ref.split("/", 1)[1]
+    return None
+
+
+def fill(template: str, pid: str) -> str:
+    return template.replace(PATIENT, quote(pid, safe=""))
+
+
+def fhir_client(req: HookRequest, settings: CdsSettings) -> FhirClient | None:
+    """Only with both fhirServer and fhirAuthorization (spec "FHIR Resource Access"), and only
+    to an allowed server when an allow-list is configured."""
+    if not (req.fhirServer and req.fhirAuthorization):
+        return None
+    allowed = settings.fhir_server_allowlist
+    if allowed and not any(req.fhirServer.rstrip("/") == a.rstrip("/")
+                           or req.fhirServer.startswith(a.rstrip("/") + "/") for a in allowed):
+        log.warning("fhirServer %s is not on CDS_FHIR_SERVER_ALLOWLIST", req.fhirServer)
+        return None
+    return FhirClient(req.fhirServer, req.fhirAuthorization.access_token, settings)
+
+
+def _why_not_fetched(req: HookRequest, client: FhirClient | None) -> str:
+    if client is not None:
+        return "no patient id in the context"
+    if not req.fhirServer:
+        return "not in the prefetch, and no fhirServer to fetch it from"
+    if not req.fhirAuthorization:
+        return "not in the prefetch, and no fhirAuthorization to fetch it with"
+    return "not in the prefetch, and the fhirServer is not on the allow-list"
+
+
+def _entries(bundle: dict[str, Any]) -> list[Any]:
+    entries = bundle.get("entry")
+    return list(entries) if isinstance(entries, list) else []
+
+
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else ():
+        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+            return str(link["url"])
+    return None
+
+
+async def _all_pages(client: FhirClient | None, bundle: dict[str, Any]
+                     ) -> tuple[dict[str, Any], str | None]:
+    """Follow `next` links (spec 3.0 allows paginated prefetch). Returns the merged bundle and,
+    when pages are left behind, why."""
+    next_url = _next_link(bundle)
+    if next_url is None:
+        return bundle, None
+    entries = _entries(bundle)
+    for _ in range(MAX_PAGES):
+        if client is None:
+            return {**bundle, "entry": entries}, "only the first page was supplied"
+        try:
+            page = await client.get(next_url)
+        except FetchError as exc:
+            return {**bundle, "entry": entries}, f"only part was retrieved: {exc}"
+        if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
+            return {**bundle, "entry": entries}, "only part was retrieved"
+        entries += _entries(page)
+        next_url = _next_link(page)
+        if next_url is None:
+            return {**bundle, "entry": entries}, None
+    return {**bundle, "entry": entries}, f"more than {MAX_PAGES} pages: the rest was not read"
+
+
+def _is_error(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+async def _one(key: str, req: HookRequest, pid: str | None, client: FhirClient | None,
+               out: Prefetched) -> None:
+    supplied = req.prefetch or {}
+    why = None
+    if key in supplied:
+        value = supplied[key]
+        if value is None:
+            out.data[key] = None  # the client has no data: nothing is missing
+            return
+        if _is_error(value):
+            why = "the EHR reported an error prefetching it"
+        elif not isinstance(value, dict) or "resourceType" not in value:
+            why = "the EHR sent something that is not a FHIR resource"
+        else:
+            if value["resourceType"] == "Bundle":
+                value, partial = await _all_pages(client, value)
+                if partial:
+                    out.gaps[key] = partial
+            out.data[key] = value
+            return
+    if client is None or pid is None:
+        out.gaps[key] = why or _why_not_fetched(req, client)
+        return
+    try:
+        value = await client.get(fill(TEMPLATES[key], pid))
+    except FetchError as exc:
+        out.gaps[key] = f"{why + '; ' if why else ''}fetching it failed: {exc}"
+        return
+    out.fetched.append(key)
+    if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+        value, partial = await _all_pages(client, value)
+        if partial:
+            out.gaps[key] = partial
+    out.data[key] = value
+
+
+async def fetch_references(req: HookRequest, settings: CdsSettings, refs: list[str]
+                           ) -> dict[str, dict[str, Any]]:
+    """Medication resources that orders reference but nobody sent, when we may fetch them."""
+    client = fhir_client(req, settings)
+    if client is None or not refs:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    async with client:
+        wanted = refs[:MAX_REFERENCES]
+        results = await asyncio.gather(*(client.get(ref) for ref in wanted),
+                                       return_exceptions=True)
+    for ref, res in zip(wanted, results, strict=True):
+        if isinstance(res, dict) and res.get("resourceType") == "Medication":
+            found[ref] = res
+    return found
+
+
+async def _bounded(key: str, work: Coroutine[Any, Any, None], deadline: float,
+                   out: Prefetched) -> None:
+    try:
+        await asyncio.wait_for(work, deadline)
+    except TimeoutError:
+        out.data.pop(key, None)
+        out.gaps[key] = "fetching it failed: the FHIR server did not answer in time"
+
+
+async def resolve(req: HookRequest, ctx: OrderContext, settings: CdsSettings,
+                  references: Callable[[Prefetched], list[str]] | None = None,
+                  known: dict[str, dict[str, Any]] | None = None) -> Prefetched:
+    """Gather every prefetch key (in parallel when fetching) and then the Medication resources
+    that the orders in the data reference (`references` names them)."""
+    out = Prefetched(resources=dict(known or {}))
+    pid = patient_id(ctx)
+    client = fhir_client(req, settings)
+    if client is None:
+        for key in TEMPLATES:
+            await _one(key, req, pid, None, out)
+        return out
+    # One deadline for the whole gathering (pages included): a slow EHR costs a card about
+    # the data, never a call the EHR itself gives up on.
+    deadline = settings.fhir_timeout_s * DEADLINE_TIMEOUTS
+    async with client:
+        await asyncio.gather(*(_bounded(key, _one(key, req, pid, client, out), deadline, out)
+                               for key in TEMPLATES))
+    wanted = [r for r in (references(out) if references else []) if r not in out.resources]
+    out.resources.update(await fetch_references(req, settings, wanted))
+    return out

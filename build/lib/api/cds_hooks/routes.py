@@ -1,0 +1,321 @@
+"""CDS Hooks endpoints: discovery, the two services, feedback. Translation lives in fhir_in.py
+and cards.py, clinical judgment in rules/; this module only wires them and answers errors.
+
+Errors are OperationOutcomes and never an empty `cards` list: 400 names the malformed field,
+404 an unknown service, 401 an untrusted client, 412 only when the service cannot even tell
+whether an order is baclofen (spec 2.0.1: required data not obtainable), 503 when the engine
+could not complete a check.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from api import metrics
+from api.cds_hooks import cards, fhir_in, prefetch
+from api.cds_hooks.feedback import FeedbackStore
+from api.cds_hooks.models import (
+    CdsResponse,
+    Discovery,
+    FeedbackRequest,
+    FeedbackStored,
+    HookRequest,
+    Issue,
+    OperationOutcome,
+    OrderContext,
+    OrderSelectContext,
+    Service,
+)
+from api.cds_hooks.security import JwtVerifier, Unauthorized
+from api.cds_hooks.settings import CdsSettings, cors_options
+from api.deps import get_checker
+from api.errors import NOT_COMPLETED, clean_message
+from engine import EngineError
+from rules.checker import Checker
+
+log = logging.getLogger("api.cds_hooks")
+
+_DESCRIPTION = (
+    "Checks baclofen orders (oral and intrathecal) against the baclofen rule base: daily "
+    "maxima by age, mg/kg/day, tablets below 33 kg, starting dose and titration, "
+    "contraindications (seizure disorder, terminal renal failure), renal function, pregnancy, "
+    "CNS-depressant co-medication, route and unit errors. Cards cite the source passage; a "
+    "check that lacks data says so in a card. Other orders get no cards.")
+_USAGE = ("Send the prefetch keys, or fhirServer with fhirAuthorization so the service can "
+          "fetch them; without conditions, active medications or renal function, a card names "
+          "the checks that could not run.")
+
+SERVICES = {
+    s.id: s for s in (
+        Service(hook="order-select", id="baclofen-order-select",
+                title="Baclofen prescribing safety (order-select)",
+                description="When baclofen is selected: " + _DESCRIPTION,
+                prefetch=prefetch.TEMPLATES, usageRequirements=_USAGE),
+        Service(hook="order-sign", id="baclofen-order-sign",
+                title="Baclofen prescribing safety (order-sign)",
+                description="Before a baclofen order is signed: " + _DESCRIPTION,
+                prefetch=prefetch.TEMPLATES, usageRequirements=_USAGE),
+    )
+}
+
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+
+
+class CdsHooksError(Exception):
+    def __init__(self, status: int, code: str, diagnostics: str,
+                 expression: list[str] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(diagnostics)
+        self.status, self.headers = status, headers
+        self.outcome = OperationOutcome(issue=[Issue(code=code, diagnostics=diagnostics,
+                                                     expression=expression or None)])
+
+
+def install(app: FastAPI) -> None:
+    """Router, error handler, CORS (preflight on every endpoint) and settings from the
+    environment: a bad setting stops the boot."""
+    app.state.cds_settings = CdsSettings.from_env()
+    app.include_router(router)
+
+    @app.exception_handler(CdsHooksError)
+    async def _cds_error(_: Request, exc: CdsHooksError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, headers=exc.headers,
+                            content=exc.outcome.model_dump(exclude_none=True))
+
+    app.add_middleware(CORSMiddleware, **cors_options())  # type: ignore[arg-type]
+    _document_bodies(app)
+
+
+def _document_bodies(app: FastAPI) -> None:
+    """The hook and feedback routes read their bodies themselves (to answer malformed ones
+    with the spec's 400 OperationOutcome, not FastAPI's 422), so FastAPI cannot see the body
+    models: add their schemas to the OpenAPI document for integrators and fuzzing alike."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for model in (HookRequest, FeedbackRequest):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, sub in schema.pop("$defs", {}).items():
+                    schemas.setdefault(name, sub)
+                schemas[model.__name__] = schema
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _settings(request: Request) -> CdsSettings:
+    settings: CdsSettings = request.app.state.cds_settings
+    return settings
+
+
+async def _authenticate(request: Request) -> str | None:
+    """The trusted client's `iss`, or None when verification is off (local use)."""
+    settings = _settings(request)
+    if settings.jwt is None:
+        return None
+    verifier: JwtVerifier | None = getattr(request.app.state, "cds_verifier", None)
+    if verifier is None or verifier.settings is not settings.jwt:
+        verifier = request.app.state.cds_verifier = JwtVerifier(settings.jwt)
+    base = settings.public_base_url or str(request.base_url).rstrip("/")
+    audience = base + request.url.path
+    try:
+        claims = await verifier.verify(request.headers.get("authorization"), audience)
+    except Unauthorized as exc:
+        log.warning("CDS client rejected on %s: %s", request.url.path, exc)
+        raise CdsHooksError(401, "login", "The request could not be authenticated.",
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+    return str(claims["iss"])
+
+
+def _service(service_id: str) -> Service:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise CdsHooksError(404, "not-found", f"No CDS service {service_id!r}; see "
+                            "GET /cds-services for the services offered.")
+    return service
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body(), parse_constant=_not_json)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CdsHooksError(400, "structure", f"The body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise CdsHooksError(400, "structure", "The body must be a JSON object.")
+    return body
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+# Cross-field validators cannot set a location: their messages start with the field they
+# blame ("draftOrders: must be a FHIR Bundle"), in the wire's camelCase.
+_BLAMED = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): (?P<problem>.+)$",
+                     re.DOTALL)
+
+
+def _parse(model: type[M], data: Any, prefix: str = "") -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields, problems = [], []
+        for err in exc.errors():
+            loc = [str(part) for part in err["loc"]]
+            problem = clean_message(str(err["msg"]))
+            blamed = _BLAMED.match(problem)
+            if blamed:
+                loc += blamed["field"].split(".")
+                problem = blamed["problem"]
+            field = prefix + ".".join(loc) if loc else prefix.rstrip(".") or "body"
+            fields.append(field)
+            problems.append(f"{field}: {problem}")
+        raise CdsHooksError(400, "invalid", "; ".join(problems),
+                            expression=list(dict.fromkeys(fields))) from None
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the OperationOutcomes a route can answer."""
+    meaning = {400: "Malformed request: the issue's expression names the field",
+               401: "No trusted JWT (when client authentication is configured)",
+               404: "Unknown service",
+               412: "An order's medication could not be identified",
+               413: "Body over the size limit",
+               500: "The check could not be completed (unexpected failure)",
+               503: "The check could not be completed, or the feedback not stored"}
+    return {s: {"model": OperationOutcome, "description": meaning[s]} for s in statuses}
+
+
+def _body(model: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{model}"}}}}}
+
+
+@router.get("", response_model=Discovery, response_model_exclude_none=True,
+            responses=_errors(401))
+async def discovery(request: Request) -> Discovery:
+    """The services this server offers (spec 2.0.1 "Discovery")."""
+    await _authenticate(request)
+    return Discovery(services=list(SERVICES.values()))
+
+
+@router.post("/{service_id}", response_model=CdsResponse, response_model_exclude_none=True,
+             responses=_errors(400, 401, 404, 412, 413, 500, 503),
+             openapi_extra=_body("HookRequest"))
+async def call_service(service_id: str, request: Request) -> JSONResponse:
+    """Evaluate every baclofen order (order-sign) or the selected ones (order-select)."""
+    await _authenticate(request)
+    service = _service(service_id)
+    hook = _parse(HookRequest, await _json(request))
+    if hook.hook != service.hook:
+        raise CdsHooksError(400, "invalid", f"hook: {hook.hook!r} was sent to the "
+                            f"{service.hook} service {service.id!r}", expression=["hook"])
+    context_model = OrderSelectContext if service.hook == "order-select" else OrderContext
+    ctx = _parse(context_model, hook.context, "context.")
+    try:
+        selected = fhir_in.selections(ctx)
+    except fhir_in.SelectionError as exc:
+        raise CdsHooksError(400, "invalid", str(exc), expression=["context.selections"]
+                            ) from None
+    try:
+        checker = await get_checker(request)
+    except EngineError as exc:
+        log.error("hook %s: check not completed: %s", hook.hookInstance, exc)
+        raise CdsHooksError(503, "exception", NOT_COMPLETED) from None
+    try:
+        prefetched = await _gather(hook, ctx, selected, _settings(request))
+    except Exception:
+        log.exception("hook %s: gathering the data failed unexpectedly", hook.hookInstance)
+        raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
+    if prefetched.fetched:
+        log.info("hook %s: fetched %s from the FHIR server", hook.hookInstance,
+                 ", ".join(prefetched.fetched))
+    # On the event loop, like the native checks: the engine serialises checks per process.
+    response = _evaluate(checker, hook.hookInstance, ctx, prefetched, selected, service.hook)
+    return JSONResponse(response.model_dump(exclude_none=True))
+
+
+async def _gather(hook: HookRequest, ctx: OrderContext, selected: set[str] | None,
+                  settings: CdsSettings) -> prefetch.Prefetched:
+    """Patient data only when some order is baclofen: other calls cost no FHIR request."""
+    relevant, refs = fhir_in.triage(ctx, hook.prefetch, selected, {})
+    known = await prefetch.fetch_references(hook, settings, refs) if refs else {}
+    if refs:
+        relevant, _ = fhir_in.triage(ctx, hook.prefetch, selected, known)
+    if not relevant:
+        return prefetch.Prefetched(resources=known)
+    return await prefetch.resolve(
+        hook, ctx, settings, references=lambda p: fhir_in.wanted_references(ctx, p),
+        known=known)
+
+
+def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
+              prefetched: prefetch.Prefetched, selected: set[str] | None,
+              hook: str) -> CdsResponse:
+    """Blocking (the engine is C, ~0.5 ms per order). One check per order, each in its own
+    engine state."""
+    try:
+        translation = fhir_in.translate(ctx, prefetched, selected)
+        if translation.unidentified and not translation.checks:
+            raise CdsHooksError(
+                412, "processing", "The medication of "
+                + ", ".join(translation.unidentified) + " could not be identified (no code or "
+                "text, and the referenced Medication was neither sent nor retrievable from the "
+                "fhirServer): whether it is baclofen is unknown.",
+                expression=["context.draftOrders"])
+        out: list[Any] = []
+        for n, check in enumerate(translation.checks):
+            if check.case is None:
+                out += [c for c in [cards.gap_card(check, [])] if c]
+                continue
+            result = checker.run(check.case, check_id=f"{hook_instance}.{n}")
+            out += cards.cards_for(check, list(result.alerts), hook=hook)
+        if translation.unidentified:
+            out.append(cards.unidentified_card(translation.unidentified))
+        return CdsResponse(cards=out)
+    except CdsHooksError:
+        raise
+    except EngineError as exc:
+        log.error("hook %s: check not completed: %s", hook_instance, exc)
+        raise CdsHooksError(503, "exception", NOT_COMPLETED) from None
+    except Exception:
+        log.exception("hook %s: failed unexpectedly", hook_instance)
+        raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
+
+
+@router.post("/{service_id}/feedback", response_model=FeedbackStored,
+             responses=_errors(400, 401, 404, 413, 503),
+             openapi_extra=_body("FeedbackRequest"))
+async def feedback(service_id: str, request: Request) -> FeedbackStored:
+    """Accepted and overridden cards, kept in an append-only store (spec 2.0.1 "Feedback")."""
+    client = await _authenticate(request)
+    _service(service_id)
+    body = _parse(FeedbackRequest, await _json(request))
+    store = FeedbackStore(_settings(request).feedback_db)
+    append: Callable[..., int] = store.append
+    try:
+        stored = await run_in_threadpool(append, service_id, body.feedback, client)
+    except (sqlite3.Error, OSError) as exc:
+        log.error("feedback not stored: %s", exc)
+        raise CdsHooksError(503, "exception", "The feedback could not be stored; send it "
+                            "again later.") from None
+    metrics.record_feedback((f.card, f.outcome) for f in body.feedback)
+    return FeedbackStored(stored=stored)

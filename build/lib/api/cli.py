@@ -1,0 +1,143 @@
+"""Command line: `baclofen-cds check case.json`, `baclofen-cds rules`, `baclofen-cds serve`.
+
+Exit status of `check`: 0 no alerts, 1 warnings or info only, 2 at least one critical alert,
+3 invalid input, 4 the check could not be completed. Like other Unix tools, a closed pipe
+(`baclofen-cds rules | head -1`) ends it quietly with 141 and Ctrl-C with 130, without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from api.errors import validation_items
+from api.models import SafetyCheckResponse
+from engine import EngineError
+from rules.case import SafetyCheckRequest
+from rules.catalog import catalogue
+
+EXIT = {"no_alerts": 0, "info": 1, "warning": 1, "critical": 2}
+EXIT_INVALID = 3
+EXIT_NOT_COMPLETED = 4
+
+
+def _check(path: str, as_json: bool, explain: bool) -> int:
+    from rules.checker import Checker
+
+    try:
+        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        case = SafetyCheckRequest.model_validate_json(raw)
+    except OSError as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ValidationError as exc:
+        for item in validation_items(exc.errors()):
+            print(f"invalid input: {item['field']}: {item['problem']}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        result = Checker().run(case)
+    except EngineError as exc:
+        print(f"CHECK NOT COMPLETED: {exc}. Do not treat this as a pass.", file=sys.stderr)
+        return EXIT_NOT_COMPLETED
+    response = SafetyCheckResponse.from_result(result, explain=explain)
+    if as_json:
+        print(response.model_dump_json(indent=2, exclude_none=True))
+    else:
+        print(f"outcome: {response.outcome}  (check {response.check_id}, ruleset "
+              f"{response.ruleset_version})")
+        for alert in response.alerts:
+            print(f"\n[{alert.severity.upper()}] {alert.code}\n  {alert.message}\n"
+                  f"  -> {alert.suggestion}\n  source: {alert.source.document}: "
+                  f"\"{alert.source.excerpt}\"")
+        if explain and response.trace:
+            print("\ntrace:")
+            for t in response.trace:
+                print(f"  {t.step:>2}. {t.rule_id} {t.matched}"
+                      + (f" -> {t.alert_code}" if t.alert_code else "")
+                      + "".join(f"\n        + {d}" for d in t.derived))
+    return EXIT[response.outcome]
+
+
+def _rules(as_json: bool) -> int:
+    entries = catalogue()
+    if as_json:
+        print(json.dumps(entries, default=lambda o: o.model_dump() if hasattr(o, "model_dump")
+                         else str(o), indent=2))
+        return 0
+    for e in entries:
+        print(f"{e['code']}  [{e['severity']}]")
+        for r in e["rules"]:
+            print(f"    {r['id']}: {r['description']}  ({r['source'].document})")
+    return 0
+
+
+def _serve(host: str | None, port: int | None, workers: int | None) -> int:
+    """gunicorn with the project's configuration (api/gunicorn.conf.py), in place of this
+    process so that signals reach it directly. Options override HOST, PORT and WORKERS."""
+    env = dict(os.environ)
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            env[name] = str(value)
+    config = Path(__file__).with_name("gunicorn.conf.py")
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(config)], env)
+    return 1  # not reached
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rules.catalog import RULESET_VERSION
+
+    try:
+        package = version("baclofen-cds")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        package = "unknown"
+    return f"baclofen-cds {package} (ruleset {RULESET_VERSION})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`| head -1`). Point stdout at /dev/null so that the final
+        # flush at exit does not fail again, and exit as a process killed by SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = argparse.ArgumentParser(prog="baclofen-cds", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="check one case (JSON file, or - for stdin)")
+    check.add_argument("case")
+    check.add_argument("--json", action="store_true", help="print the raw API response")
+    check.add_argument("--explain", action="store_true", help="include the rule trace")
+    rules = sub.add_parser("rules", help="print the rule catalogue")
+    rules.add_argument("--json", action="store_true")
+    serve = sub.add_parser("serve", help="run the HTTP server (gunicorn; settings from the "
+                           "environment, docs/operators.md)")
+    serve.add_argument("--host", help="default: HOST, or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: PORT, or 8000")
+    serve.add_argument("--workers", type=int, help="default: WORKERS, or the CPUs available")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return _check(args.case, args.json, args.explain)
+    if args.command == "rules":
+        return _rules(args.json)
+    return _serve(args.host, args.port, args.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Response models of the native API (the request model is rules.case.SafetyCheckRequest)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine import Severity, TraceEntry
+from rules.checker import CheckResult
+
+
+class SourceOut(BaseModel):
+    document: str = Field(description="Seed document file name")
+    excerpt: str = Field(description="The passage the rule encodes, verbatim")
+    note: str | None = Field(default=None, description="Reviewer's note, disagreements")
+
+
+class AlertOut(BaseModel):
+    code: str = Field(description="Stable alert code (public API, never renamed)")
+    severity: Severity
+    message: str
+    suggestion: str
+    evidence: dict[str, Any]
+    source: SourceOut
+
+
+class SafetyCheckResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "check_id": "4f6c…", "ruleset_version": "2026.11.1", "outcome": "no_alerts",
+        "alerts": []}]})
+
+    check_id: str
+    ruleset_version: str
+    outcome: Literal["critical", "warning", "info", "no_alerts"] = Field(
+        description="Highest alert severity, or no_alerts when every check ran and passed")
+    alerts: list[AlertOut]
+    trace: list[TraceEntry] | None = Field(default=None, description="With ?explain=true")
+
+    @classmethod
+    def from_result(cls, result: CheckResult, *, explain: bool) -> SafetyCheckResponse:
+        return cls(
+            check_id=result.check_id,
+            ruleset_version=result.ruleset_version,
+            outcome=result.outcome,
+            alerts=[AlertOut.model_validate(a.model_dump(exclude={"rule_id"}))
+                    for a in result.alerts],
+            trace=list(result.trace) if explain else None,
+        )
+
+
+class ErrorItem(BaseModel):
+    field: str
+    problem: str
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    message: str
+    check_id: str | None = None
+    errors: list[ErrorItem] | None = None
+
+
+class RuleOut(BaseModel):
+    id: str
+    severity: Severity
+    description: str
+    source: SourceOut
+
+
+class CatalogueEntry(BaseModel):
+    code: str
+    severity: Severity = Field(description="Highest severity any of its rules raises")
+    rules: list[RuleOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    ruleset_version: str

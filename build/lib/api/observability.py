@@ -1,0 +1,228 @@
+"""Structured logs: every line one JSON object, and nothing that identifies a patient.
+
+One line per check request says which check (its random id, or the EHR's hookInstance for
+CDS Hooks), how it ended (the outcome, or why it was not completed or refused), the alert
+codes and how long it took. It never carries request content: no names, dates, doses,
+free-text conditions or medications, and no error message, which may quote the input; for a
+refused request only the names of the offending fields. The line is built from the response
+the clinician got, so it cannot disagree with it; the same fields feed the Prometheus
+counters (api/metrics.py).
+
+`LOG_LEVEL` (default INFO) sets the level of every logger: ours, gunicorn's error and access
+logs and uvicorn's (api/gunicorn.conf.py passes `gunicorn_logconfig`). Check lines are INFO,
+so WARNING silences them. The HTTP client (httpx, httpcore) logs each FHIR URL at INFO, and
+its headers at DEBUG, with the patient's id in the query and the bearer token: it is held
+at WARNING whatever LOG_LEVEL says, and every line is scrubbed of `patient=<id>` and
+`Patient/<id>` as a last net.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import metrics
+
+CHECK_LOGGER = "baclofen.checks"
+log = logging.getLogger(CHECK_LOGGER)
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Loggers that would write patient identifiers or credentials below WARNING.
+QUIET = ("httpx", "httpcore", "hpack")
+
+_HOOK_INSTANCE = re.compile(rb'"hookInstance"\s*:\s*"([A-Za-z0-9._:-]{1,100})"')
+# LogRecord's own attributes, and uvicorn's ANSI-coloured copy of its message.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "color_message"}
+_PATIENT = re.compile(r"(?i)(\bpatient(?:\.identifier)?=|\bPatient/)([^&\s\"'/,;)]+)")
+
+
+def scrub(text: str) -> str:
+    """`patient=pat-1` -> `patient=<redacted>`, `Patient/pat-1` -> `Patient/<redacted>`."""
+    return _PATIENT.sub(r"\1<redacted>", text) if "atient" in text else text
+
+
+class JsonFormatter(logging.Formatter):
+    """Every log line as one JSON object: time, level, logger, message, and the structured
+    fields passed in `extra`. uvicorn's access lines become fields (client, method, path,
+    status)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+            client, method, path, version, status = args
+            line.update(message="request", event="access", client=client, method=method,
+                        path=scrub(str(path)), http_version=version, status=status)
+        else:
+            line["message"] = scrub(record.getMessage())
+        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if record.exc_info:
+            line["exception"] = scrub(self.formatException(record.exc_info))
+        elif record.exc_text:
+            line["exception"] = scrub(record.exc_text)
+        return orjson.dumps(line, default=str).decode()
+
+
+def log_level(level: str | None = None) -> str:
+    name = (level or os.environ.get("LOG_LEVEL") or "INFO").strip().upper()
+    if name not in LEVELS:
+        raise ValueError(f"LOG_LEVEL={name!r} is not a logging level ({', '.join(LEVELS)})")
+    return name
+
+
+def configure_logging(level: str | None = None) -> None:
+    """JSON lines on stderr at LOG_LEVEL (default INFO). Idempotent: tests and gunicorn
+    workers (whose root logger gunicorn_logconfig already set up) may build several apps in
+    one process."""
+    name = log_level(level)
+    root = logging.getLogger()
+    root.setLevel(name)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+    for quiet in QUIET:
+        logging.getLogger(quiet).setLevel(max(logging.WARNING, logging.getLevelName(name)))
+    logging.captureWarnings(True)  # Python warnings as JSON lines too
+
+
+def gunicorn_logconfig(level: str, access_log: bool) -> dict[str, Any]:
+    """gunicorn's `logconfig_dict`: its error log, its access log, uvicorn's (which
+    uvicorn-worker points at gunicorn's handlers) and the root logger, all JSON on stderr."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json",
+               "stream": "ext://sys.stderr"}
+    quiet = max(logging.WARNING, logging.getLevelName(level))
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "api.observability.JsonFormatter"}},
+        "handlers": {"json": handler},
+        "root": {"level": level, "handlers": ["json"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": ["json"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["json"] if access_log else [],
+                                "propagate": False},
+            **{name: {"level": logging.getLevelName(quiet)} for name in QUIET},
+        },
+    }
+
+
+def _endpoint(scope: Scope) -> str | None:
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    path = str(scope.get("path", ""))
+    if path == "/v1/safety-checks":
+        return "native"
+    if path.startswith("/cds-services/") and not path.endswith("/feedback"):
+        return "cds-hooks"
+    return None
+
+
+def check_record(endpoint: str, status: int, body: bytes, request: bytes) -> dict[str, Any]:
+    """The fields of one check line, read from the response (and, for CDS Hooks, the
+    hookInstance of the request). Unknown shapes give fewer fields, never an exception."""
+    record: dict[str, Any] = {"event": "check", "endpoint": endpoint, "status": status}
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        data = {}
+    if endpoint == "native":
+        record["check_id"] = data.get("check_id")
+        if status == 200:
+            record["outcome"] = data.get("outcome")
+            record["codes"] = [a.get("code") for a in data.get("alerts", [])
+                               if isinstance(a, dict)]
+    else:
+        found = _HOOK_INSTANCE.search(request)
+        record["check_id"] = found.group(1).decode() if found else None
+        if status == 200:
+            cards = [c for c in data.get("cards", []) if isinstance(c, dict)]
+            record["codes"] = [((c.get("source") or {}).get("topic") or {}).get("code")
+                               for c in cards]
+            # Feedback names cards by uuid only: the uuids here tie it back to alert codes.
+            record["card_uuids"] = [c.get("uuid") for c in cards]
+            indicators = {c.get("indicator") for c in cards}
+            record["outcome"] = next((s for s in ("critical", "warning", "info")
+                                      if s in indicators), "no_alerts")
+    if status != 200:
+        record["outcome"] = (
+            "not_completed" if status >= 500
+            else "too_large" if status == 413
+            else "invalid_request")
+        record["error"] = data.get("error") or _issue_code(data)
+        fields = [e.get("field") for e in data.get("errors") or [] if isinstance(e, dict)]
+        fields += [x for i in data.get("issue") or [] if isinstance(i, dict)
+                   for x in i.get("expression") or []]
+        if fields:
+            record["fields"] = fields[:20]  # names only: the problems may quote the input
+    return record
+
+
+def _issue_code(data: dict[str, Any]) -> str | None:
+    issues = data.get("issue")
+    if isinstance(issues, list) and issues and isinstance(issues[0], dict):
+        return issues[0].get("code")
+    return None
+
+
+class CheckLog:
+    """Pure ASGI: sees the status and body the client gets, adds ~20 µs to a check."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = _endpoint(scope)
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        responded = failed = False
+        body: list[bytes] = []
+        request: list[bytes] = []
+
+        async def receive_and_keep() -> Message:
+            message = await receive()
+            if endpoint == "cds-hooks" and message["type"] == "http.request":
+                request.append(message.get("body", b"")[:4096])  # hookInstance comes early
+            return message
+
+        async def send_and_keep(message: Message) -> None:
+            nonlocal status, responded
+            if message["type"] == "http.response.start":
+                status, responded = message["status"], True
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive_and_keep, send_and_keep)
+        except BaseException:
+            failed = True  # the server's error handler answers 500
+            raise
+        finally:
+            if responded or failed:
+                record = check_record(endpoint, status, b"".join(body), b"".join(request))
+            else:  # the client went away (or stalled) before its request was read whole
+                record = {"event": "check", "endpoint": endpoint, "status": None,
+                          "outcome": "disconnected"}
+            seconds = time.perf_counter() - started
+            metrics.record_check(record, seconds)
+            if log.isEnabledFor(logging.INFO):
+                record["duration_ms"] = round(seconds * 1000, 3)
+                log.info("check", extra=record)

@@ -1,0 +1,451 @@
+"""The forward-chaining runtime: facts in, derived facts and alerts out, with a trace.
+
+durable-rules 2.0.28 is used only through this module, because used naively it crashes the
+process or silently drops alerts (see the hazard table in the project notes). Every
+countermeasure below is named after the hazard it answers and is proved by a test in
+tests/test_engine_hazards.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import orjson
+from durable import engine as durable
+from durable.lang import c, m  # re-exported for rule modules
+
+from engine.errors import EngineError
+from engine.lint import LintReport, lint
+from engine.model import (
+    Alert,
+    AlertRule,
+    Bindings,
+    Derivation,
+    Outcome,
+    Rule,
+)
+
+__all__ = ["Engine", "c", "m"]
+
+log = logging.getLogger(__name__)
+
+START_KIND = "$start"
+END_KIND = "$end"
+_SENTINEL_START = "engine.sentinel_start"
+_SENTINEL_END = "engine.sentinel_end"
+
+# Hazard "sid collisions" and "1024-session cap": the C engine is process-global, hashes sids to
+# 32 bits and holds at most 1024 states. One lock for every Engine in the process serialises
+# checks; each Engine keeps at most one session, emptied (or deleted) before the lock is
+# released.
+_PROCESS_LOCK = threading.Lock()
+_ids = itertools.count()
+# Every check's facts carry the check's number under this key, which the actions verify: a
+# fact left over from an earlier check in the reused session would fail the check loudly.
+CHECK_KEY = "$check"
+_check_numbers = itertools.count(1)
+
+
+# orjson writes floats shortest-first like repr, tiny and huge ones with a signed exponent
+# (1e-10, 1e+16), and NaN as null. A text holding "e-", "e+" or "null" (perhaps only inside a
+# string, such as "pre-eclampsia": then it merely costs time) is written again value by value.
+# Should orjson ever write an unsigned exponent, the engine would refuse the fact (error 204),
+# the check would fail loudly, and tests/test_engine_hazards.py would say so.
+
+
+def fact_json(value: Any) -> str:
+    """JSON for the C engine, which rejects exponent notation (error 204 on `5e-05` or `1e+16`,
+    both of which Python's json writes): floats are written positionally instead.
+
+    One call to orjson first (the profile showed one json.dumps per key dominating a check);
+    only a text that may hold an exponent, a NaN or a None, or a value orjson refuses, is
+    written again value by value, which raises on a non-finite number."""
+    if not isinstance(value, dict):
+        return _fact_json(value)
+    try:
+        text = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: surrogates, huge ints, unknown types
+        return _fact_json(value)
+    if b"e-" in text or b"e+" in text or b"null" in text:
+        return _fact_json(value)
+    return text.decode()
+
+
+def _fact_json(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"non-finite number {value!r} in a fact")
+        text = repr(value)
+        return format(Decimal(text), "f") if "e" in text else text
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_fact_json(v)}"
+                              for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_fact_json(v) for v in value) + "]"
+    raise TypeError(f"cannot put {type(value).__name__} in a fact")
+
+
+_native = durable.durable_rules_engine
+# Result codes of the C engine's assert calls (rules.h).
+_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+
+
+class _Host(durable.Host):
+    """Hazard "background-thread segfault": the stock Host starts dispatcher and timer threads
+    that scan deleted sessions and steal pending actions. We run the agenda synchronously
+    in `Engine._run_agenda`, so no thread is ever needed. The host only registers rulesets:
+    their actions are run by the engine, never through durable's Python dispatch."""
+
+    def _run(self) -> None:
+        return None
+
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        def not_here(_: Any) -> None:
+            raise RuntimeError(f"action {action_name} must run through Engine.evaluate")
+
+        return not_here
+
+
+@dataclass
+class _Check:
+    """Everything one evaluation accumulates; lives only while the process lock is held."""
+
+    sid: str
+    number: int
+    deadline: float
+    firings: list[tuple[Rule, dict[str, dict[str, Any]], list[dict[str, Any]]]] = field(
+        default_factory=list
+    )
+    derived_seq: itertools.count[int] = field(default_factory=itertools.count)
+    error: str | None = None
+    started: bool = False
+    ended: bool = False
+    stored: list[str] = field(default_factory=list)  # the JSON of every fact the session kept
+
+
+Action = Callable[[_Check, dict[str, dict[str, Any]]], None]
+
+
+class Engine:
+    """One registered ruleset. Build once per process at start-up; call `evaluate` per check.
+
+    Threads may call `evaluate` concurrently: they serialise on the process lock (the C engine
+    never releases the GIL, so threads would add no throughput anyway; scale with processes).
+
+    The agenda is driven here with durable's low-level calls (assert, start action, complete
+    and start the next) instead of its Python dispatch, which per action built a Closure, read
+    the clock twice, wrote the whole state back as JSON and read it again at the end: that
+    glue, not the matching, dominated a check. The order of assertion and firing is the same.
+
+    Each Engine keeps one durable session and reuses it from check to check (`_release`):
+    creating a session per check cost more than a small check itself and every check
+    touched ~2 MB of fresh memory, evicting the CPU caches the rest of the request needed.
+    """
+
+    def __init__(self, name: str, rules: Sequence[Rule], *, budget_ms: float = 250.0) -> None:
+        self.name = f"{name}_{next(_ids)}"
+        self.rules: dict[str, Rule] = {r.id: r for r in rules}
+        self.budget_s = budget_ms / 1000.0
+        definitions = {r.id: _definition(r) for r in rules}
+        self.lint_report: LintReport = lint(rules, definitions)
+        definitions[_SENTINEL_START] = {"all": [{"s": {"kind": START_KIND}}],
+                                        "run": _SENTINEL_START}
+        definitions[_SENTINEL_END] = {"all": [{"e": {"kind": END_KIND}}], "run": _SENTINEL_END}
+        self._actions: dict[str, Action] = {r.id: self._action(r) for r in rules}
+        self._actions[_SENTINEL_START] = _sentinel_start
+        self._actions[_SENTINEL_END] = _sentinel_end
+        self._host = _Host()
+        # Hazard "register_rulesets mutates its input": pass a copy.
+        self._host.register_rulesets({self.name: copy.deepcopy(definitions)})
+        self._handle: int = self._host.get_ruleset(self.name)._handle
+        # The session checks reuse, once an action has run in it (so it may be deleted):
+        # creating one costs ~80 us and touches ~2 MB (a frame pool and two 4 KB indexes per
+        # rule condition, state.c createStateNode), more than asserting and retracting a
+        # check's facts.
+        self._session: str | None = None
+
+    # -- actions -------------------------------------------------------------------------
+    def _action(self, rule: Rule) -> Action:
+        handle = self
+
+        def action(check: _Check, message: dict[str, dict[str, Any]]) -> None:
+            if check.error is not None:
+                return
+            if time.perf_counter() > check.deadline:
+                check.error = "time budget exceeded"
+                return
+            matched: dict[str, dict[str, Any]] = {}
+            for alias, fact in message.items():
+                if fact.pop("sid", None) != check.sid or fact.pop(CHECK_KEY, None) != check.number:
+                    # Another check's fact: the session was not emptied; fail loudly.
+                    check.error = f"rule {rule.id} matched a fact of another check"
+                    return
+                matched[alias] = fact
+            produced: list[dict[str, Any]] = []
+            try:
+                if isinstance(rule, Derivation):
+                    for new in rule.derive(Bindings(matched, rule.params)):
+                        fact = {**new, "id": f"d{next(check.derived_seq)}"}
+                        produced.append(fact)
+                        handle._assert_derived(check, {**fact, "sid": check.sid,
+                                                       CHECK_KEY: check.number})
+                check.firings.append((rule, matched, produced))
+            except Exception as exc:  # the rule is broken: the whole check must fail closed
+                # The exception's text may quote the facts (patient data): it goes to the
+                # DEBUG log only; the error that callers log names the rule and the type.
+                log.debug("rule %s raised", rule.id, exc_info=True)
+                check.error = f"rule {rule.id} raised {type(exc).__name__}"
+
+        return action
+
+    def _assert_derived(self, check: _Check, fact: Mapping[str, Any]) -> None:
+        # Hazard "lost derived facts": a derived fact no rule wants is normal. One the engine
+        # says it has "already observed" cannot be a repeat (every fact has its own id): its id
+        # hashes like a stored fact's (FNV-1a, 32 bits), and the fact was dropped. Raising
+        # here makes the action fail the check instead of answering without it. The rules
+        # that match a derived fact fire from the agenda loop.
+        text = fact_json(fact)
+        code, _ = _native.assert_fact(self._handle, text)
+        if code == _OK:
+            check.stored.append(text)
+        elif code != _NOT_HANDLED:
+            raise RuntimeError(f"the engine dropped derived fact {fact.get('id')!r} (code {code}:"
+                               " its id collides with a stored fact's)")
+
+    def _run_agenda(self, check: _Check, state: int) -> None:
+        """Fire every pending action of the session, including those that derived facts
+        queue, until none is left (durable picks the lowest-indexed rule first)."""
+        result = _native.start_action_for_state(self._handle, state)
+        if result is None:
+            return
+        messages: str | None = result[1]
+        while messages is not None:
+            try:
+                for rule_id, message in orjson.loads(messages).items():
+                    self._actions[rule_id](check, message)
+            except BaseException:
+                _native.abandon_action(self._handle, state)
+                raise
+            messages = _native.complete_and_start_action(self._handle, state)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def evaluate(self, facts: Sequence[Mapping[str, Any]]) -> Outcome:
+        """Run one check in the engine's session and leave that empty (or delete it).
+
+        The session is reused only after a completed check retracted every fact it stored
+        and the session read empty; its facts carry the check's number, which every action
+        verifies (`_release`, `_action`).
+
+        Raises EngineError whenever the result cannot be trusted: an action raised (durable's
+        own dispatch would park that in state["exception"] and carry on; ours records it),
+        the budget ran out, a fact was refused, or the end sentinel never fired (the agenda
+        did not run to the end)."""
+        number = next(_check_numbers)
+        with _PROCESS_LOCK:
+            sid = self._session or uuid4().hex
+            check = _Check(sid=sid, number=number, deadline=time.perf_counter() + self.budget_s)
+            mark = {"sid": sid, CHECK_KEY: number}
+            payload = [
+                {"kind": START_KIND, "id": "$start", **mark},
+                *({**f, "id": f.get("id") or f"i{n}", **mark} for n, f in enumerate(facts)),
+                {"kind": END_KIND, "id": "$end", **mark},
+            ]
+            try:
+                for fact in payload:
+                    # Hazard "batch assert drops alerts": one fact at a time, and a fact no
+                    # rule wants is normal, not an error.
+                    text = fact_json(fact)
+                    code, state = _native.assert_fact(self._handle, text)
+                    if code == _NOT_HANDLED:
+                        continue
+                    if code != _OK:
+                        check.error = f"the engine refused a fact (code {code})"
+                        break
+                    check.stored.append(text)
+                    self._run_agenda(check, state)
+                    if check.error is not None:
+                        break
+            except Exception as exc:
+                check.error = check.error or f"engine failure: {type(exc).__name__}: {exc}"
+            finally:
+                self._release(check)
+        if check.error is None and not check.ended:
+            check.error = "the rule agenda did not run to completion"
+        if check.error is not None:
+            raise EngineError(check.error)
+        return self._outcome(check)
+
+    def _release(self, check: _Check) -> None:
+        """Leave the session empty for the next check, or delete it.
+
+        A check that completed retracts every fact it stored, and the session must then hold
+        none: the next check reuses it. Anything else (a failed check, a retraction refused,
+        a fact left behind) deletes the whole session; the next check starts a new one.
+        """
+        # Hazard "delete-without-action segfault": deleting a session in which no action ran
+        # frees an uninitialised pointer. The $start sentinel always fires first; if even that
+        # failed in a new session we leak it rather than crash the process.
+        if check.started:
+            self._session = check.sid
+        if self._session is None:
+            log.error("engine session %s leaked: no action ran", check.sid)
+            return
+        if check.error is None and check.ended and self._emptied(check):
+            return
+        self._session = None
+        try:
+            _native.delete_state(self._handle, check.sid)
+        except Exception as exc:  # the check already failed or will: keep the process alive
+            check.error = check.error or f"could not release engine state: {exc}"
+
+    def _emptied(self, check: _Check) -> bool:
+        """Retract the check's facts, newest first; True if the session then holds nothing.
+        No rule negates a fact, so a retraction queues no action; one that did would leave
+        the session to be deleted."""
+        try:
+            state = None
+            for text in reversed(check.stored):
+                code, state = _native.retract_fact(self._handle, text)
+                if code != _OK:
+                    return False
+            if state is not None and _native.start_action_for_state(self._handle, state):
+                _native.abandon_action(self._handle, state)
+                return False
+            return bool(_native.get_facts(self._handle, check.sid) == "[]")
+        except Exception:
+            log.exception("engine session %s could not be emptied", check.sid)
+            return False
+
+    # -- results -------------------------------------------------------------------------
+    def _outcome(self, check: _Check) -> Outcome:
+        alerts: list[tuple[int, Alert]] = []
+        groups: dict[str, list[tuple[int, Bindings]]] = {}
+        for step, (rule, matched, _) in enumerate(check.firings, start=1):
+            if isinstance(rule, AlertRule):
+                bindings = Bindings(matched, rule.params)
+                if rule.aggregate:
+                    groups.setdefault(rule.id, []).append((step, bindings))
+                else:
+                    alerts.append((step, _render(rule, bindings, bindings)))
+        for rule_id, items in groups.items():
+            rule = self.rules[rule_id]
+            assert isinstance(rule, AlertRule)
+            many = [b for _, b in items]
+            alerts.append((items[0][0], _render(rule, many, many)))
+
+        superseded = {code: a.rule_id for _, a in alerts for code in _supersedes(self, a)}
+        kept: list[tuple[int, Alert]] = []
+        seen: set[tuple[str, str]] = set()
+        dropped_steps: dict[int, str] = {}
+        for step, alert in alerts:
+            if alert.code in superseded:
+                dropped_steps[step] = superseded[alert.code]
+                continue
+            key = (alert.code, alert.message)
+            if key in seen:  # the same finding reached by two routes: say it once
+                continue
+            seen.add(key)
+            kept.append((step, alert))
+        kept.sort(key=lambda sa: (-sa[1].severity.rank, sa[0]))
+        firings = [(rule.id, matched, produced,
+                    rule.code if isinstance(rule, AlertRule) else None, dropped_steps.get(step))
+                   for step, (rule, matched, produced) in enumerate(check.firings, start=1)]
+        return Outcome.of([a for _, a in kept], firings)
+
+
+def _sentinel_start(check: _Check, message: dict[str, dict[str, Any]]) -> None:
+    if message["s"].get("sid") == check.sid and message["s"].get(CHECK_KEY) == check.number:
+        check.started = True
+
+
+def _sentinel_end(check: _Check, message: dict[str, dict[str, Any]]) -> None:
+    if message["e"].get("sid") == check.sid and message["e"].get(CHECK_KEY) == check.number:
+        check.ended = True
+
+
+def _supersedes(engine: Engine, alert: Alert) -> tuple[str, ...]:
+    rule = engine.rules[alert.rule_id]
+    return rule.supersedes if isinstance(rule, AlertRule) else ()
+
+
+def _text(text: Any, arg: Any) -> str:
+    if callable(text):
+        return str(text(arg))
+    return str(text).format_map(arg)
+
+
+def _render(rule: AlertRule, arg: Any, bindings: Any) -> Alert:
+    """EngineError is the engine's only exception: a message, suggestion or evidence that
+    cannot be produced (a missing field, a bad format, a raising callable) fails the check
+    like a raising derivation, never as a stray exception callers do not map."""
+    try:
+        return _alert(rule, arg, bindings)
+    except Exception as exc:
+        log.debug("rule %s could not render its alert", rule.id, exc_info=True)
+        raise EngineError(f"rule {rule.id} could not render its alert: "
+                          f"{type(exc).__name__}") from exc
+
+
+def _alert(rule: AlertRule, arg: Any, bindings: Any) -> Alert:
+    if rule.evidence is not None:
+        evidence = rule.evidence(arg)
+    elif isinstance(bindings, Bindings):
+        evidence = {
+            alias: {k: v for k, v in fact.items() if k not in ("id", "kind")}
+            for alias, fact in bindings.facts.items()
+        }
+    else:
+        evidence = {}
+    return Alert(
+        code=rule.code,
+        severity=rule.severity,
+        message=_text(rule.message, arg),
+        suggestion=_text(rule.suggestion, arg),
+        evidence=_plain_json(evidence),
+        source=rule.source,
+        rule_id=rule.id,
+    )
+
+
+_NATIVE_ONLY = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _plain_json(value: Any) -> Any:
+    """Evidence as plain JSON values (what the API serialises). orjson for the usual case;
+    anything it would write differently from json (a date, a dataclass, a non-string key: it
+    refuses them here; NaN, which it writes as null) takes the json path, str() as default."""
+    try:
+        text = orjson.dumps(value, option=_NATIVE_ONLY)
+    except TypeError:
+        text = b"null"
+    if b"null" in text:
+        return json.loads(json.dumps(value, default=str))
+    return orjson.loads(text)
+
+
+def _definition(rule: Rule) -> dict[str, Any]:
+    """The dict durable-rules registers: conditions and the action name only (hazard "error
+    105 at registration": any metadata key there is rejected)."""
+    conditions = [{cond.alias: cond.define()} for cond in rule.when]
+    return {"all": conditions, "run": rule.id}

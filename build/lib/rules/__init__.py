@@ -1,0 +1,1 @@
+"""Baclofen prescribing knowledge: facts from a case, derivations, and alert rules."""

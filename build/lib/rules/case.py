@@ -1,0 +1,348 @@
+"""The clinical input contract: one patient and one baclofen order.
+
+Every validation happens here, at the boundary, so that nothing a user sends can surface as a
+500 later. Plausibility limits are deliberately generous: they reject typing errors and
+garbage, never a real patient. Units are normalised to mg, g or ug.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+MAX_LIST = 1000  # a problem or medication list longer than this is not a real record
+MIN_YEAR, MAX_YEAR = 1900, 2200  # date-times outside are typing errors (and overflow arithmetic)
+MAX_TEXT = 500
+
+_UNITS = {"mg": "mg", "g": "g", "ug": "ug", "mcg": "ug", "µg": "ug", "μg": "ug",
+          "microgram": "ug", "micrograms": "ug", "milligram": "mg", "milligrams": "mg"}
+
+
+def normalise_unit(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("unit must be a string: mg, g or ug (also mcg, µg)")
+    unit = _UNITS.get(value.strip().lower().replace("μ", "µ"))
+    if unit is None:
+        raise ValueError(f"unknown unit {value!r}: use mg, g or ug (also mcg, µg)")
+    return unit
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO date string, YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a valid date (YYYY-MM-DD)") from None
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _iso_datetime(value: Any) -> Any:
+    # Intervals of 24 and 48 hours decide alerts: a time without an offset would be read in
+    # whatever zone the server runs in, so it is rejected rather than guessed.
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a valid ISO date-time "
+                             "(e.g. 2026-11-18T09:00:00Z)") from None
+    else:
+        raise ValueError("expected an ISO date-time string, e.g. 2026-11-18T09:00:00Z")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError(f"{value!r} has no time zone: add Z or an offset such as +01:00")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"{value!r} is outside the years {MIN_YEAR}-{MAX_YEAR}")
+    return parsed
+
+
+def _json_number(value: Any) -> Any:
+    # pydantic's lax mode reads "70" as 70 and true as 1: a sender that puts a string or a
+    # boolean where a number belongs has a mapping bug we should show, not guess around.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = {bool: "a boolean", str: "a string"}.get(type(value), type(value).__name__)
+        raise ValueError(f"must be a JSON number, not {kind}")
+    return value
+
+
+def _json_bool(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_json_number)]
+Count = Annotated[int, BeforeValidator(_json_number)]
+Flag = Annotated[bool, BeforeValidator(_json_bool)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+DoseUnit = Annotated[str, BeforeValidator(normalise_unit)]
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class Coding(_Model):
+    """A coded or free-text entry (condition or medication). Either code or display is needed."""
+
+    system: Text | None = None
+    code: Text | None = None
+    display: Text | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Coding:
+        if not (self.code or self.display):
+            raise ValueError("code: needs a code or a display text")
+        return self
+
+
+class Quantity(_Model):
+    value: Annotated[Number, Field(gt=0, le=1e6, description="Dose amount; > 0"),
+                     AfterValidator(_finite)]
+    unit: DoseUnit = Field(description="mg, g or ug (mcg, µg accepted)")
+
+
+class Patient(_Model):
+    birth_date: IsoDate | None = None
+    age_years: Annotated[Number, Field(ge=0, le=130)] | None = None
+    # 0.2 kg is below any live-born infant: smaller values are typing errors (g for kg).
+    weight_kg: Annotated[Number, Field(ge=0.2, le=350,
+                                      description="Body weight, kg (0.2–350)")] | None = None
+    conditions: Annotated[list[Coding], Field(max_length=MAX_LIST)] = []
+    creatinine_clearance_ml_min: Annotated[Number, Field(ge=0, le=300)] | None = None
+    egfr_ml_min_1_73m2: Annotated[Number, Field(ge=0, le=300)] | None = None
+    on_dialysis: Flag = False
+    pregnant: Flag = False
+    hospital_supervised: Flag = False
+    alcohol_use: Flag = False
+    medications: Annotated[list[Coding], Field(max_length=MAX_LIST)] = []
+
+
+class PreviousRegimen(_Model):
+    dose: Quantity | None = None
+    frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
+    since: IsoDate | None = None
+
+
+# Baclofen is authorised orally and intrathecally only. The other parenteral routes are
+# accepted so that such an order is answered with ROUTE_NOT_PERMITTED instead of a 422.
+NOT_PERMITTED_ROUTES = ("intravenous", "intramuscular", "subcutaneous", "epidural")
+Route = Literal["oral", "intrathecal", "intravenous", "intramuscular", "subcutaneous",
+                "epidural"]
+Form = Literal["tablet", "oral_solution", "granules", "intrathecal"]
+ORAL_FORMS = ("tablet", "oral_solution", "granules")
+
+MAX_HISTORY = 100  # regimen changes: years of refills and adjustments fit comfortably
+MAX_SCREENING_DOSES = 20  # screening is a handful of boluses (25 ug steps up to 100 ug)
+
+ClinicalEffect = Literal["none", "partial", "adequate"]
+ScreeningResponse = Literal["none", "partial", "significant"]
+WITHDRAWAL_SIGNS = ("pruritus", "hypotension", "paraesthesia", "fever", "hyperthermia",
+                    "altered_mental_status", "rebound_spasticity", "muscle_rigidity",
+                    "seizures")
+_SIGN_SPELLINGS = {"paresthesia": "paraesthesia", "paresthesias": "paraesthesia",
+                   "paraesthesias": "paraesthesia", "seizure": "seizures",
+                   "rebound_spasticity_increase": "rebound_spasticity",
+                   "fever/hyperthermia": "fever", "itching": "pruritus",
+                   "rigidity": "muscle_rigidity", "confusion": "altered_mental_status"}
+
+
+def _sign(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    key = "_".join(value.strip().lower().replace("-", " ").split())
+    return _SIGN_SPELLINGS.get(key, key)
+
+
+WithdrawalSign = Annotated[
+    Literal["pruritus", "hypotension", "paraesthesia", "fever", "hyperthermia",
+            "altered_mental_status", "rebound_spasticity", "muscle_rigidity", "seizures"],
+    BeforeValidator(_sign),
+]
+
+
+# Below 0.1 ug no intrathecal dose exists (the smallest reported is 12 ug/day); smaller values
+# are unit slips, and values that small would also reach the rule engine in exponent notation,
+# which durable-rules cannot parse.
+MIN_INTRATHECAL_UG = 0.1
+UG_PER_UNIT = {"ug": 1.0, "mg": 1000.0, "g": 1e6}
+
+
+def _intrathecal_quantity(name: str, dose: Quantity | None) -> None:
+    if dose is not None and dose.value * UG_PER_UNIT[dose.unit] < MIN_INTRATHECAL_UG:
+        raise ValueError(f"{name}: below {MIN_INTRATHECAL_UG} ug is not an intrathecal dose; "
+                         "check the unit")
+
+
+class IntrathecalHistoryEntry(_Model):
+    """One regimen of the infusion: from `time` the pump delivered `daily_dose`."""
+
+    time: IsoDateTime = Field(description="When this regimen started (ISO date-time, offset)")
+    daily_dose: Quantity = Field(description="Daily infusion dose (ug, mcg or mg)")
+    clinical_effect: ClinicalEffect | None = Field(
+        default=None, description="Effect observed on this regimen: none, partial or adequate")
+
+    @model_validator(mode="after")
+    def _plausible(self) -> IntrathecalHistoryEntry:
+        _intrathecal_quantity("daily_dose", self.daily_dose)
+        return self
+
+
+class ScreeningDose(_Model):
+    """One intrathecal test bolus of the screening phase and the response it gave."""
+
+    time: IsoDateTime
+    dose: Quantity = Field(description="Test bolus (ug, mcg or mg)")
+    response: ScreeningResponse | None = Field(
+        default=None, description="none, partial or significant (a responder)")
+    effect_hours: Annotated[Number, Field(ge=0, le=72, description="How long the effect lasted"),
+                            AfterValidator(_finite)] | None = None
+
+    @model_validator(mode="after")
+    def _plausible(self) -> ScreeningDose:
+        _intrathecal_quantity("dose", self.dose)
+        return self
+
+
+class Intrathecal(_Model):
+    """Everything is optional: a check that needs a missing field answers MISSING_DATA."""
+
+    phase: Literal["screening", "titration", "maintenance"] | None = Field(
+        default=None, description="screening: the order is a test bolus; titration or "
+        "maintenance: the order is the new daily infusion dose")
+    spasticity_origin: Literal["spinal", "cerebral"] | None = None
+    pump: Literal["programmable", "non_programmable"] | None = None
+    infusion_started: IsoDateTime | None = None
+    history: Annotated[list[IntrathecalHistoryEntry], Field(max_length=MAX_HISTORY)] = Field(
+        default=[], description="Regimen changes so far, oldest first")
+    screening_doses: Annotated[list[ScreeningDose], Field(max_length=MAX_SCREENING_DOSES)] = (
+        Field(default=[], description="Test boluses so far, oldest first"))
+    withdrawal_signs: Annotated[list[WithdrawalSign],
+                                Field(max_length=len(WITHDRAWAL_SIGNS) * 2)] = []
+
+    @model_validator(mode="after")
+    def _oldest_first(self) -> Intrathecal:
+        for name, items in (("history", self.history), ("screening_doses", self.screening_doses)):
+            for n in range(1, len(items)):
+                if items[n].time < items[n - 1].time:
+                    raise ValueError(f"{name}: entry {n} is earlier than entry {n - 1}; "
+                                     "give the entries oldest first")
+        return self
+
+
+class Order(_Model):
+    date: IsoDate = Field(default_factory=date.today,
+                          description="Order date (default today); ages are taken on it")
+    time: IsoDateTime | None = Field(
+        default=None, description="When the order takes effect (ISO date-time with offset). "
+        "Default now when order.date is today or absent; intrathecal interval checks need it.")
+    action: Literal["start", "change", "continue", "stop"]
+    route: Route | None = Field(default=None, description="Required by the native API")
+    form: Form | None = None
+    dose: Quantity | None = None
+    frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
+    previous: PreviousRegimen | None = None
+    taper: Flag = Field(
+        default=False,
+        description="For a stop: the stop ends a taper (or a taper is ordered with it).",
+    )
+    intrathecal: Intrathecal | None = Field(
+        default=None, description="Intrathecal phase, pump, dose history and screening")
+
+    @model_validator(mode="after")
+    def _form_fits_route(self) -> Order:
+        if self.form is not None:
+            if self.route == "oral" and self.form not in ORAL_FORMS:
+                raise ValueError(f"form: {self.form!r} is not an oral form")
+            if self.route == "intrathecal" and self.form != "intrathecal":
+                raise ValueError(f"form: {self.form!r} does not fit the intrathecal route")
+        if self.previous and self.previous.since and self.previous.since > self.date:
+            raise ValueError("previous.since: is after the order date")
+        self._settle_time()
+        if self.route == "intrathecal":
+            # An intrathecal dose is a daily total (or one test bolus): never divided.
+            if self.frequency_per_day not in (None, 1):
+                raise ValueError("frequency_per_day: an intrathecal dose is the daily total "
+                                 "(or one test bolus); use 1")
+            self.frequency_per_day = 1
+            _intrathecal_quantity("dose", self.dose)
+        if self.intrathecal is not None:
+            if self.route not in (None, "intrathecal"):
+                raise ValueError(f"intrathecal: given for the {self.route} route")
+            self._intrathecal_times_before_order()
+        return self
+
+    def _settle_time(self) -> None:
+        explicit_date = "date" in self.model_fields_set
+        if self.time is None:
+            # "Now" only when the order is for today; for another day the time is unknown and
+            # the interval checks say so (MISSING_DATA) rather than measuring from now.
+            if not explicit_date or self.date == date.today():
+                self.time = datetime.now(UTC)
+            return
+        if not explicit_date:
+            self.date = self.time.date()
+        elif self.date not in (self.time.date(), self.time.astimezone(UTC).date()):
+            raise ValueError(f"time: falls on {self.time.date()}, not on order.date "
+                             f"{self.date}")
+
+    def _intrathecal_times_before_order(self) -> None:
+        it = self.intrathecal
+        if it is None or self.time is None:
+            return
+        if it.infusion_started is not None and it.infusion_started > self.time:
+            raise ValueError("intrathecal.infusion_started: is after order.time")
+        for name, items in (("history", it.history), ("screening_doses", it.screening_doses)):
+            if items and items[-1].time > self.time:
+                raise ValueError(f"intrathecal.{name}: has an entry after order.time (when "
+                                 "this order takes effect; default now)")
+
+
+class Case(_Model):
+    """What the rules evaluate. Lenient about data an EHR may not have (age, route): the rules
+    answer those gaps with MISSING_DATA. The native API is stricter (SafetyCheckRequest)."""
+
+    patient: Patient
+    order: Order
+
+    @model_validator(mode="after")
+    def _dates_consistent(self) -> Case:
+        born = self.patient.birth_date
+        if born is not None:
+            if born > self.order.date:
+                raise ValueError("patient.birth_date: is after the order date (in the future)")
+            if (self.order.date - born).days > 130 * 366:
+                raise ValueError("patient.birth_date: gives an age above 130 years")
+        return self
+
+
+class SafetyCheckRequest(Case):
+    """The native API's request: a prescribing system always knows the age and the route."""
+
+    @model_validator(mode="after")
+    def _required_for_native(self) -> SafetyCheckRequest:
+        if self.patient.birth_date is None and self.patient.age_years is None:
+            raise ValueError("patient.birth_date: birth_date or age_years is required")
+        if self.order.route is None:
+            raise ValueError("order.route: Field required (oral or intrathecal)")
+        return self

@@ -1,0 +1,54 @@
+"""One safety check: case -> facts -> engine -> result. Used by the API, CDS Hooks and CLI."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
+
+from engine import Alert, Engine, Severity, TraceEntry
+from engine import Outcome as EngineOutcome
+from rules.case import Case
+from rules.catalog import RULESET_NAME, RULESET_VERSION, all_rules
+from rules.facts import case_facts
+
+Outcome = Literal["critical", "warning", "info", "no_alerts"]
+
+
+class CheckResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    check_id: str
+    ruleset_version: str
+    outcome: Outcome
+    alerts: list[Alert]
+    _engine_outcome: EngineOutcome | None = PrivateAttr(default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def trace(self) -> list[TraceEntry]:
+        """Built on first read (the engine's Outcome caches it): only ?explain shows it."""
+        return self._engine_outcome.trace if self._engine_outcome is not None else []
+
+
+def build_engine() -> Engine:
+    """Register and lint the whole ruleset. Call once per process, at start-up."""
+    return Engine(RULESET_NAME, all_rules())
+
+
+class Checker:
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine or build_engine()
+
+    def run(self, case: Case, check_id: str | None = None) -> CheckResult:
+        outcome = self.engine.evaluate(case_facts(case))
+        highest: Severity | None = outcome.highest
+        result = CheckResult(
+            check_id=check_id or uuid4().hex,
+            ruleset_version=RULESET_VERSION,
+            outcome=highest.value if highest else "no_alerts",
+            alerts=outcome.alerts,
+        )
+        result._engine_outcome = outcome
+        return result

@@ -1,0 +1,256 @@
+"""Route and unit plausibility: a route baclofen is not given by, and a dose whose size fits
+another unit better (micrograms written as milligrams and back, the classic 1000-fold error).
+
+Sources: 001 (primary) gives posology for oral use (mg) and intrathecal use (micrograms) only;
+004 (tertiary) names the two forms. Expected ranges are the constants below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import AlertRule, Bindings, Severity, c, m
+from rules.case import NOT_PERMITTED_ROUTES
+from rules.intrathecal import (
+    FIRST_TEST_DOSE_MAX_UG,
+    SCREENING_SOURCE,
+    TEST_DOSE_MAX_UG,
+    TEST_DOSE_MIN_UG,
+)
+from rules.sources import ADULT_SMPC, CONSUMER_GUIDE, Passage
+
+# Expected daily doses. Intrathecal: the maintenance range reported in 001 (12-2003 ug/day
+# spinal, 22-1400 cerebral; test boluses 25-100 ug fall inside it). Oral: from about 1 mg/day
+# (0.3 mg/kg/day in the smallest child, 000) to 200 mg/day (twice the 100 mg/day adult maximum
+# of 001, allowed in hospital). A dose outside its range that falls inside it once divided or
+# multiplied by 1000 is a unit error until proved otherwise.
+UNIT_FACTOR = 1000
+IT_EXPECTED_UG_DAY = (12, 2003)
+ORAL_EXPECTED_MG_DAY = (1, 200)
+# An intrathecal dose written in mg (or g) that comes to 2 mg/day or more sits at the very top of
+# 001's reported range: far more often micrograms typed with the wrong unit than a real dose.
+IT_MG_WRITTEN_SUSPECT_FROM_UG = 2000
+# A screening test bolus (001: 25-100 ug) written in mg above 100 ug, or written in ug above
+# twice the largest test dose: no step of the screening gets there, so a unit or decimal slip.
+UNIT_SLIP_TEST_DOSE_FACTOR = 2
+# An oral dose written in micrograms that comes to under 1 mg per dose (no tablet or solution
+# dose is that small): the prescriber almost certainly meant mg.
+ORAL_UG_WRITTEN_SUSPECT_BELOW_MG = 1
+
+ROUTE_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    "it is available as oral tablets (10 mg, 20 mg) or intrathecal injection.",
+    note="001 (primary) gives posology for two routes only: oral (15-100 mg in 3 divided doses) "
+    "and intrathecal (25-1,400 ug/day by pump or bolus). Intravenous, intramuscular, "
+    "subcutaneous or epidural baclofen has no authorised dose; the intrathecal solution given "
+    "epidurally or intravenously is a wrong-route error.",
+)
+IT_RANGE_SOURCE = Passage(
+    ADULT_SMPC,
+    "In patients with spasticity of spinal origin maintenance dosing for long-term continuous "
+    "infusions of baclofen has been found to range from 12 to 2003 micrograms/day, with most "
+    "patients being adequately maintained on 300 to 800 micrograms/day.",
+    note="Intrathecal doses are micrograms (001: 25-1,400 ug; ampoules of 50 ug/ml, 500 ug/ml, "
+    "2 mg/ml). A dose written in mg that comes to 2 mg/day or more, or any dose outside "
+    "12-2003 ug/day that fits it after a 1000-fold correction, is flagged.",
+)
+ORAL_RANGE_SOURCE = Passage(
+    ADULT_SMPC,
+    "15-100 mg in 3 divided doses daily",
+    note="Oral doses are milligrams (000: children from about 0.3 mg/kg/day). Expected range "
+    "1-200 mg/day; outside it and inside after a 1000-fold correction, or written in ug and "
+    "under 1 mg per dose, is flagged.",
+)
+
+
+def _any_route(routes: tuple[str, ...]) -> Any:
+    cond = m.route == routes[0]
+    for route in routes[1:]:
+        cond = cond | (m.route == route)
+    return cond
+
+
+def _written(b: Bindings) -> str:
+    return f"{b.order.dose_value:g} {b.order.dose_unit}"
+
+
+def _evidence(b: Bindings) -> dict[str, Any]:
+    return {"written": _written(b), "daily_mg": b.dose.mg, "daily_ug": b.dose.ug,
+            "frequency_per_day": b.dose.frequency_per_day}
+
+
+def _it_order() -> Any:
+    return (m.kind == "order") & (m.route == "intrathecal")
+
+
+def _oral_order() -> Any:
+    return (m.kind == "order") & (m.route == "oral")
+
+
+UNIT_SLIP_SOURCE = Passage(
+    ADULT_SMPC,
+    "Signs of severe overdose (coma) have been observed in an adult after a single test dose "
+    "of 25 micrograms.",
+    note="Test doses run from 25 or 50 ug in +25 ug steps to at most 100 ug (no increments "
+    "after a non-response at 100 ug). A test bolus written in ug above 200 ug, more than twice "
+    "the largest test dose, is no step of that scheme: a unit or decimal slip (0.25 mg typed "
+    "as 250 ug, 25 as 250) until proved otherwise, and an overdose if given as written. A "
+    "bolus written in mg (or g) above 100 ug has its own rule beside this one. No corrected "
+    "dose is offered: which dose was meant cannot be known from the order.",
+)
+
+_it_dose = (m.kind == "daily_dose") & (m.route == "intrathecal")
+_oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
+_UNIT_SUGGESTION = ("Check the unit and the number against the intended regimen and the pump or "
+                    "product concentration; re-enter the dose in {unit}.")
+
+RULES = [
+    AlertRule(
+        id="route.not_permitted",
+        code="ROUTE_NOT_PERMITTED",
+        severity=Severity.CRITICAL,
+        when=(c.order << ((m.kind == "order") & _any_route(NOT_PERMITTED_ROUTES)
+                          & (m.action != "stop")),),
+        message="Baclofen ordered by the {order.route} route: it is given only orally or "
+        "intrathecally (implanted pump or lumbar puncture).",
+        suggestion="Cancel this order; prescribe oral baclofen, or intrathecal baclofen through "
+        "the specialist pump service.",
+        evidence=lambda b: {"route": b.order.route, "permitted": ["oral", "intrathecal"]},
+        source=ROUTE_SOURCE,
+        description="Route other than oral or intrathecal (intravenous, intramuscular, "
+        "subcutaneous, epidural).",
+    ),
+    AlertRule(
+        id="units.intrathecal_mg_written",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.order << (_it_order() & ((m.dose_unit == "mg") | (m.dose_unit == "g"))),
+              c.dose << (_it_dose & (m.ug >= IT_MG_WRITTEN_SUSPECT_FROM_UG))),
+        message=lambda b: (f"Intrathecal dose written as {_written(b)} comes to {b.dose.ug:g} "
+                           "ug/day, at or beyond the top of any reported intrathecal dose: "
+                           "were micrograms meant?"),
+        suggestion=_UNIT_SUGGESTION,
+        params={"unit": "micrograms (ug)"},
+        evidence=_evidence,
+        supersedes=("INTRATHECAL_DOSE_ABOVE_1000_UG",),
+        source=IT_RANGE_SOURCE,
+        description="Intrathecal dose written in mg that comes to 2 mg/day (2000 ug) or more.",
+    ),
+    AlertRule(
+        id="units.intrathecal_test_bolus_mg_written",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.order << (_it_order() & (m.it_phase == "screening") & (m.action != "stop")
+                          & ((m.dose_unit == "mg") | (m.dose_unit == "g"))),
+              c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG))),
+        message=lambda b: (f"Intrathecal test bolus written as {_written(b)} is {b.dose.ug:g} "
+                           f"ug, {b.dose.ug / TEST_DOSE_MAX_UG:.3g} times the {TEST_DOSE_MAX_UG} "
+                           "ug maximum test dose (usual first dose 25-50 ug): were micrograms "
+                           "meant?"),
+        suggestion=_UNIT_SUGGESTION,
+        params={"unit": "micrograms (ug)"},
+        evidence=lambda b: {**_evidence(b), "max_test_dose_ug": TEST_DOSE_MAX_UG},
+        source=SCREENING_SOURCE,
+        description="Screening test bolus written in mg (or g) that comes to more than 100 ug: "
+        "a bolus that size is an overdose, and micrograms were likely meant.",
+    ),
+    AlertRule(
+        id="units.intrathecal_test_bolus_ug_written",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        # Written in ug only: a bolus written in mg (or g) is the rule above, and one order
+        # must not get two unit alerts.
+        when=(c.order << (_it_order() & (m.it_phase == "screening") & (m.action != "stop")
+                          & (m.dose_unit == "ug")),
+              c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR))),
+        message=lambda b: (f"Intrathecal test bolus of {b.dose.ug:g} ug ({b.dose.mg:g} mg) "
+                           f"is {b.dose.ug / TEST_DOSE_MAX_UG:.3g} times the {TEST_DOSE_MAX_UG} "
+                           f"ug ({TEST_DOSE_MAX_UG / 1000:g} mg) maximum test dose (usual "
+                           f"first dose {TEST_DOSE_MIN_UG}-{FIRST_TEST_DOSE_MAX_UG} ug): a unit "
+                           "or decimal slip?"),
+        suggestion="Do not give this bolus as written: confirm the intended test dose and its "
+        "unit with the prescriber and re-enter it in micrograms (ug).",
+        evidence=lambda b: {"written": _written(b), "bolus_ug": b.dose.ug, "bolus_mg": b.dose.mg,
+                            "max_test_dose_ug": TEST_DOSE_MAX_UG,
+                            "suspect_above_ug": TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR},
+        source=UNIT_SLIP_SOURCE,
+        description="Screening test bolus written in ug above 200 ug, twice the 100 ug maximum "
+        "test dose: a unit or decimal slip.",
+    ),
+    AlertRule(
+        id="units.intrathecal_1000_fold_low",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.order << _it_order(),
+              c.dose << (_it_dose & (m.ug < IT_EXPECTED_UG_DAY[0])
+                         & (m.ug <= IT_EXPECTED_UG_DAY[1] / UNIT_FACTOR))),
+        message=lambda b: (f"Intrathecal dose written as {_written(b)} is {b.dose.ug:g} ug/day, "
+                           "a thousandth of a usual dose: were milligrams meant?"),
+        suggestion=_UNIT_SUGGESTION,
+        params={"unit": "micrograms (ug)"},
+        evidence=_evidence,
+        source=IT_RANGE_SOURCE,
+        description="Intrathecal dose 1000-fold below the expected 12-2003 ug/day.",
+    ),
+    AlertRule(
+        id="units.intrathecal_1000_fold_high",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.order << (_it_order() & (m.dose_unit == "ug")),
+              c.dose << (_it_dose & (m.ug > IT_EXPECTED_UG_DAY[1])
+                         & (m.ug >= IT_EXPECTED_UG_DAY[0] * UNIT_FACTOR))),
+        message=lambda b: (f"Intrathecal dose written as {_written(b)} is {b.dose.ug:g} ug/day, "
+                           "over 1000 times a usual dose: was a unit converted twice?"),
+        suggestion=_UNIT_SUGGESTION,
+        params={"unit": "micrograms (ug)"},
+        evidence=_evidence,
+        supersedes=("INTRATHECAL_DOSE_ABOVE_1000_UG",),
+        source=IT_RANGE_SOURCE,
+        description="Intrathecal dose 1000-fold above the expected 12-2003 ug/day.",
+    ),
+    AlertRule(
+        id="units.oral_ug_written",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.order << (_oral_order() & (m.dose_unit == "ug")),
+              c.dose << (_oral_dose & (m.dose_mg < ORAL_UG_WRITTEN_SUSPECT_BELOW_MG))),
+        message=lambda b: (f"Oral dose written as {_written(b)} is {b.dose.dose_mg:g} mg per "
+                           "dose: oral baclofen is dosed in milligrams; were mg meant?"),
+        suggestion=_UNIT_SUGGESTION,
+        params={"unit": "milligrams (mg)"},
+        evidence=_evidence,
+        source=ORAL_RANGE_SOURCE,
+        description="Oral dose written in ug that comes to under 1 mg per dose.",
+    ),
+    AlertRule(
+        id="units.oral_1000_fold_high",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.order << _oral_order(),
+              c.dose << (_oral_dose & (m.mg > ORAL_EXPECTED_MG_DAY[1])
+                         & (m.mg >= ORAL_EXPECTED_MG_DAY[0] * UNIT_FACTOR))),
+        message=lambda b: (f"Oral dose written as {_written(b)} comes to {b.dose.mg:g} mg/day, "
+                           "over 1000 times a usual daily dose: was the unit mixed up?"),
+        suggestion=_UNIT_SUGGESTION,
+        params={"unit": "milligrams (mg)"},
+        evidence=_evidence,
+        source=ORAL_RANGE_SOURCE,
+        description="Oral daily dose 1000-fold above the expected 1-200 mg/day.",
+    ),
+    AlertRule(
+        id="units.oral_1000_fold_low",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.order << (_oral_order() & (m.dose_unit != "ug")),
+              c.dose << (_oral_dose & (m.mg < ORAL_EXPECTED_MG_DAY[0])
+                         & (m.mg <= ORAL_EXPECTED_MG_DAY[1] / UNIT_FACTOR))),
+        message=lambda b: (f"Oral dose written as {_written(b)} comes to {b.dose.mg:g} mg/day, "
+                           "a thousandth of a usual daily dose: were micrograms meant as mg?"),
+        suggestion=_UNIT_SUGGESTION,
+        params={"unit": "milligrams (mg)"},
+        evidence=_evidence,
+        source=ORAL_RANGE_SOURCE,
+        description="Oral daily dose 1000-fold below the expected 1-200 mg/day (written in mg "
+        "or g).",
+    ),
+]
