@@ -84,7 +84,14 @@ rm -f "$stamp"
 # unpinned build dependency. gcc compiles durable-rules here.
 "${pip[@]}" install --quiet --require-hashes -r requirements/build.txt
 "${pip[@]}" install --quiet --require-hashes --no-build-isolation -r "requirements/$mode.txt"
-if [ -n "$editable" ]; then project=(-e .); else project=(.); fi
+if [ -n "$editable" ]; then
+  project=(-e .)
+else  # built from a copy: an in-tree build would leave build/ behind in the sources
+  source_copy=$(mktemp -d)
+  trap 'rm -rf "$source_copy"' EXIT
+  cp -r pyproject.toml README.md engine rules api "$source_copy/"
+  project=("$source_copy")
+fi
 "${pip[@]}" install --quiet --no-deps --no-build-isolation "${project[@]}"
 "$venv/bin/python" -c "$works"
 echo "$want" > "$stamp"

@@ -1,1 +1,0 @@
-"""Baclofen prescribing knowledge: facts from a case, derivations, and alert rules."""
