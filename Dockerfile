@@ -6,11 +6,9 @@
 #   docker build -t baclofen-cds .
 #   docker run -p 8000:8000 -v baclofen-state:/var/lib/baclofen-cds baclofen-cds
 
-ARG PYTHON_IMAGE=python:3.12-slim-bookworm
-
 # Build: gcc compiles durable-rules (released only as an sdist) while scripts/install.sh
 # installs the hashed runtime lock, without test tools, into /opt/venv.
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.12-slim-bookworm AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
@@ -25,7 +23,7 @@ COPY api/ api/
 RUN PYTHON=python3 scripts/install.sh --no-editable /opt/venv
 
 # Runtime: the slim image, the virtual environment, no compiler, a user without privileges.
-FROM ${PYTHON_IMAGE}
+FROM python:3.12-slim-bookworm
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin cds \
     && mkdir -p /var/lib/baclofen-cds \
     && chown cds:cds /var/lib/baclofen-cds

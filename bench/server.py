@@ -1,5 +1,7 @@
-"""Start the real server the `make run` way (gunicorn, WORKERS uvicorn workers) on 127.0.0.1
-and a free port, and find its processes so that their memory can be read."""
+"""Start the real server as `make run` does (gunicorn with api/gunicorn.conf.py, WORKERS uvicorn
+workers) on 127.0.0.1 and a free port, and find its processes so that their memory can be
+read. The gunicorn is the one of the running interpreter's environment (.venv under `make
+test`; the throwaway one of `make lowest`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +22,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
+BIN = Path(sys.executable).parent  # this environment's console scripts
+GUNICORN = [str(BIN / "gunicorn"), "-c", str(ROOT / "api" / "gunicorn.conf.py")]
 
 
 def free_port() -> int:
@@ -31,7 +36,7 @@ def free_port() -> int:
 class Server:
     host: str
     port: int
-    pid: int  # `make`, the head of the process group
+    pid: int  # the head of the process group: gunicorn's arbiter, or `make`
     log: Path
     scheme: str = "http"
     verify: Any = True  # for https: an ssl.SSLContext trusting the server's CA
@@ -42,12 +47,15 @@ class Server:
         return f"{self.scheme}://{self.host}:{self.port}"
 
     def processes(self) -> list[int]:
-        """Every process of the server (make, the gunicorn arbiter and its workers)."""
+        """Every process of the server (the gunicorn arbiter and its workers, under `make`
+        when started through it)."""
         return descendants(self.pid)
 
     def arbiter(self) -> int:
-        """gunicorn's master process."""
-        return next(p for p in self.processes() if p != self.pid and p not in self.workers())
+        """gunicorn's master process: the topmost one running gunicorn."""
+        workers = set(self.workers())
+        return next(p for p in self.processes() if p not in workers
+                    and b"gunicorn" in _cmdline(p))
 
     def workers(self) -> list[int]:
         """The processes that serve requests: the leaves of the server's process tree."""
@@ -106,6 +114,13 @@ def _established_inodes(port: int) -> set[str]:
     return inodes
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _parent(pid: int) -> int:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -139,16 +154,17 @@ def running(workers: int, *, log_dir: Path, log_level: str = "INFO",
             extra_env: dict[str, str] | None = None,
             preexec_fn: Callable[[], None] | None = None, verify: Any = None
             ) -> Iterator[Server]:
-    """`make -s run` with PORT, WORKERS and LOG_LEVEL (INFO, as `make run`: one JSON line
-    per check goes to the log file) and any other setting in `extra_env`; stopped (SIGTERM to
-    the process group) on exit. `verify`: the SSL context to reach a TLS server with."""
+    """What `make run` runs (GUNICORN), with PORT, WORKERS and LOG_LEVEL (INFO, as `make
+    run`: one JSON line per check goes to the log file) and any other setting in
+    `extra_env`; stopped (SIGTERM to the process group) on exit. `verify`: the SSL context to
+    reach a TLS server with."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "HOST": HOST, "WORKERS": str(workers),
            "LOG_LEVEL": log_level, **(extra_env or {})}
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, env=env,
+        proc = subprocess.Popen(GUNICORN, cwd=ROOT, env=env,
                                 start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
                                 preexec_fn=preexec_fn)
         server = Server(HOST, port, proc.pid, log_path, "https" if verify else "http",

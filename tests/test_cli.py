@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def test_rules_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert any(e["code"] == "MISSING_DATA" for e in json.loads(capsys.readouterr().out))
 
 
-CLI = ROOT / ".venv" / "bin" / "baclofen-cds"
+CLI = Path(sys.executable).with_name("baclofen-cds")
 
 
 def test_version() -> None:

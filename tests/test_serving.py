@@ -1,5 +1,5 @@
 """The serving stack as an operator meets it: gunicorn (api/gunicorn.conf.py) with uvicorn
-workers, started the `make run` way on a free port, and hurt on purpose.
+workers, started as `make run` starts it on a free port, and hurt on purpose.
 
 Workers killed (and a replacement killed while it starts), a frozen worker, oversized headers,
 slow and idle clients, 2,000 idle connections under `ulimit -n 1024`, SIGTERM under load,
@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from bench.cases import distinct_case, problems
-from bench.server import ROOT, Server, free_port, running, stop, wait_ready
+from bench.server import BIN, GUNICORN, ROOT, Server, free_port, running, stop, wait_ready
 
 T = TypeVar("T")
 WORKER_TIMEOUT = 6
@@ -320,7 +320,7 @@ def test_sigterm_under_load_resets_nothing(tmp_path: Path) -> None:
         assert not problems_seen, problems_seen[:5]
         assert all(c.closed_cleanly for c in clients), [c.history[-3:] for c in clients]
         assert srv.process is not None
-        assert srv.process.wait(timeout=30) == 0  # `make run` exits with gunicorn's status
+        assert srv.process.wait(timeout=30) == 0
         assert time.monotonic() - stopped < 10 + 5  # GRACEFUL_TIMEOUT, and some slack
         assert not metrics_dir.exists()
 
@@ -400,8 +400,7 @@ def test_tls_from_the_environment(tmp_path: Path) -> None:
 
 
 def gunicorn(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c",
-                           str(ROOT / "api" / "gunicorn.conf.py")], cwd=ROOT,
+    return subprocess.run(GUNICORN, cwd=ROOT,
                           env={**os.environ, "PORT": str(free_port()), **env},
                           capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -442,7 +441,7 @@ def test_serve_command_runs_gunicorn(tmp_path: Path) -> None:
     """`baclofen-cds serve --port N` is the same server (gunicorn replaces the CLI process)."""
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "baclofen-cds"), "serve", "--port",
+    proc = subprocess.Popen([str(BIN / "baclofen-cds"), "serve", "--port",
                              str(port), "--workers", "1"], cwd=tmp_path, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "LOG_LEVEL": "WARNING"})
