@@ -10,10 +10,9 @@ as a last net (api/observability.py).
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +27,7 @@ from tests.cds_hooks.fhir import (
     condition,
     crcl,
     hook_request,
+    local_fhir_server,
     med_request,
     patient,
     quantity,
@@ -71,14 +71,8 @@ class Fhir(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def fhir() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Fhir)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/fhir"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_fhir_server(Fhir) as base:
+        yield base
 
 
 def test_no_patient_identifier_in_any_line(fhir: str, tmp_path: Path) -> None:
