@@ -1,48 +1,58 @@
-# Two commands for a fresh clone: `make run` and `make test`. Everything else is set up on demand.
-# The first interpreter that really runs and is 3.11 or 3.12 (pyenv shims may exist but fail).
-PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \
-  $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' 2>/dev/null \
-  && { command -v $$p; break; }; done)
+# Two commands for a fresh clone: `make run` and `make test`. Everything else is set up on demand
+# by scripts/install.sh, from the hashed locks in requirements/ (also what the Dockerfile runs).
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 8000
-HOST ?= 127.0.0.1
-WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
-STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench fuzz soak clean
+.PHONY: run test lint lock lowest bench fuzz soak clean venv venv-dev
 
-$(STAMP): pyproject.toml
-	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is required (durable-rules does not build on 3.13)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# durable-rules ships only an sdist: gcc builds it here.
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# Checked on every run (well under a second when up to date): a venv made by another Python or
+# whose packages do not import is rebuilt; new locks are installed.
+venv:
+	@scripts/install.sh $(VENV)
 
-run: $(STAMP)
-	$(BIN)/python -m api.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+venv-dev:
+	@scripts/install.sh --dev $(VENV)
 
-test: $(STAMP)
+# gunicorn with WORKERS uvicorn workers on HOST:PORT (127.0.0.1:8000; PORT=NNNN make run).
+# Every setting comes from the environment: docs/operators.md.
+run: venv
+	$(BIN)/gunicorn -c api/gunicorn.conf.py
+
+test: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true
 
-# Prints the benchmark tables (engine mix; the real server at 1, 8, 64 clients vs /healthz;
-# what refusing repeated JSON keys costs).
-bench: $(STAMP)
+# Refresh the locks from pyproject.toml (newest versions allowed; hashes for every platform's
+# wheels, Python 3.11 and 3.12). The runtime lock carries no test tool; the dev lock adds them
+# at the same versions.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
+lock: venv-dev
+	$(UV_COMPILE) requirements/build.in -o requirements/build.txt
+	$(UV_COMPILE) pyproject.toml -o requirements/runtime.txt
+	$(UV_COMPILE) pyproject.toml --extra dev -c requirements/runtime.txt -o requirements/dev.txt
+
+# The suite against the lowest versions pyproject.toml allows (lower bounds that are true), in
+# a throwaway venv.
+lowest: venv-dev
+	scripts/lowest.sh
+
+# Prints the benchmark tables (engine mix; the real server at 1, 8, 64 clients vs /healthz,
+# with and without the nginx least_conn proxy of deploy/; what refusing repeated JSON keys
+# costs).
+bench: venv-dev
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.parse
 
-fuzz: $(STAMP)
+fuzz: venv-dev
 	FUZZ_EXAMPLES=2000 $(BIN)/pytest -q tests/test_fuzz_openapi.py tests/test_properties.py
 
 # The full-length load tests: 100,000 distinct checks through one server process (RSS after
 # 100,000 vs 10,000) and 10,000 from 16 concurrent clients. `make test` runs them shortened.
-soak: $(STAMP)
+soak: venv-dev
 	SOAK=1 $(BIN)/pytest -q -s tests/test_load.py
 
 clean:

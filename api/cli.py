@@ -1,7 +1,9 @@
 """Command line: `baclofen-cds check case.json`, `baclofen-cds rules`, `baclofen-cds serve`.
 
 Exit status of `check`: 0 no alerts, 1 warnings or info only, 2 at least one critical alert,
-3 invalid input, 4 the check could not be completed.
+3 invalid input, 4 the check could not be completed. Like other Unix tools, a closed pipe
+(`baclofen-cds rules | head -1`) ends it quietly with 141 and Ctrl-C with 130, without a
+traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -92,14 +95,47 @@ def _rules(as_json: bool) -> int:
     return 0
 
 
-def _serve(host: str, port: int, workers: int) -> int:
-    from api import serve
+def _serve(host: str | None, port: int | None, workers: int | None) -> int:
+    """gunicorn with the project's configuration (api/gunicorn.conf.py), in place of this
+    process so that signals reach it directly. Options override HOST, PORT and WORKERS."""
+    env = dict(os.environ)
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            env[name] = str(value)
+    config = Path(__file__).with_name("gunicorn.conf.py")
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(config)], env)
+    return 1  # not reached
 
-    return serve.main(["--host", host, "--port", str(port), "--workers", str(workers)])
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rules.catalog import RULESET_VERSION
+
+    try:
+        package = version("baclofen-cds")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        package = "unknown"
+    return f"baclofen-cds {package} (ruleset {RULESET_VERSION})"
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`| head -1`). Point stdout at /dev/null so that the final
+        # flush at exit does not fail again, and exit as a process killed by SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="baclofen-cds", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="check one case (JSON file, or - for stdin)")
     check.add_argument("case")
@@ -107,10 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--explain", action="store_true", help="include the rule trace")
     rules = sub.add_parser("rules", help="print the rule catalogue")
     rules.add_argument("--json", action="store_true")
-    serve = sub.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    serve = sub.add_parser("serve", help="run the HTTP server (gunicorn; settings from the "
+                           "environment, docs/operators.md)")
+    serve.add_argument("--host", help="default: HOST, or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: PORT, or 8000")
+    serve.add_argument("--workers", type=int, help="default: WORKERS, or the CPUs available")
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args.case, args.json, args.explain)

@@ -163,18 +163,20 @@ async def _respond(send: Send, status: int, body: dict[str, Any], *, close: bool
 # lock, and their GIL hand-offs cost more than queueing the requests in the event loop. With
 # one thread, 64 clients got ~1,300 checks/s at p50 41 ms instead of ~1,060 at 58 ms (2
 # workers, bench/README.md). No blocking call of ours waits on I/O for long (FHIR fetches
-# are async), so one thread does not stall a worker. THREADS overrides it.
+# are async), so one thread does not stall a worker. THREADS overrides it (api/settings.py).
 DEFAULT_THREADS = 1
 
 
 def limit_threads() -> int:
     """Set the thread pool of this worker's event loop (call from the lifespan, inside it)."""
-    import os
-
     import anyio.to_thread
+    from pydantic import ValidationError
 
-    tokens = int(os.environ.get("THREADS") or DEFAULT_THREADS)
-    if tokens < 1:
-        raise ValueError(f"THREADS={tokens}: at least 1")
+    from api.settings import ServingSettings, problems
+
+    try:
+        tokens = ServingSettings().threads
+    except ValidationError as exc:
+        raise ValueError("; ".join(problems(exc))) from None
     anyio.to_thread.current_default_thread_limiter().total_tokens = tokens
     return tokens

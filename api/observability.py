@@ -1,13 +1,19 @@
-"""Structured logs: one JSON line per check request, with nothing that identifies a patient.
+"""Structured logs: every line one JSON object, and nothing that identifies a patient.
 
-Each line says which check (its random id, or the EHR's hookInstance for CDS Hooks), how it
-ended (the outcome, or why it was not completed or refused), the alert codes and how long it
-took. It never carries request content: no names, dates, doses, free-text conditions or
-medications, and no error message, which may quote the input; for a refused request only
-the names of the offending fields. The line is built from the response the clinician got,
-so it cannot disagree with it.
+One line per check request says which check (its random id, or the EHR's hookInstance for
+CDS Hooks), how it ended (the outcome, or why it was not completed or refused), the alert
+codes and how long it took. It never carries request content: no names, dates, doses,
+free-text conditions or medications, and no error message, which may quote the input; for a
+refused request only the names of the offending fields. The line is built from the response
+the clinician got, so it cannot disagree with it; the same fields feed the Prometheus
+counters (api/metrics.py).
 
-`LOG_LEVEL` (default INFO) sets the level; check lines are INFO, so WARNING silences them.
+`LOG_LEVEL` (default INFO) sets the level of every logger: ours, gunicorn's error and access
+logs and uvicorn's (api/gunicorn.conf.py passes `gunicorn_logconfig`). Check lines are INFO,
+so WARNING silences them. The HTTP client (httpx, httpcore) logs each FHIR URL at INFO, and
+its headers at DEBUG, with the patient's id in the query and the bearer token: it is held
+at WARNING whatever LOG_LEVEL says, and every line is scrubbed of `patient=<id>` and
+`Patient/<id>` as a last net.
 """
 
 from __future__ import annotations
@@ -23,44 +29,94 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import metrics
+
 CHECK_LOGGER = "baclofen.checks"
 log = logging.getLogger(CHECK_LOGGER)
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Loggers that would write patient identifiers or credentials below WARNING.
+QUIET = ("httpx", "httpcore", "hpack")
 
 _HOOK_INSTANCE = re.compile(rb'"hookInstance"\s*:\s*"([A-Za-z0-9._:-]{1,100})"')
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# LogRecord's own attributes, and uvicorn's ANSI-coloured copy of its message.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "color_message"}
+_PATIENT = re.compile(r"(?i)(\bpatient(?:\.identifier)?=|\bPatient/)([^&\s\"'/,;)]+)")
+
+
+def scrub(text: str) -> str:
+    """`patient=pat-1` -> `patient=<redacted>`, `Patient/pat-1` -> `Patient/<redacted>`."""
+    return _PATIENT.sub(r"\1<redacted>", text) if "atient" in text else text
 
 
 class JsonFormatter(logging.Formatter):
     """Every log line as one JSON object: time, level, logger, message, and the structured
-    fields passed in `extra`."""
+    fields passed in `extra`. uvicorn's access lines become fields (client, method, path,
+    status)."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
         }
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+            client, method, path, version, status = args
+            line.update(message="request", event="access", client=client, method=method,
+                        path=scrub(str(path)), http_version=version, status=status)
+        else:
+            line["message"] = scrub(record.getMessage())
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            line["exception"] = scrub(self.formatException(record.exc_info))
+        elif record.exc_text:
+            line["exception"] = scrub(record.exc_text)
         return orjson.dumps(line, default=str).decode()
 
 
+def log_level(level: str | None = None) -> str:
+    name = (level or os.environ.get("LOG_LEVEL") or "INFO").strip().upper()
+    if name not in LEVELS:
+        raise ValueError(f"LOG_LEVEL={name!r} is not a logging level ({', '.join(LEVELS)})")
+    return name
+
+
 def configure_logging(level: str | None = None) -> None:
-    """JSON lines on stderr at LOG_LEVEL (default INFO). Idempotent: tests and uvicorn
-    workers may build several apps in one process."""
-    name = (level or os.environ.get("LOG_LEVEL") or "INFO").upper()
-    if name not in logging.getLevelNamesMapping():
-        raise ValueError(f"LOG_LEVEL={name!r} is not a logging level "
-                         "(DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    """JSON lines on stderr at LOG_LEVEL (default INFO). Idempotent: tests and gunicorn
+    workers (whose root logger gunicorn_logconfig already set up) may build several apps in
+    one process."""
+    name = log_level(level)
     root = logging.getLogger()
     root.setLevel(name)
-    if not any(getattr(h, "_baclofen_json", False) for h in root.handlers):
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
-        handler._baclofen_json = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    for quiet in QUIET:
+        logging.getLogger(quiet).setLevel(max(logging.WARNING, logging.getLevelName(name)))
+    logging.captureWarnings(True)  # Python warnings as JSON lines too
+
+
+def gunicorn_logconfig(level: str, access_log: bool) -> dict[str, Any]:
+    """gunicorn's `logconfig_dict`: its error log, its access log, uvicorn's (which
+    uvicorn-worker points at gunicorn's handlers) and the root logger, all JSON on stderr."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json",
+               "stream": "ext://sys.stderr"}
+    quiet = max(logging.WARNING, logging.getLevelName(level))
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "api.observability.JsonFormatter"}},
+        "handlers": {"json": handler},
+        "root": {"level": level, "handlers": ["json"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": ["json"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["json"] if access_log else [],
+                                "propagate": False},
+            **{name: {"level": logging.getLevelName(quiet)} for name in QUIET},
+        },
+    }
 
 
 def _endpoint(scope: Scope) -> str | None:
@@ -131,11 +187,12 @@ class CheckLog:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = _endpoint(scope)
-        if endpoint is None or not log.isEnabledFor(logging.INFO):
+        if endpoint is None:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500
+        responded = failed = False
         body: list[bytes] = []
         request: list[bytes] = []
 
@@ -146,16 +203,26 @@ class CheckLog:
             return message
 
         async def send_and_keep(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
             elif message["type"] == "http.response.body":
                 body.append(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive_and_keep, send_and_keep)
+        except BaseException:
+            failed = True  # the server's error handler answers 500
+            raise
         finally:
-            record = check_record(endpoint, status, b"".join(body), b"".join(request))
-            record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            log.info("check", extra=record)
+            if responded or failed:
+                record = check_record(endpoint, status, b"".join(body), b"".join(request))
+            else:  # the client went away (or stalled) before its request was read whole
+                record = {"event": "check", "endpoint": endpoint, "status": None,
+                          "outcome": "disconnected"}
+            seconds = time.perf_counter() - started
+            metrics.record_check(record, seconds)
+            if log.isEnabledFor(logging.INFO):
+                record["duration_ms"] = round(seconds * 1000, 3)
+                log.info("check", extra=record)

@@ -80,6 +80,8 @@ class _Connection(asyncio.Protocol):
         self.n = 0
         self.sent_at = 0.0
         self.finished = False
+        self.successor: _Connection | None = None
+        self._handing_over: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -115,7 +117,7 @@ class _Connection(asyncio.Protocol):
         head_end = self.buffer.find(b"\r\n\r\n")
         if head_end < 0:
             return
-        status, length = _head(bytes(self.buffer[:head_end]))
+        status, length, close = _head(bytes(self.buffer[:head_end]))
         if len(self.buffer) < head_end + 4 + length:
             return
         if len(self.buffer) > head_end + 4 + length:
@@ -134,12 +136,39 @@ class _Connection(asyncio.Protocol):
                 result.failures += 1
                 if len(result.problems) < 20:
                     result.problems.append(f"request {self.n}: {problem}")
+        if close:  # the server (nginx after keepalive_requests) ends this connection
+            self._hand_over()
+            return
         self._send_next()
+
+    def _hand_over(self) -> None:
+        """Go on, as a client does, on a new connection; this one's `closed` resolves with
+        its successor's."""
+        assert self.transport is not None
+        self.finished = True
+        self.transport.close()
+        run = self.run
+
+        async def go_on() -> None:
+            try:
+                _, successor = await asyncio.get_running_loop().create_connection(
+                    lambda: _Connection(self.client, self.make, run), run.host, run.port)
+                self.successor = cast(_Connection, successor)
+                await self.successor.closed
+            except Exception as exc:
+                self._fail(exc)
+                return
+            if not self.closed.done():
+                self.closed.set_result(None)
+
+        self._handing_over = asyncio.get_running_loop().create_task(go_on())
 
     def stop(self) -> None:
         self.finished = True
         if self.transport is not None and not self.transport.is_closing():
             self.transport.abort()
+        if self.successor is not None:
+            self.successor.stop()
 
     def _fail(self, exc: Exception) -> None:
         if not self.closed.done():
@@ -148,7 +177,7 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.closed.done():
+        if self.closed.done() or self._handing_over is not None:
             return
         if self.finished:
             self.closed.set_result(None)
@@ -157,18 +186,22 @@ class _Connection(asyncio.Protocol):
                 f"the server closed connection {self.client} before answering"))
 
 
-def _head(head: bytes) -> tuple[int, int]:
+def _head(head: bytes) -> tuple[int, int, bool]:
+    """Status, Content-Length, and whether the server closes the connection after it."""
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
     length = 0
+    close = False
     for line in lines[1:]:
         name, _, value = line.partition(b":")
         key = name.strip().lower()
         if key == b"content-length":
             length = int(value)
+        elif key == b"connection":
+            close = value.strip().lower() == b"close"
         elif key == b"transfer-encoding":
             raise RuntimeError("chunked responses are not expected from this service")
-    return status, length
+    return status, length, close
 
 
 @dataclass
@@ -179,6 +212,8 @@ class _Run:
     limit: int | None
     stop_at: float
     record_from: float
+    host: str
+    port: int
     counter: int = 0
 
 
@@ -188,7 +223,8 @@ async def _run(host: str, port: int, make: MakeRequest, clients: int, *,
     result = Result(clients=clients)
     start = time.perf_counter()
     run = _Run(result=result, limit=total, record_from=start + warmup,
-               stop_at=start + warmup + seconds if seconds is not None else float("inf"))
+               stop_at=start + warmup + seconds if seconds is not None else float("inf"),
+               host=host, port=port)
     connections: list[_Connection] = []
     try:
         for client in range(clients):

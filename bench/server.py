@@ -1,22 +1,29 @@
-"""Start the real server the `make run` way (uvicorn, WORKERS processes) on 127.0.0.1 and a
-free port, and find its processes so that their memory can be read."""
+"""Start the real server as `make run` does (gunicorn with api/gunicorn.conf.py, WORKERS uvicorn
+workers) on 127.0.0.1 and a free port, and find its processes so that their memory can be
+read. The gunicorn is the one of the running interpreter's environment (.venv under `make
+test`; the throwaway one of `make lowest`)."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
+BIN = Path(sys.executable).parent  # this environment's console scripts
+GUNICORN = [str(BIN / "gunicorn"), "-c", str(ROOT / "api" / "gunicorn.conf.py")]
 
 
 def free_port() -> int:
@@ -29,31 +36,47 @@ def free_port() -> int:
 class Server:
     host: str
     port: int
-    pid: int  # `make`, the head of the process group
+    pid: int  # the head of the process group: gunicorn's arbiter, or `make`
     log: Path
+    scheme: str = "http"
+    verify: Any = True  # for https: an ssl.SSLContext trusting the server's CA
+    process: Any = field(default=None, compare=False)  # `make`'s Popen, when we started it
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def processes(self) -> list[int]:
-        """Every process of the server (make, uvicorn and its worker processes)."""
+        """Every process of the server (the gunicorn arbiter and its workers, under `make`
+        when started through it)."""
         return descendants(self.pid)
 
+    def arbiter(self) -> int:
+        """gunicorn's master process: the topmost one running gunicorn."""
+        workers = set(self.workers())
+        return next(p for p in self.processes() if p not in workers
+                    and b"gunicorn" in _cmdline(p))
+
     def workers(self) -> list[int]:
-        """The processes that serve requests: the leaves of the server's process tree (uvicorn
-        itself with one worker, its spawned children with more), less multiprocessing's
-        resource tracker."""
+        """The processes that serve requests: the leaves of the server's process tree."""
         procs = self.processes()
         parents = {_parent(p) for p in procs}
-        return [p for p in procs if p not in parents and p != self.pid
-                and "resource_tracker" not in _cmdline(p)]
+        return [p for p in procs if p not in parents and p != self.pid]
+
+    def ready_workers(self) -> int:
+        """Workers whose engine is built, as /metrics adds them up; -1 if it did not answer."""
+        try:
+            text = httpx.get(f"{self.url}/metrics", timeout=2, verify=self.verify).text
+        except httpx.TransportError:
+            return -1
+        found = re.search(r"^baclofen_workers_ready (\S+)$", text, re.MULTILINE)
+        return int(float(found.group(1))) if found else -1
 
     def connection_split(self) -> list[int]:
         """Established client connections each worker holds, most first. With keep-alive
         clients the worker holding more connections sets the latency percentiles under load
-        (api/serve.py hands them out in turn; uvicorn's shared socket and a socket per worker
-        did not split them evenly)."""
+        (the workers share one listening socket: whichever accepts first takes a connection;
+        deploy/'s least_conn proxy spreads requests instead)."""
         established = _established_inodes(self.port)
         counts = []
         for pid in self.workers():
@@ -91,11 +114,11 @@ def _established_inodes(port: int) -> set[str]:
     return inodes
 
 
-def _cmdline(pid: int) -> str:
+def _cmdline(pid: int) -> bytes:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return ""
+        return b""
 
 
 def _parent(pid: int) -> int:
@@ -128,42 +151,47 @@ def rss_kib(pid: int) -> int:
 
 @contextmanager
 def running(workers: int, *, log_dir: Path, log_level: str = "INFO",
-            extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`make -s run` with PORT, WORKERS and LOG_LEVEL (INFO, as `make run`: one JSON line
-    per check goes to the log file); stopped (process group) on exit."""
+            extra_env: dict[str, str] | None = None,
+            preexec_fn: Callable[[], None] | None = None, verify: Any = None
+            ) -> Iterator[Server]:
+    """What `make run` runs (GUNICORN), with PORT, WORKERS and LOG_LEVEL (INFO, as `make
+    run`: one JSON line per check goes to the log file) and any other setting in
+    `extra_env`; stopped (SIGTERM to the process group) on exit. `verify`: the SSL context to
+    reach a TLS server with."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "HOST": HOST, "WORKERS": str(workers),
            "LOG_LEVEL": log_level, **(extra_env or {})}
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, env=env,
-                                start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
-        server = Server(HOST, port, proc.pid, log_path)
+        proc = subprocess.Popen(GUNICORN, cwd=ROOT, env=env,
+                                start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
+                                preexec_fn=preexec_fn)
+        server = Server(HOST, port, proc.pid, log_path, "https" if verify else "http",
+                        verify if verify else True, proc)
         try:
-            _wait_ready(server, proc, workers)
+            wait_ready(server, workers, proc)
             yield server
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+            stop(proc)
 
 
-def _wait_ready(server: Server, proc: subprocess.Popen[bytes], workers: int) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            # Every worker must be up (its engine built), not only the first one to accept.
-            started = server.log.read_text(errors="replace").count("Application startup complete")
-            if (httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200
-                    and started >= workers):
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            tail = server.log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"server did not start:\n{tail}")
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def wait_ready(server: Server, workers: int, proc: subprocess.Popen[bytes] | None = None,
+               timeout: float = 120) -> None:
+    """Until every worker has built its engine (not only the first one to accept)."""
+    deadline = time.monotonic() + timeout
+    while server.ready_workers() != workers:
+        if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+            tail = server.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"server did not start {workers} workers:\n{tail}")
         time.sleep(0.2)

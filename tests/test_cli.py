@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,42 @@ def test_text_that_is_not_json_is_still_named_by_the_model(
     path.write_text('{"patient": ')
     assert main(["check", str(path)]) == 3
     assert capsys.readouterr().err.startswith("invalid input: body: Invalid JSON")
+
+
+CLI = Path(sys.executable).with_name("baclofen-cds")
+
+
+def test_version() -> None:
+    import subprocess
+
+    done = subprocess.run([str(CLI), "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("baclofen-cds 0.1.0 (ruleset ")
+
+
+def test_a_closed_pipe_ends_it_quietly() -> None:
+    """`baclofen-cds rules | head -1`: the reader is gone before the first write (the
+    command takes longer than that to import), so every write fails with EPIPE."""
+    import subprocess
+
+    with subprocess.Popen([str(CLI), "rules"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 141
+    assert err == ""
+
+
+def test_ctrl_c_ends_it_without_a_traceback() -> None:
+    """`baclofen-cds check -` waits for its case on stdin; Ctrl-C (SIGINT) there exits 130."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen([str(CLI), "check", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)  # past its imports, reading stdin
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert b"Traceback" not in err and b"interrupted" in err

@@ -1,5 +1,5 @@
 """Isolation and memory under load, against one real server process started the `make run` way
-(uvicorn, WORKERS=1: every check shares one engine, one lock and one thread pool).
+(gunicorn, WORKERS=1: every check shares one engine, one lock and one thread pool).
 
 - Distinct patients in sequence and in parallel: every answer carries exactly its own
   patient's alerts, down to the daily dose in the evidence, and no check fails. Far more
@@ -132,19 +132,24 @@ def test_check_log_lines_carry_no_patient_data(server: Server) -> None:
 
 
 def test_server_stack_sets_tcp_nodelay() -> None:
-    """`make run`'s workers serve through uvicorn's "auto" loop and HTTP parser, which pick
-    uvloop and httptools when installed. uvloop sets TCP_NODELAY on every connection; without
-    it, a listening socket made with socket.socket() (api/serve.py's, and uvicorn's own with
-    `--workers N`) is one that asyncio leaves with Nagle's algorithm on,
+    """The gunicorn worker (api/gunicorn_worker.py) runs uvicorn's "auto" loop, which picks
+    uvloop when installed, and a protocol built on httptools. uvloop sets TCP_NODELAY on
+    every connection; without it, a listening socket made with socket.socket() (gunicorn's,
+    uvicorn's own with `--workers N`) is one that asyncio leaves with Nagle's algorithm on,
     and every response waits ~40 ms for the client's delayed ACK (p50 44 ms at one client,
-    measured). So both must stay dependencies, and "auto" must still choose them."""
+    measured). So both must stay dependencies, and "auto" must still choose uvloop."""
     import uvicorn.config
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    config = uvicorn.config.Config("api.main:app")  # the defaults `make run` uses
+    from api.gunicorn_worker import Worker
+    from api.protocol import GuardedHttpToolsProtocol
+
+    assert Worker.CONFIG_KWARGS["loop"] == "auto"
+    config = uvicorn.config.Config("api.main:app", loop="auto")
     config.load()
     factory = config.get_loop_factory()
     assert factory is not None and factory.__module__.startswith("uvloop")
-    assert config.http_protocol_class.__module__.endswith("httptools_impl")
+    assert issubclass(GuardedHttpToolsProtocol, HttpToolsProtocol)
 
 
 def test_thread_pool_is_limited(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,21 +13,26 @@ import pytest
 from bench import loadgen
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+LAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
 
 
 @contextmanager
-def tiny_server(answers: int, *, split: bool = False) -> Iterator[int]:
+def tiny_server(answers: int, *, split: bool = False, say_close: bool = False
+                ) -> Iterator[int]:
     """Answers `answers` requests per connection (head and body in two writes if `split`),
-    then closes the connection."""
+    then closes the connection (saying so on the last answer if `say_close`, as nginx does
+    after keepalive_requests)."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
     def serve(conn: socket.socket) -> None:
         with conn:
-            for _ in range(answers):
+            for n in range(answers):
                 if not conn.recv(65536):
                     return
-                if split:
+                if say_close and n == answers - 1:
+                    conn.sendall(LAST)
+                elif split:
                     conn.sendall(OK[:-2])
                     conn.sendall(OK[-2:])
                 else:
@@ -78,3 +83,10 @@ def test_a_wrong_answer_is_a_failure_not_a_figure() -> None:
 def test_a_server_that_hangs_up_fails_the_run() -> None:
     with tiny_server(answers=3) as port, pytest.raises(ConnectionError):
         loadgen.run("127.0.0.1", port, _make([]), 2, total=20)
+
+
+def test_a_connection_the_server_says_it_closes_is_replaced() -> None:
+    seen: list[bytes] = []
+    with tiny_server(answers=3, say_close=True) as port:
+        result = loadgen.run("127.0.0.1", port, _make(seen), 2, total=20)
+    assert result.requests == 20 and result.failures == 0 and len(seen) == 20

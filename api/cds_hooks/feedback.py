@@ -54,6 +54,11 @@ class FeedbackStore:
             with conn:  # one transaction: a batch is stored whole or not at all
                 yield conn
 
+    def ensure(self) -> None:
+        """Create the store (directory, file, schema) if it is not there yet."""
+        with self._connect():
+            pass
+
     def append(self, service_id: str, items: list[Feedback], client: str | None) -> int:
         now = datetime.now(UTC).isoformat()
         rows = []

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api import openapi, strict_json
+from api import metrics, openapi, strict_json
 from api.cds_hooks import cards, fhir_in, prefetch
 from api.cds_hooks.feedback import FeedbackStore
 from api.cds_hooks.models import (
@@ -296,4 +296,5 @@ async def feedback(service_id: str, request: Request) -> FeedbackStored:
         log.error("feedback not stored: %s", exc)
         raise CdsHooksError(503, "exception", "The feedback could not be stored; send it "
                             "again later.") from None
+    metrics.record_feedback((f.card, f.outcome) for f in body.feedback)
     return FeedbackStored(stored=stored)

@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -196,3 +200,16 @@ def full_prefetch(pat: dict[str, Any], conditions: list[dict[str, Any]] | None =
             "medications": searchset(*(medications or [])),
             "weight": searchset(*(weights or [])), "crcl": searchset(*(crcls or [])),
             "egfr": searchset(*(egfrs or [])), "pregnancy": searchset(*(pregnancy or []))}
+
+
+@contextmanager
+def local_fhir_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A FHIR server on 127.0.0.1 and a free port, answering with `handler`; its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/fhir"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,6 +25,7 @@ from tests.cds_hooks.fhir import (
     condition,
     crcl,
     hook_request,
+    local_fhir_server,
     med_request,
     patient,
     quantity,
@@ -279,14 +279,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def local_fhir() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/fhir"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_fhir_server(_Handler) as base:
+        yield base
 
 
 def test_fetch_from_a_real_local_server(make_client: AppFactory, local_fhir: str) -> None:

@@ -1,0 +1,92 @@
+"""gunicorn's configuration, read from the environment (api/settings.py validates it):
+
+    gunicorn -c api/gunicorn.conf.py        (`make run`, `baclofen-cds serve`, the container)
+
+gunicorn manages the worker processes (a worker that dies or stops answering for
+WORKER_TIMEOUT seconds is replaced; SIGTERM drains them within GRACEFUL_TIMEOUT); each
+worker is uvicorn (api/gunicorn_worker.py) with the request limits of api/protocol.py.
+Connection fairness across workers and machines is the reverse proxy's job (deploy/).
+docs/operators.md lists every variable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from api.settings import ServingSettings, problems
+
+try:
+    _settings = ServingSettings()
+except ValidationError as _exc:  # a bad setting stops the start-up, with one JSON line each
+    import orjson
+
+    for _problem in problems(_exc):
+        sys.stderr.write(orjson.dumps({"level": "CRITICAL", "logger": "gunicorn.error",
+                                       "message": f"invalid setting: {_problem}"}).decode()
+                         + "\n")
+    raise SystemExit(2) from None
+
+# Samples of prometheus-client's multiprocess mode: a fresh directory per server start, set
+# before anything imports prometheus_client (the logging configuration below imports
+# api.observability). A configuration reload (SIGHUP) in the same master keeps it.
+_METRICS_OWNER = "BACLOFEN_CDS_METRICS_OWNER"
+_METRICS_PREFIX = "baclofen-cds-metrics-"
+if os.environ.get(_METRICS_OWNER) != str(os.getpid()):
+    for _stale in Path(tempfile.gettempdir()).glob(f"{_METRICS_PREFIX}*"):
+        _pid = _stale.name.removeprefix(_METRICS_PREFIX).split("-")[0]
+        if _pid.isdigit() and not Path(f"/proc/{_pid}").exists():  # its server is gone
+            shutil.rmtree(_stale, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix=f"{_METRICS_PREFIX}{os.getpid()}-")
+    os.environ[_METRICS_OWNER] = str(os.getpid())
+
+from api.observability import gunicorn_logconfig  # noqa: E402  (after the metrics directory)
+
+wsgi_app = "api.main:app"
+worker_class = "api.gunicorn_worker.Worker"
+bind = [_settings.bind]
+workers = _settings.workers
+# No SO_REUSEPORT: the workers share one listening socket, so a frozen worker takes no new
+# connection (with a socket each, the kernel would keep handing it some).
+reuse_port = False
+preload_app = False  # each worker builds its own engine after the fork (durable-rules' state)
+timeout = _settings.worker_timeout
+graceful_timeout = _settings.graceful_timeout
+keepalive = _settings.keepalive
+backlog = _settings.backlog
+limit_request_line = _settings.limit_request_line
+limit_request_fields = _settings.limit_request_fields
+limit_request_field_size = _settings.limit_request_field_size
+forwarded_allow_ips = _settings.forwarded_allow_ips
+if _settings.tls:
+    certfile = str(_settings.tls_cert_file)
+    keyfile = str(_settings.tls_key_file)
+loglevel = _settings.log_level.lower()
+errorlog = "-"
+accesslog = "-" if _settings.access_log else None
+logconfig_dict = gunicorn_logconfig(_settings.log_level, _settings.access_log)
+# The heartbeat files the arbiter watches: in memory, not on a container's overlay disk.
+if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK):
+    worker_tmp_dir = "/dev/shm"
+proc_name = "baclofen-cds"
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker exited (or was killed): its live gauges leave the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory and os.environ.get(_METRICS_OWNER) == str(os.getpid()):
+        with contextlib.suppress(OSError):
+            shutil.rmtree(directory)

@@ -1,0 +1,121 @@
+"""Liveness and readiness, for process supervisors and load balancers.
+
+- `GET /livez`: the worker's event loop answers. Restart the process when it does not.
+- `GET /readyz`: send it traffic. 200 only when the engine is loaded and a canary check (a
+  real case with a known answer) returns its expected alert, the CDS Hooks feedback store is
+  writable and intact, and the configuration in the environment still validates; otherwise
+  503 naming what failed.
+- `GET /healthz` (api/safety_checks.py) is unchanged: the ruleset version, for humans and for
+  the benchmark's HTTP floor.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from api.cds_hooks.feedback import FeedbackStore
+from api.cds_hooks.settings import CdsSettings
+from api.settings import ServingSettings
+from engine import EngineError
+from rules.case import SafetyCheckRequest
+from rules.checker import Checker
+
+log = logging.getLogger("baclofen.health")
+
+# A 7-year-old of 21 kg on 11 mg four times a day (44 mg/day): above the 40 mg/day maximum
+# below 8 years (examples/child-over-maximum.json). The date is fixed, so the answer is too.
+CANARY = SafetyCheckRequest.model_validate({
+    "patient": {"birth_date": "2019-05-01", "weight_kg": 21},
+    "order": {"date": "2026-11-22", "action": "change", "route": "oral",
+              "form": "oral_solution", "dose": {"value": 11, "unit": "mg"},
+              "frequency_per_day": 4,
+              "previous": {"dose": {"value": 10, "unit": "mg"}, "frequency_per_day": 4,
+                           "since": "2026-11-10"}}})
+CANARY_CODE = "DAILY_DOSE_ABOVE_MAXIMUM"
+TRIGGERS = {"feedback_no_update", "feedback_no_delete"}
+# A full integrity check reads the whole store: at most this often per worker.
+INTEGRITY_EVERY_S = 300.0
+
+router = APIRouter(tags=["meta"])
+_integrity: dict[Path, float] = {}
+
+
+@router.get("/livez")
+async def livez() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "Not ready: the failing checks"}})
+async def readyz(request: Request) -> JSONResponse:
+    checks = {"engine": _engine(request), "configuration": _configuration()}
+    settings: CdsSettings | None = getattr(request.app.state, "cds_settings", None)
+    checks["feedback_store"] = (await run_in_threadpool(feedback_store, settings.feedback_db)
+                                if settings else "no CDS Hooks settings")
+    failed = {name: problem for name, problem in checks.items() if problem != "ok"}
+    if failed:
+        log.warning("not ready", extra={"event": "readyz", "failed": failed})
+        return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503)
+    return JSONResponse({"status": "ready", "checks": checks})
+
+
+def _engine(request: Request) -> str:
+    checker: Checker | None = getattr(request.app.state, "checker", None)
+    if checker is None:
+        return "no engine in this worker"
+    try:
+        result = checker.run(CANARY, check_id="readyz-canary")
+    except EngineError as exc:
+        return f"canary check not completed: {exc}"
+    codes = [alert.code for alert in result.alerts]
+    if CANARY_CODE not in codes:
+        return f"canary check answered {codes}, expected {CANARY_CODE}"
+    return "ok"
+
+
+def _configuration() -> str:
+    try:
+        ServingSettings()
+        CdsSettings.from_env()
+    except (ValidationError, ValueError) as exc:
+        return f"invalid: {_first_line(exc)}"
+    return "ok"
+
+
+def feedback_store(path: Path) -> str:
+    """Intact (the table and its append-only triggers are there, SQLite's quick_check passes
+    every few minutes) and writable (a write transaction can be opened, then rolled back).
+    A store that does not exist yet is created, as the first feedback would create it."""
+    try:
+        if not path.exists():
+            FeedbackStore(path).ensure()
+        with closing(sqlite3.connect(path, timeout=2, isolation_level=None)) as conn:
+            names = {name for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
+            missing = sorted(({"feedback"} | TRIGGERS) - names)
+            if missing:
+                return f"not intact: missing {', '.join(missing)}"
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            now = time.monotonic()
+            if now - _integrity.get(path, -INTEGRITY_EVERY_S) >= INTEGRITY_EVERY_S:
+                verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+                if verdict != "ok":
+                    return f"damaged: {str(verdict)[:200]}"
+                _integrity[path] = now
+    except (sqlite3.Error, OSError) as exc:
+        return f"not usable: {type(exc).__name__}: {_first_line(exc)}"
+    return "ok"
+
+
+def _first_line(exc: Any) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]

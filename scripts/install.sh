@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Build or refresh a virtual environment from the hashed locks in requirements/: the one
+# install path of `make run` (runtime), `make test` (--dev), CI (through make test) and the
+# Dockerfile (runtime, --no-editable, /opt/venv).
+#
+#   scripts/install.sh [--dev] [--no-editable] [--check] [VENV]      (VENV default: .venv)
+#
+# A VENV that does not work is rebuilt, not patched: one made by another Python (3.13, where
+# durable-rules does not import), or one where the packages do not import. A VENV whose
+# stamp matches the locks is left alone (a second run takes well under a second). --check
+# only says whether VENV is up to date (exit 0) or what would be done (exit 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=runtime editable=-e check=0 venv=.venv
+for arg in "$@"; do
+  case "$arg" in
+    --dev) mode=dev ;;
+    --no-editable) editable= ;;
+    --check) check=1 ;;
+    -*) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
+    *) venv=$arg ;;
+  esac
+done
+
+# durable-rules 2.0.28 is built from source with gcc and does not import on Python 3.13.
+right_python='import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))'
+works='import durable.lang, orjson, fastapi, pydantic_settings, gunicorn, uvicorn_worker, prometheus_client, api.settings'
+
+digest() { cat "$@" pyproject.toml | sha256sum | cut -c1-16; }
+runtime_locks=(requirements/build.txt requirements/runtime.txt)
+dev_locks=("${runtime_locks[@]}" requirements/dev.txt)
+if [ -n "$editable" ]; then flavour=editable; else flavour=installed; fi
+if [ "$mode" = dev ]; then
+  want="$(digest "${dev_locks[@]}") dev $flavour"
+  also=$want
+else
+  want="$(digest "${runtime_locks[@]}") runtime $flavour"
+  also="$(digest "${dev_locks[@]}") dev $flavour"  # a dev install covers a runtime one
+fi
+stamp="$venv/.installed"
+
+problem=
+if [ -e "$venv" ]; then
+  if ! "$venv/bin/python" -V >/dev/null 2>&1; then
+    problem="its python does not run"
+  elif ! "$venv/bin/python" -c "$right_python"; then
+    problem="it was built by $("$venv/bin/python" -V 2>&1), not Python 3.11 or 3.12"
+  elif [ -f "$stamp" ] && ! "$venv/bin/python" -c "$works" 2>/dev/null; then
+    problem="its packages do not import ($({ "$venv/bin/python" -c "$works" 2>&1 || true; } | tail -1))"
+  fi
+fi
+have="$(cat "$stamp" 2>/dev/null || true)"
+up_to_date() { [ -z "$problem" ] && [ -n "$have" ] && { [ "$have" = "$want" ] || [ "$have" = "$also" ]; }; }
+
+if up_to_date; then exit 0; fi
+if [ "$check" = 1 ]; then
+  if [ -n "$problem" ]; then echo "$venv: $problem: it would be rebuilt"
+  else echo "$venv: not installed from the current locks: it would be (re)installed"; fi
+  exit 1
+fi
+
+if [ -n "$problem" ]; then
+  echo "$venv: $problem: rebuilding it" >&2
+  rm -rf "$venv"
+fi
+if [ ! -e "$venv" ]; then
+  python=${PYTHON:-}
+  if [ -z "$python" ]; then
+    for candidate in python3.11 python3.12 python3; do
+      # pyenv shims may exist and fail: the interpreter must really run.
+      if "$candidate" -c "$right_python" 2>/dev/null; then python=$candidate; break; fi
+    done
+  fi
+  if [ -z "$python" ] || ! "$python" -c "$right_python" 2>/dev/null; then
+    echo "Python 3.11 or 3.12 is required (durable-rules does not build on 3.13); set PYTHON" >&2
+    exit 1
+  fi
+  "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
+rm -f "$stamp"
+# setuptools first (pinned, hashed), then everything else built with it, offline of any
+# unpinned build dependency. gcc compiles durable-rules here.
+"${pip[@]}" install --quiet --require-hashes -r requirements/build.txt
+"${pip[@]}" install --quiet --require-hashes --no-build-isolation -r "requirements/$mode.txt"
+if [ -n "$editable" ]; then
+  project=(-e .)
+else  # built from a copy: an in-tree build would leave build/ behind in the sources
+  source_copy=$(mktemp -d)
+  trap 'rm -rf "$source_copy"' EXIT
+  cp -r pyproject.toml README.md engine rules api "$source_copy/"
+  project=("$source_copy")
+fi
+"${pip[@]}" install --quiet --no-deps --no-build-isolation "${project[@]}"
+"$venv/bin/python" -c "$works"
+echo "$want" > "$stamp"

@@ -1,0 +1,135 @@
+"""The container and the install script it shares with CI.
+
+No Docker engine runs here, so the image is not built: the Dockerfile is linted (hadolint,
+from PyPI) and checked for what operators rely on, and the script its build stage runs,
+scripts/install.sh, is run the same way into a fresh virtual environment, which must then
+serve without any test tool installed. The same script's repair of a venv made by the wrong
+Python, or whose packages do not import, is exercised too.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.server import ROOT, Server, free_port, stop, wait_ready
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+INSTALL = ROOT / "scripts" / "install.sh"
+
+
+def _stages() -> list[str]:
+    return re.split(r"(?m)^FROM ", DOCKERFILE)[1:]
+
+
+def test_hadolint() -> None:
+    done = subprocess.run([str(Path(sys.executable).with_name("hadolint")), "--no-color",
+                           str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dockerfile_is_what_operators_expect() -> None:
+    build, runtime = _stages()
+    assert "AS build" in build.splitlines()[0] and "gcc" in build
+    assert "scripts/install.sh --no-editable /opt/venv" in build  # the script CI runs
+    assert "gcc" not in runtime and "COPY --from=build /opt/venv /opt/venv" in runtime
+    user = re.search(r"(?m)^USER (\S+)", runtime)
+    assert user and user.group(1).split(":")[0] not in ("root", "0")
+    assert re.search(r"(?m)^HEALTHCHECK .*\n?.*/livez", runtime)
+    volume = re.search(r'(?m)^VOLUME \["([^"]+)"\]', runtime)
+    assert volume
+    state = volume.group(1)
+    for setting in ("CDS_FEEDBACK_DB", "CDS_JTI_DB"):
+        assert re.search(rf"{setting}={re.escape(state)}/", runtime)
+    assert "slim" in DOCKERFILE
+
+
+def _python_313() -> str | None:
+    candidates = [shutil.which("python3.13") or ""]
+    candidates += glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13"))
+    for candidate in filter(None, candidates):
+        done = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
+                              capture_output=True, text=True, check=False)
+        if done.returncode == 0 and "(3, 13)" in done.stdout:
+            return candidate
+    return None
+
+
+def _install(*args: str, env: dict[str, str] | None = None, timeout: float = 900
+             ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(INSTALL), *args], capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, **(env or {})})
+
+
+def test_broken_venvs_are_detected(tmp_path: Path) -> None:
+    """--check says what would be done without doing it."""
+    packages_missing = tmp_path / "missing"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(packages_missing)],
+                   check=True)
+    (packages_missing / ".installed").write_text("an old install\n")
+    done = _install("--check", str(packages_missing))
+    assert done.returncode == 1
+    assert "its packages do not import (ModuleNotFoundError" in done.stdout
+    no_python = tmp_path / "no-python"
+    (no_python / "bin").mkdir(parents=True)
+    done = _install("--check", str(no_python))
+    assert done.returncode == 1 and "its python does not run" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_container_install_rebuilds_a_wrong_venv_and_serves_without_test_tools(
+        tmp_path: Path) -> None:
+    """What the Dockerfile's build stage runs, into a venv made by Python 3.13 (durable-rules
+    does not import there): rebuilt with 3.11 or 3.12, the runtime lock installed, the
+    package installed (not editable), no test tool, and the server starts from it away from
+    the source tree."""
+    venv = tmp_path / "venv"
+    wrong = _python_313()
+    if wrong:
+        subprocess.run([wrong, "-m", "venv", "--without-pip", str(venv)], check=True)
+        expected = "it was built by Python 3.13"
+    else:  # no 3.13 on this machine: a venv whose packages are missing instead
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        (venv / ".installed").write_text("an old install\n")
+        expected = "its packages do not import"
+    done = _install("--no-editable", str(venv))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert expected in done.stderr and "rebuilding it" in done.stderr
+    python = venv / "bin" / "python"
+    version = subprocess.run([str(python), "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True, check=True).stdout
+    assert version.strip() in ("(3, 11)", "(3, 12)")
+    for tool in ("pytest", "hypothesis", "schemathesis", "ruff", "trustme", "yaml"):
+        missing = subprocess.run([str(python), "-c", f"import {tool}"], capture_output=True,
+                                 check=False, cwd=tmp_path)
+        assert missing.returncode != 0, f"{tool} is in the runtime install"
+    where = subprocess.run([str(python), "-c", "import api; print(api.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert str(venv) in where  # installed, not the source tree
+    assert _install("--check", "--no-editable", str(venv)).returncode == 0  # up to date now
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "PORT": str(port), "LOG_LEVEL": "WARNING", "WORKERS": "1",
+           "CDS_FEEDBACK_DB": str(tmp_path / "state" / "feedback.sqlite3")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(venv / "bin" / "baclofen-cds"), "serve"], cwd=tmp_path,
+                                env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            wait_ready(Server("127.0.0.1", port, proc.pid, log), 1, proc)  # type: ignore[arg-type]
+            probe = subprocess.run([str(python), "-m", "api.probe", "/readyz"], env=env,
+                                   cwd=tmp_path, check=False)
+            assert probe.returncode == 0
+        finally:
+            stop(proc)  # type: ignore[arg-type]
+    probe = subprocess.run([str(python), "-m", "api.probe", "/livez"], env=env, cwd=tmp_path,
+                           check=False)
+    assert probe.returncode == 1  # nobody answers now
