@@ -1,6 +1,6 @@
-"""The FHIR vocabulary fhir_in.py reads: which codes and words mean baclofen, a route, a dose
-form, a dose unit, a timing or an observation. Mapping only, no thresholds: what a value means
-for the patient is decided in rules/.
+"""The FHIR vocabulary the translation (fhir/) reads: which codes and words mean baclofen, a
+route, a dose form, a dose unit, a timing or an observation. Mapping only, no thresholds: what
+a value means for the patient is decided in rules/.
 
 Sources: RxNorm ingredient 1292 (baclofen) and the baclofen product names from the CDS Hooks
 sandbox medication list (cds-hooks/sandbox `src/assets/medication-list.js` @ 3b7e255, the

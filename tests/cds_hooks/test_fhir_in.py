@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from api.cds_hooks import fhir_in
+from api.cds_hooks import fhir
 from api.cds_hooks.models import OrderContext
+from api.cds_hooks.order_check import OrderCheck, Translation
 from api.cds_hooks.prefetch import TEMPLATES, Prefetched
 from tests.cds_hooks.fhir import (
     INTRATHECAL,
@@ -34,19 +35,19 @@ NOTHING = dict.fromkeys(TEMPLATES)  # every key sent, none with data
 
 
 def translate(*drafts: dict[str, Any], data: dict[str, Any] | None = None,
-              gaps: dict[str, str] | None = None) -> fhir_in.Translation:
+              gaps: dict[str, str] | None = None) -> Translation:
     ctx = OrderContext.model_validate({"patientId": "pat-1", "draftOrders": {
         "resourceType": "Bundle", "entry": [{"resource": d} for d in drafts]}})
-    return fhir_in.translate(ctx, Prefetched(data={**NOTHING, **(data or {})},
+    return fhir.translate(ctx, Prefetched(data={**NOTHING, **(data or {})},
                                              gaps=gaps or {}), None)
 
 
-def one(*drafts: dict[str, Any], **kw: Any) -> fhir_in.OrderCheck:
+def one(*drafts: dict[str, Any], **kw: Any) -> OrderCheck:
     (check,) = translate(*drafts, **kw).checks
     return check
 
 
-def order_of(check: fhir_in.OrderCheck) -> dict[str, Any]:
+def order_of(check: OrderCheck) -> dict[str, Any]:
     assert check.case is not None, check.notes
     return check.case.order.model_dump(mode="json", exclude_none=True,
                                        exclude={"date", "time", "taper"})
