@@ -321,16 +321,22 @@ def test_renal_function() -> None:
 
 def test_conditions_carry_their_statuses() -> None:
     """Statuses are passed on as read; what a past or refuted entry means is the rules' call
-    (tests/cds_hooks/test_condition_reading.py checks the answers)."""
+    (tests/cds_hooks/test_condition_reading.py checks the answers). Only the entries the rules
+    read reach the Case: a resolved end-stage renal disease and a refuted pregnancy say
+    nothing to them."""
     conditions = searchset(
         condition("G40.909", "Epilepsy", "84757009", cid="c1"),
-        condition("N18.6", "End stage renal disease", clinical="resolved", cid="c2"),
-        condition("O09.90", "High-risk pregnancy", verification="refuted", cid="c3"))
+        condition("N18.6", "End stage renal disease", clinical="relapse", cid="c2"),
+        condition("G40.909", "Epilepsy", clinical="resolved", verification="provisional",
+                  cid="c3"),
+        condition("N18.6", "End stage renal disease", clinical="resolved", cid="c4"),
+        condition("O09.90", "High-risk pregnancy", verification="refuted", cid="c5"),
+        condition("I10", "Essential hypertension", cid="c6"))
     got, _ = _patient_of({"conditions": conditions})
     assert [(c.get("code"), c.get("clinical_status"), c.get("verification_status"))
             for c in got["conditions"]] == [
         ("G40.909", "active", "confirmed"), ("84757009", "active", "confirmed"),
-        ("N18.6", "resolved", "confirmed"), ("O09.90", "active", "refuted")]
+        ("N18.6", "relapse", "confirmed"), ("G40.909", "resolved", "provisional")]
 
 
 def test_implausible_values_are_set_aside_and_named() -> None:

@@ -46,17 +46,24 @@ def _abated(res: Condition) -> bool:
 
 def condition_entries(conditions: Iterable[Condition],
                       pregnancy: Iterable[Observation]) -> list[dict[str, Any]]:
-    """Every Condition with its statuses. An abatement stands for a past clinical status when
+    """Every Condition with its statuses, once. An abatement stands for a past clinical status when
     the resource gives none (FHIR con-4 makes an abated condition inactive, resolved or in
     remission); beside an explicit active, recurrence or relapse status it does not silence
     the entry. The latest pregnancy status answer is an entry too: the rules' code sets
     decide what it means ("Pregnant" vs "Not pregnant")."""
     out: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()  # a problem recorded again adds nothing
     for res in conditions:
+        if res.code is None:
+            continue
         clinical = _status(res.clinicalStatus, t.CONDITION_CLINICAL)
         if clinical is None and _abated(res):
             clinical = "resolved"
         verification = _status(res.verificationStatus, t.CONDITION_VERIFICATION)
+        key = (res.code.key(), clinical, verification)
+        if key in seen:
+            continue
+        seen.add(key)
         statuses = {k: v for k, v in (("clinical_status", clinical),
                                       ("verification_status", verification)) if v}
         out += [{**entry, **statuses} for entry in coding_entries(res.code)]

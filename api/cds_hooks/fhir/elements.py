@@ -77,6 +77,11 @@ class CodeableConcept(Element):
     def codes(self) -> list[str]:
         return [c.code for c in self.coding if c.code is not None]
 
+    def key(self) -> tuple[Any, ...]:
+        """What the concept says, as a dictionary key: the same concept recorded again (a
+        problem at every encounter, a prescription renewed) is read once per call."""
+        return (self.text, *((c.system, c.code, c.display) for c in self.coding))
+
 
 class Quantity(Element):
     value: Number = None

@@ -9,6 +9,7 @@ import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from api.cds_hooks import terminology as t
@@ -69,16 +70,21 @@ def read_patient(prefetched: Prefetched, known: Mapping[str, Medication]) -> Pat
         read_all(Condition, entries(data.get("conditions"))),
         read_all(Observation, entries(data.get("pregnancy")))))
     current, others = [], []
+    read: dict[tuple[Any, ...], dict[str, Any] | None] = {}  # a co-medication's entry, by drug
     for request in read_all(MedicationRequest, entries(data.get("medications"))):
         if not _current(request):
             continue
         product = product_of(request, known)
         if product is None:
             continue
-        if product.is_baclofen():
+        key = (product.concept.key(), id(product.resource))
+        if key not in read:
+            read[key] = None if product.is_baclofen() else product.entry()
+        entry = read[key]
+        if entry is None:
             current.append(_current_order(request, product))
         else:
-            others.append(product.entry())
+            others.append(entry)
     notes = (*(gap(n) for n in prefetched.gap_notes()), *birth.gaps, *weight.gaps,
              *crcl.gaps, *egfr.gaps, *conditions.gaps)
     # A partial list that already shows baclofen still tells start from change.
@@ -101,7 +107,7 @@ def _current_order(request: MedicationRequest, product: Product) -> CurrentOrder
 
 def since(request: MedicationRequest) -> str | None:
     starts = [d.timing.repeat.boundsPeriod.start
-              for d in request.dosageInstruction
+              for d in request.dosages
               if d.timing and d.timing.repeat and d.timing.repeat.boundsPeriod]
     for value in [*starts, request.authoredOn]:
         if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value):
@@ -133,16 +139,29 @@ _LISTS = {"condition": ("problem list", "seizure-disorder, renal, pregnancy and 
           "medication": ("active medication list", "CNS-depressant")}
 
 
+@lru_cache(maxsize=1 << 14)
+def _findings(kind: Literal["condition", "medication"], entry: tuple[tuple[str, str], ...]
+              ) -> frozenset[str]:
+    """The findings the rules derive from one entry (a pure function of it): a problem or a
+    drug recorded across many patients is read once per process."""
+    return frozenset(f["finding"] for f in findings_of_entry(kind, dict(entry)))
+
+
 def screened(kind: Literal["condition", "medication"], found: list[dict[str, Any]]
              ) -> Read[list[dict[str, Any]]]:
-    """A list the Case takes (at most MAX_LIST entries). A longer one is scanned whole and
-    cut to the entries the rules read, by the rules' own derivations
-    (rules.derive.findings_of_entry): each with a finding, then each that cannot be screened.
-    If even those are too many, a gap says how many were not screened: never a silent cut."""
-    if len(found) <= MAX_LIST:
-        return Read(found)
-    distinct = list({tuple(sorted(e.items())): e for e in found}.values())
-    read = [(e, {f["finding"] for f in findings_of_entry(kind, e)}) for e in distinct]
+    """The entries of a list the rules read, by the rules' own derivations
+    (rules.derive.findings_of_entry): each with a finding (one that cannot be screened is a
+    finding too), once, in the list's order. The others would reach the engine only to be
+    read and found to say nothing: a long record costs the check nothing.
+
+    A check takes at most MAX_LIST entries: beyond that, each with a finding is kept before
+    each that cannot be screened, and a gap says how many were not screened: never a silent
+    cut."""
+    distinct = {tuple(sorted(e.items())): e for e in found}
+    read = [(e, _findings(kind, key)) for key, e in distinct.items()]
+    kept = [e for e, findings in read if findings]
+    if len(kept) <= MAX_LIST:
+        return Read(kept)
     kept = [e for e, findings in read if findings - {"unscreened_entry"}]
     kept += [e for e, findings in read if findings == {"unscreened_entry"}]
     if len(kept) > MAX_LIST:

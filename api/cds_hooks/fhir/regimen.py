@@ -33,7 +33,7 @@ def regimen_of(request: MedicationRequest, product: Product, route: str | None, 
     # says "no more", not "0 mg": no dose to read, and no gap for not reading it.
     stopping = request.status == "stopped"
     strength = product.strengths()
-    dosages = list(enumerate(request.dosageInstruction))
+    dosages = list(enumerate(request.dosages))
     sequences = sorted({d.sequence for _, d in dosages if d.sequence is not None})
     if len(sequences) > 1:
         first = sequences[0]

@@ -5,9 +5,10 @@ observations. Only the elements the checks use are declared; everything else is 
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, TypeVar
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from api.cds_hooks.fhir.elements import (
     CodeableConcept,
@@ -23,6 +24,8 @@ from api.cds_hooks.fhir.elements import (
     Reference,
     Text,
 )
+
+_DOSAGES: TypeAdapter[list[Dosage]] = TypeAdapter(Many[Dosage])
 
 
 class Resource(Element):
@@ -52,8 +55,14 @@ class MedicationRequest(Resource):
     medicationReference: Opt[Reference] = None
     contained: Many[Medication] = Field(default_factory=list)
     authoredOn: Text = None
-    dosageInstruction: Many[Dosage] = Field(default_factory=list)
+    dosageInstruction: Any = None  # as sent: read through `dosages`
     priorPrescription: Opt[Reference] = None
+
+    @cached_property
+    def dosages(self) -> list[Dosage]:
+        """The dosage instructions, parsed when first read: the other orders of a long
+        medication list are never read that far."""
+        return _DOSAGES.validate_python(self.dosageInstruction)
 
     def contained_medication(self, local_id: str) -> Medication | None:
         """The contained resource a `#id` reference names (the last one, should two share it)."""

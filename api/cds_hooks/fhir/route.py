@@ -46,7 +46,7 @@ def form_of_texts(texts: Iterable[str]) -> str | None:
 
 def route_of(request: MedicationRequest, product: Product) -> Read[str]:
     routes, unread = set(), []
-    for dosage in request.dosageInstruction:
+    for dosage in request.dosages:
         if dosage.route is not None:
             route, text = route_of_concept(dosage.route)
             if route:
