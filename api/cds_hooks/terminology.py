@@ -103,8 +103,51 @@ TIMING_CODES_PER_DAY = {
 }
 
 BODY_WEIGHT = "29463-7"
-CREATININE_CLEARANCE = "2164-2"
-EGFR = ("33914-3", "62238-1", "98979-8")
+# Renal function results, by LOINC code and long common name: creatinine clearance (mL/min,
+# measured or Cockcroft-Gault) and eGFR (mL/min/1.73 m2, each equation and population). The
+# same set is asked for in the prefetch templates and the FHIR queries and read in results.
+# Checked against: OHDSI Athena's LOINC concepts as listed in the OMOP "reduced eGFR"
+# phenotype (zietzm/phenotype_standardization), DICOM CID 10046 "GFR Measurement", the Swiss
+# CH LAB-Report IG profiles (98980-6, 50044-7), and FHIR IGs using 2164-2 and 98979-8.
+CREATININE_CLEARANCE = {
+    "2164-2": "Creatinine renal clearance in 24 hour Urine and Serum or Plasma",
+    "35591-7": "Creatinine renal clearance predicted by Cockcroft-Gault formula",
+}
+EGFR = {
+    "33914-3": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum or "
+               "Plasma by Creatinine-based formula (MDRD)",
+    "62238-1": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine-based formula (CKD-EPI)",
+    "98979-8": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine-based formula (CKD-EPI 2021)",
+    "98980-6": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine and Cystatin C-based formula (CKD-EPI 2021)",
+    "48642-3": "Glomerular filtration rate/1.73 sq M.predicted among non-blacks [Volume "
+               "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "48643-1": "Glomerular filtration rate/1.73 sq M.predicted among blacks [Volume Rate/Area] "
+               "in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "88293-6": "Glomerular filtration rate/1.73 sq M.predicted among blacks [Volume Rate/Area] "
+               "in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI)",
+    "88294-4": "Glomerular filtration rate/1.73 sq M.predicted among non-blacks [Volume "
+               "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI)",
+    "50044-7": "Glomerular filtration rate/1.73 sq M.predicted among females [Volume "
+               "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "70969-1": "Glomerular filtration rate/1.73 sq M.predicted among males [Volume Rate/Area] "
+               "in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "77147-7": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine-based formula (MDRD)",
+    "76633-7": "Glomerular filtration rate/1.73 sq M.predicted by Creatinine-based formula "
+               "(MDRD) in Blood",
+    "50384-7": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine-based formula (Schwartz)",
+    "50210-4": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Cystatin-based formula",
+    "69405-9": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood",
+}
+# Renal function units (UCUM mL/min, mL/min/{1.73_m2}, mL/s and the spellings labs use: "mL/min/
+# 1.73m2", "ml/min/1.73 m²"), by how they start once spaces are removed: factor to mL/min.
+RENAL_UNITS_ML_MIN = (("ml/min", 1.0), ("ml/(min", 1.0), ("ml/s", 60.0), ("ml/(s", 60.0))
 PREGNANCY_STATUS = "82810-3"
 WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237,
                 "lbs": 0.45359237, "[oz_av]": 0.028349523125}

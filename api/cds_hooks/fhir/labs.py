@@ -1,5 +1,6 @@
 """Observations: the latest body weight, creatinine clearance and eGFR, and the pregnancy
-status, each from its LOINC codes (terminology.py)."""
+status, each from its LOINC codes (terminology.py): a result under any code of a set counts,
+whichever prefetch key or query brought it."""
 
 from __future__ import annotations
 
@@ -50,13 +51,11 @@ def renal(observations: Iterable[Observation], codes: Iterable[str], label: str
         return Read(None, (gap(f"The latest {label} has no numeric value: it was not used."),))
     unit = (q.code or q.unit or "").strip()
     key = unit.replace(" ", "").lower()
-    if key.startswith("ml/min"):
-        ml_min = float(q.value)
-    elif key.startswith("ml/s"):
-        ml_min = float(q.value) * 60
-    else:
+    factor = next((f for start, f in t.RENAL_UNITS_ML_MIN if key.startswith(start)), None)
+    if factor is None:
         return Read(None, (gap(f"The {label} unit {unit!r} is not one we read: it was not "
                                "used."),))
+    ml_min = float(q.value) * factor
     if q.comparator == "<":
         ml_min -= 0.01  # "<15" is below 15: read at the bound it lies under, not on it
     return Read(round(ml_min, 3))

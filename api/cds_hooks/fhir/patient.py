@@ -64,7 +64,7 @@ def read_patient(prefetched: Prefetched, known: Mapping[str, Medication]) -> Pat
                                           for r in entries(data.get(key))])
     birth = birth_date(patient)
     weight = weight_kg(observations)
-    crcl = renal(observations, [t.CREATININE_CLEARANCE], "creatinine clearance")
+    crcl = renal(observations, t.CREATININE_CLEARANCE, "creatinine clearance")
     egfr = renal(observations, t.EGFR, "eGFR")
     conditions = screened("condition", condition_entries(
         read_all(Condition, entries(data.get("conditions"))),
