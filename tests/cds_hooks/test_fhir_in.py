@@ -16,6 +16,7 @@ from api.cds_hooks.prefetch import TEMPLATES, Prefetched
 from tests.cds_hooks.fhir import (
     INTRATHECAL,
     LIORESAL_10,
+    RXNORM,
     SOLUTION_5_PER_5,
     TABLET_10,
     TABLET_20,
@@ -184,6 +185,41 @@ def test_sequential_steps_check_the_first_and_say_so() -> None:
     assert any("only the first was checked" in n for n in check.notes)
 
 
+CONTAINED_20 = {"resourceType": "Medication", "id": "m", "code": {"text": "Baclofen tablet"},
+                "ingredient": [{"strength": {"numerator": quantity(20, "mg"),
+                                             "denominator": {"value": 1, "unit": "tablet"}}}]}
+
+
+def _contained(draft: dict[str, Any], medication: dict[str, Any]) -> dict[str, Any]:
+    draft = copy.deepcopy(draft)
+    draft.pop("medicationCodeableConcept")
+    draft["contained"] = [medication]
+    draft["medicationReference"] = {"reference": "#m"}
+    return draft
+
+
+@pytest.mark.parametrize(("draft", "strength"), [
+    (R4_10MG_TID, {"value": 10, "unit": "mg", "per": "tablet"}),
+    (med_request("rx", LIORESAL_10, quantity(1, "{pill}"), per_day=3),
+     {"value": 10, "unit": "mg", "per": "tablet"}),
+    (med_request("rx", SOLUTION_5_PER_5, quantity(5, "mg"), per_day=3),
+     {"value": 1, "unit": "mg", "per": "mL"}),
+    (med_request("rx", INTRATHECAL, quantity(300, "ug"), per_day=1, route="intrathecal"),
+     {"value": 2000, "unit": "ug", "per": "mL"}),
+    (_contained(med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3),
+                CONTAINED_20), {"value": 20, "unit": "mg", "per": "tablet"}),
+    (med_request("rx", {"coding": [{"system": RXNORM, "code": "197392"}],
+                        "text": "Baclofen 10 MG Oral Tablet"}, quantity(10, "mg"), per_day=3),
+     None),
+    (med_request("rx", concept("1155671", "Baclofen Pill"), quantity(10, "mg"), per_day=3),
+     None),
+], ids=["tablet-name", "rxnorm-product-code", "oral-solution", "intrathecal-in-ug",
+        "ingredient-strength", "two-strengths", "no-strength"])
+def test_the_product_strength_goes_to_the_case(draft: dict[str, Any],
+                                               strength: dict[str, Any] | None) -> None:
+    assert order_of(one(draft)).get("strength") == strength
+
+
 def test_dose_range_checks_its_upper_value() -> None:
     draft = med_request("rx", TABLET_10, None, per_day=3)
     draft["dosageInstruction"][0]["doseAndRate"] = [{"doseRange": {
@@ -195,7 +231,6 @@ def test_dose_range_checks_its_upper_value() -> None:
 
 # ---- which orders are baclofen ------------------------------------------------------------
 
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CONTAINED = {
     **med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3),
     "contained": [{"resourceType": "Medication", "id": "med1",

@@ -31,7 +31,7 @@ from api.cds_hooks.fhir.regimen import Regimen, regimen_of
 from api.cds_hooks.fhir.resources import Medication, MedicationRequest, entries
 from api.cds_hooks.fhir.route import form_of, route_of
 from api.cds_hooks.models import OrderContext, OrderSelectContext
-from api.cds_hooks.order_check import Gap, OrderCheck, Translation
+from api.cds_hooks.order_check import DoseSite, Gap, OrderCheck, Translation
 from api.cds_hooks.prefetch import Prefetched
 from rules.case import Case
 
@@ -165,6 +165,7 @@ def _check(draft: Draft, product: Product, patient: PatientContext,
     if dose is not None:
         order["dose"] = {"value": dose.value, "unit": dose.unit}
     order["frequency_per_day"] = freq
+    order["strength"] = _strength(product, site, form.value, route.value)
     action = _action(request, route.value, dose, freq, patient)
     notes += action.gaps
     order.update(action.value or {})
@@ -189,12 +190,12 @@ def _case(patient: PatientContext, medications: list[dict[str, Any]], order: dic
     data: dict[str, Any] = {
         "patient": {"conditions": patient.conditions, "medications": medications},
         "order": {k: v for k, v in order.items()
-                  if v is not None and k not in ("time", "dose", "previous")}}
+                  if v is not None and k not in ("time", "dose", "strength", "previous")}}
     values = {
         "patient.birth_date": patient.birth_date, "patient.weight_kg": patient.weight_kg,
         "patient.creatinine_clearance_ml_min": patient.creatinine_clearance_ml_min,
         "patient.egfr_ml_min_1_73m2": patient.egfr_ml_min_1_73m2,
-        **{f"order.{k}": order.get(k) for k in ("time", "dose", "previous")}}
+        **{f"order.{k}": order.get(k) for k in ("time", "dose", "strength", "previous")}}
     first = {path: plausible.held(path, value, base if path.startswith("order.") else None)
              for path, value in values.items()}
     born = first["patient.birth_date"]
@@ -209,6 +210,22 @@ def _case(patient: PatientContext, medications: list[dict[str, Any]], order: dic
     case = plausible.case_of(data)
     notes += case.gaps
     return case.value
+
+
+def _strength(product: Product, site: DoseSite | None, form: str | None, route: str | None
+              ) -> dict[str, Any] | None:
+    """The product's strength as the Case takes it: the one the dose was converted with, else
+    the product's only strength per tablet (tablets) or per mL (solutions)."""
+    strength = site.strength if site is not None else None
+    if strength is None:
+        per = {"tablet": "unit", "oral_solution": "mL", "intrathecal": "mL"}.get(form or "")
+        fitting = {s for s in product.strengths() if per is None or s.per == per}
+        strength = fitting.pop() if len(fitting) == 1 else None
+    if strength is None:
+        return None
+    value, unit = (strength.mg * 1000, "ug") if route == "intrathecal" else (strength.mg, "mg")
+    return {"value": round(value, 6), "unit": unit,
+            "per": "tablet" if strength.per == "unit" else "mL"}
 
 
 def _action(request: MedicationRequest, route: str | None, dose: Dose | None,
