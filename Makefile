@@ -46,6 +46,7 @@ lowest: venv-dev
 bench: venv-dev
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.parse
+	$(BIN)/python -m bench.cds_translate
 
 fuzz: venv-dev
 	FUZZ_EXAMPLES=2000 $(BIN)/pytest -q tests/test_fuzz_openapi.py tests/test_properties.py

@@ -151,6 +151,13 @@ class Quantity(_Model):
     unit: DoseUnit = Field(description="mg, g or ug (mcg, µg accepted)")
 
 
+class Strength(Quantity):
+    """The product's strength: `value` `unit` in one tablet, or in one mL of a solution. Lets
+    a corrected dose be given in half tablets or mL."""
+
+    per: Literal["tablet", "mL"] = Field(description="tablet or mL")
+
+
 class OrderDose(Quantity):
     """The order's dose. Zero is accepted on a stop only: EHRs write a discontinuation as a
     dose (or rate) of 0, and refusing it kept the taper checks from running."""
@@ -298,6 +305,9 @@ class Order(_Model):
     form: Form | None = None
     dose: OrderDose | None = None
     frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
+    strength: Strength | None = Field(
+        default=None, description="The product's strength: {value, unit, per}, unit mg, g or "
+        "ug, per tablet or mL (optional)")
     previous: PreviousRegimen | None = None
     taper: Flag = Field(
         default=False,

@@ -19,8 +19,8 @@ from typing import Any
 from uuid import uuid4
 
 from api.cds_hooks import terminology as t
-from api.cds_hooks.fhir_in import MG_PER, DoseSite, OrderCheck, as_list
 from api.cds_hooks.models import Action, Card, Coding, Source, Suggestion
+from api.cds_hooks.order_check import MG_PER, DoseSite, OrderCheck, as_list
 from engine import Alert, Severity
 from rules.catalog import RULESET_VERSION
 from rules.sources import PRECEDENCE

@@ -3,7 +3,7 @@
 Request models are lenient (`extra="allow"`: EHRs send extensions and fields we do not read)
 but strict about what the specification requires, so a malformed call is a 400 naming the
 field instead of a check that silently saw nothing. FHIR resources inside the request stay
-plain JSON: fhir_in.py reads the few elements the rules need and tolerates the rest.
+plain JSON here: fhir/ reads the few elements the rules need and tolerates the rest.
 
 Responses are dumped with `exclude_none`; the builders never put an empty string, list or
 object in them (the spec allows only `"cards": []`).

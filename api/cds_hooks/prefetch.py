@@ -46,7 +46,7 @@ TEMPLATES: dict[str, str] = {
     "conditions": f"Condition?patient={PATIENT}",
     "medications": f"MedicationRequest?patient={PATIENT}&status=active",
     "weight": _observation(BODY_WEIGHT),
-    "crcl": _observation(CREATININE_CLEARANCE),
+    "crcl": _observation(*CREATININE_CLEARANCE),
     "egfr": _observation(*EGFR),
     "pregnancy": _observation(PREGNANCY_STATUS),
 }

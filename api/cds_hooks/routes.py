@@ -1,5 +1,5 @@
-"""CDS Hooks endpoints: discovery, the two services, feedback. Translation lives in fhir_in.py
-and cards.py, clinical judgment in rules/; this module only wires them and answers errors.
+"""CDS Hooks endpoints: discovery, the two services, feedback. Translation lives in fhir/ and
+cards.py, clinical judgment in rules/; this module only wires them and answers errors.
 
 Errors are OperationOutcomes and never an empty `cards` list: 400 names the malformed field,
 404 an unknown service, 401 an untrusted client, 412 only when the service cannot even tell
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api import metrics, openapi, strict_json
-from api.cds_hooks import cards, fhir_in, prefetch
+from api.cds_hooks import cards, fhir, prefetch
 from api.cds_hooks.feedback import FeedbackStore
 from api.cds_hooks.models import (
     CdsResponse,
@@ -210,8 +210,8 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
     context_model = OrderSelectContext if service.hook == "order-select" else OrderContext
     ctx = _parse(context_model, hook.context, "context.")
     try:
-        selected = fhir_in.selections(ctx)
-    except fhir_in.SelectionError as exc:
+        selected = fhir.selections(ctx)
+    except fhir.SelectionError as exc:
         raise CdsHooksError(400, "invalid", str(exc), expression=["context.selections"]
                             ) from None
     try:
@@ -220,7 +220,8 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
         log.error("hook %s: check not completed: %s", hook.hookInstance, exc)
         raise CdsHooksError(503, "exception", NOT_COMPLETED) from None
     try:
-        prefetched = await _gather(hook, ctx, selected, _settings(request))
+        translator = fhir.Translator(ctx, selected)
+        prefetched = await _gather(hook, ctx, translator, _settings(request))
     except Exception:
         log.exception("hook %s: gathering the data failed unexpectedly", hook.hookInstance)
         raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
@@ -228,31 +229,29 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
         log.info("hook %s: fetched %s from the FHIR server", hook.hookInstance,
                  ", ".join(prefetched.fetched))
     # On the event loop, like the native checks: the engine serialises checks per process.
-    response = _evaluate(checker, hook.hookInstance, ctx, prefetched, selected, service.hook)
+    response = _evaluate(checker, hook.hookInstance, translator, prefetched, service.hook)
     return JSONResponse(response.model_dump(exclude_none=True))
 
 
-async def _gather(hook: HookRequest, ctx: OrderContext, selected: set[str] | None,
+async def _gather(hook: HookRequest, ctx: OrderContext, translator: fhir.Translator,
                   settings: CdsSettings) -> prefetch.Prefetched:
     """Patient data only when some order is baclofen: other calls cost no FHIR request."""
-    relevant, refs = fhir_in.triage(ctx, hook.prefetch, selected, {})
+    relevant, refs = translator.triage(hook.prefetch, {})
     known = await prefetch.fetch_references(hook, settings, refs) if refs else {}
     if refs:
-        relevant, _ = fhir_in.triage(ctx, hook.prefetch, selected, known)
+        relevant, _ = translator.triage(hook.prefetch, known)
     if not relevant:
         return prefetch.Prefetched(resources=known)
-    return await prefetch.resolve(
-        hook, ctx, settings, references=lambda p: fhir_in.wanted_references(ctx, p),
-        known=known)
+    return await prefetch.resolve(hook, ctx, settings, references=translator.wanted_references,
+                                  known=known)
 
 
-def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
-              prefetched: prefetch.Prefetched, selected: set[str] | None,
-              hook: str) -> CdsResponse:
+def _evaluate(checker: Checker, hook_instance: str, translator: fhir.Translator,
+              prefetched: prefetch.Prefetched, hook: str) -> CdsResponse:
     """Blocking (the engine is C, ~0.5 ms per order). One check per order, each in its own
     engine state."""
     try:
-        translation = fhir_in.translate(ctx, prefetched, selected)
+        translation = translator.translate(prefetched)
         if translation.unidentified and not translation.checks:
             raise CdsHooksError(
                 412, "processing", "The medication of "

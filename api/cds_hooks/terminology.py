@@ -1,6 +1,6 @@
-"""The FHIR vocabulary fhir_in.py reads: which codes and words mean baclofen, a route, a dose
-form, a dose unit, a timing or an observation. Mapping only, no thresholds: what a value means
-for the patient is decided in rules/.
+"""The FHIR vocabulary the translation (fhir/) reads: which codes and words mean baclofen, a
+route, a dose form, a dose unit, a timing or an observation. Mapping only, no thresholds: what
+a value means for the patient is decided in rules/.
 
 Sources: RxNorm ingredient 1292 (baclofen) and the baclofen product names from the CDS Hooks
 sandbox medication list (cds-hooks/sandbox `src/assets/medication-list.js` @ 3b7e255, the
@@ -86,25 +86,94 @@ STRENGTH = re.compile(
     re.IGNORECASE,
 )
 
-# Dose quantities counted in tablets (UCUM annotations and common unit strings) or measured as
-# a volume (factor to mL).
+# Dose quantities counted in tablets (UCUM annotations, UCUM's unity "1" with the unit text
+# saying what is counted, common unit strings, SNOMED CT 385055001 |Tablet|) or measured as a
+# volume (factor to mL).
 COUNT_UNITS = {"{pill}", "{pills}", "{tbl}", "{tab}", "{tablet}", "{tablets}", "tablet",
-               "tablets", "tab", "tabs", "pill", "pills", "385055001"}
-VOLUME_UNITS_ML = {"ml": 1.0, "l": 1000.0, "cl": 10.0, "dl": 100.0}
+               "tablets", "tab", "tabs", "pill", "pills", "385055001", "1"}
+VOLUME_UNITS_ML = {"ml": 1.0, "l": 1000.0, "cl": 10.0, "dl": 100.0, "milliliter": 1.0,
+                   "milliliters": 1.0, "millilitre": 1.0, "millilitres": 1.0}
+# A dose written per kg of body weight ("mg/kg", "mg/kg/d"): the dose itself is the weight's
+# to give.
+PER_KG = re.compile(r"/\s*\[?kg\b", re.IGNORECASE)
+# Epic sends a dose three ways (HL7 dose-rate-type "ordered" and "calculated", and Epic's own
+# "admin-amount": the number of tablets or mL to give). When more than one can be read, the
+# one in mg is the dose; among equals, in this order.
+DOSE_TYPE_PREFERENCE = ("ordered", "calculated", None, "admin-amount")
 
 # Time units of Timing.repeat.periodUnit, in hours.
 PERIOD_HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "wk": 168.0,
                 "mo": 730.5, "a": 8766.0}
-# HL7 v3 GTSAbbreviation codes (Timing.code): administrations per day. QOD, weekly and
-# monthly codes are deliberately absent: not a whole number of doses a day.
+# Timing.code (HL7 v3 GTSAbbreviation codes, and the codes and text EHRs write there: Epic's
+# "nightly" or "2 times daily", Oracle Health's frequency code set 4003 displays "Daily",
+# "At Bedtime", "q4hr"): administrations per day. QOD, weekly and monthly codes are
+# deliberately absent: not a whole number of doses a day. Text is matched upper case, dots and
+# parenthesised numbers words removed ("every 12 (twelve) hours" is "EVERY 12 HOURS").
 TIMING_CODES_PER_DAY = {
     "QD": 1, "AM": 1, "PM": 1, "BED": 1, "BID": 2, "TID": 3, "QID": 4,
     "Q1H": 24, "Q2H": 12, "Q3H": 8, "Q4H": 6, "Q6H": 4, "Q8H": 3, "Q12H": 2, "Q24H": 1,
+    "OD": 1, "DAILY": 1, "ONCE DAILY": 1, "ONCE A DAY": 1, "EVERY DAY": 1, "QDAY": 1,
+    "QAM": 1, "QPM": 1, "QHS": 1, "HS": 1, "NIGHTLY": 1, "AT BEDTIME": 1, "BEDTIME": 1,
+    "EVERY MORNING": 1, "EVERY EVENING": 1, "EVERY NIGHT": 1, "ONCE": 1, "ONE TIME": 1,
+    "TWICE DAILY": 2, "TWICE A DAY": 2, "THREE TIMES DAILY": 3, "THREE TIMES A DAY": 3,
+    "FOUR TIMES DAILY": 4, "FOUR TIMES A DAY": 4,
 }
+# "2 times daily", "4x daily", "3 times a day"; "every 6 hours", "q6hr", "Q 4 H"; and a range,
+# "every 4-6 hours", "q4-6h" (its most frequent end is the worst case).
+TIMES_A_DAY = re.compile(r"^(?P<n>\d+)\s*(?:X|TIMES)\s*(?:A |PER )?(?:DAY|DAILY)"
+                         r"(?:\s+(?:AC|PC|HS|&|AND|WITH|BEFORE|AFTER|MEALS|AT|BEDTIME))*$")
+EVERY_HOURS = re.compile(
+    r"^(?:EVERY|Q)\s*(?P<h>\d+(?:\.\d+)?)\s*(?:(?:-|TO)\s*(?P<h_max>\d+(?:\.\d+)?)\s*)?"
+    r"(?:H|HR|HRS|HOUR|HOURS)$")
+# "PRN" or "as needed" at the end of a timing's text: the order is taken as needed.
+AS_NEEDED_TEXT = re.compile(r"\s*(?:\bPRN\b|\bAS NEEDED\b).*$")
 
 BODY_WEIGHT = "29463-7"
-CREATININE_CLEARANCE = "2164-2"
-EGFR = ("33914-3", "62238-1", "98979-8")
+# Renal function results, by LOINC code and long common name: creatinine clearance (mL/min,
+# measured or Cockcroft-Gault) and eGFR (mL/min/1.73 m2, each equation and population). The
+# same set is asked for in the prefetch templates and the FHIR queries and read in results.
+# Checked against: OHDSI Athena's LOINC concepts as listed in the OMOP "reduced eGFR"
+# phenotype (zietzm/phenotype_standardization), DICOM CID 10046 "GFR Measurement", the Swiss
+# CH LAB-Report IG profiles (98980-6, 50044-7), and FHIR IGs using 2164-2 and 98979-8.
+CREATININE_CLEARANCE = {
+    "2164-2": "Creatinine renal clearance in 24 hour Urine and Serum or Plasma",
+    "35591-7": "Creatinine renal clearance predicted by Cockcroft-Gault formula",
+}
+EGFR = {
+    "33914-3": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum or "
+               "Plasma by Creatinine-based formula (MDRD)",
+    "62238-1": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine-based formula (CKD-EPI)",
+    "98979-8": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine-based formula (CKD-EPI 2021)",
+    "98980-6": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine and Cystatin C-based formula (CKD-EPI 2021)",
+    "48642-3": "Glomerular filtration rate/1.73 sq M.predicted among non-blacks [Volume "
+               "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "48643-1": "Glomerular filtration rate/1.73 sq M.predicted among blacks [Volume Rate/Area] "
+               "in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "88293-6": "Glomerular filtration rate/1.73 sq M.predicted among blacks [Volume Rate/Area] "
+               "in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI)",
+    "88294-4": "Glomerular filtration rate/1.73 sq M.predicted among non-blacks [Volume "
+               "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI)",
+    "50044-7": "Glomerular filtration rate/1.73 sq M.predicted among females [Volume "
+               "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "70969-1": "Glomerular filtration rate/1.73 sq M.predicted among males [Volume Rate/Area] "
+               "in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "77147-7": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine-based formula (MDRD)",
+    "76633-7": "Glomerular filtration rate/1.73 sq M.predicted by Creatinine-based formula "
+               "(MDRD) in Blood",
+    "50384-7": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Creatinine-based formula (Schwartz)",
+    "50210-4": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood by Cystatin-based formula",
+    "69405-9": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
+               "Plasma or Blood",
+}
+# Renal function units (UCUM mL/min, mL/min/{1.73_m2}, mL/s and the spellings labs use: "mL/min/
+# 1.73m2", "ml/min/1.73 m²"), by how they start once spaces are removed: factor to mL/min.
+RENAL_UNITS_ML_MIN = (("ml/min", 1.0), ("ml/(min", 1.0), ("ml/s", 60.0), ("ml/(s", 60.0))
 PREGNANCY_STATUS = "82810-3"
 WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237,
                 "lbs": 0.45359237, "[oz_av]": 0.028349523125}

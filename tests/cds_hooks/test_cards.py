@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api.cds_hooks import cards, fhir_in
+from api.cds_hooks import cards, fhir
 from api.cds_hooks.models import OrderContext
 from api.cds_hooks.prefetch import TEMPLATES, Prefetched
 from rules.checker import Checker
@@ -33,7 +33,7 @@ def cards_of(checker: Checker, draft: dict[str, Any], **data: Any) -> list[dict[
     ctx = OrderContext.model_validate({"patientId": "pat-1", "draftOrders": {
         "resourceType": "Bundle", "entry": [{"resource": draft}]}})
     prefetched = Prefetched(data={**dict.fromkeys(TEMPLATES), **data})
-    (check,) = fhir_in.translate(ctx, prefetched, None).checks
+    (check,) = fhir.translate(ctx, prefetched, None).checks
     assert check.case is not None
     result = checker.run(check.case)
     return [c.model_dump(exclude_none=True) for c in cards.cards_for(check, list(result.alerts))]

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from api.cds_hooks.fhir_in import Medication
+from api.cds_hooks.fhir.elements import CodeableConcept
+from api.cds_hooks.fhir.medication import Product
 from tests.cds_hooks.ehr import call, topic_codes
 from tests.cds_hooks.fhir import (
     ICD10CM,
@@ -190,4 +191,4 @@ def test_co_medication(cds: Any, resource: dict[str, Any], expected: list[str]) 
     {"system": "urn:oid:2.16.840.1.113883.6.88", "code": "1292"},
 ], ids=["atc", "atc-by-oid-lower-case", "rxnorm-full-width", "rxnorm-by-oid"])
 def test_baclofen_coded_as_written_is_baclofen(coding: dict[str, Any]) -> None:
-    assert Medication({"coding": [coding]}).is_baclofen()
+    assert Product(CodeableConcept.model_validate({"coding": [coding]})).is_baclofen()

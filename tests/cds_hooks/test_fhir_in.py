@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
-from api.cds_hooks import fhir_in
+from api.cds_hooks import fhir
 from api.cds_hooks.models import OrderContext
+from api.cds_hooks.order_check import OrderCheck, Translation
 from api.cds_hooks.prefetch import TEMPLATES, Prefetched
 from tests.cds_hooks.fhir import (
     INTRATHECAL,
     LIORESAL_10,
+    RXNORM,
     SOLUTION_5_PER_5,
     TABLET_10,
     TABLET_20,
@@ -34,19 +36,19 @@ NOTHING = dict.fromkeys(TEMPLATES)  # every key sent, none with data
 
 
 def translate(*drafts: dict[str, Any], data: dict[str, Any] | None = None,
-              gaps: dict[str, str] | None = None) -> fhir_in.Translation:
+              gaps: dict[str, str] | None = None) -> Translation:
     ctx = OrderContext.model_validate({"patientId": "pat-1", "draftOrders": {
         "resourceType": "Bundle", "entry": [{"resource": d} for d in drafts]}})
-    return fhir_in.translate(ctx, Prefetched(data={**NOTHING, **(data or {})},
+    return fhir.translate(ctx, Prefetched(data={**NOTHING, **(data or {})},
                                              gaps=gaps or {}), None)
 
 
-def one(*drafts: dict[str, Any], **kw: Any) -> fhir_in.OrderCheck:
+def one(*drafts: dict[str, Any], **kw: Any) -> OrderCheck:
     (check,) = translate(*drafts, **kw).checks
     return check
 
 
-def order_of(check: fhir_in.OrderCheck) -> dict[str, Any]:
+def order_of(check: OrderCheck) -> dict[str, Any]:
     assert check.case is not None, check.notes
     return check.case.order.model_dump(mode="json", exclude_none=True,
                                        exclude={"date", "time", "taper"})
@@ -183,6 +185,41 @@ def test_sequential_steps_check_the_first_and_say_so() -> None:
     assert any("only the first was checked" in n for n in check.notes)
 
 
+CONTAINED_20 = {"resourceType": "Medication", "id": "m", "code": {"text": "Baclofen tablet"},
+                "ingredient": [{"strength": {"numerator": quantity(20, "mg"),
+                                             "denominator": {"value": 1, "unit": "tablet"}}}]}
+
+
+def _contained(draft: dict[str, Any], medication: dict[str, Any]) -> dict[str, Any]:
+    draft = copy.deepcopy(draft)
+    draft.pop("medicationCodeableConcept")
+    draft["contained"] = [medication]
+    draft["medicationReference"] = {"reference": "#m"}
+    return draft
+
+
+@pytest.mark.parametrize(("draft", "strength"), [
+    (R4_10MG_TID, {"value": 10, "unit": "mg", "per": "tablet"}),
+    (med_request("rx", LIORESAL_10, quantity(1, "{pill}"), per_day=3),
+     {"value": 10, "unit": "mg", "per": "tablet"}),
+    (med_request("rx", SOLUTION_5_PER_5, quantity(5, "mg"), per_day=3),
+     {"value": 1, "unit": "mg", "per": "mL"}),
+    (med_request("rx", INTRATHECAL, quantity(300, "ug"), per_day=1, route="intrathecal"),
+     {"value": 2000, "unit": "ug", "per": "mL"}),
+    (_contained(med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3),
+                CONTAINED_20), {"value": 20, "unit": "mg", "per": "tablet"}),
+    (med_request("rx", {"coding": [{"system": RXNORM, "code": "197392"}],
+                        "text": "Baclofen 10 MG Oral Tablet"}, quantity(10, "mg"), per_day=3),
+     None),
+    (med_request("rx", concept("1155671", "Baclofen Pill"), quantity(10, "mg"), per_day=3),
+     None),
+], ids=["tablet-name", "rxnorm-product-code", "oral-solution", "intrathecal-in-ug",
+        "ingredient-strength", "two-strengths", "no-strength"])
+def test_the_product_strength_goes_to_the_case(draft: dict[str, Any],
+                                               strength: dict[str, Any] | None) -> None:
+    assert order_of(one(draft)).get("strength") == strength
+
+
 def test_dose_range_checks_its_upper_value() -> None:
     draft = med_request("rx", TABLET_10, None, per_day=3)
     draft["dosageInstruction"][0]["doseAndRate"] = [{"doseRange": {
@@ -194,7 +231,6 @@ def test_dose_range_checks_its_upper_value() -> None:
 
 # ---- which orders are baclofen ------------------------------------------------------------
 
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CONTAINED = {
     **med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3),
     "contained": [{"resourceType": "Medication", "id": "med1",
@@ -320,16 +356,22 @@ def test_renal_function() -> None:
 
 def test_conditions_carry_their_statuses() -> None:
     """Statuses are passed on as read; what a past or refuted entry means is the rules' call
-    (tests/cds_hooks/test_condition_reading.py checks the answers)."""
+    (tests/cds_hooks/test_condition_reading.py checks the answers). Only the entries the rules
+    read reach the Case: a resolved end-stage renal disease and a refuted pregnancy say
+    nothing to them."""
     conditions = searchset(
         condition("G40.909", "Epilepsy", "84757009", cid="c1"),
-        condition("N18.6", "End stage renal disease", clinical="resolved", cid="c2"),
-        condition("O09.90", "High-risk pregnancy", verification="refuted", cid="c3"))
+        condition("N18.6", "End stage renal disease", clinical="relapse", cid="c2"),
+        condition("G40.909", "Epilepsy", clinical="resolved", verification="provisional",
+                  cid="c3"),
+        condition("N18.6", "End stage renal disease", clinical="resolved", cid="c4"),
+        condition("O09.90", "High-risk pregnancy", verification="refuted", cid="c5"),
+        condition("I10", "Essential hypertension", cid="c6"))
     got, _ = _patient_of({"conditions": conditions})
     assert [(c.get("code"), c.get("clinical_status"), c.get("verification_status"))
             for c in got["conditions"]] == [
         ("G40.909", "active", "confirmed"), ("84757009", "active", "confirmed"),
-        ("N18.6", "resolved", "confirmed"), ("O09.90", "active", "refuted")]
+        ("N18.6", "relapse", "confirmed"), ("G40.909", "resolved", "provisional")]
 
 
 def test_implausible_values_are_set_aside_and_named() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.cds_hooks import fhir_in
+from api.cds_hooks.fhir import patient
 from tests.cds_hooks.fhir import (
     INTRATHECAL,
     TABLET_20,
@@ -322,7 +322,7 @@ UNDER_A_SMALL_CAP = [
 def test_a_cut_keeps_what_the_rules_read_and_says_what_it_drops(
         cds: TestClient, monkeypatch: pytest.MonkeyPatch, medications: list[dict[str, Any]],
         conditions: list[dict[str, Any]], expected: list[str], not_screened: int) -> None:
-    monkeypatch.setattr(fhir_in, "MAX_LIST", SMALL_CAP)
+    monkeypatch.setattr(patient, "MAX_LIST", SMALL_CAP)
     response = _lists(cds, medications, conditions)
     assert codes(response) == expected
     assert _not_screened(response) == not_screened
@@ -330,7 +330,7 @@ def test_a_cut_keeps_what_the_rules_read_and_says_what_it_drops(
 
 def test_the_cut_says_how_many_were_not_screened(cds: TestClient,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fhir_in, "MAX_LIST", SMALL_CAP)
+    monkeypatch.setattr(patient, "MAX_LIST", SMALL_CAP)
     (gap,) = [c for c in _lists(cds, [*_opioids(13), *_others(7)]).json()["cards"]
               if c["source"]["topic"]["code"] == "MISSING_DATA"]
     # 20: the baclofen order on the list is the regimen being changed, not a co-medication.

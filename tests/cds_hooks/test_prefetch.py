@@ -91,12 +91,15 @@ def test_absent_keys_are_fetched_with_the_token(make_client: AppFactory) -> None
     assert topic_codes(body) == ["SEIZURE_DISORDER_CONTRAINDICATION"]
     assert stub.paths() == ["Condition", "MedicationRequest", "Observation", "Observation",
                             "Observation", "Observation", "Patient/pat-1"]
-    queries = {parse_qs(urlsplit(str(r.url)).query).get("code", [""])[0]
-               for r in stub.requests if r.url.path.endswith("Observation")}
-    assert queries == {"http://loinc.org|29463-7", "http://loinc.org|2164-2",
-                       "http://loinc.org|82810-3",
-                       "http://loinc.org|33914-3,http://loinc.org|62238-1,"
-                       "http://loinc.org|98979-8"}
+    queries = sorted(parse_qs(urlsplit(str(r.url)).query).get("code", [""])[0].split(",")
+                     for r in stub.requests if r.url.path.endswith("Observation"))
+    loinc = [{c.removeprefix("http://loinc.org|") for c in q} for q in queries]
+    assert {"29463-7"} in loinc and {"82810-3"} in loinc
+    # Renal function: every creatinine-clearance and every eGFR code in use, one query each.
+    assert {"2164-2", "35591-7"} in loinc
+    (egfr,) = [q for q in loinc if "33914-3" in q]
+    assert {"33914-3", "62238-1", "98979-8", "48642-3", "48643-1", "88293-6", "88294-4",
+            "50044-7", "77147-7"} <= egfr
     assert all(r.url.params["patient"] == "pat-1" for r in stub.requests
                if r.url.params.get("patient"))
 

@@ -1,0 +1,61 @@
+"""Observations: the latest body weight, creatinine clearance and eGFR, and the pregnancy
+status, each from its LOINC codes (terminology.py): a result under any code of a set counts,
+whichever prefetch key or query brought it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from api.cds_hooks import terminology as t
+from api.cds_hooks.fhir.reading import Read, gap
+from api.cds_hooks.fhir.resources import Observation
+
+
+def latest(observations: Iterable[Observation], codes: Iterable[str]) -> Observation | None:
+    wanted = set(codes)
+    best, best_key = None, ""
+    for obs in observations:
+        if obs.status in t.OBSERVATION_EXCLUDED or obs.code is None:
+            continue
+        if not any(c.code in wanted for c in obs.code.coding):
+            continue
+        when = obs.when()
+        if best is None or when > best_key:
+            best, best_key = obs, when
+    return best
+
+
+def weight_kg(observations: Iterable[Observation]) -> Read[float]:
+    obs = latest(observations, [t.BODY_WEIGHT])
+    if obs is None:
+        return Read()
+    q = obs.valueQuantity
+    if q is None or q.value is None:
+        return Read(None, (gap("The latest body weight has no value: the weight was not used.",
+                               "patient.weight_kg"),))
+    unit = (q.code or q.unit or "").strip()
+    factor = t.WEIGHT_TO_KG.get(unit) or t.WEIGHT_TO_KG.get(unit.lower())
+    if factor is None:
+        return Read(None, (gap(f"The body weight unit {unit!r} is not one we read: the weight "
+                               "was not used.", "patient.weight_kg"),))
+    return Read(round(float(q.value) * factor, 3))
+
+
+def renal(observations: Iterable[Observation], codes: Iterable[str], label: str
+          ) -> Read[float]:
+    obs = latest(observations, codes)
+    if obs is None:
+        return Read()
+    q = obs.valueQuantity
+    if q is None or q.value is None:
+        return Read(None, (gap(f"The latest {label} has no numeric value: it was not used."),))
+    unit = (q.code or q.unit or "").strip()
+    key = unit.replace(" ", "").lower()
+    factor = next((f for start, f in t.RENAL_UNITS_ML_MIN if key.startswith(start)), None)
+    if factor is None:
+        return Read(None, (gap(f"The {label} unit {unit!r} is not one we read: it was not "
+                               "used."),))
+    ml_min = float(q.value) * factor
+    if q.comparator == "<":
+        ml_min -= 0.01  # "<15" is below 15: read at the bound it lies under, not on it
+    return Read(round(ml_min, 3))

@@ -1,0 +1,263 @@
+"""Hook request + prefetch -> one `rules.case.Case` per baclofen draft order.
+
+Translation only: it reads what the FHIR data say (medication, route, form, dose, timing, age,
+conditions, co-medications, weight, renal function) and never fills a gap with a default that
+would hide it. What it cannot read becomes a gap, shown to the prescriber as a card; what the
+rules need and the Case lacks, the rules answer with MISSING_DATA themselves.
+
+One `Translator` per hook call: its draft orders are read once, the patient once the data are
+in, and every order is checked against that one patient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from api.cds_hooks.fhir import plausible
+from api.cds_hooks.fhir.dose import Dose
+from api.cds_hooks.fhir.medication import (
+    Product,
+    fetched,
+    index,
+    missing_references,
+    product_of,
+)
+from api.cds_hooks.fhir.patient import PatientContext, read_patient, screened
+from api.cds_hooks.fhir.reading import Read, gap
+from api.cds_hooks.fhir.regimen import Regimen, regimen_of
+from api.cds_hooks.fhir.resources import Medication, MedicationRequest, entries
+from api.cds_hooks.fhir.route import form_of, route_of
+from api.cds_hooks.models import OrderContext, OrderSelectContext
+from api.cds_hooks.order_check import DoseSite, Gap, OrderCheck, Translation
+from api.cds_hooks.prefetch import Prefetched
+from rules.case import Case
+
+
+class SelectionError(ValueError):
+    """`selections` names an order that is not in draftOrders."""
+
+
+def ref_of(resource: dict[str, Any]) -> str:
+    rid = resource.get("id")
+    return f"{resource.get('resourceType')}/{rid}" if rid else str(resource.get("resourceType"))
+
+
+def selections(ctx: OrderContext) -> set[str] | None:
+    """The order-select `selections`, each of which must name a draft order."""
+    if not isinstance(ctx, OrderSelectContext):
+        return None
+    refs = {ref_of(r) for r in ctx.resources()} | {str(r.get("id")) for r in ctx.resources()}
+    for n, sel in enumerate(ctx.selections):
+        if sel not in refs:
+            raise SelectionError(f"context.selections[{n}] {sel!r} is not an order in "
+                                 "context.draftOrders")
+    return set(ctx.selections)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft MedicationRequest: as sent (a corrected order is a copy of it) and as read."""
+
+    raw: dict[str, Any]
+    request: MedicationRequest
+    selected: bool
+
+
+class Translator:
+    def __init__(self, ctx: OrderContext, selected: set[str] | None) -> None:
+        self.ctx, self.selected = ctx, selected
+        self.drafts = [
+            Draft(raw, MedicationRequest.model_validate(raw),
+                  selected is None or ref_of(raw) in selected or str(raw.get("id")) in selected)
+            for raw in ctx.resources() if raw.get("resourceType") == "MedicationRequest"
+            and raw.get("status") not in ("entered-in-error", "cancelled")]
+
+    def _known(self, listed: Any, found: Mapping[str, dict[str, Any]]) -> dict[str, Medication]:
+        """Medication resources by reference: in the draft orders' Bundle, in the medication
+        list's Bundle, and fetched."""
+        return {**index(self.ctx.resources() + entries(listed)), **fetched(found)}
+
+    def triage(self, supplied: dict[str, Any] | None, found: dict[str, dict[str, Any]]
+               ) -> tuple[bool, list[str]]:
+        """(is any order to check baclofen, the Medication references still to fetch), before
+        any patient data is gathered: a call without baclofen costs no FHIR request."""
+        known = self._known((supplied or {}).get("medications"), found)
+        drafts = [d for d in self.drafts if d.selected]
+        products = [product_of(d.request, known) for d in drafts]
+        if any(p is not None and p.is_baclofen() for p in products):
+            return True, []
+        return False, missing_references([d.request for d, p in zip(drafts, products, strict=True)
+                                          if p is None], known)
+
+    def wanted_references(self, prefetched: Prefetched) -> list[str]:
+        """Medication references in the active medication list that no one sent."""
+        listed = prefetched.data.get("medications")
+        known = self._known(listed, prefetched.resources)
+        requests = [MedicationRequest.model_validate(r) for r in entries(listed)]
+        return missing_references(requests, known)
+
+    def translate(self, prefetched: Prefetched) -> Translation:
+        """One OrderCheck per baclofen MedicationRequest (the selected ones for order-select);
+        every other draft order is context: a co-medication, never a card."""
+        known = self._known(prefetched.data.get("medications"), prefetched.resources)
+        patient = read_patient(prefetched, known)
+        products = [product_of(d.request, known) for d in self.drafts]
+        pending = [p.entry() for p in products if p is not None and not p.is_baclofen()]
+        medications = screened("medication", patient.co_medications + pending)
+        checks, unidentified = [], []
+        for draft, product in zip(self.drafts, products, strict=True):
+            if not draft.selected:
+                continue
+            if product is None:
+                unidentified.append(ref_of(draft.raw))
+            elif product.is_baclofen():
+                checks.append(_check(draft, product, patient, medications))
+        return Translation(checks, unidentified)
+
+
+def translate(ctx: OrderContext, prefetched: Prefetched, selected: set[str] | None
+              ) -> Translation:
+    return Translator(ctx, selected).translate(prefetched)
+
+
+def authored(request: MedicationRequest) -> tuple[date | None, datetime | None]:
+    value = request.authoredOn
+    if value is None:
+        return None, None
+    try:
+        if "T" in value:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment.date(), moment if moment.tzinfo else None
+        return date.fromisoformat(value), None
+    except ValueError:
+        return None, None
+
+
+def _daily(dose: Dose | None, freq: int | None) -> float | None:
+    return Regimen(dose, freq).daily_mg()
+
+
+def _check(draft: Draft, product: Product, patient: PatientContext,
+           medications: Read[list[dict[str, Any]]]) -> OrderCheck:
+    request = draft.request
+    label = product.label()
+    route = route_of(request, product)
+    reading = regimen_of(request, product, route.value, label)
+    regimen = reading.value or Regimen(None, None)
+    site = regimen.dose.site if regimen.dose else None
+    form = form_of(route.value, product, site, label)
+    notes: list[Gap] = [*patient.notes, *route.gaps, *reading.gaps, *form.gaps]
+    when, moment = authored(request)
+    order: dict[str, Any] = {"route": route.value, "form": form.value}
+    if when:
+        order["date"] = when.isoformat()
+    if moment:
+        order["time"] = moment.isoformat()
+    dose, freq = regimen.dose, regimen.per_day
+    if route.value == "intrathecal":
+        # An intrathecal dose is the daily total (or one test bolus): never divided.
+        if dose is not None:
+            dose = Dose(round(dose.value * (freq or 1), 6), dose.unit, dose.site)
+        freq = 1
+    if dose is not None:
+        order["dose"] = {"value": dose.value, "unit": dose.unit}
+    order["frequency_per_day"] = freq
+    order["strength"] = _strength(product, site, form.value, route.value)
+    action = _action(request, route.value, dose, freq, patient)
+    notes += action.gaps
+    order.update(action.value or {})
+    if route.value == "intrathecal" and order["action"] != "stop":
+        notes.append(gap("An order does not carry the intrathecal phase, pump, screening doses "
+                         "or dose history: the screening, first-infusion, titration and "
+                         "pump-malfunction checks could not run. Check them against the pump "
+                         "record.", "order.intrathecal"))
+    notes += medications.gaps
+    case = _case(patient, medications.value or [], order, notes)
+    # A corrected order is offered only for one plain dose the card can rewrite exactly.
+    site = regimen.dose.site if regimen.dose and not reading.gaps else None
+    return OrderCheck(ref_of(draft.raw), label, draft.raw, case, notes, site)
+
+
+def _case(patient: PatientContext, medications: list[dict[str, Any]], order: dict[str, Any],
+          notes: list[Gap]) -> Case | None:
+    """The Case of every value the Case accepts; each it refuses is named in a gap. Each
+    field's own limits come first, then what the Case checks between the patient and the
+    order (a birth date after the order date): the order pydantic reports them in."""
+    base = {k: order[k] for k in ("action", "route", "date") if order.get(k) is not None}
+    data: dict[str, Any] = {
+        "patient": {"conditions": patient.conditions, "medications": medications},
+        "order": {k: v for k, v in order.items()
+                  if v is not None and k not in ("time", "dose", "strength", "previous")}}
+    values = {
+        "patient.birth_date": patient.birth_date, "patient.weight_kg": patient.weight_kg,
+        "patient.creatinine_clearance_ml_min": patient.creatinine_clearance_ml_min,
+        "patient.egfr_ml_min_1_73m2": patient.egfr_ml_min_1_73m2,
+        **{f"order.{k}": order.get(k) for k in ("time", "dose", "strength", "previous")}}
+    first = {path: plausible.held(path, value, base if path.startswith("order.") else None)
+             for path, value in values.items()}
+    born = first["patient.birth_date"]
+    beside_order = plausible.held("patient.birth_date", born.value, base)
+    first["patient.birth_date"] = Read(beside_order.value, born.gaps)
+    for path, reading in first.items():
+        notes += reading.gaps
+        if reading.value is not None:
+            top, name = path.split(".")
+            data[top][name] = reading.value
+    notes += beside_order.gaps
+    case = plausible.case_of(data)
+    notes += case.gaps
+    return case.value
+
+
+def _strength(product: Product, site: DoseSite | None, form: str | None, route: str | None
+              ) -> dict[str, Any] | None:
+    """The product's strength as the Case takes it: the one the dose was converted with, else
+    the product's only strength per tablet (tablets) or per mL (solutions)."""
+    strength = site.strength if site is not None else None
+    if strength is None:
+        per = {"tablet": "unit", "oral_solution": "mL", "intrathecal": "mL"}.get(form or "")
+        fitting = {s for s in product.strengths() if per is None or s.per == per}
+        strength = fitting.pop() if len(fitting) == 1 else None
+    if strength is None:
+        return None
+    value, unit = (strength.mg * 1000, "ug") if route == "intrathecal" else (strength.mg, "mg")
+    return {"value": round(value, 6), "unit": unit,
+            "per": "tablet" if strength.per == "unit" else "mL"}
+
+
+def _action(request: MedicationRequest, route: str | None, dose: Dose | None,
+            freq: int | None, patient: PatientContext) -> Read[dict[str, Any]]:
+    """start, change or continue, from the current baclofen orders of the same route."""
+    action = "stop" if request.status == "stopped" else "start"
+    if not patient.medications_known:
+        return Read({"action": action}, (gap(
+            "Without the active medication list this order was checked as a new course "
+            "(start)."),))
+    prior = (request.priorPrescription.reference or "") if request.priorPrescription else ""
+    same_route = []
+    for current in patient.current:
+        if current.request.id == request.id:
+            continue
+        is_prior = prior.endswith(current.request.ref)
+        if current.route == route or is_prior:
+            same_route.append((is_prior, current.since or "", current))
+    if not same_route:
+        return Read({"action": action})
+    same_route.sort(key=lambda x: (x[0], x[1]))
+    _, since, current = same_route[-1]
+    prev_dose, prev_freq = current.regimen.dose, current.regimen.per_day
+    if route == "intrathecal" and prev_dose is not None:
+        prev_dose = Dose(prev_dose.value * (prev_freq or 1), prev_dose.unit, None)
+        prev_freq = 1
+    previous = {"dose": {"value": prev_dose.value, "unit": prev_dose.unit} if prev_dose else None,
+                "frequency_per_day": prev_freq, "since": since or None}
+    previous = {k: v for k, v in previous.items() if v is not None}
+    if action == "stop":
+        return Read({"action": "stop", "previous": previous})
+    now, before = _daily(dose, freq), _daily(prev_dose, prev_freq)
+    if now is not None and now == before and freq == prev_freq:
+        return Read({"action": "continue"})
+    return Read({"action": "change", "previous": previous})

@@ -1,0 +1,153 @@
+"""What an order gives: the dose of one administration and how many a day, from all its
+dosage instructions (sequential steps, concurrent instructions such as a morning and a night
+dose), read at the most the order allows: the top of a dose range, the most frequent end of a
+schedule range, and the maxima the order states.
+
+The maxima (Dosage.maxDosePerAdministration, maxDosePerPeriod) are read as a worst case, and
+each use of one is said in a gap:
+- a maximum per dose above the dose is the dose checked;
+- a maximum per period is the daily dose checked when the order is taken as needed (the most
+  it lets the patient take in a day), or when it is above what the schedule gives (the order
+  lets the dose go up to it); a maximum below a regular schedule leaves the schedule checked;
+- an order taken as needed without a maximum is checked at the most its schedule allows
+  ("every 4 hours as needed": 6 doses a day, as the schedule itself says); with no schedule
+  either, its daily dose is unknown, and a gap says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from api.cds_hooks.fhir.dose import Dose, amount_of, hours_of, mg_of, unit_of
+from api.cds_hooks.fhir.elements import Dosage
+from api.cds_hooks.fhir.medication import Product
+from api.cds_hooks.fhir.reading import Read, gap
+from api.cds_hooks.fhir.resources import MedicationRequest
+from api.cds_hooks.fhir.timing import as_needed, per_day
+from api.cds_hooks.order_check import MG_PER, Gap, Strength
+
+
+@dataclass
+class Regimen:
+    dose: Dose | None
+    per_day: int | None
+
+    def daily_mg(self) -> float | None:
+        if self.dose is None or self.per_day is None:
+            return None
+        return round(self.dose.value * MG_PER[self.dose.unit] * self.per_day, 6)
+
+
+def _shown(mg: float, unit: str) -> str:
+    return f"{mg / MG_PER[unit]:g} {unit}"
+
+
+def _period_max_mg(dosage: Dosage, strength: set[Strength], route: str | None, label: str
+                   ) -> Read[float]:
+    """Dosage.maxDosePerPeriod as the most it allows in a day: over a period of a day or
+    less, scaled to a day; over a longer period, all of it (it may all fall on one day)."""
+    ratio = dosage.maxDosePerPeriod
+    if ratio is None or ratio.numerator is None:
+        return Read()
+    amount = mg_of(ratio.numerator, strength, route, label, "maximum per period")
+    den = ratio.denominator
+    hours = hours_of(unit_of(den)) if den is not None else None
+    per = float(den.value) if den is not None and den.value is not None else 1.0
+    if amount.value is None or not hours or per <= 0:
+        return Read(None, (gap("The order's maximum per period could not be read: it was not "
+                               "checked."),))
+    return Read(round(amount.value * 24 / min(hours * per, 24), 6))
+
+
+def _dose_max_mg(dosage: Dosage, strength: set[Strength], route: str | None, label: str
+                 ) -> Read[float]:
+    if dosage.maxDosePerAdministration is None:
+        return Read()
+    amount = mg_of(dosage.maxDosePerAdministration, strength, route, label,
+                   "maximum per dose")
+    if amount.value is None:
+        return Read(None, (gap("The order's maximum per dose could not be read: it was not "
+                               "checked."),))
+    return amount
+
+
+def _worst_case(dosage: Dosage, dose: Dose, freq: int | None, strength: set[Strength],
+                route: str | None, label: str) -> Read[tuple[Dose, int | None]]:
+    """The dose and doses a day to check for one instruction, given its maxima."""
+    gaps: list[Gap] = []
+    unit = dose.unit
+    per_dose = dose.mg
+    dose_max = _dose_max_mg(dosage, strength, route, label)
+    gaps += dose_max.gaps
+    if dose_max.value is not None and dose_max.value > per_dose + 1e-9:
+        per_dose = dose_max.value
+        gaps.append(gap(f"The order allows up to {_shown(per_dose, unit)} per dose: the dose "
+                        "checks were run on that maximum."))
+    period_max = _period_max_mg(dosage, strength, route, label)
+    gaps += period_max.gaps
+    scheduled = per_dose * freq if freq is not None else None
+    prn = as_needed(dosage)
+    daily = period_max.value
+    if daily is not None and (prn or scheduled is None or daily > scheduled + 1e-9):
+        count = freq or max(1, min(24, math.ceil(daily / per_dose - 1e-9)))
+        gaps.append(gap(f"The order allows up to {_shown(daily, unit)} a day (its maximum "
+                        "per period): the daily-dose checks were run on that maximum."))
+        return Read((Dose(round(daily / count / MG_PER[unit], 6), unit, None), count),
+                    tuple(gaps))
+    if prn and freq is None:
+        gaps.append(gap("The order is taken as needed, with no schedule and no maximum per "
+                        "day: how much may be taken in a day is unknown, so the daily-dose "
+                        "checks could not run. State a maximum per day.",
+                        "order.frequency_per_day"))
+    if per_dose != dose.mg:
+        dose = Dose(round(per_dose / MG_PER[unit], 6), unit, None)
+    return Read((dose, freq), tuple(gaps))
+
+
+def regimen_of(request: MedicationRequest, product: Product, route: str | None, label: str
+               ) -> Read[Regimen]:
+    gaps: list[Gap] = []
+    # A stopped (discontinued: v2 order status DC) order written with a dose or rate of 0
+    # says "no more", not "0 mg": no dose to read, and no gap for not reading it.
+    stopping = request.status == "stopped"
+    strength = product.strengths()
+    dosages = list(enumerate(request.dosages))
+    sequences = sorted({d.sequence for _, d in dosages if d.sequence is not None})
+    if len(sequences) > 1:
+        first = sequences[0]
+        gaps.append(gap(f"The order has {len(sequences)} sequential dosage steps; only the "
+                        "first was checked. Check the later steps against the maxima."))
+        dosages = [(n, d) for n, d in dosages if d.sequence == first]
+    parts: list[tuple[Dose, int | None]] = []
+    for n, dosage in dosages:
+        amount = amount_of(dosage, n, strength, route, label, stopping)
+        gaps += amount.gaps
+        if amount.value is None:
+            continue
+        if amount.value.daily:
+            parts.append((amount.value.dose, 1))
+            continue
+        frequency = per_day(dosage)
+        gaps += frequency.gaps
+        worst = _worst_case(dosage, amount.value.dose, frequency.value, strength, route, label)
+        gaps += worst.gaps
+        if worst.value is not None:
+            parts.append(worst.value)
+    if not parts:
+        # The schedule is still worth knowing (division checks) when the amount is not.
+        freq = per_day(dosages[0][1]).value if len(dosages) == 1 else None
+        return Read(Regimen(None, freq), tuple(gaps))
+    if len(parts) == 1:
+        dose, freq = parts[0]
+        return Read(Regimen(dose, freq), tuple(gaps))
+    # Concurrent instructions (e.g. 10 mg morning, 20 mg night): one regimen of their sum.
+    if any(f is None for _, f in parts):
+        return Read(Regimen(None, None), tuple(gaps))
+    total_mg = sum(d.value * MG_PER[d.unit] * (f or 1) for d, f in parts)
+    count = sum(f or 1 for _, f in parts)
+    if count > 24:
+        gaps.append(gap("The dosage instructions add up to more than 24 doses a day: the "
+                        "daily-dose checks could not run.", "order.dose"))
+        return Read(Regimen(None, None), tuple(gaps))
+    return Read(Regimen(Dose(round(total_mg / count, 6), "mg", None), count), tuple(gaps))

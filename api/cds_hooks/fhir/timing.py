@@ -1,0 +1,144 @@
+"""How many doses a day a dosage instruction gives, at most: from Timing.repeat (frequency
+per period, times of day, events), else from the timing code (HL7 GTS abbreviations such as
+BID or Q6H, and the text EHRs write: "Nightly", "At Bedtime", "every 12 (twelve) hours",
+"q4hr"). A range ("every 4 to 6 hours", frequencyMax, periodMax) is read at its most frequent
+end: the daily dose checked is the most the order allows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from api.cds_hooks import terminology as t
+from api.cds_hooks.fhir.elements import CodeableConcept, Dosage, TimingRepeat
+from api.cds_hooks.fhir.reading import Read, gap
+from api.cds_hooks.order_check import Gap
+
+
+def _whole(count: float, written: str) -> Read[int]:
+    if not math.isfinite(count) or abs(count - round(count)) > 1e-6 or not (
+            1 <= round(count) <= 24):
+        return Read(None, (gap(f"The schedule{written} gives {count:.3g} doses a day, not a "
+                               "whole number from 1 to 24: the daily-dose checks could not "
+                               "run.", "order.frequency_per_day"),))
+    return Read(round(count))
+
+
+def _ranged(most: Read[int], least: float, written: str) -> Read[int]:
+    """The most frequent end of a range, said in a gap when the range is one."""
+    if most.value is None or abs(least - most.value) < 1e-6:
+        return most
+    return Read(most.value, (*most.gaps, gap(
+        f"The schedule is a range ({written}): the daily-dose checks were run on its most "
+        f"frequent end, {most.value} doses a day.")))
+
+
+_NUMBERS = ("frequency", "frequencyMax", "period", "periodMax")
+
+
+def _of_repeat(repeat: TimingRepeat) -> Read[int] | None:
+    """Doses a day from frequency per period; None when the repeat gives no period. A number
+    sent but not readable is not taken for the default: the schedule is then not read."""
+    if repeat.period is None and repeat.periodUnit is None and (
+            "period" not in repeat.model_fields_set):
+        return None
+    hours = t.PERIOD_HOURS.get((repeat.periodUnit or "").lower())
+    sent = {n: getattr(repeat, n) for n in _NUMBERS if n in repeat.model_fields_set}
+    if hours is None or None in sent.values():
+        return Read()
+    frequencies = [float(sent[n]) for n in ("frequency", "frequencyMax") if n in sent] or [1.0]
+    periods = [float(sent[n]) for n in ("period", "periodMax") if n in sent] or [1.0]
+    low, high, short, long = min(frequencies), max(frequencies), min(periods), max(periods)
+    if not short or not long:
+        return Read()
+    most = high * 24 / (short * hours)
+    least = low * 24 / (long * hours)
+    return _ranged(_whole(most, ""), least, _written(low, high, short, long,
+                                                    repeat.periodUnit or ""))
+
+
+def _written(low: float, high: float, short: float, long: float, unit: str) -> str:
+    """"every 4-6 h", "2-3 times a day": a range as the prescriber wrote it."""
+    times = "" if high == low == 1 else (
+        f"{low:g}-{high:g} times " if high != low else f"{low:g} times ")
+    if short == long == 1 and unit in _PER_ONE:
+        return times + _PER_ONE[unit]
+    return times + (f"every {short:g}-{long:g} {unit}" if long != short
+                    else f"every {short:g} {unit}")
+
+
+_PER_ONE = {"d": "a day", "h": "an hour", "wk": "a week"}
+
+
+def _plain(text: str) -> str:
+    """Timing text as matched: upper case, no dots, no number words in brackets ("every 12
+    (twelve) hours"), no "PRN" or "as needed" (as_needed() reads that)."""
+    text = re.sub(r"\([A-Z ]+\)", " ", text.upper().replace(".", ""))
+    return " ".join(t.AS_NEEDED_TEXT.sub("", text).split())
+
+
+def _of_text(text: str) -> Read[int] | None:
+    plain = _plain(text)
+    if plain in t.TIMING_CODES_PER_DAY:
+        return Read(t.TIMING_CODES_PER_DAY[plain])
+    times = t.TIMES_A_DAY.match(plain)
+    if times:
+        return _whole(float(times["n"]), f" {text.strip()!r}")
+    every = t.EVERY_HOURS.match(plain)
+    if every:
+        short = float(every["h"])
+        long = float(every["h_max"] or short)
+        if not short or not long:
+            return None
+        return _ranged(_whole(24 / short, f" {text.strip()!r}"), 24 / long, text.strip())
+    return None
+
+
+def _of_code(code: CodeableConcept) -> Read[int] | None:
+    for coding in code.coding:
+        key = (coding.code or "").upper()
+        if key in t.TIMING_CODES_PER_DAY:
+            return Read(t.TIMING_CODES_PER_DAY[key])
+    for text in code.texts():
+        read = _of_text(text)
+        if read is not None:
+            return read
+    return None
+
+
+def as_needed(dosage: Dosage) -> bool:
+    """Taken as needed: asNeededBoolean, a reason to take it (asNeededCodeableConcept), or
+    "PRN" in the timing's text."""
+    if dosage.asNeededBoolean is True or dosage.asNeededCodeableConcept is not None:
+        return True
+    code = dosage.timing.code if dosage.timing else None
+    return code is not None and any(t.AS_NEEDED_TEXT.search(x.upper()) for x in code.texts())
+
+
+def per_day(dosage: Dosage) -> Read[int]:
+    timing = dosage.timing
+    if timing is None:
+        return Read()
+    repeat, code = timing.repeat, timing.code
+    read = _of_repeat(repeat) if repeat is not None else None
+    if read is None and repeat is not None and (repeat.timeOfDay or repeat.when):
+        read = Read(len(repeat.timeOfDay or repeat.when))
+    if read is not None and (read.value is not None or read.gaps):
+        return read
+    by_code = _of_code(code) if code is not None else None
+    if by_code is not None:
+        return by_code
+    only_prn = code is not None and not any(_plain(x) for x in code.texts()) and any(
+        t.AS_NEEDED_TEXT.search(x.upper()) for x in code.texts())
+    schedules = repeat is not None and bool(
+        repeat.model_fields_set - {"boundsPeriod"} or repeat.model_extra)
+    if only_prn and not schedules:
+        return Read()  # "PRN" and nothing else: as_needed() says what that means
+    if (repeat is not None and repeat.given()) or (code is not None and code.given()):
+        return Read(None, (_UNREADABLE,))
+    return Read()
+
+
+_UNREADABLE: Gap = gap("The dosing schedule could not be read as doses per day: the "
+                       "daily-dose checks could not run.", "order.frequency_per_day")
