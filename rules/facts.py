@@ -1,9 +1,11 @@
-"""The input case as facts for the engine: one fact per patient, order, condition, medication.
+"""The input case as facts for the engine: one fact per patient, order, condition, medication,
+intrathecal regimen, test bolus and withdrawal sign (kinds in rules/vocabulary.py).
 
-Facts are the raw data, typed by `kind` and stripped of None values (durable-rules matches a
-None only via `== None`; absence is `-m.field`). Everything clinical is derived by rules; the
-one reading done here is of the input's own shape: an intrathecal history entry at an unchanged
-dose is not a regimen change and joins the regimen it continues (`regimens`).
+Facts are the raw data stripped of None values (durable-rules matches a None only via
+`== None`; absence is `-m.field`). Everything clinical is derived by rules. The one reading of
+the input's shape that happens before the engine, the folding of same-dose intrathecal history
+entries into the regimen they continue, is declared with its reason in
+rules/intrathecal/steps.py and listed in the rule catalogue.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rules.case import UG_PER_UNIT, Case, Coding, Condition, Intrathecal, IntrathecalHistoryEntry
+from rules.intrathecal.steps import regimens
 
 
 def _clean(fact: dict[str, Any]) -> dict[str, Any]:
@@ -31,28 +34,10 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
 
-def regimens(history: list[IntrathecalHistoryEntry]) -> list[IntrathecalHistoryEntry]:
-    """The history as regimen changes. An entry at the same daily dose as the one before (a
-    refill, or re-programming at the same dose) continues that regimen: it is not a change,
-    so it must not restart the interval to the next increase. It is folded into the regimen
-    it continues, whose clinical effect becomes the latest one recorded."""
-    out: list[IntrathecalHistoryEntry] = []
-    for h in history:
-        # Compared at the 0.001 ug the rules round to: 1.001 mg after 1001 ug is the same dose.
-        if out and (round(h.daily_dose.value * UG_PER_UNIT[h.daily_dose.unit], 3)
-                    == round(out[-1].daily_dose.value * UG_PER_UNIT[out[-1].daily_dose.unit],
-                             3)):
-            if h.clinical_effect is not None:
-                out[-1] = out[-1].model_copy(update={"clinical_effect": h.clinical_effect})
-            continue
-        out.append(h)
-    return out
-
-
 def _intrathecal_facts(it: Intrathecal, history: list[IntrathecalHistoryEntry]
                        ) -> list[dict[str, Any]]:
     """One fact per regimen, test bolus and withdrawal sign. Raw values only: doses in µg,
-    intervals and steps are derived by rules in rules/intrathecal.py."""
+    intervals and steps are derived by rules in rules/intrathecal/."""
     facts: list[dict[str, Any]] = []
     last = len(history) - 1
     for n, h in enumerate(history):
@@ -90,6 +75,7 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
     prev = o.previous
     # The zero dose of a stop ("no more") is no amount: no rule may read it as 0 mg a day.
     dose = o.dose if o.has_dose() else None
+    strength = o.strength
     order = _clean({
         "kind": "order", "id": "order",
         "date": o.date.isoformat(),
@@ -100,6 +86,9 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
         "dose_value": dose.value if dose else None,
         "dose_unit": dose.unit if dose else None,
         "frequency_per_day": o.frequency_per_day,
+        "strength_mg": (round(strength.value * UG_PER_UNIT[strength.unit] / 1000, 6)
+                        if strength else None),
+        "strength_per": strength.per if strength else None,
         "taper": o.taper,
         "prev_dose_value": prev.dose.value if prev and prev.dose else None,
         "prev_dose_unit": prev.dose.unit if prev and prev.dose else None,

@@ -3,12 +3,12 @@ examples, as one JSON document, and the comparison of two such documents.
 
 A restructuring of rules/ must not change what a clinician reads: capture the answers before
 (at the commit the work starts from) and after, and compare. Rule ids that were renamed are
-mapped explicitly (`--map old=new`); rule ids that are new (a derivation made visible) are
-listed, not hidden.
+mapped explicitly (`--map new.id=old.id`: several new rules may stand for one old rule that was
+split); rule ids that are new (a derivation made visible) are listed, not hidden.
 
     python -m tests.answers capture var/answers-before.json
     python -m tests.answers compare var/answers-before.json var/answers-after.json \
-        [--map old.id=new.id ...]
+        [--map new.id=old.id ...]
 
 Only public behaviour is read: `Checker.run` (alerts with their rule id, the trace) and the
 CDS Hooks endpoint (cards without uuids); the checks behind each golden request are recorded
@@ -108,26 +108,41 @@ def _diff_answer(name: str, old: dict[str, Any], new: dict[str, Any], ids: dict[
                  added: set[str], report: dict[str, list[str]]) -> None:
     if old["outcome"] != new["outcome"]:
         report["outcome"].append(f"{name}: {old['outcome']} -> {new['outcome']}")
-    if _alerts(old, ids) != _alerts(new, ids):
+    if _alerts(old, {}) != _alerts(new, ids):
         report["alerts"].append(name)
-    before = _firings(old, ids)
+    elif json.dumps(_alerts(old, {})) != json.dumps(_alerts(new, ids)):
+        report["key_order"].append(name)
+    before = _firings(old, {})
     after = [f for f in _firings(new, ids) if f[0] not in added]
     if before != after:
-        report["trace"].append(name)
+        alerts_before = [f for f in before if f[1] is not None]
+        alerts_after = [f for f in after if f[1] is not None]
+        if sorted(before, key=str) == sorted(after, key=str) and alerts_before == alerts_after:
+            report["trace_order"].append(name)  # derivations fired in another order
+        elif (alerts_before != alerts_after and [f for f in before if f[1] is None]
+              == [f for f in after if f[1] is None]
+              and {f[:2] for f in alerts_before} == {f[:2] for f in alerts_after}):
+            report["trace_repeats"].append(name)  # an alert rule fired a different number of times
+        else:
+            report["trace"].append(name)
 
 
 def compare(old: dict[str, Any], new: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
-    """Alerts compared whole (rule ids mapped); traces compared as the sequence of firings
+    """Alerts compared whole (rule ids mapped), then for the order of their evidence keys
+    (the card's "Checked values" follow it); traces compared as the sequence of firings
     (rule id, alert code, suppressed by, merged into), leaving out rules that did not exist
-    before (new derivations, listed under `new_rules`)."""
+    before (new derivations, listed under `new_rules`). A trace that differs only in the order
+    its derivations fired is listed under `trace_order`, one whose alert rules fired a
+    different number of times (same rules, same alerts) under `trace_repeats`."""
     def rule_ids(doc: dict[str, Any]) -> set[str]:
         answers = [*doc["rows"].values(), *doc["examples"].values(),
                    *(c for g in doc["golden"].values() for c in g["checks"])]
         return {t["rule_id"] for a in answers for t in a["trace"]}
 
-    known = {_mapped(r, ids) for r in rule_ids(old)}
-    added = rule_ids(new) - known
-    report: dict[str, list[str]] = {"outcome": [], "alerts": [], "trace": [], "cards": [],
+    known = rule_ids(old)
+    added = {r for r in rule_ids(new) if _mapped(r, ids) not in known}
+    report: dict[str, list[str]] = {"outcome": [], "alerts": [], "key_order": [], "trace": [],
+                                    "trace_order": [], "trace_repeats": [], "cards": [],
                                     "missing": []}
     for section in ("rows", "examples"):
         for name, answer in old[section].items():
@@ -160,11 +175,11 @@ def main(argv: list[str]) -> int:
     cmp_ = sub.add_parser("compare")
     cmp_.add_argument("old", type=Path)
     cmp_.add_argument("new", type=Path)
-    cmp_.add_argument("--map", action="append", default=[], help="old.rule=new.rule")
+    cmp_.add_argument("--map", action="append", default=[], help="new.rule=old.rule")
     args = parser.parse_args(argv)
     if args.command == "capture":
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(capture(), indent=1, sort_keys=True) + "\n",
+        args.out.write_text(json.dumps(capture(), indent=1) + "\n",
                             encoding="utf-8")
         return 0
     ids = dict(pair.split("=", 1) for pair in args.map)
@@ -172,7 +187,8 @@ def main(argv: list[str]) -> int:
     new = json.loads(args.new.read_text(encoding="utf-8"))
     report = compare(old, new, ids)
     sys.stdout.write(json.dumps(report, indent=1) + "\n")
-    changed = any(report[k] for k in ("outcome", "alerts", "trace", "cards", "missing"))
+    changed = any(report[k] for k in ("outcome", "alerts", "key_order", "trace", "cards",
+                                      "missing"))
     return 1 if changed else 0
 
 

@@ -20,13 +20,14 @@ import engine.runtime as runtime
 from engine import (
     Alert,
     AlertRule,
-    Bindings,
     Derivation,
     Engine,
     EngineError,
+    Fact,
     RulesetError,
     Severity,
     Source,
+    Vocabulary,
     c,
     m,
 )
@@ -40,12 +41,12 @@ def alert(rule_id: str, *when: Any, code: str = "HIT", severity: Severity = Seve
                      suggestion=kw.pop("suggestion", "-"), source=SRC, **kw)
 
 
-def _double(b: Bindings) -> list[dict[str, Any]]:
-    return [{"kind": "doubled", "value": b.n.value * 2}]
+def _double(n: Any) -> list[dict[str, Any]]:
+    return [{"kind": "doubled", "value": n.value * 2}]
 
 
-def _quadruple(b: Bindings) -> list[dict[str, Any]]:
-    return [{"kind": "quadrupled", "value": b.d.value * 2, "from": b.d.value}]
+def _quadruple(d: Any) -> list[dict[str, Any]]:
+    return [{"kind": "quadrupled", "value": d.value * 2, "from": d.value}]
 
 
 CHAIN = [
@@ -153,42 +154,51 @@ def test_an_alert_carries_its_rule_source_and_the_values_it_used() -> None:
                       source=SRC, rule_id="t.dose")
 
 
-def test_messages_may_be_functions_and_evidence_may_be_chosen() -> None:
+def test_messages_may_be_functions_of_the_matched_facts_by_alias_and_of_params() -> None:
+    """A rule function takes keyword arguments named by the rule's aliases (a record of each
+    matched fact) and params; it takes only those it names."""
     engine = Engine("callables", [
-        alert("t.f", c.x << (m.kind == "x"), message=lambda b: f"{b.x.a + b.x.b} total",
-              suggestion=lambda b: f"halve {b.x.a}", evidence=lambda b: {"total": b.x.a + b.x.b}),
+        alert("t.f", c.x << (m.kind == "x"), c.y << (m.kind == "y"),
+              message=lambda x, y: f"{x.a + y.b} total", suggestion=lambda x, cap: f"{x.a}/{cap}",
+              evidence=lambda y: {"b": y.b}, params={"cap": 9}),
     ])
-    (a,) = engine.evaluate([{"kind": "x", "a": 2, "b": 3}]).alerts
-    assert (a.message, a.suggestion, a.evidence) == ("5 total", "halve 2", {"total": 5})
+    (a,) = engine.evaluate([{"kind": "x", "a": 2}, {"kind": "y", "b": 3}]).alerts
+    assert (a.message, a.suggestion, a.evidence) == ("5 total", "2/9", {"b": 3})
 
 
-def test_bindings_read_matched_facts_by_alias_and_path_and_params_by_name() -> None:
-    b = Bindings({"dose": {"mg": 7.5, "unit": {"code": "mg"}}}, {"cap": 60})
-    assert "{dose.mg:g} {dose.unit.code} of {cap}".format_map(b) == "7.5 mg of 60"
-    assert b.dose.unit.code == "mg" and b["cap"] == 60 and b.cap == 60
-    assert dict(b.dose) == {"mg": 7.5, "unit": {"code": "mg"}}
-    assert sorted(b) == ["cap", "dose"] and len(b) == 2
-    assert b.facts == {"dose": {"mg": 7.5, "unit": {"code": "mg"}}} and b.params == {"cap": 60}
-    with pytest.raises(AttributeError):
-        _ = b.dose.missing
-    with pytest.raises(AttributeError):
-        _ = b.nobody
+def test_declared_evidence_names_fields_spreads_facts_and_lists_firings() -> None:
+    engine = Engine("evidence", [
+        alert("t.one", c.x << ((m.kind == "x") & (m.a == 2)), c.y << (m.kind == "y"), code="ONE",
+              evidence=("total=x.a", "y.* -secret", "cap", "x.absent"), params={"cap": 9}),
+        alert("t.many", c.x << (m.kind == "x"), code="MANY", aggregate=True,
+              evidence=("all=x[].*", "values=x[].a")),
+    ])
+    outcome = engine.evaluate([{"kind": "x", "a": 2, "id": "x1"}, {"kind": "x", "a": 4},
+                               {"kind": "y", "b": 3, "secret": 1}])
+    one, many = sorted(outcome.alerts, key=lambda a: a.code, reverse=True)
+    assert one.evidence == {"total": 2, "b": 3, "cap": 9, "absent": None}
+    assert many.evidence == {"all": [{"a": 2}, {"a": 4}], "values": [2, 4]}
 
 
-def test_a_fact_key_named_like_a_mapping_method_does_not_hide_it() -> None:
-    b = Bindings({"f": {"items": 3, "get": "x", "kind": "k"}}, {})
-    assert dict(b.f.items()) == {"items": 3, "get": "x", "kind": "k"}
-    assert b.f.get("kind") == "k" and b.f["items"] == 3 and "get" in b.f
-    assert "{f[items]}".format_map(b) == "3"
+def test_templates_show_sections_on_a_condition() -> None:
+    text = ("{x.v:g} mg{if x.cap} (at most {x.cap:g}){end}{if x.route == oral}, by mouth"
+            "{else}, route {x.route}{end}{if not x.ok}!{end}")
+    engine = Engine("sections", [alert("t.x", c.x << (m.kind == "x"), message=text)])
+
+    def said(**fact: Any) -> str:
+        return engine.evaluate([{"kind": "x", **fact}]).alerts[0].message
+
+    assert said(v=5, cap=4, route="oral", ok=True) == "5 mg (at most 4), by mouth"
+    assert said(v=5, route="iv", ok=False) == "5 mg, route iv!"
 
 
 # -- aggregate, supersedes, dedupe, order -----------------------------------------------------
 def test_aggregate_folds_every_firing_into_one_alert_in_firing_order() -> None:
     engine = Engine("aggregate", [
         alert("t.each", c.x << (m.kind == "drug"), code="DRUGS", aggregate=True,
-              message=lambda items: ", ".join(b.x.name for b in items),
-              suggestion=lambda items: f"review {len(items)}",
-              evidence=lambda items: {"names": [b.x.name for b in items]}),
+              message=lambda x: ", ".join(r.name for r in x),
+              suggestion=lambda x: f"review {len(x)}",
+              evidence=lambda x: {"names": [r.name for r in x]}),
     ])
     outcome = engine.evaluate([{"kind": "drug", "name": n} for n in ("a", "b", "c")])
     (a,) = outcome.alerts
@@ -230,9 +240,9 @@ ONE_PER_CODE = [
     alert("t.high", c.x << ((m.kind == "x") & (m.v > 10)), code="DOSE",
           severity=Severity.CRITICAL, message="high {x.v}"),
     alert("t.gap_a", c.x << ((m.kind == "x") & (m.v > 1)), code="GAP", message="no a",
-          evidence=lambda b: {"missing": ["a"]}),
+          evidence=("missing",), params={"missing": ["a"]}),
     alert("t.gap_b", c.y << (m.kind == "y"), code="GAP", message="no b",
-          evidence=lambda b: {"missing": ["b"]}),
+          evidence=("missing",), params={"missing": ["b"]}),
 ]
 
 
@@ -372,7 +382,7 @@ def _broken(derive: Any) -> Engine:
     ])
 
 
-def _raise(b: Bindings) -> list[dict[str, Any]]:
+def _raise(b: Any) -> list[dict[str, Any]]:
     raise KeyError("boom")
 
 
@@ -383,8 +393,9 @@ def _raise(b: Bindings) -> list[dict[str, Any]]:
         (lambda b: None, r"t\.derive raised TypeError"),
         (lambda b: [{"kind": "y", "v": math.nan}], r"t\.derive raised ValueError"),
         (lambda b: [{"kind": "y", "v": {1, 2}}], r"t\.derive raised TypeError"),
+        (lambda b: [{"v": 1}], r"t\.derive raised TypeError"),
     ],
-    ids=["raises", "returns-none", "derives-nan", "derives-a-set"],
+    ids=["raises", "returns-none", "derives-nan", "derives-a-set", "derives-no-kind"],
 )
 def test_a_broken_derivation_fails_the_check(derive: Any, problem: str) -> None:
     engine = _broken(derive)
@@ -397,8 +408,8 @@ def test_the_error_does_not_quote_what_the_rule_raised(
         caplog: pytest.LogCaptureFixture) -> None:
     """Callers log EngineError; an exception's text may quote facts (patient data), so it
     stays out of the error and goes to the DEBUG log only."""
-    def leaky(b: Bindings) -> list[dict[str, Any]]:
-        raise ValueError(f"bad value {b.b.v!r} for Jane Doe")
+    def leaky(b: Any) -> list[dict[str, Any]]:
+        raise ValueError(f"bad value {b.v!r} for Jane Doe")
 
     with pytest.raises(EngineError) as raised:
         _broken(leaky).evaluate([{"kind": "broken", "v": 1}])
@@ -454,10 +465,10 @@ def test_a_check_whose_agenda_did_not_reach_the_end_fails(monkeypatch: pytest.Mo
     [
         alert("t.hit", c.x << (m.kind == "x"), message="{x.missing}"),
         alert("t.hit", c.x << (m.kind == "x"), message="{x.v:d}%"),
-        alert("t.hit", c.x << (m.kind == "x"), suggestion=lambda b: 1 / 0),
-        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda b: b.x.missing),
-        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda b: ["not", "a", "dict"]),
-        alert("t.hit", c.x << (m.kind == "x"), aggregate=True, message=lambda items: 1 / 0),
+        alert("t.hit", c.x << (m.kind == "x"), suggestion=lambda x: 1 / 0),
+        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda x: x.missing),
+        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda x: ["not", "a", "dict"]),
+        alert("t.hit", c.x << (m.kind == "x"), aggregate=True, message=lambda x: 1 / 0),
     ],
     ids=["missing-field", "bad-format", "suggestion-raises", "evidence-raises",
          "evidence-not-a-dict", "aggregate-raises"],
@@ -469,3 +480,59 @@ def test_an_alert_that_cannot_be_rendered_fails_the_check(rule: AlertRule) -> No
     engine = Engine("render", [rule])
     with pytest.raises(EngineError, match=r"t\.hit"):
         engine.evaluate([{"kind": "x", "v": 1.5}])
+
+
+# -- folds, results, attached results ---------------------------------------------------------
+class Limit(Fact, kind="limit"):
+    mg: float
+
+
+class Advice(Fact, kind="advice", result=True):
+    mg: float
+    limits: int
+
+
+class Doubt(Fact, kind="doubt"):
+    pass
+
+
+TYPED = Vocabulary.of([Limit, Advice, Doubt])
+
+
+def _advise(limit: list[Limit]) -> list[Advice]:
+    return [Advice(mg=min(x.mg for x in limit), limits=len(limit))]
+
+
+FOLD = [
+    Derivation(id="t.advise", when=(c.limit << (m.kind == "limit"),), derive=_advise, fold=True),
+    alert("t.over", c.limit << (m.kind == "limit"), code="OVER", attach={"rx": "advice"},
+          message="over {limit.mg:g}", suggestion="{if rx}take {rx.mg:g}{else}no advice{end}"),
+    alert("t.doubt", c.d << (m.kind == "doubt"), code="DOUBT", withholds=("advice",)),
+]
+
+
+def test_a_fold_concludes_once_over_every_firing_and_alerts_quote_its_result() -> None:
+    """A fold runs after every other rule, once, over all its firings; what it derives is a
+    result of the check (Outcome.results), which an alert can quote (attach)."""
+    engine = Engine("fold", FOLD, vocabulary=TYPED)
+    outcome = engine.evaluate([{"kind": "limit", "mg": 40.0}, {"kind": "limit", "mg": 30.0}])
+    assert outcome.results == {"advice": [{"mg": 30.0, "limits": 2}]}
+    assert {a.suggestion for a in outcome.alerts} == {"take 30"}
+    fold_steps = [t for t in outcome.trace if t.rule_id == "t.advise"]
+    assert len(fold_steps) == 2 and fold_steps[0].derived[0]["mg"] == 30.0
+    assert engine.evaluate([{"kind": "doubt"}]).results == {}
+
+
+def test_an_alert_withholds_a_result_it_makes_untrustworthy() -> None:
+    engine = Engine("withhold", FOLD, vocabulary=TYPED)
+    outcome = engine.evaluate([{"kind": "limit", "mg": 40.0}, {"kind": "doubt"}])
+    assert outcome.results == {}
+    assert [a.suggestion for a in outcome.alerts if a.code == "OVER"] == ["no advice"]
+
+
+def test_a_fold_may_derive_results_only() -> None:
+    engine = Engine("fold_bad", [
+        Derivation(id="t.fold", when=(c.x << (m.kind == "x"),), fold=True,
+                   derive=lambda x: [{"kind": "y"}])])
+    with pytest.raises(EngineError, match=r"t\.fold raised TypeError"):
+        engine.evaluate([{"kind": "x"}])

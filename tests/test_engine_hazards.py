@@ -25,7 +25,6 @@ from packaging.specifiers import SpecifierSet
 import engine.runtime as runtime
 from engine import (
     AlertRule,
-    Bindings,
     Derivation,
     Engine,
     EngineError,
@@ -165,9 +164,9 @@ def test_colliding_sids_leak_one_patients_facts_into_another_on_the_raw_package(
     assert proc.stdout.strip() == f"fired [] state of B is {apart}"
 
 
-def _mark(b: Bindings) -> list[dict[str, Any]]:
+def _mark(o: Any) -> list[dict[str, Any]]:
     time.sleep(0)  # yield the GIL mid-agenda: without the process lock, checks interleave
-    return [{"kind": "marked", "patient": b.o.patient}]
+    return [{"kind": "marked", "patient": o.patient}]
 
 
 JOIN = [
@@ -346,7 +345,7 @@ def test_raw_package_swallows_action_exceptions() -> None:
 def test_engine_fails_closed_when_a_rule_raises_and_the_next_check_is_normal() -> None:
     """Countermeasure: a raising rule turns the whole check into EngineError (never "no
     alerts"), naming the rule; the engine is left clean for the next check."""
-    def broken(b: Bindings) -> list[dict[str, Any]]:
+    def broken(x: Any) -> list[dict[str, Any]]:
         raise ZeroDivisionError("broken rule")
 
     engine = Engine("raises", [
@@ -374,7 +373,7 @@ def test_engine_keeps_a_derived_fact_that_follows_an_unmatched_one() -> None:
     its alert fires. The trace records both derived facts."""
     engine = Engine("derived", [
         Derivation(id="t.derive", when=(c.x << (m.kind == "x"),),
-                   derive=lambda _: [{"kind": "unused"}, {"kind": "band"}, {"kind": "band"}]),
+                   derive=lambda x: [{"kind": "unused"}, {"kind": "band"}, {"kind": "band"}]),
         alert("t.band", c.b << (m.kind == "band")),
     ])
     outcome = engine.evaluate([{"kind": "x"}])
@@ -399,7 +398,7 @@ def test_engine_never_silently_drops_a_derived_fact_whose_id_collides() -> None:
     the alert that fact would have raised."""
     engine = Engine("mid", [
         Derivation(id="t.derive", when=(c.x << (m.kind == "x"),),
-                   derive=lambda _: [{"kind": "band"}]),
+                   derive=lambda x: [{"kind": "band"}]),
         alert("t.band", c.b << (m.kind == "band")),
     ])
     assert codes(engine, [{"kind": "x", "id": "fact-ab0"}]) == ["HIT"]  # control
@@ -514,7 +513,7 @@ def test_engine_leaves_its_rules_reusable() -> None:
     that behaves like the first, and their conditions define the same dicts as before."""
     rules = [
         Derivation(id="t.double", when=(c.n << (m.kind == "n"),),
-                   derive=lambda b: [{"kind": "double", "v": b.n.v * 2}]),
+                   derive=lambda n: [{"kind": "double", "v": n.v * 2}]),
         alert("t.big", c.d << ((m.kind == "double") & (m.v > 10)), message="{d.v}"),
     ]
     before = [[cond.define() for cond in r.when] for r in rules]
@@ -544,10 +543,10 @@ def test_failing_checks_among_concurrent_ones_stay_contained() -> None:
     """A check that fails closed must not poison others running at the same time: 8 threads,
     every third check raising in a rule; each failing one raises EngineError, every other
     returns exactly its own alert, and the engine answers normally afterwards."""
-    def derive(b: Bindings) -> list[dict[str, Any]]:
-        if b.x.fail:
+    def derive(x: Any) -> list[dict[str, Any]]:
+        if x.fail:
             raise ValueError("broken")
-        return [{"kind": "y", "tag": b.x.tag}]
+        return [{"kind": "y", "tag": x.tag}]
 
     engine = Engine("contained", [
         Derivation(id="t.derive", when=(c.x << (m.kind == "x"),), derive=derive),

@@ -76,7 +76,7 @@ def _raising_derivation(_: TestClient, checker: Checker, monkeypatch: pytest.Mon
     rule = checker.engine.rules["derive.daily_dose"]
     assert isinstance(rule, Derivation)
 
-    def broken(_: Any) -> list[dict[str, Any]]:
+    def broken(**_: Any) -> list[dict[str, Any]]:
         raise ZeroDivisionError("injected fault")
 
     broken_rule = dataclasses.replace(rule, derive=broken)
