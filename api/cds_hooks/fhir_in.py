@@ -952,6 +952,10 @@ def _check(request: dict[str, Any], med: Medication, scene: _Scene,
         freq = 1
     if dose is not None:
         order["dose"] = {"value": dose.value, "unit": dose.unit}
+    strength = reg.dose.site.strength if reg.dose and reg.dose.site else None
+    if strength is not None:  # the product's strength: suggested doses in half tablets
+        order["strength"] = {"value": strength.mg, "unit": "mg",
+                             "per": "tablet" if strength.per == "unit" else "mL"}
     order["frequency_per_day"] = freq
     order.update(_action(request, route, dose, freq, scene, notes))
     if route == "intrathecal" and order["action"] != "stop":

@@ -266,7 +266,7 @@ def _evaluate(checker: Checker, hook_instance: str, ctx: OrderContext,
                 out += [c for c in [cards.gap_card(check, [])] if c]
                 continue
             result = checker.run(check.case, check_id=f"{hook_instance}.{n}")
-            out += cards.cards_for(check, list(result.alerts), hook=hook)
+            out += cards.cards_for(check, result, hook=hook)
         if translation.unidentified:
             out.append(cards.unidentified_card(translation.unidentified))
         return CdsResponse(cards=out)

@@ -36,7 +36,7 @@ def cards_of(checker: Checker, draft: dict[str, Any], **data: Any) -> list[dict[
     (check,) = fhir_in.translate(ctx, prefetched, None).checks
     assert check.case is not None
     result = checker.run(check.case)
-    return [c.model_dump(exclude_none=True) for c in cards.cards_for(check, list(result.alerts))]
+    return [c.model_dump(exclude_none=True) for c in cards.cards_for(check, result)]
 
 
 def fix_of(card: dict[str, Any]) -> dict[str, Any]:
@@ -236,3 +236,51 @@ def test_a_condition_coded_only_locally_is_reported_unscreened(
     body = call(cds, hook_request("order-sign", [draft], full_prefetch(
         ADULT, conditions=[cond], medications=[active], weights=[weight(80)]))).json()
     assert topic_codes(body) == expected, body
+
+
+CHILD_10Y = patient(birth="2016-05-01")
+
+
+def test_the_text_and_the_corrected_order_give_the_same_regimen(checker: Checker) -> None:
+    """A child of 10 on 80 mg of oral solution once a day: above 60 mg/day, and not divided.
+    The alert's text and the one-click fix used to disagree ("e.g. 15 mg 4 times a day" in the
+    text, "60 mg once a day" offered); both now give the one regimen the rules suggest."""
+    draft = med_request("rx", SOLUTION_5_PER_5, quantity(80, "mg"), per_day=1,
+                        text="80 mg once a day")
+    got = cards_of(checker, draft, patient=CHILD_10Y, weight=searchset(weight(45)),
+                   **_continuing(draft))
+    assert [c["source"]["topic"]["code"] for c in got] == [
+        "DAILY_DOSE_ABOVE_MAXIMUM", "DOSING_FREQUENCY_OUTSIDE_RANGE"]
+    maximum, frequency = got
+    assert "e.g. 15 mg 4 times a day (60 mg/day)" in maximum["detail"]
+    fix = fix_of(maximum)
+    assert dose_of(fix) == {"value": 15, "unit": "mg", "system": "http://unitsofmeasure.org",
+                            "code": "mg"}
+    assert fix["dosageInstruction"][0]["timing"] == {
+        "repeat": {"frequency": 4, "period": 1, "periodUnit": "d"}}
+    assert fix["dosageInstruction"][0]["text"] == "Baclofen 15 mg 4 times a day (60 mg/day)"
+    assert "suggestions" not in frequency  # the regimen answers the dose limit it applies
+
+
+@pytest.mark.parametrize("name", ["adult-daily-dose-above-maximum",
+                                  "child-under-8-above-maximum-and-range"])
+def test_every_dose_card_quotes_the_regimen_its_fix_gives(name: str) -> None:
+    """Whatever the card offers in one click, its text says: the per-dose mg and the doses a
+    day of the suggestion label are the example regimen of the alert's suggestion."""
+    import json
+    from pathlib import Path
+
+    golden = Path(__file__).resolve().parents[1] / "golden" / f"{name}.cards.json"
+    compared = 0
+    for card in json.loads(golden.read_text(encoding="utf-8")):
+        for suggestion in card.get("suggestions", []):
+            if suggestion["actions"][0]["type"] != "update":
+                continue
+            found = re.search(r"(\d+(?:\.\d+)?) mg(?: \([^)]*\))? (\d+) times a day",
+                              suggestion["label"])
+            assert found, suggestion["label"]
+            said = re.search(r"e\.g\. (\d+(?:\.\d+)?) mg (\d+) times a day", card["detail"])
+            if said:
+                assert said.groups() == found.groups(), (card["detail"], suggestion["label"])
+                compared += 1
+    assert compared
