@@ -25,11 +25,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Prints the benchmark tables (engine mix; the real server at 1, 8, 64 clients vs /healthz;
 # what refusing repeated JSON keys costs).

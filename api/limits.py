@@ -44,7 +44,7 @@ def json_depth(body: bytes) -> int:
     brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", body))
     if not brackets:
         return 0
-    return max(map(sub, accumulate(brackets.translate(_DELTA)), count(1)))
+    return int(max(map(sub, accumulate(brackets.translate(_DELTA)), count(1))))
 
 
 def _native(error: str, message: str, problem: str) -> dict[str, Any]:

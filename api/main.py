@@ -13,8 +13,8 @@ from fastapi import FastAPI
 
 from api import errors, limits, observability, safety_checks, worker
 from api.cds_hooks import routes as cds_hooks
-from rules.catalog import RULESET_VERSION
 from rules.checker import Checker
+from rules.release import RULESET_VERSION
 
 
 def create_app(checker: Checker | None = None) -> FastAPI:

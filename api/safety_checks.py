@@ -15,7 +15,8 @@ from api import openapi, strict_json
 from api.deps import get_checker
 from api.models import CatalogueEntry, ErrorResponse, Health, SafetyCheckResponse
 from rules.case import SafetyCheckRequest
-from rules.catalog import RULESET_VERSION, catalogue
+from rules.catalog import catalogue
+from rules.release import RULESET_VERSION
 
 router = APIRouter()
 

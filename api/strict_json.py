@@ -86,8 +86,10 @@ def loads(raw: bytes | str, *, parse_constant: Callable[[str], Any] | None = Non
         return _decoder(parse_constant).decode(text)
     except _Repeat:
         pass
-    kw = {} if parse_constant is None else {"parse_constant": parse_constant}
-    raise DuplicateKeys(_find(json.loads(text, object_pairs_hook=_marking, **kw)))
+    if parse_constant is None:
+        raise DuplicateKeys(_find(json.loads(text, object_pairs_hook=_marking)))
+    raise DuplicateKeys(_find(json.loads(text, object_pairs_hook=_marking,
+                                         parse_constant=parse_constant)))
 
 
 def _find(value: Any) -> list[tuple[Path, int]]:

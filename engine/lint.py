@@ -159,12 +159,12 @@ def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]],
             problems.append(f"a merge is declared for {code!r}, which no rule raises")
         elif not callable((merges or {})[code]):
             problems.append(f"the merge declared for {code!r} is not callable")
-    for rule in alert_rules:
-        if rule.code in rule.supersedes or rule.id in rule.supersedes_rules:
-            problems.append(f"{rule.id}: a rule cannot supersede its own alert")
-        for other in rule.supersedes_rules:
+    for alert in alert_rules:
+        if alert.code in alert.supersedes or alert.id in alert.supersedes_rules:
+            problems.append(f"{alert.id}: a rule cannot supersede its own alert")
+        for other in alert.supersedes_rules:
             if other not in ids:
-                problems.append(f"{rule.id}: supersedes unknown rule {other!r}")
+                problems.append(f"{alert.id}: supersedes unknown rule {other!r}")
     if len(definitions) > MAX_RULES:
         problems.append(f"{len(definitions)} rules exceed durable-rules' {MAX_RULES} per ruleset")
 
@@ -179,12 +179,13 @@ def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]],
             problems.append(f"{rule.id}: no condition")
         if len(rule.when) > MAX_FACTS_PER_RULE:
             problems.append(f"{rule.id}: joins {len(rule.when)} facts (max {MAX_FACTS_PER_RULE})")
-        named = set()
+        named: set[str] = set()
         for cond in rule.when:
             alias = getattr(cond, "alias", None)
             if not alias or not _ALIAS.match(alias):
                 problems.append(f"{rule.id}: every condition needs an alias (c.name << ...)")
-            named.add(alias)
+            else:
+                named.add(alias)
         attach = dict(rule.attach) if isinstance(rule, AlertRule) else {}
         clashes = (named | set(rule.params) | set(attach)) & RESERVED_NAMES
         if clashes:

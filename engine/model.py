@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
-from engine import evidence
+from engine.evidence import Item, parse
 from engine.template import Template
 
 
@@ -115,10 +115,10 @@ class AlertRule:
                 if isinstance(text, str)}
 
     @cached_property
-    def evidence_items(self) -> list[evidence.Item] | None:
+    def evidence_items(self) -> list[Item] | None:
         if self.evidence is None or callable(self.evidence):
             return None
-        return evidence.parse(self.evidence)
+        return parse(self.evidence)
 
 
 Rule = Derivation | AlertRule

@@ -114,7 +114,7 @@ _native = durable.durable_rules_engine
 _OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
 
 
-class _Host(durable.Host):
+class _Host(durable.Host):  # type: ignore[misc]  # durable-rules ships no types
     """Hazard "background-thread segfault": the stock Host starts dispatcher and timer threads
     that scan deleted sessions and steal pending actions. We run the agenda synchronously
     in `Engine._run_agenda`, so no thread is ever needed. The host only registers rulesets:

@@ -21,7 +21,7 @@ from typing import Any
 from uuid import uuid4
 
 from api.cds_hooks import terminology as t
-from api.cds_hooks.fhir_in import MG_PER, DoseSite, OrderCheck, as_list
+from api.cds_hooks.fhir_in import MG_PER, DoseSite, Note, OrderCheck, as_list
 from api.cds_hooks.models import Action, Card, Coding, Source, Suggestion
 from engine import Alert, Severity
 from rules.checker import CheckResult
@@ -317,7 +317,7 @@ def gap_card(check: OrderCheck, missing: list[Alert],
     alerts and what the FHIR data did not let us read. A rule's check about a field that a
     note already explains (the dose was written in tablets of unknown strength) is left out:
     the note says it better than "no dose"; so is one about fields not yet written."""
-    explained = {n.field for n in check.notes if getattr(n, "field", None)}
+    explained = {str(n.field) for n in check.notes if isinstance(n, Note) and n.field}
     kept: list[Alert] = []
     items: list[str] = []
     for alert in missing:
