@@ -203,7 +203,7 @@ def _scenario_cases() -> list[tuple[str, Any]]:
     from tests.scenarios import all_tables, case_of, load
 
     return [(f"{t.removesuffix('.yaml')}:{r['id']}", case_of(r))
-            for t in all_tables() for r in load(t)]
+            for t in all_tables() for r in load(t) if r.get("via", "native") == "native"]
 
 
 SCENARIO_CASES = _scenario_cases()

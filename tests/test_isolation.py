@@ -69,11 +69,12 @@ def test_no_answer_depends_on_the_checks_before_it(checker: Checker) -> None:
     run forwards and then backwards through the same engine, gets the same alerts, messages,
     evidence and trace each time: nothing of one check shapes the next."""
     from api.models import SafetyCheckResponse
-    from tests.scenarios import all_tables, case_of, load
+    from rules.case import Case
+    from tests.scenarios import all_tables, load, validated
 
-    cases = [SafetyCheckRequest.model_validate(case_of(r)) for t in all_tables() for r in load(t)]
+    cases = [validated(r) for t in all_tables() for r in load(t)]
 
-    def answer(case: SafetyCheckRequest) -> str:
+    def answer(case: Case) -> str:
         result = checker.run(case, check_id="-")
         return SafetyCheckResponse.from_result(result, explain=True).model_dump_json()
 
