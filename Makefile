@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench fuzz soak clean
+.PHONY: run test lint bench fuzz soak review-sheet clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is required (durable-rules does not build on 3.13)"; exit 1; }
@@ -32,6 +32,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The rule catalogue as a sheet a committee signs (Markdown, HTML, JSON), with the scenario rows
+# that pin each rule: var/review-sheet/.
+review-sheet: $(STAMP)
+	$(BIN)/python -m tests.review_sheet var/review-sheet
 
 # Prints the benchmark tables (engine mix; the real server at 1, 8, 64 clients vs /healthz;
 # what refusing repeated JSON keys costs).

@@ -19,7 +19,8 @@ from api.errors import validation_items
 from api.models import SafetyCheckResponse
 from engine import EngineError
 from rules.case import SafetyCheckRequest
-from rules.catalog import catalogue
+from rules.catalog import catalogue, document
+from rules.release import RULESET_VERSION
 
 EXIT = {"no_alerts": 0, "info": 1, "warning": 1, "critical": 2}
 EXIT_INVALID = 3
@@ -80,12 +81,11 @@ def _refuse_repeated_keys(raw: str) -> None:
 
 
 def _rules(as_json: bool) -> int:
-    entries = catalogue()
     if as_json:
-        print(json.dumps(entries, default=lambda o: o.model_dump() if hasattr(o, "model_dump")
-                         else str(o), indent=2))
+        print(json.dumps(document(), indent=2, default=str))
         return 0
-    for e in entries:
+    print(f"ruleset {RULESET_VERSION}")
+    for e in catalogue():
         print(f"{e['code']}  [{e['severity']}]")
         for r in e["rules"]:
             print(f"    {r['id']}: {r['description']}  ({r['source'].document})")
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("case")
     check.add_argument("--json", action="store_true", help="print the raw API response")
     check.add_argument("--explain", action="store_true", help="include the rule trace")
-    rules = sub.add_parser("rules", help="print the rule catalogue")
+    rules = sub.add_parser("rules", help="print the rule catalogue (--json: the whole catalogue "
+                           "with its version, as GET /v1/rules serves it)")
     rules.add_argument("--json", action="store_true")
     serve = sub.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))

@@ -27,7 +27,7 @@ class AlertOut(BaseModel):
 
 class SafetyCheckResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "check_id": "4f6c…", "ruleset_version": "2026.11.1", "outcome": "no_alerts",
+        "check_id": "4f6c…", "ruleset_version": "2.1.0+4c0daf7f53ae", "outcome": "no_alerts",
         "alerts": []}]})
 
     check_id: str
@@ -72,6 +72,23 @@ class CatalogueEntry(BaseModel):
     code: str
     severity: Severity = Field(description="Highest severity any of its rules raises")
     rules: list[RuleOut]
+
+
+class Catalogue(BaseModel):
+    """The rule catalogue of the running version (rules.catalog.document)."""
+
+    ruleset_version: str = Field(description="Version and fingerprint, as every response "
+                                 "and card carries them")
+    version: str = Field(description="Semantic version of the clinical content (CHANGELOG.md)")
+    fingerprint: str = Field(description="SHA-256 of the knowledge modules (rules/release.py)")
+    released: bool = Field(description="Whether the running content is the recorded release")
+    codes: list[CatalogueEntry] = Field(description="Every alert code and the rules raising it")
+    modules: list[dict[str, Any]] = Field(description="Each recommendation module: its "
+                                          "passage and When/Then, its thresholds with units")
+    rules: list[dict[str, Any]] = Field(description="Every rule: conditions, texts, evidence, "
+                                        "source")
+    readings: list[dict[str, Any]] = Field(description="Knowledge applied while the input "
+                                           "becomes facts")
 
 
 class Health(BaseModel):

@@ -13,9 +13,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from api import openapi, strict_json
 from api.deps import get_checker
-from api.models import CatalogueEntry, ErrorResponse, Health, SafetyCheckResponse
+from api.models import Catalogue, ErrorResponse, Health, SafetyCheckResponse
 from rules.case import SafetyCheckRequest
-from rules.catalog import catalogue
+from rules.catalog import document
 from rules.release import RULESET_VERSION
 
 router = APIRouter()
@@ -135,11 +135,18 @@ def install(app: FastAPI) -> None:
     openapi.document(app, SafetyCheckRequest)
 
 
-@router.get("/v1/rules", response_model=list[CatalogueEntry], response_model_exclude_none=True,
+@lru_cache(maxsize=1)
+def _catalogue() -> Catalogue:
+    return Catalogue.model_validate(document())
+
+
+@router.get("/v1/rules", response_model=Catalogue, response_model_exclude_none=True,
             tags=["rules"])
-async def list_rules() -> list[dict[str, object]]:
-    """The rule catalogue: every alert code, its rules, severities and sources."""
-    return catalogue()
+async def list_rules() -> Catalogue:
+    """The rule catalogue of the running version: every alert code with its rules, severities
+    and sources, and every rule with its conditions, texts, evidence and passage, by module
+    with the module's When/Then and thresholds."""
+    return _catalogue()
 
 
 @router.get("/healthz", response_model=Health, tags=["meta"])

@@ -50,8 +50,8 @@ UNIT_TO_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001}
 
 # Age bands of the oral posology (000): "below 8 years" and "over 8 years" switch on the 8th
 # birthday; adult rules (001) apply from the 18th birthday.
-CHILD_YOUNGER_BAND_BELOW = 8  # years
-ADULT_FROM = 18  # years
+CHILD_YOUNGER_BAND_BELOW_YEARS = 8  # years
+ADULT_FROM_YEARS = 18  # years
 END_STAGE_ML_MIN = 15  # terminal renal failure: CrCl/eGFR below 15 mL/min (CKD stage 5)
 
 
@@ -208,39 +208,47 @@ RULES = [
         id="derive.age_from_birth_date",
         when=(c.patient << (_patient & +m.birth_date), c.order << _order),
         derive=age_from_birth_date,
+        doc="The age in completed years on the order date, from the birth date.",
     ),
     Derivation(
         id="derive.age_from_age_years",
         when=(c.patient << (_patient & -m.birth_date & +m.age_years),),
         derive=age_from_years,
+        doc="Without a birth date, the age given in years (rounded down).",
     ),
     Derivation(
         id="derive.age_band_under_8",
-        when=(c.age << ((m.kind == "age") & (m.years < CHILD_YOUNGER_BAND_BELOW)),),
+        when=(c.age << ((m.kind == "age") & (m.years < CHILD_YOUNGER_BAND_BELOW_YEARS)),),
         derive=age_band, params={"band": "under_8", "paediatric": True},
+        doc="Before the 8th birthday: the under-8 band (000).",
     ),
     Derivation(
         id="derive.age_band_8_to_17",
-        when=(c.age << ((m.kind == "age") & (m.years >= CHILD_YOUNGER_BAND_BELOW)
-                        & (m.years < ADULT_FROM)),),
+        when=(c.age << ((m.kind == "age") & (m.years >= CHILD_YOUNGER_BAND_BELOW_YEARS)
+                        & (m.years < ADULT_FROM_YEARS)),),
         derive=age_band, params={"band": "8_to_17", "paediatric": True},
+        doc="From the 8th to the 18th birthday: the 8-to-17 band (000).",
     ),
     Derivation(
         id="derive.age_band_adult",
-        when=(c.age << ((m.kind == "age") & (m.years >= ADULT_FROM)),),
+        when=(c.age << ((m.kind == "age") & (m.years >= ADULT_FROM_YEARS)),),
         derive=age_band, params={"band": "adult", "paediatric": False},
+        doc="From the 18th birthday: adult (001).",
     ),
     Derivation(
         id="derive.daily_dose",
         when=(c.order << (_order & (m.action != "stop") & +m.dose_value & +m.dose_unit
                           & +m.frequency_per_day),),
         derive=daily_dose,
+        doc="An order with a dose and a number of doses a day (not a stop): the daily dose in "
+        "mg and ug, and one dose in mg.",
     ),
     Derivation(
         id="derive.previous_daily_dose",
         when=(c.order << (_order & +m.prev_dose_value & +m.prev_dose_unit
                           & +m.prev_frequency_per_day),),
         derive=previous_daily_dose,
+        doc="The previous regimen's daily dose in mg and ug.",
     ),
     Derivation(
         id="derive.dose_step",
@@ -250,48 +258,61 @@ RULES = [
             c.prev << (m.kind == "previous_daily_dose"),
         ),
         derive=dose_step,
+        doc="A change (or a continue that differs): the step from the previous daily dose, "
+        "the reduction as a fraction and the days since the last change.",
     ),
     Derivation(
         id="derive.weight_based_dose",
         when=(c.dose << (m.kind == "daily_dose"), c.patient << (_patient & +m.weight_kg)),
         derive=weight_based_dose,
+        doc="With the weight: the daily dose in mg/kg/day.",
     ),
     Derivation(
         id="derive.renal_function",
         when=(c.patient << (_patient & (+m.crcl_ml_min | +m.egfr_ml_min)),),
         derive=renal_function,
+        doc="With a creatinine clearance or an eGFR: the lower of the two, in mL/min.",
     ),
     Derivation(
         id="derive.end_stage_by_renal_function",
         when=(c.renal << ((m.kind == "renal_function") & (m.ml_min < END_STAGE_ML_MIN)),),
         derive=end_stage_by_renal_function,
+        doc="CrCl/eGFR below 15 mL/min: terminal renal failure.",
     ),
     Derivation(
         id="derive.end_stage_by_dialysis_flag",
         when=(c.patient << (_patient & (m.on_dialysis == True)),),  # noqa: E712 durable DSL
         derive=flag, params={"finding": "end_stage_renal", "basis": "on dialysis",
                              "label": "on dialysis", "drug_class": None},
+        doc="On dialysis: terminal renal failure.",
     ),
     Derivation(
         id="derive.pregnancy_flag",
         when=(c.patient << (_patient & (m.pregnant == True)),),  # noqa: E712
         derive=flag, params={"finding": "pregnancy", "basis": "pregnant", "label": "pregnant",
                              "drug_class": None},
+        doc="Marked pregnant: pregnancy.",
     ),
     Derivation(
         id="derive.alcohol_use_flag",
         when=(c.patient << (_patient & (m.alcohol_use == True)),),  # noqa: E712
         derive=flag, params={"finding": "cns_depressant", "basis": "alcohol use",
                              "label": "alcohol", "drug_class": "alcohol"},
+        doc="Alcohol use recorded: a CNS depressant (alcohol).",
     ),
     Derivation(
         id="derive.condition_findings",
         when=(c.cond << (m.kind == "condition"),),
         derive=condition_findings,
+        doc="Each problem-list entry, read by its code set or text (rules/code_sets.py): "
+        "seizure disorder, terminal renal failure, pregnancy, alcohol use, or an entry "
+        "that could not be read.",
     ),
     Derivation(
         id="derive.medication_findings",
         when=(c.med << (m.kind == "medication"),),
         derive=medication_findings,
+        doc="Each medication entry, read by RxNorm, ATC or its text (rules/drug_classes.py): "
+        "a CNS depressant, or an entry that could not be read.",
     ),
 ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def capture() -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     from api.main import create_app
-    from rules.case import SafetyCheckRequest
+    from rules.case import Case, SafetyCheckRequest
     from rules.checker import Checker
     from tests.cds_hooks.ehr import call, without_uuids
     from tests.cds_hooks.golden_cases import CASES
@@ -58,7 +59,8 @@ def capture() -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for table in all_tables():
         for row in load(table):
-            result = checker.run(SafetyCheckRequest.model_validate(case_of(row)))
+            model = Case if row.get("via") == "cds_hooks" else SafetyCheckRequest
+            result = checker.run(model.model_validate(case_of(row)))
             rows[f"{table.removesuffix('.yaml')}:{row['id']}"] = _answer(result)
 
     examples: dict[str, Any] = {}
@@ -127,6 +129,21 @@ def _diff_answer(name: str, old: dict[str, Any], new: dict[str, Any], ids: dict[
             report["trace"].append(name)
 
 
+_LABEL_VERSION = re.compile(r"^(Baclofen safety checks )\S+(: )")
+
+
+def _versionless(value: Any) -> Any:
+    """Cards with the ruleset version in their source label left out: each release changes
+    it on every card (tests/test_release.py checks it)."""
+    if isinstance(value, dict):
+        return {k: _versionless(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_versionless(v) for v in value]
+    if isinstance(value, str):
+        return _LABEL_VERSION.sub(r"\1\2", value)
+    return value
+
+
 def compare(old: dict[str, Any], new: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
     """Alerts compared whole (rule ids mapped), then for the order of their evidence keys
     (the card's "Checked values" follow it); traces compared as the sequence of firings
@@ -155,7 +172,8 @@ def compare(old: dict[str, Any], new: dict[str, Any], ids: dict[str, str]) -> di
         if other is None:
             report["missing"].append(f"golden:{name}")
             continue
-        if golden["status"] != other["status"] or golden["cards"] != other["cards"]:
+        if golden["status"] != other["status"] or _versionless(golden["cards"]) != _versionless(
+                other["cards"]):
             report["cards"].append(name)
         for n, (a, b) in enumerate(zip(golden["checks"], other["checks"], strict=False)):
             _diff_answer(f"golden:{name}.{n}", a, b, ids, added, report)

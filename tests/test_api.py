@@ -64,7 +64,12 @@ def test_explain_adds_the_trace_in_firing_order(client: TestClient) -> None:
 
 
 def test_rule_catalogue(client: TestClient) -> None:
-    entries = client.get("/v1/rules").json()
+    catalogue = client.get("/v1/rules").json()
+    assert catalogue["ruleset_version"] == post(client, EXAMPLE).json()["ruleset_version"]
+    assert catalogue["released"] is True
+    assert {r["id"] for r in catalogue["rules"]} >= {"oral_dose.max_under_8",
+                                                    "derive.age_band_adult"}
+    entries = catalogue["codes"]
     codes = {e["code"] for e in entries}
     assert {"SEIZURE_DISORDER_CONTRAINDICATION", "MISSING_DATA", "TABLET_BELOW_33_KG"} <= codes
     for e in entries:

@@ -49,7 +49,9 @@ def test_rules_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == 0
     assert "TABLET_BELOW_33_KG  [critical]" in capsys.readouterr().out
     assert main(["rules", "--json"]) == 0
-    assert any(e["code"] == "MISSING_DATA" for e in json.loads(capsys.readouterr().out))
+    catalogue = json.loads(capsys.readouterr().out)
+    assert catalogue["ruleset_version"].startswith(catalogue["version"] + "+")
+    assert any(e["code"] == "MISSING_DATA" for e in catalogue["codes"])
 
 
 @pytest.mark.parametrize(("text", "fields"), [

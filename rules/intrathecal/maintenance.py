@@ -61,8 +61,12 @@ _CEREBRAL_MAINTENANCE = (
 _STEP_EVIDENCE = ("p.* -proposed -seq -restart",)
 
 RULES = [
-    Derivation(id="intrathecal.increment_limit_cerebral_maintenance", when=_CEREBRAL_MAINTENANCE,
-               derive=increment_limit, params={"limit": MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE}),
+    Derivation(
+        id="intrathecal.increment_limit_cerebral_maintenance", when=_CEREBRAL_MAINTENANCE,
+        derive=increment_limit, params={"limit": MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE},
+        doc="Cerebral origin in maintenance (or phase unknown), an increase above 20 %: the "
+        "largest dose allowed, +20 %.",
+    ),
     AlertRule(
         id="intrathecal.increment_too_large_cerebral_maintenance",
         code="INTRATHECAL_INCREMENT_TOO_LARGE",

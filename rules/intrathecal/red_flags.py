@@ -234,6 +234,7 @@ RULES = [
         id="intrathecal.red_flag_single_step",
         when=(c.p << (_ESCALATION & (m.change_pct >= ESCALATION_STEP_PCT)),),
         derive=single_step,
+        doc="The ordered step (not a restart) is +50 % or more: a red flag.",
     ),
     Derivation(
         id="intrathecal.red_flag_doubling",
@@ -285,6 +286,8 @@ RULES = [
         when=(c.x << ((m.kind == "itb_cumulative_rise")
                       & (m.change_pct >= CUMULATIVE_RISE_PCT)),),
         derive=cumulative,
+        doc="The rise without effect over a dose of the last 7 days is 40 % or more: a red "
+        "flag.",
     ),
     Derivation(
         id="intrathecal.red_flag_no_effect_streak",
@@ -300,6 +303,7 @@ RULES = [
         id="intrathecal.red_flag_withdrawal_sign",
         when=(c.order << itb_order(), c.w << (m.kind == "itb_withdrawal_sign")),
         derive=withdrawal,
+        doc="A withdrawal sign on intrathecal therapy: a red flag.",
     ),
     # Two rules under one code, so that a unit slip can supersede the step's red flags alone;
     # when both fire their alerts are merged into one (rules/catalog.py MERGES).

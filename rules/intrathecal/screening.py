@@ -196,6 +196,7 @@ RULES = [
         when=(c.order << _screening,
               c.dose << (ITB_DOSE & ((m.ug < TEST_DOSE_MIN_UG) | (m.ug > TEST_DOSE_MAX_UG)))),
         derive=dose_issue, params={"issue": "outside_range"},
+        doc="A test bolus below 25 or above 100 ug.",
     ),
     Derivation(
         id="intrathecal.screening_first_above_50",
@@ -204,16 +205,19 @@ RULES = [
               c.dose << (ITB_DOSE & (m.ug > FIRST_TEST_DOSE_MAX_UG)
                          & (m.ug <= TEST_DOSE_MAX_UG))),
         derive=dose_issue, params={"issue": "first_above_50"},
+        doc="A first test bolus above 50 ug (and at most 100 ug).",
     ),
     Derivation(
         id="intrathecal.screening_step_above_25",
         when=(c.step << (_test_step & (m.increase_ug > TEST_DOSE_STEP_MAX_UG)),),
         derive=step_issue, params={"issue": "step_too_large"},
+        doc="A test bolus more than 25 ug above the last one.",
     ),
     Derivation(
         id="intrathecal.screening_too_soon",
         when=(c.step << (_test_step & (m.hours_since_previous < TEST_DOSE_MIN_INTERVAL_H)),),
         derive=step_issue, params={"issue": "too_soon"},
+        doc="A test bolus less than 24 h after the last one.",
     ),
     Derivation(
         id="intrathecal.screening_goal_reached",

@@ -228,12 +228,16 @@ RULES = [
         id="intrathecal.infusion_age",
         when=(c.order << itb_order(+m.time & +m.it_infusion_started),),
         derive=infusion_age,
+        doc="With the infusion's start and the order's time: the hours since the infusion "
+        "started.",
     ),
     Derivation(
         id="intrathecal.infusion_age_lower_bound",
         when=(c.order << itb_order(+m.time & -m.it_infusion_started),
               c.first << FIRST_REGIMEN),
         derive=infusion_age_lower_bound,
+        doc="Without the infusion's start: the hours since the first recorded regimen (the "
+        "infusion is at least that old).",
     ),
     AlertRule(
         id="missing.intrathecal_details",

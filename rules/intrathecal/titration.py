@@ -151,12 +151,22 @@ RULES = [
         derive=initial_infusion, params={"factors": (INFUSION_FACTOR, 1)},
         doc="Duration unknown: either reading may apply, the dose must fit one of them.",
     ),
-    Derivation(id="intrathecal.increment_limit_spinal", when=_SPINAL, derive=increment_limit,
-               params={"limit": MAX_INCREASE_PCT_SPINAL}),
-    Derivation(id="intrathecal.increment_limit_origin_unknown", when=_ORIGIN_UNKNOWN,
-               derive=increment_limit, params={"limit": MAX_INCREASE_PCT_SPINAL}),
-    Derivation(id="intrathecal.increment_limit_cerebral_titration", when=_CEREBRAL_TITRATION,
-               derive=increment_limit, params={"limit": MAX_INCREASE_PCT_CEREBRAL_TITRATION}),
+    Derivation(
+        id="intrathecal.increment_limit_spinal", when=_SPINAL, derive=increment_limit,
+        params={"limit": MAX_INCREASE_PCT_SPINAL},
+        doc="Spinal origin, an increase above 30 %: the largest dose allowed, +30 %.",
+    ),
+    Derivation(
+        id="intrathecal.increment_limit_origin_unknown", when=_ORIGIN_UNKNOWN,
+        derive=increment_limit, params={"limit": MAX_INCREASE_PCT_SPINAL},
+        doc="Origin unknown, an increase above 30 %: the largest dose allowed, +30 %.",
+    ),
+    Derivation(
+        id="intrathecal.increment_limit_cerebral_titration", when=_CEREBRAL_TITRATION,
+        derive=increment_limit, params={"limit": MAX_INCREASE_PCT_CEREBRAL_TITRATION},
+        doc="Cerebral origin in titration, an increase above 15 %: the largest dose allowed, "
+        "+15 %.",
+    ),
     AlertRule(
         id="intrathecal.initial_infusion_dose",
         code="INTRATHECAL_INITIAL_INFUSION_DOSE",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from pathlib import Path
@@ -66,6 +67,24 @@ def without_uuids(value: Any) -> Any:
         return {k: without_uuids(v) for k, v in value.items() if k != "uuid"}
     if isinstance(value, list):
         return [without_uuids(v) for v in value]
+    return value
+
+
+_LABEL_VERSION = re.compile(r"^(Baclofen safety checks )\S+(: )")
+VERSION_TOKEN = "{ruleset_version}"
+
+
+def comparable(value: Any) -> Any:
+    """Cards (or a native response) as golden files and documentation examples hold them:
+    without uuids, and with the ruleset version as a token, so that a new release does not
+    rewrite every example (tests/test_release.py checks the version every card carries)."""
+    if isinstance(value, dict):
+        return {k: (VERSION_TOKEN if k == "ruleset_version" and isinstance(v, str)
+                    else comparable(v)) for k, v in value.items() if k != "uuid"}
+    if isinstance(value, list):
+        return [comparable(v) for v in value]
+    if isinstance(value, str):
+        return _LABEL_VERSION.sub(lambda m: f"{m[1]}{VERSION_TOKEN}{m[2]}", value)
     return value
 
 
