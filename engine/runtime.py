@@ -519,6 +519,8 @@ class Engine:
 
     def _attached(self, rule: AlertRule, check: _Check, withheld: set[str]
                   ) -> dict[str, Record | None]:
+        if not rule.attach:
+            return {}
         out: dict[str, Record | None] = {}
         for alias, kind in rule.attach.items():
             facts = [] if kind in withheld else check.results.get(kind, [])

@@ -143,17 +143,19 @@ class Template:
         return out
 
     def render(self, scope: Mapping[str, Any]) -> str:
+        if len(self.nodes) == 1 and isinstance(self.nodes[0], str):
+            return self.nodes[0].format_map(scope)  # most templates: no section
         parts: list[str] = []
-
-        def walk(nodes: tuple[Node, ...]) -> None:
-            for node in nodes:
-                if isinstance(node, Section):
-                    walk(node.then if node.condition.holds(scope) else node.otherwise)
-                else:
-                    parts.append(node.format_map(scope))
-
-        walk(self.nodes)
+        _render(self.nodes, scope, parts)
         return "".join(parts)
+
+
+def _render(nodes: tuple[Node, ...], scope: Mapping[str, Any], parts: list[str]) -> None:
+    for node in nodes:
+        if isinstance(node, Section):
+            _render(node.then if node.condition.holds(scope) else node.otherwise, scope, parts)
+        else:
+            parts.append(node.format_map(scope))
 
 
 def resolve(scope: Mapping[str, Any], path: str) -> Any:

@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.1.0"
-FINGERPRINT = "sha256:286fe6d562db2e2873c3b80598241c60af20cf7c0d2923bcc698ee4f4c3f7092"
+FINGERPRINT = "sha256:5336c5c87eaaa105995dd34cd49cbbc42ac29abc014bf73ca3487dc810230a3f"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

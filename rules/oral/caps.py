@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine import AlertRule, Derivation, Severity, c, given, m
+from engine import AlertRule, Derivation, Severity, c, m
 from rules.sources import ADULT_SMPC, PAED_SMPC, Passage
-from rules.vocabulary import AgeBand, DailyCeiling, DailyDose, PatientFact, RegimenLimit
+from rules.vocabulary import AgeBand, DailyCeiling, DailyDose, RegimenLimit, WeightBasedDose
 
 MAX_MG_DAY_UNDER_8 = 40
 MAX_MG_DAY_8_TO_17 = 60
@@ -50,10 +50,10 @@ def ceiling_by_age(band: AgeBand) -> Iterator[DailyCeiling]:
     yield DailyCeiling(mg_day=cap, age_max_mg_day=cap, weight_lower=False, age_lower=False)
 
 
-def ceiling_child_by_weight(band: AgeBand, patient: PatientFact) -> Iterator[DailyCeiling]:
+def ceiling_child_by_weight(band: AgeBand, wbd: WeightBasedDose) -> Iterator[DailyCeiling]:
     """The lower of the age maximum and 2 mg/kg/day (rounded to 0.1 mg)."""
     cap = MAX_MG_DAY_BY_BAND[band.band]
-    weight = given(patient.weight_kg)
+    weight = wbd.weight_kg
     by_weight = round(MAX_MG_PER_KG_DAY_CHILD * weight, 1)
     yield DailyCeiling(mg_day=min(cap, by_weight), age_max_mg_day=cap,
                        weight_lower=by_weight < cap, age_lower=cap < by_weight,
@@ -71,8 +71,12 @@ def above_maximum_age_unknown(dose: DailyDose) -> Iterator[RegimenLimit]:
                        max_mg_day=MAX_MG_DAY_ADULT)
 
 
-_child = (m.kind == "age_band") & (m.paediatric == True)  # noqa: E712 durable DSL
+_adult = (m.kind == "age_band") & (m.band == "adult")
+_under_8 = (m.kind == "age_band") & (m.band == "under_8")
+_8_to_17 = (m.kind == "age_band") & (m.band == "8_to_17")
+_no_weight = (m.kind == "patient") & -m.weight_kg
 _oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
+_oral_wbd = (m.kind == "weight_based_dose") & (m.route == "oral")
 _age_unknown = (m.kind == "patient") & -m.birth_date & -m.age_years
 _SUGGESTION = ("Reduce to at most {ceiling.mg_day:g} mg/day{if ceiling.weight_lower} "
                "({ceiling.mg_per_kg_day:g} mg/kg/day for {ceiling.weight_kg:g} kg, below the "
@@ -82,23 +86,60 @@ _EVIDENCE = ("daily_mg=dose.mg", "max_mg_day=cap", "age_years=band.years", "dose
              "dose.frequency_per_day")
 
 RULES = [
+    # The ceiling is derived when a limit is exceeded (the dose alerts and the suggested
+    # regimen read it): above the age maximum, or, for a child of known weight, above
+    # 2 mg/kg/day within it.
     Derivation(
         id="oral_dose.ceiling_adult",
-        when=(c.band << ((m.kind == "age_band") & (m.band == "adult")),),
+        when=(c.band << _adult, c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_ADULT))),
         derive=ceiling_by_age,
-        doc="An adult's daily ceiling: 100 mg/day.",
+        doc="An adult above 100 mg/day: the ceiling is 100 mg/day.",
     ),
     Derivation(
-        id="oral_dose.ceiling_child",
-        when=(c.band << _child, c.patient << ((m.kind == "patient") & -m.weight_kg)),
+        id="oral_dose.ceiling_under_8",
+        when=(c.band << _under_8, c.patient << _no_weight,
+              c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_UNDER_8))),
         derive=ceiling_by_age,
-        doc="A child of unknown weight: the age maximum (40 or 60 mg/day).",
+        doc="A child under 8 of unknown weight above 40 mg/day: the ceiling is 40 mg/day.",
     ),
     Derivation(
-        id="oral_dose.ceiling_child_by_weight",
-        when=(c.band << _child, c.patient << ((m.kind == "patient") & +m.weight_kg)),
+        id="oral_dose.ceiling_8_to_17",
+        when=(c.band << _8_to_17, c.patient << _no_weight,
+              c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_8_TO_17))),
+        derive=ceiling_by_age,
+        doc="A child aged 8 to 17 of unknown weight above 60 mg/day: the ceiling is 60 mg/day.",
+    ),
+    Derivation(
+        id="oral_dose.ceiling_under_8_by_weight",
+        when=(c.band << _under_8, c.wbd << (_oral_wbd & (m.mg > MAX_MG_DAY_UNDER_8))),
         derive=ceiling_child_by_weight,
-        doc="A child of known weight: the age maximum or 2 mg/kg/day, whichever is lower.",
+        doc="A child under 8 of known weight above 40 mg/day: the ceiling is the lower of "
+        "40 mg/day and 2 mg/kg/day.",
+    ),
+    Derivation(
+        id="oral_dose.ceiling_under_8_by_weight_within_cap",
+        when=(c.band << _under_8,
+              c.wbd << (_oral_wbd & (m.mg <= MAX_MG_DAY_UNDER_8)
+                        & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD))),
+        derive=ceiling_child_by_weight,
+        doc="A child under 8 within 40 mg/day but above 2 mg/kg/day: the ceiling is "
+        "2 mg/kg/day.",
+    ),
+    Derivation(
+        id="oral_dose.ceiling_8_to_17_by_weight",
+        when=(c.band << _8_to_17, c.wbd << (_oral_wbd & (m.mg > MAX_MG_DAY_8_TO_17))),
+        derive=ceiling_child_by_weight,
+        doc="A child aged 8 to 17 of known weight above 60 mg/day: the ceiling is the lower "
+        "of 60 mg/day and 2 mg/kg/day.",
+    ),
+    Derivation(
+        id="oral_dose.ceiling_8_to_17_by_weight_within_cap",
+        when=(c.band << _8_to_17,
+              c.wbd << (_oral_wbd & (m.mg <= MAX_MG_DAY_8_TO_17)
+                        & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD))),
+        derive=ceiling_child_by_weight,
+        doc="A child aged 8 to 17 within 60 mg/day but above 2 mg/kg/day: the ceiling is "
+        "2 mg/kg/day.",
     ),
     Derivation(
         id="oral_dose.limit_above_maximum",

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine import AlertRule, Derivation, Severity, c, given, m
+from engine import AlertRule, Derivation, Severity, c, m
 from rules.sources import ADULT_SMPC, PAED_SMPC, Passage
-from rules.vocabulary import AgeBand, ChildStart, PatientFact, RegimenLimit
+from rules.vocabulary import ChildStart, RegimenLimit, WeightBasedDose
 
 START_MAX_MG_DAY_ADULT = 15
 CHILD_START_MG_PER_KG_DAY = 0.3  # 000: "approximately 0.3 mg/kg a day"
@@ -57,9 +57,9 @@ START_CHILD_ADULT_CAP_SOURCE = Passage(
 )
 
 
-def child_start(band: AgeBand, patient: PatientFact) -> Iterator[ChildStart]:
+def child_start(wbd: WeightBasedDose) -> Iterator[ChildStart]:
     """About 0.3 mg/kg/day (000), never above what an adult starts on (001)."""
-    weight = given(patient.weight_kg)
+    weight = wbd.weight_kg
     by_weight = round(CHILD_START_MG_PER_KG_DAY * weight, 1)
     yield ChildStart(mg_day=min(by_weight, START_MAX_MG_DAY_ADULT), by_weight_mg_day=by_weight,
                      weight_kg=weight,
@@ -98,9 +98,10 @@ _CHILD_START_NO_WEIGHT = (c.order << _new_oral_course, c.band << _child,
 RULES = [
     Derivation(
         id="oral_dose.child_start",
-        when=(c.band << _child, c.patient << ((m.kind == "patient") & +m.weight_kg)),
+        when=_CHILD_START_ABOVE,
         derive=child_start,
-        doc="A child's recommended start: 0.3 mg/kg/day, at most the adult 15 mg/day.",
+        doc="A child started above 0.5 mg/kg/day: the recommended start, 0.3 mg/kg/day, at "
+        "most the adult 15 mg/day.",
     ),
     Derivation(
         id="oral_dose.limit_start_adult",
