@@ -281,21 +281,21 @@ RULES = [
     ),
     Derivation(
         id="derive.end_stage_by_dialysis_flag",
-        when=(c.patient << (_patient & (m.on_dialysis == True)),),  # noqa: E712 durable DSL
+        when=(c.patient << (_patient & (m.on_dialysis == True)),),
         derive=flag, params={"finding": "end_stage_renal", "basis": "on dialysis",
                              "label": "on dialysis", "drug_class": None},
         doc="On dialysis: terminal renal failure.",
     ),
     Derivation(
         id="derive.pregnancy_flag",
-        when=(c.patient << (_patient & (m.pregnant == True)),),  # noqa: E712
+        when=(c.patient << (_patient & (m.pregnant == True)),),
         derive=flag, params={"finding": "pregnancy", "basis": "pregnant", "label": "pregnant",
                              "drug_class": None},
         doc="Marked pregnant: pregnancy.",
     ),
     Derivation(
         id="derive.alcohol_use_flag",
-        when=(c.patient << (_patient & (m.alcohol_use == True)),),  # noqa: E712
+        when=(c.patient << (_patient & (m.alcohol_use == True)),),
         derive=flag, params={"finding": "cns_depressant", "basis": "alcohol use",
                              "label": "alcohol", "drug_class": "alcohol"},
         doc="Alcohol use recorded: a CNS depressant (alcohol).",

@@ -58,7 +58,7 @@ RULES = [
         id="intrathecal.abrupt_stop",
         code="INTRATHECAL_ABRUPT_DISCONTINUATION",
         severity=Severity.CRITICAL,
-        when=(c.order << itb_order((m.action == "stop") & (m.taper == False)  # noqa: E712
+        when=(c.order << itb_order((m.action == "stop") & (m.taper == False)
                                    & NOT_SCREENING),),
         message="Intrathecal baclofen stopped without a taper: abrupt withdrawal (high fever, "
         "altered mental status, rebound spasticity, muscle rigidity) can be fatal.",

@@ -77,7 +77,7 @@ MALFUNCTION_SOURCE = Passage(
 
 # An increase that can be read as escalation: not the step of a restart (a resumed infusion's
 # dose is the prescriber's choice, checked against the initial dose).
-_ESCALATION = PROPOSED & (m.direction == "increase") & (m.restart == False)  # noqa: E712
+_ESCALATION = PROPOSED & (m.direction == "increase") & (m.restart == False)
 _within_window = ((m.from_ended_hours_ago < ESCALATION_WINDOW_H)
                   & (m.from_ug <= c.p.to_ug / ESCALATION_FACTOR))
 _maintenance_or_unknown = itb_order((m.it_phase == "maintenance") | -m.it_phase)
@@ -249,7 +249,7 @@ RULES = [
     # clinical effect "none".
     Derivation(
         id="intrathecal.no_effect_since_last",
-        when=(c.h << ((m.kind == "itb_history") & (m.last == True)  # noqa: E712
+        when=(c.h << ((m.kind == "itb_history") & (m.last == True)
                       & (m.effect == "none")),),
         derive=no_effect_since,
         doc="The current regimen had no clinical effect.",
@@ -311,7 +311,7 @@ RULES = [
         id=PUMP_STEP_RULE,
         code="PUMP_MALFUNCTION_SUSPECTED",
         severity=Severity.CRITICAL,
-        when=(c.f << ((m.kind == "itb_red_flag") & (m.from_step == True)),),  # noqa: E712
+        when=(c.f << ((m.kind == "itb_red_flag") & (m.from_step == True)),),
         message=red_flag_message,
         suggestion=SUGGESTION,
         evidence=red_flag_evidence,
@@ -328,7 +328,7 @@ RULES = [
         id="intrathecal.withdrawal_sign",
         code="PUMP_MALFUNCTION_SUSPECTED",
         severity=Severity.CRITICAL,
-        when=(c.f << ((m.kind == "itb_red_flag") & (m.from_step == False)),),  # noqa: E712
+        when=(c.f << ((m.kind == "itb_red_flag") & (m.from_step == False)),),
         message=red_flag_message,
         suggestion=SUGGESTION,
         evidence=red_flag_evidence,

@@ -187,7 +187,7 @@ RULES = [
     Derivation(
         id="intrathecal.test_step",
         when=(c.order << _screening, c.dose << ITB_DOSE,
-              c.prev << ((m.kind == "itb_bolus") & (m.last == True))),  # noqa: E712
+              c.prev << ((m.kind == "itb_bolus") & (m.last == True))),
         derive=test_step, doc="The ordered bolus against the last one: step and interval.",
     ),
     # Screening issues: one fact each, folded into one INTRATHECAL_SCREENING_DOSE alert.

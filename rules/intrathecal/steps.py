@@ -116,11 +116,11 @@ NOT_STOP = m.action != "stop"
 NOT_SCREENING = -m.it_phase | (m.it_phase != "screening")
 INFUSION_PHASE = (m.it_phase == "titration") | (m.it_phase == "maintenance")
 ITB_DOSE = (m.kind == "daily_dose") & (m.route == "intrathecal")
-PROPOSED = (m.kind == "itb_step") & (m.proposed == True)  # noqa: E712 durable DSL
+PROPOSED = (m.kind == "itb_step") & (m.proposed == True)
 INCREASE = PROPOSED & (m.direction == "increase")
-EARLIER_STEP = (m.kind == "itb_step") & (m.proposed == False)  # noqa: E712
-LAST_REGIMEN = (m.kind == "itb_history") & (m.last == True)  # noqa: E712
-FIRST_REGIMEN = (m.kind == "itb_history") & (m.first == True)  # noqa: E712
+EARLIER_STEP = (m.kind == "itb_step") & (m.proposed == False)
+LAST_REGIMEN = (m.kind == "itb_history") & (m.last == True)
+FIRST_REGIMEN = (m.kind == "itb_history") & (m.first == True)
 
 
 # -- derivations ------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ RULES = [
         id="missing.intrathecal_details",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(NOT_STOP & (m.has_intrathecal == False)),),  # noqa: E712
+        when=(c.order << itb_order(NOT_STOP & (m.has_intrathecal == False)),),
         message="No intrathecal details on an intrathecal order: the screening, first-infusion, "
         "titration and pump-malfunction checks could not run.",
         suggestion="Give order.intrathecal: phase, spasticity_origin, pump, infusion_started, "
@@ -257,7 +257,7 @@ RULES = [
         id="missing.intrathecal_phase",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(NOT_STOP & (m.has_intrathecal == True)  # noqa: E712
+        when=(c.order << itb_order(NOT_STOP & (m.has_intrathecal == True)
                                    & -m.it_phase),),
         message="No intrathecal phase: whether the dose is a test bolus or a daily infusion is "
         "unknown, so the screening checks and the phase-specific increment limits could not run.",

@@ -111,7 +111,7 @@ def increment_limit(p: ItbStep, limit: int) -> Iterator[ItbStepLimit]:
 
 
 _first_infusion = itb_order((m.action == "start") & NOT_SCREENING & (m.it_n_history == 0))
-_effective = (m.kind == "itb_bolus") & (m.last == True) & (m.response == "significant")  # noqa: E712
+_effective = (m.kind == "itb_bolus") & (m.last == True) & (m.response == "significant")
 _STEP_EVIDENCE = ("p.* -proposed -seq -restart",)
 _INCREASE_SUGGESTION = ("Increase by at most {limit} % of the previous daily dose: at most "
                         "{cap.to_ug:g} ug/day.")
@@ -191,7 +191,7 @@ RULES = [
         code="INTRATHECAL_INITIAL_INFUSION_DOSE",
         severity=Severity.WARNING,
         when=(c.order << _first_infusion,
-              c.test << ((m.kind == "itb_bolus") & (m.last == True)  # noqa: E712
+              c.test << ((m.kind == "itb_bolus") & (m.last == True)
                          & (m.ug < NON_RESPONDER_TEST_DOSE_UG)
                          & ((m.response == "none") | (m.response == "partial")))),
         message="Infusion started although the last test dose ({test.ug:g} ug) gave no "
@@ -231,7 +231,7 @@ RULES = [
         code="INTRATHECAL_INCREASE_IN_FIRST_24H",
         severity=Severity.WARNING,
         when=(c.p << INCREASE,
-              c.age << ((m.kind == "itb_infusion_age") & (m.exact == True)  # noqa: E712
+              c.age << ((m.kind == "itb_infusion_age") & (m.exact == True)
                         & (m.hours < NO_INCREASE_FIRST_H))),
         message="Increase from {p.from_ug:g} to {p.to_ug:g} ug/day {age.hours:g} h after the "
         "infusion started: no increase should be attempted in the first {limit} h.",
@@ -303,7 +303,7 @@ RULES = [
         severity=Severity.WARNING,
         when=(c.order << itb_order(m.it_phase == "titration"),
               c.p << INCREASE,
-              c.age << ((m.kind == "itb_infusion_age") & (m.exact == False)  # noqa: E712
+              c.age << ((m.kind == "itb_infusion_age") & (m.exact == False)
                         & (m.hours < NO_INCREASE_FIRST_H))),
         message="No infusion start time, and the first recorded regimen is under {limit} h "
         "old: the no-increase-in-the-first-24-hours check could not run.",
@@ -334,7 +334,7 @@ RULES = [
         code="MISSING_DATA",
         severity=Severity.WARNING,
         when=(c.order << _first_infusion,
-              c.f << ((m.kind == "itb_bolus") & -m.response & (m.last == True)  # noqa: E712
+              c.f << ((m.kind == "itb_bolus") & -m.response & (m.last == True)
                       & (m.ug < NON_RESPONDER_TEST_DOSE_UG))),
         message="No response recorded for the last test dose ({f.ug:g} ug): the first "
         "infusion dose (twice the effective bolus) could not be checked.",
@@ -348,7 +348,7 @@ RULES = [
         id="missing.intrathecal_effect_hours",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.i << ((m.kind == "itb_initial_infusion") & (m.effect_known == False)  # noqa: E712
+        when=(c.i << ((m.kind == "itb_initial_infusion") & (m.effect_known == False)
                       & (m.deviation_pct <= INITIAL_DOSE_TOLERANCE_PCT)),),
         message="No effect duration for the {i.test_ug:g} ug test dose: whether the first "
         "infusion should be {i.doubled_ug:g} (effect up to {hours} h) or {i.test_ug:g} ug/day "

@@ -192,7 +192,7 @@ RULES = [
         severity=Severity.CRITICAL,
         when=(c.band << ((m.kind == "age_band") & (m.band == "adult")),
               c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_ADULT)),
-              c.patient << ((m.kind == "patient") & (m.hospital_supervised == False)),  # noqa: E712
+              c.patient << ((m.kind == "patient") & (m.hospital_supervised == False)),
               c.ceiling << (m.kind == "daily_ceiling")),
         message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for adults outside "
         "hospital supervision.",
@@ -209,7 +209,7 @@ RULES = [
         severity=Severity.WARNING,
         when=(c.band << ((m.kind == "age_band") & (m.band == "adult")),
               c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_ADULT)),
-              c.patient << ((m.kind == "patient") & (m.hospital_supervised == True)),  # noqa: E712
+              c.patient << ((m.kind == "patient") & (m.hospital_supervised == True)),
               c.ceiling << (m.kind == "daily_ceiling")),
         message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for adults (allowed only "
         "in hospital under careful supervision).",

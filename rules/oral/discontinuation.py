@@ -61,7 +61,7 @@ RULES = [
         code="ABRUPT_DISCONTINUATION",
         severity=Severity.WARNING,
         when=(c.order << ((m.kind == "order") & (m.route == "oral") & (m.action == "stop")
-                          & (m.taper == False)),),  # noqa: E712
+                          & (m.taper == False)),),
         message="Baclofen stopped without a taper{if order.prev_frequency_per_day}"
         "{if order.prev_dose_value} (current regimen {order.prev_dose_value:g} "
         "{order.prev_dose_unit} {order.prev_frequency_per_day} times a day){end}{end}: sudden "

@@ -24,7 +24,7 @@ RULES = [
         code="DOSING_FREQUENCY_OUTSIDE_RANGE",
         severity=Severity.WARNING,
         when=(
-            c.band << ((m.kind == "age_band") & (m.paediatric == True)),  # noqa: E712
+            c.band << ((m.kind == "age_band") & (m.paediatric == True)),
             c.order << ((m.kind == "order") & (m.route == "oral") & (m.action != "stop")
                         & ((m.frequency_per_day < DIVIDED_DOSES_CHILD[0])
                            | (m.frequency_per_day > DIVIDED_DOSES_CHILD[1]))),

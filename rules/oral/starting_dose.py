@@ -79,7 +79,7 @@ def child_start_limit(start: ChildStart) -> Iterator[RegimenLimit]:
 _CODE = "STARTING_DOSE_ABOVE_RECOMMENDED"
 _new_oral_course = (m.kind == "order") & (m.route == "oral") & (m.action == "start")
 _adult = (m.kind == "age_band") & (m.band == "adult")
-_child = (m.kind == "age_band") & (m.paediatric == True)  # noqa: E712 durable DSL
+_child = (m.kind == "age_band") & (m.paediatric == True)
 _oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
 _child_weight_dose = (m.kind == "weight_based_dose") & (m.route == "oral")
 _ADULT_START = (c.order << _new_oral_course, c.band << _adult,

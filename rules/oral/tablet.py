@@ -24,7 +24,7 @@ TABLET_SOURCE = Passage(
     note="Applies under 18 years (000 is the paediatric text). 33.0 kg is not 'below 33 kg'.",
 )
 
-_child = (m.kind == "age_band") & (m.paediatric == True)  # noqa: E712 durable DSL
+_child = (m.kind == "age_band") & (m.paediatric == True)
 _tablet_ordered = ((m.kind == "order") & (m.route == "oral") & (m.form == "tablet")
                    & (m.action != "stop"))
 _below_33_kg = (m.kind == "patient") & (m.weight_kg < TABLET_MIN_WEIGHT_KG)

@@ -57,7 +57,7 @@ def next_step(step: DoseStep, max_step: float | None, min_days: int) -> Iterator
 
 
 _adult = (m.kind == "age_band") & (m.band == "adult")
-_child = (m.kind == "age_band") & (m.paediatric == True)  # noqa: E712 durable DSL
+_child = (m.kind == "age_band") & (m.paediatric == True)
 _increase = (m.kind == "dose_step") & (m.route == "oral") & (m.increase_mg > 0)
 _ADULT_TOO_FAST = (c.band << _adult,
                    c.step << (_increase & ((m.increase_mg > STEP_MAX_MG_DAY_ADULT)
@@ -118,7 +118,7 @@ RULES = [
         id="missing.previous_regimen",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << (_change & (m.has_previous == False)),),  # noqa: E712
+        when=(c.order << (_change & (m.has_previous == False)),),
         message="Dose change without order.previous: the titration step could not be checked.",
         suggestion="Give the regimen being changed: order.previous.dose, frequency_per_day and "
         "since.",
@@ -131,7 +131,7 @@ RULES = [
         id="missing.previous_dose",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << (_change & (m.has_previous == True) & -m.prev_dose_value  # noqa: E712
+        when=(c.order << (_change & (m.has_previous == True) & -m.prev_dose_value
                           & +m.prev_frequency_per_day),),
         message="Dose change without order.previous.dose: the titration step could not be "
         "checked.",
@@ -146,7 +146,7 @@ RULES = [
         id="missing.previous_frequency",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << (_change & (m.has_previous == True) & +m.prev_dose_value  # noqa: E712
+        when=(c.order << (_change & (m.has_previous == True) & +m.prev_dose_value
                           & -m.prev_frequency_per_day),),
         message="Dose change without order.previous.frequency_per_day: the titration step "
         "could not be checked.",
@@ -161,7 +161,7 @@ RULES = [
         id="missing.previous_dose_and_frequency",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << (_change & (m.has_previous == True) & -m.prev_dose_value  # noqa: E712
+        when=(c.order << (_change & (m.has_previous == True) & -m.prev_dose_value
                           & -m.prev_frequency_per_day),),
         message="Dose change without order.previous.dose, order.previous.frequency_per_day: "
         "the titration step could not be checked.",
@@ -176,7 +176,7 @@ RULES = [
         id="missing.previous_since",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << (_change & (m.has_previous == True) & -m.prev_since),),  # noqa: E712
+        when=(c.order << (_change & (m.has_previous == True) & -m.prev_since),),
         message="Dose change without the date of the last change: the titration interval could "
         "not be checked.",
         suggestion="Give order.previous.since (the date the current regimen started).",

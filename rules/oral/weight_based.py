@@ -34,7 +34,7 @@ def above_range(ceiling: DailyCeiling) -> Iterator[RegimenLimit]:
                        max_mg_day=given(ceiling.weight_mg_day), paediatric=True)
 
 
-_child = (m.kind == "age_band") & (m.paediatric == True)  # noqa: E712 durable DSL
+_child = (m.kind == "age_band") & (m.paediatric == True)
 _above_range = ((m.kind == "weight_based_dose") & (m.route == "oral")
                 & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD))
 
