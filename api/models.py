@@ -27,7 +27,7 @@ class AlertOut(BaseModel):
 
 class SafetyCheckResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "check_id": "4f6c…", "ruleset_version": "2.1.0+5336c5c87eaa", "outcome": "no_alerts",
+        "check_id": "4f6c…", "ruleset_version": "2.1.0+d8bf4b327eaf", "outcome": "no_alerts",
         "alerts": []}]})
 
     check_id: str

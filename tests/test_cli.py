@@ -55,7 +55,8 @@ def test_rules_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(("text", "fields"), [
-    ('{"patient": {"birth_date": "1981-06-15", "weight_kg": 80, "weight_kg": 8}, "order": {}}',
+    ('{"patient": {"birth_date": "1981-06-15", "weight_kg": 80, "weight_kg": 8}, '
+     '"order": {}}',
      ["patient.weight_kg"]),
     (json.dumps(build("adult_oral"))[:-2] + ', "form": "oral_solution"}}', ["order.form"]),
 ], ids=["two-weights", "two-forms"])

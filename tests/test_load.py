@@ -67,8 +67,9 @@ def test_distinct_patients_through_one_process_memory_flat(server: Server) -> No
     assert first.requests + rest.requests == DISTINCT
     growth = (rss_end - rss_first) / rss_first
     # The figure `make soak` reports (it runs pytest -s).
-    print(f"\nRSS after {DISTINCT // 10:,} checks: {rss_first / 1024:.1f} MiB; after "  # noqa: T201
-          f"{DISTINCT:,}: {rss_end / 1024:.1f} MiB ({growth:+.1%})")
+    figure = (f"\nRSS after {DISTINCT // 10:,} checks: {rss_first / 1024:.1f} MiB; after "
+              f"{DISTINCT:,}: {rss_end / 1024:.1f} MiB ({growth:+.1%})")
+    print(figure)  # noqa: T201
     assert abs(growth) <= RSS_TOLERANCE, f"RSS {rss_first} KiB -> {rss_end} KiB"
 
 

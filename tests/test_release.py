@@ -58,6 +58,8 @@ def test_the_fingerprint_ignores_formatting_and_comments(tmp_path: Path,
         reformatted = original.replace("MAX_MG_DAY_UNDER_8 = 40",
                                         "MAX_MG_DAY_UNDER_8 = (\n    40  # comment\n)")
         assert reformatted != original and fingerprint_of(reformatted) == base
+        padded = original.replace('"""Oral daily maxima', '""" Oral daily maxima', 1)
+        assert padded != original and fingerprint_of(padded) == base
         assert fingerprint_of(original.replace("MAX_MG_DAY_UNDER_8 = 40",
                                                "MAX_MG_DAY_UNDER_8 = 45")) != base
     finally:

@@ -111,8 +111,8 @@ def test_every_repeated_key_is_named(cds: TestClient) -> None:
 @pytest.mark.parametrize(("text", "status"), [
     ('{"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "accepted", '
      '"outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z"}]}', 400),
-    ('{"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "overridden", '
-     '"outcomeTimestamp": "2021-12-11T10:05:31Z"}]}', 200),
+    ('{"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", '
+     '"outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z"}]}', 200),
 ], ids=["outcome-twice", "outcome-once"])
 def test_feedback_with_a_repeated_key_is_refused(cds: TestClient, text: str,
                                                  status: int) -> None:
