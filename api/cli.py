@@ -39,8 +39,11 @@ def _check(path: str, as_json: bool, explain: bool) -> int:
         return EXIT_INVALID
     except strict_json.DuplicateKeys as exc:
         for key, n in exc.found:
-            print(f"invalid input: {strict_json.dotted(key)}: repeated key: it appears {n} "
-                  "times in the same object; send it once", file=sys.stderr)
+            print(
+                f"invalid input: {strict_json.dotted(key)}: repeated key: it appears {n} "
+                "times in the same object; send it once",
+                file=sys.stderr,
+            )
         return EXIT_INVALID
     except ValidationError as exc:
         for item in validation_items(exc.errors()):
@@ -55,18 +58,24 @@ def _check(path: str, as_json: bool, explain: bool) -> int:
     if as_json:
         print(response.model_dump_json(indent=2, exclude_none=True))
     else:
-        print(f"outcome: {response.outcome}  (check {response.check_id}, ruleset "
-              f"{response.ruleset_version})")
+        print(
+            f"outcome: {response.outcome}  (check {response.check_id}, ruleset "
+            f"{response.ruleset_version})"
+        )
         for alert in response.alerts:
-            print(f"\n[{alert.severity.upper()}] {alert.code}\n  {alert.message}\n"
-                  f"  -> {alert.suggestion}\n  source: {alert.source.document}: "
-                  f"\"{alert.source.excerpt}\"")
+            print(
+                f"\n[{alert.severity.upper()}] {alert.code}\n  {alert.message}\n"
+                f"  -> {alert.suggestion}\n  source: {alert.source.document}: "
+                f'"{alert.source.excerpt}"'
+            )
         if explain and response.trace:
             print("\ntrace:")
             for t in response.trace:
-                print(f"  {t.step:>2}. {t.rule_id} {t.matched}"
-                      + (f" -> {t.alert_code}" if t.alert_code else "")
-                      + "".join(f"\n        + {d}" for d in t.derived))
+                print(
+                    f"  {t.step:>2}. {t.rule_id} {t.matched}"
+                    + (f" -> {t.alert_code}" if t.alert_code else "")
+                    + "".join(f"\n        + {d}" for d in t.derived)
+                )
     return EXIT[response.outcome]
 
 
@@ -105,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("case")
     check.add_argument("--json", action="store_true", help="print the raw API response")
     check.add_argument("--explain", action="store_true", help="include the rule trace")
-    rules = sub.add_parser("rules", help="print the rule catalogue (--json: the whole catalogue "
-                           "with its version, as GET /v1/rules serves it)")
+    rules = sub.add_parser(
+        "rules",
+        help="print the rule catalogue (--json: the whole catalogue "
+        "with its version, as GET /v1/rules serves it)",
+    )
     rules.add_argument("--json", action="store_true")
     serve = sub.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))

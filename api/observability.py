@@ -52,8 +52,9 @@ def configure_logging(level: str | None = None) -> None:
     workers may build several apps in one process."""
     name = (level or os.environ.get("LOG_LEVEL") or "INFO").upper()
     if name not in logging.getLevelNamesMapping():
-        raise ValueError(f"LOG_LEVEL={name!r} is not a logging level "
-                         "(DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+        raise ValueError(
+            f"LOG_LEVEL={name!r} is not a logging level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"
+        )
     root = logging.getLogger()
     root.setLevel(name)
     if not any(getattr(h, "_baclofen_json", False) for h in root.handlers):
@@ -88,29 +89,37 @@ def check_record(endpoint: str, status: int, body: bytes, request: bytes) -> dic
         record["check_id"] = data.get("check_id")
         if status == 200:
             record["outcome"] = data.get("outcome")
-            record["codes"] = [a.get("code") for a in data.get("alerts", [])
-                               if isinstance(a, dict)]
+            record["codes"] = [a.get("code") for a in data.get("alerts", []) if isinstance(a, dict)]
     else:
         found = _HOOK_INSTANCE.search(request)
         record["check_id"] = found.group(1).decode() if found else None
         if status == 200:
             cards = [c for c in data.get("cards", []) if isinstance(c, dict)]
-            record["codes"] = [((c.get("source") or {}).get("topic") or {}).get("code")
-                               for c in cards]
+            record["codes"] = [
+                ((c.get("source") or {}).get("topic") or {}).get("code") for c in cards
+            ]
             # Feedback names cards by uuid only: the uuids here tie it back to alert codes.
             record["card_uuids"] = [c.get("uuid") for c in cards]
             indicators = {c.get("indicator") for c in cards}
-            record["outcome"] = next((s for s in ("critical", "warning", "info")
-                                      if s in indicators), "no_alerts")
+            record["outcome"] = next(
+                (s for s in ("critical", "warning", "info") if s in indicators), "no_alerts"
+            )
     if status != 200:
         record["outcome"] = (
-            "not_completed" if status >= 500
-            else "too_large" if status == 413
-            else "invalid_request")
+            "not_completed"
+            if status >= 500
+            else "too_large"
+            if status == 413
+            else "invalid_request"
+        )
         record["error"] = data.get("error") or _issue_code(data)
         fields = [e.get("field") for e in data.get("errors") or [] if isinstance(e, dict)]
-        fields += [x for i in data.get("issue") or [] if isinstance(i, dict)
-                   for x in i.get("expression") or []]
+        fields += [
+            x
+            for i in data.get("issue") or []
+            if isinstance(i, dict)
+            for x in i.get("expression") or []
+        ]
         if fields:
             record["fields"] = fields[:20]  # names only: the problems may quote the input
     return record

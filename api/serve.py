@@ -48,7 +48,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
     """The one socket clients connect to; "Address already in use" if another program holds
     the port."""
     family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -85,8 +86,17 @@ class Worker:
         self.channel = ours
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.serve", "--channel-fd", str(theirs.fileno()),
-                 "--ready-fd", str(write_end)], pass_fds=(theirs.fileno(), write_end))
+                [
+                    sys.executable,
+                    "-m",
+                    "api.serve",
+                    "--channel-fd",
+                    str(theirs.fileno()),
+                    "--ready-fd",
+                    str(write_end),
+                ],
+                pass_fds=(theirs.fileno(), write_end),
+            )
         finally:
             os.close(write_end)
             theirs.close()
@@ -217,8 +227,9 @@ def _look_after(workers: list[Worker], stopping: list[int]) -> int:
             continue
         worker.poll_ready()  # it may have started and died since the first look
         if not worker.ready:
-            log.error("worker %s exited with code %s at start-up: stopping",
-                      worker.process.pid, code)
+            log.error(
+                "worker %s exited with code %s at start-up: stopping", worker.process.pid, code
+            )
             stopping.append(signal.SIGTERM)
             return 1
         log.error("worker %s exited with code %s: restarting it", worker.process.pid, code)
@@ -258,7 +269,8 @@ def serve_worker(channel_fd: int, ready_fd: int | None) -> int:
     def protocol() -> asyncio.Protocol:
         # What uvicorn's own listener builds for each connection (Server.startup).
         return config.http_protocol_class(  # type: ignore[call-arg]
-            config=config, server_state=server.server_state, app_state=server.lifespan.state)
+            config=config, server_state=server.server_state, app_state=server.lifespan.state
+        )
 
     async def adopt(conn: socket.socket) -> None:
         try:
@@ -311,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST") or "127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
-    parser.add_argument("--workers", type=int,
-                        default=int(os.environ.get("WORKERS") or os.cpu_count() or 1))
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("WORKERS") or os.cpu_count() or 1)
+    )
     parser.add_argument("--channel-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -328,8 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", args.host, args.port, exc.strerror or exc)
         return 1
-    log.info("serving on http://%s:%s with %s workers (connections handed out in turn)",
-             args.host, args.port, args.workers)
+    log.info(
+        "serving on http://%s:%s with %s workers (connections handed out in turn)",
+        args.host,
+        args.port,
+        args.workers,
+    )
     return supervise(listener, args.workers)
 
 

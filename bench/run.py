@@ -56,13 +56,15 @@ def engine_latency(rounds: int) -> dict[str, dict[str, list[float]]]:
         prepared.append((name, raw, facts))
 
     def request(raw: bytes) -> bytes:  # as api/safety_checks.py reads a usual request
-        result = checker.run(SafetyCheckRequest.model_validate(strict_json.loads(raw),
-                                                               from_attributes=True))
+        result = checker.run(
+            SafetyCheckRequest.model_validate(strict_json.loads(raw), from_attributes=True)
+        )
         response = SafetyCheckResponse.from_result(result, explain=False)
         return response.model_dump_json(exclude_none=True).encode()
 
-    times: dict[str, dict[str, list[float]]] = {n: {"engine": [], "request": []}
-                                                for n, _, _ in prepared}
+    times: dict[str, dict[str, list[float]]] = {
+        n: {"engine": [], "request": []} for n, _, _ in prepared
+    }
     clock = time.perf_counter
     for warm in range(rounds // 10 + 50):
         for _, raw, facts in prepared:
@@ -105,6 +107,8 @@ def _payload(key: str, path: str, body: Any) -> bytes:
     if key not in _PAYLOADS:
         _PAYLOADS[key] = loadgen.post(path, body)
     return _PAYLOADS[key]
+
+
 _HEALTH = loadgen.get("/healthz")
 _HOOKS = list(cds_cases().items())
 
@@ -134,16 +138,19 @@ def http_figures(workers: int, seconds: float) -> list[dict[str, Any]]:
         loadgen.run(srv.host, srv.port, _check_request, 8, total=400 * workers)
         for clients in CLIENTS:
             row: dict[str, Any] = {"clients": clients}
-            for label, make in (("check", _check_request), ("hook", _hook_request),
-                                ("healthz", _health_request)):
+            for label, make in (
+                ("check", _check_request),
+                ("hook", _hook_request),
+                ("healthz", _health_request),
+            ):
                 warmup = min(1.0, seconds / 5)
                 # How the connections are spread over the workers, read halfway through.
                 split: list[list[int]] = []
-                probe = threading.Timer(warmup + seconds / 2,
-                                        lambda box=split: box.append(srv.connection_split()))
+                probe = threading.Timer(
+                    warmup + seconds / 2, lambda box=split: box.append(srv.connection_split())
+                )
                 probe.start()
-                res = loadgen.run(srv.host, srv.port, make, clients, seconds=seconds,
-                                  warmup=warmup)
+                res = loadgen.run(srv.host, srv.port, make, clients, seconds=seconds, warmup=warmup)
                 probe.cancel()
                 row[label] = res
                 row[label + " split"] = "/".join(map(str, split[0])) if split else "?"
@@ -158,19 +165,26 @@ def _verdict(ok: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per HTTP measurement")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", 0))
-                        or os.cpu_count() or 2, help="uvicorn workers (default: WORKERS or "
-                        "the core count, as make run)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WORKERS", 0)) or os.cpu_count() or 2,
+        help="uvicorn workers (default: WORKERS or the core count, as make run)",
+    )
     parser.add_argument("--engine-rounds", type=int, default=2000)
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args(argv)
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"# baclofen-cds benchmark — {time.strftime('%Y-%m-%d %H:%M')}, Python "
-          f"{platform.python_version()}, {os.cpu_count()} cores, {args.workers} workers, "
-          f"load average before: {load}\n")
-    print("Client and server share the machine's cores; anything else running skews the "
-          "figures (see the load average).\n")
+    print(
+        f"# baclofen-cds benchmark — {time.strftime('%Y-%m-%d %H:%M')}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores, {args.workers} workers, "
+        f"load average before: {load}\n"
+    )
+    print(
+        "Client and server share the machine's cores; anything else running skews the "
+        "figures (see the load average).\n"
+    )
     times = engine_latency(args.engine_rounds)
     print(f"## Engine, in process ({args.engine_rounds} rounds of the mix, interleaved)\n")
     print("| case | engine p50 ms | engine p99 ms | request p50 ms | request p99 ms |")
@@ -178,46 +192,68 @@ def main(argv: list[str] | None = None) -> int:
     for name, t in times.items():
         e, r = [x * 1000 for x in t["engine"]], [x * 1000 for x in t["request"]]
         label = f"**{name}**" if name == "mix" else name
-        print(f"| {label} | {statistics.median(e):.3f} | {loadgen.percentile(e, 99):.3f} | "
-              f"{statistics.median(r):.3f} | {loadgen.percentile(r, 99):.3f} |")
-    print("\n`engine` = `Engine.evaluate(facts)`; `request` = validate the JSON body, build "
-          "facts, evaluate, build and serialise the response (all a worker does but HTTP).\n")
+        print(
+            f"| {label} | {statistics.median(e):.3f} | {loadgen.percentile(e, 99):.3f} | "
+            f"{statistics.median(r):.3f} | {loadgen.percentile(r, 99):.3f} |"
+        )
+    print(
+        "\n`engine` = `Engine.evaluate(facts)`; `request` = validate the JSON body, build "
+        "facts, evaluate, build and serialise the response (all a worker does but HTTP).\n"
+    )
     mix = [x * 1000 for x in times["mix"]["engine"]]
     verdicts: list[tuple[str, bool]] = [
-        (f"engine p50 ≤ {ENGINE_P50_MS} ms ({statistics.median(mix):.3f})",
-         statistics.median(mix) <= ENGINE_P50_MS),
-        (f"engine p99 ≤ {ENGINE_P99_MS} ms ({loadgen.percentile(mix, 99):.3f})",
-         loadgen.percentile(mix, 99) <= ENGINE_P99_MS),
+        (
+            f"engine p50 ≤ {ENGINE_P50_MS} ms ({statistics.median(mix):.3f})",
+            statistics.median(mix) <= ENGINE_P50_MS,
+        ),
+        (
+            f"engine p99 ≤ {ENGINE_P99_MS} ms ({loadgen.percentile(mix, 99):.3f})",
+            loadgen.percentile(mix, 99) <= ENGINE_P99_MS,
+        ),
     ]
 
     failures = 0
     if not args.skip_http:
         rows = http_figures(args.workers, args.seconds)
-        print(f"## HTTP, real server (`make run`, {args.workers} workers, 127.0.0.1), "
-              f"{args.seconds:g} s per measurement\n")
-        print("| clients | checks/s | check p50 ms | check p99 ms | connections per worker "
-              "| healthz/s | healthz p50 ms | healthz p99 ms | check/healthz "
-              "| CDS Hooks calls/s | hook p50 ms | hook p99 ms |")
+        print(
+            f"## HTTP, real server (`make run`, {args.workers} workers, 127.0.0.1), "
+            f"{args.seconds:g} s per measurement\n"
+        )
+        print(
+            "| clients | checks/s | check p50 ms | check p99 ms | connections per worker "
+            "| healthz/s | healthz p50 ms | healthz p99 ms | check/healthz "
+            "| CDS Hooks calls/s | hook p50 ms | hook p99 ms |"
+        )
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in rows:
             c, h, k = row["check"], row["healthz"], row["hook"]
             failures += c.failures + h.failures + k.failures
-            print(f"| {row['clients']} | {c.rate:,.0f} | {c.percentile(50):.1f} | "
-                  f"{c.percentile(99):.1f} | {row['check split']} | {h.rate:,.0f} | "
-                  f"{h.percentile(50):.1f} | "
-                  f"{h.percentile(99):.1f} | {c.rate / h.rate:.0%} | {k.rate:,.0f} | "
-                  f"{k.percentile(50):.1f} | {k.percentile(99):.1f} |")
+            print(
+                f"| {row['clients']} | {c.rate:,.0f} | {c.percentile(50):.1f} | "
+                f"{c.percentile(99):.1f} | {row['check split']} | {h.rate:,.0f} | "
+                f"{h.percentile(50):.1f} | "
+                f"{h.percentile(99):.1f} | {c.rate / h.rate:.0%} | {k.rate:,.0f} | "
+                f"{k.percentile(50):.1f} | {k.percentile(99):.1f} |"
+            )
             for problem in (c.problems + h.problems + k.problems)[:5]:
                 print(f"  wrong answer: {problem}")
         top = rows[-1]
         c64, h64 = top["check"], top["healthz"]
         verdicts += [
-            (f"≥ {CHECKS_PER_S:,.0f} checks/s at {top['clients']} clients ({c64.rate:,.0f})",
-             c64.rate >= CHECKS_PER_S),
-            (f"check p99 ≤ {CHECK_P99_MS:g} ms at {top['clients']} clients "
-             f"({c64.percentile(99):.1f})", c64.percentile(99) <= CHECK_P99_MS),
-            (f"check ≥ {RATIO:.0%} of healthz at {top['clients']} clients "
-             f"({c64.rate / h64.rate:.0%})", c64.rate >= RATIO * h64.rate),
+            (
+                f"≥ {CHECKS_PER_S:,.0f} checks/s at {top['clients']} clients ({c64.rate:,.0f})",
+                c64.rate >= CHECKS_PER_S,
+            ),
+            (
+                f"check p99 ≤ {CHECK_P99_MS:g} ms at {top['clients']} clients "
+                f"({c64.percentile(99):.1f})",
+                c64.percentile(99) <= CHECK_P99_MS,
+            ),
+            (
+                f"check ≥ {RATIO:.0%} of healthz at {top['clients']} clients "
+                f"({c64.rate / h64.rate:.0%})",
+                c64.rate >= RATIO * h64.rate,
+            ),
             (f"every response right ({failures} wrong)", failures == 0),
         ]
 

@@ -46,8 +46,11 @@ class Server:
         resource tracker."""
         procs = self.processes()
         parents = {_parent(p) for p in procs}
-        return [p for p in procs if p not in parents and p != self.pid
-                and "resource_tracker" not in _cmdline(p)]
+        return [
+            p
+            for p in procs
+            if p not in parents and p != self.pid and "resource_tracker" not in _cmdline(p)
+        ]
 
     def connection_split(self) -> list[int]:
         """Established client connections each worker holds, most first. With keep-alive
@@ -85,8 +88,11 @@ def _established_inodes(port: int) -> set[str]:
             continue
         for line in lines:
             fields = line.split()
-            if (len(fields) > 9 and fields[3] == "01"
-                    and int(fields[1].rsplit(":", 1)[1], 16) == port):
+            if (
+                len(fields) > 9
+                and fields[3] == "01"
+                and int(fields[1].rsplit(":", 1)[1], 16) == port
+            ):
                 inodes.add(fields[9])
     return inodes
 
@@ -127,18 +133,31 @@ def rss_kib(pid: int) -> int:
 
 
 @contextmanager
-def running(workers: int, *, log_dir: Path, log_level: str = "INFO",
-            extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+def running(
+    workers: int, *, log_dir: Path, log_level: str = "INFO", extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """`make -s run` with PORT, WORKERS and LOG_LEVEL (INFO, as `make run`: one JSON line
     per check goes to the log file); stopped (process group) on exit."""
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": HOST, "WORKERS": str(workers),
-           "LOG_LEVEL": log_level, **(extra_env or {})}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": HOST,
+        "WORKERS": str(workers),
+        "LOG_LEVEL": log_level,
+        **(extra_env or {}),
+    }
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, env=env,
-                                start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            ["make", "-s", "run"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         server = Server(HOST, port, proc.pid, log_path)
         try:
             _wait_ready(server, proc, workers)
@@ -158,8 +177,10 @@ def _wait_ready(server: Server, proc: subprocess.Popen[bytes], workers: int) -> 
         try:
             # Every worker must be up (its engine built), not only the first one to accept.
             started = server.log.read_text(errors="replace").count("Application startup complete")
-            if (httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200
-                    and started >= workers):
+            if (
+                httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200
+                and started >= workers
+            ):
                 return
         except httpx.TransportError:
             pass

@@ -26,7 +26,8 @@ HIDDEN = frozenset({"id", "kind"})
 _ITEM = re.compile(
     r"^(?:(?P<key>[A-Za-z_][A-Za-z0-9_]*)=)?"
     r"(?P<alias>[a-z_][a-z0-9_]*)(?P<each>\[\])?(?:\.(?P<field>\*|[A-Za-z_][A-Za-z0-9_]*))?"
-    r"(?P<exclude>(?:\s+-[A-Za-z_][A-Za-z0-9_]*)*)$")
+    r"(?P<exclude>(?:\s+-[A-Za-z_][A-Za-z0-9_]*)*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,20 @@ def parse(spec: Sequence[str]) -> list[Item]:
         if fld == "*" and not each and key is not None:
             raise ValueError(f"evidence item {text!r}: a spread takes no key")
         if each and (key is None or fld is None):
-            raise ValueError(f"evidence item {text!r}: a list over firings needs a key and a "
-                             "field (or .*)")
+            raise ValueError(
+                f"evidence item {text!r}: a list over firings needs a key and a field (or .*)"
+            )
         if fld is None and each:
             raise ValueError(f"evidence item {text!r}: name a field")
-        items.append(Item(key=key if fld == "*" and not each else (key or fld or alias),
-                          alias=alias, field=fld, each=bool(each), exclude=excluded))
+        items.append(
+            Item(
+                key=key if fld == "*" and not each else (key or fld or alias),
+                alias=alias,
+                field=fld,
+                each=bool(each),
+                exclude=excluded,
+            )
+        )
     return items
 
 
@@ -83,7 +92,8 @@ def gather(items: list[Item], scope: Mapping[str, Any]) -> dict[str, Any]:
             facts = value or []
             out[item.key or item.alias] = [
                 whole(f, item.exclude) if item.field == "*" else _field(f, item.field)
-                for f in facts]
+                for f in facts
+            ]
         elif item.field == "*":
             out.update(whole(value, item.exclude))
         else:

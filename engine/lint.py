@@ -57,7 +57,7 @@ def _paths(expr: Mapping[str, Any]) -> list[list[str]]:
     if len(expr) != 1:
         # {"a": 1, "b": 2} is not produced by durable's DSL; treat each key as a test in order.
         return [[json.dumps({k: v}, sort_keys=True) for k, v in expr.items()]]
-    (op, arg), = expr.items()
+    ((op, arg),) = expr.items()
     if op == "$and":
         paths: list[list[str]] = [[]]
         for part in arg:
@@ -104,7 +104,7 @@ def _value_refs(value: Any) -> Iterator[tuple[str, str]]:
     """References to other facts inside a compared value: `c.prev.seq + 1`."""
     if isinstance(value, Mapping):
         if len(value) == 1:
-            (key, inner), = value.items()
+            ((key, inner),) = value.items()
             if not key.startswith("$") and isinstance(inner, str):
                 yield key, inner
                 return
@@ -138,7 +138,7 @@ def _pushes(children: Mapping[str, _Node]) -> int:
     others = 0
     for key in children:
         test = json.loads(key)
-        (name, value), = test.items()
+        ((name, value),) = test.items()
         if not name.startswith("$") and not isinstance(value, (dict, list)):
             eq_props.add(name)
         else:
@@ -146,9 +146,12 @@ def _pushes(children: Mapping[str, _Node]) -> int:
     return len(eq_props) + others
 
 
-def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]],
-         merges: Mapping[str, Any] | None = None,
-         vocabulary: Vocabulary = UNTYPED) -> LintReport:
+def lint(
+    rules: Sequence[Rule],
+    definitions: Mapping[str, Mapping[str, Any]],
+    merges: Mapping[str, Any] | None = None,
+    vocabulary: Vocabulary = UNTYPED,
+) -> LintReport:
     """Raise RulesetError listing every problem; return the figures for the boot log."""
     problems: list[str] = []
     alert_rules = [r for r in rules if isinstance(r, AlertRule)]
@@ -189,8 +192,10 @@ def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]],
         attach = dict(rule.attach) if isinstance(rule, AlertRule) else {}
         clashes = (named | set(rule.params) | set(attach)) & RESERVED_NAMES
         if clashes:
-            problems.append(f"{rule.id}: {sorted(clashes)} cannot name a condition, a param or "
-                            "an attached result (the engine's own keys)")
+            problems.append(
+                f"{rule.id}: {sorted(clashes)} cannot name a condition, a param or "
+                "an attached result (the engine's own keys)"
+            )
         problems += _vocabulary_problems(rule, definitions.get(rule.id, {}), vocabulary)
         if isinstance(rule, AlertRule):
             if not _CODE.match(rule.code):
@@ -202,8 +207,9 @@ def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]],
             if not callable(rule.derive):
                 problems.append(f"{rule.id}: derive is not callable")
             else:
-                problems += _function_problems(rule, "derive", rule.derive, vocabulary,
-                                               many=rule.fold)
+                problems += _function_problems(
+                    rule, "derive", rule.derive, vocabulary, many=rule.fold
+                )
 
     root = _Node()
     for name, definition in definitions.items():
@@ -213,8 +219,10 @@ def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]],
             if _first_kind(expr) is None:
                 problems.append(f"{name}: the first test of each condition must be kind == '...'")
             for value in _exponent_constants(expr):
-                problems.append(f"{name}: constant {value!r} would reach durable-rules in "
-                                "exponent form (error 204): state it in other units")
+                problems.append(
+                    f"{name}: constant {value!r} would reach durable-rules in "
+                    "exponent form (error 204): state it in other units"
+                )
             ops = _operations(expr)
             if ops > MAX_OPERATIONS_PER_CONDITION:
                 problems.append(f"{name}: {ops} operations in one condition (max 32)")
@@ -248,8 +256,9 @@ def lint(rules: Sequence[Rule], definitions: Mapping[str, Mapping[str, Any]],
         )
     if problems:
         raise RulesetError(problems)
-    return LintReport(rules=len(definitions), max_stack_estimate=max_stack,
-                      max_children=max_children)
+    return LintReport(
+        rules=len(definitions), max_stack_estimate=max_stack, max_children=max_children
+    )
 
 
 # -- the fact vocabulary ----------------------------------------------------------------------
@@ -264,8 +273,9 @@ def _kinds(rule: Rule, definition: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _vocabulary_problems(rule: Rule, definition: Mapping[str, Any],
-                         vocabulary: Vocabulary) -> list[str]:
+def _vocabulary_problems(
+    rule: Rule, definition: Mapping[str, Any], vocabulary: Vocabulary
+) -> list[str]:
     """Every field a condition reads, its own or another alias's, is declared for the kind."""
     if not vocabulary.typed:
         return []
@@ -277,35 +287,44 @@ def _vocabulary_problems(rule: Rule, definition: Mapping[str, Any],
         if kind is None:
             continue
         if vocabulary.fields(kind) is None:
-            problems.append(f"{rule.id}: condition {alias!r} matches kind {kind!r}, which is "
-                            "not declared")
+            problems.append(
+                f"{rule.id}: condition {alias!r} matches kind {kind!r}, which is not declared"
+            )
             continue
         if vocabulary.is_result(kind):
-            problems.append(f"{rule.id}: condition {alias!r} matches {kind!r}, a result of "
-                            "the check, which no rule may match")
+            problems.append(
+                f"{rule.id}: condition {alias!r} matches {kind!r}, a result of "
+                "the check, which no rule may match"
+            )
         for other, name in _field_refs(expr):
             owner = kind if other is None else kinds.get(other)
             if owner is None:
-                problems.append(f"{rule.id}: condition {alias!r} reads {other}.{name}, and "
-                                f"{other!r} is no earlier condition")
+                problems.append(
+                    f"{rule.id}: condition {alias!r} reads {other}.{name}, and "
+                    f"{other!r} is no earlier condition"
+                )
                 continue
             declared = vocabulary.fields(owner) or frozenset()
             if name not in declared and name != "kind":
-                problems.append(f"{rule.id}: reads field {name!r}, which kind {owner!r} does "
-                                f"not declare (condition {other or alias!r})")
+                problems.append(
+                    f"{rule.id}: reads field {name!r}, which kind {owner!r} does "
+                    f"not declare (condition {other or alias!r})"
+                )
     return problems
 
 
 def _scope_kinds(rule: AlertRule | Derivation, vocabulary: Vocabulary) -> dict[str, str]:
-    kinds = _kinds(rule, {"all": [{getattr(cond, "alias", ""): cond.define()}
-                                  for cond in rule.when]})
+    kinds = _kinds(
+        rule, {"all": [{getattr(cond, "alias", ""): cond.define()} for cond in rule.when]}
+    )
     if isinstance(rule, AlertRule):
         kinds.update(rule.attach)
     return kinds
 
 
-def _path_problem(rule: Rule, label: str, path: str, kinds: Mapping[str, str],
-                  vocabulary: Vocabulary, many: bool) -> str | None:
+def _path_problem(
+    rule: Rule, label: str, path: str, kinds: Mapping[str, str], vocabulary: Vocabulary, many: bool
+) -> str | None:
     head, _, rest = path.partition(".")
     head = head.split("[")[0]
     if head in rule.params:
@@ -317,8 +336,10 @@ def _path_problem(rule: Rule, label: str, path: str, kinds: Mapping[str, str],
     field_name = rest.split(".")[0].split("[")[0]
     declared = vocabulary.fields(kinds[head])
     if vocabulary.typed and field_name and declared is not None and field_name not in declared:
-        return (f"{rule.id}: {label} reads field {field_name!r}, which kind {kinds[head]!r} "
-                "does not declare")
+        return (
+            f"{rule.id}: {label} reads field {field_name!r}, which kind {kinds[head]!r} "
+            "does not declare"
+        )
     return None
 
 
@@ -348,8 +369,9 @@ def _alert_problems(rule: AlertRule, vocabulary: Vocabulary) -> list[str]:
         else:
             problems.append(f"{rule.id}: {label} is neither a template nor a function")
     if callable(rule.evidence):
-        problems += _function_problems(rule, "evidence", rule.evidence, vocabulary,
-                                       many=rule.aggregate)
+        problems += _function_problems(
+            rule, "evidence", rule.evidence, vocabulary, many=rule.aggregate
+        )
     elif rule.evidence is not None:
         try:
             items = evidence.parse(rule.evidence)
@@ -358,22 +380,25 @@ def _alert_problems(rule: AlertRule, vocabulary: Vocabulary) -> list[str]:
         for item in items:
             if item.field is None:
                 if item.alias not in rule.params:
-                    problems.append(f"{rule.id}: evidence names {item.alias!r}, which is no "
-                                    "param")
+                    problems.append(f"{rule.id}: evidence names {item.alias!r}, which is no param")
                 continue
             if item.alias not in kinds:
                 problems.append(f"{rule.id}: evidence names unknown alias {item.alias!r}")
                 continue
             if item.each != rule.aggregate:
-                problems.append(f"{rule.id}: evidence {item.alias}{'[]' if item.each else ''}."
-                                f"{item.field}: an aggregate rule lists every firing "
-                                "(alias[].field), any other reads its one fact (alias.field)")
+                problems.append(
+                    f"{rule.id}: evidence {item.alias}{'[]' if item.each else ''}."
+                    f"{item.field}: an aggregate rule lists every firing "
+                    "(alias[].field), any other reads its one fact (alias.field)"
+                )
             declared = vocabulary.fields(kinds[item.alias])
             if vocabulary.typed and declared is not None:
                 for name in [item.field, *item.exclude]:
                     if name != "*" and name not in declared:
-                        problems.append(f"{rule.id}: evidence reads field {name!r}, which "
-                                        f"kind {kinds[item.alias]!r} does not declare")
+                        problems.append(
+                            f"{rule.id}: evidence reads field {name!r}, which "
+                            f"kind {kinds[item.alias]!r} does not declare"
+                        )
     return problems
 
 
@@ -393,8 +418,9 @@ def _annotated_kind(annotation: Any) -> tuple[str | None, bool]:
     return None, False
 
 
-def _function_problems(rule: Rule, label: str, fn: Callable[..., Any],
-                       vocabulary: Vocabulary, many: bool) -> list[str]:
+def _function_problems(
+    rule: Rule, label: str, fn: Callable[..., Any], vocabulary: Vocabulary, many: bool
+) -> list[str]:
     """A rule function takes only the rule's aliases, params and attached results, each
     annotated (when annotated with a kind) as the kind its condition matches."""
     problems: list[str] = []
@@ -409,8 +435,10 @@ def _function_problems(rule: Rule, label: str, fn: Callable[..., Any],
     known = set(aliases(rule)) | set(rule.params) | set(kinds)
     for name in names:
         if name not in known:
-            problems.append(f"{rule.id}: {label} takes {name!r}, which is no alias, param or "
-                            "attached result of the rule")
+            problems.append(
+                f"{rule.id}: {label} takes {name!r}, which is no alias, param or "
+                "attached result of the rule"
+            )
     try:
         hints = typing.get_type_hints(fn)
     except Exception:
@@ -423,10 +451,14 @@ def _function_problems(rule: Rule, label: str, fn: Callable[..., Any],
             continue
         attached = isinstance(rule, AlertRule) and name in rule.attach
         if kind != kinds[name]:
-            problems.append(f"{rule.id}: {label} reads {name!r} as kind {kind!r}, but its "
-                            f"condition matches {kinds[name]!r}")
+            problems.append(
+                f"{rule.id}: {label} reads {name!r} as kind {kind!r}, but its "
+                f"condition matches {kinds[name]!r}"
+            )
         elif listed != (many and not attached):
-            problems.append(f"{rule.id}: {label} reads {name!r} as "
-                            f"{'a list' if listed else 'one fact'}, but the rule gives "
-                            f"{'one fact' if not many or attached else 'a list'}")
+            problems.append(
+                f"{rule.id}: {label} reads {name!r} as "
+                f"{'a list' if listed else 'one fact'}, but the rule gives "
+                f"{'one fact' if not many or attached else 'a list'}"
+            )
     return problems

@@ -110,9 +110,11 @@ class AlertRule:
     def templates(self) -> dict[str, Template]:
         """The compiled templates among message and suggestion (a bad one raises here, at
         start-up: the lint reports it)."""
-        return {name: Template.compile(text) for name, text in
-                (("message", self.message), ("suggestion", self.suggestion))
-                if isinstance(text, str)}
+        return {
+            name: Template.compile(text)
+            for name, text in (("message", self.message), ("suggestion", self.suggestion))
+            if isinstance(text, str)
+        }
 
     @cached_property
     def evidence_items(self) -> list[Item] | None:
@@ -168,8 +170,9 @@ class TraceEntry(BaseModel):
 
 # One firing as the runtime records it: rule id, matched facts by alias, derived facts, alert
 # code, the rule that suppressed its alert and the rule its alert was merged into.
-Firing = tuple[str, Mapping[str, Mapping[str, Any]], list[dict[str, Any]], str | None,
-               str | None, str | None]
+Firing = tuple[
+    str, Mapping[str, Mapping[str, Any]], list[dict[str, Any]], str | None, str | None, str | None
+]
 
 # Merges the alerts several rules raised under one code into the one alert reported.
 Merge = Callable[[list["Alert"]], "Alert"]
@@ -187,8 +190,12 @@ class Outcome(BaseModel):
     _firings: Sequence[Firing] = PrivateAttr(default=())
 
     @classmethod
-    def of(cls, alerts: list[Alert], firings: Sequence[Firing],
-           results: dict[str, list[dict[str, Any]]] | None = None) -> Outcome:
+    def of(
+        cls,
+        alerts: list[Alert],
+        firings: Sequence[Firing],
+        results: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> Outcome:
         outcome = cls(alerts=alerts, results=results or {})
         outcome._firings = firings
         return outcome
@@ -196,12 +203,20 @@ class Outcome(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
     def trace(self) -> list[TraceEntry]:
-        return [TraceEntry(step=step, rule_id=rule_id,
-                           matched={alias: str(f.get("id")) for alias, f in matched.items()},
-                           derived=derived, alert_code=code, suppressed_by=suppressed_by,
-                           merged_into=merged_into)
-                for step, (rule_id, matched, derived, code, suppressed_by, merged_into)
-                in enumerate(self._firings, start=1)]
+        return [
+            TraceEntry(
+                step=step,
+                rule_id=rule_id,
+                matched={alias: str(f.get("id")) for alias, f in matched.items()},
+                derived=derived,
+                alert_code=code,
+                suppressed_by=suppressed_by,
+                merged_into=merged_into,
+            )
+            for step, (rule_id, matched, derived, code, suppressed_by, merged_into) in enumerate(
+                self._firings, start=1
+            )
+        ]
 
     @property
     def highest(self) -> Severity | None:

@@ -102,8 +102,14 @@ def _fact_json(value: Any) -> str:
         text = repr(value)
         return format(Decimal(text), "f") if "e" in text else text
     if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_fact_json(v)}"
-                              for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{json.dumps(str(k), ensure_ascii=False)}:{_fact_json(v)}"
+                for k, v in value.items()
+            )
+            + "}"
+        )
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_fact_json(v) for v in value) + "]"
     raise TypeError(f"cannot put {type(value).__name__} in a fact")
@@ -168,9 +174,15 @@ class Engine:
     touched ~2 MB of fresh memory, evicting the CPU caches the rest of the request needed.
     """
 
-    def __init__(self, name: str, rules: Sequence[Rule], *, budget_ms: float = 250.0,
-                 merges: Mapping[str, Merge] | None = None,
-                 vocabulary: Vocabulary | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        rules: Sequence[Rule],
+        *,
+        budget_ms: float = 250.0,
+        merges: Mapping[str, Merge] | None = None,
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         """`merges`: for a code whose alerts, when several rules raise it in one check, are
         merged into one (by the function given) instead of keeping the most severe.
         `vocabulary`: the declared fact kinds; every field a rule reads is resolved against it
@@ -182,16 +194,20 @@ class Engine:
         self.merges: dict[str, Merge] = dict(merges or {})
         self.vocabulary = vocabulary or UNTYPED
         definitions = {r.id: _definition(r) for r in rules}
-        self.lint_report: LintReport = lint(rules, definitions, merges=self.merges,
-                                            vocabulary=self.vocabulary)
+        self.lint_report: LintReport = lint(
+            rules, definitions, merges=self.merges, vocabulary=self.vocabulary
+        )
         self._records: dict[str, type[Record]] = self.vocabulary.record_types()
         self._fields: dict[str, frozenset[str]] = {
             kind: frozenset(model.model_fields) | ENGINE_KEYS
-            for kind, model in self.vocabulary.kinds.items()}
+            for kind, model in self.vocabulary.kinds.items()
+        }
         self._arguments: dict[int, tuple[str, ...] | None] = {}
         self._folds = [r for r in rules if isinstance(r, Derivation) and r.fold]
-        definitions[_SENTINEL_START] = {"all": [{"s": {"kind": START_KIND}}],
-                                        "run": _SENTINEL_START}
+        definitions[_SENTINEL_START] = {
+            "all": [{"s": {"kind": START_KIND}}],
+            "run": _SENTINEL_START,
+        }
         definitions[_SENTINEL_END] = {"all": [{"e": {"kind": END_KIND}}], "run": _SENTINEL_END}
         self._actions: dict[str, Action] = {r.id: self._action(r) for r in rules}
         self._actions[_SENTINEL_START] = _sentinel_start
@@ -236,8 +252,9 @@ class Engine:
                         if handle.vocabulary.is_result(fact["kind"]):
                             check.results.setdefault(fact["kind"], []).append(fact)
                         else:
-                            handle._assert_derived(check, {**fact, "sid": check.sid,
-                                                           CHECK_KEY: check.number})
+                            handle._assert_derived(
+                                check, {**fact, "sid": check.sid, CHECK_KEY: check.number}
+                            )
                 check.firings.append((rule, matched, produced))
             except Exception as exc:  # the rule is broken: the whole check must fail closed
                 # The exception's text may quote the facts (patient data): it goes to the
@@ -289,8 +306,9 @@ class Engine:
             raise TypeError(f"fact kind {fact.get('kind')!r} is not declared")
         unknown = fact.keys() - allowed
         if unknown:
-            raise TypeError(f"fields {sorted(unknown)} are not declared for kind "
-                            f"{fact.get('kind')!r}")
+            raise TypeError(
+                f"fields {sorted(unknown)} are not declared for kind {fact.get('kind')!r}"
+            )
 
     def _assert_derived(self, check: _Check, fact: Mapping[str, Any]) -> None:
         # Hazard "lost derived facts": a derived fact no rule wants is normal. One the engine
@@ -303,8 +321,10 @@ class Engine:
         if code == _OK:
             check.stored.append(text)
         elif code != _NOT_HANDLED:
-            raise RuntimeError(f"the engine dropped derived fact {fact.get('id')!r} (code {code}:"
-                               " its id collides with a stored fact's)")
+            raise RuntimeError(
+                f"the engine dropped derived fact {fact.get('id')!r} (code {code}:"
+                " its id collides with a stored fact's)"
+            )
 
     def _run_agenda(self, check: _Check, state: int) -> None:
         """Fire every pending action of the session, including those that derived facts
@@ -435,8 +455,9 @@ class Engine:
                 for new in self._call(rule.derive, scope):
                     fact = {**self._fact(rule, new), "id": f"d{next(check.derived_seq)}"}
                     if not self.vocabulary.is_result(fact["kind"]):
-                        raise TypeError(f"a fold may derive result kinds only, not "
-                                        f"{fact['kind']!r}")
+                        raise TypeError(
+                            f"a fold may derive result kinds only, not {fact['kind']!r}"
+                        )
                     check.results.setdefault(fact["kind"], []).append(fact)
                     produced.append(fact)
             except Exception as exc:
@@ -463,10 +484,17 @@ class Engine:
         suppressed: dict[int, str] = {}
         merged: dict[int, str] = {}
         superseded = self._superseded(fired)
-        withheld = {kind for rule_id in fired if rule_id not in superseded
-                    for kind in self._alert_rule(rule_id).withholds}
-        results = {kind: [{k: v for k, v in f.items() if k not in ("id", "kind")} for f in facts]
-                   for kind, facts in check.results.items() if kind not in withheld}
+        withheld = {
+            kind
+            for rule_id in fired
+            if rule_id not in superseded
+            for kind in self._alert_rule(rule_id).withholds
+        }
+        results = {
+            kind: [{k: v for k, v in f.items() if k not in ("id", "kind")} for f in facts]
+            for kind, facts in check.results.items()
+            if kind not in withheld
+        }
         # (first step, steps it covers, alert) for every alert still reported, firing order.
         alerts: list[tuple[int, list[int], Alert]] = []
         for rule_id, items in fired.items():
@@ -479,12 +507,16 @@ class Engine:
                 scope: dict[str, Any] = {**rule.params, **attached}
                 for alias in items[0][1]:
                     scope[alias] = [self._record(matched[alias]) for _, matched in items]
-                alerts.append((items[0][0], [s for s, _ in items],
-                               self._render(rule, scope, {})))
+                alerts.append((items[0][0], [s for s, _ in items], self._render(rule, scope, {})))
             else:
-                alerts.extend((step, [step], self._render(
-                    rule, {**self._scope(rule, matched), **attached}, matched))
-                    for step, matched in items)
+                alerts.extend(
+                    (
+                        step,
+                        [step],
+                        self._render(rule, {**self._scope(rule, matched), **attached}, matched),
+                    )
+                    for step, matched in items
+                )
         alerts.sort(key=lambda a: a[0])
 
         by_code: dict[str, list[tuple[int, list[int], Alert]]] = {}
@@ -498,18 +530,30 @@ class Engine:
                 alert = _merge(self.merges[code], code, [a for _, _, a in same])
                 kept.append((same[0][0], alert))
                 # Every firing but the reported rule's first alert was merged into it.
-                merged.update((s, alert.rule_id) for n, (_, steps, a) in enumerate(same)
-                              if n or a.rule_id != alert.rule_id for s in steps)
+                merged.update(
+                    (s, alert.rule_id)
+                    for n, (_, steps, a) in enumerate(same)
+                    if n or a.rule_id != alert.rule_id
+                    for s in steps
+                )
             else:
                 first, _, best = max(same, key=lambda a: (a[2].severity.rank, -a[0]))
                 kept.append((first, best))
-                suppressed.update((s, best.rule_id) for step, steps, _ in same
-                                  if step != first for s in steps)
+                suppressed.update(
+                    (s, best.rule_id) for step, steps, _ in same if step != first for s in steps
+                )
         kept.sort(key=lambda sa: (-sa[1].severity.rank, sa[0]))
-        firings = [(rule.id, matched, produced,
-                    rule.code if isinstance(rule, AlertRule) else None, suppressed.get(step),
-                    merged.get(step))
-                   for step, (rule, matched, produced) in enumerate(check.firings, start=1)]
+        firings = [
+            (
+                rule.id,
+                matched,
+                produced,
+                rule.code if isinstance(rule, AlertRule) else None,
+                suppressed.get(step),
+                merged.get(step),
+            )
+            for step, (rule, matched, produced) in enumerate(check.firings, start=1)
+        ]
         return Outcome.of([a for _, a in kept], firings, results)
 
     def _alert_rule(self, rule_id: str) -> AlertRule:
@@ -517,21 +561,25 @@ class Engine:
         assert isinstance(rule, AlertRule)
         return rule
 
-    def _attached(self, rule: AlertRule, check: _Check, withheld: set[str]
-                  ) -> dict[str, Record | None]:
+    def _attached(
+        self, rule: AlertRule, check: _Check, withheld: set[str]
+    ) -> dict[str, Record | None]:
         if not rule.attach:
             return {}
         out: dict[str, Record | None] = {}
         for alias, kind in rule.attach.items():
             facts = [] if kind in withheld else check.results.get(kind, [])
             if len(facts) > 1:
-                raise EngineError(f"rule {rule.id} attaches {kind!r}, which the check "
-                                  f"concluded {len(facts)} times")
+                raise EngineError(
+                    f"rule {rule.id} attaches {kind!r}, which the check "
+                    f"concluded {len(facts)} times"
+                )
             out[alias] = self._record(dict(facts[0])) if facts else None
         return out
 
-    def _render(self, rule: AlertRule, scope: dict[str, Any],
-                matched: Mapping[str, Mapping[str, Any]]) -> Alert:
+    def _render(
+        self, rule: AlertRule, scope: dict[str, Any], matched: Mapping[str, Mapping[str, Any]]
+    ) -> Alert:
         """EngineError is the engine's only exception: a message, suggestion or evidence that
         cannot be produced (a missing field, a bad format, a raising function) fails the check
         like a raising derivation, never as a stray exception callers do not map."""
@@ -539,8 +587,9 @@ class Engine:
             return self._alert(rule, scope, matched)
         except Exception as exc:
             log.debug("rule %s could not render its alert", rule.id, exc_info=True)
-            raise EngineError(f"rule {rule.id} could not render its alert: "
-                              f"{type(exc).__name__}") from exc
+            raise EngineError(
+                f"rule {rule.id} could not render its alert: {type(exc).__name__}"
+            ) from exc
 
     def _text(self, rule: AlertRule, name: str, scope: dict[str, Any]) -> str:
         template = rule.templates.get(name)
@@ -548,8 +597,9 @@ class Engine:
             return template.render(scope)
         return str(self._call(getattr(rule, name), scope))
 
-    def _alert(self, rule: AlertRule, scope: dict[str, Any],
-               matched: Mapping[str, Mapping[str, Any]]) -> Alert:
+    def _alert(
+        self, rule: AlertRule, scope: dict[str, Any], matched: Mapping[str, Mapping[str, Any]]
+    ) -> Alert:
         items = rule.evidence_items
         if items is not None:
             shown: Any = evidence.gather(items, scope)
@@ -579,8 +629,11 @@ class Engine:
                 continue
             for other_id in fired:
                 other = self._alert_rule(other_id)
-                if other_id != rule_id and other_id not in out and (
-                        other.code in rule.supersedes or other_id in rule.supersedes_rules):
+                if (
+                    other_id != rule_id
+                    and other_id not in out
+                    and (other.code in rule.supersedes or other_id in rule.supersedes_rules)
+                ):
                     out[other_id] = rule_id
         return out
 
@@ -592,8 +645,7 @@ def _merge(merge: Merge, code: str, alerts: list[Alert]) -> Alert:
         alert = merge(alerts)
     except Exception as exc:
         log.debug("merging the %s alerts failed", code, exc_info=True)
-        raise EngineError(f"the {code} alerts could not be merged: "
-                          f"{type(exc).__name__}") from exc
+        raise EngineError(f"the {code} alerts could not be merged: {type(exc).__name__}") from exc
     if not isinstance(alert, Alert) or alert.code != code:
         raise EngineError(f"the merge of the {code} alerts did not return a {code} alert")
     return alert

@@ -80,10 +80,15 @@ def _condition(text: str) -> Condition:
     if negate and op in ("==", "!="):
         raise ValueError(f"{{if {text}}}: use != instead of not ... ==")
     if op == "in":
-        return Condition(path=path, negate=bool(negate), op=op,
-                         literal=tuple(_literal(x) for x in literal.split("|")))
-    return Condition(path=path, negate=bool(negate), op=op,
-                     literal=_literal(literal) if op else None)
+        return Condition(
+            path=path,
+            negate=bool(negate),
+            op=op,
+            literal=tuple(_literal(x) for x in literal.split("|")),
+        )
+    return Condition(
+        path=path, negate=bool(negate), op=op, literal=_literal(literal) if op else None
+    )
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,7 @@ class Template:
         stack: list[tuple[Condition | None, list[Node], list[Node] | None]] = [(None, [], None)]
         pos = 0
         for match in _TAG.finditer(source):
-            text = source[pos:match.start()]
+            text = source[pos : match.start()]
             pos = match.end()
             current = stack[-1]
             (current[2] if current[2] is not None else current[1]).append(text)
@@ -114,8 +119,11 @@ class Template:
                 cond, then, otherwise = stack.pop()
                 if cond is None:
                     raise ValueError(f"{{end}} without its {{if}} in {source!r}")
-                section = Section(cond, tuple(n for n in then if n != ""),
-                                  tuple(n for n in otherwise or [] if n != ""))
+                section = Section(
+                    cond,
+                    tuple(n for n in then if n != ""),
+                    tuple(n for n in otherwise or [] if n != ""),
+                )
                 parent = stack[-1]
                 (parent[2] if parent[2] is not None else parent[1]).append(section)
         if len(stack) != 1:

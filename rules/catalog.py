@@ -54,8 +54,23 @@ from rules.sources import PRECEDENCE
 RULESET_NAME = "baclofen"
 
 GROUPS: tuple[tuple[ModuleType, ...], ...] = (
-    (derive, contraindications, renal, pregnancy, interactions, tablet, caps, weight_based,
-     missing_data, starting_dose, elderly, oral_titration, frequency, discontinuation, regimen),
+    (
+        derive,
+        contraindications,
+        renal,
+        pregnancy,
+        interactions,
+        tablet,
+        caps,
+        weight_based,
+        missing_data,
+        starting_dose,
+        elderly,
+        oral_titration,
+        frequency,
+        discontinuation,
+        regimen,
+    ),
     (steps, age, screening, titration, maintenance, red_flags, itb_discontinuation, itb_renal),
     (route_and_units,),
 )
@@ -97,24 +112,55 @@ def catalogue(rules: Sequence[Rule] | None = None) -> list[dict[str, Any]]:
     for rule in rules if rules is not None else all_rules():
         if not isinstance(rule, AlertRule):
             continue
-        entry = by_code.setdefault(rule.code, {"code": rule.code, "severity": rule.severity,
-                                               "rules": []})
+        entry = by_code.setdefault(
+            rule.code, {"code": rule.code, "severity": rule.severity, "rules": []}
+        )
         if rule.severity.rank > entry["severity"].rank:
             entry["severity"] = rule.severity
-        entry["rules"].append({"id": rule.id, "severity": rule.severity,
-                               "description": rule.description, "source": rule.source})
+        entry["rules"].append(
+            {
+                "id": rule.id,
+                "severity": rule.severity,
+                "description": rule.description,
+                "source": rule.source,
+            }
+        )
     return sorted(by_code.values(), key=lambda e: e["code"])
 
 
 # -- the catalogue as structured data (the endpoint, the review sheet, the console) -------------
 # A constant's unit, from its name: the longest of these words it contains.
-_UNITS = (("_DECIMALS", "decimal places"), ("_MG_PER_KG_DAY", "mg/kg/day"),
-          ("_MG_DAY", "mg/day"), ("_UG_DAY", "ug/day"), ("_ML_MIN", "mL/min"), ("_UG", "ug"),
-          ("_MG", "mg"), ("_KG", "kg"), ("_PCT", "%"), ("_H", "h"), ("_HOURS", "h"),
-          ("_DAYS", "days"), ("_YEARS", "years"), ("_FRACTION", "fraction"),
-          ("_FACTOR", "times"), ("_REGIMENS", "regimens"), ("_DOSES", "doses a day"))
-_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=", "$neq": "!=", "$add": "+",
-        "$sub": "-", "$mul": "*", "$div": "/", "$mt": "matches"}
+_UNITS = (
+    ("_DECIMALS", "decimal places"),
+    ("_MG_PER_KG_DAY", "mg/kg/day"),
+    ("_MG_DAY", "mg/day"),
+    ("_UG_DAY", "ug/day"),
+    ("_ML_MIN", "mL/min"),
+    ("_UG", "ug"),
+    ("_MG", "mg"),
+    ("_KG", "kg"),
+    ("_PCT", "%"),
+    ("_H", "h"),
+    ("_HOURS", "h"),
+    ("_DAYS", "days"),
+    ("_YEARS", "years"),
+    ("_FRACTION", "fraction"),
+    ("_FACTOR", "times"),
+    ("_REGIMENS", "regimens"),
+    ("_DOSES", "doses a day"),
+)
+_OPS = {
+    "$gt": ">",
+    "$gte": ">=",
+    "$lt": "<",
+    "$lte": "<=",
+    "$neq": "!=",
+    "$add": "+",
+    "$sub": "-",
+    "$mul": "*",
+    "$div": "/",
+    "$mt": "matches",
+}
 
 
 def unit_of(name: str) -> str:
@@ -141,16 +187,23 @@ def thresholds(module: ModuleType) -> list[dict[str, Any]]:
     import inspect
 
     tree = ast.parse(inspect.getsource(module))
-    names = [t.id for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
-             for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-             if isinstance(t, ast.Name) and t.id.isupper()]
-    return [{"name": name, "value": getattr(module, name), "unit": unit_of(name)}
-            for name in names if _number(getattr(module, name, None))]
+    names = [
+        t.id
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(t, ast.Name) and t.id.isupper()
+    ]
+    return [
+        {"name": name, "value": getattr(module, name), "unit": unit_of(name)}
+        for name in names
+        if _number(getattr(module, name, None))
+    ]
 
 
 def _value(value: Any) -> str:
     if isinstance(value, dict) and len(value) == 1:
-        (key, inner), = value.items()
+        ((key, inner),) = value.items()
         if key in _OPS:
             return f"{_value(inner['$l'])} {_OPS[key]} {_value(inner['$r'])}"
         if isinstance(inner, str):
@@ -160,7 +213,7 @@ def _value(value: Any) -> str:
 
 def describe(expr: Any) -> str:
     """A condition as a reviewer reads it: `mg > 40 and route = "oral"`."""
-    (op, arg), = expr.items()
+    ((op, arg),) = expr.items()
     if op == "$and":
         return " and ".join(describe(part) for part in arg)
     if op == "$or":
@@ -169,7 +222,7 @@ def describe(expr: Any) -> str:
         (field,) = arg
         return f"{field} {'given' if op == '$ex' else 'absent'}"
     if op in _OPS:
-        (field, compared), = arg.items()
+        ((field, compared),) = arg.items()
         return f"{field} {_OPS[op]} {_value(compared)}"
     return f"{op} = {_value(arg)}"
 
@@ -207,26 +260,51 @@ def _derives(fn: Any) -> str:
 
 
 def rule_entry(rule: Rule) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": rule.id, "module": module_of(rule.id),
-                             "conditions": _conditions(rule),
-                             "params": {k: v for k, v in rule.params.items()
-                                        if isinstance(v, int | float | str | list | tuple)
-                                        or v is None}}
+    entry: dict[str, Any] = {
+        "id": rule.id,
+        "module": module_of(rule.id),
+        "conditions": _conditions(rule),
+        "params": {
+            k: v
+            for k, v in rule.params.items()
+            if isinstance(v, int | float | str | list | tuple) or v is None
+        },
+    }
     if isinstance(rule, Derivation):
-        entry.update(type="fold" if rule.fold else "derivation", when=rule.doc,
-                     then=f"derives {_derives(rule.derive)} ({_text(rule.derive)[1:-1]})")
+        entry.update(
+            type="fold" if rule.fold else "derivation",
+            when=rule.doc,
+            then=f"derives {_derives(rule.derive)} ({_text(rule.derive)[1:-1]})",
+        )
         return entry
-    evidence = (list(rule.evidence) if rule.evidence is not None and not callable(rule.evidence)
-                else _text(rule.evidence) if rule.evidence is not None else "the matched facts")
+    evidence = (
+        list(rule.evidence)
+        if rule.evidence is not None and not callable(rule.evidence)
+        else _text(rule.evidence)
+        if rule.evidence is not None
+        else "the matched facts"
+    )
     entry.update(
-        type="alert", code=rule.code, severity=rule.severity.value, when=rule.description,
-        then=f"{rule.code} ({rule.severity.value})", message=_text(rule.message),
-        suggestion=_text(rule.suggestion), evidence=evidence,
-        source={"document": rule.source.document,
-                "precedence": PRECEDENCE.get(rule.source.document, "cited"),
-                "excerpt": rule.source.excerpt, "note": rule.source.note},
-        supersedes=list(rule.supersedes), supersedes_rules=list(rule.supersedes_rules),
-        attach=dict(rule.attach), withholds=list(rule.withholds), aggregate=rule.aggregate)
+        type="alert",
+        code=rule.code,
+        severity=rule.severity.value,
+        when=rule.description,
+        then=f"{rule.code} ({rule.severity.value})",
+        message=_text(rule.message),
+        suggestion=_text(rule.suggestion),
+        evidence=evidence,
+        source={
+            "document": rule.source.document,
+            "precedence": PRECEDENCE.get(rule.source.document, "cited"),
+            "excerpt": rule.source.excerpt,
+            "note": rule.source.note,
+        },
+        supersedes=list(rule.supersedes),
+        supersedes_rules=list(rule.supersedes_rules),
+        attach=dict(rule.attach),
+        withholds=list(rule.withholds),
+        aggregate=rule.aggregate,
+    )
     return entry
 
 
@@ -237,17 +315,43 @@ def document() -> dict[str, Any]:
     from rules import release
 
     return {
-        "ruleset_version": release.RULESET_VERSION, "version": release.VERSION,
-        "fingerprint": release.fingerprint(), "released": release.released(),
-        "modules": [{"module": m.__name__, "doc": (m.__doc__ or "").strip(),
-                     "thresholds": thresholds(m),
-                     "rules": [r.id for r in m.RULES]} for m in MODULES],
+        "ruleset_version": release.RULESET_VERSION,
+        "version": release.VERSION,
+        "fingerprint": release.fingerprint(),
+        "released": release.released(),
+        "modules": [
+            {
+                "module": m.__name__,
+                "doc": (m.__doc__ or "").strip(),
+                "thresholds": thresholds(m),
+                "rules": [r.id for r in m.RULES],
+            }
+            for m in MODULES
+        ],
         "rules": [rule_entry(r) for r in all_rules()],
-        "readings": [{"id": r.id, "when": r.when, "then": r.then, "where": r.where,
-                      "source": {"document": r.source.document, "excerpt": r.source.excerpt,
-                                 "note": r.source.note}} for r in READINGS],
-        "codes": [{**e, "severity": e["severity"].value,
-                   "rules": [{**r, "severity": r["severity"].value,
-                              "source": r["source"].model_dump()} for r in e["rules"]]}
-                  for e in catalogue()],
+        "readings": [
+            {
+                "id": r.id,
+                "when": r.when,
+                "then": r.then,
+                "where": r.where,
+                "source": {
+                    "document": r.source.document,
+                    "excerpt": r.source.excerpt,
+                    "note": r.source.note,
+                },
+            }
+            for r in READINGS
+        ],
+        "codes": [
+            {
+                **e,
+                "severity": e["severity"].value,
+                "rules": [
+                    {**r, "severity": r["severity"].value, "source": r["source"].model_dump()}
+                    for r in e["rules"]
+                ],
+            }
+            for e in catalogue()
+        ],
     }

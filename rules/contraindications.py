@@ -25,8 +25,7 @@ from rules.vocabulary import Finding, OrderFact, OrderRemoval
 
 SEIZURE_SOURCE = Passage(
     REVIEW,
-    "Baclofen should not be administered to individuals with epilepsy or other seizure "
-    "disorders",
+    "Baclofen should not be administered to individuals with epilepsy or other seizure disorders",
     note="Contraindication per the design card and 002 (secondary) and 004 (tertiary). The "
     "primary text (001) does not list epilepsy as a contraindication; it treats seizure risk as "
     "a precaution (withdrawal seizures). We keep the stricter reading and make the alert "
@@ -61,8 +60,11 @@ ESRD_INTRATHECAL_SOURCE = Passage(
 ACTIVE_ORDER = (m.kind == "order") & (m.action != "stop")
 _oral_or_other = ACTIVE_ORDER & (m.route != "intrathecal")
 # An intrathecal order that starts an exposure: a new or resumed infusion, or a test bolus.
-_intrathecal_start = (ACTIVE_ORDER & (m.route == "intrathecal")
-                      & ((m.action == "start") | (m.it_phase == "screening")))
+_intrathecal_start = (
+    ACTIVE_ORDER
+    & (m.route == "intrathecal")
+    & ((m.action == "start") | (m.it_phase == "screening"))
+)
 _seizure = (m.kind == "finding") & (m.finding == "seizure_disorder")
 _end_stage = (m.kind == "finding") & (m.finding == "end_stage_renal")
 
@@ -76,21 +78,30 @@ def _bases(f: Sequence[Finding]) -> str:
 
 
 def seizure_message(f: Sequence[Finding]) -> str:
-    return (f"Seizure disorder on the problem list ({_labels(f)}): baclofen is "
-            "contraindicated in epilepsy and other seizure disorders.")
+    return (
+        f"Seizure disorder on the problem list ({_labels(f)}): baclofen is "
+        "contraindicated in epilepsy and other seizure disorders."
+    )
 
 
 def end_stage_message(f: Sequence[Finding]) -> str:
-    return (f"Terminal renal failure ({_bases(f)}): oral baclofen is contraindicated; it is "
-            "excreted unchanged by the kidneys and accumulates to toxic levels.")
+    return (
+        f"Terminal renal failure ({_bases(f)}): oral baclofen is contraindicated; it is "
+        "excreted unchanged by the kidneys and accumulates to toxic levels."
+    )
 
 
 def end_stage_intrathecal_message(f: Sequence[Finding], order: Sequence[OrderFact]) -> str:
-    what = ("an intrathecal screening bolus" if order[0].it_phase == "screening"
-            else "a new intrathecal infusion")
-    return (f"Terminal renal failure ({_bases(f)}): baclofen is contraindicated, and {what} "
-            "starts a new exposure; it is excreted unchanged by the kidneys and accumulates "
-            "to toxic levels.")
+    what = (
+        "an intrathecal screening bolus"
+        if order[0].it_phase == "screening"
+        else "a new intrathecal infusion"
+    )
+    return (
+        f"Terminal renal failure ({_bases(f)}): baclofen is contraindicated, and {what} "
+        "starts a new exposure; it is excreted unchanged by the kidneys and accumulates "
+        "to toxic levels."
+    )
 
 
 def removal(code: str) -> Iterator[OrderRemoval]:
@@ -101,19 +112,22 @@ RULES = [
     Derivation(
         id="contraindication.remove_on_start_seizure_disorder",
         when=(c.f << _seizure, c.order << (ACTIVE_ORDER & (m.action == "start"))),
-        derive=removal, params={"code": "SEIZURE_DISORDER_CONTRAINDICATION"},
+        derive=removal,
+        params={"code": "SEIZURE_DISORDER_CONTRAINDICATION"},
         doc="A new course in a seizure disorder: remove the order rather than give it.",
     ),
     Derivation(
         id="contraindication.remove_on_start_end_stage_renal",
         when=(c.f << _end_stage, c.order << (_oral_or_other & (m.action == "start"))),
-        derive=removal, params={"code": "END_STAGE_RENAL_CONTRAINDICATION"},
+        derive=removal,
+        params={"code": "END_STAGE_RENAL_CONTRAINDICATION"},
         doc="A new oral course in terminal renal failure: remove the order.",
     ),
     Derivation(
         id="contraindication.remove_intrathecal_start_end_stage_renal",
         when=(c.f << _end_stage, c.order << (_intrathecal_start & (m.action == "start"))),
-        derive=removal, params={"code": "END_STAGE_RENAL_CONTRAINDICATION"},
+        derive=removal,
+        params={"code": "END_STAGE_RENAL_CONTRAINDICATION"},
         doc="A new intrathecal course in terminal renal failure: remove the order.",
     ),
     AlertRule(

@@ -63,8 +63,11 @@ def completed_years(born: date, on: date) -> int:
 def age_from_birth_date(patient: PatientFact, order: OrderFact) -> Iterator[Age]:
     born = date.fromisoformat(given(patient.birth_date))
     on = date.fromisoformat(order.date)
-    yield Age(years=completed_years(born, on), exact_years=round((on - born).days / 365.25, 3),
-              basis="birth_date")
+    yield Age(
+        years=completed_years(born, on),
+        exact_years=round((on - born).days / 365.25, 3),
+        basis="birth_date",
+    )
 
 
 def age_from_years(patient: PatientFact) -> Iterator[Age]:
@@ -72,8 +75,9 @@ def age_from_years(patient: PatientFact) -> Iterator[Age]:
     yield Age(years=math.floor(years), exact_years=years, basis="age_years")
 
 
-def age_band(age: Age, band: Literal["under_8", "8_to_17", "adult"], paediatric: bool
-             ) -> Iterator[AgeBand]:
+def age_band(
+    age: Age, band: Literal["under_8", "8_to_17", "adult"], paediatric: bool
+) -> Iterator[AgeBand]:
     yield AgeBand(band=band, paediatric=paediatric, years=age.years)
 
 
@@ -84,14 +88,23 @@ def daily_dose(order: OrderFact) -> Iterator[DailyDose]:
     mg_per_dose = value * UNIT_TO_MG[unit]
     freq = given(order.frequency_per_day)
     mg = mg_per_dose * freq
-    yield DailyDose(mg=round(mg, 6), ug=round(mg * 1000, 3), dose_mg=round(mg_per_dose, 6),
-                    frequency_per_day=freq, unit_written=unit, route=order.route,
-                    written=f"{value:g} {unit}")
+    yield DailyDose(
+        mg=round(mg, 6),
+        ug=round(mg * 1000, 3),
+        dose_mg=round(mg_per_dose, 6),
+        frequency_per_day=freq,
+        unit_written=unit,
+        route=order.route,
+        written=f"{value:g} {unit}",
+    )
 
 
 def previous_daily_dose(order: OrderFact) -> Iterator[PreviousDailyDose]:
-    mg = (given(order.prev_dose_value) * UNIT_TO_MG[given(order.prev_dose_unit)]
-          * given(order.prev_frequency_per_day))
+    mg = (
+        given(order.prev_dose_value)
+        * UNIT_TO_MG[given(order.prev_dose_unit)]
+        * given(order.prev_frequency_per_day)
+    )
     yield PreviousDailyDose(mg=round(mg, 6), ug=round(mg * 1000, 3), route=order.route)
 
 
@@ -103,22 +116,34 @@ def dose_step(order: OrderFact, dose: DailyDose, prev: PreviousDailyDose) -> Ite
     days = None
     if order.prev_since is not None:
         days = (date.fromisoformat(order.date) - date.fromisoformat(order.prev_since)).days
-    yield DoseStep(from_mg=prev.mg, to_mg=dose.mg, increase_mg=round(dose.mg - prev.mg, 6),
-                   reduction_fraction=round(max(0.0, 1 - dose.mg / prev.mg), 4),
-                   route=order.route, since=order.prev_since, days_since_change=days)
+    yield DoseStep(
+        from_mg=prev.mg,
+        to_mg=dose.mg,
+        increase_mg=round(dose.mg - prev.mg, 6),
+        reduction_fraction=round(max(0.0, 1 - dose.mg / prev.mg), 4),
+        route=order.route,
+        since=order.prev_since,
+        days_since_change=days,
+    )
 
 
 def weight_based_dose(dose: DailyDose, patient: PatientFact) -> Iterator[WeightBasedDose]:
     weight = given(patient.weight_kg)
-    yield WeightBasedDose(mg_per_kg_day=round(dose.mg / weight, 4), mg=dose.mg,
-                          weight_kg=weight, route=dose.route)
+    yield WeightBasedDose(
+        mg_per_kg_day=round(dose.mg / weight, 4), mg=dose.mg, weight_kg=weight, route=dose.route
+    )
 
 
 def renal_function(patient: PatientFact) -> Iterator[RenalFunction]:
     """The lower of creatinine clearance and eGFR: the conservative reading when both exist."""
-    readings = [(value, label) for value, label in
-                ((patient.crcl_ml_min, "creatinine clearance"), (patient.egfr_ml_min, "eGFR"))
-                if value is not None]
+    readings = [
+        (value, label)
+        for value, label in (
+            (patient.crcl_ml_min, "creatinine clearance"),
+            (patient.egfr_ml_min, "eGFR"),
+        )
+        if value is not None
+    ]
     value, measure = min(readings)
     yield RenalFunction(ml_min=value, measure=measure)
 
@@ -139,21 +164,36 @@ def _unread(kind: str, raw: ConditionEntry | MedicationEntry, entry: Entry) -> F
     "nothing found" (MISSING_DATA says so). A malformed code beside readable text is still
     reported: the entry is screened by its text alone, and the code may say more."""
     if entry.problem:
-        return Finding(finding="unscreened_entry", entry_kind=kind, reason="malformed_code",
-                       label=f"{SYSTEM_NAMES.get(entry.named or '', 'code')} {entry.given!r}",
-                       problem=entry.problem, screened_by_text=bool(entry.text))
+        return Finding(
+            finding="unscreened_entry",
+            entry_kind=kind,
+            reason="malformed_code",
+            label=f"{SYSTEM_NAMES.get(entry.named or '', 'code')} {entry.given!r}",
+            problem=entry.problem,
+            screened_by_text=bool(entry.text),
+        )
     if entry.screenable:
         return None
     label = f"{raw.system} {raw.code}" if raw.system else f"{raw.code} (no system)"
-    return Finding(finding="unscreened_entry", entry_kind=kind, reason="system_not_read",
-                   label=label, screened_by_text=False)
+    return Finding(
+        finding="unscreened_entry",
+        entry_kind=kind,
+        reason="system_not_read",
+        label=label,
+        screened_by_text=False,
+    )
 
 
 def _label(entry: Entry, clinical: str | None, verification: str | None) -> str:
     label = entry.text or entry.code_label
-    statuses = [s for s in (clinical if clinical in PAST_STATUSES else None,
-                            verification if verification in UNCONFIRMED_STATUSES else None)
-                if s]
+    statuses = [
+        s
+        for s in (
+            clinical if clinical in PAST_STATUSES else None,
+            verification if verification in UNCONFIRMED_STATUSES else None,
+        )
+        if s
+    ]
     return f"{label} ({', '.join(statuses)})" if statuses else label
 
 
@@ -168,8 +208,7 @@ def condition_findings(cond: ConditionEntry) -> Iterator[Finding]:
     label = _label(entry, clinical, verification)
     for finding, basis in entry_findings(entry, clinical, verification):
         if finding == "alcohol_use":  # alcohol is a CNS depressant for the interaction rule
-            yield Finding(finding="cns_depressant", drug_class="alcohol", basis=basis,
-                          label=label)
+            yield Finding(finding="cns_depressant", drug_class="alcohol", basis=basis, label=label)
         else:
             yield Finding(finding=finding, basis=basis, label=label)
 
@@ -182,12 +221,17 @@ def medication_findings(med: MedicationEntry) -> Iterator[Finding]:
     hit = entry_depressant(entry)
     if hit:
         drug_class, name = hit
-        yield Finding(finding="cns_depressant", drug_class=drug_class, label=name,
-                      basis=entry.text or entry.code_label)
+        yield Finding(
+            finding="cns_depressant",
+            drug_class=drug_class,
+            label=name,
+            basis=entry.text or entry.code_label,
+        )
 
 
-def findings_of_entry(kind: Literal["condition", "medication"], entry: Mapping[str, Any]
-                      ) -> list[dict[str, Any]]:
+def findings_of_entry(
+    kind: Literal["condition", "medication"], entry: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The findings the engine derives from one problem-list or medication entry
     ({system, code, display}), by the same derivations: an empty list means the rules have
     nothing to say about it. A caller that must cut a long list keeps every entry with a
@@ -219,34 +263,49 @@ RULES = [
     Derivation(
         id="derive.age_band_under_8",
         when=(c.age << ((m.kind == "age") & (m.years < CHILD_YOUNGER_BAND_BELOW_YEARS)),),
-        derive=age_band, params={"band": "under_8", "paediatric": True},
+        derive=age_band,
+        params={"band": "under_8", "paediatric": True},
         doc="Before the 8th birthday: the under-8 band (000).",
     ),
     Derivation(
         id="derive.age_band_8_to_17",
-        when=(c.age << ((m.kind == "age") & (m.years >= CHILD_YOUNGER_BAND_BELOW_YEARS)
-                        & (m.years < ADULT_FROM_YEARS)),),
-        derive=age_band, params={"band": "8_to_17", "paediatric": True},
+        when=(
+            c.age
+            << (
+                (m.kind == "age")
+                & (m.years >= CHILD_YOUNGER_BAND_BELOW_YEARS)
+                & (m.years < ADULT_FROM_YEARS)
+            ),
+        ),
+        derive=age_band,
+        params={"band": "8_to_17", "paediatric": True},
         doc="From the 8th to the 18th birthday: the 8-to-17 band (000).",
     ),
     Derivation(
         id="derive.age_band_adult",
         when=(c.age << ((m.kind == "age") & (m.years >= ADULT_FROM_YEARS)),),
-        derive=age_band, params={"band": "adult", "paediatric": False},
+        derive=age_band,
+        params={"band": "adult", "paediatric": False},
         doc="From the 18th birthday: adult (001).",
     ),
     Derivation(
         id="derive.daily_dose",
-        when=(c.order << (_order & (m.action != "stop") & +m.dose_value & +m.dose_unit
-                          & +m.frequency_per_day),),
+        when=(
+            c.order
+            << (
+                _order & (m.action != "stop") & +m.dose_value & +m.dose_unit & +m.frequency_per_day
+            ),
+        ),
         derive=daily_dose,
         doc="An order with a dose and a number of doses a day (not a stop): the daily dose in "
         "mg and ug, and one dose in mg.",
     ),
     Derivation(
         id="derive.previous_daily_dose",
-        when=(c.order << (_order & +m.prev_dose_value & +m.prev_dose_unit
-                          & +m.prev_frequency_per_day),),
+        when=(
+            c.order
+            << (_order & +m.prev_dose_value & +m.prev_dose_unit & +m.prev_frequency_per_day),
+        ),
         derive=previous_daily_dose,
         doc="The previous regimen's daily dose in mg and ug.",
     ),
@@ -282,22 +341,37 @@ RULES = [
     Derivation(
         id="derive.end_stage_by_dialysis_flag",
         when=(c.patient << (_patient & (m.on_dialysis == True)),),
-        derive=flag, params={"finding": "end_stage_renal", "basis": "on dialysis",
-                             "label": "on dialysis", "drug_class": None},
+        derive=flag,
+        params={
+            "finding": "end_stage_renal",
+            "basis": "on dialysis",
+            "label": "on dialysis",
+            "drug_class": None,
+        },
         doc="On dialysis: terminal renal failure.",
     ),
     Derivation(
         id="derive.pregnancy_flag",
         when=(c.patient << (_patient & (m.pregnant == True)),),
-        derive=flag, params={"finding": "pregnancy", "basis": "pregnant", "label": "pregnant",
-                             "drug_class": None},
+        derive=flag,
+        params={
+            "finding": "pregnancy",
+            "basis": "pregnant",
+            "label": "pregnant",
+            "drug_class": None,
+        },
         doc="Marked pregnant: pregnancy.",
     ),
     Derivation(
         id="derive.alcohol_use_flag",
         when=(c.patient << (_patient & (m.alcohol_use == True)),),
-        derive=flag, params={"finding": "cns_depressant", "basis": "alcohol use",
-                             "label": "alcohol", "drug_class": "alcohol"},
+        derive=flag,
+        params={
+            "finding": "cns_depressant",
+            "basis": "alcohol use",
+            "label": "alcohol",
+            "drug_class": "alcohol",
+        },
         doc="Alcohol use recorded: a CNS depressant (alcohol).",
     ),
     Derivation(

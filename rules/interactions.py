@@ -29,8 +29,10 @@ CNS_SOURCE = Passage(
 
 def cns_message(f: Sequence[Finding]) -> str:
     parts = list(dict.fromkeys(f"{x.label} ({x.drug_class})" for x in f))
-    return (f"Active CNS depressant{'s' if len(parts) > 1 else ''}: {', '.join(parts)}. "
-            "Additive sedation and respiratory depression with baclofen.")
+    return (
+        f"Active CNS depressant{'s' if len(parts) > 1 else ''}: {', '.join(parts)}. "
+        "Additive sedation and respiratory depression with baclofen."
+    )
 
 
 RULES = [
@@ -38,8 +40,10 @@ RULES = [
         id="interaction.cns_depressants",
         code="CNS_DEPRESSANT_COMEDICATION",
         severity=Severity.WARNING,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "cns_depressant")),
-              c.order << ((m.kind == "order") & (m.action != "stop"))),
+        when=(
+            c.f << ((m.kind == "finding") & (m.finding == "cns_depressant")),
+            c.order << ((m.kind == "order") & (m.action != "stop")),
+        ),
         message=cns_message,
         suggestion="Review the need for each depressant, use the lowest doses, and monitor "
         "sedation and breathing; advise against alcohol.",

@@ -29,7 +29,8 @@ from rules.vocabulary import Finding
 CODE = "MISSING_DATA"
 
 AGE_SOURCE = Passage(
-    ADULT_SMPC, "Population group: only adults (18 years old or older)",
+    ADULT_SMPC,
+    "Population group: only adults (18 years old or older)",
     note="Every dose limit depends on the age band (000 for 0-<18 years, 001 for adults).",
 )
 
@@ -54,20 +55,24 @@ def merge(alerts: list[Alert]) -> Alert:
         message=f"{len(distinct)} checks could not run: "
         + " ".join(f"({n}) {a.message}" for n, a in enumerate(distinct, start=1)),
         suggestion=" ".join(dict.fromkeys(a.suggestion for a in distinct)),
-        evidence={"missing": missing,
-                  "checks": [{"message": a.message, **a.evidence} for a in distinct]},
+        evidence={
+            "missing": missing,
+            "checks": [{"message": a.message, **a.evidence} for a in distinct],
+        },
         source=first.source,
         rule_id=first.rule_id,
     )
 
 
 # -- entries that could not be screened --------------------------------------------------------
-def _entries(f: Sequence[Finding], reason: str | None = None,
-             screened_by_text: bool | None = None) -> list[Finding]:
+def _entries(
+    f: Sequence[Finding], reason: str | None = None, screened_by_text: bool | None = None
+) -> list[Finding]:
     out: dict[str, Finding] = {}
     for x in f:
         if (reason is None or x.reason == reason) and (
-                screened_by_text is None or x.screened_by_text == screened_by_text):
+            screened_by_text is None or x.screened_by_text == screened_by_text
+        ):
             out.setdefault(x.label, x)
     return list(out.values())
 
@@ -98,20 +103,27 @@ def unscreened_message(f: Sequence[Finding]) -> str:
             screens.append("CNS-depressant co-medication")
         parts = []
         if not_read:
-            parts.append(f"{_n(not_read, 'entry is', 'entries are')} coded in a system we do "
-                         f"not read and carr{'ies' if len(not_read) == 1 else 'y'} no text "
-                         f"({_listed(not_read, False)})")
+            parts.append(
+                f"{_n(not_read, 'entry is', 'entries are')} coded in a system we do "
+                f"not read and carr{'ies' if len(not_read) == 1 else 'y'} no text "
+                f"({_listed(not_read, False)})"
+            )
         if malformed_blind:
-            parts.append(f"{_n(malformed_blind, 'entry has', 'entries have')} a code we "
-                         f"cannot read and no text ({_listed(malformed_blind, True)})")
-        sentences.append(f"{' and '.join(parts)}: the {' and the '.join(screens)} checks "
-                         f"could not look at {'it' if len(blind) == 1 else 'them'}.")
+            parts.append(
+                f"{_n(malformed_blind, 'entry has', 'entries have')} a code we "
+                f"cannot read and no text ({_listed(malformed_blind, True)})"
+            )
+        sentences.append(
+            f"{' and '.join(parts)}: the {' and the '.join(screens)} checks "
+            f"could not look at {'it' if len(blind) == 1 else 'them'}."
+        )
     if malformed_text:
         sentences.append(
             f"{_n(malformed_text, 'code', 'codes')} could not be read "
             f"({_listed(malformed_text, True)}): "
             f"{'its entry was' if len(malformed_text) == 1 else 'their entries were'} "
-            "screened by the display text alone, and the code may say more.")
+            "screened by the display text alone, and the code may say more."
+        )
     return " ".join(sentences)
 
 
@@ -119,10 +131,13 @@ def unscreened_evidence(f: Sequence[Finding]) -> dict[str, object]:
     entries = _entries(f)
     evidence: dict[str, object] = {
         "missing": ["display or a valid code in ICD-10, SNOMED CT, RxNorm or ATC"],
-        "entries": [x.label for x in entries]}
-    malformed = [{"entry": x.label, "problem": str(x.problem),
-                  "screened_by_text": bool(x.screened_by_text)}
-                 for x in entries if x.reason == "malformed_code"]
+        "entries": [x.label for x in entries],
+    }
+    malformed = [
+        {"entry": x.label, "problem": str(x.problem), "screened_by_text": bool(x.screened_by_text)}
+        for x in entries
+        if x.reason == "malformed_code"
+    ]
     if malformed:
         evidence["unreadable_codes"] = malformed
     return evidence
@@ -132,16 +147,18 @@ _order_active = (m.kind == "order") & (m.action != "stop")
 # Oral (or route unknown): intrathecal orders have their own MISSING_DATA rules in
 # rules/intrathecal/, and a non-permitted route is answered by ROUTE_NOT_PERMITTED alone.
 _oral_or_unknown = (m.route == "oral") | -m.route
-_DAILY_DOSE_CHECKS = ("the daily-dose checks (maximum, mg/kg/day, starting dose, titration) "
-                      "could not run.")
+_DAILY_DOSE_CHECKS = (
+    "the daily-dose checks (maximum, mg/kg/day, starting dose, titration) could not run."
+)
 
 RULES = [
     AlertRule(
         id="missing.dose",
         code=CODE,
         severity=Severity.WARNING,
-        when=(c.order << (_order_active & _oral_or_unknown & -m.dose_value
-                          & +m.frequency_per_day),),
+        when=(
+            c.order << (_order_active & _oral_or_unknown & -m.dose_value & +m.frequency_per_day),
+        ),
         message="No dose on the order: " + _DAILY_DOSE_CHECKS,
         suggestion="Give order.dose and order.frequency_per_day.",
         params={"missing": ["order.dose"]},
@@ -153,8 +170,9 @@ RULES = [
         id="missing.frequency",
         code=CODE,
         severity=Severity.WARNING,
-        when=(c.order << (_order_active & _oral_or_unknown & +m.dose_value
-                          & -m.frequency_per_day),),
+        when=(
+            c.order << (_order_active & _oral_or_unknown & +m.dose_value & -m.frequency_per_day),
+        ),
         message="No frequency on the order: " + _DAILY_DOSE_CHECKS,
         suggestion="Give order.dose and order.frequency_per_day.",
         params={"missing": ["order.frequency_per_day"]},
@@ -166,8 +184,9 @@ RULES = [
         id="missing.dose_and_frequency",
         code=CODE,
         severity=Severity.WARNING,
-        when=(c.order << (_order_active & _oral_or_unknown & -m.dose_value
-                          & -m.frequency_per_day),),
+        when=(
+            c.order << (_order_active & _oral_or_unknown & -m.dose_value & -m.frequency_per_day),
+        ),
         message="No dose or frequency on the order: " + _DAILY_DOSE_CHECKS,
         suggestion="Give order.dose and order.frequency_per_day.",
         params={"missing": ["order.dose", "order.frequency_per_day"]},

@@ -26,8 +26,9 @@ PREGNANCY_SOURCE = Passage(
 
 def pregnancy_message(f: Sequence[Finding]) -> str:
     bases = "; ".join(sorted({str(x.basis) for x in f}))
-    return (f"The patient is pregnant ({bases}): baclofen is not a first-line medication in "
-            "pregnancy.")
+    return (
+        f"The patient is pregnant ({bases}): baclofen is not a first-line medication in pregnancy."
+    )
 
 
 RULES = [
@@ -35,8 +36,10 @@ RULES = [
         id="pregnancy.not_first_line",
         code="PREGNANCY",
         severity=Severity.WARNING,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "pregnancy")),
-              c.order << ((m.kind == "order") & (m.action != "stop"))),
+        when=(
+            c.f << ((m.kind == "finding") & (m.finding == "pregnancy")),
+            c.order << ((m.kind == "order") & (m.action != "stop")),
+        ),
         message=pregnancy_message,
         suggestion="Reserve for exceptional cases after specialist review; prefer non-drug "
         "management. If already established, do not stop abruptly.",

@@ -34,8 +34,9 @@ NOT_KNOWLEDGE = frozenset({"checker.py", "release.py", "review_sheet.py"})
 
 
 def knowledge_modules() -> list[Path]:
-    return sorted(p for p in RULES_DIR.rglob("*.py") if p.name not in NOT_KNOWLEDGE
-                  or p.parent != RULES_DIR)
+    return sorted(
+        p for p in RULES_DIR.rglob("*.py") if p.name not in NOT_KNOWLEDGE or p.parent != RULES_DIR
+    )
 
 
 def _tokens(node: ast.AST) -> Iterator[str]:
@@ -67,8 +68,11 @@ def _docstrings_as_text(tree: ast.AST) -> ast.AST:
         if not isinstance(body, list) or not body:
             continue
         first = body[0]
-        if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                and isinstance(first.value.value, str)):
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
             lines = inspect.cleandoc(first.value.value).splitlines()
             first.value.value = "\n".join(line.strip() for line in lines).strip()
     return tree

@@ -25,22 +25,29 @@ RENAL_IMPAIRMENT_UP_TO_ML_MIN = 50
 AVOID_ORAL_BELOW_ML_MIN = 30
 RENAL_START_MG_DAY = 5
 
-_RENAL_NOTE = ("Only 004 (tertiary) gives numbers; 002 (secondary) asks for a more cautious "
-               "approach in renal impairment; the primary texts are silent. The lower of CrCl "
-               "and eGFR is used. Policy: exactly 50 mL/min is inside 004's '30–50' (warning); "
-               "50.1 is not.")
+_RENAL_NOTE = (
+    "Only 004 (tertiary) gives numbers; 002 (secondary) asks for a more cautious "
+    "approach in renal impairment; the primary texts are silent. The lower of CrCl "
+    "and eGFR is used. Policy: exactly 50 mL/min is inside 004's '30–50' (warning); "
+    "50.1 is not."
+)
 RENAL_SOURCE = Passage(
-    CONSUMER_GUIDE, "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
+    CONSUMER_GUIDE,
+    "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
     note=_RENAL_NOTE,
 )
 RENAL_SEVERE_SOURCE = Passage(
-    CONSUMER_GUIDE, "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
+    CONSUMER_GUIDE,
+    "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
     note=_RENAL_NOTE,
 )
 
 _oral_active = (m.kind == "order") & (m.action != "stop") & (m.route == "oral")
-_moderate = ((m.kind == "renal_function") & (m.ml_min >= AVOID_ORAL_BELOW_ML_MIN)
-             & (m.ml_min <= RENAL_IMPAIRMENT_UP_TO_ML_MIN))
+_moderate = (
+    (m.kind == "renal_function")
+    & (m.ml_min >= AVOID_ORAL_BELOW_ML_MIN)
+    & (m.ml_min <= RENAL_IMPAIRMENT_UP_TO_ML_MIN)
+)
 
 RULES = [
     AlertRule(
@@ -85,8 +92,12 @@ RULES = [
         code="RENAL_IMPAIRMENT",
         severity=Severity.WARNING,
         when=(
-            c.renal << ((m.kind == "renal_function") & (m.ml_min >= END_STAGE_ML_MIN)
-                        & (m.ml_min < AVOID_ORAL_BELOW_ML_MIN)),
+            c.renal
+            << (
+                (m.kind == "renal_function")
+                & (m.ml_min >= END_STAGE_ML_MIN)
+                & (m.ml_min < AVOID_ORAL_BELOW_ML_MIN)
+            ),
             c.order << _oral_active,
         ),
         message="{renal.measure} {renal.ml_min:g} mL/min is below {limit} mL/min: oral baclofen "

@@ -113,22 +113,30 @@ _test_bolus = _it_order & (m.it_phase == "screening") & (m.action != "stop")
 _NOT_A_PUMP_MALFUNCTION = (PUMP_STEP_RULE,)
 # Which dose was meant is unknown: the check suggests no corrected regimen.
 _NO_REGIMEN = ("suggested_regimen",)
-_UNIT_SUGGESTION = ("Check the unit and the number against the intended regimen and the pump or "
-                    "product concentration; re-enter the dose in {unit}.")
-_EVIDENCE = ("written=dose.written", "daily_mg=dose.mg", "daily_ug=dose.ug",
-             "dose.frequency_per_day")
+_UNIT_SUGGESTION = (
+    "Check the unit and the number against the intended regimen and the pump or "
+    "product concentration; re-enter the dose in {unit}."
+)
+_EVIDENCE = (
+    "written=dose.written",
+    "daily_mg=dose.mg",
+    "daily_ug=dose.ug",
+    "dose.frequency_per_day",
+)
 
 RULES = [
     Derivation(
         id="route.remove_not_permitted",
         when=(c.order << _not_permitted,),
-        derive=removal, params={"code": "ROUTE_NOT_PERMITTED"},
+        derive=removal,
+        params={"code": "ROUTE_NOT_PERMITTED"},
         doc="A route baclofen is not given by: remove the order.",
     ),
     Derivation(
         id="units.test_bolus_ratio",
         when=(c.order << _test_bolus, c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG))),
-        derive=test_bolus_ratio, params={"max_ug": TEST_DOSE_MAX_UG},
+        derive=test_bolus_ratio,
+        params={"max_ug": TEST_DOSE_MAX_UG},
         doc="A test bolus above 100 ug as a multiple of the largest test dose.",
     ),
     AlertRule(
@@ -151,9 +159,15 @@ RULES = [
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
         # Not a screening bolus: the test-bolus rule below says it better (one unit alert).
-        when=(c.order << (_it_order & ((m.dose_unit == "mg") | (m.dose_unit == "g"))
-                          & (-m.it_phase | (m.it_phase != "screening"))),
-              c.dose << (_it_dose & (m.ug >= IT_MG_WRITTEN_SUSPECT_FROM_UG))),
+        when=(
+            c.order
+            << (
+                _it_order
+                & ((m.dose_unit == "mg") | (m.dose_unit == "g"))
+                & (-m.it_phase | (m.it_phase != "screening"))
+            ),
+            c.dose << (_it_dose & (m.ug >= IT_MG_WRITTEN_SUSPECT_FROM_UG)),
+        ),
         message="Intrathecal dose written as {dose.written} comes to {dose.ug:g} ug/day, at or "
         "beyond the top of any reported intrathecal dose: were micrograms meant?",
         suggestion=_UNIT_SUGGESTION,
@@ -169,9 +183,11 @@ RULES = [
         id="units.intrathecal_test_bolus_mg_written",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_test_bolus & ((m.dose_unit == "mg") | (m.dose_unit == "g"))),
-              c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG)),
-              c.ratio << (m.kind == "dose_ratio")),
+        when=(
+            c.order << (_test_bolus & ((m.dose_unit == "mg") | (m.dose_unit == "g"))),
+            c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG)),
+            c.ratio << (m.kind == "dose_ratio"),
+        ),
         message="Intrathecal test bolus written as {dose.written} is {dose.ug:g} ug, "
         "{ratio.times_max_test_dose:.3g} times the {max_ug} ug maximum test dose (usual first "
         "dose 25-50 ug): were micrograms meant?",
@@ -190,19 +206,30 @@ RULES = [
         severity=Severity.CRITICAL,
         # Written in ug only: a bolus written in mg (or g) is the rule above, and one order
         # must not get two unit alerts.
-        when=(c.order << (_test_bolus & (m.dose_unit == "ug")),
-              c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR)),
-              c.ratio << (m.kind == "dose_ratio")),
+        when=(
+            c.order << (_test_bolus & (m.dose_unit == "ug")),
+            c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR)),
+            c.ratio << (m.kind == "dose_ratio"),
+        ),
         message="Intrathecal test bolus of {dose.ug:g} ug ({dose.mg:g} mg) is "
         "{ratio.times_max_test_dose:.3g} times the {max_ug} ug ({max_mg:g} mg) maximum test "
         "dose (usual first dose {first_min}-{first_max} ug): a unit or decimal slip?",
         suggestion="Do not give this bolus as written: confirm the intended test dose and its "
         "unit with the prescriber and re-enter it in micrograms (ug).",
-        params={"max_ug": TEST_DOSE_MAX_UG, "max_mg": TEST_DOSE_MAX_UG / UNIT_FACTOR,
-                "first_min": TEST_DOSE_MIN_UG, "first_max": FIRST_TEST_DOSE_MAX_UG,
-                "suspect_above_ug": TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR},
-        evidence=("written=dose.written", "bolus_ug=dose.ug", "bolus_mg=dose.mg",
-                  "max_test_dose_ug=max_ug", "suspect_above_ug"),
+        params={
+            "max_ug": TEST_DOSE_MAX_UG,
+            "max_mg": TEST_DOSE_MAX_UG / UNIT_FACTOR,
+            "first_min": TEST_DOSE_MIN_UG,
+            "first_max": FIRST_TEST_DOSE_MAX_UG,
+            "suspect_above_ug": TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR,
+        },
+        evidence=(
+            "written=dose.written",
+            "bolus_ug=dose.ug",
+            "bolus_mg=dose.mg",
+            "max_test_dose_ug=max_ug",
+            "suspect_above_ug",
+        ),
         supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
         withholds=_NO_REGIMEN,
         source=UNIT_SLIP_SOURCE,
@@ -213,9 +240,15 @@ RULES = [
         id="units.intrathecal_1000_fold_low",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << _it_order,
-              c.dose << (_it_dose & (m.ug < IT_EXPECTED_UG_DAY[0])
-                         & (m.ug <= IT_EXPECTED_UG_DAY[1] / UNIT_FACTOR))),
+        when=(
+            c.order << _it_order,
+            c.dose
+            << (
+                _it_dose
+                & (m.ug < IT_EXPECTED_UG_DAY[0])
+                & (m.ug <= IT_EXPECTED_UG_DAY[1] / UNIT_FACTOR)
+            ),
+        ),
         message="Intrathecal dose written as {dose.written} is {dose.ug:g} ug/day, a thousandth "
         "of a usual dose: were milligrams meant?",
         suggestion=_UNIT_SUGGESTION,
@@ -230,9 +263,15 @@ RULES = [
         id="units.intrathecal_1000_fold_high",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_it_order & (m.dose_unit == "ug")),
-              c.dose << (_it_dose & (m.ug > IT_EXPECTED_UG_DAY[1])
-                         & (m.ug >= IT_EXPECTED_UG_DAY[0] * UNIT_FACTOR))),
+        when=(
+            c.order << (_it_order & (m.dose_unit == "ug")),
+            c.dose
+            << (
+                _it_dose
+                & (m.ug > IT_EXPECTED_UG_DAY[1])
+                & (m.ug >= IT_EXPECTED_UG_DAY[0] * UNIT_FACTOR)
+            ),
+        ),
         message="Intrathecal dose written as {dose.written} is {dose.ug:g} ug/day, over 1000 "
         "times a usual dose: was a unit converted twice?",
         suggestion=_UNIT_SUGGESTION,
@@ -248,8 +287,10 @@ RULES = [
         id="units.oral_ug_written",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_oral_order & (m.dose_unit == "ug")),
-              c.dose << (_oral_dose & (m.dose_mg < ORAL_UG_WRITTEN_SUSPECT_BELOW_MG))),
+        when=(
+            c.order << (_oral_order & (m.dose_unit == "ug")),
+            c.dose << (_oral_dose & (m.dose_mg < ORAL_UG_WRITTEN_SUSPECT_BELOW_MG)),
+        ),
         message="Oral dose written as {dose.written} is {dose.dose_mg:g} mg per dose: oral "
         "baclofen is dosed in milligrams; were mg meant?",
         suggestion=_UNIT_SUGGESTION,
@@ -263,9 +304,15 @@ RULES = [
         id="units.oral_1000_fold_high",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << _oral_order,
-              c.dose << (_oral_dose & (m.mg > ORAL_EXPECTED_MG_DAY[1])
-                         & (m.mg >= ORAL_EXPECTED_MG_DAY[0] * UNIT_FACTOR))),
+        when=(
+            c.order << _oral_order,
+            c.dose
+            << (
+                _oral_dose
+                & (m.mg > ORAL_EXPECTED_MG_DAY[1])
+                & (m.mg >= ORAL_EXPECTED_MG_DAY[0] * UNIT_FACTOR)
+            ),
+        ),
         message="Oral dose written as {dose.written} comes to {dose.mg:g} mg/day, over 1000 "
         "times a usual daily dose: was the unit mixed up?",
         suggestion=_UNIT_SUGGESTION,
@@ -279,9 +326,15 @@ RULES = [
         id="units.oral_1000_fold_low",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_oral_order & (m.dose_unit != "ug")),
-              c.dose << (_oral_dose & (m.mg < ORAL_EXPECTED_MG_DAY[0])
-                         & (m.mg <= ORAL_EXPECTED_MG_DAY[1] / UNIT_FACTOR))),
+        when=(
+            c.order << (_oral_order & (m.dose_unit != "ug")),
+            c.dose
+            << (
+                _oral_dose
+                & (m.mg < ORAL_EXPECTED_MG_DAY[0])
+                & (m.mg <= ORAL_EXPECTED_MG_DAY[1] / UNIT_FACTOR)
+            ),
+        ),
         message="Oral dose written as {dose.written} comes to {dose.mg:g} mg/day, a thousandth "
         "of a usual daily dose: were micrograms meant as mg?",
         suggestion=_UNIT_SUGGESTION,

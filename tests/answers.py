@@ -30,19 +30,32 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _alert(alert: Any) -> dict[str, Any]:
     data = alert.model_dump(mode="json")
-    return {k: data[k] for k in ("code", "severity", "message", "suggestion", "evidence",
-                                 "source", "rule_id")}
+    return {
+        k: data[k]
+        for k in ("code", "severity", "message", "suggestion", "evidence", "source", "rule_id")
+    }
 
 
 def _trace(result: Any) -> list[dict[str, Any]]:
-    return [{"rule_id": t.rule_id, "matched": t.matched, "derived": t.derived,
-             "alert_code": t.alert_code, "suppressed_by": t.suppressed_by,
-             "merged_into": t.merged_into} for t in result.trace]
+    return [
+        {
+            "rule_id": t.rule_id,
+            "matched": t.matched,
+            "derived": t.derived,
+            "alert_code": t.alert_code,
+            "suppressed_by": t.suppressed_by,
+            "merged_into": t.merged_into,
+        }
+        for t in result.trace
+    ]
 
 
 def _answer(result: Any) -> dict[str, Any]:
-    return {"outcome": result.outcome, "alerts": [_alert(a) for a in result.alerts],
-            "trace": _trace(result)}
+    return {
+        "outcome": result.outcome,
+        "alerts": [_alert(a) for a in result.alerts],
+        "trace": _trace(result),
+    }
 
 
 def capture() -> dict[str, Any]:
@@ -84,9 +97,11 @@ def capture() -> dict[str, Any]:
                 build, _ = CASES[name]
                 checks.clear()
                 response = call(client, build())
-                golden[name] = {"status": response.status_code,
-                                "cards": without_uuids(response.json().get("cards")),
-                                "checks": list(checks)}
+                golden[name] = {
+                    "status": response.status_code,
+                    "cards": without_uuids(response.json().get("cards")),
+                    "checks": list(checks),
+                }
     finally:
         Checker.run = original  # type: ignore[method-assign]
     return {"rows": rows, "examples": examples, "golden": golden}
@@ -102,12 +117,25 @@ def _alerts(answer: dict[str, Any], ids: dict[str, str]) -> list[dict[str, Any]]
 
 
 def _firings(answer: dict[str, Any], ids: dict[str, str]) -> list[tuple[Any, ...]]:
-    return [(_mapped(t["rule_id"], ids), t["alert_code"], _mapped(t["suppressed_by"], ids),
-             _mapped(t["merged_into"], ids)) for t in answer["trace"]]
+    return [
+        (
+            _mapped(t["rule_id"], ids),
+            t["alert_code"],
+            _mapped(t["suppressed_by"], ids),
+            _mapped(t["merged_into"], ids),
+        )
+        for t in answer["trace"]
+    ]
 
 
-def _diff_answer(name: str, old: dict[str, Any], new: dict[str, Any], ids: dict[str, str],
-                 added: set[str], report: dict[str, list[str]]) -> None:
+def _diff_answer(
+    name: str,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    ids: dict[str, str],
+    added: set[str],
+    report: dict[str, list[str]],
+) -> None:
     if old["outcome"] != new["outcome"]:
         report["outcome"].append(f"{name}: {old['outcome']} -> {new['outcome']}")
     if _alerts(old, {}) != _alerts(new, ids):
@@ -121,9 +149,11 @@ def _diff_answer(name: str, old: dict[str, Any], new: dict[str, Any], ids: dict[
         alerts_after = [f for f in after if f[1] is not None]
         if sorted(before, key=str) == sorted(after, key=str) and alerts_before == alerts_after:
             report["trace_order"].append(name)  # derivations fired in another order
-        elif (alerts_before != alerts_after and [f for f in before if f[1] is None]
-              == [f for f in after if f[1] is None]
-              and {f[:2] for f in alerts_before} == {f[:2] for f in alerts_after}):
+        elif (
+            alerts_before != alerts_after
+            and [f for f in before if f[1] is None] == [f for f in after if f[1] is None]
+            and {f[:2] for f in alerts_before} == {f[:2] for f in alerts_after}
+        ):
             report["trace_repeats"].append(name)  # an alert rule fired a different number of times
         else:
             report["trace"].append(name)
@@ -151,16 +181,27 @@ def compare(old: dict[str, Any], new: dict[str, Any], ids: dict[str, str]) -> di
     before (new derivations, listed under `new_rules`). A trace that differs only in the order
     its derivations fired is listed under `trace_order`, one whose alert rules fired a
     different number of times (same rules, same alerts) under `trace_repeats`."""
+
     def rule_ids(doc: dict[str, Any]) -> set[str]:
-        answers = [*doc["rows"].values(), *doc["examples"].values(),
-                   *(c for g in doc["golden"].values() for c in g["checks"])]
+        answers = [
+            *doc["rows"].values(),
+            *doc["examples"].values(),
+            *(c for g in doc["golden"].values() for c in g["checks"]),
+        ]
         return {t["rule_id"] for a in answers for t in a["trace"]}
 
     known = rule_ids(old)
     added = {r for r in rule_ids(new) if _mapped(r, ids) not in known}
-    report: dict[str, list[str]] = {"outcome": [], "alerts": [], "key_order": [], "trace": [],
-                                    "trace_order": [], "trace_repeats": [], "cards": [],
-                                    "missing": []}
+    report: dict[str, list[str]] = {
+        "outcome": [],
+        "alerts": [],
+        "key_order": [],
+        "trace": [],
+        "trace_order": [],
+        "trace_repeats": [],
+        "cards": [],
+        "missing": [],
+    }
     for section in ("rows", "examples"):
         for name, answer in old[section].items():
             if name not in new[section]:
@@ -173,14 +214,18 @@ def compare(old: dict[str, Any], new: dict[str, Any], ids: dict[str, str]) -> di
             report["missing"].append(f"golden:{name}")
             continue
         if golden["status"] != other["status"] or _versionless(golden["cards"]) != _versionless(
-                other["cards"]):
+            other["cards"]
+        ):
             report["cards"].append(name)
         for n, (a, b) in enumerate(zip(golden["checks"], other["checks"], strict=False)):
             _diff_answer(f"golden:{name}.{n}", a, b, ids, added, report)
         if len(golden["checks"]) != len(other["checks"]):
             report["trace"].append(f"golden:{name}: number of checks")
-    counts = {"rows": len(old["rows"]), "examples": len(old["examples"]),
-              "golden": len(old["golden"])}
+    counts = {
+        "rows": len(old["rows"]),
+        "examples": len(old["examples"]),
+        "golden": len(old["golden"]),
+    }
     return {"compared": counts, "renamed": ids, "new_rules": sorted(added), **report}
 
 
@@ -197,16 +242,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.command == "capture":
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(capture(), indent=1) + "\n",
-                            encoding="utf-8")
+        args.out.write_text(json.dumps(capture(), indent=1) + "\n", encoding="utf-8")
         return 0
     ids = dict(pair.split("=", 1) for pair in args.map)
     old = json.loads(args.old.read_text(encoding="utf-8"))
     new = json.loads(args.new.read_text(encoding="utf-8"))
     report = compare(old, new, ids)
     sys.stdout.write(json.dumps(report, indent=1) + "\n")
-    changed = any(report[k] for k in ("outcome", "alerts", "key_order", "trace", "cards",
-                                      "missing"))
+    changed = any(
+        report[k] for k in ("outcome", "alerts", "key_order", "trace", "cards", "missing")
+    )
     return 1 if changed else 0
 
 

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def _summary(row: dict[str, Any]) -> str:
     parts = [row["archetype"]] + [
         f"{part} {json.dumps(row[part], ensure_ascii=False, separators=(', ', ': '))}"
-        for part in ("patient", "order") if row.get(part)]
+        for part in ("patient", "order")
+        if row.get(part)
+    ]
     if row.get("via"):
         parts.append(f"via {row['via']}")
     return "; ".join(parts)
@@ -36,9 +38,13 @@ def fired_by_row(checker: Checker | None = None) -> dict[Row, set[str]]:
     for table in all_tables():
         for row in load(table):
             result = checker.run(validated(row))
-            key = Row(table=table.removesuffix(".yaml"), id=row["id"],
-                      archetype=row["archetype"], summary=_summary(row),
-                      expect=tuple(sorted(row["expect"])))
+            key = Row(
+                table=table.removesuffix(".yaml"),
+                id=row["id"],
+                archetype=row["archetype"],
+                summary=_summary(row),
+                expect=tuple(sorted(row["expect"])),
+            )
             out[key] = {t.rule_id for t in result.trace}
     return out
 
@@ -51,9 +57,14 @@ def write(directory: Path) -> list[Path]:
     doc = document()
     found = pins()
     directory.mkdir(parents=True, exist_ok=True)
-    files = {"review-sheet.md": markdown(doc, found), "review-sheet.html": html_sheet(doc, found),
-             "catalogue.json": json.dumps(with_pins(doc, found), indent=1, ensure_ascii=False,
-                                          default=str) + "\n"}
+    files = {
+        "review-sheet.md": markdown(doc, found),
+        "review-sheet.html": html_sheet(doc, found),
+        "catalogue.json": json.dumps(
+            with_pins(doc, found), indent=1, ensure_ascii=False, default=str
+        )
+        + "\n",
+    }
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")
     return [directory / name for name in files]

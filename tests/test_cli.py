@@ -22,8 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
     ],
     ids=["no-alerts", "warning", "critical"],
 )
-def test_check_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                           case: dict[str, object], status: int, outcome: str) -> None:
+def test_check_exit_status(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: dict[str, object],
+    status: int,
+    outcome: str,
+) -> None:
     path = tmp_path / "case.json"
     path.write_text(json.dumps(case))
     assert main(["check", str(path), "--json"]) == status
@@ -37,8 +42,7 @@ def test_check_readable_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert "-> Use the oral solution" in out
 
 
-def test_invalid_case_names_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                      ) -> None:
+def test_invalid_case_names_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(build("adult_oral", patient={"weight_kg": -2})))
     assert main(["check", str(path)]) == 3
@@ -54,15 +58,21 @@ def test_rules_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert any(e["code"] == "MISSING_DATA" for e in catalogue["codes"])
 
 
-@pytest.mark.parametrize(("text", "fields"), [
-    ('{"patient": {"birth_date": "1981-06-15", "weight_kg": 80, "weight_kg": 8}, '
-     '"order": {}}',
-     ["patient.weight_kg"]),
-    (json.dumps(build("adult_oral"))[:-2] + ', "form": "oral_solution"}}', ["order.form"]),
-], ids=["two-weights", "two-forms"])
-def test_a_repeated_key_is_invalid_input_naming_it(tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str],
-                                                   text: str, fields: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [
+        (
+            '{"patient": {"birth_date": "1981-06-15", "weight_kg": 80, "weight_kg": 8}, '
+            '"order": {}}',
+            ["patient.weight_kg"],
+        ),
+        (json.dumps(build("adult_oral"))[:-2] + ', "form": "oral_solution"}}', ["order.form"]),
+    ],
+    ids=["two-weights", "two-forms"],
+)
+def test_a_repeated_key_is_invalid_input_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, fields: list[str]
+) -> None:
     path = tmp_path / "dup.json"
     path.write_text(text)
     assert main(["check", str(path)]) == 3
@@ -72,7 +82,8 @@ def test_a_repeated_key_is_invalid_input_naming_it(tmp_path: Path,
 
 
 def test_text_that_is_not_json_is_still_named_by_the_model(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text('{"patient": ')
     assert main(["check", str(path)]) == 3

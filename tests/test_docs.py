@@ -15,8 +15,12 @@ from rules.catalog import MODULES
 from tests.cds_hooks.ehr import comparable
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "docs" / "integrators.md",
-         ROOT / "docs" / "pharmacists.md"]
+PAGES = [
+    ROOT / "README.md",
+    ROOT / "CHANGELOG.md",
+    ROOT / "docs" / "integrators.md",
+    ROOT / "docs" / "pharmacists.md",
+]
 
 
 def _blocks(text: str) -> list[Any]:
@@ -76,8 +80,10 @@ def test_the_rule_shown_on_the_pharmacists_page_is_the_rule_in_its_module() -> N
 
 def _anchors(text: str) -> set[str]:
     """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens."""
-    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
-            for h in re.findall(r"^#+ (.*)$", text, re.MULTILINE)}
+    return {
+        re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.*)$", text, re.MULTILINE)
+    }
 
 
 def test_every_link_of_the_pages_leads_somewhere() -> None:
@@ -91,4 +97,5 @@ def test_every_link_of_the_pages_leads_somewhere() -> None:
             assert file.exists(), f"{page.name}: {target}"
             if anchor:
                 assert anchor in _anchors(file.read_text(encoding="utf-8")), (
-                    f"{page.name}: {target}")
+                    f"{page.name}: {target}"
+                )

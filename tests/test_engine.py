@@ -35,10 +35,24 @@ from engine import (
 SRC = Source(document="doc.txt", excerpt="the passage", note="why")
 
 
-def alert(rule_id: str, *when: Any, code: str = "HIT", severity: Severity = Severity.WARNING,
-          message: Any = "hit", **kw: Any) -> AlertRule:
-    return AlertRule(id=rule_id, code=code, severity=severity, when=when, message=message,
-                     suggestion=kw.pop("suggestion", "-"), source=SRC, **kw)
+def alert(
+    rule_id: str,
+    *when: Any,
+    code: str = "HIT",
+    severity: Severity = Severity.WARNING,
+    message: Any = "hit",
+    **kw: Any,
+) -> AlertRule:
+    return AlertRule(
+        id=rule_id,
+        code=code,
+        severity=severity,
+        when=when,
+        message=message,
+        suggestion=kw.pop("suggestion", "-"),
+        source=SRC,
+        **kw,
+    )
 
 
 def _double(n: Any) -> list[dict[str, Any]]:
@@ -52,9 +66,14 @@ def _quadruple(d: Any) -> list[dict[str, Any]]:
 CHAIN = [
     Derivation(id="t.double", when=(c.n << (m.kind == "number"),), derive=_double),
     Derivation(id="t.quadruple", when=(c.d << (m.kind == "doubled"),), derive=_quadruple),
-    alert("t.big", c.q << ((m.kind == "quadrupled") & (m.value > 100)), code="BIG",
-          message="{q.value:g} is above {limit}", suggestion="stay at or below {limit}",
-          params={"limit": 100}),
+    alert(
+        "t.big",
+        c.q << ((m.kind == "quadrupled") & (m.value > 100)),
+        code="BIG",
+        message="{q.value:g} is above {limit}",
+        suggestion="stay at or below {limit}",
+        params={"limit": 100},
+    ),
 ]
 
 
@@ -67,7 +86,8 @@ def chain() -> Engine:
 def test_derived_facts_chain_through_two_levels_to_an_alert(chain: Engine) -> None:
     outcome = chain.evaluate([{"kind": "number", "value": 30}])
     assert [(a.code, a.message, a.suggestion) for a in outcome.alerts] == [
-        ("BIG", "120 is above 100", "stay at or below 100")]
+        ("BIG", "120 is above 100", "stay at or below 100")
+    ]
     assert chain.evaluate([{"kind": "number", "value": 25}]).alerts == []  # 100 is not above
 
 
@@ -78,14 +98,33 @@ def test_the_trace_lists_each_firing_in_order_with_what_it_matched_and_derived(
     derived (with the ids later steps match), so an alert can be walked back to the input."""
     outcome = chain.evaluate([{"kind": "number", "value": 30, "id": "n1"}])
     assert [t.model_dump() for t in outcome.trace] == [
-        {"step": 1, "rule_id": "t.double", "matched": {"n": "n1"},
-         "derived": [{"kind": "doubled", "value": 60, "id": "d0"}],
-         "alert_code": None, "suppressed_by": None, "merged_into": None},
-        {"step": 2, "rule_id": "t.quadruple", "matched": {"d": "d0"},
-         "derived": [{"kind": "quadrupled", "value": 120, "from": 60, "id": "d1"}],
-         "alert_code": None, "suppressed_by": None, "merged_into": None},
-        {"step": 3, "rule_id": "t.big", "matched": {"q": "d1"}, "derived": [],
-         "alert_code": "BIG", "suppressed_by": None, "merged_into": None},
+        {
+            "step": 1,
+            "rule_id": "t.double",
+            "matched": {"n": "n1"},
+            "derived": [{"kind": "doubled", "value": 60, "id": "d0"}],
+            "alert_code": None,
+            "suppressed_by": None,
+            "merged_into": None,
+        },
+        {
+            "step": 2,
+            "rule_id": "t.quadruple",
+            "matched": {"d": "d0"},
+            "derived": [{"kind": "quadrupled", "value": 120, "from": 60, "id": "d1"}],
+            "alert_code": None,
+            "suppressed_by": None,
+            "merged_into": None,
+        },
+        {
+            "step": 3,
+            "rule_id": "t.big",
+            "matched": {"q": "d1"},
+            "derived": [],
+            "alert_code": "BIG",
+            "suppressed_by": None,
+            "merged_into": None,
+        },
     ]
 
 
@@ -129,60 +168,120 @@ def test_a_check_without_facts_has_no_alerts(chain: Engine) -> None:
 
 def test_absence_and_joins_between_facts() -> None:
     """`-m.field` matches a fact without the field; `m.x == c.other.x` joins two facts."""
-    engine = Engine("joins", [
-        alert("t.missing", c.p << ((m.kind == "patient") & -m.weight), code="MISSING"),
-        alert("t.same", c.p << (m.kind == "patient"),
-              c.o << ((m.kind == "order") & (m.patient == c.p.name)), code="JOINED"),
-    ])
-    codes = [a.code for a in engine.evaluate([{"kind": "patient", "name": "A"},
-                                              {"kind": "order", "patient": "A"}]).alerts]
+    engine = Engine(
+        "joins",
+        [
+            alert("t.missing", c.p << ((m.kind == "patient") & -m.weight), code="MISSING"),
+            alert(
+                "t.same",
+                c.p << (m.kind == "patient"),
+                c.o << ((m.kind == "order") & (m.patient == c.p.name)),
+                code="JOINED",
+            ),
+        ],
+    )
+    codes = [
+        a.code
+        for a in engine.evaluate(
+            [{"kind": "patient", "name": "A"}, {"kind": "order", "patient": "A"}]
+        ).alerts
+    ]
     assert sorted(codes) == ["JOINED", "MISSING"]
-    assert [a.code for a in engine.evaluate([{"kind": "patient", "name": "A", "weight": 70},
-                                             {"kind": "order", "patient": "B"}]).alerts] == []
+    assert [
+        a.code
+        for a in engine.evaluate(
+            [{"kind": "patient", "name": "A", "weight": 70}, {"kind": "order", "patient": "B"}]
+        ).alerts
+    ] == []
 
 
 # -- alerts: rendering, evidence --------------------------------------------------------------
 def test_an_alert_carries_its_rule_source_and_the_values_it_used() -> None:
-    engine = Engine("render", [
-        alert("t.dose", c.o << ((m.kind == "order") & (m.mg > 10)), code="DOSE",
-              severity=Severity.CRITICAL, message="{o.mg:g} mg > {cap} mg",
-              suggestion="at most {cap} mg", params={"cap": 10}),
-    ])
+    engine = Engine(
+        "render",
+        [
+            alert(
+                "t.dose",
+                c.o << ((m.kind == "order") & (m.mg > 10)),
+                code="DOSE",
+                severity=Severity.CRITICAL,
+                message="{o.mg:g} mg > {cap} mg",
+                suggestion="at most {cap} mg",
+                params={"cap": 10},
+            ),
+        ],
+    )
     (a,) = engine.evaluate([{"kind": "order", "mg": 12.5, "route": "oral", "id": "o1"}]).alerts
-    assert a == Alert(code="DOSE", severity=Severity.CRITICAL, message="12.5 mg > 10 mg",
-                      suggestion="at most 10 mg", evidence={"o": {"mg": 12.5, "route": "oral"}},
-                      source=SRC, rule_id="t.dose")
+    assert a == Alert(
+        code="DOSE",
+        severity=Severity.CRITICAL,
+        message="12.5 mg > 10 mg",
+        suggestion="at most 10 mg",
+        evidence={"o": {"mg": 12.5, "route": "oral"}},
+        source=SRC,
+        rule_id="t.dose",
+    )
 
 
 def test_messages_may_be_functions_of_the_matched_facts_by_alias_and_of_params() -> None:
     """A rule function takes keyword arguments named by the rule's aliases (a record of each
     matched fact) and params; it takes only those it names."""
-    engine = Engine("callables", [
-        alert("t.f", c.x << (m.kind == "x"), c.y << (m.kind == "y"),
-              message=lambda x, y: f"{x.a + y.b} total", suggestion=lambda x, cap: f"{x.a}/{cap}",
-              evidence=lambda y: {"b": y.b}, params={"cap": 9}),
-    ])
+    engine = Engine(
+        "callables",
+        [
+            alert(
+                "t.f",
+                c.x << (m.kind == "x"),
+                c.y << (m.kind == "y"),
+                message=lambda x, y: f"{x.a + y.b} total",
+                suggestion=lambda x, cap: f"{x.a}/{cap}",
+                evidence=lambda y: {"b": y.b},
+                params={"cap": 9},
+            ),
+        ],
+    )
     (a,) = engine.evaluate([{"kind": "x", "a": 2}, {"kind": "y", "b": 3}]).alerts
     assert (a.message, a.suggestion, a.evidence) == ("5 total", "2/9", {"b": 3})
 
 
 def test_declared_evidence_names_fields_spreads_facts_and_lists_firings() -> None:
-    engine = Engine("evidence", [
-        alert("t.one", c.x << ((m.kind == "x") & (m.a == 2)), c.y << (m.kind == "y"), code="ONE",
-              evidence=("total=x.a", "y.* -secret", "cap", "x.absent"), params={"cap": 9}),
-        alert("t.many", c.x << (m.kind == "x"), code="MANY", aggregate=True,
-              evidence=("all=x[].*", "values=x[].a")),
-    ])
-    outcome = engine.evaluate([{"kind": "x", "a": 2, "id": "x1"}, {"kind": "x", "a": 4},
-                               {"kind": "y", "b": 3, "secret": 1}])
+    engine = Engine(
+        "evidence",
+        [
+            alert(
+                "t.one",
+                c.x << ((m.kind == "x") & (m.a == 2)),
+                c.y << (m.kind == "y"),
+                code="ONE",
+                evidence=("total=x.a", "y.* -secret", "cap", "x.absent"),
+                params={"cap": 9},
+            ),
+            alert(
+                "t.many",
+                c.x << (m.kind == "x"),
+                code="MANY",
+                aggregate=True,
+                evidence=("all=x[].*", "values=x[].a"),
+            ),
+        ],
+    )
+    outcome = engine.evaluate(
+        [
+            {"kind": "x", "a": 2, "id": "x1"},
+            {"kind": "x", "a": 4},
+            {"kind": "y", "b": 3, "secret": 1},
+        ]
+    )
     one, many = sorted(outcome.alerts, key=lambda a: a.code, reverse=True)
     assert one.evidence == {"total": 2, "b": 3, "cap": 9, "absent": None}
     assert many.evidence == {"all": [{"a": 2}, {"a": 4}], "values": [2, 4]}
 
 
 def test_templates_show_sections_on_a_condition() -> None:
-    text = ("{x.v:g} mg{if x.cap} (at most {x.cap:g}){end}{if x.route == oral}, by mouth"
-            "{else}, route {x.route}{end}{if not x.ok}!{end}")
+    text = (
+        "{x.v:g} mg{if x.cap} (at most {x.cap:g}){end}{if x.route == oral}, by mouth"
+        "{else}, route {x.route}{end}{if not x.ok}!{end}"
+    )
     engine = Engine("sections", [alert("t.x", c.x << (m.kind == "x"), message=text)])
 
     def said(**fact: Any) -> str:
@@ -194,12 +293,20 @@ def test_templates_show_sections_on_a_condition() -> None:
 
 # -- aggregate, supersedes, dedupe, order -----------------------------------------------------
 def test_aggregate_folds_every_firing_into_one_alert_in_firing_order() -> None:
-    engine = Engine("aggregate", [
-        alert("t.each", c.x << (m.kind == "drug"), code="DRUGS", aggregate=True,
-              message=lambda x: ", ".join(r.name for r in x),
-              suggestion=lambda x: f"review {len(x)}",
-              evidence=lambda x: {"names": [r.name for r in x]}),
-    ])
+    engine = Engine(
+        "aggregate",
+        [
+            alert(
+                "t.each",
+                c.x << (m.kind == "drug"),
+                code="DRUGS",
+                aggregate=True,
+                message=lambda x: ", ".join(r.name for r in x),
+                suggestion=lambda x: f"review {len(x)}",
+                evidence=lambda x: {"names": [r.name for r in x]},
+            ),
+        ],
+    )
     outcome = engine.evaluate([{"kind": "drug", "name": n} for n in ("a", "b", "c")])
     (a,) = outcome.alerts
     assert (a.message, a.suggestion) == ("a, b, c", "review 3")
@@ -210,10 +317,14 @@ def test_aggregate_folds_every_firing_into_one_alert_in_firing_order() -> None:
 
 SUPERSEDE = [
     alert("t.mild", c.x << ((m.kind == "x") & (m.v > 10)), code="MILD"),
-    alert("t.severe", c.x << ((m.kind == "x") & (m.v > 100)), code="SEVERE",
-          severity=Severity.CRITICAL, supersedes=("MILD",)),
-    alert("t.note", c.x << (m.kind == "x"), code="NOTE", severity=Severity.INFO,
-          message="{x.v}"),
+    alert(
+        "t.severe",
+        c.x << ((m.kind == "x") & (m.v > 100)),
+        code="SEVERE",
+        severity=Severity.CRITICAL,
+        supersedes=("MILD",),
+    ),
+    alert("t.note", c.x << (m.kind == "x"), code="NOTE", severity=Severity.INFO, message="{x.v}"),
 ]
 
 
@@ -237,19 +348,39 @@ def test_the_same_finding_reached_twice_is_reported_once_but_traced_twice() -> N
 
 ONE_PER_CODE = [
     alert("t.low", c.x << ((m.kind == "x") & (m.v > 1)), code="DOSE", message="low {x.v}"),
-    alert("t.high", c.x << ((m.kind == "x") & (m.v > 10)), code="DOSE",
-          severity=Severity.CRITICAL, message="high {x.v}"),
-    alert("t.gap_a", c.x << ((m.kind == "x") & (m.v > 1)), code="GAP", message="no a",
-          evidence=("missing",), params={"missing": ["a"]}),
-    alert("t.gap_b", c.y << (m.kind == "y"), code="GAP", message="no b",
-          evidence=("missing",), params={"missing": ["b"]}),
+    alert(
+        "t.high",
+        c.x << ((m.kind == "x") & (m.v > 10)),
+        code="DOSE",
+        severity=Severity.CRITICAL,
+        message="high {x.v}",
+    ),
+    alert(
+        "t.gap_a",
+        c.x << ((m.kind == "x") & (m.v > 1)),
+        code="GAP",
+        message="no a",
+        evidence=("missing",),
+        params={"missing": ["a"]},
+    ),
+    alert(
+        "t.gap_b",
+        c.y << (m.kind == "y"),
+        code="GAP",
+        message="no b",
+        evidence=("missing",),
+        params={"missing": ["b"]},
+    ),
 ]
 
 
 def _merge_gaps(alerts: list[Alert]) -> Alert:
-    return alerts[0].model_copy(update={
-        "message": " ".join(a.message for a in alerts),
-        "evidence": {"missing": [m for a in alerts for m in a.evidence["missing"]]}})
+    return alerts[0].model_copy(
+        update={
+            "message": " ".join(a.message for a in alerts),
+            "evidence": {"missing": [m for a in alerts for m in a.evidence["missing"]]},
+        }
+    )
 
 
 def test_one_alert_per_code_keeps_the_most_severe_and_traces_the_others() -> None:
@@ -272,7 +403,8 @@ def test_a_declared_merge_folds_one_codes_alerts_into_one() -> None:
     outcome = engine.evaluate([{"kind": "x", "v": 2}, {"kind": "y"}])
     gaps = [a for a in outcome.alerts if a.code == "GAP"]
     assert [(a.message, a.evidence, a.rule_id) for a in gaps] == [
-        ("no a no b", {"missing": ["a", "b"]}, "t.gap_a")]
+        ("no a no b", {"missing": ["a", "b"]}, "t.gap_a")
+    ]
     b = next(t for t in outcome.trace if t.rule_id == "t.gap_b")
     assert (b.merged_into, b.suppressed_by) == ("t.gap_a", None)
     # A single alert of the code is reported as it is, not passed through the merge.
@@ -280,9 +412,11 @@ def test_a_declared_merge_folds_one_codes_alerts_into_one() -> None:
     assert (alone.message, alone.rule_id) == ("no b", "t.gap_b")
 
 
-@pytest.mark.parametrize("merge", [lambda alerts: 1 / 0,
-                                   lambda alerts: alerts[0].model_copy(update={"code": "X"})],
-                         ids=["raises", "another-code"])
+@pytest.mark.parametrize(
+    "merge",
+    [lambda alerts: 1 / 0, lambda alerts: alerts[0].model_copy(update={"code": "X"})],
+    ids=["raises", "another-code"],
+)
 def test_a_merge_that_fails_fails_the_check(merge: Any) -> None:
     engine = Engine("merge_fails", ONE_PER_CODE, merges={"GAP": merge})
     with pytest.raises(EngineError, match="GAP"):
@@ -291,42 +425,65 @@ def test_a_merge_that_fails_fails_the_check(merge: Any) -> None:
 
 def test_supersedes_rules_drops_only_the_named_rule_of_a_code() -> None:
     """A rule may make one rule of a code redundant and leave the code's other rules alone."""
-    engine = Engine("supersede_rules", [
-        alert("t.flag_step", c.x << ((m.kind == "x") & (m.v > 10)), code="FLAG",
-              message="step {x.v}"),
-        alert("t.flag_sign", c.s << (m.kind == "sign"), code="FLAG", message="sign"),
-        alert("t.slip", c.x << ((m.kind == "x") & (m.v > 1000)), code="SLIP",
-              supersedes_rules=("t.flag_step",)),
-    ])
+    engine = Engine(
+        "supersede_rules",
+        [
+            alert(
+                "t.flag_step",
+                c.x << ((m.kind == "x") & (m.v > 10)),
+                code="FLAG",
+                message="step {x.v}",
+            ),
+            alert("t.flag_sign", c.s << (m.kind == "sign"), code="FLAG", message="sign"),
+            alert(
+                "t.slip",
+                c.x << ((m.kind == "x") & (m.v > 1000)),
+                code="SLIP",
+                supersedes_rules=("t.flag_step",),
+            ),
+        ],
+    )
     assert [a.message for a in engine.evaluate([{"kind": "x", "v": 50}]).alerts] == ["step 50"]
     outcome = engine.evaluate([{"kind": "x", "v": 5000}])
     assert [a.code for a in outcome.alerts] == ["SLIP"]
     step = next(t for t in outcome.trace if t.rule_id == "t.flag_step")
     assert step.suppressed_by == "t.slip"
     outcome = engine.evaluate([{"kind": "x", "v": 5000}, {"kind": "sign"}])
-    assert sorted((a.code, a.message) for a in outcome.alerts) == [("FLAG", "sign"),
-                                                                    ("SLIP", "hit")]
+    assert sorted((a.code, a.message) for a in outcome.alerts) == [
+        ("FLAG", "sign"),
+        ("SLIP", "hit"),
+    ]
 
 
-@pytest.mark.parametrize(("rules", "merges", "problem"), [
-    ([alert("t.a", c.x << (m.kind == "x"), code="A", supersedes_rules=("t.nobody",))], {},
-     "unknown rule"),
-    ([alert("t.a", c.x << (m.kind == "x"), code="A", supersedes=("A",))], {},
-     "its own alert"),
-    ([alert("t.a", c.x << (m.kind == "x"), code="A")], {"B": _merge_gaps}, "no rule raises"),
-], ids=["unknown-rule", "itself", "merge-of-no-code"])
+@pytest.mark.parametrize(
+    ("rules", "merges", "problem"),
+    [
+        (
+            [alert("t.a", c.x << (m.kind == "x"), code="A", supersedes_rules=("t.nobody",))],
+            {},
+            "unknown rule",
+        ),
+        ([alert("t.a", c.x << (m.kind == "x"), code="A", supersedes=("A",))], {}, "its own alert"),
+        ([alert("t.a", c.x << (m.kind == "x"), code="A")], {"B": _merge_gaps}, "no rule raises"),
+    ],
+    ids=["unknown-rule", "itself", "merge-of-no-code"],
+)
 def test_the_lint_refuses_supersessions_and_merges_that_cannot_apply(
-        rules: list[AlertRule], merges: dict[str, Any], problem: str) -> None:
+    rules: list[AlertRule], merges: dict[str, Any], problem: str
+) -> None:
     with pytest.raises(RulesetError, match=problem):
         Engine("bad", rules, merges=merges)
 
 
 def test_alerts_are_ordered_by_severity_then_by_when_they_fired() -> None:
     engine = Engine("order", SUPERSEDE)
-    outcome = engine.evaluate([{"kind": "x", "v": 1}, {"kind": "x", "v": 50},
-                               {"kind": "x", "v": 200}])
+    outcome = engine.evaluate(
+        [{"kind": "x", "v": 1}, {"kind": "x", "v": 50}, {"kind": "x", "v": 200}]
+    )
     assert [(a.severity, a.code) for a in outcome.alerts] == [
-        (Severity.CRITICAL, "SEVERE"), (Severity.INFO, "NOTE")]
+        (Severity.CRITICAL, "SEVERE"),
+        (Severity.INFO, "NOTE"),
+    ]
     # One alert per code: of the three notes, the first to fire.
     steps = {t.matched["x"]: t.step for t in outcome.trace if t.rule_id == "t.note"}
     assert [steps[f"i{n}"] for n in (0, 1, 2)] == sorted(steps.values())
@@ -338,11 +495,16 @@ def test_alerts_are_ordered_by_severity_then_by_when_they_fired() -> None:
 # -- numbers ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def signs() -> Engine:
-    return Engine("signs", [
-        alert("t.pos", c.x << ((m.kind == "x") & (m.v > 0)), code="POS"),
-        alert("t.neg", c.x << ((m.kind == "x") & (m.v < 0)), code="NEG"),
-        alert("t.small", c.x << ((m.kind == "x") & (m.v > 0.0001) & (m.v < 0.0002)), code="SMALL"),
-    ])
+    return Engine(
+        "signs",
+        [
+            alert("t.pos", c.x << ((m.kind == "x") & (m.v > 0)), code="POS"),
+            alert("t.neg", c.x << ((m.kind == "x") & (m.v < 0)), code="NEG"),
+            alert(
+                "t.small", c.x << ((m.kind == "x") & (m.v > 0.0001) & (m.v < 0.0002)), code="SMALL"
+            ),
+        ],
+    )
 
 
 @pytest.mark.parametrize("value", [5e-05, 1e-4, 0.1, 7, 1e15, 1e16, 2.5e20, 1.5e300, 10**20])
@@ -375,11 +537,14 @@ def _ok(engine: Engine) -> None:
 
 
 def _broken(derive: Any) -> Engine:
-    return Engine("broken", [
-        Derivation(id="t.derive", when=(c.b << (m.kind == "broken"),), derive=derive),
-        alert("t.hit", c.x << (m.kind == "x")),
-        alert("t.y", c.y << (m.kind == "y")),
-    ])
+    return Engine(
+        "broken",
+        [
+            Derivation(id="t.derive", when=(c.b << (m.kind == "broken"),), derive=derive),
+            alert("t.hit", c.x << (m.kind == "x")),
+            alert("t.y", c.y << (m.kind == "y")),
+        ],
+    )
 
 
 def _raise(b: Any) -> list[dict[str, Any]]:
@@ -404,10 +569,10 @@ def test_a_broken_derivation_fails_the_check(derive: Any, problem: str) -> None:
     _ok(engine)
 
 
-def test_the_error_does_not_quote_what_the_rule_raised(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_the_error_does_not_quote_what_the_rule_raised(caplog: pytest.LogCaptureFixture) -> None:
     """Callers log EngineError; an exception's text may quote facts (patient data), so it
     stays out of the error and goes to the DEBUG log only."""
+
     def leaky(b: Any) -> list[dict[str, Any]]:
         raise ValueError(f"bad value {b.v!r} for Jane Doe")
 
@@ -417,14 +582,21 @@ def test_the_error_does_not_quote_what_the_rule_raised(
     caplog.set_level("DEBUG", logger="engine.runtime")
     with pytest.raises(EngineError):
         _broken(leaky).evaluate([{"kind": "broken", "v": 1}])
-    assert any("Jane Doe" in (r.exc_text or "") or "Jane Doe" in str(r.exc_info)
-               for r in caplog.records if r.levelname == "DEBUG")
+    assert any(
+        "Jane Doe" in (r.exc_text or "") or "Jane Doe" in str(r.exc_info)
+        for r in caplog.records
+        if r.levelname == "DEBUG"
+    )
 
 
 @pytest.mark.parametrize(
     "fact",
-    [{"kind": "x", "v": math.nan}, {"kind": "x", "v": math.inf}, {"kind": "x", "v": {1}},
-     {"kind": "x", **{f"f{n}": n for n in range(300)}}],
+    [
+        {"kind": "x", "v": math.nan},
+        {"kind": "x", "v": math.inf},
+        {"kind": "x", "v": {1}},
+        {"kind": "x", **{f"f{n}": n for n in range(300)}},
+    ],
     ids=["nan", "infinity", "a-set", "300-fields"],
 )
 def test_a_fact_the_engine_cannot_take_fails_the_check(fact: dict[str, Any]) -> None:
@@ -470,8 +642,14 @@ def test_a_check_whose_agenda_did_not_reach_the_end_fails(monkeypatch: pytest.Mo
         alert("t.hit", c.x << (m.kind == "x"), evidence=lambda x: ["not", "a", "dict"]),
         alert("t.hit", c.x << (m.kind == "x"), aggregate=True, message=lambda x: 1 / 0),
     ],
-    ids=["missing-field", "bad-format", "suggestion-raises", "evidence-raises",
-         "evidence-not-a-dict", "aggregate-raises"],
+    ids=[
+        "missing-field",
+        "bad-format",
+        "suggestion-raises",
+        "evidence-raises",
+        "evidence-not-a-dict",
+        "aggregate-raises",
+    ],
 )
 def test_an_alert_that_cannot_be_rendered_fails_the_check(rule: AlertRule) -> None:
     """EngineError is the engine's only exception: callers map it to "check not completed"
@@ -505,8 +683,14 @@ def _advise(limit: list[Limit]) -> list[Advice]:
 
 FOLD = [
     Derivation(id="t.advise", when=(c.limit << (m.kind == "limit"),), derive=_advise, fold=True),
-    alert("t.over", c.limit << (m.kind == "limit"), code="OVER", attach={"rx": "advice"},
-          message="over {limit.mg:g}", suggestion="{if rx}take {rx.mg:g}{else}no advice{end}"),
+    alert(
+        "t.over",
+        c.limit << (m.kind == "limit"),
+        code="OVER",
+        attach={"rx": "advice"},
+        message="over {limit.mg:g}",
+        suggestion="{if rx}take {rx.mg:g}{else}no advice{end}",
+    ),
     alert("t.doubt", c.d << (m.kind == "doubt"), code="DOUBT", withholds=("advice",)),
 ]
 
@@ -531,8 +715,16 @@ def test_an_alert_withholds_a_result_it_makes_untrustworthy() -> None:
 
 
 def test_a_fold_may_derive_results_only() -> None:
-    engine = Engine("fold_bad", [
-        Derivation(id="t.fold", when=(c.x << (m.kind == "x"),), fold=True,
-                   derive=lambda x: [{"kind": "y"}])])
+    engine = Engine(
+        "fold_bad",
+        [
+            Derivation(
+                id="t.fold",
+                when=(c.x << (m.kind == "x"),),
+                fold=True,
+                derive=lambda x: [{"kind": "y"}],
+            )
+        ],
+    )
     with pytest.raises(EngineError, match=r"t\.fold raised TypeError"):
         engine.evaluate([{"kind": "x"}])

@@ -25,8 +25,11 @@ def distinct_case(i: int) -> tuple[dict[str, Any], set[str], float]:
     if i % 5 == 0:
         patient["conditions"] = [{"system": "http://snomed.info/sct", "code": "84757009"}]
         expected.add("SEIZURE_DISORDER_CONTRAINDICATION")
-    case = build("adult_oral", patient=patient,
-                 order={"dose": {"value": daily, "unit": "mg"}, "frequency_per_day": 1})
+    case = build(
+        "adult_oral",
+        patient=patient,
+        order={"dose": {"value": daily, "unit": "mg"}, "frequency_per_day": 1},
+    )
     return case, expected, daily
 
 

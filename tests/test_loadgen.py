@@ -53,7 +53,9 @@ def _make(seen: list[bytes]) -> loadgen.MakeRequest:
         def verify(status: int, body: bytes) -> str:
             seen.append(body)
             return "" if status == 200 and body == b"ok" else f"{status} {body!r}"
+
         return loadgen.get(f"/{n}"), verify
+
     return make
 
 

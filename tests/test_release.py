@@ -23,7 +23,8 @@ def test_the_catalogue_is_the_release_recorded_for_its_version() -> None:
     assert SEMVER.match(release.VERSION)
     assert release.fingerprint() == release.FINGERPRINT, (
         f"the rule catalogue changed: `python -m rules.release` gives {release.fingerprint()};"
-        " raise VERSION, record FINGERPRINT and add the CHANGELOG.md entry")
+        " raise VERSION, record FINGERPRINT and add the CHANGELOG.md entry"
+    )
     assert release.RULESET_VERSION == f"{release.VERSION}+{release.FINGERPRINT[7:19]}"
 
 
@@ -35,8 +36,7 @@ def test_the_changelog_records_the_current_version_and_its_fingerprint() -> None
     assert f"Fingerprint: `{release.FINGERPRINT}`" in entry
 
 
-def test_the_fingerprint_ignores_formatting_and_comments(tmp_path: Path,
-                                                         monkeypatch: Any) -> None:
+def test_the_fingerprint_ignores_formatting_and_comments(tmp_path: Path, monkeypatch: Any) -> None:
     """The same syntax tree gives the same fingerprint (the format check may rewrap lines);
     a changed threshold does not."""
     for path in release.knowledge_modules():
@@ -55,13 +55,16 @@ def test_the_fingerprint_ignores_formatting_and_comments(tmp_path: Path,
     try:
         base = fingerprint_of(original)
         assert base == release.FINGERPRINT
-        reformatted = original.replace("MAX_MG_DAY_UNDER_8 = 40",
-                                        "MAX_MG_DAY_UNDER_8 = (\n    40  # comment\n)")
+        reformatted = original.replace(
+            "MAX_MG_DAY_UNDER_8 = 40", "MAX_MG_DAY_UNDER_8 = (\n    40  # comment\n)"
+        )
         assert reformatted != original and fingerprint_of(reformatted) == base
         padded = original.replace('"""Oral daily maxima', '""" Oral daily maxima', 1)
         assert padded != original and fingerprint_of(padded) == base
-        assert fingerprint_of(original.replace("MAX_MG_DAY_UNDER_8 = 40",
-                                               "MAX_MG_DAY_UNDER_8 = 45")) != base
+        assert (
+            fingerprint_of(original.replace("MAX_MG_DAY_UNDER_8 = 40", "MAX_MG_DAY_UNDER_8 = 45"))
+            != base
+        )
     finally:
         release.fingerprint.cache_clear()
 
@@ -75,7 +78,10 @@ def test_every_answer_carries_the_version(client: TestClient) -> None:
     assert body["ruleset_version"] == version
     assert client.get("/healthz").json()["ruleset_version"] == version
     assert client.get("/v1/rules").json()["ruleset_version"] == version
-    labels = [c["source"]["label"] for request, _ in CASES.values()
-              for c in call(client, request()).json()["cards"]]
+    labels = [
+        c["source"]["label"]
+        for request, _ in CASES.values()
+        for c in call(client, request()).json()["cards"]
+    ]
     assert len(labels) > len(CASES) / 2
     assert all(label.startswith(f"Baclofen safety checks {version}: ") for label in labels)

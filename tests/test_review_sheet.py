@@ -19,8 +19,7 @@ def pinned(checker: Checker) -> dict[str, Pins]:
     return pins(checker)
 
 
-def test_every_rule_fires_in_a_row_and_not_in_a_neighbouring_one(
-        pinned: dict[str, Pins]) -> None:
+def test_every_rule_fires_in_a_row_and_not_in_a_neighbouring_one(pinned: dict[str, Pins]) -> None:
     never = [rule.id for rule in all_rules() if not pinned[rule.id].fired]
     assert not never, f"rules no scenario row fires: {never}"
     alone = [rule.id for rule in all_rules() if pinned[rule.id].neighbour is None]

@@ -111,9 +111,14 @@ def test_a_worker_that_stops_reading_is_skipped(server: Server) -> None:
 
 
 def _make_run(port: int, **env: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["make", "-s", "run"], cwd=ROOT, start_new_session=True,
-                            env={**os.environ, "PORT": str(port), "WORKERS": "2", **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        ["make", "-s", "run"],
+        cwd=ROOT,
+        start_new_session=True,
+        env={**os.environ, "PORT": str(port), "WORKERS": "2", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def test_a_worker_that_cannot_start_stops_the_server_with_an_error() -> None:
@@ -138,10 +143,13 @@ def test_sigterm_stops_every_worker_and_exits_cleanly(tmp_path: Path) -> None:
     proc = _make_run(port)
     try:
         _wait(lambda: _healthy(port), timeout=90)
-        cmdlines = {p: Path(f"/proc/{p}/cmdline").read_bytes()
-                    for p in Server("127.0.0.1", port, proc.pid, tmp_path).processes()}
-        supervisor = next(p for p, cmd in cmdlines.items()
-                          if b"api.serve" in cmd and b"--channel-fd" not in cmd)
+        cmdlines = {
+            p: Path(f"/proc/{p}/cmdline").read_bytes()
+            for p in Server("127.0.0.1", port, proc.pid, tmp_path).processes()
+        }
+        supervisor = next(
+            p for p, cmd in cmdlines.items() if b"api.serve" in cmd and b"--channel-fd" not in cmd
+        )
         workers = [p for p, cmd in cmdlines.items() if b"--channel-fd" in cmd]
         assert len(workers) == 2
         os.kill(supervisor, signal.SIGTERM)

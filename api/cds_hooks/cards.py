@@ -76,8 +76,10 @@ DATA_REASONS = (
     ("limited-time", "Could not address recommended action due to limited time"),
 )
 
-ORAL_SOLUTION = {"coding": [{"system": t.RXNORM, "code": t.BACLOFEN_INGREDIENT,
-                             "display": "baclofen"}], "text": "Baclofen oral solution"}
+ORAL_SOLUTION = {
+    "coding": [{"system": t.RXNORM, "code": t.BACLOFEN_INGREDIENT, "display": "baclofen"}],
+    "text": "Baclofen oral solution",
+}
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!])")
 
@@ -111,13 +113,26 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-_KEY_NAMES = {"daily_mg": "daily dose (mg)", "daily_ug": "daily dose (ug)",
-              "dose_mg": "dose (mg)", "ml_min": "mL/min", "mg_per_kg_day": "mg/kg/day",
-              "frequency_per_day": "doses a day"}
-_KEY_UNITS = (("_mg_per_kg_day", " (mg/kg/day)"), ("_mg_day", " (mg/day)"),
-              ("_ug_day", " (ug/day)"), ("_ml_min", " (mL/min)"), ("_kg", " (kg)"),
-              ("_mg", " (mg)"), ("_ug", " (ug)"), ("_years", " (years)"), ("_pct", " (%)"),
-              ("_hours", " (h)"))
+_KEY_NAMES = {
+    "daily_mg": "daily dose (mg)",
+    "daily_ug": "daily dose (ug)",
+    "dose_mg": "dose (mg)",
+    "ml_min": "mL/min",
+    "mg_per_kg_day": "mg/kg/day",
+    "frequency_per_day": "doses a day",
+}
+_KEY_UNITS = (
+    ("_mg_per_kg_day", " (mg/kg/day)"),
+    ("_mg_day", " (mg/day)"),
+    ("_ug_day", " (ug/day)"),
+    ("_ml_min", " (mL/min)"),
+    ("_kg", " (kg)"),
+    ("_mg", " (mg)"),
+    ("_ug", " (ug)"),
+    ("_years", " (years)"),
+    ("_pct", " (%)"),
+    ("_hours", " (h)"),
+)
 
 
 def _key(name: str) -> str:
@@ -136,13 +151,14 @@ def summary(label: str, text: str, code: str) -> str:
         if len(candidate) <= MAX_SUMMARY:
             return candidate
     room = MAX_SUMMARY - len(tail) - 3
-    return f"{label[:max(room, 10)].rstrip()}…: {tail}"[:MAX_SUMMARY]
+    return f"{label[: max(room, 10)].rstrip()}…: {tail}"[:MAX_SUMMARY]
 
 
 def _detail(alert: Alert, check: OrderCheck) -> str:
     lines = [f"**{md(alert.message)}**", "", f"**What to do:** {md(alert.suggestion)}"]
-    evidence = [f"{_key(k)}: {_fmt(v)}" for k, v in alert.evidence.items()
-                if v not in (None, "", [], {})]
+    evidence = [
+        f"{_key(k)}: {_fmt(v)}" for k, v in alert.evidence.items() if v not in (None, "", [], {})
+    ]
     if evidence:
         lines += ["", "**Checked values:** " + md("; ".join(evidence))]
     lines += ["", f"**Order:** {md(check.label)} ({md(check.ref)})"]
@@ -156,14 +172,14 @@ def _detail(alert: Alert, check: OrderCheck) -> str:
 
 # ---- corrected orders ------------------------------------------------------------------------
 
+
 def _n(value: float) -> float | int:
     """7.5 stays 7.5; 25.0 is written 25."""
     value = round(value, 6)
     return int(value) if value == int(value) else value
 
 
-def _quantity(site: DoseSite, original: dict[str, Any], mg: float, as_mass: bool
-              ) -> dict[str, Any]:
+def _quantity(site: DoseSite, original: dict[str, Any], mg: float, as_mass: bool) -> dict[str, Any]:
     """The new dose in the prescriber's unit where it is exact, else in mg."""
     if not as_mass and site.kind == "mass":
         unit = site.unit
@@ -190,8 +206,9 @@ def _regimen_text(rx: SuggestedRegimen, quantity: dict[str, Any]) -> str:
     return f"{dose} {times} ({_num(rx.daily_mg)} mg/day)"
 
 
-def corrected_order(check: OrderCheck, rx: SuggestedRegimen
-                    ) -> tuple[dict[str, Any], str, str] | None:
+def corrected_order(
+    check: OrderCheck, rx: SuggestedRegimen
+) -> tuple[dict[str, Any], str, str] | None:
     """(resource, label, description): the draft order rewritten to the suggested regimen, or
     None when its dose cannot be rewritten exactly (it was not one plain dose)."""
     site, case = check.dose_site, check.case
@@ -199,19 +216,21 @@ def corrected_order(check: OrderCheck, rx: SuggestedRegimen
         return None
     resource = copy.deepcopy(check.resource)
     dosage = as_list(resource.get("dosageInstruction"))[site.instruction]
-    holder = dosage if site.dose_and_rate is None else as_list(
-        dosage["doseAndRate"])[site.dose_and_rate]
-    holder["doseQuantity"] = _quantity(site, holder["doseQuantity"], rx.per_dose_mg,
-                                       as_mass=rx.oral_solution)
+    holder = (
+        dosage if site.dose_and_rate is None else as_list(dosage["doseAndRate"])[site.dose_and_rate]
+    )
+    holder["doseQuantity"] = _quantity(
+        site, holder["doseQuantity"], rx.per_dose_mg, as_mass=rx.oral_solution
+    )
     if rx.doses_per_day != case.order.frequency_per_day:
-        dosage["timing"] = {"repeat": {"frequency": rx.doses_per_day, "period": 1,
-                                       "periodUnit": "d"}}
+        dosage["timing"] = {
+            "repeat": {"frequency": rx.doses_per_day, "period": 1, "periodUnit": "d"}
+        }
     regimen = _regimen_text(rx, holder["doseQuantity"])
     # Free text that still states the old dose would contradict the corrected order.
     for key in ("text", "patientInstruction"):
         if key in dosage:
-            dosage[key] = f"Baclofen {regimen}" + (" as oral solution" if rx.oral_solution
-                                                   else "")
+            dosage[key] = f"Baclofen {regimen}" + (" as oral solution" if rx.oral_solution else "")
     if rx.oral_solution:
         # A dispense quantity counted in tablets does not fit a solution: the pharmacy sets it.
         dispense = resource.get("dispenseRequest")
@@ -220,11 +239,17 @@ def corrected_order(check: OrderCheck, rx: SuggestedRegimen
         reference = resource.pop("medicationReference", None)
         ref = str(reference.get("reference") or "") if isinstance(reference, dict) else ""
         if ref.startswith("#"):
-            resource["contained"] = [c for c in as_list(resource.get("contained"))
-                                     if not (isinstance(c, dict) and c.get("id") == ref[1:])]
+            resource["contained"] = [
+                c
+                for c in as_list(resource.get("contained"))
+                if not (isinstance(c, dict) and c.get("id") == ref[1:])
+            ]
         resource["medicationCodeableConcept"] = copy.deepcopy(ORAL_SOLUTION)
-        return (resource, f"Oral solution, {regimen}",
-                f"Replace the tablets with baclofen oral solution, {regimen}.")
+        return (
+            resource,
+            f"Oral solution, {regimen}",
+            f"Replace the tablets with baclofen oral solution, {regimen}.",
+        )
     return resource, f"Reduce to {regimen}", f"Change the dose to {regimen}."
 
 
@@ -236,12 +261,28 @@ def _suggestions(alert: Alert, check: OrderCheck, result: CheckResult) -> list[S
         if fix is None:
             return []
         resource, label, description = fix
-        return [Suggestion(label=label, uuid=str(uuid4()), isRecommended=True, actions=[
-            Action(type="update", description=description, resource=prune(resource))])]
+        return [
+            Suggestion(
+                label=label,
+                uuid=str(uuid4()),
+                isRecommended=True,
+                actions=[Action(type="update", description=description, resource=prune(resource))],
+            )
+        ]
     if alert.code in result.remove_order and rid:
-        return [Suggestion(label="Remove this baclofen order", uuid=str(uuid4()), actions=[
-            Action(type="delete", description=f"Remove the draft order {check.label}.",
-                   resourceId=f"{check.resource.get('resourceType')}/{rid}")])]
+        return [
+            Suggestion(
+                label="Remove this baclofen order",
+                uuid=str(uuid4()),
+                actions=[
+                    Action(
+                        type="delete",
+                        description=f"Remove the draft order {check.label}.",
+                        resourceId=f"{check.resource.get('resourceType')}/{rid}",
+                    )
+                ],
+            )
+        ]
     return []
 
 
@@ -258,6 +299,7 @@ def prune(value: Any) -> Any:
 
 # ---- cards -----------------------------------------------------------------------------------
 
+
 def alert_card(alert: Alert, check: OrderCheck, result: CheckResult) -> Card:
     suggestions = _suggestions(alert, check, result)
     return Card(
@@ -265,19 +307,30 @@ def alert_card(alert: Alert, check: OrderCheck, result: CheckResult) -> Card:
         summary=summary(check.label, alert.message, alert.code),
         detail=_detail(alert, check),
         indicator=alert.severity.value,
-        source=Source(label=f"{SERVICE_LABEL}: {alert.source.document}",
-                      topic=Coding(system=TOPIC_SYSTEM, code=alert.code,
-                                   display=HEADLINES.get(alert.code, alert.code))),
+        source=Source(
+            label=f"{SERVICE_LABEL}: {alert.source.document}",
+            topic=Coding(
+                system=TOPIC_SYSTEM, code=alert.code, display=HEADLINES.get(alert.code, alert.code)
+            ),
+        ),
         suggestions=suggestions or None,
         selectionBehavior="at-most-one" if suggestions else None,
         overrideReasons=_reasons(CLINICAL_REASONS),
     )
 
 
-def _gap(label: str, items: list[str], sources: list[Alert], ref: str | None = None,
-         summary_text: str | None = None) -> Card:
-    lines = ["**Some checks could not run.** Missing data is not a pass: check these points "
-             "by hand, or record the data and sign again.", ""]
+def _gap(
+    label: str,
+    items: list[str],
+    sources: list[Alert],
+    ref: str | None = None,
+    summary_text: str | None = None,
+) -> Card:
+    lines = [
+        "**Some checks could not run.** Missing data is not a pass: check these points "
+        "by hand, or record the data and sign again.",
+        "",
+    ]
     lines += [f"- {md(item)}" for item in items]
     lines += ["", f"**Order:** {md(label)}" + (f" ({md(ref)})" if ref else "")]
     seen = set()
@@ -286,16 +339,26 @@ def _gap(label: str, items: list[str], sources: list[Alert], ref: str | None = N
         if (src.document, src.excerpt) in seen:
             continue
         seen.add((src.document, src.excerpt))
-        lines += ["", f"**Source:** {md(src.document)} ({PRECEDENCE.get(src.document, 'cited')} "
-                  "source)", "", "> " + md(src.excerpt)]
-    text = summary_text or (items[0] if len(items) == 1 else
-                            "some checks could not run because data are missing")
+        lines += [
+            "",
+            f"**Source:** {md(src.document)} ({PRECEDENCE.get(src.document, 'cited')} source)",
+            "",
+            "> " + md(src.excerpt),
+        ]
+    text = summary_text or (
+        items[0] if len(items) == 1 else "some checks could not run because data are missing"
+    )
     return Card(
-        uuid=str(uuid4()), summary=summary(label, text, "MISSING_DATA"),
-        detail="\n".join(lines), indicator=Severity.WARNING.value,
-        source=Source(label=f"{SERVICE_LABEL}: data available to the check",
-                      topic=Coding(system=TOPIC_SYSTEM, code="MISSING_DATA",
-                                   display=HEADLINES["MISSING_DATA"])),
+        uuid=str(uuid4()),
+        summary=summary(label, text, "MISSING_DATA"),
+        detail="\n".join(lines),
+        indicator=Severity.WARNING.value,
+        source=Source(
+            label=f"{SERVICE_LABEL}: data available to the check",
+            topic=Coding(
+                system=TOPIC_SYSTEM, code="MISSING_DATA", display=HEADLINES["MISSING_DATA"]
+            ),
+        ),
         overrideReasons=_reasons(DATA_REASONS),
     )
 
@@ -306,13 +369,17 @@ def _checks(alert: Alert) -> list[tuple[str, set[str]]]:
     evidence lists them under `checks`."""
     checks = alert.evidence.get("checks")
     if isinstance(checks, list) and checks:
-        return [(str(c.get("message")), set(c.get("missing") or [])) for c in checks
-                if isinstance(c, dict)]
+        return [
+            (str(c.get("message")), set(c.get("missing") or []))
+            for c in checks
+            if isinstance(c, dict)
+        ]
     return [(alert.message, set(alert.evidence.get("missing") or []))]
 
 
-def gap_card(check: OrderCheck, missing: list[Alert],
-             not_yet_written: frozenset[str] = frozenset()) -> Card | None:
+def gap_card(
+    check: OrderCheck, missing: list[Alert], not_yet_written: frozenset[str] = frozenset()
+) -> Card | None:
     """One card per order for everything that could not be checked: the rules' MISSING_DATA
     alerts and what the FHIR data did not let us read. A rule's check about a field that a
     note already explains (the dose was written in tablets of unknown strength) is left out:
@@ -321,8 +388,11 @@ def gap_card(check: OrderCheck, missing: list[Alert],
     kept: list[Alert] = []
     items: list[str] = []
     for alert in missing:
-        said = [message for message, fields in _checks(alert)
-                if not (fields and (fields <= explained or fields <= not_yet_written))]
+        said = [
+            message
+            for message, fields in _checks(alert)
+            if not (fields and (fields <= explained or fields <= not_yet_written))
+        ]
         if said:
             kept.append(alert)
             items += said
@@ -330,16 +400,21 @@ def gap_card(check: OrderCheck, missing: list[Alert],
     if not items:
         return None
     if check.case is None:
-        return _gap(check.label, items, kept, check.ref,
-                    "not checked: the order could not be read")
+        return _gap(check.label, items, kept, check.ref, "not checked: the order could not be read")
     return _gap(check.label, items, kept, check.ref)
 
 
 def unidentified_card(refs: list[str]) -> Card:
-    return _gap(f"{len(refs)} draft order{'s' if len(refs) > 1 else ''}",
-                [f"The medication of {ref} could not be identified (no code, text or "
-                 "retrievable Medication): if it is baclofen, it was not checked." for ref in refs],
-                [], summary_text="not checked: the medication could not be identified")
+    return _gap(
+        f"{len(refs)} draft order{'s' if len(refs) > 1 else ''}",
+        [
+            f"The medication of {ref} could not be identified (no code, text or "
+            "retrievable Medication): if it is baclofen, it was not checked."
+            for ref in refs
+        ],
+        [],
+        summary_text="not checked: the medication could not be identified",
+    )
 
 
 # At order-select the clinician has just picked the medication: an order without any dose or
@@ -348,13 +423,13 @@ def unidentified_card(refs: list[str]) -> Card:
 NOT_YET_WRITTEN_AT_SELECT = frozenset({"order.dose", "order.frequency_per_day"})
 
 
-def cards_for(check: OrderCheck, result: CheckResult, *, hook: str = "order-sign"
-              ) -> list[Card]:
+def cards_for(check: OrderCheck, result: CheckResult, *, hook: str = "order-sign") -> list[Card]:
     """The alerts' cards in the engine's order (most severe first), then the one card about
     missing data."""
     alerts = result.alerts
     missing = [a for a in alerts if a.code == "MISSING_DATA"]
     cards = [alert_card(a, check, result) for a in alerts if a.code != "MISSING_DATA"]
-    gap = gap_card(check, missing, NOT_YET_WRITTEN_AT_SELECT if hook == "order-select"
-                   else frozenset())
+    gap = gap_card(
+        check, missing, NOT_YET_WRITTEN_AT_SELECT if hook == "order-select" else frozenset()
+    )
     return cards + ([gap] if gap else [])

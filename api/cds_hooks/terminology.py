@@ -41,8 +41,9 @@ BACLOFEN_PRODUCTS = {
     "664142": "Baclofen 20 MG [Kemstro]",
     "1155671": "Baclofen Pill",
 }
-BACLOFEN_WORDS = re.compile(r"\b(baclofen|lioresal|kemstro|gablofen|ozobax|fleqsuvy|lyvispah)\b",
-                            re.IGNORECASE)
+BACLOFEN_WORDS = re.compile(
+    r"\b(baclofen|lioresal|kemstro|gablofen|ozobax|fleqsuvy|lyvispah)\b", re.IGNORECASE
+)
 
 # SNOMED CT "Route of administration values". Baclofen is oral or intrathecal; the other
 # parenteral routes are mapped so that such an order gets ROUTE_NOT_PERMITTED.
@@ -56,10 +57,19 @@ ROUTE_CODES = {
 }
 # Route text (CodeableConcept.text or a coding's display). Abbreviations count only as the
 # whole text ("IT" alone is intrathecal; "it" inside a sentence is a pronoun).
-ROUTE_ABBREVIATIONS = {"po": "oral", "p.o.": "oral", "it": "intrathecal", "iv": "intravenous",
-                       "i.v.": "intravenous", "im": "intramuscular", "i.m.": "intramuscular",
-                       "sc": "subcutaneous", "s.c.": "subcutaneous", "sq": "subcutaneous",
-                       "subcut": "subcutaneous"}
+ROUTE_ABBREVIATIONS = {
+    "po": "oral",
+    "p.o.": "oral",
+    "it": "intrathecal",
+    "iv": "intravenous",
+    "i.v.": "intravenous",
+    "im": "intramuscular",
+    "i.m.": "intramuscular",
+    "sc": "subcutaneous",
+    "s.c.": "subcutaneous",
+    "sq": "subcutaneous",
+    "subcut": "subcutaneous",
+}
 ROUTE_WORDS = (
     (re.compile(r"\bintrathecal(ly)?\b", re.I), "intrathecal"),
     (re.compile(r"\bepidural(ly)?\b", re.I), "epidural"),
@@ -73,8 +83,10 @@ ROUTE_WORDS = (
 FORM_WORDS = (
     (re.compile(r"\bintrathecal\b", re.I), "intrathecal"),
     (re.compile(r"\bgranules?\b", re.I), "granules"),
-    (re.compile(r"\b(oral (solution|suspension|liquid)|syrup|elixir|suspension)\b", re.I),
-     "oral_solution"),
+    (
+        re.compile(r"\b(oral (solution|suspension|liquid)|syrup|elixir|suspension)\b", re.I),
+        "oral_solution",
+    ),
     (re.compile(r"\b(tablets?|tab|tabs|pill)\b", re.I), "tablet"),
 )
 PARENTERAL_PRODUCT = re.compile(r"\b(inject(ion|able)|infusion|ampoule|vial|prefilled)\b", re.I)
@@ -88,33 +100,74 @@ STRENGTH = re.compile(
 
 # Dose quantities counted in tablets (UCUM annotations and common unit strings) or measured as
 # a volume (factor to mL).
-COUNT_UNITS = {"{pill}", "{pills}", "{tbl}", "{tab}", "{tablet}", "{tablets}", "tablet",
-               "tablets", "tab", "tabs", "pill", "pills", "385055001"}
+COUNT_UNITS = {
+    "{pill}",
+    "{pills}",
+    "{tbl}",
+    "{tab}",
+    "{tablet}",
+    "{tablets}",
+    "tablet",
+    "tablets",
+    "tab",
+    "tabs",
+    "pill",
+    "pills",
+    "385055001",
+}
 VOLUME_UNITS_ML = {"ml": 1.0, "l": 1000.0, "cl": 10.0, "dl": 100.0}
 
 # Time units of Timing.repeat.periodUnit, in hours.
-PERIOD_HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "wk": 168.0,
-                "mo": 730.5, "a": 8766.0}
+PERIOD_HOURS = {
+    "s": 1 / 3600,
+    "min": 1 / 60,
+    "h": 1.0,
+    "d": 24.0,
+    "wk": 168.0,
+    "mo": 730.5,
+    "a": 8766.0,
+}
 # HL7 v3 GTSAbbreviation codes (Timing.code): administrations per day. QOD, weekly and
 # monthly codes are deliberately absent: not a whole number of doses a day.
 TIMING_CODES_PER_DAY = {
-    "QD": 1, "AM": 1, "PM": 1, "BED": 1, "BID": 2, "TID": 3, "QID": 4,
-    "Q1H": 24, "Q2H": 12, "Q3H": 8, "Q4H": 6, "Q6H": 4, "Q8H": 3, "Q12H": 2, "Q24H": 1,
+    "QD": 1,
+    "AM": 1,
+    "PM": 1,
+    "BED": 1,
+    "BID": 2,
+    "TID": 3,
+    "QID": 4,
+    "Q1H": 24,
+    "Q2H": 12,
+    "Q3H": 8,
+    "Q4H": 6,
+    "Q6H": 4,
+    "Q8H": 3,
+    "Q12H": 2,
+    "Q24H": 1,
 }
 
 BODY_WEIGHT = "29463-7"
 CREATININE_CLEARANCE = "2164-2"
 EGFR = ("33914-3", "62238-1", "98979-8")
 PREGNANCY_STATUS = "82810-3"
-WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237,
-                "lbs": 0.45359237, "[oz_av]": 0.028349523125}
+WEIGHT_TO_KG = {
+    "kg": 1.0,
+    "g": 0.001,
+    "[lb_av]": 0.45359237,
+    "lb": 0.45359237,
+    "lbs": 0.45359237,
+    "[oz_av]": 0.028349523125,
+}
 
 # Condition statuses (FHIR R4 condition-clinical and condition-ver-status), passed on to the
 # rules as read: what a past, refuted or unconfirmed entry means is decided in rules/.
-CONDITION_CLINICAL = frozenset({"active", "recurrence", "relapse", "inactive", "remission",
-                                "resolved"})
-CONDITION_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential", "confirmed",
-                                    "refuted", "entered-in-error"})
+CONDITION_CLINICAL = frozenset(
+    {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
+)
+CONDITION_VERIFICATION = frozenset(
+    {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
+)
 # Statuses that take a resource out of the picture.
 MEDICATION_REQUEST_CURRENT = {"active", "on-hold", "draft"}
 OBSERVATION_EXCLUDED = {"entered-in-error", "cancelled"}

@@ -27,8 +27,10 @@ RULES = [
         id="intrathecal.age_under_4",
         code="INTRATHECAL_AGE_UNDER_4",
         severity=Severity.WARNING,
-        when=(c.age << ((m.kind == "age") & (m.years < MIN_AGE_YEARS)),
-              c.order << itb_order(NOT_STOP)),
+        when=(
+            c.age << ((m.kind == "age") & (m.years < MIN_AGE_YEARS)),
+            c.order << itb_order(NOT_STOP),
+        ),
         message="Intrathecal baclofen for a {age.years}-year-old: safety and efficacy below "
         "{limit} years of age have not been established.",
         suggestion="Specialist decision only; document the indication and monitor closely.",

@@ -32,34 +32,33 @@ DISCONTINUATION_SOURCE = Passage(
 )
 REDUCTION_SOURCE = Passage(
     ADULT_SMPC,
-    "In both cases the daily dose may also be reduced by 10-20% if patients suffer side "
-    "effects.",
+    "In both cases the daily dose may also be reduced by 10-20% if patients suffer side effects.",
     note="A single cut of more than 20 % is a warning (exactly -20 % is allowed); taper "
     "gradually, as for a stop.",
 )
 
 
 def reduction_floor(p: ItbStep, limit: int) -> Iterator[ItbStepLimit]:
-    yield ItbStepLimit(direction="decrease", limit_pct=limit,
-                       to_ug=p.from_ug * (1 - limit / 100))
+    yield ItbStepLimit(direction="decrease", limit_pct=limit, to_ug=p.from_ug * (1 - limit / 100))
 
 
-_LARGE_REDUCTION = (c.p << (PROPOSED & (m.direction == "decrease")
-                            & (m.change_pct < -MAX_REDUCTION_PCT)),)
+_LARGE_REDUCTION = (
+    c.p << (PROPOSED & (m.direction == "decrease") & (m.change_pct < -MAX_REDUCTION_PCT)),
+)
 
 RULES = [
     Derivation(
         id="intrathecal.reduction_floor",
         when=_LARGE_REDUCTION,
-        derive=reduction_floor, params={"limit": MAX_REDUCTION_PCT},
+        derive=reduction_floor,
+        params={"limit": MAX_REDUCTION_PCT},
         doc="The lowest dose one cut may go to: 20 % below the current dose.",
     ),
     AlertRule(
         id="intrathecal.abrupt_stop",
         code="INTRATHECAL_ABRUPT_DISCONTINUATION",
         severity=Severity.CRITICAL,
-        when=(c.order << itb_order((m.action == "stop") & (m.taper == False)
-                                   & NOT_SCREENING),),
+        when=(c.order << itb_order((m.action == "stop") & (m.taper == False) & NOT_SCREENING),),
         message="Intrathecal baclofen stopped without a taper: abrupt withdrawal (high fever, "
         "altered mental status, rebound spasticity, muscle rigidity) can be fatal.",
         suggestion="Reduce the daily dose gradually (10-20 % steps) instead of stopping, unless "
@@ -72,8 +71,10 @@ RULES = [
         id="intrathecal.large_reduction",
         code="INTRATHECAL_ABRUPT_DISCONTINUATION",
         severity=Severity.WARNING,
-        when=(*_LARGE_REDUCTION,
-              c.floor << ((m.kind == "itb_step_limit") & (m.direction == "decrease"))),
+        when=(
+            *_LARGE_REDUCTION,
+            c.floor << ((m.kind == "itb_step_limit") & (m.direction == "decrease")),
+        ),
         message="Reduction from {p.from_ug:g} to {p.to_ug:g} ug/day is {p.change_pct:g} %, more "
         "than the {limit} % cuts used for side effects: risk of withdrawal.",
         suggestion="Reduce by at most {limit} % per step (to {floor.to_ug:g} ug/day), unless "

@@ -55,15 +55,18 @@ HIGH_DOSE_SOURCE = Passage(
 )
 
 _CEREBRAL_MAINTENANCE = (
-    c.order << itb_order((m.it_origin == "cerebral")
-                         & ((m.it_phase == "maintenance") | -m.it_phase)),
-    c.p << (INCREASE & (m.change_pct > MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE)))
+    c.order
+    << itb_order((m.it_origin == "cerebral") & ((m.it_phase == "maintenance") | -m.it_phase)),
+    c.p << (INCREASE & (m.change_pct > MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE)),
+)
 _STEP_EVIDENCE = ("p.* -proposed -seq -restart",)
 
 RULES = [
     Derivation(
-        id="intrathecal.increment_limit_cerebral_maintenance", when=_CEREBRAL_MAINTENANCE,
-        derive=increment_limit, params={"limit": MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE},
+        id="intrathecal.increment_limit_cerebral_maintenance",
+        when=_CEREBRAL_MAINTENANCE,
+        derive=increment_limit,
+        params={"limit": MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE},
         doc="Cerebral origin in maintenance (or phase unknown), an increase above 20 %: the "
         "largest dose allowed, +20 %.",
     ),
@@ -71,9 +74,15 @@ RULES = [
         id="intrathecal.increment_too_large_cerebral_maintenance",
         code="INTRATHECAL_INCREMENT_TOO_LARGE",
         severity=Severity.WARNING,
-        when=(*_CEREBRAL_MAINTENANCE,
-              c.cap << ((m.kind == "itb_step_limit") & (m.direction == "increase")
-                        & (m.limit_pct == MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE))),
+        when=(
+            *_CEREBRAL_MAINTENANCE,
+            c.cap
+            << (
+                (m.kind == "itb_step_limit")
+                & (m.direction == "increase")
+                & (m.limit_pct == MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE)
+            ),
+        ),
         message="Increase from {p.from_ug:g} to {p.to_ug:g} ug/day is +{p.change_pct:g} %, "
         "above the {limit} % limit for spasticity of cerebral origin.",
         suggestion="Increase by at most {limit} % of the previous daily dose: at most "
@@ -87,15 +96,19 @@ RULES = [
         id="intrathecal.increment_too_soon",
         code="INTRATHECAL_INCREMENT_TOO_SOON",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(),
-              c.p << (INCREASE & (m.hours_since_last_change
-                                  < MIN_HOURS_BETWEEN_INCREASES_PROGRAMMABLE))),
+        when=(
+            c.order << itb_order(),
+            c.p
+            << (INCREASE & (m.hours_since_last_change < MIN_HOURS_BETWEEN_INCREASES_PROGRAMMABLE)),
+        ),
         message="Increase {p.hours_since_last_change:g} h after the last change: even a "
         "programmable pump allows one increase every {hours} h.",
         suggestion="Wait until {if order.it_pump == non_programmable}{np_hours}{else}{hours}"
         "{end} h after the last change before increasing.",
-        params={"hours": MIN_HOURS_BETWEEN_INCREASES_PROGRAMMABLE,
-                "np_hours": MIN_HOURS_BETWEEN_INCREASES_NON_PROGRAMMABLE},
+        params={
+            "hours": MIN_HOURS_BETWEEN_INCREASES_PROGRAMMABLE,
+            "np_hours": MIN_HOURS_BETWEEN_INCREASES_NON_PROGRAMMABLE,
+        },
         evidence=(*_STEP_EVIDENCE, "pump=order.it_pump"),
         source=INTERVAL_SOURCE,
         description="Increase sooner than 24 h after the last change (any pump).",
@@ -104,11 +117,15 @@ RULES = [
         id="intrathecal.increment_too_soon_non_programmable",
         code="INTRATHECAL_INCREMENT_TOO_SOON",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(m.it_pump == "non_programmable"),
-              c.p << (INCREASE & (m.hours_since_last_change
-                                  >= MIN_HOURS_BETWEEN_INCREASES_PROGRAMMABLE)
-                      & (m.hours_since_last_change
-                         < MIN_HOURS_BETWEEN_INCREASES_NON_PROGRAMMABLE))),
+        when=(
+            c.order << itb_order(m.it_pump == "non_programmable"),
+            c.p
+            << (
+                INCREASE
+                & (m.hours_since_last_change >= MIN_HOURS_BETWEEN_INCREASES_PROGRAMMABLE)
+                & (m.hours_since_last_change < MIN_HOURS_BETWEEN_INCREASES_NON_PROGRAMMABLE)
+            ),
+        ),
         message="Increase {p.hours_since_last_change:g} h after the last change: with a "
         "non-programmable pump allow {hours} h between dose adjustments.",
         suggestion="Wait until {hours} h after the last change before increasing.",
@@ -121,10 +138,11 @@ RULES = [
         id="intrathecal.dose_above_1000_ug",
         code="INTRATHECAL_DOSE_ABOVE_1000_UG",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(NOT_STOP & NOT_SCREENING),
-              c.dose << (ITB_DOSE & (m.ug > LIMITED_EXPERIENCE_ABOVE_UG_DAY))),
-        message="{dose.ug:g} ug/day is above {limit} ug/day, where clinical experience is "
-        "limited.",
+        when=(
+            c.order << itb_order(NOT_STOP & NOT_SCREENING),
+            c.dose << (ITB_DOSE & (m.ug > LIMITED_EXPERIENCE_ABOVE_UG_DAY)),
+        ),
+        message="{dose.ug:g} ug/day is above {limit} ug/day, where clinical experience is limited.",
         suggestion="Confirm the dose and the concentration programmed; monitor closely for "
         "overdose (drowsiness, respiratory depression).",
         params={"limit": LIMITED_EXPERIENCE_ABOVE_UG_DAY},
@@ -136,15 +154,23 @@ RULES = [
         id="missing.intrathecal_origin_maintenance",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(-m.it_origin & (m.it_phase == "maintenance")),
-              c.p << (INCREASE & (m.change_pct > MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE)
-                      & (m.change_pct <= MAX_INCREASE_PCT_SPINAL))),
+        when=(
+            c.order << itb_order(-m.it_origin & (m.it_phase == "maintenance")),
+            c.p
+            << (
+                INCREASE
+                & (m.change_pct > MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE)
+                & (m.change_pct <= MAX_INCREASE_PCT_SPINAL)
+            ),
+        ),
         message="No spasticity origin: the +{p.change_pct:g} % increase is within the {spinal} "
         "% spinal limit but above the {cerebral} % cerebral limit.",
         suggestion="Give order.intrathecal.spasticity_origin: spinal or cerebral.",
-        params={"spinal": MAX_INCREASE_PCT_SPINAL,
-                "cerebral": MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE,
-                "missing": ["order.intrathecal.spasticity_origin"]},
+        params={
+            "spinal": MAX_INCREASE_PCT_SPINAL,
+            "cerebral": MAX_INCREASE_PCT_CEREBRAL_MAINTENANCE,
+            "missing": ["order.intrathecal.spasticity_origin"],
+        },
         evidence=("missing",),
         source=MISSING_SOURCE,
         description="Maintenance increase between the cerebral and spinal limits without the "
@@ -154,11 +180,15 @@ RULES = [
         id="missing.intrathecal_pump",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(-m.it_pump),
-              c.p << (INCREASE & (m.hours_since_last_change
-                                  >= MIN_HOURS_BETWEEN_INCREASES_PROGRAMMABLE)
-                      & (m.hours_since_last_change
-                         < MIN_HOURS_BETWEEN_INCREASES_NON_PROGRAMMABLE))),
+        when=(
+            c.order << itb_order(-m.it_pump),
+            c.p
+            << (
+                INCREASE
+                & (m.hours_since_last_change >= MIN_HOURS_BETWEEN_INCREASES_PROGRAMMABLE)
+                & (m.hours_since_last_change < MIN_HOURS_BETWEEN_INCREASES_NON_PROGRAMMABLE)
+            ),
+        ),
         message="No pump type: an increase {p.hours_since_last_change:g} h after the last "
         "change is allowed with a programmable pump but too soon (48 h) with a "
         "non-programmable one.",

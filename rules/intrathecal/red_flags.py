@@ -78,21 +78,32 @@ MALFUNCTION_SOURCE = Passage(
 # An increase that can be read as escalation: not the step of a restart (a resumed infusion's
 # dose is the prescriber's choice, checked against the initial dose).
 _ESCALATION = PROPOSED & (m.direction == "increase") & (m.restart == False)
-_within_window = ((m.from_ended_hours_ago < ESCALATION_WINDOW_H)
-                  & (m.from_ug <= c.p.to_ug / ESCALATION_FACTOR))
+_within_window = (m.from_ended_hours_ago < ESCALATION_WINDOW_H) & (
+    m.from_ug <= c.p.to_ug / ESCALATION_FACTOR
+)
 _maintenance_or_unknown = itb_order((m.it_phase == "maintenance") | -m.it_phase)
 
 
 # -- derivations --------------------------------------------------------------------------------
 def single_step(p: ItbStep) -> Iterator[ItbRedFlag]:
-    yield ItbRedFlag(from_step=True, pattern="single_step", from_ug=p.from_ug, to_ug=p.to_ug,
-                     change_pct=p.change_pct)
+    yield ItbRedFlag(
+        from_step=True,
+        pattern="single_step",
+        from_ug=p.from_ug,
+        to_ug=p.to_ug,
+        change_pct=p.change_pct,
+    )
 
 
 def doubling(p: ItbStep, s: ItbStep) -> Iterator[ItbRedFlag]:
-    yield ItbRedFlag(from_step=True, pattern="doubled_within_7_days", from_ug=s.from_ug,
-                     to_ug=p.to_ug, factor=round(p.to_ug / s.from_ug, 2),
-                     hours_ago=s.from_ended_hours_ago)
+    yield ItbRedFlag(
+        from_step=True,
+        pattern="doubled_within_7_days",
+        from_ug=s.from_ug,
+        to_ug=p.to_ug,
+        factor=round(p.to_ug / s.from_ug, 2),
+        hours_ago=s.from_ended_hours_ago,
+    )
 
 
 def no_effect_since(h: ItbRegimen) -> Iterator[ItbNoEffectSince]:
@@ -100,20 +111,34 @@ def no_effect_since(h: ItbRegimen) -> Iterator[ItbNoEffectSince]:
 
 
 def cumulative_rise(p: ItbStep, s: ItbStep) -> Iterator[ItbCumulativeRise]:
-    yield ItbCumulativeRise(from_ug=s.from_ug, to_ug=p.to_ug, change_pct=pct(s.from_ug, p.to_ug),
-                            hours_ago=given(s.from_ended_hours_ago),
-                            regimens_without_effect=p.seq - s.seq)
+    yield ItbCumulativeRise(
+        from_ug=s.from_ug,
+        to_ug=p.to_ug,
+        change_pct=pct(s.from_ug, p.to_ug),
+        hours_ago=given(s.from_ended_hours_ago),
+        regimens_without_effect=p.seq - s.seq,
+    )
 
 
 def cumulative(x: ItbCumulativeRise) -> Iterator[ItbRedFlag]:
-    yield ItbRedFlag(from_step=True, pattern="raised_without_effect_within_7_days",
-                     from_ug=x.from_ug, to_ug=x.to_ug, change_pct=x.change_pct,
-                     hours_ago=x.hours_ago, regimens_without_effect=x.regimens_without_effect)
+    yield ItbRedFlag(
+        from_step=True,
+        pattern="raised_without_effect_within_7_days",
+        from_ug=x.from_ug,
+        to_ug=x.to_ug,
+        change_pct=x.change_pct,
+        hours_ago=x.hours_ago,
+        regimens_without_effect=x.regimens_without_effect,
+    )
 
 
 def streak(p: ItbStep, s2: ItbStep, s3: ItbStep) -> Iterator[ItbRedFlag]:
-    yield ItbRedFlag(from_step=True, pattern="no_effect_streak", increases=NO_EFFECT_REGIMENS,
-                     doses_ug=[s2.from_ug, s2.to_ug, s3.to_ug, p.to_ug])
+    yield ItbRedFlag(
+        from_step=True,
+        pattern="no_effect_streak",
+        increases=NO_EFFECT_REGIMENS,
+        doses_ug=[s2.from_ug, s2.to_ug, s3.to_ug, p.to_ug],
+    )
 
 
 def withdrawal(w: ItbWithdrawalSign) -> Iterator[ItbRedFlag]:
@@ -134,26 +159,40 @@ def _ordinal(n: int) -> str:
 def _text(f: dict[str, Any]) -> str:
     pattern = f["pattern"]
     if pattern == "single_step":
-        return (f"one step from {_g(f['from_ug'])} to {_g(f['to_ug'])} ug/day "
-                f"(+{_g(f['change_pct'])} %, threshold +{ESCALATION_STEP_PCT} %)")
+        return (
+            f"one step from {_g(f['from_ug'])} to {_g(f['to_ug'])} ug/day "
+            f"(+{_g(f['change_pct'])} %, threshold +{ESCALATION_STEP_PCT} %)"
+        )
     if pattern == "doubled_within_7_days":
-        return (f"{_g(f['to_ug'])} ug/day is {_g(f['factor'])} times the {_g(f['from_ug'])} "
-                "ug/day in effect within the last 7 days")
+        return (
+            f"{_g(f['to_ug'])} ug/day is {_g(f['factor'])} times the {_g(f['from_ug'])} "
+            "ug/day in effect within the last 7 days"
+        )
     if pattern == "raised_without_effect_within_7_days":
-        return (f"{_g(f['to_ug'])} ug/day is +{_g(f['change_pct'])} % over the "
-                f"{_g(f['from_ug'])} ug/day in effect within the last 7 days, and the "
-                f"{f['regimens_without_effect']} regimen(s) raised to since showed no clinical "
-                f"effect (threshold +{CUMULATIVE_RISE_PCT} %)")
+        return (
+            f"{_g(f['to_ug'])} ug/day is +{_g(f['change_pct'])} % over the "
+            f"{_g(f['from_ug'])} ug/day in effect within the last 7 days, and the "
+            f"{f['regimens_without_effect']} regimen(s) raised to since showed no clinical "
+            f"effect (threshold +{CUMULATIVE_RISE_PCT} %)"
+        )
     if pattern == "no_effect_streak":
         doses = " -> ".join(_g(d) for d in f["doses_ug"])
-        return (f"the {_ordinal(f['increases'])} increase in a row without clinical effect "
-                f"({doses} ug/day; no effect at "
-                + ", ".join(_g(d) for d in f["doses_ug"][:-1]) + " ug/day)")
+        return (
+            f"the {_ordinal(f['increases'])} increase in a row without clinical effect "
+            f"({doses} ug/day; no effect at "
+            + ", ".join(_g(d) for d in f["doses_ug"][:-1])
+            + " ug/day)"
+        )
     return f"withdrawal sign: {str(f['sign']).replace('_', ' ')}"
 
 
-_PATTERN_ORDER = ("single_step", "doubled_within_7_days", "raised_without_effect_within_7_days",
-                  "no_effect_streak", "withdrawal_sign")
+_PATTERN_ORDER = (
+    "single_step",
+    "doubled_within_7_days",
+    "raised_without_effect_within_7_days",
+    "no_effect_streak",
+    "withdrawal_sign",
+)
 
 
 def _lowest_base(flags: list[dict[str, Any]], pattern: str) -> list[dict[str, Any]]:
@@ -169,8 +208,9 @@ def _lowest_base(flags: list[dict[str, Any]], pattern: str) -> list[dict[str, An
 def _ordered(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The red flags to report, in a fixed order, each said once. A doubling within the
     window already says what a rise of 40 % without effect says: the rise is then left out."""
-    flags = _lowest_base(_lowest_base(flags, "doubled_within_7_days"),
-                         "raised_without_effect_within_7_days")
+    flags = _lowest_base(
+        _lowest_base(flags, "doubled_within_7_days"), "raised_without_effect_within_7_days"
+    )
     if any(f["pattern"] == "doubled_within_7_days" for f in flags):
         flags = [f for f in flags if f["pattern"] != "raised_without_effect_within_7_days"]
     return sorted(flags, key=lambda f: _PATTERN_ORDER.index(str(f["pattern"])))
@@ -178,8 +218,11 @@ def _ordered(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _summary(flags: list[dict[str, Any]]) -> str:
     texts = dict.fromkeys(_text(f) for f in flags)
-    return ("Possible catheter complication (kink, dislodgement) or pump malfunction: "
-            + "; ".join(texts) + ".")
+    return (
+        "Possible catheter complication (kink, dislodgement) or pump malfunction: "
+        + "; ".join(texts)
+        + "."
+    )
 
 
 def _shown(f: Sequence[ItbRedFlag]) -> list[dict[str, Any]]:
@@ -194,17 +237,24 @@ def red_flag_evidence(f: Sequence[ItbRedFlag]) -> dict[str, object]:
     return {"findings": _shown(f)}
 
 
-SUGGESTION = ("Do not increase the dose until pump function and catheter patency have been "
-              "checked (pump interrogation, imaging or contrast study); treat withdrawal signs "
-              "urgently.")
+SUGGESTION = (
+    "Do not increase the dose until pump function and catheter patency have been "
+    "checked (pump interrogation, imaging or contrast study); treat withdrawal signs "
+    "urgently."
+)
 
 
 def merge_red_flags(alerts: list[Alert]) -> Alert:
     """The red flags of the ordered step and the withdrawal signs, raised by two rules (so
     that a unit slip can supersede the first alone), reported as one alert."""
     flags = _ordered([f for a in alerts for f in a.evidence.get("findings", [])])
-    return alerts[0].model_copy(update={"message": _summary(flags), "suggestion": SUGGESTION,
-                                        "evidence": {"findings": flags}})
+    return alerts[0].model_copy(
+        update={
+            "message": _summary(flags),
+            "suggestion": SUGGESTION,
+            "evidence": {"findings": flags},
+        }
+    )
 
 
 # The rule of the step-derived red flags: DOSE_UNIT_SUSPECT supersedes it (rules/route_and_units).
@@ -220,11 +270,15 @@ _AFTER_NONE_OR_UNRECORDED = (m.effect_after == "none") | -m.effect_after
 _STREAK_EFFECT_MESSAGE = (
     "No clinical effect recorded for some of the last three regimens, each raised from the one "
     "before: whether this is the third increase in a row without effect (a catheter or pump red "
-    "flag) could not be checked.")
-_STREAK_EFFECT_SUGGESTION = ("Record order.intrathecal.history[].clinical_effect (none, partial "
-                             "or adequate) for each regimen.")
-_STREAK_EFFECT_DESCRIPTION = ("Third increase in a row over regimens whose clinical effect is "
-                              "partly unrecorded.")
+    "flag) could not be checked."
+)
+_STREAK_EFFECT_SUGGESTION = (
+    "Record order.intrathecal.history[].clinical_effect (none, partial "
+    "or adequate) for each regimen."
+)
+_STREAK_EFFECT_DESCRIPTION = (
+    "Third increase in a row over regimens whose clinical effect is partly unrecorded."
+)
 _previous_increase = EARLIER_STEP & (m.seq == c.p.seq - 1) & (m.direction == "increase")
 _increase_before = EARLIER_STEP & (m.seq == c.p.seq - 2) & (m.direction == "increase")
 _third_regimen_back = (m.kind == "itb_history") & (m.seq == c.p.seq - NO_EFFECT_REGIMENS)
@@ -238,8 +292,11 @@ RULES = [
     ),
     Derivation(
         id="intrathecal.red_flag_doubling",
-        when=(c.order << _maintenance_or_unknown, c.p << _ESCALATION,
-              c.s << (EARLIER_STEP & _within_window)),
+        when=(
+            c.order << _maintenance_or_unknown,
+            c.p << _ESCALATION,
+            c.s << (EARLIER_STEP & _within_window),
+        ),
         derive=doubling,
         doc="Maintenance: a dose in effect during the last 7 days that the new dose at least "
         "doubles.",
@@ -249,51 +306,62 @@ RULES = [
     # clinical effect "none".
     Derivation(
         id="intrathecal.no_effect_since_last",
-        when=(c.h << ((m.kind == "itb_history") & (m.last == True)
-                      & (m.effect == "none")),),
+        when=(c.h << ((m.kind == "itb_history") & (m.last == True) & (m.effect == "none")),),
         derive=no_effect_since,
         doc="The current regimen had no clinical effect.",
     ),
     Derivation(
         id="intrathecal.no_effect_since_earlier",
-        when=(c.r << (m.kind == "itb_no_effect_since"),
-              c.h << ((m.kind == "itb_history") & (m.seq == c.r.seq - 1)
-                      & (m.effect == "none"))),
+        when=(
+            c.r << (m.kind == "itb_no_effect_since"),
+            c.h << ((m.kind == "itb_history") & (m.seq == c.r.seq - 1) & (m.effect == "none")),
+        ),
         derive=no_effect_since,
         doc="The run of regimens without clinical effect reaches one regimen further back.",
     ),
     Derivation(
         id="intrathecal.red_flag_doubling_without_effect",
-        when=(c.order << itb_order(m.it_phase == "titration"), c.p << _ESCALATION,
-              c.s << (EARLIER_STEP & _within_window),
-              c.r << ((m.kind == "itb_no_effect_since") & (m.seq == c.s.seq))),
+        when=(
+            c.order << itb_order(m.it_phase == "titration"),
+            c.p << _ESCALATION,
+            c.s << (EARLIER_STEP & _within_window),
+            c.r << ((m.kind == "itb_no_effect_since") & (m.seq == c.s.seq)),
+        ),
         derive=doubling,
         doc="Titration: the same doubling, when every regimen the dose was raised to since "
         "that dose had no clinical effect.",
     ),
     Derivation(
         id="intrathecal.cumulative_rise_without_effect",
-        when=(c.order << _maintenance_or_unknown, c.p << _ESCALATION,
-              c.s << (EARLIER_STEP & (m.direction == "increase")
-                      & (m.from_ended_hours_ago < ESCALATION_WINDOW_H)),
-              c.r << ((m.kind == "itb_no_effect_since") & (m.seq == c.s.seq))),
+        when=(
+            c.order << _maintenance_or_unknown,
+            c.p << _ESCALATION,
+            c.s
+            << (
+                EARLIER_STEP
+                & (m.direction == "increase")
+                & (m.from_ended_hours_ago < ESCALATION_WINDOW_H)
+            ),
+            c.r << ((m.kind == "itb_no_effect_since") & (m.seq == c.s.seq)),
+        ),
         derive=cumulative_rise,
         doc="Maintenance: the rise over a dose in effect during the last 7 days, when every "
         "regimen the dose was raised to since that dose had no clinical effect.",
     ),
     Derivation(
         id="intrathecal.red_flag_cumulative_rise",
-        when=(c.x << ((m.kind == "itb_cumulative_rise")
-                      & (m.change_pct >= CUMULATIVE_RISE_PCT)),),
+        when=(c.x << ((m.kind == "itb_cumulative_rise") & (m.change_pct >= CUMULATIVE_RISE_PCT)),),
         derive=cumulative,
-        doc="The rise without effect over a dose of the last 7 days is 40 % or more: a red "
-        "flag.",
+        doc="The rise without effect over a dose of the last 7 days is 40 % or more: a red flag.",
     ),
     Derivation(
         id="intrathecal.red_flag_no_effect_streak",
-        when=(c.p << _ESCALATION, c.s3 << _previous_increase, c.s2 << _increase_before,
-              c.r << ((m.kind == "itb_no_effect_since")
-                      & (m.seq == c.p.seq - NO_EFFECT_REGIMENS))),
+        when=(
+            c.p << _ESCALATION,
+            c.s3 << _previous_increase,
+            c.s2 << _increase_before,
+            c.r << ((m.kind == "itb_no_effect_since") & (m.seq == c.p.seq - NO_EFFECT_REGIMENS)),
+        ),
         derive=streak,
         doc=f"The last {NO_EFFECT_REGIMENS} regimens had no clinical effect, each reached by "
         "an increase from the one before, and this order increases the dose again: the third "
@@ -347,10 +415,12 @@ RULES = [
         id="missing.intrathecal_clinical_effect_r1",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.p << _ESCALATION,
-              c.s3 << (_previous_increase & _AFTER_NONE_OR_UNRECORDED),
-              c.s2 << (_increase_before & _AFTER_NONE_OR_UNRECORDED),
-              c.r1 << (_third_regimen_back & _EFFECT_UNRECORDED)),
+        when=(
+            c.p << _ESCALATION,
+            c.s3 << (_previous_increase & _AFTER_NONE_OR_UNRECORDED),
+            c.s2 << (_increase_before & _AFTER_NONE_OR_UNRECORDED),
+            c.r1 << (_third_regimen_back & _EFFECT_UNRECORDED),
+        ),
         message=_STREAK_EFFECT_MESSAGE,
         suggestion=_STREAK_EFFECT_SUGGESTION,
         params={"missing": ["order.intrathecal.history[].clinical_effect"]},
@@ -362,10 +432,12 @@ RULES = [
         id="missing.intrathecal_clinical_effect_r2",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.p << _ESCALATION,
-              c.s3 << (_previous_increase & _AFTER_NONE_OR_UNRECORDED),
-              c.s2 << (_increase_before & _AFTER_UNRECORDED),
-              c.r1 << (_third_regimen_back & _EFFECT_NONE_OR_UNRECORDED)),
+        when=(
+            c.p << _ESCALATION,
+            c.s3 << (_previous_increase & _AFTER_NONE_OR_UNRECORDED),
+            c.s2 << (_increase_before & _AFTER_UNRECORDED),
+            c.r1 << (_third_regimen_back & _EFFECT_NONE_OR_UNRECORDED),
+        ),
         message=_STREAK_EFFECT_MESSAGE,
         suggestion=_STREAK_EFFECT_SUGGESTION,
         params={"missing": ["order.intrathecal.history[].clinical_effect"]},
@@ -377,10 +449,12 @@ RULES = [
         id="missing.intrathecal_clinical_effect_r3",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.p << _ESCALATION,
-              c.s3 << (_previous_increase & _AFTER_UNRECORDED),
-              c.s2 << (_increase_before & _AFTER_NONE_OR_UNRECORDED),
-              c.r1 << (_third_regimen_back & _EFFECT_NONE_OR_UNRECORDED)),
+        when=(
+            c.p << _ESCALATION,
+            c.s3 << (_previous_increase & _AFTER_UNRECORDED),
+            c.s2 << (_increase_before & _AFTER_NONE_OR_UNRECORDED),
+            c.r1 << (_third_regimen_back & _EFFECT_NONE_OR_UNRECORDED),
+        ),
         message=_STREAK_EFFECT_MESSAGE,
         suggestion=_STREAK_EFFECT_SUGGESTION,
         params={"missing": ["order.intrathecal.history[].clinical_effect"]},

@@ -45,18 +45,23 @@ def renal_message(f: Sequence[Finding]) -> str:
     readings = [str(x.basis) for x in f if x.finding == "renal_below_30"]
     if end_stage:
         basis = "; ".join(sorted(set(end_stage + readings)))
-        return (f"Terminal renal failure ({basis}): intrathecal baclofen only with extreme "
-                "caution; it is renally excreted and accumulates.")
-    return (f"{readings[0]} is below {RENAL_CAUTION_BELOW_ML_MIN} mL/min: intrathecal baclofen "
-            "only with extreme caution.")
+        return (
+            f"Terminal renal failure ({basis}): intrathecal baclofen only with extreme "
+            "caution; it is renally excreted and accumulates."
+        )
+    return (
+        f"{readings[0]} is below {RENAL_CAUTION_BELOW_ML_MIN} mL/min: intrathecal baclofen "
+        "only with extreme caution."
+    )
 
 
 RULES = [
     Derivation(
         id="intrathecal.renal_below_30",
-        when=(c.order << itb_order(),
-              c.renal << ((m.kind == "renal_function")
-                          & (m.ml_min < RENAL_CAUTION_BELOW_ML_MIN))),
+        when=(
+            c.order << itb_order(),
+            c.renal << ((m.kind == "renal_function") & (m.ml_min < RENAL_CAUTION_BELOW_ML_MIN)),
+        ),
         derive=renal_below_30,
         doc="004's intrathecal caution threshold, as a finding beside end-stage renal failure.",
     ),
@@ -66,9 +71,14 @@ RULES = [
         severity=Severity.WARNING,
         # One aggregate over both kinds of evidence, so that dialysis with a CrCl of 20 mL/min
         # is one warning, not an end-stage one and a severe one.
-        when=(c.f << ((m.kind == "finding") & ((m.finding == "end_stage_renal")
-                                               | (m.finding == "renal_below_30"))),
-              c.order << itb_order(NOT_STOP)),
+        when=(
+            c.f
+            << (
+                (m.kind == "finding")
+                & ((m.finding == "end_stage_renal") | (m.finding == "renal_below_30"))
+            ),
+            c.order << itb_order(NOT_STOP),
+        ),
         message=renal_message,
         suggestion="Use the lowest effective intrathecal dose under specialist care, titrate "
         "cautiously and monitor for drowsiness and respiratory depression.",

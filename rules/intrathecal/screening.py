@@ -69,13 +69,23 @@ NON_RESPONDER_SOURCE = Passage(
 
 
 def bolus(td: ItbTestDose) -> Iterator[ItbBolus]:
-    yield ItbBolus(seq=td.seq, time=td.time, ug=ug(td.dose_value, td.dose_unit), last=td.last,
-                   response=td.response, effect_hours=td.effect_hours)
+    yield ItbBolus(
+        seq=td.seq,
+        time=td.time,
+        ug=ug(td.dose_value, td.dose_unit),
+        last=td.last,
+        response=td.response,
+        effect_hours=td.effect_hours,
+    )
 
 
 def test_step(order: OrderFact, dose: DailyDose, prev: ItbBolus) -> Iterator[ItbTestStep]:
-    yield ItbTestStep(from_ug=prev.ug, to_ug=dose.ug, increase_ug=round(dose.ug - prev.ug, 3),
-                      hours_since_previous=hours(prev.time, order.time) if order.time else None)
+    yield ItbTestStep(
+        from_ug=prev.ug,
+        to_ug=dose.ug,
+        increase_ug=round(dose.ug - prev.ug, 3),
+        hours_since_previous=hours(prev.time, order.time) if order.time else None,
+    )
 
 
 def dose_issue(dose: DailyDose, issue: str) -> Iterator[ItbScreeningIssue]:
@@ -83,16 +93,25 @@ def dose_issue(dose: DailyDose, issue: str) -> Iterator[ItbScreeningIssue]:
 
 
 def step_issue(step: ItbTestStep, issue: str) -> Iterator[ItbScreeningIssue]:
-    yield ItbScreeningIssue(issue=issue, from_ug=step.from_ug, to_ug=step.to_ug,
-                            increase_ug=step.increase_ug,
-                            hours_since_previous=step.hours_since_previous)
+    yield ItbScreeningIssue(
+        issue=issue,
+        from_ug=step.from_ug,
+        to_ug=step.to_ug,
+        increase_ug=step.increase_ug,
+        hours_since_previous=step.hours_since_previous,
+    )
 
 
 def goal_reached(dose: DailyDose, b: ItbBolus, factor: int) -> Iterator[ItbScreeningIssue]:
     """The infusion the effective bolus calls for: `factor` times it (001)."""
-    yield ItbScreeningIssue(issue="goal_reached", from_ug=b.ug, to_ug=dose.ug,
-                            effect_hours=b.effect_hours, start_ug=round(b.ug * factor, 3),
-                            effect_prolonged=factor == 1)
+    yield ItbScreeningIssue(
+        issue="goal_reached",
+        from_ug=b.ug,
+        to_ug=dose.ug,
+        effect_hours=b.effect_hours,
+        start_ug=round(b.ug * factor, 3),
+        effect_prolonged=factor == 1,
+    )
 
 
 def _g(x: float | None) -> str:
@@ -101,19 +120,26 @@ def _g(x: float | None) -> str:
 
 def _issue_text(f: ItbScreeningIssue) -> str:
     if f.issue == "outside_range":
-        return (f"a test dose of {_g(f.to_ug)} ug is outside "
-                f"{TEST_DOSE_MIN_UG}-{TEST_DOSE_MAX_UG} ug")
+        return (
+            f"a test dose of {_g(f.to_ug)} ug is outside {TEST_DOSE_MIN_UG}-{TEST_DOSE_MAX_UG} ug"
+        )
     if f.issue == "first_above_50":
         return f"a first test dose of {_g(f.to_ug)} ug is above {FIRST_TEST_DOSE_MAX_UG} ug"
     if f.issue == "step_too_large":
-        return (f"the step from {_g(f.from_ug)} to {_g(f.to_ug)} ug (+{_g(f.increase_ug)} ug) is "
-                f"above +{TEST_DOSE_STEP_MAX_UG} ug")
+        return (
+            f"the step from {_g(f.from_ug)} to {_g(f.to_ug)} ug (+{_g(f.increase_ug)} ug) is "
+            f"above +{TEST_DOSE_STEP_MAX_UG} ug"
+        )
     if f.issue == "too_soon":
-        return (f"{_g(f.hours_since_previous)} h after the previous test dose is sooner than "
-                f"{TEST_DOSE_MIN_INTERVAL_H} h")
-    return (f"a significant response lasting {_g(f.effect_hours)} h to {_g(f.from_ug)} ug was "
-            "already observed (the screening goal: a response of about 4 to 8 hours), so a "
-            f"further, higher test dose of {_g(f.to_ug)} ug is not needed")
+        return (
+            f"{_g(f.hours_since_previous)} h after the previous test dose is sooner than "
+            f"{TEST_DOSE_MIN_INTERVAL_H} h"
+        )
+    return (
+        f"a significant response lasting {_g(f.effect_hours)} h to {_g(f.from_ug)} ug was "
+        "already observed (the screening goal: a response of about 4 to 8 hours), so a "
+        f"further, higher test dose of {_g(f.to_ug)} ug is not needed"
+    )
 
 
 def issues(f: Sequence[ItbScreeningIssue]) -> list[ItbScreeningIssue]:
@@ -134,32 +160,44 @@ def screening_suggestion(f: Sequence[ItbScreeningIssue]) -> str:
     reached = [x for x in issues(f) if x.issue == "goal_reached"]
     if reached:
         x = reached[0]
-        start = (f"at {_g(x.start_ug)} ug/day, the bolus unchanged (its effect lasted over "
-                 f"{PROLONGED_EFFECT_H} h)" if x.effect_prolonged
-                 else f"at twice it ({_g(x.start_ug)} ug/day)")
-        return (f"Do not give a higher test dose: the {_g(x.from_ug)} ug bolus was effective. "
-                f"Start the infusion {start}.")
-    return (f"Start with {TEST_DOSE_MIN_UG} or {FIRST_TEST_DOSE_MAX_UG} ug and step up by at "
-            f"most {TEST_DOSE_STEP_MAX_UG} ug, no sooner than every {TEST_DOSE_MIN_INTERVAL_H} "
-            f"h, up to {TEST_DOSE_MAX_UG} ug; give with resuscitation equipment at hand.")
+        start = (
+            f"at {_g(x.start_ug)} ug/day, the bolus unchanged (its effect lasted over "
+            f"{PROLONGED_EFFECT_H} h)"
+            if x.effect_prolonged
+            else f"at twice it ({_g(x.start_ug)} ug/day)"
+        )
+        return (
+            f"Do not give a higher test dose: the {_g(x.from_ug)} ug bolus was effective. "
+            f"Start the infusion {start}."
+        )
+    return (
+        f"Start with {TEST_DOSE_MIN_UG} or {FIRST_TEST_DOSE_MAX_UG} ug and step up by at "
+        f"most {TEST_DOSE_STEP_MAX_UG} ug, no sooner than every {TEST_DOSE_MIN_INTERVAL_H} "
+        f"h, up to {TEST_DOSE_MAX_UG} ug; give with resuscitation equipment at hand."
+    )
 
 
 def screening_evidence(f: Sequence[ItbScreeningIssue]) -> dict[str, object]:
-    return {"findings": [whole(x, exclude=("start_ug", "effect_prolonged"))
-                         for x in issues(f)]}
+    return {"findings": [whole(x, exclude=("start_ug", "effect_prolonged")) for x in issues(f)]}
 
 
 def non_responder_message(f: Sequence[ItbBolus]) -> str:
     doses = ", ".join(sorted({f"{_g(x.ug)} ug ({x.response})" for x in f}))
-    return (f"No significant response to a test dose of {doses}: a non-responder at "
-            f"{NON_RESPONDER_TEST_DOSE_UG} ug should get no further test doses and no "
-            "continuous infusion.")
+    return (
+        f"No significant response to a test dose of {doses}: a non-responder at "
+        f"{NON_RESPONDER_TEST_DOSE_UG} ug should get no further test doses and no "
+        "continuous infusion."
+    )
 
 
 def no_response_message(f: Sequence[ItbBolus]) -> str:
-    return ("No response recorded for the test dose" + ("s" if len(f) > 1 else "") + " of "
-            + ", ".join(f"{_g(x.ug)} ug" for x in f)
-            + f": the non-responder check ({NON_RESPONDER_TEST_DOSE_UG} ug) could not run.")
+    return (
+        "No response recorded for the test dose"
+        + ("s" if len(f) > 1 else "")
+        + " of "
+        + ", ".join(f"{_g(x.ug)} ug" for x in f)
+        + f": the non-responder check ({NON_RESPONDER_TEST_DOSE_UG} ug) could not run."
+    )
 
 
 def no_response_evidence(f: Sequence[ItbBolus]) -> dict[str, object]:
@@ -167,10 +205,12 @@ def no_response_evidence(f: Sequence[ItbBolus]) -> dict[str, object]:
 
 
 def no_duration_message(b: Sequence[ItbBolus]) -> str:
-    return ("No effect duration recorded for the significant response to "
-            + ", ".join(sorted({f"{_g(x.ug)} ug" for x in b}))
-            + ": whether the screening goal (a response of about 4 to 8 hours) was already "
-            "reached, making a higher test dose unnecessary, could not be checked.")
+    return (
+        "No effect duration recorded for the significant response to "
+        + ", ".join(sorted({f"{_g(x.ug)} ug" for x in b}))
+        + ": whether the screening goal (a response of about 4 to 8 hours) was already "
+        "reached, making a higher test dose unnecessary, could not be checked."
+    )
 
 
 def no_duration_evidence(b: Sequence[ItbBolus]) -> dict[str, object]:
@@ -182,57 +222,84 @@ _test_step = m.kind == "itb_test_step"
 _responded = (m.kind == "itb_bolus") & (m.response == "significant")
 
 RULES = [
-    Derivation(id="intrathecal.test_dose_ug", when=(c.td << (m.kind == "itb_test_dose"),),
-               derive=bolus, doc="Each test bolus in ug."),
+    Derivation(
+        id="intrathecal.test_dose_ug",
+        when=(c.td << (m.kind == "itb_test_dose"),),
+        derive=bolus,
+        doc="Each test bolus in ug.",
+    ),
     Derivation(
         id="intrathecal.test_step",
-        when=(c.order << _screening, c.dose << ITB_DOSE,
-              c.prev << ((m.kind == "itb_bolus") & (m.last == True))),
-        derive=test_step, doc="The ordered bolus against the last one: step and interval.",
+        when=(
+            c.order << _screening,
+            c.dose << ITB_DOSE,
+            c.prev << ((m.kind == "itb_bolus") & (m.last == True)),
+        ),
+        derive=test_step,
+        doc="The ordered bolus against the last one: step and interval.",
     ),
     # Screening issues: one fact each, folded into one INTRATHECAL_SCREENING_DOSE alert.
     Derivation(
         id="intrathecal.screening_outside_range",
-        when=(c.order << _screening,
-              c.dose << (ITB_DOSE & ((m.ug < TEST_DOSE_MIN_UG) | (m.ug > TEST_DOSE_MAX_UG)))),
-        derive=dose_issue, params={"issue": "outside_range"},
+        when=(
+            c.order << _screening,
+            c.dose << (ITB_DOSE & ((m.ug < TEST_DOSE_MIN_UG) | (m.ug > TEST_DOSE_MAX_UG))),
+        ),
+        derive=dose_issue,
+        params={"issue": "outside_range"},
         doc="A test bolus below 25 or above 100 ug.",
     ),
     Derivation(
         id="intrathecal.screening_first_above_50",
-        when=(c.order << itb_order((m.it_phase == "screening") & NOT_STOP
-                                   & (m.it_n_screening == 0)),
-              c.dose << (ITB_DOSE & (m.ug > FIRST_TEST_DOSE_MAX_UG)
-                         & (m.ug <= TEST_DOSE_MAX_UG))),
-        derive=dose_issue, params={"issue": "first_above_50"},
+        when=(
+            c.order << itb_order((m.it_phase == "screening") & NOT_STOP & (m.it_n_screening == 0)),
+            c.dose << (ITB_DOSE & (m.ug > FIRST_TEST_DOSE_MAX_UG) & (m.ug <= TEST_DOSE_MAX_UG)),
+        ),
+        derive=dose_issue,
+        params={"issue": "first_above_50"},
         doc="A first test bolus above 50 ug (and at most 100 ug).",
     ),
     Derivation(
         id="intrathecal.screening_step_above_25",
         when=(c.step << (_test_step & (m.increase_ug > TEST_DOSE_STEP_MAX_UG)),),
-        derive=step_issue, params={"issue": "step_too_large"},
+        derive=step_issue,
+        params={"issue": "step_too_large"},
         doc="A test bolus more than 25 ug above the last one.",
     ),
     Derivation(
         id="intrathecal.screening_too_soon",
         when=(c.step << (_test_step & (m.hours_since_previous < TEST_DOSE_MIN_INTERVAL_H)),),
-        derive=step_issue, params={"issue": "too_soon"},
+        derive=step_issue,
+        params={"issue": "too_soon"},
         doc="A test bolus less than 24 h after the last one.",
     ),
     Derivation(
         id="intrathecal.screening_goal_reached",
-        when=(c.order << _screening, c.dose << ITB_DOSE,
-              c.b << (_responded & (m.effect_hours >= SCREENING_GOAL_MIN_H)
-                      & (m.effect_hours <= PROLONGED_EFFECT_H) & (m.ug < c.dose.ug))),
-        derive=goal_reached, params={"factor": INFUSION_FACTOR},
+        when=(
+            c.order << _screening,
+            c.dose << ITB_DOSE,
+            c.b
+            << (
+                _responded
+                & (m.effect_hours >= SCREENING_GOAL_MIN_H)
+                & (m.effect_hours <= PROLONGED_EFFECT_H)
+                & (m.ug < c.dose.ug)
+            ),
+        ),
+        derive=goal_reached,
+        params={"factor": INFUSION_FACTOR},
         doc="A higher test dose after a significant response of 4 to 12 h: the goal was "
         "reached; the infusion would be twice that bolus.",
     ),
     Derivation(
         id="intrathecal.screening_goal_reached_prolonged",
-        when=(c.order << _screening, c.dose << ITB_DOSE,
-              c.b << (_responded & (m.effect_hours > PROLONGED_EFFECT_H) & (m.ug < c.dose.ug))),
-        derive=goal_reached, params={"factor": 1},
+        when=(
+            c.order << _screening,
+            c.dose << ITB_DOSE,
+            c.b << (_responded & (m.effect_hours > PROLONGED_EFFECT_H) & (m.ug < c.dose.ug)),
+        ),
+        derive=goal_reached,
+        params={"factor": 1},
         doc="The same after a response lasting over 12 h: the infusion would be the bolus "
         "unchanged.",
     ),
@@ -253,9 +320,15 @@ RULES = [
         id="intrathecal.non_responder",
         code="INTRATHECAL_NON_RESPONDER",
         severity=Severity.CRITICAL,
-        when=(c.order << itb_order(NOT_STOP),
-              c.f << ((m.kind == "itb_bolus") & (m.ug >= NON_RESPONDER_TEST_DOSE_UG)
-                      & ((m.response == "none") | (m.response == "partial")))),
+        when=(
+            c.order << itb_order(NOT_STOP),
+            c.f
+            << (
+                (m.kind == "itb_bolus")
+                & (m.ug >= NON_RESPONDER_TEST_DOSE_UG)
+                & ((m.response == "none") | (m.response == "partial"))
+            ),
+        ),
         message=non_responder_message,
         suggestion="Do not give further test doses or start an infusion; consider other "
         "spasticity management.",
@@ -268,9 +341,10 @@ RULES = [
         id="missing.intrathecal_non_responder_response",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(NOT_STOP),
-              c.f << ((m.kind == "itb_bolus") & -m.response
-                      & (m.ug >= NON_RESPONDER_TEST_DOSE_UG))),
+        when=(
+            c.order << itb_order(NOT_STOP),
+            c.f << ((m.kind == "itb_bolus") & -m.response & (m.ug >= NON_RESPONDER_TEST_DOSE_UG)),
+        ),
         message=no_response_message,
         suggestion="Record the response of each test dose "
         "(order.intrathecal.screening_doses[].response: none, partial or significant).",
@@ -283,9 +357,11 @@ RULES = [
         id="missing.intrathecal_screening_goal_effect_hours",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << itb_order((m.it_phase == "screening") & NOT_STOP),
-              c.dose << ITB_DOSE,
-              c.b << (_responded & -m.effect_hours & (m.ug < c.dose.ug))),
+        when=(
+            c.order << itb_order((m.it_phase == "screening") & NOT_STOP),
+            c.dose << ITB_DOSE,
+            c.b << (_responded & -m.effect_hours & (m.ug < c.dose.ug)),
+        ),
         message=no_duration_message,
         suggestion="Record effect_hours of each test dose "
         "(order.intrathecal.screening_doses[].effect_hours).",

@@ -76,9 +76,10 @@ def regimens(history: list[IntrathecalHistoryEntry]) -> list[IntrathecalHistoryE
     out: list[IntrathecalHistoryEntry] = []
     for h in history:
         # Compared at the 0.001 ug the rules round to: 1.001 mg after 1001 ug is the same dose.
-        if out and (round(h.daily_dose.value * UG_PER_UNIT[h.daily_dose.unit], 3)
-                    == round(out[-1].daily_dose.value * UG_PER_UNIT[out[-1].daily_dose.unit],
-                             3)):
+        if out and (
+            round(h.daily_dose.value * UG_PER_UNIT[h.daily_dose.unit], 3)
+            == round(out[-1].daily_dose.value * UG_PER_UNIT[out[-1].daily_dose.unit], 3)
+        ):
             if h.clinical_effect is not None:
                 out[-1] = out[-1].model_copy(update={"clinical_effect": h.clinical_effect})
             continue
@@ -127,21 +128,33 @@ FIRST_REGIMEN = (m.kind == "itb_history") & (m.first == True)
 def history_step(order: OrderFact, prev: ItbRegimen, cur: ItbRegimen) -> Iterator[ItbStep]:
     before, after = ug(prev.dose_value, prev.dose_unit), ug(cur.dose_value, cur.dose_unit)
     # The earlier regimen (from_ug) ended when this one started: how long before the order.
-    yield ItbStep(seq=cur.seq, proposed=False, from_ug=before, to_ug=after,
-                  change_pct=pct(before, after), direction=_direction(before, after),
-                  hours_since_last_change=hours(prev.time, cur.time), at=cur.time,
-                  effect_after=cur.effect,
-                  from_ended_hours_ago=hours(cur.time, order.time) if order.time else None)
+    yield ItbStep(
+        seq=cur.seq,
+        proposed=False,
+        from_ug=before,
+        to_ug=after,
+        change_pct=pct(before, after),
+        direction=_direction(before, after),
+        hours_since_last_change=hours(prev.time, cur.time),
+        at=cur.time,
+        effect_after=cur.effect,
+        from_ended_hours_ago=hours(cur.time, order.time) if order.time else None,
+    )
 
 
-def _step_from_last(order: OrderFact, dose: DailyDose, last: ItbRegimen, restart: bool
-                    ) -> ItbStep:
+def _step_from_last(order: OrderFact, dose: DailyDose, last: ItbRegimen, restart: bool) -> ItbStep:
     before, after = ug(last.dose_value, last.dose_unit), dose.ug
-    return ItbStep(seq=last.seq + 1, proposed=True, restart=restart, from_ug=before,
-                   to_ug=after, change_pct=pct(before, after),
-                   direction=_direction(before, after),
-                   hours_since_last_change=hours(last.time, order.time) if order.time else None,
-                   at=order.time)
+    return ItbStep(
+        seq=last.seq + 1,
+        proposed=True,
+        restart=restart,
+        from_ug=before,
+        to_ug=after,
+        change_pct=pct(before, after),
+        direction=_direction(before, after),
+        hours_since_last_change=hours(last.time, order.time) if order.time else None,
+        at=order.time,
+    )
 
 
 def proposed_step(order: OrderFact, dose: DailyDose, last: ItbRegimen) -> Iterator[ItbStep]:
@@ -150,16 +163,24 @@ def proposed_step(order: OrderFact, dose: DailyDose, last: ItbRegimen) -> Iterat
 
 def resumed_infusion(dose: DailyDose, first: ItbRegimen) -> Iterator[ItbResumedInfusion]:
     initial = ug(first.dose_value, first.dose_unit)
-    yield ItbResumedInfusion(ordered_ug=dose.ug, initial_ug=initial, initial_since=first.time,
-                             change_pct=pct(initial, dose.ug))
+    yield ItbResumedInfusion(
+        ordered_ug=dose.ug,
+        initial_ug=initial,
+        initial_since=first.time,
+        change_pct=pct(initial, dose.ug),
+    )
 
 
 def resumed_from(r: ItbResumedInfusion, last: ItbRegimen) -> Iterator[ItbResumedFrom]:
     """The regimen before the interruption (a fact of its own: with one regimen, the first is
     the last, and one fact cannot match two conditions of a rule)."""
     before = ug(last.dose_value, last.dose_unit)
-    yield ItbResumedFrom(last_ug=before, versus_last=(
-        "same" if r.ordered_ug == before else "above" if r.ordered_ug > before else "below"))
+    yield ItbResumedFrom(
+        last_ug=before,
+        versus_last=(
+            "same" if r.ordered_ug == before else "above" if r.ordered_ug > before else "below"
+        ),
+    )
 
 
 def restart_step(order: OrderFact, dose: DailyDose, last: ItbRegimen) -> Iterator[ItbStep]:
@@ -171,16 +192,21 @@ def restart_step(order: OrderFact, dose: DailyDose, last: ItbRegimen) -> Iterato
 
 
 def infusion_age(order: OrderFact) -> Iterator[ItbInfusionAge]:
-    yield ItbInfusionAge(exact=True, hours=hours(given(order.it_infusion_started),
-                                                 given(order.time)),
-                         basis="order.intrathecal.infusion_started")
+    yield ItbInfusionAge(
+        exact=True,
+        hours=hours(given(order.it_infusion_started), given(order.time)),
+        basis="order.intrathecal.infusion_started",
+    )
 
 
 def infusion_age_lower_bound(order: OrderFact, first: ItbRegimen) -> Iterator[ItbInfusionAge]:
     """Without infusion_started, the first recorded regimen only bounds the infusion's age from
     below: the infusion is at least this old."""
-    yield ItbInfusionAge(exact=False, hours=hours(first.time, given(order.time)),
-                         basis="first entry of order.intrathecal.history")
+    yield ItbInfusionAge(
+        exact=False,
+        hours=hours(first.time, given(order.time)),
+        basis="first entry of order.intrathecal.history",
+    )
 
 
 _RESTART = (c.order << itb_order((m.action == "start") & NOT_SCREENING), c.dose << ITB_DOSE)
@@ -188,18 +214,22 @@ _RESTART = (c.order << itb_order((m.action == "start") & NOT_SCREENING), c.dose 
 RULES = [
     Derivation(
         id="intrathecal.history_step",
-        when=(c.order << itb_order(),
-              c.prev << (m.kind == "itb_history"),
-              c.cur << ((m.kind == "itb_history") & (m.seq == c.prev.seq + 1))),
+        when=(
+            c.order << itb_order(),
+            c.prev << (m.kind == "itb_history"),
+            c.cur << ((m.kind == "itb_history") & (m.seq == c.prev.seq + 1)),
+        ),
         derive=history_step,
         doc="Each regimen change in the history: percentage change and hours between changes.",
     ),
     Derivation(
         id="intrathecal.proposed_step",
-        when=(c.order << itb_order(((m.action == "change") | (m.action == "continue"))
-                                   & NOT_SCREENING),
-              c.dose << ITB_DOSE,
-              c.last << LAST_REGIMEN),
+        when=(
+            c.order
+            << itb_order(((m.action == "change") | (m.action == "continue")) & NOT_SCREENING),
+            c.dose << ITB_DOSE,
+            c.last << LAST_REGIMEN,
+        ),
         derive=proposed_step,
         doc="The ordered dose against the current regimen: the step this order makes.",
     ),
@@ -217,9 +247,12 @@ RULES = [
     ),
     Derivation(
         id="intrathecal.restart_step",
-        when=(*_RESTART, c.last << LAST_REGIMEN,
-              c.r << ((m.kind == "itb_resumed_infusion")
-                      & (m.change_pct > INITIAL_DOSE_TOLERANCE_PCT))),
+        when=(
+            *_RESTART,
+            c.last << LAST_REGIMEN,
+            c.r
+            << ((m.kind == "itb_resumed_infusion") & (m.change_pct > INITIAL_DOSE_TOLERANCE_PCT)),
+        ),
         derive=restart_step,
         doc="A restart above the initial dose is, against the last regimen, a step like a "
         "change's: the increment, interval and red-flag rules apply to it.",
@@ -228,13 +261,11 @@ RULES = [
         id="intrathecal.infusion_age",
         when=(c.order << itb_order(+m.time & +m.it_infusion_started),),
         derive=infusion_age,
-        doc="With the infusion's start and the order's time: the hours since the infusion "
-        "started.",
+        doc="With the infusion's start and the order's time: the hours since the infusion started.",
     ),
     Derivation(
         id="intrathecal.infusion_age_lower_bound",
-        when=(c.order << itb_order(+m.time & -m.it_infusion_started),
-              c.first << FIRST_REGIMEN),
+        when=(c.order << itb_order(+m.time & -m.it_infusion_started), c.first << FIRST_REGIMEN),
         derive=infusion_age_lower_bound,
         doc="Without the infusion's start: the hours since the first recorded regimen (the "
         "infusion is at least that old).",
@@ -257,8 +288,7 @@ RULES = [
         id="missing.intrathecal_phase",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(NOT_STOP & (m.has_intrathecal == True)
-                                   & -m.it_phase),),
+        when=(c.order << itb_order(NOT_STOP & (m.has_intrathecal == True) & -m.it_phase),),
         message="No intrathecal phase: whether the dose is a test bolus or a daily infusion is "
         "unknown, so the screening checks and the phase-specific increment limits could not run.",
         suggestion="Give order.intrathecal.phase: screening, titration or maintenance.",
@@ -274,8 +304,7 @@ RULES = [
         when=(c.order << itb_order(NOT_STOP & -m.dose_value),),
         message="No dose on the intrathecal order: the dose, step and red-flag checks could not "
         "run.",
-        suggestion="Give order.dose: the daily infusion dose, or the test bolus during "
-        "screening.",
+        suggestion="Give order.dose: the daily infusion dose, or the test bolus during screening.",
         params={"missing": ["order.dose"]},
         evidence=("missing",),
         source=MISSING_SOURCE,
@@ -285,9 +314,14 @@ RULES = [
         id="missing.intrathecal_order_time",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << itb_order(NOT_STOP & -m.time
-                                   & ((m.it_n_history > 0) | (m.it_n_screening > 0)
-                                      | +m.it_infusion_started)),),
+        when=(
+            c.order
+            << itb_order(
+                NOT_STOP
+                & -m.time
+                & ((m.it_n_history > 0) | (m.it_n_screening > 0) | +m.it_infusion_started)
+            ),
+        ),
         message="No order.time (the order is not for today): the hours since the last change, "
         "since the infusion started and since the last test dose could not be checked.",
         suggestion="Give order.time, when the order takes effect (ISO date-time with offset).",
@@ -300,8 +334,9 @@ RULES = [
         id="missing.intrathecal_history",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << itb_order((m.action == "change") & INFUSION_PHASE
-                                   & (m.it_n_history == 0)),),
+        when=(
+            c.order << itb_order((m.action == "change") & INFUSION_PHASE & (m.it_n_history == 0)),
+        ),
         message="Intrathecal dose change without order.intrathecal.history: the size of the "
         "step, the interval since the last change and the pump red flags could not be checked.",
         suggestion="Give the regimens so far in order.intrathecal.history (time, daily_dose, "

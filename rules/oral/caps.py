@@ -24,8 +24,11 @@ from rules.vocabulary import AgeBand, DailyCeiling, DailyDose, RegimenLimit, Wei
 MAX_MG_DAY_UNDER_8 = 40
 MAX_MG_DAY_8_TO_17 = 60
 MAX_MG_DAY_ADULT = 100
-MAX_MG_DAY_BY_BAND = {"under_8": MAX_MG_DAY_UNDER_8, "8_to_17": MAX_MG_DAY_8_TO_17,
-                      "adult": MAX_MG_DAY_ADULT}
+MAX_MG_DAY_BY_BAND = {
+    "under_8": MAX_MG_DAY_UNDER_8,
+    "8_to_17": MAX_MG_DAY_8_TO_17,
+    "adult": MAX_MG_DAY_ADULT,
+}
 MAX_MG_PER_KG_DAY_CHILD = 2.0  # 000: "between 0.75 and 2 mg/kg body weight"
 
 MAX_CHILD_SOURCE = Passage(
@@ -55,20 +58,30 @@ def ceiling_child_by_weight(band: AgeBand, wbd: WeightBasedDose) -> Iterator[Dai
     cap = MAX_MG_DAY_BY_BAND[band.band]
     weight = wbd.weight_kg
     by_weight = round(MAX_MG_PER_KG_DAY_CHILD * weight, 1)
-    yield DailyCeiling(mg_day=min(cap, by_weight), age_max_mg_day=cap,
-                       weight_lower=by_weight < cap, age_lower=cap < by_weight,
-                       mg_per_kg_day=MAX_MG_PER_KG_DAY_CHILD, weight_kg=weight,
-                       weight_mg_day=by_weight)
+    yield DailyCeiling(
+        mg_day=min(cap, by_weight),
+        age_max_mg_day=cap,
+        weight_lower=by_weight < cap,
+        age_lower=cap < by_weight,
+        mg_per_kg_day=MAX_MG_PER_KG_DAY_CHILD,
+        weight_kg=weight,
+        weight_mg_day=by_weight,
+    )
 
 
 def above_maximum(band: AgeBand, ceiling: DailyCeiling) -> Iterator[RegimenLimit]:
-    yield RegimenLimit(code="DAILY_DOSE_ABOVE_MAXIMUM", limit="daily_ceiling",
-                       max_mg_day=ceiling.age_max_mg_day, paediatric=band.paediatric)
+    yield RegimenLimit(
+        code="DAILY_DOSE_ABOVE_MAXIMUM",
+        limit="daily_ceiling",
+        max_mg_day=ceiling.age_max_mg_day,
+        paediatric=band.paediatric,
+    )
 
 
 def above_maximum_age_unknown(dose: DailyDose) -> Iterator[RegimenLimit]:
-    yield RegimenLimit(code="DAILY_DOSE_ABOVE_MAXIMUM", limit="daily_ceiling",
-                       max_mg_day=MAX_MG_DAY_ADULT)
+    yield RegimenLimit(
+        code="DAILY_DOSE_ABOVE_MAXIMUM", limit="daily_ceiling", max_mg_day=MAX_MG_DAY_ADULT
+    )
 
 
 _adult = (m.kind == "age_band") & (m.band == "adult")
@@ -78,12 +91,19 @@ _no_weight = (m.kind == "patient") & -m.weight_kg
 _oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
 _oral_wbd = (m.kind == "weight_based_dose") & (m.route == "oral")
 _age_unknown = (m.kind == "patient") & -m.birth_date & -m.age_years
-_SUGGESTION = ("Reduce to at most {ceiling.mg_day:g} mg/day{if ceiling.weight_lower} "
-               "({ceiling.mg_per_kg_day:g} mg/kg/day for {ceiling.weight_kg:g} kg, below the "
-               "{cap} mg/day age maximum){end}{if rx}, e.g. {rx.per_dose_mg:g} mg "
-               "{rx.doses_per_day} times a day ({rx.daily_mg:g} mg/day){end}.")
-_EVIDENCE = ("daily_mg=dose.mg", "max_mg_day=cap", "age_years=band.years", "dose_mg=dose.dose_mg",
-             "dose.frequency_per_day")
+_SUGGESTION = (
+    "Reduce to at most {ceiling.mg_day:g} mg/day{if ceiling.weight_lower} "
+    "({ceiling.mg_per_kg_day:g} mg/kg/day for {ceiling.weight_kg:g} kg, below the "
+    "{cap} mg/day age maximum){end}{if rx}, e.g. {rx.per_dose_mg:g} mg "
+    "{rx.doses_per_day} times a day ({rx.daily_mg:g} mg/day){end}."
+)
+_EVIDENCE = (
+    "daily_mg=dose.mg",
+    "max_mg_day=cap",
+    "age_years=band.years",
+    "dose_mg=dose.dose_mg",
+    "dose.frequency_per_day",
+)
 
 RULES = [
     # The ceiling is derived when a limit is exceeded (the dose alerts and the suggested
@@ -97,15 +117,21 @@ RULES = [
     ),
     Derivation(
         id="oral_dose.ceiling_under_8",
-        when=(c.band << _under_8, c.patient << _no_weight,
-              c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_UNDER_8))),
+        when=(
+            c.band << _under_8,
+            c.patient << _no_weight,
+            c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_UNDER_8)),
+        ),
         derive=ceiling_by_age,
         doc="A child under 8 of unknown weight above 40 mg/day: the ceiling is 40 mg/day.",
     ),
     Derivation(
         id="oral_dose.ceiling_8_to_17",
-        when=(c.band << _8_to_17, c.patient << _no_weight,
-              c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_8_TO_17))),
+        when=(
+            c.band << _8_to_17,
+            c.patient << _no_weight,
+            c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_8_TO_17)),
+        ),
         derive=ceiling_by_age,
         doc="A child aged 8 to 17 of unknown weight above 60 mg/day: the ceiling is 60 mg/day.",
     ),
@@ -118,12 +144,17 @@ RULES = [
     ),
     Derivation(
         id="oral_dose.ceiling_under_8_by_weight_within_cap",
-        when=(c.band << _under_8,
-              c.wbd << (_oral_wbd & (m.mg <= MAX_MG_DAY_UNDER_8)
-                        & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD))),
+        when=(
+            c.band << _under_8,
+            c.wbd
+            << (
+                _oral_wbd
+                & (m.mg <= MAX_MG_DAY_UNDER_8)
+                & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD)
+            ),
+        ),
         derive=ceiling_child_by_weight,
-        doc="A child under 8 within 40 mg/day but above 2 mg/kg/day: the ceiling is "
-        "2 mg/kg/day.",
+        doc="A child under 8 within 40 mg/day but above 2 mg/kg/day: the ceiling is 2 mg/kg/day.",
     ),
     Derivation(
         id="oral_dose.ceiling_8_to_17_by_weight",
@@ -134,18 +165,26 @@ RULES = [
     ),
     Derivation(
         id="oral_dose.ceiling_8_to_17_by_weight_within_cap",
-        when=(c.band << _8_to_17,
-              c.wbd << (_oral_wbd & (m.mg <= MAX_MG_DAY_8_TO_17)
-                        & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD))),
+        when=(
+            c.band << _8_to_17,
+            c.wbd
+            << (
+                _oral_wbd
+                & (m.mg <= MAX_MG_DAY_8_TO_17)
+                & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD)
+            ),
+        ),
         derive=ceiling_child_by_weight,
         doc="A child aged 8 to 17 within 60 mg/day but above 2 mg/kg/day: the ceiling is "
         "2 mg/kg/day.",
     ),
     Derivation(
         id="oral_dose.limit_above_maximum",
-        when=(c.band << (m.kind == "age_band"),
-              c.ceiling << (m.kind == "daily_ceiling"),
-              c.dose << (_oral_dose & (m.mg > c.ceiling.age_max_mg_day))),
+        when=(
+            c.band << (m.kind == "age_band"),
+            c.ceiling << (m.kind == "daily_ceiling"),
+            c.dose << (_oral_dose & (m.mg > c.ceiling.age_max_mg_day)),
+        ),
         derive=above_maximum,
         doc="Above the age maximum: the suggested regimen keeps to it.",
     ),
@@ -159,9 +198,11 @@ RULES = [
         id="oral_dose.max_under_8",
         code="DAILY_DOSE_ABOVE_MAXIMUM",
         severity=Severity.CRITICAL,
-        when=(c.band << ((m.kind == "age_band") & (m.band == "under_8")),
-              c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_UNDER_8)),
-              c.ceiling << (m.kind == "daily_ceiling")),
+        when=(
+            c.band << ((m.kind == "age_band") & (m.band == "under_8")),
+            c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_UNDER_8)),
+            c.ceiling << (m.kind == "daily_ceiling"),
+        ),
         message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for children below 8 years.",
         suggestion=_SUGGESTION,
         params={"cap": MAX_MG_DAY_UNDER_8},
@@ -174,11 +215,12 @@ RULES = [
         id="oral_dose.max_8_to_17",
         code="DAILY_DOSE_ABOVE_MAXIMUM",
         severity=Severity.CRITICAL,
-        when=(c.band << ((m.kind == "age_band") & (m.band == "8_to_17")),
-              c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_8_TO_17)),
-              c.ceiling << (m.kind == "daily_ceiling")),
-        message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for children aged 8 and "
-        "over.",
+        when=(
+            c.band << ((m.kind == "age_band") & (m.band == "8_to_17")),
+            c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_8_TO_17)),
+            c.ceiling << (m.kind == "daily_ceiling"),
+        ),
+        message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for children aged 8 and over.",
         suggestion=_SUGGESTION,
         params={"cap": MAX_MG_DAY_8_TO_17},
         evidence=_EVIDENCE,
@@ -190,10 +232,12 @@ RULES = [
         id="oral_dose.max_adult",
         code="DAILY_DOSE_ABOVE_MAXIMUM",
         severity=Severity.CRITICAL,
-        when=(c.band << ((m.kind == "age_band") & (m.band == "adult")),
-              c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_ADULT)),
-              c.patient << ((m.kind == "patient") & (m.hospital_supervised == False)),
-              c.ceiling << (m.kind == "daily_ceiling")),
+        when=(
+            c.band << ((m.kind == "age_band") & (m.band == "adult")),
+            c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_ADULT)),
+            c.patient << ((m.kind == "patient") & (m.hospital_supervised == False)),
+            c.ceiling << (m.kind == "daily_ceiling"),
+        ),
         message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for adults outside "
         "hospital supervision.",
         suggestion=_SUGGESTION,
@@ -207,10 +251,12 @@ RULES = [
         id="oral_dose.max_adult_supervised",
         code="DAILY_DOSE_ABOVE_MAXIMUM",
         severity=Severity.WARNING,
-        when=(c.band << ((m.kind == "age_band") & (m.band == "adult")),
-              c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_ADULT)),
-              c.patient << ((m.kind == "patient") & (m.hospital_supervised == True)),
-              c.ceiling << (m.kind == "daily_ceiling")),
+        when=(
+            c.band << ((m.kind == "age_band") & (m.band == "adult")),
+            c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_ADULT)),
+            c.patient << ((m.kind == "patient") & (m.hospital_supervised == True)),
+            c.ceiling << (m.kind == "daily_ceiling"),
+        ),
         message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for adults (allowed only "
         "in hospital under careful supervision).",
         suggestion=_SUGGESTION,

@@ -30,11 +30,11 @@ DISCONTINUATION_SOURCE = Passage(
     "Except in overdose-related emergencies, the treatment with baclofen should always be "
     "gradually discontinued by successively reducing the dosage. Baclofen should not be "
     "discontinued suddenly.",
-    note="004: taper over 1-2 weeks to prevent withdrawal seizures, hallucinations, "
-    "hyperthermia.",
+    note="004: taper over 1-2 weeks to prevent withdrawal seizures, hallucinations, hyperthermia.",
 )
 ABRUPT_CUT_SOURCE = Passage(
-    ADULT_SMPC, DISCONTINUATION_SOURCE.excerpt,
+    ADULT_SMPC,
+    DISCONTINUATION_SOURCE.excerpt,
     note="001 asks for successive reductions; neither it nor 000 sizes a step. Our threshold: a "
     "single cut of more than half of an established dose above 15 mg/day is a sudden "
     "discontinuation in all but name. 004 tapers over 1-2 weeks.",
@@ -45,23 +45,37 @@ def cut_floor(step: DoseStep, limit: float) -> Iterator[CutFloor]:
     yield CutFloor(min_mg_day=step.from_mg * (1 - limit))
 
 
-_ABRUPT_CUT = (c.step << ((m.kind == "dose_step") & (m.route == "oral")
-                          & (m.from_mg > ABRUPT_CUT_FROM_ABOVE_MG_DAY)
-                          & (m.reduction_fraction > ABRUPT_CUT_FRACTION)),)
+_ABRUPT_CUT = (
+    c.step
+    << (
+        (m.kind == "dose_step")
+        & (m.route == "oral")
+        & (m.from_mg > ABRUPT_CUT_FROM_ABOVE_MG_DAY)
+        & (m.reduction_fraction > ABRUPT_CUT_FRACTION)
+    ),
+)
 
 RULES = [
     Derivation(
         id="oral_dose.cut_floor",
         when=_ABRUPT_CUT,
-        derive=cut_floor, params={"limit": ABRUPT_CUT_FRACTION},
+        derive=cut_floor,
+        params={"limit": ABRUPT_CUT_FRACTION},
         doc="The lowest daily dose one step may cut to: half the established dose.",
     ),
     AlertRule(
         id="oral_dose.abrupt_stop",
         code="ABRUPT_DISCONTINUATION",
         severity=Severity.WARNING,
-        when=(c.order << ((m.kind == "order") & (m.route == "oral") & (m.action == "stop")
-                          & (m.taper == False)),),
+        when=(
+            c.order
+            << (
+                (m.kind == "order")
+                & (m.route == "oral")
+                & (m.action == "stop")
+                & (m.taper == False)
+            ),
+        ),
         message="Baclofen stopped without a taper{if order.prev_frequency_per_day}"
         "{if order.prev_dose_value} (current regimen {order.prev_dose_value:g} "
         "{order.prev_dose_unit} {order.prev_frequency_per_day} times a day){end}{end}: sudden "

@@ -65,8 +65,8 @@ RULES = [
             c.order << (_oral_order & (m.action == "start")),
             c.band << _elderly,
             # Above 30 mg/day the rule above says it (one alert per code).
-            c.dose << (_oral_dose & (m.mg > ELDERLY_START_MAX_MG_DAY)
-                       & (m.mg <= ELDERLY_MAX_MG_DAY)),
+            c.dose
+            << (_oral_dose & (m.mg > ELDERLY_START_MAX_MG_DAY) & (m.mg <= ELDERLY_MAX_MG_DAY)),
         ),
         message="Starting dose {dose.mg:g} mg/day at age {band.years}: above the {limit} "
         "mg/day (5 mg once or twice daily) advised as a start from {elderly} years.",

@@ -25,9 +25,16 @@ RULES = [
         severity=Severity.WARNING,
         when=(
             c.band << ((m.kind == "age_band") & (m.paediatric == True)),
-            c.order << ((m.kind == "order") & (m.route == "oral") & (m.action != "stop")
-                        & ((m.frequency_per_day < DIVIDED_DOSES_CHILD[0])
-                           | (m.frequency_per_day > DIVIDED_DOSES_CHILD[1]))),
+            c.order
+            << (
+                (m.kind == "order")
+                & (m.route == "oral")
+                & (m.action != "stop")
+                & (
+                    (m.frequency_per_day < DIVIDED_DOSES_CHILD[0])
+                    | (m.frequency_per_day > DIVIDED_DOSES_CHILD[1])
+                )
+            ),
         ),
         message="{order.frequency_per_day} dose(s) a day for a child aged {band.years}: a child's "
         "daily dose should be divided into 2-4 doses.",

@@ -38,8 +38,9 @@ def usual_doses(ordered: int, paediatric: bool) -> int:
     return PREFERRED_DOSES_CHILD if paediatric else USUAL_DOSES_ADULT
 
 
-def suggested_regimen(limit: Sequence[RegimenLimit], order: Sequence[OrderFact],
-                      dose: Sequence[DailyDose]) -> Iterator[SuggestedRegimen]:
+def suggested_regimen(
+    limit: Sequence[RegimenLimit], order: Sequence[OrderFact], dose: Sequence[DailyDose]
+) -> Iterator[SuggestedRegimen]:
     o, d = order[0], dose[0]
     if any(x.limit == "no_number" for x in limit):
         return
@@ -53,23 +54,29 @@ def suggested_regimen(limit: Sequence[RegimenLimit], order: Sequence[OrderFact],
         per_dose = math.floor(min([*ceilings, d.mg]) / doses / step + 1e-9) * step
     else:
         per_dose = d.dose_mg
-    if per_dose <= 0 or (per_dose == d.dose_mg and doses == d.frequency_per_day
-                         and not solution):
+    if per_dose <= 0 or (per_dose == d.dose_mg and doses == d.frequency_per_day and not solution):
         return
     yield SuggestedRegimen(
-        per_dose_mg=round(per_dose, 6), doses_per_day=doses, daily_mg=round(per_dose * doses, 6),
-        form=form, oral_solution=solution, rounding_mg=step,
+        per_dose_mg=round(per_dose, 6),
+        doses_per_day=doses,
+        daily_mg=round(per_dose * doses, 6),
+        form=form,
+        oral_solution=solution,
+        rounding_mg=step,
         per_dose_tablets=round(per_dose / tablet_mg, 6) if tablet_mg else None,
         max_mg_day=min(ceilings) if ceilings else None,
-        answers=list(dict.fromkeys(x.code for x in limit)))
+        answers=list(dict.fromkeys(x.code for x in limit)),
+    )
 
 
 RULES = [
     Derivation(
         id="oral_dose.suggested_regimen",
-        when=(c.limit << (m.kind == "regimen_limit"),
-              c.order << ((m.kind == "order") & (m.route == "oral") & (m.action != "stop")),
-              c.dose << ((m.kind == "daily_dose") & (m.route == "oral"))),
+        when=(
+            c.limit << (m.kind == "regimen_limit"),
+            c.order << ((m.kind == "order") & (m.route == "oral") & (m.action != "stop")),
+            c.dose << ((m.kind == "daily_dose") & (m.route == "oral")),
+        ),
         derive=suggested_regimen,
         fold=True,
         doc="One regimen under every limit that fired, rounded to what can be given.",

@@ -31,7 +31,8 @@ CHILD_START_MG_PER_KG_DAY = 0.3  # 000: "approximately 0.3 mg/kg a day"
 START_MAX_MG_PER_KG_DAY_CHILD = 0.5
 
 START_ADULT_SOURCE = Passage(
-    ADULT_SMPC, "5mg three times daily for three days",
+    ADULT_SMPC,
+    "5mg three times daily for three days",
     note="001's regimen starts at 15 mg/day (5 mg three times daily); 002 agrees (15 mg/day).",
 )
 START_CHILD_SOURCE = Passage(
@@ -61,19 +62,30 @@ def child_start(wbd: WeightBasedDose) -> Iterator[ChildStart]:
     """About 0.3 mg/kg/day (000), never above what an adult starts on (001)."""
     weight = wbd.weight_kg
     by_weight = round(CHILD_START_MG_PER_KG_DAY * weight, 1)
-    yield ChildStart(mg_day=min(by_weight, START_MAX_MG_DAY_ADULT), by_weight_mg_day=by_weight,
-                     weight_kg=weight,
-                     limited_by_adult_start=by_weight >= START_MAX_MG_DAY_ADULT)
+    yield ChildStart(
+        mg_day=min(by_weight, START_MAX_MG_DAY_ADULT),
+        by_weight_mg_day=by_weight,
+        weight_kg=weight,
+        limited_by_adult_start=by_weight >= START_MAX_MG_DAY_ADULT,
+    )
 
 
 def start_limit(code: str, mg_day: float | None, paediatric: bool) -> Iterator[RegimenLimit]:
-    yield RegimenLimit(code=code, limit="daily_ceiling" if mg_day else "no_number",
-                       max_mg_day=mg_day, paediatric=paediatric)
+    yield RegimenLimit(
+        code=code,
+        limit="daily_ceiling" if mg_day else "no_number",
+        max_mg_day=mg_day,
+        paediatric=paediatric,
+    )
 
 
 def child_start_limit(start: ChildStart) -> Iterator[RegimenLimit]:
-    yield RegimenLimit(code="STARTING_DOSE_ABOVE_RECOMMENDED", limit="daily_ceiling",
-                       max_mg_day=start.mg_day, paediatric=True)
+    yield RegimenLimit(
+        code="STARTING_DOSE_ABOVE_RECOMMENDED",
+        limit="daily_ceiling",
+        max_mg_day=start.mg_day,
+        paediatric=True,
+    )
 
 
 _CODE = "STARTING_DOSE_ABOVE_RECOMMENDED"
@@ -82,18 +94,32 @@ _adult = (m.kind == "age_band") & (m.band == "adult")
 _child = (m.kind == "age_band") & (m.paediatric == True)
 _oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
 _child_weight_dose = (m.kind == "weight_based_dose") & (m.route == "oral")
-_ADULT_START = (c.order << _new_oral_course, c.band << _adult,
-                c.dose << (_oral_dose & (m.mg > START_MAX_MG_DAY_ADULT)))
-_CHILD_START_ABOVE = (c.order << _new_oral_course, c.band << _child,
-                      c.wbd << (_child_weight_dose
-                                & (m.mg_per_kg_day > START_MAX_MG_PER_KG_DAY_CHILD)))
-_CHILD_START_ABOVE_ADULT = (c.order << _new_oral_course, c.band << _child,
-                            c.wbd << (_child_weight_dose
-                                      & (m.mg_per_kg_day <= START_MAX_MG_PER_KG_DAY_CHILD)
-                                      & (m.mg > START_MAX_MG_DAY_ADULT)))
-_CHILD_START_NO_WEIGHT = (c.order << _new_oral_course, c.band << _child,
-                          c.patient << ((m.kind == "patient") & -m.weight_kg),
-                          c.dose << (_oral_dose & (m.mg > START_MAX_MG_DAY_ADULT)))
+_ADULT_START = (
+    c.order << _new_oral_course,
+    c.band << _adult,
+    c.dose << (_oral_dose & (m.mg > START_MAX_MG_DAY_ADULT)),
+)
+_CHILD_START_ABOVE = (
+    c.order << _new_oral_course,
+    c.band << _child,
+    c.wbd << (_child_weight_dose & (m.mg_per_kg_day > START_MAX_MG_PER_KG_DAY_CHILD)),
+)
+_CHILD_START_ABOVE_ADULT = (
+    c.order << _new_oral_course,
+    c.band << _child,
+    c.wbd
+    << (
+        _child_weight_dose
+        & (m.mg_per_kg_day <= START_MAX_MG_PER_KG_DAY_CHILD)
+        & (m.mg > START_MAX_MG_DAY_ADULT)
+    ),
+)
+_CHILD_START_NO_WEIGHT = (
+    c.order << _new_oral_course,
+    c.band << _child,
+    c.patient << ((m.kind == "patient") & -m.weight_kg),
+    c.dose << (_oral_dose & (m.mg > START_MAX_MG_DAY_ADULT)),
+)
 
 RULES = [
     Derivation(
@@ -119,13 +145,15 @@ RULES = [
     Derivation(
         id="oral_dose.limit_start_child_no_number",
         when=_CHILD_START_ABOVE_ADULT,
-        derive=start_limit, params={"code": _CODE, "mg_day": None, "paediatric": True},
+        derive=start_limit,
+        params={"code": _CODE, "mg_day": None, "paediatric": True},
         doc="Within 0.5 mg/kg/day: no dose to correct to, so no regimen is suggested.",
     ),
     Derivation(
         id="oral_dose.limit_start_child_no_weight",
         when=_CHILD_START_NO_WEIGHT,
-        derive=start_limit, params={"code": _CODE, "mg_day": None, "paediatric": True},
+        derive=start_limit,
+        params={"code": _CODE, "mg_day": None, "paediatric": True},
         doc="Without the weight there is no recommended start: no regimen is suggested.",
     ),
     AlertRule(
@@ -154,8 +182,13 @@ RULES = [
         "{else}{per_kg:g} mg/kg/day{end}) in 2-4 divided doses; increase at about weekly "
         "intervals.",
         params={"limit": START_MAX_MG_PER_KG_DAY_CHILD, "per_kg": CHILD_START_MG_PER_KG_DAY},
-        evidence=("daily_mg=wbd.mg", "wbd.weight_kg", "wbd.mg_per_kg_day",
-                  "recommended_start_mg_day=start.mg_day", "threshold_mg_per_kg_day=limit"),
+        evidence=(
+            "daily_mg=wbd.mg",
+            "wbd.weight_kg",
+            "wbd.mg_per_kg_day",
+            "recommended_start_mg_day=start.mg_day",
+            "threshold_mg_per_kg_day=limit",
+        ),
         source=START_CHILD_SOURCE,
         description="Child's course started clearly above 0.3 mg/kg/day (threshold 0.5).",
     ),
@@ -173,8 +206,12 @@ RULES = [
         "weekly intervals.",
         params={"limit": START_MAX_MG_DAY_ADULT, "threshold": START_MAX_MG_PER_KG_DAY_CHILD},
         # No recommended start: by weight the start is acceptable, so no dose is suggested.
-        evidence=("daily_mg=wbd.mg", "wbd.weight_kg", "wbd.mg_per_kg_day",
-                  "adult_start_mg_day=limit"),
+        evidence=(
+            "daily_mg=wbd.mg",
+            "wbd.weight_kg",
+            "wbd.mg_per_kg_day",
+            "adult_start_mg_day=limit",
+        ),
         source=START_CHILD_ADULT_CAP_SOURCE,
         description="Heavy child's course started within 0.5 mg/kg/day but above the adult "
         "start of 15 mg/day (info).",

@@ -20,13 +20,15 @@ from rules.vocabulary import RegimenLimit
 TABLET_MIN_WEIGHT_KG = 33
 
 TABLET_SOURCE = Passage(
-    PAED_SMPC, "Baclofen tablets are not suitable for use in children below 33 kg body weight.",
+    PAED_SMPC,
+    "Baclofen tablets are not suitable for use in children below 33 kg body weight.",
     note="Applies under 18 years (000 is the paediatric text). 33.0 kg is not 'below 33 kg'.",
 )
 
 _child = (m.kind == "age_band") & (m.paediatric == True)
-_tablet_ordered = ((m.kind == "order") & (m.route == "oral") & (m.form == "tablet")
-                   & (m.action != "stop"))
+_tablet_ordered = (
+    (m.kind == "order") & (m.route == "oral") & (m.form == "tablet") & (m.action != "stop")
+)
 _below_33_kg = (m.kind == "patient") & (m.weight_kg < TABLET_MIN_WEIGHT_KG)
 
 
@@ -38,7 +40,8 @@ RULES = [
     Derivation(
         id="oral_dose.limit_tablet_below_33_kg",
         when=(c.order << _tablet_ordered, c.band << _child, c.patient << _below_33_kg),
-        derive=oral_solution, params={"code": "TABLET_BELOW_33_KG"},
+        derive=oral_solution,
+        params={"code": "TABLET_BELOW_33_KG"},
         doc="The suggested regimen gives the oral solution instead of tablets.",
     ),
     AlertRule(
@@ -50,8 +53,7 @@ RULES = [
         "baclofen tablets are not suitable below {limit} kg.",
         suggestion="Use the oral solution (or granules) instead of tablets.",
         params={"limit": TABLET_MIN_WEIGHT_KG},
-        evidence=("patient.weight_kg", "age_years=band.years", "order.form",
-                  "min_weight_kg=limit"),
+        evidence=("patient.weight_kg", "age_years=band.years", "order.form", "min_weight_kg=limit"),
         source=TABLET_SOURCE,
         description="Tablet for a child under 18 weighing less than 33 kg.",
     ),
@@ -62,8 +64,7 @@ RULES = [
         when=(
             c.band << _child,
             c.patient << _below_33_kg,
-            c.order << ((m.kind == "order") & (m.action != "stop") & (m.route == "oral")
-                        & -m.form),
+            c.order << ((m.kind == "order") & (m.action != "stop") & (m.route == "oral") & -m.form),
         ),
         message="No dosage form for a child of {patient.weight_kg:g} kg: the {limit} kg tablet "
         "limit could not be checked.",

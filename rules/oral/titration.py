@@ -49,22 +49,35 @@ def next_step(step: DoseStep, max_step: float | None, min_days: int) -> Iterator
     due (the last change plus the interval)."""
     too_large = max_step is not None and step.increase_mg > max_step
     too_soon = step.days_since_change is not None and step.days_since_change < min_days
-    due = (date.fromisoformat(step.since) + timedelta(days=min_days)).isoformat() if (
-        too_soon and step.since is not None) else None
-    yield TitrationNext(too_large=too_large, too_soon=too_soon,
-                        max_to_mg=(min(step.to_mg, step.from_mg + max_step)
-                                   if max_step is not None else None), due=due)
+    due = (
+        (date.fromisoformat(step.since) + timedelta(days=min_days)).isoformat()
+        if (too_soon and step.since is not None)
+        else None
+    )
+    yield TitrationNext(
+        too_large=too_large,
+        too_soon=too_soon,
+        max_to_mg=(min(step.to_mg, step.from_mg + max_step) if max_step is not None else None),
+        due=due,
+    )
 
 
 _adult = (m.kind == "age_band") & (m.band == "adult")
 _child = (m.kind == "age_band") & (m.paediatric == True)
 _increase = (m.kind == "dose_step") & (m.route == "oral") & (m.increase_mg > 0)
-_ADULT_TOO_FAST = (c.band << _adult,
-                   c.step << (_increase & ((m.increase_mg > STEP_MAX_MG_DAY_ADULT)
-                                           | (m.days_since_change < STEP_MIN_DAYS_ADULT))))
-_CHILD_TOO_SOON = (c.band << _child,
-                   c.step << (_increase & (m.days_since_change < STEP_MIN_DAYS_CHILD)))
-_change = ((m.kind == "order") & (m.action == "change") & ((m.route == "oral") | -m.route))
+_ADULT_TOO_FAST = (
+    c.band << _adult,
+    c.step
+    << (
+        _increase
+        & ((m.increase_mg > STEP_MAX_MG_DAY_ADULT) | (m.days_since_change < STEP_MIN_DAYS_ADULT))
+    ),
+)
+_CHILD_TOO_SOON = (
+    c.band << _child,
+    c.step << (_increase & (m.days_since_change < STEP_MIN_DAYS_CHILD)),
+)
+_change = (m.kind == "order") & (m.action == "change") & ((m.route == "oral") | -m.route)
 
 RULES = [
     Derivation(
@@ -77,7 +90,8 @@ RULES = [
     Derivation(
         id="oral_dose.titration_next_child",
         when=_CHILD_TOO_SOON,
-        derive=next_step, params={"max_step": None, "min_days": STEP_MIN_DAYS_CHILD},
+        derive=next_step,
+        params={"max_step": None, "min_days": STEP_MIN_DAYS_CHILD},
         doc="The date the next step is due.",
     ),
     AlertRule(
@@ -95,8 +109,11 @@ RULES = [
         "mg/day (to at most {next.max_to_mg:g} mg/day) now, and no sooner than every "
         "{min_days} days.{end}",
         params={"max_step": STEP_MAX_MG_DAY_ADULT, "min_days": STEP_MIN_DAYS_ADULT},
-        evidence=("step.* -reduction_fraction", "max_step_mg_day=max_step",
-                  "min_days_between_steps=min_days"),
+        evidence=(
+            "step.* -reduction_fraction",
+            "max_step_mg_day=max_step",
+            "min_days_between_steps=min_days",
+        ),
         source=TITRATION_ADULT_SOURCE,
         description="Adult step-up above 15 mg/day or sooner than 3 days after the last change.",
     ),
@@ -131,10 +148,13 @@ RULES = [
         id="missing.previous_dose",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << (_change & (m.has_previous == True) & -m.prev_dose_value
-                          & +m.prev_frequency_per_day),),
-        message="Dose change without order.previous.dose: the titration step could not be "
-        "checked.",
+        when=(
+            c.order
+            << (
+                _change & (m.has_previous == True) & -m.prev_dose_value & +m.prev_frequency_per_day
+            ),
+        ),
+        message="Dose change without order.previous.dose: the titration step could not be checked.",
         suggestion="Give the regimen being changed: order.previous.dose, frequency_per_day and "
         "since.",
         params={"missing": ["order.previous.dose"]},
@@ -146,8 +166,12 @@ RULES = [
         id="missing.previous_frequency",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << (_change & (m.has_previous == True) & +m.prev_dose_value
-                          & -m.prev_frequency_per_day),),
+        when=(
+            c.order
+            << (
+                _change & (m.has_previous == True) & +m.prev_dose_value & -m.prev_frequency_per_day
+            ),
+        ),
         message="Dose change without order.previous.frequency_per_day: the titration step "
         "could not be checked.",
         suggestion="Give the regimen being changed: order.previous.dose, frequency_per_day and "
@@ -161,8 +185,12 @@ RULES = [
         id="missing.previous_dose_and_frequency",
         code="MISSING_DATA",
         severity=Severity.WARNING,
-        when=(c.order << (_change & (m.has_previous == True) & -m.prev_dose_value
-                          & -m.prev_frequency_per_day),),
+        when=(
+            c.order
+            << (
+                _change & (m.has_previous == True) & -m.prev_dose_value & -m.prev_frequency_per_day
+            ),
+        ),
         message="Dose change without order.previous.dose, order.previous.frequency_per_day: "
         "the titration step could not be checked.",
         suggestion="Give the regimen being changed: order.previous.dose, frequency_per_day and "

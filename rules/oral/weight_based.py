@@ -30,13 +30,20 @@ WEIGHT_RANGE_SOURCE = Passage(
 
 
 def above_range(ceiling: DailyCeiling) -> Iterator[RegimenLimit]:
-    yield RegimenLimit(code="WEIGHT_BASED_DOSE_ABOVE_RANGE", limit="daily_ceiling",
-                       max_mg_day=given(ceiling.weight_mg_day), paediatric=True)
+    yield RegimenLimit(
+        code="WEIGHT_BASED_DOSE_ABOVE_RANGE",
+        limit="daily_ceiling",
+        max_mg_day=given(ceiling.weight_mg_day),
+        paediatric=True,
+    )
 
 
 _child = (m.kind == "age_band") & (m.paediatric == True)
-_above_range = ((m.kind == "weight_based_dose") & (m.route == "oral")
-                & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD))
+_above_range = (
+    (m.kind == "weight_based_dose")
+    & (m.route == "oral")
+    & (m.mg_per_kg_day > MAX_MG_PER_KG_DAY_CHILD)
+)
 
 RULES = [
     Derivation(
@@ -57,8 +64,12 @@ RULES = [
         "({ceiling.weight_mg_day:g} mg/day).{else}Reduce to at most {ceiling.weight_mg_day:g} "
         "mg/day ({limit:g} mg/kg/day for {wbd.weight_kg:g} kg).{end}",
         params={"limit": MAX_MG_PER_KG_DAY_CHILD},
-        evidence=("daily_mg=wbd.mg", "wbd.weight_kg", "wbd.mg_per_kg_day",
-                  "max_mg_per_kg_day=limit"),
+        evidence=(
+            "daily_mg=wbd.mg",
+            "wbd.weight_kg",
+            "wbd.mg_per_kg_day",
+            "max_mg_per_kg_day=limit",
+        ),
         source=WEIGHT_RANGE_SOURCE,
         description="Under 18 and above 2 mg/kg/day.",
     ),
