@@ -54,9 +54,7 @@ class Fact(BaseModel):
     def as_fact(self) -> dict[str, Any]:
         """The fact as the engine asserts it: its kind, and only the fields that have a value."""
         out: dict[str, Any] = {"kind": self.KIND}
-        for key, value in self.__dict__.items():
-            if value is not None:
-                out[key] = value
+        out.update({k: v for k, v in self.__dict__.items() if v is not None})
         return out
 
 

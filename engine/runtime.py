@@ -301,11 +301,11 @@ class Engine:
     def _check_fields(self, fact: Mapping[str, Any]) -> None:
         if not self.vocabulary.typed:
             return
-        allowed = self._fields.get(str(fact.get("kind")))
+        allowed = self._fields.get(fact.get("kind"))  # type: ignore[arg-type]
         if allowed is None:
             raise TypeError(f"fact kind {fact.get('kind')!r} is not declared")
-        unknown = fact.keys() - allowed
-        if unknown:
+        if not fact.keys() <= allowed:
+            unknown = fact.keys() - allowed
             raise TypeError(
                 f"fields {sorted(unknown)} are not declared for kind {fact.get('kind')!r}"
             )
