@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint lock lowest bench fuzz soak clean venv venv-dev
+.PHONY: run test lint lock lowest bench fuzz soak review-sheet clean venv venv-dev
 
 # Checked on every run (well under a second when up to date): a venv made by another Python or
 # whose packages do not import is rebuilt; new locks are installed.
@@ -20,11 +20,19 @@ run: venv
 
 test: venv-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: venv-dev
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The rule catalogue as a sheet a committee signs (Markdown, HTML, JSON), with the scenario rows
+# that pin each rule: var/review-sheet/.
+review-sheet: venv-dev
+	$(BIN)/python -m tests.review_sheet var/review-sheet
 
 # Refresh the locks from pyproject.toml (newest versions allowed; hashes for every platform's
 # wheels, Python 3.11 and 3.12). The runtime lock carries no test tool; the dev lock adds them

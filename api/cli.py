@@ -22,7 +22,8 @@ from api.errors import validation_items
 from api.models import SafetyCheckResponse
 from engine import EngineError
 from rules.case import SafetyCheckRequest
-from rules.catalog import catalogue
+from rules.catalog import catalogue, document
+from rules.release import RULESET_VERSION
 
 EXIT = {"no_alerts": 0, "info": 1, "warning": 1, "critical": 2}
 EXIT_INVALID = 3
@@ -41,8 +42,11 @@ def _check(path: str, as_json: bool, explain: bool) -> int:
         return EXIT_INVALID
     except strict_json.DuplicateKeys as exc:
         for key, n in exc.found:
-            print(f"invalid input: {strict_json.dotted(key)}: repeated key: it appears {n} "
-                  "times in the same object; send it once", file=sys.stderr)
+            print(
+                f"invalid input: {strict_json.dotted(key)}: repeated key: it appears {n} "
+                "times in the same object; send it once",
+                file=sys.stderr,
+            )
         return EXIT_INVALID
     except ValidationError as exc:
         for item in validation_items(exc.errors()):
@@ -57,18 +61,24 @@ def _check(path: str, as_json: bool, explain: bool) -> int:
     if as_json:
         print(response.model_dump_json(indent=2, exclude_none=True))
     else:
-        print(f"outcome: {response.outcome}  (check {response.check_id}, ruleset "
-              f"{response.ruleset_version})")
+        print(
+            f"outcome: {response.outcome}  (check {response.check_id}, ruleset "
+            f"{response.ruleset_version})"
+        )
         for alert in response.alerts:
-            print(f"\n[{alert.severity.upper()}] {alert.code}\n  {alert.message}\n"
-                  f"  -> {alert.suggestion}\n  source: {alert.source.document}: "
-                  f"\"{alert.source.excerpt}\"")
+            print(
+                f"\n[{alert.severity.upper()}] {alert.code}\n  {alert.message}\n"
+                f"  -> {alert.suggestion}\n  source: {alert.source.document}: "
+                f'"{alert.source.excerpt}"'
+            )
         if explain and response.trace:
             print("\ntrace:")
             for t in response.trace:
-                print(f"  {t.step:>2}. {t.rule_id} {t.matched}"
-                      + (f" -> {t.alert_code}" if t.alert_code else "")
-                      + "".join(f"\n        + {d}" for d in t.derived))
+                print(
+                    f"  {t.step:>2}. {t.rule_id} {t.matched}"
+                    + (f" -> {t.alert_code}" if t.alert_code else "")
+                    + "".join(f"\n        + {d}" for d in t.derived)
+                )
     return EXIT[response.outcome]
 
 
@@ -83,12 +93,11 @@ def _refuse_repeated_keys(raw: str) -> None:
 
 
 def _rules(as_json: bool) -> int:
-    entries = catalogue()
     if as_json:
-        print(json.dumps(entries, default=lambda o: o.model_dump() if hasattr(o, "model_dump")
-                         else str(o), indent=2))
+        print(json.dumps(document(), indent=2, default=str))
         return 0
-    for e in entries:
+    print(f"ruleset {RULESET_VERSION}")
+    for e in catalogue():
         print(f"{e['code']}  [{e['severity']}]")
         for r in e["rules"]:
             print(f"    {r['id']}: {r['description']}  ({r['source'].document})")
@@ -141,10 +150,16 @@ def _main(argv: list[str] | None) -> int:
     check.add_argument("case")
     check.add_argument("--json", action="store_true", help="print the raw API response")
     check.add_argument("--explain", action="store_true", help="include the rule trace")
-    rules = sub.add_parser("rules", help="print the rule catalogue")
+    rules = sub.add_parser(
+        "rules",
+        help="print the rule catalogue (--json: the whole catalogue "
+        "with its version, as GET /v1/rules serves it)",
+    )
     rules.add_argument("--json", action="store_true")
-    serve = sub.add_parser("serve", help="run the HTTP server (gunicorn; settings from the "
-                           "environment, docs/operators.md)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP server (gunicorn; settings from the environment, docs/operators.md)",
+    )
     serve.add_argument("--host", help="default: HOST, or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default: PORT, or 8000")
     serve.add_argument("--workers", type=int, help="default: WORKERS, or the CPUs available")

@@ -36,7 +36,7 @@ def field_path(loc: Sequence[Any]) -> str:
 def clean_message(msg: str) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            return msg[len(prefix):]
+            return msg[len(prefix) :]
     return msg
 
 
@@ -69,19 +69,33 @@ def install(app: FastAPI) -> None:
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         items = validation_items(exc.errors())
         summary = "; ".join(f"{i['field']}: {i['problem']}" for i in items[:5])
-        return JSONResponse(status_code=422, content={
-            "error": "invalid_request", "message": summary, "errors": items})
+        return JSONResponse(
+            status_code=422,
+            content={"error": "invalid_request", "message": summary, "errors": items},
+        )
 
     @app.exception_handler(EngineError)
     async def _engine(request: Request, exc: EngineError) -> JSONResponse:
         check_id = getattr(request.state, "check_id", None)
         log.error("check %s not completed: %s", check_id, exc)
-        return JSONResponse(status_code=503, content={
-            "error": "check_not_completed", "message": NOT_COMPLETED, "check_id": check_id})
+        return JSONResponse(
+            status_code=503,
+            content={
+                "error": "check_not_completed",
+                "message": NOT_COMPLETED,
+                "check_id": check_id,
+            },
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         check_id = getattr(request.state, "check_id", None)
         log.exception("check %s failed unexpectedly", check_id)
-        return JSONResponse(status_code=500, content={
-            "error": "check_not_completed", "message": NOT_COMPLETED, "check_id": check_id})
+        return JSONResponse(
+            status_code=500,
+            content={
+                "error": "check_not_completed",
+                "message": NOT_COMPLETED,
+                "check_id": check_id,
+            },
+        )

@@ -28,9 +28,16 @@ except ValidationError as _exc:  # a bad setting stops the start-up, with one JS
     import orjson
 
     for _problem in problems(_exc):
-        sys.stderr.write(orjson.dumps({"level": "CRITICAL", "logger": "gunicorn.error",
-                                       "message": f"invalid setting: {_problem}"}).decode()
-                         + "\n")
+        sys.stderr.write(
+            orjson.dumps(
+                {
+                    "level": "CRITICAL",
+                    "logger": "gunicorn.error",
+                    "message": f"invalid setting: {_problem}",
+                }
+            ).decode()
+            + "\n"
+        )
     raise SystemExit(2) from None
 
 # Samples of prometheus-client's multiprocess mode: a fresh directory per server start, set
@@ -44,7 +51,8 @@ if os.environ.get(_METRICS_OWNER) != str(os.getpid()):
         if _pid.isdigit() and not Path(f"/proc/{_pid}").exists():  # its server is gone
             shutil.rmtree(_stale, ignore_errors=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
-        prefix=f"{_METRICS_PREFIX}{os.getpid()}-")
+        prefix=f"{_METRICS_PREFIX}{os.getpid()}-"
+    )
     os.environ[_METRICS_OWNER] = str(os.getpid())
 
 from api.observability import gunicorn_logconfig  # noqa: E402  (after the metrics directory)

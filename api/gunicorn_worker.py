@@ -26,10 +26,13 @@ class Worker(UvicornWorker):
         super().__init__(*args, **kwargs)
         settings = ServingSettings()
         cfg = self.cfg
-        limits = Limits(request_line=cfg.limit_request_line, fields=cfg.limit_request_fields,
-                        field_size=cfg.limit_request_field_size,
-                        request_timeout=settings.request_timeout,
-                        max_connections=settings.concurrency)
+        limits = Limits(
+            request_line=cfg.limit_request_line,
+            fields=cfg.limit_request_fields,
+            field_size=cfg.limit_request_field_size,
+            request_timeout=settings.request_timeout,
+            max_connections=settings.concurrency,
+        )
         self.config.http = protocol_class(limits)  # type: ignore[assignment]
         # uvicorn answers 503 once this many connections or requests are open; the protocol
         # closes idle connections first, so the 503 means every connection is busy.

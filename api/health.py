@@ -34,13 +34,24 @@ log = logging.getLogger("baclofen.health")
 
 # A 7-year-old of 21 kg on 11 mg four times a day (44 mg/day): above the 40 mg/day maximum
 # below 8 years (examples/child-over-maximum.json). The date is fixed, so the answer is too.
-CANARY = SafetyCheckRequest.model_validate({
-    "patient": {"birth_date": "2019-05-01", "weight_kg": 21},
-    "order": {"date": "2026-11-22", "action": "change", "route": "oral",
-              "form": "oral_solution", "dose": {"value": 11, "unit": "mg"},
-              "frequency_per_day": 4,
-              "previous": {"dose": {"value": 10, "unit": "mg"}, "frequency_per_day": 4,
-                           "since": "2026-11-10"}}})
+CANARY = SafetyCheckRequest.model_validate(
+    {
+        "patient": {"birth_date": "2019-05-01", "weight_kg": 21},
+        "order": {
+            "date": "2026-11-22",
+            "action": "change",
+            "route": "oral",
+            "form": "oral_solution",
+            "dose": {"value": 11, "unit": "mg"},
+            "frequency_per_day": 4,
+            "previous": {
+                "dose": {"value": 10, "unit": "mg"},
+                "frequency_per_day": 4,
+                "since": "2026-11-10",
+            },
+        },
+    }
+)
 CANARY_CODE = "DAILY_DOSE_ABOVE_MAXIMUM"
 TRIGGERS = {"feedback_no_update", "feedback_no_delete"}
 # A full integrity check reads the whole store: at most this often per worker.
@@ -59,8 +70,11 @@ async def livez() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     checks = {"engine": _engine(request), "configuration": _configuration()}
     settings: CdsSettings | None = getattr(request.app.state, "cds_settings", None)
-    checks["feedback_store"] = (await run_in_threadpool(feedback_store, settings.feedback_db)
-                                if settings else "no CDS Hooks settings")
+    checks["feedback_store"] = (
+        await run_in_threadpool(feedback_store, settings.feedback_db)
+        if settings
+        else "no CDS Hooks settings"
+    )
     failed = {name: problem for name, problem in checks.items() if problem != "ok"}
     if failed:
         log.warning("not ready", extra={"event": "readyz", "failed": failed})
@@ -99,8 +113,12 @@ def feedback_store(path: Path) -> str:
         if not path.exists():
             FeedbackStore(path).ensure()
         with closing(sqlite3.connect(path, timeout=2, isolation_level=None)) as conn:
-            names = {name for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
+            names = {
+                name
+                for (name,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+                )
+            }
             missing = sorted(({"feedback"} | TRIGGERS) - names)
             if missing:
                 return f"not intact: missing {', '.join(missing)}"

@@ -44,7 +44,7 @@ def json_depth(body: bytes) -> int:
     brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", body))
     if not brackets:
         return 0
-    return max(map(sub, accumulate(brackets.translate(_DELTA)), count(1)))
+    return int(max(map(sub, accumulate(brackets.translate(_DELTA)), count(1))))
 
 
 def _native(error: str, message: str, problem: str) -> dict[str, Any]:
@@ -52,17 +52,21 @@ def _native(error: str, message: str, problem: str) -> dict[str, Any]:
 
 
 def _outcome(code: str, message: str) -> dict[str, Any]:
-    return {"resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": message,
-                       "expression": ["body"]}]}
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {"severity": "error", "code": code, "diagnostics": message, "expression": ["body"]}
+        ],
+    }
 
 
 class RequestLimits:
     """Pure ASGI (no BaseHTTPMiddleware): it buffers the body once, which every endpoint of
     ours reads whole anyway, and hands it on unchanged."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES,
-                 max_depth: int = MAX_DEPTH) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.max_depth = max_depth
@@ -116,20 +120,25 @@ class RequestLimits:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        message = (f"The request body exceeds {self.max_body:,} bytes; a check needs a few "
-                   "kilobytes. Send one patient and one order per request.")
+        message = (
+            f"The request body exceeds {self.max_body:,} bytes; a check needs a few "
+            "kilobytes. Send one patient and one order per request."
+        )
         if _is_cds(scope):
             await _respond(send, 413, _outcome("too-costly", message), close=True)
         else:
-            await _respond(send, 413, _native("request_too_large", message,
-                                              f"larger than {self.max_body} bytes"), close=True)
+            await _respond(
+                send,
+                413,
+                _native("request_too_large", message, f"larger than {self.max_body} bytes"),
+                close=True,
+            )
 
     async def _reject(self, scope: Scope, send: Send, problem: str) -> None:
         if _is_cds(scope):
             await _respond(send, 400, _outcome("structure", f"body: {problem}"))
         else:
-            await _respond(send, 422, _native("invalid_request", f"body: {problem}",
-                                              problem))
+            await _respond(send, 422, _native("invalid_request", f"body: {problem}", problem))
 
 
 def _is_cds(scope: Scope) -> bool:
@@ -146,11 +155,9 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _respond(send: Send, status: int, body: dict[str, Any], *, close: bool = False
-                   ) -> None:
+async def _respond(send: Send, status: int, body: dict[str, Any], *, close: bool = False) -> None:
     data = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(data)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     if close:  # the rest of the body was not read: the connection cannot carry another request
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})

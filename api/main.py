@@ -16,8 +16,8 @@ from fastapi_offline import FastAPIOffline
 
 from api import errors, health, limits, metrics, observability, safety_checks, worker
 from api.cds_hooks import routes as cds_hooks
-from rules.catalog import RULESET_VERSION
 from rules.checker import Checker
+from rules.release import RULESET_VERSION
 
 
 def create_app(checker: Checker | None = None) -> FastAPI:

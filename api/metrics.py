@@ -30,25 +30,36 @@ from prometheus_client import (
     multiprocess,
 )
 
-CHECKS = Counter("baclofen_checks_total", "Checks answered, by API and outcome.",
-                 ["api", "outcome"])
-ALERTS = Counter("baclofen_check_alerts_total",
-                 "Alerts (native API) and cards (CDS Hooks) returned, by API and alert code.",
-                 ["api", "code"])
-LATENCY = Histogram("baclofen_check_duration_seconds",
-                    "Time from a check request to its response, by API.", ["api"],
-                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-                             2.5, 5.0))
-ENGINE_FAILURES = Counter("baclofen_engine_failures_total",
-                          "Checks the engine could not complete (answered 5xx), by API.",
-                          ["api"])
-FEEDBACK = Counter("baclofen_feedback_total",
-                   "CDS Hooks card feedback stored, by outcome and the card's alert code "
-                   "(`unknown` when the card was not issued by the worker that stored it).",
-                   ["outcome", "code"])
-WORKERS_READY = Gauge("baclofen_workers_ready",
-                      "Worker processes whose engine is built and serving.",
-                      multiprocess_mode="livesum")
+CHECKS = Counter(
+    "baclofen_checks_total", "Checks answered, by API and outcome.", ["api", "outcome"]
+)
+ALERTS = Counter(
+    "baclofen_check_alerts_total",
+    "Alerts (native API) and cards (CDS Hooks) returned, by API and alert code.",
+    ["api", "code"],
+)
+LATENCY = Histogram(
+    "baclofen_check_duration_seconds",
+    "Time from a check request to its response, by API.",
+    ["api"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+ENGINE_FAILURES = Counter(
+    "baclofen_engine_failures_total",
+    "Checks the engine could not complete (answered 5xx), by API.",
+    ["api"],
+)
+FEEDBACK = Counter(
+    "baclofen_feedback_total",
+    "CDS Hooks card feedback stored, by outcome and the card's alert code "
+    "(`unknown` when the card was not issued by the worker that stored it).",
+    ["outcome", "code"],
+)
+WORKERS_READY = Gauge(
+    "baclofen_workers_ready",
+    "Worker processes whose engine is built and serving.",
+    multiprocess_mode="livesum",
+)
 
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 # Card uuid -> alert code for the cards this worker issued lately: feedback names a card by

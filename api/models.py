@@ -26,14 +26,24 @@ class AlertOut(BaseModel):
 
 
 class SafetyCheckResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "check_id": "4f6c…", "ruleset_version": "2026.11.1", "outcome": "no_alerts",
-        "alerts": []}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "check_id": "4f6c…",
+                    "ruleset_version": "2.1.0+d8bf4b327eaf",
+                    "outcome": "no_alerts",
+                    "alerts": [],
+                }
+            ]
+        }
+    )
 
     check_id: str
     ruleset_version: str
     outcome: Literal["critical", "warning", "info", "no_alerts"] = Field(
-        description="Highest alert severity, or no_alerts when every check ran and passed")
+        description="Highest alert severity, or no_alerts when every check ran and passed"
+    )
     alerts: list[AlertOut]
     trace: list[TraceEntry] | None = Field(default=None, description="With ?explain=true")
 
@@ -43,8 +53,9 @@ class SafetyCheckResponse(BaseModel):
             check_id=result.check_id,
             ruleset_version=result.ruleset_version,
             outcome=result.outcome,
-            alerts=[AlertOut.model_validate(a.model_dump(exclude={"rule_id"}))
-                    for a in result.alerts],
+            alerts=[
+                AlertOut.model_validate(a.model_dump(exclude={"rule_id"})) for a in result.alerts
+            ],
             trace=list(result.trace) if explain else None,
         )
 
@@ -72,6 +83,28 @@ class CatalogueEntry(BaseModel):
     code: str
     severity: Severity = Field(description="Highest severity any of its rules raises")
     rules: list[RuleOut]
+
+
+class Catalogue(BaseModel):
+    """The rule catalogue of the running version (rules.catalog.document)."""
+
+    ruleset_version: str = Field(
+        description="Version and fingerprint, as every response and card carries them"
+    )
+    version: str = Field(description="Semantic version of the clinical content (CHANGELOG.md)")
+    fingerprint: str = Field(description="SHA-256 of the knowledge modules (rules/release.py)")
+    released: bool = Field(description="Whether the running content is the recorded release")
+    codes: list[CatalogueEntry] = Field(description="Every alert code and the rules raising it")
+    modules: list[dict[str, Any]] = Field(
+        description="Each recommendation module: its "
+        "passage and When/Then, its thresholds with units"
+    )
+    rules: list[dict[str, Any]] = Field(
+        description="Every rule: conditions, texts, evidence, source"
+    )
+    readings: list[dict[str, Any]] = Field(
+        description="Knowledge applied while the input becomes facts"
+    )
 
 
 class Health(BaseModel):

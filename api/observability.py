@@ -40,7 +40,10 @@ QUIET = ("httpx", "httpcore", "hpack")
 _HOOK_INSTANCE = re.compile(rb'"hookInstance"\s*:\s*"([A-Za-z0-9._:-]{1,100})"')
 # LogRecord's own attributes, and uvicorn's ANSI-coloured copy of its message.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message", "asctime", "color_message"}
+    "message",
+    "asctime",
+    "color_message",
+}
 _PATIENT = re.compile(r"(?i)(\bpatient(?:\.identifier)?=|\bPatient/)([^&\s\"'/,;)]+)")
 
 
@@ -63,8 +66,15 @@ class JsonFormatter(logging.Formatter):
         args = record.args
         if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
             client, method, path, version, status = args
-            line.update(message="request", event="access", client=client, method=method,
-                        path=scrub(str(path)), http_version=version, status=status)
+            line.update(
+                message="request",
+                event="access",
+                client=client,
+                method=method,
+                path=scrub(str(path)),
+                http_version=version,
+                status=status,
+            )
         else:
             line["message"] = scrub(record.getMessage())
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
@@ -101,8 +111,7 @@ def configure_logging(level: str | None = None) -> None:
 def gunicorn_logconfig(level: str, access_log: bool) -> dict[str, Any]:
     """gunicorn's `logconfig_dict`: its error log, its access log, uvicorn's (which
     uvicorn-worker points at gunicorn's handlers) and the root logger, all JSON on stderr."""
-    handler = {"class": "logging.StreamHandler", "formatter": "json",
-               "stream": "ext://sys.stderr"}
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     quiet = max(logging.WARNING, logging.getLevelName(level))
     return {
         "version": 1,
@@ -112,8 +121,11 @@ def gunicorn_logconfig(level: str, access_log: bool) -> dict[str, Any]:
         "root": {"level": level, "handlers": ["json"]},
         "loggers": {
             "gunicorn.error": {"level": level, "handlers": ["json"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": ["json"] if access_log else [],
-                                "propagate": False},
+            "gunicorn.access": {
+                "level": "INFO",
+                "handlers": ["json"] if access_log else [],
+                "propagate": False,
+            },
             **{name: {"level": logging.getLevelName(quiet)} for name in QUIET},
         },
     }
@@ -144,29 +156,37 @@ def check_record(endpoint: str, status: int, body: bytes, request: bytes) -> dic
         record["check_id"] = data.get("check_id")
         if status == 200:
             record["outcome"] = data.get("outcome")
-            record["codes"] = [a.get("code") for a in data.get("alerts", [])
-                               if isinstance(a, dict)]
+            record["codes"] = [a.get("code") for a in data.get("alerts", []) if isinstance(a, dict)]
     else:
         found = _HOOK_INSTANCE.search(request)
         record["check_id"] = found.group(1).decode() if found else None
         if status == 200:
             cards = [c for c in data.get("cards", []) if isinstance(c, dict)]
-            record["codes"] = [((c.get("source") or {}).get("topic") or {}).get("code")
-                               for c in cards]
+            record["codes"] = [
+                ((c.get("source") or {}).get("topic") or {}).get("code") for c in cards
+            ]
             # Feedback names cards by uuid only: the uuids here tie it back to alert codes.
             record["card_uuids"] = [c.get("uuid") for c in cards]
             indicators = {c.get("indicator") for c in cards}
-            record["outcome"] = next((s for s in ("critical", "warning", "info")
-                                      if s in indicators), "no_alerts")
+            record["outcome"] = next(
+                (s for s in ("critical", "warning", "info") if s in indicators), "no_alerts"
+            )
     if status != 200:
         record["outcome"] = (
-            "not_completed" if status >= 500
-            else "too_large" if status == 413
-            else "invalid_request")
+            "not_completed"
+            if status >= 500
+            else "too_large"
+            if status == 413
+            else "invalid_request"
+        )
         record["error"] = data.get("error") or _issue_code(data)
         fields = [e.get("field") for e in data.get("errors") or [] if isinstance(e, dict)]
-        fields += [x for i in data.get("issue") or [] if isinstance(i, dict)
-                   for x in i.get("expression") or []]
+        fields += [
+            x
+            for i in data.get("issue") or []
+            if isinstance(i, dict)
+            for x in i.get("expression") or []
+        ]
         if fields:
             record["fields"] = fields[:20]  # names only: the problems may quote the input
     return record
@@ -219,8 +239,12 @@ class CheckLog:
             if responded or failed:
                 record = check_record(endpoint, status, b"".join(body), b"".join(request))
             else:  # the client went away (or stalled) before its request was read whole
-                record = {"event": "check", "endpoint": endpoint, "status": None,
-                          "outcome": "disconnected"}
+                record = {
+                    "event": "check",
+                    "endpoint": endpoint,
+                    "status": None,
+                    "outcome": "disconnected",
+                }
             seconds = time.perf_counter() - started
             metrics.record_check(record, seconds)
             if log.isEnabledFor(logging.INFO):

@@ -19,8 +19,12 @@ _REF = "#/components/schemas/{model}"
 
 def body(model: str) -> dict[str, Any]:
     """`openapi_extra` for a route whose JSON body is `model` (documented by `document`)."""
-    return {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": _REF.format(model=model)}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
+        }
+    }
 
 
 def document(app: FastAPI, *models: type[BaseModel]) -> None:
@@ -44,15 +48,17 @@ def document(app: FastAPI, *models: type[BaseModel]) -> None:
 def _add(schemas: dict[str, Any], model: type[BaseModel]) -> None:
     schema = model.model_json_schema(ref_template=_REF)
     defs = schema.pop("$defs", {})
-    renames = {name: f"{name}-Input" for name, sub in defs.items()
-               if name in schemas and schemas[name] != sub}
+    renames = {
+        name: f"{name}-Input"
+        for name, sub in defs.items()
+        if name in schemas and schemas[name] != sub
+    }
     if renames:
         text = json.dumps({"schema": schema, "defs": defs})
         for old, new in renames.items():
             text = text.replace(f'"{_REF.format(model=old)}"', f'"{_REF.format(model=new)}"')
         renamed = json.loads(text)
-        schema, defs = renamed["schema"], {renames.get(k, k): v
-                                           for k, v in renamed["defs"].items()}
+        schema, defs = renamed["schema"], {renames.get(k, k): v for k, v in renamed["defs"].items()}
     for name, sub in defs.items():
         if schemas.setdefault(name, sub) != sub:
             raise RuntimeError(f"OpenAPI schema {name!r} is defined twice, differently")

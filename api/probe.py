@@ -26,7 +26,8 @@ def probe(path: str = "/livez", timeout: float = 3.0) -> bool:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            host, port, timeout=timeout, context=context)
+            host, port, timeout=timeout, context=context
+        )
     else:
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:

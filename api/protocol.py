@@ -72,13 +72,24 @@ class _Refused(Exception):
         self.status = status
 
 
-_REASONS = {408: b"Request Timeout", 414: b"URI Too Long",
-            431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
+_REASONS = {
+    408: b"Request Timeout",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+    503: b"Service Unavailable",
+}
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
-                 _loop: asyncio.AbstractEventLoop | None = None, *, limits: Limits) -> None:
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        limits: Limits,
+    ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits
         self.deadline: float | None = None  # the current request must have arrived by then
@@ -169,11 +180,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         if self._head >= 0 and (self.cycle is None or self.cycle.response_complete):
-            self._refuse(_Refused(408, f"request not received within "
-                                       f"{self.limits.request_timeout:g} s"))
+            self._refuse(
+                _Refused(408, f"request not received within {self.limits.request_timeout:g} s")
+            )
         else:
-            log.warning("request body not received within %g s: connection closed",
-                        self.limits.request_timeout)
+            log.warning(
+                "request body not received within %g s: connection closed",
+                self.limits.request_timeout,
+            )
             self.transport.close()
 
     def busy(self) -> bool:
@@ -195,7 +209,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(
             b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
             b"content-length: %d\r\nconnection: close\r\n\r\n%s"
-            % (refusal.status, reason, len(body), body))
+            % (refusal.status, reason, len(body), body)
+        )
         self.deadline = None
         if self.transport.can_write_eof():
             self.transport.write_eof()  # the answer, then end of stream; keep reading a while
@@ -208,19 +223,29 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """Over the cap: close the idle connections that were quiet longest, down to 90 % of
         the cap, so that accepting never reaches the open-files limit; if every other
         connection is busy, this one is refused."""
-        idle = sorted((c for c in self.connections
-                       if c is not self and isinstance(c, GuardedHttpToolsProtocol)
-                       and not c.busy() and not c.transport.is_closing()),
-                      key=lambda c: c.last_active)
+        idle = sorted(
+            (
+                c
+                for c in self.connections
+                if c is not self
+                and isinstance(c, GuardedHttpToolsProtocol)
+                and not c.busy()
+                and not c.transport.is_closing()
+            ),
+            key=lambda c: c.last_active,
+        )
         excess = len(self.connections) - int(self.limits.max_connections * 0.9)
         if not idle:
             self._refuse(_Refused(503, "every connection of this worker is busy"))
             return
-        for conn in idle[:max(1, excess)]:
+        for conn in idle[: max(1, excess)]:
             conn.transport.close()
-        log.warning("%s connections open, over the limit of %s: closed the %s idle longest",
-                    len(self.connections), self.limits.max_connections, min(len(idle),
-                                                                             max(1, excess)))
+        log.warning(
+            "%s connections open, over the limit of %s: closed the %s idle longest",
+            len(self.connections),
+            self.limits.max_connections,
+            min(len(idle), max(1, excess)),
+        )
 
     def _close_when_idle(self) -> None:
         if self.transport.is_closing() or self.busy() or self._head > 0:
@@ -244,7 +269,8 @@ def _unread(transport: asyncio.BaseTransport) -> int:
 
 
 _SWEEPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.TimerHandle] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def _sweeper(loop: asyncio.AbstractEventLoop, connections: set[Any], timeout: float) -> None:

@@ -13,25 +13,37 @@ from pydantic import TypeAdapter, ValidationError
 
 from api import openapi, strict_json
 from api.deps import get_checker
-from api.models import CatalogueEntry, ErrorResponse, Health, SafetyCheckResponse
+from api.models import Catalogue, ErrorResponse, Health, SafetyCheckResponse
 from rules.case import SafetyCheckRequest
-from rules.catalog import RULESET_VERSION, catalogue
+from rules.catalog import document
+from rules.release import RULESET_VERSION
 
 router = APIRouter()
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     413: {"model": ErrorResponse, "description": "Body over the size limit (1 MiB)"},
-    422: {"model": ErrorResponse, "description": "Invalid input: each field and its problem "
-          "(also a key repeated in any object)"},
-    500: {"model": ErrorResponse, "description": "The check could not be completed "
-          "(unexpected failure)"},
+    422: {
+        "model": ErrorResponse,
+        "description": "Invalid input: each field and its problem "
+        "(also a key repeated in any object)",
+    },
+    500: {
+        "model": ErrorResponse,
+        "description": "The check could not be completed (unexpected failure)",
+    },
     503: {"model": ErrorResponse, "description": "The check could not be completed"},
 }
 _EXPLAIN_PARAMETER = {
-    "name": "explain", "in": "query", "required": False,
+    "name": "explain",
+    "in": "query",
+    "required": False,
     "description": "Add the trace of the rules that fired",
-    "schema": {"type": "boolean", "default": False, "title": "Explain",
-               "description": "Add the trace of the rules that fired"},
+    "schema": {
+        "type": "boolean",
+        "default": False,
+        "title": "Explain",
+        "description": "Add the trace of the rules that fired",
+    },
 }
 _PLAIN_QUERIES = {b"": False, b"explain=false": False, b"explain=true": True}
 _BOOL = TypeAdapter(bool)
@@ -65,19 +77,36 @@ def _read(request: Request, raw: bytes) -> tuple[SafetyCheckRequest, bool]:
         try:
             data = strict_json.loads(raw)
         except strict_json.DuplicateKeys as exc:
-            _invalid([{"type": "duplicate_key", "loc": ("body", *path),
-                       "msg": f"repeated key: it appears {n} times in the same object, so "
-                       "which value counts is ambiguous; send it once", "input": None}
-                      for path, n in exc.found])
+            _invalid(
+                [
+                    {
+                        "type": "duplicate_key",
+                        "loc": ("body", *path),
+                        "msg": f"repeated key: it appears {n} times in the same object, so "
+                        "which value counts is ambiguous; send it once",
+                        "input": None,
+                    }
+                    for path, n in exc.found
+                ]
+            )
         except ValueError as exc:  # json.JSONDecodeError
-            _invalid([{"type": "json_invalid", "loc": ("body", getattr(exc, "pos", 0)),
-                       "msg": "JSON decode error", "input": {},
-                       "ctx": {"error": getattr(exc, "msg", str(exc))}}])
+            _invalid(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body", getattr(exc, "pos", 0)),
+                        "msg": "JSON decode error",
+                        "input": {},
+                        "ctx": {"error": getattr(exc, "msg", str(exc))},
+                    }
+                ]
+            )
     errors: list[Any] = []
     explain = _explain(request, errors)
     if not raw:
-        _invalid([*errors, {"type": "missing", "loc": ("body",), "msg": "Field required",
-                            "input": None}])
+        _invalid(
+            [*errors, {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        )
     try:
         case = SafetyCheckRequest.model_validate(data, from_attributes=True)
     except ValidationError as exc:
@@ -111,7 +140,8 @@ def _is_json(content_type: str | None) -> bool:
     message["content-type"] = content_type
     subtype = message.get_content_subtype()
     return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json"))
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 def _invalid(errors: list[Any]) -> NoReturn:
@@ -119,13 +149,19 @@ def _invalid(errors: list[Any]) -> NoReturn:
 
 
 router.add_api_route(
-    "/v1/safety-checks", create_safety_check, methods=["POST"],
-    response_model=SafetyCheckResponse, response_model_exclude_none=True, responses=_ERRORS,
-    tags=["safety-checks"], summary="Create Safety Check",
+    "/v1/safety-checks",
+    create_safety_check,
+    methods=["POST"],
+    response_model=SafetyCheckResponse,
+    response_model_exclude_none=True,
+    responses=_ERRORS,
+    tags=["safety-checks"],
+    summary="Create Safety Check",
     description="Check one baclofen order for one patient and return the alerts. "
     "`?explain=true` adds the trace of the rules that fired. Invalid input is a 422 naming "
     "each field and its problem; so is a key repeated in any object of the body.",
-    openapi_extra={**openapi.body("SafetyCheckRequest"), "parameters": [_EXPLAIN_PARAMETER]})
+    openapi_extra={**openapi.body("SafetyCheckRequest"), "parameters": [_EXPLAIN_PARAMETER]},
+)
 
 
 def install(app: FastAPI) -> None:
@@ -134,11 +170,17 @@ def install(app: FastAPI) -> None:
     openapi.document(app, SafetyCheckRequest)
 
 
-@router.get("/v1/rules", response_model=list[CatalogueEntry], response_model_exclude_none=True,
-            tags=["rules"])
-async def list_rules() -> list[dict[str, object]]:
-    """The rule catalogue: every alert code, its rules, severities and sources."""
-    return catalogue()
+@lru_cache(maxsize=1)
+def _catalogue() -> Catalogue:
+    return Catalogue.model_validate(document())
+
+
+@router.get("/v1/rules", response_model=Catalogue, response_model_exclude_none=True, tags=["rules"])
+async def list_rules() -> Catalogue:
+    """The rule catalogue of the running version: every alert code with its rules, severities
+    and sources, and every rule with its conditions, texts, evidence and passage, by module
+    with the module's When/Then and thresholds."""
+    return _catalogue()
 
 
 @router.get("/healthz", response_model=Health, tags=["meta"])

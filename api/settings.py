@@ -26,8 +26,9 @@ FD_RESERVE = 64
 DEFAULT_LIMIT_CONCURRENCY = 1000
 
 
-def cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup"),
-                     membership: Path = Path("/proc/self/cgroup")) -> float | None:
+def cgroup_cpu_limit(
+    root: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")
+) -> float | None:
     """The CPU quota of this process's cgroup and its ancestors, in CPUs (`cpu.max` of cgroup
     v2, `cpu.cfs_quota_us` of v1), or None when there is none. A container limited to 1.5
     CPUs on a 64-core host reads 1.5 here and 64 from os.cpu_count()."""
@@ -127,7 +128,8 @@ class ServingSettings(BaseSettings):
             raise ValueError(
                 f"LIMIT_CONCURRENCY={self.limit_concurrency} needs more file descriptors than "
                 f"the open-files limit allows ({open_files_limit()}, {FD_RESERVE} kept for the "
-                f"worker): raise `ulimit -n` or lower LIMIT_CONCURRENCY to {ceiling} or less")
+                f"worker): raise `ulimit -n` or lower LIMIT_CONCURRENCY to {ceiling} or less"
+            )
         if self.keepalive >= self.worker_timeout:
             raise ValueError("KEEPALIVE must be shorter than WORKER_TIMEOUT")
         return self

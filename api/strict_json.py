@@ -86,8 +86,11 @@ def loads(raw: bytes | str, *, parse_constant: Callable[[str], Any] | None = Non
         return _decoder(parse_constant).decode(text)
     except _Repeat:
         pass
-    kw = {} if parse_constant is None else {"parse_constant": parse_constant}
-    raise DuplicateKeys(_find(json.loads(text, object_pairs_hook=_marking, **kw)))
+    if parse_constant is None:
+        raise DuplicateKeys(_find(json.loads(text, object_pairs_hook=_marking)))
+    raise DuplicateKeys(
+        _find(json.loads(text, object_pairs_hook=_marking, parse_constant=parse_constant))
+    )
 
 
 def _find(value: Any) -> list[tuple[Path, int]]:
@@ -100,11 +103,15 @@ def _find(value: Any) -> list[tuple[Path, int]]:
         if isinstance(node, dict):
             if isinstance(node, _Repeated):
                 found += [((*path, k), n) for k, n in node.repeated.items()]
-            stack += [((*path, k), v) for k, v in reversed(node.items())
-                      if isinstance(v, dict | list)]
+            stack += [
+                ((*path, k), v) for k, v in reversed(node.items()) if isinstance(v, dict | list)
+            ]
         elif isinstance(node, list):
-            stack += [((*path, i), v) for i, v in reversed(list(enumerate(node)))
-                      if isinstance(v, dict | list)]
+            stack += [
+                ((*path, i), v)
+                for i, v in reversed(list(enumerate(node)))
+                if isinstance(v, dict | list)
+            ]
     return found
 
 

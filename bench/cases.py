@@ -24,48 +24,101 @@ def _history(time: str, ug: float, effect: str) -> dict[str, Any]:
 # The realistic mix of the engine benchmark: name -> (request body, expected codes).
 MIX: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
     # 7 years, 20 kg, continuing 5 mg x4 oral solution: within every limit.
-    "oral child": ({
-        "patient": {"birth_date": "2019-05-01", "weight_kg": 20},
-        "order": {"date": ORDER_DATE, "action": "continue", "route": "oral",
-                  "form": "oral_solution", "dose": {"value": 5, "unit": "mg"},
-                  "frequency_per_day": 4},
-    }, frozenset()),
-    # 45 years, continuing 20 mg x3 tablets, normal renal function.
-    "oral adult": ({
-        "patient": dict(ADULT),
-        "order": {"date": ORDER_DATE, "action": "continue", "route": "oral", "form": "tablet",
-                  "dose": {"value": 20, "unit": "mg"}, "frequency_per_day": 3},
-    }, frozenset()),
-    # Intrathecal titration with a screening bolus and three regimens so far; the order is a
-    # +20 % step two days after the last change.
-    "intrathecal titration": ({
-        "patient": dict(ADULT),
-        "order": {
-            "time": "2026-11-24T09:00:00Z", "action": "change", "route": "intrathecal",
-            "form": "intrathecal", "dose": {"value": 173, "unit": "ug"},
-            "intrathecal": {
-                "phase": "titration", "spasticity_origin": "spinal", "pump": "programmable",
-                "infusion_started": "2026-11-18T09:00:00Z",
-                "history": [_history("2026-11-18T09:00:00Z", 100, "partial"),
-                            _history("2026-11-20T09:00:00Z", 120, "partial"),
-                            _history("2026-11-22T09:00:00Z", 144, "partial")],
-                "screening_doses": [{"time": "2026-11-16T10:00:00Z",
-                                     "dose": {"value": 50, "unit": "ug"},
-                                     "response": "significant", "effect_hours": 6}],
+    "oral child": (
+        {
+            "patient": {"birth_date": "2019-05-01", "weight_kg": 20},
+            "order": {
+                "date": ORDER_DATE,
+                "action": "continue",
+                "route": "oral",
+                "form": "oral_solution",
+                "dose": {"value": 5, "unit": "mg"},
+                "frequency_per_day": 4,
             },
         },
-    }, frozenset()),
+        frozenset(),
+    ),
+    # 45 years, continuing 20 mg x3 tablets, normal renal function.
+    "oral adult": (
+        {
+            "patient": dict(ADULT),
+            "order": {
+                "date": ORDER_DATE,
+                "action": "continue",
+                "route": "oral",
+                "form": "tablet",
+                "dose": {"value": 20, "unit": "mg"},
+                "frequency_per_day": 3,
+            },
+        },
+        frozenset(),
+    ),
+    # Intrathecal titration with a screening bolus and three regimens so far; the order is a
+    # +20 % step two days after the last change.
+    "intrathecal titration": (
+        {
+            "patient": dict(ADULT),
+            "order": {
+                "time": "2026-11-24T09:00:00Z",
+                "action": "change",
+                "route": "intrathecal",
+                "form": "intrathecal",
+                "dose": {"value": 173, "unit": "ug"},
+                "intrathecal": {
+                    "phase": "titration",
+                    "spasticity_origin": "spinal",
+                    "pump": "programmable",
+                    "infusion_started": "2026-11-18T09:00:00Z",
+                    "history": [
+                        _history("2026-11-18T09:00:00Z", 100, "partial"),
+                        _history("2026-11-20T09:00:00Z", 120, "partial"),
+                        _history("2026-11-22T09:00:00Z", 144, "partial"),
+                    ],
+                    "screening_doses": [
+                        {
+                            "time": "2026-11-16T10:00:00Z",
+                            "dose": {"value": 50, "unit": "ug"},
+                            "response": "significant",
+                            "effect_hours": 6,
+                        }
+                    ],
+                },
+            },
+        },
+        frozenset(),
+    ),
     # Pregnant adult with epilepsy, alcohol and morphine, CrCl 40, on 40 mg x3: five alerts.
-    "five alerts": ({
-        "patient": {**ADULT, "creatinine_clearance_ml_min": 40, "pregnant": True,
-                    "alcohol_use": True,
-                    "conditions": [{"system": "http://snomed.info/sct", "code": "84757009",
-                                    "display": "Epilepsy"}],
-                    "medications": [{"display": "morphine"}]},
-        "order": {"date": ORDER_DATE, "action": "continue", "route": "oral", "form": "tablet",
-                  "dose": {"value": 40, "unit": "mg"}, "frequency_per_day": 3},
-    }, frozenset({"DAILY_DOSE_ABOVE_MAXIMUM", "SEIZURE_DISORDER_CONTRAINDICATION", "PREGNANCY",
-                  "CNS_DEPRESSANT_COMEDICATION", "RENAL_IMPAIRMENT"})),
+    "five alerts": (
+        {
+            "patient": {
+                **ADULT,
+                "creatinine_clearance_ml_min": 40,
+                "pregnant": True,
+                "alcohol_use": True,
+                "conditions": [
+                    {"system": "http://snomed.info/sct", "code": "84757009", "display": "Epilepsy"}
+                ],
+                "medications": [{"display": "morphine"}],
+            },
+            "order": {
+                "date": ORDER_DATE,
+                "action": "continue",
+                "route": "oral",
+                "form": "tablet",
+                "dose": {"value": 40, "unit": "mg"},
+                "frequency_per_day": 3,
+            },
+        },
+        frozenset(
+            {
+                "DAILY_DOSE_ABOVE_MAXIMUM",
+                "SEIZURE_DISORDER_CONTRAINDICATION",
+                "PREGNANCY",
+                "CNS_DEPRESSANT_COMEDICATION",
+                "RENAL_IMPAIRMENT",
+            }
+        ),
+    ),
 }
 
 
@@ -93,10 +146,17 @@ def distinct_case(i: int) -> tuple[dict[str, Any], frozenset[str], float]:
     if i & 8:
         patient["creatinine_clearance_ml_min"] = 40
         expected.add("RENAL_IMPAIRMENT")
-    body = {"patient": patient,
-            "order": {"date": ORDER_DATE, "action": "continue", "route": "oral",
-                      "form": "tablet", "dose": {"value": daily, "unit": "mg"},
-                      "frequency_per_day": 1}}
+    body = {
+        "patient": patient,
+        "order": {
+            "date": ORDER_DATE,
+            "action": "continue",
+            "route": "oral",
+            "form": "tablet",
+            "dose": {"value": daily, "unit": "mg"},
+            "frequency_per_day": 1,
+        },
+    }
     return body, frozenset(expected), daily
 
 
@@ -131,7 +191,9 @@ def cds_cases() -> dict[str, tuple[dict[str, Any], list[str]]]:
         if cards.exists():
             expected = sorted(c["source"]["topic"]["code"] for c in json.loads(cards.read_text()))
             cases[request.name.removesuffix(".request.json")] = (
-                json.loads(request.read_text()), expected)
+                json.loads(request.read_text()),
+                expected,
+            )
     return cases
 
 

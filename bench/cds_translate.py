@@ -49,23 +49,36 @@ EPIC_ROUTE = "urn:oid:1.2.840.114350.1.13.301.3.7.4.798268.7025"
 
 # (ICD-10-CM, SNOMED CT, text): common chronic problems, none of them a baclofen finding.
 PROBLEMS = [
-    ("I10", "38341003", "Essential hypertension"), ("E11.9", "44054006", "Type 2 diabetes"),
-    ("E78.5", "55822004", "Hyperlipidemia"), ("M54.50", "279039007", "Low back pain"),
-    ("J45.909", "195967001", "Asthma"), ("K21.9", "235595009", "Gastro-esophageal reflux"),
-    ("F32.A", "35489007", "Depression"), ("G35", "24700007", "Multiple sclerosis"),
-    ("E03.9", "40930008", "Hypothyroidism"), ("M17.11", "239873007", "Osteoarthritis of knee"),
-    ("N39.0", "68566005", "Urinary tract infection"), ("R26.89", "22325002", "Gait abnormality"),
-    ("G82.20", "60389000", "Paraplegia"), ("M62.838", "221360009", "Muscle spasm"),
+    ("I10", "38341003", "Essential hypertension"),
+    ("E11.9", "44054006", "Type 2 diabetes"),
+    ("E78.5", "55822004", "Hyperlipidemia"),
+    ("M54.50", "279039007", "Low back pain"),
+    ("J45.909", "195967001", "Asthma"),
+    ("K21.9", "235595009", "Gastro-esophageal reflux"),
+    ("F32.A", "35489007", "Depression"),
+    ("G35", "24700007", "Multiple sclerosis"),
+    ("E03.9", "40930008", "Hypothyroidism"),
+    ("M17.11", "239873007", "Osteoarthritis of knee"),
+    ("N39.0", "68566005", "Urinary tract infection"),
+    ("R26.89", "22325002", "Gait abnormality"),
+    ("G82.20", "60389000", "Paraplegia"),
+    ("M62.838", "221360009", "Muscle spasm"),
     ("L89.152", "420324007", "Pressure ulcer of sacral region"),
 ]
 # (RxCUI, RxNorm name): oral tablets.
 DRUGS = [
-    ("314076", "lisinopril 10 MG Oral Tablet"), ("860975", "metformin 500 MG Oral Tablet"),
-    ("617312", "atorvastatin 10 MG Oral Tablet"), ("197361", "amlodipine 5 MG Oral Tablet"),
-    ("198211", "simvastatin 40 MG Oral Tablet"), ("310965", "ibuprofen 200 MG Oral Tablet"),
-    ("966247", "levothyroxine 0.05 MG Oral Tablet"), ("197380", "atenolol 25 MG Oral Tablet"),
-    ("311989", "nitrofurantoin 100 MG Oral Capsule"), ("198440", "acetaminophen 500 MG Tablet"),
-    ("312961", "simethicone 80 MG Chewable Tablet"), ("309362", "clopidogrel 75 MG Tablet"),
+    ("314076", "lisinopril 10 MG Oral Tablet"),
+    ("860975", "metformin 500 MG Oral Tablet"),
+    ("617312", "atorvastatin 10 MG Oral Tablet"),
+    ("197361", "amlodipine 5 MG Oral Tablet"),
+    ("198211", "simvastatin 40 MG Oral Tablet"),
+    ("310965", "ibuprofen 200 MG Oral Tablet"),
+    ("966247", "levothyroxine 0.05 MG Oral Tablet"),
+    ("197380", "atenolol 25 MG Oral Tablet"),
+    ("311989", "nitrofurantoin 100 MG Oral Capsule"),
+    ("198440", "acetaminophen 500 MG Tablet"),
+    ("312961", "simethicone 80 MG Chewable Tablet"),
+    ("309362", "clopidogrel 75 MG Tablet"),
 ]
 
 
@@ -76,17 +89,28 @@ def _concept(system: str, code: str, text: str) -> dict[str, Any]:
 def _condition(n: int, icd: str, snomed: str, text: str, resolved: bool) -> dict[str, Any]:
     status = "resolved" if resolved else "active"
     return {
-        "resourceType": "Condition", "id": f"c{n}",
-        "clinicalStatus": _concept("http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                   status, status.title()),
+        "resourceType": "Condition",
+        "id": f"c{n}",
+        "clinicalStatus": _concept(
+            "http://terminology.hl7.org/CodeSystem/condition-clinical", status, status.title()
+        ),
         "verificationStatus": _concept(
-            "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed",
-            "Confirmed"),
-        "category": [_concept("http://terminology.hl7.org/CodeSystem/condition-category",
-                              "encounter-diagnosis", "Encounter Diagnosis")],
-        "code": {"coding": [{"system": ICD10CM, "code": icd, "display": text},
-                            {"system": SNOMED, "code": snomed, "display": text}],
-                 "text": text},
+            "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", "Confirmed"
+        ),
+        "category": [
+            _concept(
+                "http://terminology.hl7.org/CodeSystem/condition-category",
+                "encounter-diagnosis",
+                "Encounter Diagnosis",
+            )
+        ],
+        "code": {
+            "coding": [
+                {"system": ICD10CM, "code": icd, "display": text},
+                {"system": SNOMED, "code": snomed, "display": text},
+            ],
+            "text": text,
+        },
         "subject": {"reference": "Patient/pat-1"},
         "recordedDate": f"{2010 + n % 15}-0{1 + n % 9}-15",
     }
@@ -94,59 +118,110 @@ def _condition(n: int, icd: str, snomed: str, text: str, resolved: bool) -> dict
 
 def _dose_and_rate(mg: float, tablets: float) -> list[dict[str, Any]]:
     def typed(code: str, quantity: dict[str, Any]) -> dict[str, Any]:
-        return {"type": {"coding": [{"system": EPIC_DOSE_TYPE, "code": code, "display": code}],
-                         "text": code}, "doseQuantity": quantity}
+        return {
+            "type": {
+                "coding": [{"system": EPIC_DOSE_TYPE, "code": code, "display": code}],
+                "text": code,
+            },
+            "doseQuantity": quantity,
+        }
 
     mass = {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}
-    return [typed("calculated", mass),
-            typed("admin-amount", {"value": tablets, "unit": "tablet", "system": UCUM,
-                                   "code": "{tbl}"}),
-            typed("ordered", mass)]
+    return [
+        typed("calculated", mass),
+        typed(
+            "admin-amount", {"value": tablets, "unit": "tablet", "system": UCUM, "code": "{tbl}"}
+        ),
+        typed("ordered", mass),
+    ]
 
 
-def _medication_request(n: int, rxcui: str, name: str, mg: float, tablets: float,
-                        per_day: int, status: str = "active") -> dict[str, Any]:
+def _medication_request(
+    n: int, rxcui: str, name: str, mg: float, tablets: float, per_day: int, status: str = "active"
+) -> dict[str, Any]:
     return {
-        "resourceType": "MedicationRequest", "id": f"m{n}", "status": status, "intent": "order",
-        "category": [_concept("http://terminology.hl7.org/CodeSystem/medicationrequest-category",
-                              "community", "Community")],
+        "resourceType": "MedicationRequest",
+        "id": f"m{n}",
+        "status": status,
+        "intent": "order",
+        "category": [
+            _concept(
+                "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
+                "community",
+                "Community",
+            )
+        ],
         "medicationCodeableConcept": _concept(RXNORM, rxcui, name),
-        "subject": {"reference": "Patient/pat-1"}, "authoredOn": "2026-09-01T10:00:00Z",
-        "dosageInstruction": [{
-            "text": f"Take {tablets:g} tablet(s) by mouth {per_day} times daily.",
-            "timing": {"repeat": {"boundsPeriod": {"start": "2026-09-01T10:00:00Z"},
-                                  "frequency": per_day, "period": 1, "periodUnit": "d"},
-                       "code": {"text": f"{per_day} times daily"}},
-            "route": {"coding": [{"system": SNOMED, "code": "26643006",
-                                  "display": "Oral route (qualifier value)"},
-                                 {"system": EPIC_ROUTE, "code": "15", "display": "Oral"}],
-                      "text": "Oral"},
-            "doseAndRate": _dose_and_rate(mg, tablets)}],
-        "dispenseRequest": {"quantity": {"value": 90, "unit": "tablet"},
-                            "expectedSupplyDuration": {"value": 30, "unit": "Day",
-                                                       "system": UCUM, "code": "d"}},
+        "subject": {"reference": "Patient/pat-1"},
+        "authoredOn": "2026-09-01T10:00:00Z",
+        "dosageInstruction": [
+            {
+                "text": f"Take {tablets:g} tablet(s) by mouth {per_day} times daily.",
+                "timing": {
+                    "repeat": {
+                        "boundsPeriod": {"start": "2026-09-01T10:00:00Z"},
+                        "frequency": per_day,
+                        "period": 1,
+                        "periodUnit": "d",
+                    },
+                    "code": {"text": f"{per_day} times daily"},
+                },
+                "route": {
+                    "coding": [
+                        {
+                            "system": SNOMED,
+                            "code": "26643006",
+                            "display": "Oral route (qualifier value)",
+                        },
+                        {"system": EPIC_ROUTE, "code": "15", "display": "Oral"},
+                    ],
+                    "text": "Oral",
+                },
+                "doseAndRate": _dose_and_rate(mg, tablets),
+            }
+        ],
+        "dispenseRequest": {
+            "quantity": {"value": 90, "unit": "tablet"},
+            "expectedSupplyDuration": {"value": 30, "unit": "Day", "system": UCUM, "code": "d"},
+        },
     }
 
 
 def _observation(loinc: str, text: str, value: float, unit: str) -> dict[str, Any]:
-    return {"resourceType": "Observation", "id": f"o-{loinc}", "status": "final",
-            "code": _concept(LOINC, loinc, text), "subject": {"reference": "Patient/pat-1"},
-            "effectiveDateTime": "2026-11-20T08:00:00Z",
-            "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}}
+    return {
+        "resourceType": "Observation",
+        "id": f"o-{loinc}",
+        "status": "final",
+        "code": _concept(LOINC, loinc, text),
+        "subject": {"reference": "Patient/pat-1"},
+        "effectiveDateTime": "2026-11-20T08:00:00Z",
+        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+    }
 
 
 def _bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "entry": [{"fullUrl": f"https://ehr.example.test/fhir/{r['resourceType']}/{r['id']}",
-                       "resource": r, "search": {"mode": "match"}} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [
+            {
+                "fullUrl": f"https://ehr.example.test/fhir/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
+    }
 
 
 BACLOFEN = ("197391", "Baclofen 10 MG Oral Tablet")
 OXYCODONE = ("1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
 
 
-def record(n_conditions: int, n_medications: int, distinct: bool
-           ) -> tuple[dict[str, Any], dict[str, Any]]:
+def record(
+    n_conditions: int, n_medications: int, distinct: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """A draft order for baclofen 20 mg three times a day (the current order is 10 mg three
     times a day) and a prefetch of `n_conditions` Conditions, `n_medications`
     MedicationRequests (the current baclofen order and an opioid among them), a Patient, a
@@ -158,8 +233,10 @@ def record(n_conditions: int, n_medications: int, distinct: bool
         if variant >= len(PROBLEMS):
             text = f"{text} (entry {variant // len(PROBLEMS)})"
         conditions.append(_condition(n, icd, sct, text, resolved=n % 7 == 0))
-    medications = [_medication_request(0, *BACLOFEN, mg=10, tablets=1, per_day=3),
-                   _medication_request(1, *OXYCODONE, mg=5, tablets=1, per_day=4)]
+    medications = [
+        _medication_request(0, *BACLOFEN, mg=10, tablets=1, per_day=3),
+        _medication_request(1, *OXYCODONE, mg=5, tablets=1, per_day=4),
+    ]
     for n in range(2, n_medications):
         variant = n if distinct else n % 80  # 80 distinct drugs, each prescribed again
         rxcui, name = DRUGS[variant % len(DRUGS)]
@@ -169,15 +246,21 @@ def record(n_conditions: int, n_medications: int, distinct: bool
     draft = _medication_request(9999, *BACLOFEN, mg=20, tablets=2, per_day=3, status="draft")
     prefetch = {
         "patient": {"resourceType": "Patient", "id": "pat-1", "birthDate": "1971-04-02"},
-        "conditions": _bundle(conditions), "medications": _bundle(medications),
+        "conditions": _bundle(conditions),
+        "medications": _bundle(medications),
         "weight": _bundle([_observation("29463-7", "Body weight", 72, "kg")]),
         "crcl": _bundle([_observation("2164-2", "Creatinine renal clearance", 88, "mL/min")]),
-        "egfr": _bundle([_observation("98979-8", "eGFR (CKD-EPI 2021)", 84,
-                                      "mL/min/{1.73_m2}")]),
+        "egfr": _bundle([_observation("98979-8", "eGFR (CKD-EPI 2021)", 84, "mL/min/{1.73_m2}")]),
         "pregnancy": None,
     }
-    context = {"patientId": "pat-1", "draftOrders": {
-        "resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]}}
+    context = {
+        "patientId": "pat-1",
+        "draftOrders": {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": draft}],
+        },
+    }
     return context, prefetch
 
 
@@ -186,8 +269,11 @@ EXPECTED = ["CNS_DEPRESSANT_COMEDICATION", "TITRATION_TOO_FAST"]
 
 
 def _resources(prefetch: dict[str, Any]) -> int:
-    return sum(len(v.get("entry", [])) if v.get("resourceType") == "Bundle" else 1
-               for v in prefetch.values() if isinstance(v, dict))
+    return sum(
+        len(v.get("entry", [])) if v.get("resourceType") == "Bundle" else 1
+        for v in prefetch.values()
+        if isinstance(v, dict)
+    )
 
 
 def measure(rounds: int, freeze: bool = True) -> list[dict[str, Any]]:
@@ -197,8 +283,9 @@ def measure(rounds: int, freeze: bool = True) -> list[dict[str, Any]]:
         "1,000 resources, every entry distinct": record(400, 596, True),
         "1,804 resources (900 Conditions, 900 MedicationRequests)": record(900, 900, False),
     }
-    bodies = {name: json.dumps({"context": c, "prefetch": p}).encode()
-              for name, (c, p) in records.items()}
+    bodies = {
+        name: json.dumps({"context": c, "prefetch": p}).encode() for name, (c, p) in records.items()
+    }
     runs = [(name, warm) for name in records for warm in (False, True)]
     times: dict[tuple[str, bool], tuple[list[float], list[float]]] = {r: ([], []) for r in runs}
 
@@ -234,12 +321,18 @@ def measure(rounds: int, freeze: bool = True) -> list[dict[str, Any]]:
     rows = []
     for (name, warm), (translate, check) in times.items():
         total = [a + b for a, b in zip(translate, check, strict=True)]
-        rows.append({"prefetch": name + (", warm" if warm else ""),
-                     "resources": _resources(records[name][1]),
-                     "translate_ms": statistics.median(translate),
-                     "check_ms": statistics.median(check), "total_ms": statistics.median(total),
-                     "total_p90_ms": statistics.quantiles(total, n=10)[-1]
-                     if len(total) > 1 else total[0]})
+        rows.append(
+            {
+                "prefetch": name + (", warm" if warm else ""),
+                "resources": _resources(records[name][1]),
+                "translate_ms": statistics.median(translate),
+                "check_ms": statistics.median(check),
+                "total_ms": statistics.median(total),
+                "total_p90_ms": statistics.quantiles(total, n=10)[-1]
+                if len(total) > 1
+                else total[0],
+            }
+        )
     return rows
 
 
@@ -252,10 +345,14 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     out("| prefetch | resources | translate ms | check ms | total ms (p50) | total ms (p90) |")
     out("|---|---:|---:|---:|---:|---:|")
     for r in measure(args.rounds):
-        out(f"| {r['prefetch']} | {r['resources']:,} | {r['translate_ms']:.1f} | "
-            f"{r['check_ms']:.1f} | **{r['total_ms']:.1f}** | {r['total_p90_ms']:.1f} |")
-    out("\nTarget (issue 13): a 1,000-resource prefetch under 50 ms. The check is the engine "
-        "run on the Case the translation gives; JSON parsing is measured by bench.parse.")
+        out(
+            f"| {r['prefetch']} | {r['resources']:,} | {r['translate_ms']:.1f} | "
+            f"{r['check_ms']:.1f} | **{r['total_ms']:.1f}** | {r['total_p90_ms']:.1f} |"
+        )
+    out(
+        "\nTarget (issue 13): a 1,000-resource prefetch under 50 ms. The check is the engine "
+        "run on the Case the translation gives; JSON parsing is measured by bench.parse."
+    )
     return 0
 
 

@@ -27,8 +27,10 @@ MakeRequest = Callable[[int, int], tuple[bytes, Verify | None]]
 
 def post(path: str, body: Any, host: str = "127.0.0.1") -> bytes:
     data = json.dumps(body).encode()
-    return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n\r\n").encode() + data
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    ).encode() + data
 
 
 def get(path: str, host: str = "127.0.0.1") -> bytes:
@@ -123,7 +125,7 @@ class _Connection(asyncio.Protocol):
         if len(self.buffer) > head_end + 4 + length:
             self._fail(RuntimeError("bytes after the response: this client does not pipeline"))
             return
-        body = bytes(self.buffer[head_end + 4:])
+        body = bytes(self.buffer[head_end + 4 :])
         self.buffer.clear()
         done = time.perf_counter()
         result = self.run.result
@@ -152,7 +154,8 @@ class _Connection(asyncio.Protocol):
         async def go_on() -> None:
             try:
                 _, successor = await asyncio.get_running_loop().create_connection(
-                    lambda: _Connection(self.client, self.make, run), run.host, run.port)
+                    lambda: _Connection(self.client, self.make, run), run.host, run.port
+                )
                 self.successor = cast(_Connection, successor)
                 await self.successor.closed
             except Exception as exc:
@@ -182,8 +185,10 @@ class _Connection(asyncio.Protocol):
         if self.finished:
             self.closed.set_result(None)
         else:
-            self.closed.set_exception(exc or ConnectionError(
-                f"the server closed connection {self.client} before answering"))
+            self.closed.set_exception(
+                exc
+                or ConnectionError(f"the server closed connection {self.client} before answering")
+            )
 
 
 def _head(head: bytes) -> tuple[int, int, bool]:
@@ -217,19 +222,33 @@ class _Run:
     counter: int = 0
 
 
-async def _run(host: str, port: int, make: MakeRequest, clients: int, *,
-               total: int | None, seconds: float | None, warmup: float) -> Result:
+async def _run(
+    host: str,
+    port: int,
+    make: MakeRequest,
+    clients: int,
+    *,
+    total: int | None,
+    seconds: float | None,
+    warmup: float,
+) -> Result:
     loop = asyncio.get_running_loop()
     result = Result(clients=clients)
     start = time.perf_counter()
-    run = _Run(result=result, limit=total, record_from=start + warmup,
-               stop_at=start + warmup + seconds if seconds is not None else float("inf"),
-               host=host, port=port)
+    run = _Run(
+        result=result,
+        limit=total,
+        record_from=start + warmup,
+        stop_at=start + warmup + seconds if seconds is not None else float("inf"),
+        host=host,
+        port=port,
+    )
     connections: list[_Connection] = []
     try:
         for client in range(clients):
             _, protocol = await loop.create_connection(
-                lambda client=client: _Connection(client, make, run), host, port)
+                lambda client=client: _Connection(client, make, run), host, port
+            )
             connections.append(protocol)
         await asyncio.gather(*(c.closed for c in connections))
     finally:  # one connection failed: close the others before the loop goes
@@ -242,12 +261,21 @@ async def _run(host: str, port: int, make: MakeRequest, clients: int, *,
     return result
 
 
-def run(host: str, port: int, make: MakeRequest, clients: int, *, total: int | None = None,
-        seconds: float | None = None, warmup: float = 0.0) -> Result:
+def run(
+    host: str,
+    port: int,
+    make: MakeRequest,
+    clients: int,
+    *,
+    total: int | None = None,
+    seconds: float | None = None,
+    warmup: float = 0.0,
+) -> Result:
     """Drive `clients` connections until `total` requests were sent or `seconds` (after
     `warmup`, whose requests are not recorded) have passed."""
     if total is None and seconds is None:
         raise ValueError("give total or seconds")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_run(host, port, make, clients, total=total, seconds=seconds,
-                               warmup=warmup))
+        return runner.run(
+            _run(host, port, make, clients, total=total, seconds=seconds, warmup=warmup)
+        )

@@ -36,12 +36,24 @@ def large_hook_request(n: int = 1000) -> dict[str, Any]:
     bundle = request["prefetch"]["medications"]
     model = bundle["entry"][0]["resource"]
     dosage = model["dosageInstruction"][0]
-    compact = {k: model[k] for k in ("resourceType", "status", "intent",
-                                     "medicationCodeableConcept", "subject", "authoredOn")}
-    compact["dosageInstruction"] = [{"timing": dosage["timing"], "doseAndRate": [
-        {"doseQuantity": dosage["doseAndRate"][0]["doseQuantity"]}]}]
-    bundle["entry"] = [{"resource": {**copy.deepcopy(compact), "id": f"rx-{i}"}}
-                       for i in range(n)]
+    compact = {
+        k: model[k]
+        for k in (
+            "resourceType",
+            "status",
+            "intent",
+            "medicationCodeableConcept",
+            "subject",
+            "authoredOn",
+        )
+    }
+    compact["dosageInstruction"] = [
+        {
+            "timing": dosage["timing"],
+            "doseAndRate": [{"doseQuantity": dosage["doseAndRate"][0]["doseQuantity"]}],
+        }
+    ]
+    bundle["entry"] = [{"resource": {**copy.deepcopy(compact), "id": f"rx-{i}"}} for i in range(n)]
     bundle["total"] = n
     return request
 
@@ -70,10 +82,10 @@ def measure(rounds: int) -> list[dict[str, Any]]:
     large_hook = json.dumps(large_hook_request()).encode()
     rows = []
     for label, raw, wrap, n in (
-            ("native request (five alerts)", native, _native, rounds),
-            ("CDS Hooks call (golden adult-cns-depressants)", usual_hook, _hook, rounds),
-            ("CDS Hooks call, 1,000 active medications", large_hook, _hook,
-             max(rounds // 20, 50))):
+        ("native request (five alerts)", native, _native, rounds),
+        ("CDS Hooks call (golden adult-cns-depressants)", usual_hook, _hook, rounds),
+        ("CDS Hooks call, 1,000 active medications", large_hook, _hook, max(rounds // 20, 50)),
+    ):
         variants = {
             "parse": (json.loads, strict_json.loads),
             "parse + validate": (wrap(json.loads), wrap(strict_json.loads)),
@@ -90,8 +102,16 @@ def measure(rounds: int) -> list[dict[str, Any]]:
                 _timed(first[0], raw, first[1])
                 _timed(second[0], raw, second[1])
             p, s = statistics.median(a), statistics.median(b)
-            rows.append({"body": label, "bytes": len(raw), "objects": raw.count(b"{"),
-                         "step": step, "plain_us": p, "strict_us": s})
+            rows.append(
+                {
+                    "body": label,
+                    "bytes": len(raw),
+                    "objects": raw.count(b"{"),
+                    "step": step,
+                    "plain_us": p,
+                    "strict_us": s,
+                }
+            )
     return rows
 
 
@@ -100,17 +120,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2000)
     args = parser.parse_args(argv)
     print("## Refusing repeated JSON keys (api/strict_json.py), in process, p50\n")
-    print("| body | bytes | objects | step | json.loads µs | strict_json µs | cost µs | "
-          "cost % |")
+    print("| body | bytes | objects | step | json.loads µs | strict_json µs | cost µs | cost % |")
     print("|---|---:|---:|---|---:|---:|---:|---:|")
     for r in measure(args.rounds):
         extra = r["strict_us"] - r["plain_us"]
-        print(f"| {r['body']} | {r['bytes']:,} | {r['objects']:,} | {r['step']} | "
-              f"{r['plain_us']:,.1f} | {r['strict_us']:,.1f} | {extra:+,.1f} | "
-              f"{extra / r['plain_us']:+.0%} |")
-    print("\n`json.loads` keeps the last of repeated keys; `strict_json` calls a Python hook "
-          "per object and refuses them. `validate` = SafetyCheckRequest (native) or "
-          "HookRequest and its context (CDS Hooks), as the routes do.")
+        print(
+            f"| {r['body']} | {r['bytes']:,} | {r['objects']:,} | {r['step']} | "
+            f"{r['plain_us']:,.1f} | {r['strict_us']:,.1f} | {extra:+,.1f} | "
+            f"{extra / r['plain_us']:+.0%} |"
+        )
+    print(
+        "\n`json.loads` keeps the last of repeated keys; `strict_json` calls a Python hook "
+        "per object and refuses them. `validate` = SafetyCheckRequest (native) or "
+        "HookRequest and its context (CDS Hooks), as the routes do."
+    )
     return 0
 
 

@@ -62,13 +62,15 @@ def engine_latency(rounds: int) -> dict[str, dict[str, list[float]]]:
         prepared.append((name, raw, facts))
 
     def request(raw: bytes) -> bytes:  # as api/safety_checks.py reads a usual request
-        result = checker.run(SafetyCheckRequest.model_validate(strict_json.loads(raw),
-                                                               from_attributes=True))
+        result = checker.run(
+            SafetyCheckRequest.model_validate(strict_json.loads(raw), from_attributes=True)
+        )
         response = SafetyCheckResponse.from_result(result, explain=False)
         return response.model_dump_json(exclude_none=True).encode()
 
-    times: dict[str, dict[str, list[float]]] = {n: {"engine": [], "request": []}
-                                                for n, _, _ in prepared}
+    times: dict[str, dict[str, list[float]]] = {
+        n: {"engine": [], "request": []} for n, _, _ in prepared
+    }
     clock = time.perf_counter
     for warm in range(rounds // 10 + 50):
         for _, raw, facts in prepared:
@@ -111,6 +113,8 @@ def _payload(key: str, path: str, body: Any) -> bytes:
     if key not in _PAYLOADS:
         _PAYLOADS[key] = loadgen.post(path, body)
     return _PAYLOADS[key]
+
+
 _HEALTH = loadgen.get("/healthz")
 _HOOKS = list(cds_cases().items())
 
@@ -144,10 +148,12 @@ def direct(workers: int, tmp: Path) -> Iterator[tuple[str, int, Callable[[], lis
 def proxied(workers: int, tmp: Path) -> Iterator[tuple[str, int, Callable[[], list[int]]]]:
     """`workers` instances of one worker each, nginx least_conn in front (deploy/)."""
     with ExitStack() as stack:
-        instances: list[Server] = [stack.enter_context(running(1, log_dir=tmp / f"i{n}"))
-                                   for n in range(workers)]
-        proxy = stack.enter_context(nginx([f"{s.host}:{s.port}" for s in instances],
-                                          prefix=tmp / "nginx"))
+        instances: list[Server] = [
+            stack.enter_context(running(1, log_dir=tmp / f"i{n}")) for n in range(workers)
+        ]
+        proxy = stack.enter_context(
+            nginx([f"{s.host}:{s.port}" for s in instances], prefix=tmp / "nginx")
+        )
 
         def split() -> list[int]:  # nginx's connections to each instance
             return sorted((sum(s.connection_split()) for s in instances), reverse=True)
@@ -162,13 +168,15 @@ def http_figures(setup: Any, workers: int, seconds: float) -> list[dict[str, Any
         loadgen.run(host, port, _check_request, 8, total=400 * workers)
         for clients in CLIENTS:
             row: dict[str, Any] = {"clients": clients}
-            for label, make in (("check", _check_request), ("hook", _hook_request),
-                                ("healthz", _health_request)):
+            for label, make in (
+                ("check", _check_request),
+                ("hook", _hook_request),
+                ("healthz", _health_request),
+            ):
                 warmup = min(1.0, seconds / 5)
                 # How the connections are spread over the workers, read halfway through.
                 seen: list[list[int]] = []
-                probe = threading.Timer(warmup + seconds / 2,
-                                        lambda box=seen: box.append(split()))
+                probe = threading.Timer(warmup + seconds / 2, lambda box=seen: box.append(split()))
                 probe.start()
                 res = loadgen.run(host, port, make, clients, seconds=seconds, warmup=warmup)
                 probe.cancel()
@@ -180,37 +188,46 @@ def http_figures(setup: Any, workers: int, seconds: float) -> list[dict[str, Any
 
 def print_http(title: str, rows: list[dict[str, Any]], split_label: str) -> int:
     print(title + "\n")
-    print(f"| clients | checks/s | check p50 ms | check p99 ms | {split_label} "
-          "| healthz/s | healthz p50 ms | healthz p99 ms | check/healthz "
-          "| CDS Hooks calls/s | hook p50 ms | hook p99 ms |")
+    print(
+        f"| clients | checks/s | check p50 ms | check p99 ms | {split_label} "
+        "| healthz/s | healthz p50 ms | healthz p99 ms | check/healthz "
+        "| CDS Hooks calls/s | hook p50 ms | hook p99 ms |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     failures = 0
     for row in rows:
         c, h, k = row["check"], row["healthz"], row["hook"]
         failures += c.failures + h.failures + k.failures
-        print(f"| {row['clients']} | {c.rate:,.0f} | {c.percentile(50):.1f} | "
-              f"{c.percentile(99):.1f} | {row['check split']} | {h.rate:,.0f} | "
-              f"{h.percentile(50):.1f} | "
-              f"{h.percentile(99):.1f} | {c.rate / h.rate:.0%} | {k.rate:,.0f} | "
-              f"{k.percentile(50):.1f} | {k.percentile(99):.1f} |")
+        print(
+            f"| {row['clients']} | {c.rate:,.0f} | {c.percentile(50):.1f} | "
+            f"{c.percentile(99):.1f} | {row['check split']} | {h.rate:,.0f} | "
+            f"{h.percentile(50):.1f} | "
+            f"{h.percentile(99):.1f} | {c.rate / h.rate:.0%} | {k.rate:,.0f} | "
+            f"{k.percentile(50):.1f} | {k.percentile(99):.1f} |"
+        )
         for problem in (c.problems + h.problems + k.problems)[:5]:
             print(f"  wrong answer: {problem}")
     print()
     return failures
 
 
-def http_verdicts(label: str, rows: list[dict[str, Any]], failures: int
-                  ) -> list[tuple[str, bool]]:
+def http_verdicts(label: str, rows: list[dict[str, Any]], failures: int) -> list[tuple[str, bool]]:
     top = rows[-1]
     c64, h64 = top["check"], top["healthz"]
     n = top["clients"]
     return [
-        (f"{label}: ≥ {CHECKS_PER_S:,.0f} checks/s at {n} clients ({c64.rate:,.0f})",
-         c64.rate >= CHECKS_PER_S),
-        (f"{label}: check p99 ≤ {CHECK_P99_MS:g} ms at {n} clients "
-         f"({c64.percentile(99):.1f})", c64.percentile(99) <= CHECK_P99_MS),
-        (f"{label}: check ≥ {RATIO:.0%} of healthz at {n} clients "
-         f"({c64.rate / h64.rate:.0%})", c64.rate >= RATIO * h64.rate),
+        (
+            f"{label}: ≥ {CHECKS_PER_S:,.0f} checks/s at {n} clients ({c64.rate:,.0f})",
+            c64.rate >= CHECKS_PER_S,
+        ),
+        (
+            f"{label}: check p99 ≤ {CHECK_P99_MS:g} ms at {n} clients ({c64.percentile(99):.1f})",
+            c64.percentile(99) <= CHECK_P99_MS,
+        ),
+        (
+            f"{label}: check ≥ {RATIO:.0%} of healthz at {n} clients ({c64.rate / h64.rate:.0%})",
+            c64.rate >= RATIO * h64.rate,
+        ),
         (f"{label}: every response right ({failures} wrong)", failures == 0),
     ]
 
@@ -222,21 +239,31 @@ def _verdict(ok: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per HTTP measurement")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", 0))
-                        or available_cpus(), help="worker processes (default: WORKERS or the "
-                        "CPUs this process may use, as make run)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WORKERS", 0)) or available_cpus(),
+        help="worker processes (default: WORKERS or the CPUs this process may use, as make run)",
+    )
     parser.add_argument("--engine-rounds", type=int, default=2000)
     parser.add_argument("--skip-http", action="store_true")
-    parser.add_argument("--no-proxy", action="store_true",
-                        help="skip the measurement through nginx (deploy/nginx.conf)")
+    parser.add_argument(
+        "--no-proxy",
+        action="store_true",
+        help="skip the measurement through nginx (deploy/nginx.conf)",
+    )
     args = parser.parse_args(argv)
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"# baclofen-cds benchmark — {time.strftime('%Y-%m-%d %H:%M')}, Python "
-          f"{platform.python_version()}, {os.cpu_count()} cores, {args.workers} workers, "
-          f"load average before: {load}\n")
-    print("Client and server share the machine's cores; anything else running skews the "
-          "figures (see the load average).\n")
+    print(
+        f"# baclofen-cds benchmark — {time.strftime('%Y-%m-%d %H:%M')}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores, {args.workers} workers, "
+        f"load average before: {load}\n"
+    )
+    print(
+        "Client and server share the machine's cores; anything else running skews the "
+        "figures (see the load average).\n"
+    )
     times = engine_latency(args.engine_rounds)
     print(f"## Engine, in process ({args.engine_rounds} rounds of the mix, interleaved)\n")
     print("| case | engine p50 ms | engine p99 ms | request p50 ms | request p99 ms |")
@@ -244,32 +271,46 @@ def main(argv: list[str] | None = None) -> int:
     for name, t in times.items():
         e, r = [x * 1000 for x in t["engine"]], [x * 1000 for x in t["request"]]
         label = f"**{name}**" if name == "mix" else name
-        print(f"| {label} | {statistics.median(e):.3f} | {loadgen.percentile(e, 99):.3f} | "
-              f"{statistics.median(r):.3f} | {loadgen.percentile(r, 99):.3f} |")
-    print("\n`engine` = `Engine.evaluate(facts)`; `request` = validate the JSON body, build "
-          "facts, evaluate, build and serialise the response (all a worker does but HTTP).\n")
+        print(
+            f"| {label} | {statistics.median(e):.3f} | {loadgen.percentile(e, 99):.3f} | "
+            f"{statistics.median(r):.3f} | {loadgen.percentile(r, 99):.3f} |"
+        )
+    print(
+        "\n`engine` = `Engine.evaluate(facts)`; `request` = validate the JSON body, build "
+        "facts, evaluate, build and serialise the response (all a worker does but HTTP).\n"
+    )
     mix = [x * 1000 for x in times["mix"]["engine"]]
     verdicts: list[tuple[str, bool]] = [
-        (f"engine p50 ≤ {ENGINE_P50_MS} ms ({statistics.median(mix):.3f})",
-         statistics.median(mix) <= ENGINE_P50_MS),
-        (f"engine p99 ≤ {ENGINE_P99_MS} ms ({loadgen.percentile(mix, 99):.3f})",
-         loadgen.percentile(mix, 99) <= ENGINE_P99_MS),
+        (
+            f"engine p50 ≤ {ENGINE_P50_MS} ms ({statistics.median(mix):.3f})",
+            statistics.median(mix) <= ENGINE_P50_MS,
+        ),
+        (
+            f"engine p99 ≤ {ENGINE_P99_MS} ms ({loadgen.percentile(mix, 99):.3f})",
+            loadgen.percentile(mix, 99) <= ENGINE_P99_MS,
+        ),
     ]
 
     failures = 0
     if not args.skip_http:
         rows = http_figures(direct, args.workers, args.seconds)
-        wrong = print_http(f"## HTTP, `make run` (gunicorn, {args.workers} workers on one "
-                           f"socket, 127.0.0.1), {args.seconds:g} s per measurement", rows,
-                           "connections per worker")
+        wrong = print_http(
+            f"## HTTP, `make run` (gunicorn, {args.workers} workers on one "
+            f"socket, 127.0.0.1), {args.seconds:g} s per measurement",
+            rows,
+            "connections per worker",
+        )
         verdicts += http_verdicts("gunicorn", rows, wrong)
         failures += wrong
         if not args.no_proxy:
             rows = http_figures(proxied, args.workers, args.seconds)
-            wrong = print_http(f"## HTTP through nginx least_conn (deploy/nginx.conf, one "
-                               f"worker process) to {args.workers} instances of one worker, "
-                               f"{args.seconds:g} s per measurement", rows,
-                               "nginx connections per instance")
+            wrong = print_http(
+                f"## HTTP through nginx least_conn (deploy/nginx.conf, one "
+                f"worker process) to {args.workers} instances of one worker, "
+                f"{args.seconds:g} s per measurement",
+                rows,
+                "nginx connections per instance",
+            )
             verdicts += http_verdicts("nginx", rows, wrong)
             failures += wrong
 

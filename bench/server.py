@@ -54,8 +54,7 @@ class Server:
     def arbiter(self) -> int:
         """gunicorn's master process: the topmost one running gunicorn."""
         workers = set(self.workers())
-        return next(p for p in self.processes() if p not in workers
-                    and b"gunicorn" in _cmdline(p))
+        return next(p for p in self.processes() if p not in workers and b"gunicorn" in _cmdline(p))
 
     def workers(self) -> list[int]:
         """The processes that serve requests: the leaves of the server's process tree."""
@@ -108,8 +107,11 @@ def _established_inodes(port: int) -> set[str]:
             continue
         for line in lines:
             fields = line.split()
-            if (len(fields) > 9 and fields[3] == "01"
-                    and int(fields[1].rsplit(":", 1)[1], 16) == port):
+            if (
+                len(fields) > 9
+                and fields[3] == "01"
+                and int(fields[1].rsplit(":", 1)[1], 16) == port
+            ):
                 inodes.add(fields[9])
     return inodes
 
@@ -150,25 +152,49 @@ def rss_kib(pid: int) -> int:
 
 
 @contextmanager
-def running(workers: int, *, log_dir: Path, log_level: str = "INFO",
-            extra_env: dict[str, str] | None = None,
-            preexec_fn: Callable[[], None] | None = None, verify: Any = None
-            ) -> Iterator[Server]:
+def running(
+    workers: int,
+    *,
+    log_dir: Path,
+    log_level: str = "INFO",
+    extra_env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    verify: Any = None,
+) -> Iterator[Server]:
     """What `make run` runs (GUNICORN), with PORT, WORKERS and LOG_LEVEL (INFO, as `make
     run`: one JSON line per check goes to the log file) and any other setting in
     `extra_env`; stopped (SIGTERM to the process group) on exit. `verify`: the SSL context to
     reach a TLS server with."""
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": HOST, "WORKERS": str(workers),
-           "LOG_LEVEL": log_level, **(extra_env or {})}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": HOST,
+        "WORKERS": str(workers),
+        "LOG_LEVEL": log_level,
+        **(extra_env or {}),
+    }
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(GUNICORN, cwd=ROOT, env=env,
-                                start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
-                                preexec_fn=preexec_fn)
-        server = Server(HOST, port, proc.pid, log_path, "https" if verify else "http",
-                        verify if verify else True, proc)
+        proc = subprocess.Popen(
+            GUNICORN,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
+        )
+        server = Server(
+            HOST,
+            port,
+            proc.pid,
+            log_path,
+            "https" if verify else "http",
+            verify if verify else True,
+            proc,
+        )
         try:
             wait_ready(server, workers, proc)
             yield server
@@ -186,8 +212,9 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
         proc.wait(timeout=5)
 
 
-def wait_ready(server: Server, workers: int, proc: subprocess.Popen[bytes] | None = None,
-               timeout: float = 120) -> None:
+def wait_ready(
+    server: Server, workers: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 120
+) -> None:
     """Until every worker has built its engine (not only the first one to accept)."""
     deadline = time.monotonic() + timeout
     while server.ready_workers() != workers:

@@ -1,10 +1,10 @@
 """Generic forward-chaining runtime on durable-rules. Knows nothing about any drug."""
 
 from engine.errors import EngineError, RulesetError
+from engine.facts import Fact, Vocabulary, given
 from engine.model import (
     Alert,
     AlertRule,
-    Bindings,
     Derivation,
     Merge,
     Outcome,
@@ -18,10 +18,10 @@ from engine.runtime import Engine, c, m
 __all__ = [
     "Alert",
     "AlertRule",
-    "Bindings",
     "Derivation",
     "Engine",
     "EngineError",
+    "Fact",
     "Merge",
     "Outcome",
     "Rule",
@@ -29,6 +29,8 @@ __all__ = [
     "Severity",
     "Source",
     "TraceEntry",
+    "Vocabulary",
     "c",
+    "given",
     "m",
 ]

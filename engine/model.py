@@ -8,7 +8,7 @@ durable-rules registers (unknown keys there fail registration with error 105).
 
 from __future__ import annotations
 
-import string
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,6 +16,9 @@ from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
+
+from engine.evidence import Item, parse
+from engine.template import Template
 
 
 class Severity(StrEnum):
@@ -41,160 +44,99 @@ class Source(BaseModel):
     note: str | None = None
 
 
-Fact = Mapping[str, Any]
+# A rule's text: a template (engine.template) or a function of the matched facts. Functions are
+# called with keyword arguments named by the rule's aliases (each the record of the matched
+# fact, typed as its kind; for aggregate rules and folds the list of the records of every
+# firing), its params and its attached results: `def message(dose: DailyDose, cap: int) -> str`.
+Text = str | Callable[..., str]
+Evidence = Sequence[str] | Callable[..., Mapping[str, Any]]
 
-
-class _Record:
-    """A fact (or the bindings) read by attribute: `dose.mg`. The keys live in the instance
-    `__dict__`, so a read is a plain attribute lookup; the profile showed a `__getattr__`
-    fallback per read costing a microsecond, dozens of times a check. Mapping reads work too
-    (`in`, `[]`, `get`, `items`) for rules that walk a fact; `get`, `items`, `keys` and
-    `values` are properties, so a fact key with one of those names cannot hide them."""
-
-    def __getitem__(self, key: str) -> Any:
-        return self.__dict__[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.__dict__
-
-    def __iter__(self) -> Any:
-        return iter(self.__dict__)
-
-    def __len__(self) -> int:
-        return len(self.__dict__)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, _Record):
-            return self.__dict__ == other.__dict__
-        return isinstance(other, Mapping) and self.__dict__ == dict(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @property
-    def get(self) -> Callable[..., Any]:
-        return self.__dict__.get
-
-    @property
-    def items(self) -> Callable[[], Any]:
-        return self.__dict__.items
-
-    @property
-    def keys(self) -> Callable[[], Any]:
-        return self.__dict__.keys
-
-    @property
-    def values(self) -> Callable[[], Any]:
-        return self.__dict__.values
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.__dict__!r})"
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None), list})
-
-
-class _Obj(_Record):
-    def __init__(self, d: Mapping[str, Any]):
-        if type(d) is dict and set(map(type, d.values())) <= _PLAIN:
-            # Every fact so far: flat. Its dict becomes the instance's __dict__, shared, not
-            # copied (rules never write through a binding); the type test runs in C.
-            self.__dict__ = d
-            return
-        data = self.__dict__
-        for key, value in d.items():
-            data[key] = _Obj(value) if isinstance(value, Mapping) else value
-
-
-Mapping.register(_Record)
-
-# Attribute names a rule may not use as a condition alias or a param: Bindings needs them.
-RESERVED_NAMES = frozenset({"facts", "params", "get", "items", "keys", "values"})
-
-
-class Bindings(_Record):
-    """The facts a rule matched, by alias, plus the rule's params.
-
-    Supports `str.format` paths like `{dose.mg:g}` and attribute reads like `b.dose.mg`.
-    `facts` (the raw matched facts) and `params` are attributes too; the start-up lint keeps
-    aliases and params off those names (RESERVED_NAMES).
-    """
-
-    __slots__ = ("_raw",)  # outside __dict__, which holds only aliases and params
-
-    def __init__(self, facts: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]):
-        data = self.__dict__
-        data.update(params)
-        for alias, fact in facts.items():
-            data[alias] = _Obj(fact)
-        self._raw = (facts, params)
-
-    @property
-    def facts(self) -> Mapping[str, Mapping[str, Any]]:
-        return self._raw[0]
-
-    @property
-    def params(self) -> Mapping[str, Any]:
-        return self._raw[1]
-
-
-Text = str | Callable[[Bindings], str]
-DeriveFn = Callable[[Bindings], Iterable[Mapping[str, Any]]]
+# Names a rule may not give an alias, a param or an attached result: the engine's own keys.
+RESERVED_NAMES = frozenset({"id", "kind", "sid"})
 
 
 @dataclass(frozen=True)
 class Derivation:
     """A rule whose action asserts new facts into the same check: the forward chaining.
 
-    `derive` is a pure function of the matched facts; each fact it returns must carry a
-    `kind` (the first, discriminating test of the rules that consume it).
+    `derive` is a pure function of the matched facts (keyword arguments by alias, see `Text`)
+    returning the new facts, each an instance of its declared kind (in an untyped ruleset, a
+    mapping with a `kind`). A `fold` runs once per check, after every other rule has fired,
+    over all of its firings (each argument is then a list): it concludes the check, and may
+    produce result kinds only (which no rule matches).
     """
 
     id: str
     when: Sequence[Any]
-    derive: DeriveFn
+    derive: Callable[..., Iterable[Any]]
     params: Mapping[str, Any] = field(default_factory=dict)
     doc: str = ""
+    fold: bool = False
 
 
 @dataclass(frozen=True)
 class AlertRule:
     """A rule whose action raises an alert.
 
-    `aggregate=True` folds every firing of the rule in one check into one alert; its
-    message/suggestion/evidence callables then receive the list of bindings.
-    `supersedes` names codes made redundant when this rule fires (a contraindication makes
-    the milder caution about the same organ noise); `supersedes_rules` names rules instead,
-    for when only some of the rules raising a code are made redundant (the others say
-    something else under the same code).
+    `message` and `suggestion` are templates or functions (see `Text`); `evidence` declares
+    the fields the alert shows (engine.evidence), or is a function of the matched facts; None
+    shows every matched fact whole. `aggregate=True` folds every firing of the rule in one
+    check into one alert; its texts and evidence then read lists. `supersedes` names codes
+    made redundant when this rule fires (a contraindication makes the milder caution about the
+    same organ noise); `supersedes_rules` names rules instead, for when only some of the rules
+    raising a code are made redundant. `attach` binds a result of the check (alias -> result
+    kind) when the alert is rendered, None when the check has none, so that the alert can
+    quote what the check concluded. `withholds` names result kinds the check does not give
+    when this alert is reported (the conclusion cannot be trusted beside it).
     """
 
     id: str
     code: str
     severity: Severity
     when: Sequence[Any]
-    message: Text | Callable[[list[Bindings]], str]
-    suggestion: Text | Callable[[list[Bindings]], str]
+    message: Text
+    suggestion: Text
     source: Source
     params: Mapping[str, Any] = field(default_factory=dict)
-    evidence: Callable[[Any], dict[str, Any]] | None = None
+    evidence: Evidence | None = None
     aggregate: bool = False
     supersedes: tuple[str, ...] = ()
     supersedes_rules: tuple[str, ...] = ()
+    attach: Mapping[str, str] = field(default_factory=dict)
+    withholds: tuple[str, ...] = ()
     description: str = ""
+
+    @cached_property
+    def templates(self) -> dict[str, Template]:
+        """The compiled templates among message and suggestion (a bad one raises here, at
+        start-up: the lint reports it)."""
+        return {
+            name: Template.compile(text)
+            for name, text in (("message", self.message), ("suggestion", self.suggestion))
+            if isinstance(text, str)
+        }
+
+    @cached_property
+    def evidence_items(self) -> list[Item] | None:
+        if self.evidence is None or callable(self.evidence):
+            return None
+        return parse(self.evidence)
 
 
 Rule = Derivation | AlertRule
 
 
-def template_fields(text: Text | Callable[..., str]) -> set[str]:
-    """First path component of every `{field}` in a message template (for the start-up lint)."""
-    if not isinstance(text, str):
-        return set()
-    names = set()
-    for _, name, _, _ in string.Formatter().parse(text):
-        if name:
-            names.add(name.split(".")[0].split("[")[0])
-    return names
+def aliases(rule: Rule) -> list[str]:
+    return [str(getattr(cond, "alias", "")) for cond in rule.when]
+
+
+def arguments(fn: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The keyword arguments a rule function takes: its parameter names; None for a function
+    that takes `**kwargs` (it is given everything the rule has)."""
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return tuple(p.name for p in params if p.kind is not inspect.Parameter.VAR_POSITIONAL)
 
 
 class Alert(BaseModel):
@@ -228,38 +170,60 @@ class TraceEntry(BaseModel):
 
 # One firing as the runtime records it: rule id, matched facts by alias, derived facts, alert
 # code, the rule that suppressed its alert and the rule its alert was merged into.
-Firing = tuple[str, Mapping[str, Mapping[str, Any]], list[dict[str, Any]], str | None,
-               str | None, str | None]
+Firing = tuple[
+    str, Mapping[str, Mapping[str, Any]], list[dict[str, Any]], str | None, str | None, str | None
+]
 
 # Merges the alerts several rules raised under one code into the one alert reported.
 Merge = Callable[[list["Alert"]], "Alert"]
 
 
 class Outcome(BaseModel):
-    """The alerts, and the trace built only when it is read: most checks never show it, and
-    building a model per firing was a tenth of a check."""
+    """The alerts, the results the check concluded (by kind, each fact without its engine
+    keys), and the trace, built only when it is read: most checks never show it, and building
+    a model per firing was a tenth of a check."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     alerts: list[Alert]
+    results: dict[str, list[dict[str, Any]]] = {}
     _firings: Sequence[Firing] = PrivateAttr(default=())
 
     @classmethod
-    def of(cls, alerts: list[Alert], firings: Sequence[Firing]) -> Outcome:
-        outcome = cls(alerts=alerts)
+    def of(
+        cls,
+        alerts: list[Alert],
+        firings: Sequence[Firing],
+        results: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> Outcome:
+        outcome = cls(alerts=alerts, results=results or {})
         outcome._firings = firings
         return outcome
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
     def trace(self) -> list[TraceEntry]:
-        return [TraceEntry(step=step, rule_id=rule_id,
-                           matched={alias: str(f.get("id")) for alias, f in matched.items()},
-                           derived=derived, alert_code=code, suppressed_by=suppressed_by,
-                           merged_into=merged_into)
-                for step, (rule_id, matched, derived, code, suppressed_by, merged_into)
-                in enumerate(self._firings, start=1)]
+        return [
+            TraceEntry(
+                step=step,
+                rule_id=rule_id,
+                matched={alias: str(f.get("id")) for alias, f in matched.items()},
+                derived=derived,
+                alert_code=code,
+                suppressed_by=suppressed_by,
+                merged_into=merged_into,
+            )
+            for step, (rule_id, matched, derived, code, suppressed_by, merged_into) in enumerate(
+                self._firings, start=1
+            )
+        ]
 
     @property
     def highest(self) -> Severity | None:
         return max((a.severity for a in self.alerts), key=lambda s: s.rank, default=None)
+
+    def result(self, kind: str) -> dict[str, Any] | None:
+        """The one result of a kind, or None; EngineError-worthy ambiguity is the runtime's
+        to catch (a kind concluded once per check)."""
+        found = self.results.get(kind) or []
+        return found[0] if found else None

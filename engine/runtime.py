@@ -25,16 +25,18 @@ import orjson
 from durable import engine as durable
 from durable.lang import c, m  # re-exported for rule modules
 
+from engine import evidence
 from engine.errors import EngineError
+from engine.facts import ENGINE_KEYS, UNTYPED, Fact, Record, Vocabulary, record, untyped_record_type
 from engine.lint import LintReport, lint
 from engine.model import (
     Alert,
     AlertRule,
-    Bindings,
     Derivation,
     Merge,
     Outcome,
     Rule,
+    arguments,
 )
 
 __all__ = ["Engine", "c", "m"]
@@ -100,8 +102,14 @@ def _fact_json(value: Any) -> str:
         text = repr(value)
         return format(Decimal(text), "f") if "e" in text else text
     if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_fact_json(v)}"
-                              for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{json.dumps(str(k), ensure_ascii=False)}:{_fact_json(v)}"
+                for k, v in value.items()
+            )
+            + "}"
+        )
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_fact_json(v) for v in value) + "]"
     raise TypeError(f"cannot put {type(value).__name__} in a fact")
@@ -112,7 +120,7 @@ _native = durable.durable_rules_engine
 _OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
 
 
-class _Host(durable.Host):
+class _Host(durable.Host):  # type: ignore[misc]  # durable-rules ships no types
     """Hazard "background-thread segfault": the stock Host starts dispatcher and timer threads
     that scan deleted sessions and steal pending actions. We run the agenda synchronously
     in `Engine._run_agenda`, so no thread is ever needed. The host only registers rulesets:
@@ -143,6 +151,8 @@ class _Check:
     started: bool = False
     ended: bool = False
     stored: list[str] = field(default_factory=list)  # the JSON of every fact the session kept
+    folds: dict[str, list[dict[str, dict[str, Any]]]] = field(default_factory=dict)
+    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 Action = Callable[[_Check, dict[str, dict[str, Any]]], None]
@@ -164,18 +174,40 @@ class Engine:
     touched ~2 MB of fresh memory, evicting the CPU caches the rest of the request needed.
     """
 
-    def __init__(self, name: str, rules: Sequence[Rule], *, budget_ms: float = 250.0,
-                 merges: Mapping[str, Merge] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        rules: Sequence[Rule],
+        *,
+        budget_ms: float = 250.0,
+        merges: Mapping[str, Merge] | None = None,
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         """`merges`: for a code whose alerts, when several rules raise it in one check, are
-        merged into one (by the function given) instead of keeping the most severe."""
+        merged into one (by the function given) instead of keeping the most severe.
+        `vocabulary`: the declared fact kinds; every field a rule reads is resolved against it
+        at start-up, and every fact a check asserts must be of a declared kind with declared
+        fields. Without one, facts are untyped (the engine's own tests)."""
         self.name = f"{name}_{next(_ids)}"
         self.rules: dict[str, Rule] = {r.id: r for r in rules}
         self.budget_s = budget_ms / 1000.0
         self.merges: dict[str, Merge] = dict(merges or {})
+        self.vocabulary = vocabulary or UNTYPED
         definitions = {r.id: _definition(r) for r in rules}
-        self.lint_report: LintReport = lint(rules, definitions, merges=self.merges)
-        definitions[_SENTINEL_START] = {"all": [{"s": {"kind": START_KIND}}],
-                                        "run": _SENTINEL_START}
+        self.lint_report: LintReport = lint(
+            rules, definitions, merges=self.merges, vocabulary=self.vocabulary
+        )
+        self._records: dict[str, type[Record]] = self.vocabulary.record_types()
+        self._fields: dict[str, frozenset[str]] = {
+            kind: frozenset(model.model_fields) | ENGINE_KEYS
+            for kind, model in self.vocabulary.kinds.items()
+        }
+        self._arguments: dict[int, tuple[str, ...] | None] = {}
+        self._folds = [r for r in rules if isinstance(r, Derivation) and r.fold]
+        definitions[_SENTINEL_START] = {
+            "all": [{"s": {"kind": START_KIND}}],
+            "run": _SENTINEL_START,
+        }
         definitions[_SENTINEL_END] = {"all": [{"e": {"kind": END_KIND}}], "run": _SENTINEL_END}
         self._actions: dict[str, Action] = {r.id: self._action(r) for r in rules}
         self._actions[_SENTINEL_START] = _sentinel_start
@@ -193,6 +225,7 @@ class Engine:
     # -- actions -------------------------------------------------------------------------
     def _action(self, rule: Rule) -> Action:
         handle = self
+        fold = isinstance(rule, Derivation) and rule.fold
 
         def action(check: _Check, message: dict[str, dict[str, Any]]) -> None:
             if check.error is not None:
@@ -209,12 +242,19 @@ class Engine:
                 matched[alias] = fact
             produced: list[dict[str, Any]] = []
             try:
-                if isinstance(rule, Derivation):
-                    for new in rule.derive(Bindings(matched, rule.params)):
-                        fact = {**new, "id": f"d{next(check.derived_seq)}"}
+                if fold:
+                    check.folds.setdefault(rule.id, []).append(matched)
+                elif isinstance(rule, Derivation):
+                    scope = handle._scope(rule, matched)
+                    for new in handle._call(rule.derive, scope):
+                        fact = {**handle._fact(rule, new), "id": f"d{next(check.derived_seq)}"}
                         produced.append(fact)
-                        handle._assert_derived(check, {**fact, "sid": check.sid,
-                                                       CHECK_KEY: check.number})
+                        if handle.vocabulary.is_result(fact["kind"]):
+                            check.results.setdefault(fact["kind"], []).append(fact)
+                        else:
+                            handle._assert_derived(
+                                check, {**fact, "sid": check.sid, CHECK_KEY: check.number}
+                            )
                 check.firings.append((rule, matched, produced))
             except Exception as exc:  # the rule is broken: the whole check must fail closed
                 # The exception's text may quote the facts (patient data): it goes to the
@@ -223,6 +263,52 @@ class Engine:
                 check.error = f"rule {rule.id} raised {type(exc).__name__}"
 
         return action
+
+    # -- rule functions ------------------------------------------------------------------
+    def _record(self, fact: dict[str, Any]) -> Record:
+        kind = str(fact.get("kind"))
+        kind_type = self._records.get(kind)
+        if kind_type is None:
+            kind_type = self._records[kind] = untyped_record_type(kind)
+        return record(kind_type, fact)
+
+    def _scope(self, rule: Rule, matched: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        """What a rule's functions and templates read: a record per alias, and the params."""
+        scope: dict[str, Any] = dict(rule.params)
+        for alias, fact in matched.items():
+            scope[alias] = self._record(fact)
+        return scope
+
+    def _call(self, fn: Callable[..., Any], scope: Mapping[str, Any]) -> Any:
+        key = id(fn)
+        if key not in self._arguments:
+            self._arguments[key] = arguments(fn)
+        names = self._arguments[key]
+        if names is None:
+            return fn(**scope)
+        return fn(**{name: scope[name] for name in names})
+
+    def _fact(self, rule: Rule, new: Any) -> dict[str, Any]:
+        """A derived fact as the engine asserts it, checked against the vocabulary."""
+        if isinstance(new, Fact):
+            return new.as_fact()
+        if not isinstance(new, Mapping) or not isinstance(new.get("kind"), str):
+            raise TypeError(f"{rule.id} derived {type(new).__name__}, not a fact with a kind")
+        fact = dict(new)
+        self._check_fields(fact)
+        return fact
+
+    def _check_fields(self, fact: Mapping[str, Any]) -> None:
+        if not self.vocabulary.typed:
+            return
+        allowed = self._fields.get(fact.get("kind"))  # type: ignore[arg-type]
+        if allowed is None:
+            raise TypeError(f"fact kind {fact.get('kind')!r} is not declared")
+        if not fact.keys() <= allowed:
+            unknown = fact.keys() - allowed
+            raise TypeError(
+                f"fields {sorted(unknown)} are not declared for kind {fact.get('kind')!r}"
+            )
 
     def _assert_derived(self, check: _Check, fact: Mapping[str, Any]) -> None:
         # Hazard "lost derived facts": a derived fact no rule wants is normal. One the engine
@@ -235,8 +321,10 @@ class Engine:
         if code == _OK:
             check.stored.append(text)
         elif code != _NOT_HANDLED:
-            raise RuntimeError(f"the engine dropped derived fact {fact.get('id')!r} (code {code}:"
-                               " its id collides with a stored fact's)")
+            raise RuntimeError(
+                f"the engine dropped derived fact {fact.get('id')!r} (code {code}:"
+                " its id collides with a stored fact's)"
+            )
 
     def _run_agenda(self, check: _Check, state: int) -> None:
         """Fire every pending action of the session, including those that derived facts
@@ -266,6 +354,12 @@ class Engine:
         own dispatch would park that in state["exception"] and carry on; ours records it),
         the budget ran out, a fact was refused, or the end sentinel never fired (the agenda
         did not run to the end)."""
+        if self.vocabulary.typed:
+            try:
+                for fact in facts:
+                    self._check_fields(fact)
+            except TypeError as exc:
+                raise EngineError(f"input fact refused: {exc}") from None
         number = next(_check_numbers)
         with _PROCESS_LOCK:
             sid = self._session or uuid4().hex
@@ -291,6 +385,8 @@ class Engine:
                     self._run_agenda(check, state)
                     if check.error is not None:
                         break
+                if check.error is None:
+                    self._conclude(check)
             except Exception as exc:
                 check.error = check.error or f"engine failure: {type(exc).__name__}: {exc}"
             finally:
@@ -343,34 +439,84 @@ class Engine:
             return False
 
     # -- results -------------------------------------------------------------------------
-    def _outcome(self, check: _Check) -> Outcome:
-        """The alerts the check reports: at most one per code.
+    def _conclude(self, check: _Check) -> None:
+        """Run the folds, in rule order, each once over every firing it had: what they derive
+        are results of the check, never matched by a rule (the lint keeps conditions off
+        result kinds), so no fold can change what another rule saw."""
+        for rule in self._folds:
+            firings = check.folds.get(rule.id)
+            if not firings:
+                continue
+            scope: dict[str, Any] = dict(rule.params)
+            for alias in firings[0]:
+                scope[alias] = [self._record(f[alias]) for f in firings]
+            try:
+                produced = []
+                for new in self._call(rule.derive, scope):
+                    fact = {**self._fact(rule, new), "id": f"d{next(check.derived_seq)}"}
+                    if not self.vocabulary.is_result(fact["kind"]):
+                        raise TypeError(
+                            f"a fold may derive result kinds only, not {fact['kind']!r}"
+                        )
+                    check.results.setdefault(fact["kind"], []).append(fact)
+                    produced.append(fact)
+            except Exception as exc:
+                log.debug("fold %s raised", rule.id, exc_info=True)
+                check.error = f"rule {rule.id} raised {type(exc).__name__}"
+                return
+            # The trace shows what a fold concluded on its first firing.
+            first = next(f for f in check.firings if f[0] is rule)
+            first[2].extend(produced)
 
-        Superseded rules are dropped first (`supersedes`, `supersedes_rules`); aggregate rules
-        fold their firings into one alert. When several alerts remain under one code (two
-        rules reaching the same finding, or a rule firing on several facts), a code with a
-        declared merge gets one merged alert, any other keeps its most severe alert, the
-        first to fire among equals. The trace keeps every firing and says what became of
-        its alert."""
-        fired: dict[str, list[tuple[int, Bindings]]] = {}
+    def _outcome(self, check: _Check) -> Outcome:
+        """The alerts the check reports: at most one per code, and the results it concluded.
+
+        Superseded rules are dropped first (`supersedes`, `supersedes_rules`), then the results
+        a reported alert withholds; aggregate rules fold their firings into one alert. When
+        several alerts remain under one code (two rules reaching the same finding, or a rule
+        firing on several facts), a code with a declared merge gets one merged alert, any
+        other keeps its most severe alert, the first to fire among equals. The trace keeps
+        every firing and says what became of its alert."""
+        fired: dict[str, list[tuple[int, dict[str, dict[str, Any]]]]] = {}
         for step, (rule, matched, _) in enumerate(check.firings, start=1):
             if isinstance(rule, AlertRule):
-                fired.setdefault(rule.id, []).append((step, Bindings(matched, rule.params)))
+                fired.setdefault(rule.id, []).append((step, matched))
         suppressed: dict[int, str] = {}
         merged: dict[int, str] = {}
         superseded = self._superseded(fired)
+        withheld = {
+            kind
+            for rule_id in fired
+            if rule_id not in superseded
+            for kind in self._alert_rule(rule_id).withholds
+        }
+        results = {
+            kind: [{k: v for k, v in f.items() if k not in ("id", "kind")} for f in facts]
+            for kind, facts in check.results.items()
+            if kind not in withheld
+        }
         # (first step, steps it covers, alert) for every alert still reported, firing order.
         alerts: list[tuple[int, list[int], Alert]] = []
         for rule_id, items in fired.items():
-            rule = self.rules[rule_id]
-            assert isinstance(rule, AlertRule)
+            rule = self._alert_rule(rule_id)
             if rule_id in superseded:
                 suppressed.update((step, superseded[rule_id]) for step, _ in items)
-            elif rule.aggregate:
-                many = [b for _, b in items]
-                alerts.append((items[0][0], [s for s, _ in items], _render(rule, many, many)))
+                continue
+            attached = self._attached(rule, check, withheld)
+            if rule.aggregate:
+                scope: dict[str, Any] = {**rule.params, **attached}
+                for alias in items[0][1]:
+                    scope[alias] = [self._record(matched[alias]) for _, matched in items]
+                alerts.append((items[0][0], [s for s, _ in items], self._render(rule, scope, {})))
             else:
-                alerts.extend((step, [step], _render(rule, b, b)) for step, b in items)
+                alerts.extend(
+                    (
+                        step,
+                        [step],
+                        self._render(rule, {**self._scope(rule, matched), **attached}, matched),
+                    )
+                    for step, matched in items
+                )
         alerts.sort(key=lambda a: a[0])
 
         by_code: dict[str, list[tuple[int, list[int], Alert]]] = {}
@@ -384,33 +530,110 @@ class Engine:
                 alert = _merge(self.merges[code], code, [a for _, _, a in same])
                 kept.append((same[0][0], alert))
                 # Every firing but the reported rule's first alert was merged into it.
-                merged.update((s, alert.rule_id) for n, (_, steps, a) in enumerate(same)
-                              if n or a.rule_id != alert.rule_id for s in steps)
+                merged.update(
+                    (s, alert.rule_id)
+                    for n, (_, steps, a) in enumerate(same)
+                    if n or a.rule_id != alert.rule_id
+                    for s in steps
+                )
             else:
                 first, _, best = max(same, key=lambda a: (a[2].severity.rank, -a[0]))
                 kept.append((first, best))
-                suppressed.update((s, best.rule_id) for step, steps, _ in same
-                                  if step != first for s in steps)
+                suppressed.update(
+                    (s, best.rule_id) for step, steps, _ in same if step != first for s in steps
+                )
         kept.sort(key=lambda sa: (-sa[1].severity.rank, sa[0]))
-        firings = [(rule.id, matched, produced,
-                    rule.code if isinstance(rule, AlertRule) else None, suppressed.get(step),
-                    merged.get(step))
-                   for step, (rule, matched, produced) in enumerate(check.firings, start=1)]
-        return Outcome.of([a for _, a in kept], firings)
+        firings = [
+            (
+                rule.id,
+                matched,
+                produced,
+                rule.code if isinstance(rule, AlertRule) else None,
+                suppressed.get(step),
+                merged.get(step),
+            )
+            for step, (rule, matched, produced) in enumerate(check.firings, start=1)
+        ]
+        return Outcome.of([a for _, a in kept], firings, results)
 
-    def _superseded(self, fired: Mapping[str, list[tuple[int, Bindings]]]) -> dict[str, str]:
+    def _alert_rule(self, rule_id: str) -> AlertRule:
+        rule = self.rules[rule_id]
+        assert isinstance(rule, AlertRule)
+        return rule
+
+    def _attached(
+        self, rule: AlertRule, check: _Check, withheld: set[str]
+    ) -> dict[str, Record | None]:
+        if not rule.attach:
+            return {}
+        out: dict[str, Record | None] = {}
+        for alias, kind in rule.attach.items():
+            facts = [] if kind in withheld else check.results.get(kind, [])
+            if len(facts) > 1:
+                raise EngineError(
+                    f"rule {rule.id} attaches {kind!r}, which the check "
+                    f"concluded {len(facts)} times"
+                )
+            out[alias] = self._record(dict(facts[0])) if facts else None
+        return out
+
+    def _render(
+        self, rule: AlertRule, scope: dict[str, Any], matched: Mapping[str, Mapping[str, Any]]
+    ) -> Alert:
+        """EngineError is the engine's only exception: a message, suggestion or evidence that
+        cannot be produced (a missing field, a bad format, a raising function) fails the check
+        like a raising derivation, never as a stray exception callers do not map."""
+        try:
+            return self._alert(rule, scope, matched)
+        except Exception as exc:
+            log.debug("rule %s could not render its alert", rule.id, exc_info=True)
+            raise EngineError(
+                f"rule {rule.id} could not render its alert: {type(exc).__name__}"
+            ) from exc
+
+    def _text(self, rule: AlertRule, name: str, scope: dict[str, Any]) -> str:
+        template = rule.templates.get(name)
+        if template is not None:
+            return template.render(scope)
+        return str(self._call(getattr(rule, name), scope))
+
+    def _alert(
+        self, rule: AlertRule, scope: dict[str, Any], matched: Mapping[str, Mapping[str, Any]]
+    ) -> Alert:
+        items = rule.evidence_items
+        if items is not None:
+            shown: Any = evidence.gather(items, scope)
+        elif callable(rule.evidence):
+            shown = self._call(rule.evidence, scope)
+            if not isinstance(shown, Mapping):
+                raise TypeError(f"evidence of {rule.id} is not a mapping")
+            shown = dict(shown)
+        else:
+            shown = {alias: evidence.whole(fact) for alias, fact in matched.items()}
+        return Alert(
+            code=rule.code,
+            severity=rule.severity,
+            message=self._text(rule, "message", scope),
+            suggestion=self._text(rule, "suggestion", scope),
+            evidence=_plain_json(shown),
+            source=rule.source,
+            rule_id=rule.id,
+        )
+
+    def _superseded(self, fired: Mapping[str, Any]) -> dict[str, str]:
         """Rule id -> the fired rule that supersedes it (by its code or by its id)."""
         out: dict[str, str] = {}
         for rule_id in fired:
-            rule = self.rules[rule_id]
-            assert isinstance(rule, AlertRule)
+            rule = self._alert_rule(rule_id)
             if not (rule.supersedes or rule.supersedes_rules):
                 continue
             for other_id in fired:
-                other = self.rules[other_id]
-                assert isinstance(other, AlertRule)
-                if other_id != rule_id and other_id not in out and (
-                        other.code in rule.supersedes or other_id in rule.supersedes_rules):
+                other = self._alert_rule(other_id)
+                if (
+                    other_id != rule_id
+                    and other_id not in out
+                    and (other.code in rule.supersedes or other_id in rule.supersedes_rules)
+                ):
                     out[other_id] = rule_id
         return out
 
@@ -422,8 +645,7 @@ def _merge(merge: Merge, code: str, alerts: list[Alert]) -> Alert:
         alert = merge(alerts)
     except Exception as exc:
         log.debug("merging the %s alerts failed", code, exc_info=True)
-        raise EngineError(f"the {code} alerts could not be merged: "
-                          f"{type(exc).__name__}") from exc
+        raise EngineError(f"the {code} alerts could not be merged: {type(exc).__name__}") from exc
     if not isinstance(alert, Alert) or alert.code != code:
         raise EngineError(f"the merge of the {code} alerts did not return a {code} alert")
     return alert
@@ -437,45 +659,6 @@ def _sentinel_start(check: _Check, message: dict[str, dict[str, Any]]) -> None:
 def _sentinel_end(check: _Check, message: dict[str, dict[str, Any]]) -> None:
     if message["e"].get("sid") == check.sid and message["e"].get(CHECK_KEY) == check.number:
         check.ended = True
-
-
-def _text(text: Any, arg: Any) -> str:
-    if callable(text):
-        return str(text(arg))
-    return str(text).format_map(arg)
-
-
-def _render(rule: AlertRule, arg: Any, bindings: Any) -> Alert:
-    """EngineError is the engine's only exception: a message, suggestion or evidence that
-    cannot be produced (a missing field, a bad format, a raising callable) fails the check
-    like a raising derivation, never as a stray exception callers do not map."""
-    try:
-        return _alert(rule, arg, bindings)
-    except Exception as exc:
-        log.debug("rule %s could not render its alert", rule.id, exc_info=True)
-        raise EngineError(f"rule {rule.id} could not render its alert: "
-                          f"{type(exc).__name__}") from exc
-
-
-def _alert(rule: AlertRule, arg: Any, bindings: Any) -> Alert:
-    if rule.evidence is not None:
-        evidence = rule.evidence(arg)
-    elif isinstance(bindings, Bindings):
-        evidence = {
-            alias: {k: v for k, v in fact.items() if k not in ("id", "kind")}
-            for alias, fact in bindings.facts.items()
-        }
-    else:
-        evidence = {}
-    return Alert(
-        code=rule.code,
-        severity=rule.severity,
-        message=_text(rule.message, arg),
-        suggestion=_text(rule.suggestion, arg),
-        evidence=_plain_json(evidence),
-        source=rule.source,
-        rule_id=rule.id,
-    )
 
 
 _NATIVE_ONLY = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS

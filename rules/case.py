@@ -26,8 +26,18 @@ MAX_LIST = 1000  # a problem or medication list longer than this is not a real r
 MIN_YEAR, MAX_YEAR = 1900, 2200  # date-times outside are typing errors (and overflow arithmetic)
 MAX_TEXT = 500
 
-_UNITS = {"mg": "mg", "g": "g", "ug": "ug", "mcg": "ug", "µg": "ug", "μg": "ug",
-          "microgram": "ug", "micrograms": "ug", "milligram": "mg", "milligrams": "mg"}
+_UNITS = {
+    "mg": "mg",
+    "g": "g",
+    "ug": "ug",
+    "mcg": "ug",
+    "µg": "ug",
+    "μg": "ug",
+    "microgram": "ug",
+    "micrograms": "ug",
+    "milligram": "mg",
+    "milligrams": "mg",
+}
 
 
 def normalise_unit(value: Any) -> str:
@@ -65,8 +75,9 @@ def _iso_datetime(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{value!r} is not a valid ISO date-time "
-                             "(e.g. 2026-11-18T09:00:00Z)") from None
+            raise ValueError(
+                f"{value!r} is not a valid ISO date-time (e.g. 2026-11-18T09:00:00Z)"
+            ) from None
     else:
         raise ValueError("expected an ISO date-time string, e.g. 2026-11-18T09:00:00Z")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
@@ -125,11 +136,14 @@ def _status(value: Any) -> Any:
 
 ClinicalStatus = Annotated[
     Literal["active", "recurrence", "relapse", "inactive", "remission", "resolved"],
-    BeforeValidator(_status)]
+    BeforeValidator(_status),
+]
 VerificationStatus = Annotated[
-    Literal["unconfirmed", "provisional", "differential", "confirmed", "refuted",
-            "entered-in-error"],
-    BeforeValidator(_status)]
+    Literal[
+        "unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"
+    ],
+    BeforeValidator(_status),
+]
 
 
 class Condition(Coding):
@@ -138,16 +152,21 @@ class Condition(Coding):
     rules/code_sets.py."""
 
     clinical_status: ClinicalStatus | None = Field(
-        default=None, description="FHIR Condition.clinicalStatus: active, recurrence, relapse, "
-        "inactive, remission or resolved")
+        default=None,
+        description="FHIR Condition.clinicalStatus: active, recurrence, relapse, "
+        "inactive, remission or resolved",
+    )
     verification_status: VerificationStatus | None = Field(
-        default=None, description="FHIR Condition.verificationStatus: unconfirmed, provisional, "
-        "differential, confirmed, refuted or entered-in-error")
+        default=None,
+        description="FHIR Condition.verificationStatus: unconfirmed, provisional, "
+        "differential, confirmed, refuted or entered-in-error",
+    )
 
 
 class Quantity(_Model):
-    value: Annotated[Number, Field(gt=0, le=1e6, description="Dose amount; > 0"),
-                     AfterValidator(_finite)]
+    value: Annotated[
+        Number, Field(gt=0, le=1e6, description="Dose amount; > 0"), AfterValidator(_finite)
+    ]
     unit: DoseUnit = Field(description="mg, g or ug (mcg, µg accepted)")
 
 
@@ -162,16 +181,20 @@ class OrderDose(Quantity):
     """The order's dose. Zero is accepted on a stop only: EHRs write a discontinuation as a
     dose (or rate) of 0, and refusing it kept the taper checks from running."""
 
-    value: Annotated[Number, Field(ge=0, le=1e6, description="Dose amount; > 0 (0 accepted "
-                                   "on a stop)"), AfterValidator(_finite)]
+    value: Annotated[
+        Number,
+        Field(ge=0, le=1e6, description="Dose amount; > 0 (0 accepted on a stop)"),
+        AfterValidator(_finite),
+    ]
 
 
 class Patient(_Model):
     birth_date: IsoDate | None = None
     age_years: Annotated[Number, Field(ge=0, le=130)] | None = None
     # 0.2 kg is below any live-born infant: smaller values are typing errors (g for kg).
-    weight_kg: Annotated[Number, Field(ge=0.2, le=350,
-                                      description="Body weight, kg (0.2–350)")] | None = None
+    weight_kg: (
+        Annotated[Number, Field(ge=0.2, le=350, description="Body weight, kg (0.2–350)")] | None
+    ) = None
     conditions: Annotated[list[Condition], Field(max_length=MAX_LIST)] = []
     creatinine_clearance_ml_min: Annotated[Number, Field(ge=0, le=300)] | None = None
     egfr_ml_min_1_73m2: Annotated[Number, Field(ge=0, le=300)] | None = None
@@ -191,8 +214,7 @@ class PreviousRegimen(_Model):
 # Baclofen is authorised orally and intrathecally only. The other parenteral routes are
 # accepted so that such an order is answered with ROUTE_NOT_PERMITTED instead of a 422.
 NOT_PERMITTED_ROUTES = ("intravenous", "intramuscular", "subcutaneous", "epidural")
-Route = Literal["oral", "intrathecal", "intravenous", "intramuscular", "subcutaneous",
-                "epidural"]
+Route = Literal["oral", "intrathecal", "intravenous", "intramuscular", "subcutaneous", "epidural"]
 Form = Literal["tablet", "oral_solution", "granules", "intrathecal"]
 ORAL_FORMS = ("tablet", "oral_solution", "granules")
 
@@ -201,14 +223,28 @@ MAX_SCREENING_DOSES = 20  # screening is a handful of boluses (25 ug steps up to
 
 ClinicalEffect = Literal["none", "partial", "adequate"]
 ScreeningResponse = Literal["none", "partial", "significant"]
-WITHDRAWAL_SIGNS = ("pruritus", "hypotension", "paraesthesia", "fever", "hyperthermia",
-                    "altered_mental_status", "rebound_spasticity", "muscle_rigidity",
-                    "seizures")
-_SIGN_SPELLINGS = {"paresthesia": "paraesthesia", "paresthesias": "paraesthesia",
-                   "paraesthesias": "paraesthesia", "seizure": "seizures",
-                   "rebound_spasticity_increase": "rebound_spasticity",
-                   "fever/hyperthermia": "fever", "itching": "pruritus",
-                   "rigidity": "muscle_rigidity", "confusion": "altered_mental_status"}
+WITHDRAWAL_SIGNS = (
+    "pruritus",
+    "hypotension",
+    "paraesthesia",
+    "fever",
+    "hyperthermia",
+    "altered_mental_status",
+    "rebound_spasticity",
+    "muscle_rigidity",
+    "seizures",
+)
+_SIGN_SPELLINGS = {
+    "paresthesia": "paraesthesia",
+    "paresthesias": "paraesthesia",
+    "paraesthesias": "paraesthesia",
+    "seizure": "seizures",
+    "rebound_spasticity_increase": "rebound_spasticity",
+    "fever/hyperthermia": "fever",
+    "itching": "pruritus",
+    "rigidity": "muscle_rigidity",
+    "confusion": "altered_mental_status",
+}
 
 
 def _sign(value: Any) -> Any:
@@ -219,8 +255,17 @@ def _sign(value: Any) -> Any:
 
 
 WithdrawalSign = Annotated[
-    Literal["pruritus", "hypotension", "paraesthesia", "fever", "hyperthermia",
-            "altered_mental_status", "rebound_spasticity", "muscle_rigidity", "seizures"],
+    Literal[
+        "pruritus",
+        "hypotension",
+        "paraesthesia",
+        "fever",
+        "hyperthermia",
+        "altered_mental_status",
+        "rebound_spasticity",
+        "muscle_rigidity",
+        "seizures",
+    ],
     BeforeValidator(_sign),
 ]
 
@@ -234,8 +279,9 @@ UG_PER_UNIT = {"ug": 1.0, "mg": 1000.0, "g": 1e6}
 
 def _intrathecal_quantity(name: str, dose: Quantity | None) -> None:
     if dose is not None and dose.value * UG_PER_UNIT[dose.unit] < MIN_INTRATHECAL_UG:
-        raise ValueError(f"{name}: below {MIN_INTRATHECAL_UG} ug is not an intrathecal dose; "
-                         "check the unit")
+        raise ValueError(
+            f"{name}: below {MIN_INTRATHECAL_UG} ug is not an intrathecal dose; check the unit"
+        )
 
 
 class IntrathecalHistoryEntry(_Model):
@@ -244,7 +290,8 @@ class IntrathecalHistoryEntry(_Model):
     time: IsoDateTime = Field(description="When this regimen started (ISO date-time, offset)")
     daily_dose: Quantity = Field(description="Daily infusion dose (ug, mcg or mg)")
     clinical_effect: ClinicalEffect | None = Field(
-        default=None, description="Effect observed on this regimen: none, partial or adequate")
+        default=None, description="Effect observed on this regimen: none, partial or adequate"
+    )
 
     @model_validator(mode="after")
     def _plausible(self) -> IntrathecalHistoryEntry:
@@ -258,9 +305,16 @@ class ScreeningDose(_Model):
     time: IsoDateTime
     dose: Quantity = Field(description="Test bolus (ug, mcg or mg)")
     response: ScreeningResponse | None = Field(
-        default=None, description="none, partial or significant (a responder)")
-    effect_hours: Annotated[Number, Field(ge=0, le=72, description="How long the effect lasted"),
-                            AfterValidator(_finite)] | None = None
+        default=None, description="none, partial or significant (a responder)"
+    )
+    effect_hours: (
+        Annotated[
+            Number,
+            Field(ge=0, le=72, description="How long the effect lasted"),
+            AfterValidator(_finite),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _plausible(self) -> ScreeningDose:
@@ -272,57 +326,70 @@ class Intrathecal(_Model):
     """Everything is optional: a check that needs a missing field answers MISSING_DATA."""
 
     phase: Literal["screening", "titration", "maintenance"] | None = Field(
-        default=None, description="screening: the order is a test bolus; titration or "
-        "maintenance: the order is the new daily infusion dose")
+        default=None,
+        description="screening: the order is a test bolus; titration or "
+        "maintenance: the order is the new daily infusion dose",
+    )
     spasticity_origin: Literal["spinal", "cerebral"] | None = None
     pump: Literal["programmable", "non_programmable"] | None = None
     infusion_started: IsoDateTime | None = None
     history: Annotated[list[IntrathecalHistoryEntry], Field(max_length=MAX_HISTORY)] = Field(
-        default=[], description="Regimen changes so far, oldest first")
-    screening_doses: Annotated[list[ScreeningDose], Field(max_length=MAX_SCREENING_DOSES)] = (
-        Field(default=[], description="Test boluses so far, oldest first"))
-    withdrawal_signs: Annotated[list[WithdrawalSign],
-                                Field(max_length=len(WITHDRAWAL_SIGNS) * 2)] = []
+        default=[], description="Regimen changes so far, oldest first"
+    )
+    screening_doses: Annotated[list[ScreeningDose], Field(max_length=MAX_SCREENING_DOSES)] = Field(
+        default=[], description="Test boluses so far, oldest first"
+    )
+    withdrawal_signs: Annotated[
+        list[WithdrawalSign], Field(max_length=len(WITHDRAWAL_SIGNS) * 2)
+    ] = []
 
     @model_validator(mode="after")
     def _oldest_first(self) -> Intrathecal:
         for name, items in (("history", self.history), ("screening_doses", self.screening_doses)):
             for n in range(1, len(items)):
                 if items[n].time < items[n - 1].time:
-                    raise ValueError(f"{name}: entry {n} is earlier than entry {n - 1}; "
-                                     "give the entries oldest first")
+                    raise ValueError(
+                        f"{name}: entry {n} is earlier than entry {n - 1}; "
+                        "give the entries oldest first"
+                    )
         return self
 
 
 class Order(_Model):
-    date: IsoDate = Field(default_factory=date.today,
-                          description="Order date (default today); ages are taken on it")
+    date: IsoDate = Field(
+        default_factory=date.today, description="Order date (default today); ages are taken on it"
+    )
     time: IsoDateTime | None = Field(
-        default=None, description="When the order takes effect (ISO date-time with offset). "
-        "Default now when order.date is today or absent; intrathecal interval checks need it.")
+        default=None,
+        description="When the order takes effect (ISO date-time with offset). "
+        "Default now when order.date is today or absent; intrathecal interval checks need it.",
+    )
     action: Literal["start", "change", "continue", "stop"]
     route: Route | None = Field(default=None, description="Required by the native API")
     form: Form | None = None
     dose: OrderDose | None = None
     frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
     strength: Strength | None = Field(
-        default=None, description="The product's strength: {value, unit, per}, unit mg, g or "
-        "ug, per tablet or mL (optional)")
+        default=None,
+        description="The product's strength: {value, unit, per}, unit mg, g or "
+        "ug, per tablet or mL (optional)",
+    )
     previous: PreviousRegimen | None = None
     taper: Flag = Field(
         default=False,
         description="For a stop: the stop ends a taper (or a taper is ordered with it).",
     )
     intrathecal: Intrathecal | None = Field(
-        default=None, description="Intrathecal phase, pump, dose history and screening")
+        default=None, description="Intrathecal phase, pump, dose history and screening"
+    )
 
     @field_validator("dose")
     @classmethod
-    def _zero_only_on_a_stop(cls, dose: OrderDose | None, info: ValidationInfo
-                             ) -> OrderDose | None:
+    def _zero_only_on_a_stop(cls, dose: OrderDose | None, info: ValidationInfo) -> OrderDose | None:
         if dose is not None and dose.value == 0 and info.data.get("action") != "stop":
-            raise ValueError("value: Input should be greater than 0 (a zero dose is accepted "
-                             "on a stop only)")
+            raise ValueError(
+                "value: Input should be greater than 0 (a zero dose is accepted on a stop only)"
+            )
         return dose
 
     def has_dose(self) -> bool:
@@ -342,8 +409,10 @@ class Order(_Model):
         if self.route == "intrathecal":
             # An intrathecal dose is a daily total (or one test bolus): never divided.
             if self.frequency_per_day not in (None, 1):
-                raise ValueError("frequency_per_day: an intrathecal dose is the daily total "
-                                 "(or one test bolus); use 1")
+                raise ValueError(
+                    "frequency_per_day: an intrathecal dose is the daily total "
+                    "(or one test bolus); use 1"
+                )
             self.frequency_per_day = 1
             if self.has_dose():
                 _intrathecal_quantity("dose", self.dose)
@@ -364,8 +433,7 @@ class Order(_Model):
         if not explicit_date:
             self.date = self.time.date()
         elif self.date not in (self.time.date(), self.time.astimezone(UTC).date()):
-            raise ValueError(f"time: falls on {self.time.date()}, not on order.date "
-                             f"{self.date}")
+            raise ValueError(f"time: falls on {self.time.date()}, not on order.date {self.date}")
 
     def _intrathecal_times_before_order(self) -> None:
         it = self.intrathecal
@@ -375,8 +443,10 @@ class Order(_Model):
             raise ValueError("intrathecal.infusion_started: is after order.time")
         for name, items in (("history", it.history), ("screening_doses", it.screening_doses)):
             if items and items[-1].time > self.time:
-                raise ValueError(f"intrathecal.{name}: has an entry after order.time (when "
-                                 "this order takes effect; default now)")
+                raise ValueError(
+                    f"intrathecal.{name}: has an entry after order.time (when "
+                    "this order takes effect; default now)"
+                )
 
 
 class Case(_Model):

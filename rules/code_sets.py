@@ -56,22 +56,46 @@ ATC = "http://www.whocc.no/atc"
 # Spellings of the same code systems met in real feeds, lower-cased, trailing "/" removed.
 _SYSTEM_ALIASES = {
     "icd10": (
-        "http://hl7.org/fhir/sid/icd-10", "http://hl7.org/fhir/sid/icd-10-cm",
-        "urn:oid:2.16.840.1.113883.6.3", "urn:oid:2.16.840.1.113883.6.90",
-        "2.16.840.1.113883.6.3", "2.16.840.1.113883.6.90",
-        "icd-10", "icd-10-cm", "icd10", "icd10cm", "icd-10cm", "icd 10", "icd 10 cm",
+        "http://hl7.org/fhir/sid/icd-10",
+        "http://hl7.org/fhir/sid/icd-10-cm",
+        "urn:oid:2.16.840.1.113883.6.3",
+        "urn:oid:2.16.840.1.113883.6.90",
+        "2.16.840.1.113883.6.3",
+        "2.16.840.1.113883.6.90",
+        "icd-10",
+        "icd-10-cm",
+        "icd10",
+        "icd10cm",
+        "icd-10cm",
+        "icd 10",
+        "icd 10 cm",
     ),
     "snomed": (
-        SNOMED, "https://snomed.info/sct", "urn:oid:2.16.840.1.113883.6.96",
-        "2.16.840.1.113883.6.96", "snomed", "snomed ct", "snomed-ct", "snomedct", "sct",
+        SNOMED,
+        "https://snomed.info/sct",
+        "urn:oid:2.16.840.1.113883.6.96",
+        "2.16.840.1.113883.6.96",
+        "snomed",
+        "snomed ct",
+        "snomed-ct",
+        "snomedct",
+        "sct",
     ),
     "rxnorm": (
-        RXNORM, "https://www.nlm.nih.gov/research/umls/rxnorm",
-        "urn:oid:2.16.840.1.113883.6.88", "2.16.840.1.113883.6.88", "rxnorm",
+        RXNORM,
+        "https://www.nlm.nih.gov/research/umls/rxnorm",
+        "urn:oid:2.16.840.1.113883.6.88",
+        "2.16.840.1.113883.6.88",
+        "rxnorm",
     ),
     "atc": (
-        ATC, "https://www.whocc.no/atc", "urn:oid:2.16.840.1.113883.6.73",
-        "2.16.840.1.113883.6.73", "atc", "who-atc", "who atc",
+        ATC,
+        "https://www.whocc.no/atc",
+        "urn:oid:2.16.840.1.113883.6.73",
+        "2.16.840.1.113883.6.73",
+        "atc",
+        "who-atc",
+        "who atc",
     ),
 }
 _SYSTEM_OF = {alias: name for name, aliases in _SYSTEM_ALIASES.items() for alias in aliases}
@@ -86,7 +110,7 @@ UNCONFIRMED_STATUSES = frozenset({"unconfirmed", "provisional", "differential"})
 
 
 def code_system(system: str | None) -> str | None:
-    """"icd10", "snomed", "rxnorm", "atc", None for no system, or "other" for one we do not
+    """ "icd10", "snomed", "rxnorm", "atc", None for no system, or "other" for one we do not
     read.
 
     National ICD-10 modifications published under the FHIR sid namespace (icd-10-nl,
@@ -172,13 +196,25 @@ CONDITION_SETS = (
         # disorder NOS, recurrent convulsions); P90 convulsions of newborn.
         icd10_prefixes=("G40", "G41", "R561", "R568", "R569", "P90"),
         snomed=("84757009", "128613002"),  # epilepsy; seizure disorder
-        text_patterns=(r"epilep", r"seizure", r"sz\s*(disorder|d/o)", r"convuls",
-                       r"status epilepticus", r"infantile spasm", r"lennox", r"dravet",
-                       r"west syndrome"),
-        look_alikes=(r"non[\s-]?epilep", r"psychogenic\s+(non[\s-]?epileptic\s+)?seizure",
-                     r"functional\s+seizure", r"dissociative\s+seizure",
-                     # febrile seizures are not epilepsy; "febrile seizures plus" (GEFS+) is
-                     r"febrile\s+(seizure|convulsion|fit)s?\b(?!\s*(plus|\+))"),
+        text_patterns=(
+            r"epilep",
+            r"seizure",
+            r"sz\s*(disorder|d/o)",
+            r"convuls",
+            r"status epilepticus",
+            r"infantile spasm",
+            r"lennox",
+            r"dravet",
+            r"west syndrome",
+        ),
+        look_alikes=(
+            r"non[\s-]?epilep",
+            r"psychogenic\s+(non[\s-]?epileptic\s+)?seizure",
+            r"functional\s+seizure",
+            r"dissociative\s+seizure",
+            # febrile seizures are not epilepsy; "febrile seizures plus" (GEFS+) is
+            r"febrile\s+(seizure|convulsion|fit)s?\b(?!\s*(plus|\+))",
+        ),
         # R56.0 febrile convulsions, F44.5 dissociative convulsions, Z82.0 family history of
         # epilepsy; SNOMED CT 41497008 febrile convulsion.
         icd10_not=("R560", "F445", "Z820"),
@@ -193,8 +229,12 @@ CONDITION_SETS = (
         icd10_prefixes=("N186", "N185", "Z992", "Z49"),
         snomed=("46177005", "433146000"),  # end-stage renal disease; CKD stage 5
         text_patterns=(
-            r"end[\s-]*stage\s+(renal|kidney)", r"esrd", r"esrf", r"eskd",
-            r"terminal\s+(renal|kidney)", r"(haemo|hemo|peritoneal\s+)?dialysis",
+            r"end[\s-]*stage\s+(renal|kidney)",
+            r"esrd",
+            r"esrf",
+            r"eskd",
+            r"terminal\s+(renal|kidney)",
+            r"(haemo|hemo|peritoneal\s+)?dialysis",
             r"renal\s+replacement\s+therapy",
             # CKD 5, CKD5, CKD stage V, CKD G5, CKD 5D, chronic kidney disease, stage 5
             r"(ckd|chronic\s+kidney\s+disease|chronic\s+renal\s+(failure|disease))"
@@ -214,8 +254,12 @@ CONDITION_SETS = (
         icd10_prefixes=("O", "Z33", "Z34", "Z35", "Z36", "Z3A", "Z321", "Z3201"),
         snomed=("77386006",),  # pregnancy
         text_patterns=(r"pregnan",),
-        look_alikes=(r"non[\s-]?pregnan", r"post[\s-]?pregnan", r"pregnancy\s+loss",
-                     r"loss\s+of\s+pregnancy"),
+        look_alikes=(
+            r"non[\s-]?pregnan",
+            r"post[\s-]?pregnan",
+            r"pregnancy\s+loss",
+            r"loss\s+of\s+pregnancy",
+        ),
         # Not a current pregnancy: the pregnancy has ended (O03-O06 abortion, O08
         # complications after an abortive outcome, O72 postpartum haemorrhage, O73 retained
         # placenta, O80-O84 delivery, O85-O92 the puerperium, O94-O97 sequelae and late
@@ -223,16 +267,46 @@ CONDITION_SETS = (
         # history of complications of pregnancy, Z86.32 personal history of gestational
         # diabetes. ICD-10-CM subcodes "complicating the puerperium" inside mixed categories
         # (O99.215) are not told apart: they count, the false alarm being the cheaper error.
-        icd10_not=("O03", "O04", "O05", "O06", "O08", "O72", "O73", "O80", "O81", "O82",
-                   "O83", "O84", "O85", "O86", "O87", "O88", "O89", "O90", "O91", "O92",
-                   "O94", "O95", "O96", "O97", "Z37", "Z39", "Z875", "Z8632"),
+        icd10_not=(
+            "O03",
+            "O04",
+            "O05",
+            "O06",
+            "O08",
+            "O72",
+            "O73",
+            "O80",
+            "O81",
+            "O82",
+            "O83",
+            "O84",
+            "O85",
+            "O86",
+            "O87",
+            "O88",
+            "O89",
+            "O90",
+            "O91",
+            "O92",
+            "O94",
+            "O95",
+            "O96",
+            "O97",
+            "Z37",
+            "Z39",
+            "Z875",
+            "Z8632",
+        ),
     ),
     ConditionSet(
         finding="alcohol_use",
         icd10_prefixes=("F10",),  # alcohol-related disorders
         snomed=(),
-        text_patterns=(r"alcohol[\s-]+(use|abuse|dependence|misuse|excess|withdrawal)",
-                       r"alcoholism", r"alcoholic"),
+        text_patterns=(
+            r"alcohol[\s-]+(use|abuse|dependence|misuse|excess|withdrawal)",
+            r"alcoholism",
+            r"alcoholic",
+        ),
         look_alikes=(r"non[\s-]?alcoholic",),
         # ICD-10-CM F10.11 alcohol abuse, in remission; F10.21 alcohol dependence, in
         # remission: not current alcohol use.
@@ -269,7 +343,8 @@ _PAST_AFTER = re.compile(
 )
 # Someone else's condition: from the clause start up to the match.
 _OTHER_PERSON = re.compile(
-    r"\b(family history|family hx|fhx|fh|mother|father|sister|brother|sibling|parent)\b")
+    r"\b(family history|family hx|fhx|fh|mother|father|sister|brother|sibling|parent)\b"
+)
 _CLAUSE_END = re.compile(r"[;,.\n()]")
 _SENTENCE_END = re.compile(r"[;.\n]")
 
@@ -281,23 +356,27 @@ def _counts(lowered: str, start: int, end: int, past_counts: bool = True) -> boo
     if _NEGATED_BEFORE.search(before):
         return False
     clause_end = _CLAUSE_END.search(lowered, end)
-    if _NEGATED_AFTER.search(lowered[end:clause_end.start() if clause_end else None]):
+    if _NEGATED_AFTER.search(lowered[end : clause_end.start() if clause_end else None]):
         return False
     sentence_end = _SENTENCE_END.search(lowered, end)
-    if not past_counts and (_PAST_BEFORE.search(before) or _PAST_AFTER.search(
-            lowered[end:sentence_end.start() if sentence_end else None])):
+    if not past_counts and (
+        _PAST_BEFORE.search(before)
+        or _PAST_AFTER.search(lowered[end : sentence_end.start() if sentence_end else None])
+    ):
         return False
-    sentence_start = max((mm.end() for mm in _SENTENCE_END.finditer(lowered, 0, start)),
-                         default=0)
+    sentence_start = max((mm.end() for mm in _SENTENCE_END.finditer(lowered, 0, start)), default=0)
     return not _OTHER_PERSON.search(lowered[sentence_start:start])
 
 
-def text_mentions(text: str, patterns: tuple[str, ...], look_alikes: tuple[str, ...] = (),
-                  past_counts: bool = True) -> bool:
+def text_mentions(
+    text: str,
+    patterns: tuple[str, ...],
+    look_alikes: tuple[str, ...] = (),
+    past_counts: bool = True,
+) -> bool:
     """Whether free text states one of the patterns about the patient (see module docstring)."""
     lowered = clean(text).lower()
-    excluded = [(mm.start(), mm.end()) for pat in look_alikes
-                for mm in re.finditer(pat, lowered)]
+    excluded = [(mm.start(), mm.end()) for pat in look_alikes for mm in re.finditer(pat, lowered)]
     for pat in patterns:
         for mm in re.finditer(rf"\b(?:{pat})\w*", lowered):
             if any(s <= mm.start() < e for s, e in excluded):
@@ -322,8 +401,9 @@ def _code_says(cset: ConditionSet, entry: Entry) -> bool | None:
     return None
 
 
-def entry_findings(entry: Entry, clinical_status: str | None = None,
-                   verification_status: str | None = None) -> Iterator[tuple[str, str]]:
+def entry_findings(
+    entry: Entry, clinical_status: str | None = None, verification_status: str | None = None
+) -> Iterator[tuple[str, str]]:
     """Yield (finding, basis) for one problem-list entry already read (read_entry)."""
     if verification_status in NOT_THE_PATIENTS:
         return
@@ -334,18 +414,26 @@ def entry_findings(entry: Entry, clinical_status: str | None = None,
         says = _code_says(cset, entry)
         if says:
             yield cset.finding, entry.code_label
-        elif says is None and entry.text and text_mentions(
-                entry.text, cset.text_patterns, cset.look_alikes, cset.history_counts):
+        elif (
+            says is None
+            and entry.text
+            and text_mentions(entry.text, cset.text_patterns, cset.look_alikes, cset.history_counts)
+        ):
             yield cset.finding, f"text {entry.text!r}"
 
 
-def condition_findings(system: str | None, code: str | None, text: str | None, *,
-                       clinical_status: str | None = None,
-                       verification_status: str | None = None
-                       ) -> Iterator[tuple[str, str]]:
+def condition_findings(
+    system: str | None,
+    code: str | None,
+    text: str | None,
+    *,
+    clinical_status: str | None = None,
+    verification_status: str | None = None,
+) -> Iterator[tuple[str, str]]:
     """Yield (finding, basis) for one problem-list entry."""
-    yield from entry_findings(read_entry("condition", system, code, text), clinical_status,
-                              verification_status)
+    yield from entry_findings(
+        read_entry("condition", system, code, text), clinical_status, verification_status
+    )
 
 
 _INGREDIENT_CLASS = {name: dc.label for dc in CLASSES for name, _ in dc.members}
@@ -373,13 +461,15 @@ def entry_depressant(entry: Entry) -> tuple[str, str] | None:
     return None
 
 
-def depressant_class(system: str | None, code: str | None, text: str | None
-                     ) -> tuple[str, str] | None:
+def depressant_class(
+    system: str | None, code: str | None, text: str | None
+) -> tuple[str, str] | None:
     """(class, ingredient) of a CNS depressant, or None."""
     return entry_depressant(read_entry("medication", system, code, text))
 
 
-def readable(system: str | None, code: str | None, text: str | None,
-             kind: str = "condition") -> bool:
+def readable(
+    system: str | None, code: str | None, text: str | None, kind: str = "condition"
+) -> bool:
     """Whether an entry can be screened at all: it has text, or a code we can read."""
     return read_entry(kind, system, code, text).screenable

@@ -83,9 +83,12 @@ def verhoeff_check_digit(digits: str) -> int:
 SCTID_MIN_DIGITS, SCTID_MAX_DIGITS = 6, 18
 LONG_FORMAT_MIN_DIGITS = 11  # item (1+) + namespace (7) + partition (2) + check digit (1)
 _PARTITIONS = {
-    "00": None, "10": None,  # concepts: what a problem-list entry must carry
-    "01": "a description id, not a concept id", "11": "a description id, not a concept id",
-    "02": "a relationship id, not a concept id", "12": "a relationship id, not a concept id",
+    "00": None,
+    "10": None,  # concepts: what a problem-list entry must carry
+    "01": "a description id, not a concept id",
+    "11": "a description id, not a concept id",
+    "02": "a relationship id, not a concept id",
+    "12": "a relationship id, not a concept id",
     "16": "the id of a post-coordinated expression, not a concept id",
 }
 
@@ -97,8 +100,9 @@ def snomed_problem(code: str) -> str | None:
     if code.startswith("0"):
         return "a SNOMED CT id has no leading zero"
     if not SCTID_MIN_DIGITS <= len(code) <= SCTID_MAX_DIGITS:
-        return (f"a SNOMED CT id has {SCTID_MIN_DIGITS} to {SCTID_MAX_DIGITS} digits, "
-                f"not {len(code)}")
+        return (
+            f"a SNOMED CT id has {SCTID_MIN_DIGITS} to {SCTID_MAX_DIGITS} digits, not {len(code)}"
+        )
     partition = code[-3:-1]
     if partition not in _PARTITIONS:
         return f"partition identifier {partition} is reserved: not a SNOMED CT id"
@@ -163,8 +167,7 @@ def read_code(system: str, raw: str) -> ReadCode:
         term = clean(match["term"]) or None
         if match.end() < len(text):
             # More than one `id |term|`: a post-coordinated expression we cannot evaluate.
-            return ReadCode(text, term, "a post-coordinated expression, not a single "
-                                        "concept id")
+            return ReadCode(text, term, "a post-coordinated expression, not a single concept id")
         text = match["id"]
     if system == "icd10":
         code = "".join(text.split()).upper().rstrip(_ICD10_MARKS)

@@ -1,25 +1,31 @@
-"""Contraindications, renal function, pregnancy and CNS-depressant co-medication (any route).
+"""Contraindications: a seizure disorder, terminal renal failure (any route).
 
-Sources: 002 (review: contraindications, interactions, pregnancy), 004 (renal thresholds),
-001 (primary: epilepsy and CNS depressants appear there only as monitoring precautions).
-Intrathecal variants of the renal rules live in rules/intrathecal.py.
+002 (review, secondary): "Baclofen should not be administered to individuals with epilepsy or
+other seizure disorders"; "Terminal renal insufficiency also precludes its use."
+
+When the problem list holds a seizure disorder (also a past one) and baclofen is ordered (not
+stopped), Then SEIZURE_DISORDER_CONTRAINDICATION (critical).
+When the patient has terminal renal failure (N18.5/N18.6, SNOMED CT 46177005/433146000,
+dialysis, or CrCl/eGFR < 15 mL/min) and oral baclofen (or another route) is ordered, or an
+intrathecal infusion or screening bolus is started, Then END_STAGE_RENAL_CONTRAINDICATION
+(critical); it supersedes RENAL_IMPAIRMENT. An intrathecal infusion already running gets the
+RENAL_IMPAIRMENT warning instead (rules/intrathecal/renal.py).
+When either is raised on a new course (start), Then the order is better removed (a result the
+CDS Hooks card offers as "Remove this baclofen order").
+Code sets: rules/code_sets.py. Findings: rules/derive.py.
 """
 
 from __future__ import annotations
 
-from engine import AlertRule, Bindings, Severity, c, m
-from rules.sources import CONSUMER_GUIDE, REVIEW, Passage
+from collections.abc import Iterator, Sequence
 
-# 004: "CrCl 30–50 mL/min: Reduce to 5 mg/day". Policy: exactly 50 is inside "30–50" (the
-# warning fires at 50 mL/min, not at 50.1); exactly 30 belongs to it too (< 30 is "avoid oral").
-RENAL_IMPAIRMENT_UP_TO_ML_MIN = 50
-AVOID_ORAL_BELOW_ML_MIN = 30  # 004: CrCl < 30 avoid oral use
-RENAL_START_MG_DAY = 5
+from engine import AlertRule, Derivation, Severity, c, m
+from rules.sources import REVIEW, Passage
+from rules.vocabulary import Finding, OrderFact, OrderRemoval
 
 SEIZURE_SOURCE = Passage(
     REVIEW,
-    "Baclofen should not be administered to individuals with epilepsy or other seizure "
-    "disorders",
+    "Baclofen should not be administered to individuals with epilepsy or other seizure disorders",
     note="Contraindication per the design card and 002 (secondary) and 004 (tertiary). The "
     "primary text (001) does not list epilepsy as a contraindication; it treats seizure risk as "
     "a precaution (withdrawal seizures). We keep the stricter reading and make the alert "
@@ -45,120 +51,94 @@ ESRD_INTRATHECAL_SOURCE = Passage(
     "a route, and 004 (tertiary) says 'avoid in end-stage renal disease'; the primary texts "
     "(000/001) are silent. 004's 'use intrathecal with extreme caution' is its line for CrCl "
     "< 30 mL/min, not for end-stage disease. An infusion already running (change, continue) "
-    "gets the RENAL_IMPAIRMENT warning instead (rules/intrathecal.py): stopping it abruptly "
-    "is the greater danger (001: 'Baclofen should not be discontinued suddenly').",
+    "gets the RENAL_IMPAIRMENT warning instead (rules/intrathecal/renal.py): stopping it "
+    "abruptly is the greater danger (001: 'Baclofen should not be discontinued suddenly').",
 )
-_RENAL_NOTE = ("Only 004 (tertiary) gives numbers; 002 (secondary) asks for a more cautious "
-               "approach in renal impairment; the primary texts are silent. The lower of CrCl "
-               "and eGFR is used. Policy: exactly 50 mL/min is inside 004's '30–50' (warning); "
-               "50.1 is not.")
-RENAL_SOURCE = Passage(
-    CONSUMER_GUIDE, "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
-    note=_RENAL_NOTE,
-)
-RENAL_SEVERE_SOURCE = Passage(
-    CONSUMER_GUIDE, "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
-    note=_RENAL_NOTE,
-)
-PREGNANCY_SOURCE = Passage(
-    REVIEW,
-    "Baclofen is not a first-line medication during pregnancy and should be reserved for "
-    "exceptional cases.",
-    note="002 (secondary, citing Embryotox); 004 (tertiary) agrees: use only if benefits "
-    "outweigh risks. The primary texts are silent on pregnancy.",
-)
-CNS_SOURCE = Passage(
-    REVIEW,
-    "Concurrent use of Baclofen with other muscle relaxants or central nervous system "
-    "depressants can lead to enhanced effects. Its interaction with alcohol remains "
-    "unpredictable",
-    note="004 adds: opioids, increased respiratory depression risk; 001 (primary) asks for "
-    "respiratory monitoring with benzodiazepines or opiates during intrathecal screening.",
-)
-
-
-def _labels(items: list[Bindings]) -> list[str]:
-    out: list[str] = []
-    for b in items:
-        label = str(b.f.label)
-        if label not in out:
-            out.append(label)
-    return out
-
-
-def _bases(items: list[Bindings]) -> list[str]:
-    return sorted({str(b.f.basis) for b in items})
-
-
-def _seizure_message(items: list[Bindings]) -> str:
-    return (f"Seizure disorder on the problem list ({', '.join(_labels(items))}): baclofen is "
-            "contraindicated in epilepsy and other seizure disorders.")
-
-
-def _esrd_message(items: list[Bindings]) -> str:
-    return (f"Terminal renal failure ({'; '.join(_bases(items))}): oral baclofen is "
-            "contraindicated; it is excreted unchanged by the kidneys and accumulates to toxic "
-            "levels.")
-
-
-def _esrd_intrathecal_message(items: list[Bindings]) -> str:
-    order = items[0].order
-    what = ("an intrathecal screening bolus" if order.get("it_phase") == "screening"
-            else "a new intrathecal infusion")
-    return (f"Terminal renal failure ({'; '.join(_bases(items))}): baclofen is contraindicated, "
-            f"and {what} starts a new exposure; it is excreted unchanged by the kidneys and "
-            "accumulates to toxic levels.")
-
-
-def _cns_message(items: list[Bindings]) -> str:
-    parts = []
-    for b in items:
-        part = f"{b.f.label} ({b.f.drug_class})"
-        if part not in parts:
-            parts.append(part)
-    return (f"Active CNS depressant{'s' if len(parts) > 1 else ''}: {', '.join(parts)}. "
-            "Additive sedation and respiratory depression with baclofen.")
-
-
-def _evidence(items: list[Bindings]) -> dict[str, object]:
-    return {"findings": [{k: v for k, v in b.f.items() if k not in ("id", "kind")}
-                         for b in items]}
-
 
 # A stop order ends the exposure these alerts warn about: it gets ABRUPT_DISCONTINUATION (or
 # nothing, when it ends a taper), not the reasons to stop.
-_active_order = (m.kind == "order") & (m.action != "stop")
-_oral_or_other = _active_order & (m.route != "intrathecal")
-_oral_active = _active_order & (m.route == "oral")
+ACTIVE_ORDER = (m.kind == "order") & (m.action != "stop")
+_oral_or_other = ACTIVE_ORDER & (m.route != "intrathecal")
 # An intrathecal order that starts an exposure: a new or resumed infusion, or a test bolus.
-_intrathecal_start = (_active_order & (m.route == "intrathecal")
-                      & ((m.action == "start") | (m.it_phase == "screening")))
+_intrathecal_start = (
+    ACTIVE_ORDER
+    & (m.route == "intrathecal")
+    & ((m.action == "start") | (m.it_phase == "screening"))
+)
+_seizure = (m.kind == "finding") & (m.finding == "seizure_disorder")
+_end_stage = (m.kind == "finding") & (m.finding == "end_stage_renal")
 
-_moderate_renal = ((m.kind == "renal_function") & (m.ml_min >= AVOID_ORAL_BELOW_ML_MIN)
-                   & (m.ml_min <= RENAL_IMPAIRMENT_UP_TO_ML_MIN))
+
+def _labels(f: Sequence[Finding]) -> str:
+    return ", ".join(dict.fromkeys(x.label for x in f))
 
 
-def _moderate_renal_suggestion(b: Bindings) -> str:
-    if b.order.action == "start":
-        return (f"Start at about {RENAL_START_MG_DAY} mg/day and increase cautiously, watching "
-                "for sedation, confusion and weakness.")
-    return (f"Check that {b.dose.mg:g} mg/day was reached by cautious titration at this renal "
-            f"function; reduce toward {RENAL_START_MG_DAY} mg/day if sedation, confusion or "
-            "weakness appear.")
+def _bases(f: Sequence[Finding]) -> str:
+    return "; ".join(sorted({str(x.basis) for x in f}))
+
+
+def seizure_message(f: Sequence[Finding]) -> str:
+    return (
+        f"Seizure disorder on the problem list ({_labels(f)}): baclofen is "
+        "contraindicated in epilepsy and other seizure disorders."
+    )
+
+
+def end_stage_message(f: Sequence[Finding]) -> str:
+    return (
+        f"Terminal renal failure ({_bases(f)}): oral baclofen is contraindicated; it is "
+        "excreted unchanged by the kidneys and accumulates to toxic levels."
+    )
+
+
+def end_stage_intrathecal_message(f: Sequence[Finding], order: Sequence[OrderFact]) -> str:
+    what = (
+        "an intrathecal screening bolus"
+        if order[0].it_phase == "screening"
+        else "a new intrathecal infusion"
+    )
+    return (
+        f"Terminal renal failure ({_bases(f)}): baclofen is contraindicated, and {what} "
+        "starts a new exposure; it is excreted unchanged by the kidneys and accumulates "
+        "to toxic levels."
+    )
+
+
+def removal(code: str) -> Iterator[OrderRemoval]:
+    yield OrderRemoval(code=code)
 
 
 RULES = [
+    Derivation(
+        id="contraindication.remove_on_start_seizure_disorder",
+        when=(c.f << _seizure, c.order << (ACTIVE_ORDER & (m.action == "start"))),
+        derive=removal,
+        params={"code": "SEIZURE_DISORDER_CONTRAINDICATION"},
+        doc="A new course in a seizure disorder: remove the order rather than give it.",
+    ),
+    Derivation(
+        id="contraindication.remove_on_start_end_stage_renal",
+        when=(c.f << _end_stage, c.order << (_oral_or_other & (m.action == "start"))),
+        derive=removal,
+        params={"code": "END_STAGE_RENAL_CONTRAINDICATION"},
+        doc="A new oral course in terminal renal failure: remove the order.",
+    ),
+    Derivation(
+        id="contraindication.remove_intrathecal_start_end_stage_renal",
+        when=(c.f << _end_stage, c.order << (_intrathecal_start & (m.action == "start"))),
+        derive=removal,
+        params={"code": "END_STAGE_RENAL_CONTRAINDICATION"},
+        doc="A new intrathecal course in terminal renal failure: remove the order.",
+    ),
     AlertRule(
         id="contraindication.seizure_disorder",
         code="SEIZURE_DISORDER_CONTRAINDICATION",
         severity=Severity.CRITICAL,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "seizure_disorder")),
-              c.order << _active_order),
-        message=_seizure_message,
-        suggestion=lambda items: ("Do not start baclofen; choose another antispastic "
-                                  "treatment, or document the specialist's override reason. "
-                                  "If already established, do not stop abruptly."),
-        evidence=_evidence,
+        when=(c.f << _seizure, c.order << ACTIVE_ORDER),
+        message=seizure_message,
+        suggestion="Do not start baclofen; choose another antispastic treatment, or document "
+        "the specialist's override reason. If already established, do not stop abruptly.",
+        evidence=("findings=f[].*",),
         aggregate=True,
         source=SEIZURE_SOURCE,
         description="Epilepsy or another seizure disorder on the problem list.",
@@ -167,13 +147,11 @@ RULES = [
         id="contraindication.end_stage_renal",
         code="END_STAGE_RENAL_CONTRAINDICATION",
         severity=Severity.CRITICAL,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "end_stage_renal")),
-              c.order << _oral_or_other),
-        message=_esrd_message,
-        suggestion=lambda items: ("Do not use oral baclofen (nor start intrathecal baclofen); "
-                                  "choose another antispastic treatment, or document the "
-                                  "specialist's override reason."),
-        evidence=_evidence,
+        when=(c.f << _end_stage, c.order << _oral_or_other),
+        message=end_stage_message,
+        suggestion="Do not use oral baclofen (nor start intrathecal baclofen); choose another "
+        "antispastic treatment, or document the specialist's override reason.",
+        evidence=("findings=f[].*",),
         aggregate=True,
         supersedes=("RENAL_IMPAIRMENT",),
         source=ESRD_SOURCE,
@@ -184,101 +162,15 @@ RULES = [
         id="contraindication.end_stage_renal_intrathecal_start",
         code="END_STAGE_RENAL_CONTRAINDICATION",
         severity=Severity.CRITICAL,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "end_stage_renal")),
-              c.order << _intrathecal_start),
-        message=_esrd_intrathecal_message,
-        suggestion=lambda items: ("Do not start intrathecal baclofen (screening or infusion); "
-                                  "choose another antispastic treatment, or document the "
-                                  "specialist's override reason."),
-        evidence=_evidence,
+        when=(c.f << _end_stage, c.order << _intrathecal_start),
+        message=end_stage_intrathecal_message,
+        suggestion="Do not start intrathecal baclofen (screening or infusion); choose another "
+        "antispastic treatment, or document the specialist's override reason.",
+        evidence=("findings=f[].*",),
         aggregate=True,
         supersedes=("RENAL_IMPAIRMENT",),
         source=ESRD_INTRATHECAL_SOURCE,
         description="Terminal renal failure on an intrathecal start or screening bolus (a "
         "running infusion gets RENAL_IMPAIRMENT instead).",
     ),
-    AlertRule(
-        id="renal.impairment_moderate",
-        code="RENAL_IMPAIRMENT",
-        severity=Severity.WARNING,
-        when=(
-            c.renal << _moderate_renal,
-            c.order << _oral_active,
-            c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
-        ),
-        message="{renal.measure} {renal.ml_min:g} mL/min (30–{limit} mL/min) and {dose.mg:g} "
-        "mg/day (advised: about {start} mg/day): baclofen accumulates.",
-        suggestion=_moderate_renal_suggestion,
-        params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
-        evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min,
-                            "daily_mg": b.dose.mg, "advised_mg_day": b.start},
-        source=RENAL_SOURCE,
-        description="CrCl/eGFR 30 to 50 mL/min and above 5 mg/day: low dose, cautious "
-        "titration. At or below 5 mg/day the order already follows the advice: no alert.",
-    ),
-    AlertRule(
-        id="renal.impairment_moderate_dose_unknown",
-        code="RENAL_IMPAIRMENT",
-        severity=Severity.WARNING,
-        when=(
-            c.renal << _moderate_renal,
-            c.order << (_oral_active & (-m.dose_value | -m.frequency_per_day)),
-        ),
-        message="{renal.measure} {renal.ml_min:g} mL/min is within 30–{limit} mL/min: baclofen "
-        "is renally excreted and accumulates.",
-        suggestion="Keep the daily dose at about {start} mg/day and titrate cautiously.",
-        params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
-        evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min,
-                            "advised_mg_day": b.start},
-        source=RENAL_SOURCE,
-        description="CrCl/eGFR 30 to 50 mL/min on an order whose dose is not (yet) known.",
-    ),
-    AlertRule(
-        id="renal.impairment_severe",
-        code="RENAL_IMPAIRMENT",
-        severity=Severity.WARNING,
-        when=(
-            c.renal << ((m.kind == "renal_function") & (m.ml_min >= 15)
-                        & (m.ml_min < AVOID_ORAL_BELOW_ML_MIN)),
-            c.order << _oral_active,
-        ),
-        message="{renal.measure} {renal.ml_min:g} mL/min is below {limit} mL/min: oral baclofen "
-        "should be avoided.",
-        suggestion="Avoid oral baclofen; if there is no alternative, specialist review and "
-        "intrathecal use with extreme caution.",
-        params={"limit": AVOID_ORAL_BELOW_ML_MIN},
-        evidence=lambda b: {"measure": b.renal.measure, "ml_min": b.renal.ml_min},
-        source=RENAL_SEVERE_SOURCE,
-        description="CrCl/eGFR 15 to < 30 mL/min: avoid oral baclofen.",
-    ),
-    AlertRule(
-        id="pregnancy.not_first_line",
-        code="PREGNANCY",
-        severity=Severity.WARNING,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "pregnancy")),
-              c.order << _active_order),
-        message=lambda items: f"The patient is pregnant ({'; '.join(_bases(items))}): baclofen "
-        "is not a first-line medication in pregnancy.",
-        suggestion=lambda items: "Reserve for exceptional cases after specialist review; "
-        "prefer non-drug management. If already established, do not stop abruptly.",
-        evidence=_evidence,
-        aggregate=True,
-        source=PREGNANCY_SOURCE,
-        description="Pregnancy: not first line.",
-    ),
-    AlertRule(
-        id="interaction.cns_depressants",
-        code="CNS_DEPRESSANT_COMEDICATION",
-        severity=Severity.WARNING,
-        when=(c.f << ((m.kind == "finding") & (m.finding == "cns_depressant")),
-              c.order << _active_order),
-        message=_cns_message,
-        suggestion=lambda items: "Review the need for each depressant, use the lowest doses, "
-        "and monitor sedation and breathing; advise against alcohol.",
-        evidence=_evidence,
-        aggregate=True,
-        source=CNS_SOURCE,
-        description="Opioid, benzodiazepine or other CNS depressant, or alcohol use, active.",
-    ),
 ]
-

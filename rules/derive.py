@@ -1,9 +1,15 @@
-"""Derivations: the facts other rules reason over, computed by rules inside the engine.
+"""Derivations every family reads: the facts other rules reason over, computed by rules inside
+the engine so that the trace shows how every alert was reached.
 
-Chain: patient + order -> age -> age band; order -> daily dose (canonical mg and ug) ->
-mg/kg/day (with the weight) and the step from the previous regimen; patient -> renal function;
-each condition and medication -> findings. Alert rules in the other modules match these
-derived facts, so the engine's trace shows how every alert was reached.
+When a birth date (or an age) is known, Then the age in completed years and its band: under 8,
+8 to 17, adult from the 18th birthday (000 for children, 001 for adults).
+When the order has a dose and a frequency, Then the daily dose in mg and ug; with the previous
+regimen, the previous daily dose and the step between them; with the weight, mg/kg/day.
+When a creatinine clearance or an eGFR is known, Then the renal function (the lower of the two),
+and below 15 mL/min terminal renal failure (CKD stage 5).
+When a flag or a problem-list or medication entry says so, Then a finding: end-stage renal
+disease, pregnancy, a CNS depressant, a seizure disorder, or an entry that could not be read
+(code sets: rules/code_sets.py).
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any, Literal
 
-from engine import Bindings, Derivation, c, m
+from engine import Derivation, c, given, m
+from engine.facts import read_as
 from rules.code_sets import (
     NOT_THE_PATIENTS,
     PAST_STATUSES,
@@ -24,13 +31,28 @@ from rules.code_sets import (
     entry_findings,
     read_entry,
 )
+from rules.vocabulary import (
+    Age,
+    AgeBand,
+    ConditionEntry,
+    DailyDose,
+    DoseStep,
+    Finding,
+    MedicationEntry,
+    OrderFact,
+    PatientFact,
+    PreviousDailyDose,
+    RenalFunction,
+    WeightBasedDose,
+)
 
 UNIT_TO_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001}
 
 # Age bands of the oral posology (000): "below 8 years" and "over 8 years" switch on the 8th
 # birthday; adult rules (001) apply from the 18th birthday.
-CHILD_YOUNGER_BAND_BELOW = 8
-ADULT_FROM = 18
+CHILD_YOUNGER_BAND_BELOW_YEARS = 8  # years
+ADULT_FROM_YEARS = 18  # years
+END_STAGE_ML_MIN = 15  # terminal renal failure: CrCl/eGFR below 15 mL/min (CKD stage 5)
 
 
 def completed_years(born: date, on: date) -> int:
@@ -38,163 +60,189 @@ def completed_years(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _age_from_birth_date(b: Bindings) -> Iterator[dict[str, Any]]:
-    born = date.fromisoformat(b.patient.birth_date)
-    on = date.fromisoformat(b.order.date)
-    yield {"kind": "age", "years": completed_years(born, on),
-           "exact_years": round((on - born).days / 365.25, 3), "basis": "birth_date"}
+def age_from_birth_date(patient: PatientFact, order: OrderFact) -> Iterator[Age]:
+    born = date.fromisoformat(given(patient.birth_date))
+    on = date.fromisoformat(order.date)
+    yield Age(
+        years=completed_years(born, on),
+        exact_years=round((on - born).days / 365.25, 3),
+        basis="birth_date",
+    )
 
 
-def _age_from_years(b: Bindings) -> Iterator[dict[str, Any]]:
-    years = b.patient.age_years
-    yield {"kind": "age", "years": math.floor(years), "exact_years": years, "basis": "age_years"}
+def age_from_years(patient: PatientFact) -> Iterator[Age]:
+    years = given(patient.age_years)
+    yield Age(years=math.floor(years), exact_years=years, basis="age_years")
 
 
-def _band(name: str, paediatric: bool) -> Any:
-    def derive(b: Bindings) -> Iterator[dict[str, Any]]:
-        yield {"kind": "age_band", "band": name, "paediatric": paediatric, "years": b.age.years}
-
-    return derive
-
-
-def _with_route(fact: dict[str, Any], source: Any) -> dict[str, Any]:
-    """Carry the route when known. With no route (an EHR order may lack one) the key stays
-    absent, route-specific rules stay silent and missing.route says why."""
-    if "route" in source:
-        fact["route"] = source["route"]
-    return fact
+def age_band(
+    age: Age, band: Literal["under_8", "8_to_17", "adult"], paediatric: bool
+) -> Iterator[AgeBand]:
+    yield AgeBand(band=band, paediatric=paediatric, years=age.years)
 
 
-def _daily_dose(b: Bindings) -> Iterator[dict[str, Any]]:
-    o = b.order
-    mg_per_dose = o.dose_value * UNIT_TO_MG[o.dose_unit]
-    mg = mg_per_dose * o.frequency_per_day
-    yield _with_route({"kind": "daily_dose", "mg": round(mg, 6),
-                       "ug": round(mg * 1000, 3), "dose_mg": round(mg_per_dose, 6),
-                       "frequency_per_day": o.frequency_per_day, "unit_written": o.dose_unit}, o)
+def daily_dose(order: OrderFact) -> Iterator[DailyDose]:
+    """With no route (an EHR order may lack one) the route stays absent, route-specific rules
+    stay silent and missing.route says why."""
+    unit, value = given(order.dose_unit), given(order.dose_value)
+    mg_per_dose = value * UNIT_TO_MG[unit]
+    freq = given(order.frequency_per_day)
+    mg = mg_per_dose * freq
+    yield DailyDose(
+        mg=round(mg, 6),
+        ug=round(mg * 1000, 3),
+        dose_mg=round(mg_per_dose, 6),
+        frequency_per_day=freq,
+        unit_written=unit,
+        route=order.route,
+        written=f"{value:g} {unit}",
+    )
 
 
-def _previous_daily_dose(b: Bindings) -> Iterator[dict[str, Any]]:
-    o = b.order
-    mg = o.prev_dose_value * UNIT_TO_MG[o.prev_dose_unit] * o.prev_frequency_per_day
-    yield _with_route({"kind": "previous_daily_dose", "mg": round(mg, 6),
-                       "ug": round(mg * 1000, 3)}, o)
+def previous_daily_dose(order: OrderFact) -> Iterator[PreviousDailyDose]:
+    mg = (
+        given(order.prev_dose_value)
+        * UNIT_TO_MG[given(order.prev_dose_unit)]
+        * given(order.prev_frequency_per_day)
+    )
+    yield PreviousDailyDose(mg=round(mg, 6), ug=round(mg * 1000, 3), route=order.route)
 
 
-def _dose_step(b: Bindings) -> Iterator[dict[str, Any]]:
-    """The step from the previous regimen. A "continue" whose previous regimen differs is a
-    change in all but name, so it is stepped too; an unchanged dose yields no step."""
-    if b.dose.mg == b.prev.mg:
+def dose_step(order: OrderFact, dose: DailyDose, prev: PreviousDailyDose) -> Iterator[DoseStep]:
+    """A "continue" whose previous regimen differs is a change in all but name, so it is
+    stepped too; an unchanged dose yields no step."""
+    if dose.mg == prev.mg:
         return
-    step = _with_route({"kind": "dose_step", "from_mg": b.prev.mg, "to_mg": b.dose.mg,
-                        "increase_mg": round(b.dose.mg - b.prev.mg, 6),
-                        "reduction_fraction": round(max(0.0, 1 - b.dose.mg / b.prev.mg), 4)},
-                       b.order)
-    if "prev_since" in b.order:
-        since = date.fromisoformat(b.order.prev_since)
-        step["since"] = b.order.prev_since
-        step["days_since_change"] = (date.fromisoformat(b.order.date) - since).days
-    yield step
+    days = None
+    if order.prev_since is not None:
+        days = (date.fromisoformat(order.date) - date.fromisoformat(order.prev_since)).days
+    yield DoseStep(
+        from_mg=prev.mg,
+        to_mg=dose.mg,
+        increase_mg=round(dose.mg - prev.mg, 6),
+        reduction_fraction=round(max(0.0, 1 - dose.mg / prev.mg), 4),
+        route=order.route,
+        since=order.prev_since,
+        days_since_change=days,
+    )
 
 
-def _weight_based(b: Bindings) -> Iterator[dict[str, Any]]:
-    yield _with_route({"kind": "weight_based_dose",
-                       "mg_per_kg_day": round(b.dose.mg / b.patient.weight_kg, 4),
-                       "mg": b.dose.mg, "weight_kg": b.patient.weight_kg}, b.dose)
+def weight_based_dose(dose: DailyDose, patient: PatientFact) -> Iterator[WeightBasedDose]:
+    weight = given(patient.weight_kg)
+    yield WeightBasedDose(
+        mg_per_kg_day=round(dose.mg / weight, 4), mg=dose.mg, weight_kg=weight, route=dose.route
+    )
 
 
-def _renal_function(b: Bindings) -> Iterator[dict[str, Any]]:
-    # The lower of creatinine clearance and eGFR: the conservative reading when both exist.
-    readings = [(b.patient[k], label) for k, label in
-                (("crcl_ml_min", "creatinine clearance"), ("egfr_ml_min", "eGFR"))
-                if k in b.patient]
+def renal_function(patient: PatientFact) -> Iterator[RenalFunction]:
+    """The lower of creatinine clearance and eGFR: the conservative reading when both exist."""
+    readings = [
+        (value, label)
+        for value, label in (
+            (patient.crcl_ml_min, "creatinine clearance"),
+            (patient.egfr_ml_min, "eGFR"),
+        )
+        if value is not None
+    ]
     value, measure = min(readings)
-    yield {"kind": "renal_function", "ml_min": value, "measure": measure}
+    yield RenalFunction(ml_min=value, measure=measure)
 
 
-def _unread(kind: str, raw: Any, entry: Entry) -> dict[str, Any] | None:
+def end_stage_by_renal_function(renal: RenalFunction) -> Iterator[Finding]:
+    reading = f"{renal.measure} {renal.ml_min:g} mL/min"
+    yield Finding(finding="end_stage_renal", basis=reading, label=reading)
+
+
+def flag(finding: str, basis: str, label: str, drug_class: str | None) -> Iterator[Finding]:
+    """A finding a yes/no field of the patient states (params say which)."""
+    yield Finding(finding=finding, drug_class=drug_class, basis=basis, label=label)
+
+
+def _unread(kind: str, raw: ConditionEntry | MedicationEntry, entry: Entry) -> Finding | None:
     """An entry whose code cannot be read: in a system we do not read and with no text, or
     malformed in one we do read. Nothing can be said from that code, which is not the same as
     "nothing found" (MISSING_DATA says so). A malformed code beside readable text is still
     reported: the entry is screened by its text alone, and the code may say more."""
     if entry.problem:
-        return {"kind": "finding", "finding": "unscreened_entry", "entry_kind": kind,
-                "reason": "malformed_code",
-                "label": f"{SYSTEM_NAMES.get(entry.named or '', 'code')} {entry.given!r}",
-                "problem": entry.problem, "screened_by_text": bool(entry.text)}
+        return Finding(
+            finding="unscreened_entry",
+            entry_kind=kind,
+            reason="malformed_code",
+            label=f"{SYSTEM_NAMES.get(entry.named or '', 'code')} {entry.given!r}",
+            problem=entry.problem,
+            screened_by_text=bool(entry.text),
+        )
     if entry.screenable:
         return None
-    system = raw.get("system")
-    label = f"{system} {raw.get('code')}" if system else f"{raw.get('code')} (no system)"
-    return {"kind": "finding", "finding": "unscreened_entry", "entry_kind": kind,
-            "reason": "system_not_read", "label": label,
-            "screened_by_text": False}
+    label = f"{raw.system} {raw.code}" if raw.system else f"{raw.code} (no system)"
+    return Finding(
+        finding="unscreened_entry",
+        entry_kind=kind,
+        reason="system_not_read",
+        label=label,
+        screened_by_text=False,
+    )
 
 
 def _label(entry: Entry, clinical: str | None, verification: str | None) -> str:
     label = entry.text or entry.code_label
-    statuses = [s for s in (clinical if clinical in PAST_STATUSES else None,
-                            verification if verification in UNCONFIRMED_STATUSES else None)
-                if s]
+    statuses = [
+        s
+        for s in (
+            clinical if clinical in PAST_STATUSES else None,
+            verification if verification in UNCONFIRMED_STATUSES else None,
+        )
+        if s
+    ]
     return f"{label} ({', '.join(statuses)})" if statuses else label
 
 
-def _condition_findings(b: Bindings) -> Iterator[dict[str, Any]]:
-    cond = b.cond
-    clinical, verification = cond.get("clinical_status"), cond.get("verification_status")
+def condition_findings(cond: ConditionEntry) -> Iterator[Finding]:
+    clinical, verification = cond.clinical_status, cond.verification_status
     if verification in NOT_THE_PATIENTS:
         return  # refuted or entered in error: not the patient's, nothing to read or report
-    entry = read_entry("condition", cond.get("system"), cond.get("code"), cond.get("display"))
+    entry = read_entry("condition", cond.system, cond.code, cond.display)
     unread = _unread("condition", cond, entry)
     if unread:
         yield unread
     label = _label(entry, clinical, verification)
     for finding, basis in entry_findings(entry, clinical, verification):
         if finding == "alcohol_use":  # alcohol is a CNS depressant for the interaction rule
-            yield {"kind": "finding", "finding": "cns_depressant", "drug_class": "alcohol",
-                   "basis": basis, "label": label}
+            yield Finding(finding="cns_depressant", drug_class="alcohol", basis=basis, label=label)
         else:
-            yield {"kind": "finding", "finding": finding, "basis": basis, "label": label}
+            yield Finding(finding=finding, basis=basis, label=label)
 
 
-def _medication_findings(b: Bindings) -> Iterator[dict[str, Any]]:
-    med = b.med
-    entry = read_entry("medication", med.get("system"), med.get("code"), med.get("display"))
+def medication_findings(med: MedicationEntry) -> Iterator[Finding]:
+    entry = read_entry("medication", med.system, med.code, med.display)
     unread = _unread("medication", med, entry)
     if unread:
         yield unread
     hit = entry_depressant(entry)
     if hit:
         drug_class, name = hit
-        yield {"kind": "finding", "finding": "cns_depressant", "drug_class": drug_class,
-               "label": name, "basis": entry.text or entry.code_label}
+        yield Finding(
+            finding="cns_depressant",
+            drug_class=drug_class,
+            label=name,
+            basis=entry.text or entry.code_label,
+        )
 
 
-def findings_of_entry(kind: Literal["condition", "medication"], entry: Mapping[str, Any]
-                      ) -> list[dict[str, Any]]:
+def findings_of_entry(
+    kind: Literal["condition", "medication"], entry: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The findings the engine derives from one problem-list or medication entry
     ({system, code, display}), by the same derivations: an empty list means the rules have
     nothing to say about it. A caller that must cut a long list keeps every entry with a
     finding (one that cannot be screened is a finding too) and drops only the others."""
+    fact = {k: v for k, v in entry.items() if v is not None}
     if kind == "condition":
-        return list(_condition_findings(Bindings({"cond": entry}, {})))
-    return list(_medication_findings(Bindings({"med": entry}, {})))
+        found = condition_findings(read_as(ConditionEntry, fact))
+    else:
+        found = medication_findings(read_as(MedicationEntry, fact))
+    return [f.as_fact() for f in found]
 
-
-def _flag(finding: str, basis: str, label: str, **extra: str) -> Any:
-    def derive(_: Bindings) -> Iterator[dict[str, Any]]:
-        yield {"kind": "finding", "finding": finding, "basis": basis, "label": label, **extra}
-
-    return derive
-
-
-def _renal_end_stage(b: Bindings) -> Iterator[dict[str, Any]]:
-    yield {"kind": "finding", "finding": "end_stage_renal",
-           "basis": f"{b.renal.measure} {b.renal.ml_min:g} mL/min",
-           "label": f"{b.renal.measure} {b.renal.ml_min:g} mL/min"}
-
-
-END_STAGE_ML_MIN = 15  # terminal renal failure: CrCl/eGFR below 15 mL/min (CKD stage 5)
 
 _patient = m.kind == "patient"
 _order = m.kind == "order"
@@ -203,40 +251,63 @@ RULES = [
     Derivation(
         id="derive.age_from_birth_date",
         when=(c.patient << (_patient & +m.birth_date), c.order << _order),
-        derive=_age_from_birth_date,
+        derive=age_from_birth_date,
+        doc="The age in completed years on the order date, from the birth date.",
     ),
     Derivation(
         id="derive.age_from_age_years",
         when=(c.patient << (_patient & -m.birth_date & +m.age_years),),
-        derive=_age_from_years,
+        derive=age_from_years,
+        doc="Without a birth date, the age given in years (rounded down).",
     ),
     Derivation(
         id="derive.age_band_under_8",
-        when=(c.age << ((m.kind == "age") & (m.years < CHILD_YOUNGER_BAND_BELOW)),),
-        derive=_band("under_8", paediatric=True),
+        when=(c.age << ((m.kind == "age") & (m.years < CHILD_YOUNGER_BAND_BELOW_YEARS)),),
+        derive=age_band,
+        params={"band": "under_8", "paediatric": True},
+        doc="Before the 8th birthday: the under-8 band (000).",
     ),
     Derivation(
         id="derive.age_band_8_to_17",
-        when=(c.age << ((m.kind == "age") & (m.years >= CHILD_YOUNGER_BAND_BELOW)
-                        & (m.years < ADULT_FROM)),),
-        derive=_band("8_to_17", paediatric=True),
+        when=(
+            c.age
+            << (
+                (m.kind == "age")
+                & (m.years >= CHILD_YOUNGER_BAND_BELOW_YEARS)
+                & (m.years < ADULT_FROM_YEARS)
+            ),
+        ),
+        derive=age_band,
+        params={"band": "8_to_17", "paediatric": True},
+        doc="From the 8th to the 18th birthday: the 8-to-17 band (000).",
     ),
     Derivation(
         id="derive.age_band_adult",
-        when=(c.age << ((m.kind == "age") & (m.years >= ADULT_FROM)),),
-        derive=_band("adult", paediatric=False),
+        when=(c.age << ((m.kind == "age") & (m.years >= ADULT_FROM_YEARS)),),
+        derive=age_band,
+        params={"band": "adult", "paediatric": False},
+        doc="From the 18th birthday: adult (001).",
     ),
     Derivation(
         id="derive.daily_dose",
-        when=(c.order << (_order & (m.action != "stop") & +m.dose_value & +m.dose_unit
-                          & +m.frequency_per_day),),
-        derive=_daily_dose,
+        when=(
+            c.order
+            << (
+                _order & (m.action != "stop") & +m.dose_value & +m.dose_unit & +m.frequency_per_day
+            ),
+        ),
+        derive=daily_dose,
+        doc="An order with a dose and a number of doses a day (not a stop): the daily dose in "
+        "mg and ug, and one dose in mg.",
     ),
     Derivation(
         id="derive.previous_daily_dose",
-        when=(c.order << (_order & +m.prev_dose_value & +m.prev_dose_unit
-                          & +m.prev_frequency_per_day),),
-        derive=_previous_daily_dose,
+        when=(
+            c.order
+            << (_order & +m.prev_dose_value & +m.prev_dose_unit & +m.prev_frequency_per_day),
+        ),
+        derive=previous_daily_dose,
+        doc="The previous regimen's daily dose in mg and ug.",
     ),
     Derivation(
         id="derive.dose_step",
@@ -245,46 +316,77 @@ RULES = [
             c.dose << (m.kind == "daily_dose"),
             c.prev << (m.kind == "previous_daily_dose"),
         ),
-        derive=_dose_step,
+        derive=dose_step,
+        doc="A change (or a continue that differs): the step from the previous daily dose, "
+        "the reduction as a fraction and the days since the last change.",
     ),
     Derivation(
         id="derive.weight_based_dose",
         when=(c.dose << (m.kind == "daily_dose"), c.patient << (_patient & +m.weight_kg)),
-        derive=_weight_based,
+        derive=weight_based_dose,
+        doc="With the weight: the daily dose in mg/kg/day.",
     ),
     Derivation(
         id="derive.renal_function",
         when=(c.patient << (_patient & (+m.crcl_ml_min | +m.egfr_ml_min)),),
-        derive=_renal_function,
+        derive=renal_function,
+        doc="With a creatinine clearance or an eGFR: the lower of the two, in mL/min.",
     ),
     Derivation(
         id="derive.end_stage_by_renal_function",
         when=(c.renal << ((m.kind == "renal_function") & (m.ml_min < END_STAGE_ML_MIN)),),
-        derive=_renal_end_stage,
+        derive=end_stage_by_renal_function,
+        doc="CrCl/eGFR below 15 mL/min: terminal renal failure.",
     ),
     Derivation(
         id="derive.end_stage_by_dialysis_flag",
-        when=(c.patient << (_patient & (m.on_dialysis == True)),),  # noqa: E712 durable DSL
-        derive=_flag("end_stage_renal", "on dialysis", "on dialysis"),
+        when=(c.patient << (_patient & (m.on_dialysis == True)),),
+        derive=flag,
+        params={
+            "finding": "end_stage_renal",
+            "basis": "on dialysis",
+            "label": "on dialysis",
+            "drug_class": None,
+        },
+        doc="On dialysis: terminal renal failure.",
     ),
     Derivation(
         id="derive.pregnancy_flag",
-        when=(c.patient << (_patient & (m.pregnant == True)),),  # noqa: E712
-        derive=_flag("pregnancy", "pregnant", "pregnant"),
+        when=(c.patient << (_patient & (m.pregnant == True)),),
+        derive=flag,
+        params={
+            "finding": "pregnancy",
+            "basis": "pregnant",
+            "label": "pregnant",
+            "drug_class": None,
+        },
+        doc="Marked pregnant: pregnancy.",
     ),
     Derivation(
         id="derive.alcohol_use_flag",
-        when=(c.patient << (_patient & (m.alcohol_use == True)),),  # noqa: E712
-        derive=_flag("cns_depressant", "alcohol use", "alcohol", drug_class="alcohol"),
+        when=(c.patient << (_patient & (m.alcohol_use == True)),),
+        derive=flag,
+        params={
+            "finding": "cns_depressant",
+            "basis": "alcohol use",
+            "label": "alcohol",
+            "drug_class": "alcohol",
+        },
+        doc="Alcohol use recorded: a CNS depressant (alcohol).",
     ),
     Derivation(
         id="derive.condition_findings",
         when=(c.cond << (m.kind == "condition"),),
-        derive=_condition_findings,
+        derive=condition_findings,
+        doc="Each problem-list entry, read by its code set or text (rules/code_sets.py): "
+        "seizure disorder, terminal renal failure, pregnancy, alcohol use, or an entry "
+        "that could not be read.",
     ),
     Derivation(
         id="derive.medication_findings",
         when=(c.med << (m.kind == "medication"),),
-        derive=_medication_findings,
+        derive=medication_findings,
+        doc="Each medication entry, read by RxNorm, ATC or its text (rules/drug_classes.py): "
+        "a CNS depressant, or an entry that could not be read.",
     ),
 ]

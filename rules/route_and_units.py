@@ -1,24 +1,38 @@
 """Route and unit plausibility: a route baclofen is not given by, and a dose whose size fits
 another unit better (micrograms written as milligrams and back, the classic 1000-fold error).
 
-Sources: 001 (primary) gives posology for oral use (mg) and intrathecal use (micrograms) only;
-004 (tertiary) names the two forms. Expected ranges are the constants below.
+001 (primary) gives posology for oral use (mg) and intrathecal use (micrograms) only; 004
+(tertiary): "it is available as oral tablets (10 mg, 20 mg) or intrathecal injection."
+
+When baclofen is ordered intravenously, intramuscularly, subcutaneously or epidurally (not a
+stop), Then ROUTE_NOT_PERMITTED (critical), and the order is better removed.
+When a dose outside its expected range (intrathecal 12-2003 ug/day, oral 1-200 mg/day) fits it
+once divided or multiplied by 1000, or an intrathecal dose written in mg comes to 2 mg/day or
+more, or an oral dose written in ug is under 1 mg per dose, or a test bolus written in mg is
+above 100 ug or written in ug above 200 ug, Then DOSE_UNIT_SUSPECT (critical). It withholds the
+suggested regimen (which dose was meant is unknown) and supersedes the red flags read from the
+ordered step (a unit slip is not a failing pump).
+When the order has no route, Then MISSING_DATA names order.route.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from engine import AlertRule, Bindings, Severity, c, m
+from engine import AlertRule, Derivation, Severity, c, m
 from rules.case import NOT_PERMITTED_ROUTES
-from rules.intrathecal import (
+from rules.contraindications import removal
+from rules.intrathecal.red_flags import PUMP_STEP_RULE
+from rules.intrathecal.screening import (
     FIRST_TEST_DOSE_MAX_UG,
-    PUMP_STEP_RULE,
     SCREENING_SOURCE,
     TEST_DOSE_MAX_UG,
     TEST_DOSE_MIN_UG,
 )
+from rules.missing_data import AGE_SOURCE
 from rules.sources import ADULT_SMPC, CONSUMER_GUIDE, Passage
+from rules.vocabulary import DailyDose, DoseRatio
 
 # Expected daily doses. Intrathecal: the maintenance range reported in 001 (12-2003 ug/day
 # spinal, 22-1400 cerebral; test boluses 25-100 ug fall inside it). Oral: from about 1 mg/day
@@ -62,32 +76,6 @@ ORAL_RANGE_SOURCE = Passage(
     "1-200 mg/day; outside it and inside after a 1000-fold correction, or written in ug and "
     "under 1 mg per dose, is flagged.",
 )
-
-
-def _any_route(routes: tuple[str, ...]) -> Any:
-    cond = m.route == routes[0]
-    for route in routes[1:]:
-        cond = cond | (m.route == route)
-    return cond
-
-
-def _written(b: Bindings) -> str:
-    return f"{b.order.dose_value:g} {b.order.dose_unit}"
-
-
-def _evidence(b: Bindings) -> dict[str, Any]:
-    return {"written": _written(b), "daily_mg": b.dose.mg, "daily_ug": b.dose.ug,
-            "frequency_per_day": b.dose.frequency_per_day}
-
-
-def _it_order() -> Any:
-    return (m.kind == "order") & (m.route == "intrathecal")
-
-
-def _oral_order() -> Any:
-    return (m.kind == "order") & (m.route == "oral")
-
-
 UNIT_SLIP_SOURCE = Passage(
     ADULT_SMPC,
     "Signs of severe overdose (coma) have been observed in an adult after a single test dose "
@@ -100,28 +88,68 @@ UNIT_SLIP_SOURCE = Passage(
     "dose is offered: which dose was meant cannot be known from the order.",
 )
 
+
+def _any_route(routes: tuple[str, ...]) -> Any:
+    cond = m.route == routes[0]
+    for route in routes[1:]:
+        cond = cond | (m.route == route)
+    return cond
+
+
+def test_bolus_ratio(dose: DailyDose, max_ug: int) -> Iterator[DoseRatio]:
+    yield DoseRatio(times_max_test_dose=dose.ug / max_ug)
+
+
+_not_permitted = (m.kind == "order") & _any_route(NOT_PERMITTED_ROUTES) & (m.action != "stop")
+_it_order = (m.kind == "order") & (m.route == "intrathecal")
+_oral_order = (m.kind == "order") & (m.route == "oral")
 _it_dose = (m.kind == "daily_dose") & (m.route == "intrathecal")
 _oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
+_test_bolus = _it_order & (m.it_phase == "screening") & (m.action != "stop")
 # A unit slip is not a pump malfunction: the step an intrathecal order with a suspect unit
 # makes is the slip itself, so the red flags read from that step (a +50 % step, a doubling,
 # a rise without effect) are superseded. A withdrawal sign is not read from the step
 # (intrathecal.withdrawal_sign) and still shows.
 _NOT_A_PUMP_MALFUNCTION = (PUMP_STEP_RULE,)
-_UNIT_SUGGESTION = ("Check the unit and the number against the intended regimen and the pump or "
-                    "product concentration; re-enter the dose in {unit}.")
+# Which dose was meant is unknown: the check suggests no corrected regimen.
+_NO_REGIMEN = ("suggested_regimen",)
+_UNIT_SUGGESTION = (
+    "Check the unit and the number against the intended regimen and the pump or "
+    "product concentration; re-enter the dose in {unit}."
+)
+_EVIDENCE = (
+    "written=dose.written",
+    "daily_mg=dose.mg",
+    "daily_ug=dose.ug",
+    "dose.frequency_per_day",
+)
 
 RULES = [
+    Derivation(
+        id="route.remove_not_permitted",
+        when=(c.order << _not_permitted,),
+        derive=removal,
+        params={"code": "ROUTE_NOT_PERMITTED"},
+        doc="A route baclofen is not given by: remove the order.",
+    ),
+    Derivation(
+        id="units.test_bolus_ratio",
+        when=(c.order << _test_bolus, c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG))),
+        derive=test_bolus_ratio,
+        params={"max_ug": TEST_DOSE_MAX_UG},
+        doc="A test bolus above 100 ug as a multiple of the largest test dose.",
+    ),
     AlertRule(
         id="route.not_permitted",
         code="ROUTE_NOT_PERMITTED",
         severity=Severity.CRITICAL,
-        when=(c.order << ((m.kind == "order") & _any_route(NOT_PERMITTED_ROUTES)
-                          & (m.action != "stop")),),
+        when=(c.order << _not_permitted,),
         message="Baclofen ordered by the {order.route} route: it is given only orally or "
         "intrathecally (implanted pump or lumbar puncture).",
         suggestion="Cancel this order; prescribe oral baclofen, or intrathecal baclofen through "
         "the specialist pump service.",
-        evidence=lambda b: {"route": b.order.route, "permitted": ["oral", "intrathecal"]},
+        params={"permitted": ["oral", "intrathecal"]},
+        evidence=("order.route", "permitted"),
         source=ROUTE_SOURCE,
         description="Route other than oral or intrathecal (intravenous, intramuscular, "
         "subcutaneous, epidural).",
@@ -131,17 +159,23 @@ RULES = [
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
         # Not a screening bolus: the test-bolus rule below says it better (one unit alert).
-        when=(c.order << (_it_order() & ((m.dose_unit == "mg") | (m.dose_unit == "g"))
-                          & (-m.it_phase | (m.it_phase != "screening"))),
-              c.dose << (_it_dose & (m.ug >= IT_MG_WRITTEN_SUSPECT_FROM_UG))),
-        message=lambda b: (f"Intrathecal dose written as {_written(b)} comes to {b.dose.ug:g} "
-                           "ug/day, at or beyond the top of any reported intrathecal dose: "
-                           "were micrograms meant?"),
+        when=(
+            c.order
+            << (
+                _it_order
+                & ((m.dose_unit == "mg") | (m.dose_unit == "g"))
+                & (-m.it_phase | (m.it_phase != "screening"))
+            ),
+            c.dose << (_it_dose & (m.ug >= IT_MG_WRITTEN_SUSPECT_FROM_UG)),
+        ),
+        message="Intrathecal dose written as {dose.written} comes to {dose.ug:g} ug/day, at or "
+        "beyond the top of any reported intrathecal dose: were micrograms meant?",
         suggestion=_UNIT_SUGGESTION,
         params={"unit": "micrograms (ug)"},
-        evidence=_evidence,
+        evidence=_EVIDENCE,
         supersedes=("INTRATHECAL_DOSE_ABOVE_1000_UG",),
         supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
+        withholds=_NO_REGIMEN,
         source=IT_RANGE_SOURCE,
         description="Intrathecal dose written in mg that comes to 2 mg/day (2000 ug) or more.",
     ),
@@ -149,17 +183,19 @@ RULES = [
         id="units.intrathecal_test_bolus_mg_written",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_it_order() & (m.it_phase == "screening") & (m.action != "stop")
-                          & ((m.dose_unit == "mg") | (m.dose_unit == "g"))),
-              c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG))),
-        message=lambda b: (f"Intrathecal test bolus written as {_written(b)} is {b.dose.ug:g} "
-                           f"ug, {b.dose.ug / TEST_DOSE_MAX_UG:.3g} times the {TEST_DOSE_MAX_UG} "
-                           "ug maximum test dose (usual first dose 25-50 ug): were micrograms "
-                           "meant?"),
+        when=(
+            c.order << (_test_bolus & ((m.dose_unit == "mg") | (m.dose_unit == "g"))),
+            c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG)),
+            c.ratio << (m.kind == "dose_ratio"),
+        ),
+        message="Intrathecal test bolus written as {dose.written} is {dose.ug:g} ug, "
+        "{ratio.times_max_test_dose:.3g} times the {max_ug} ug maximum test dose (usual first "
+        "dose 25-50 ug): were micrograms meant?",
         suggestion=_UNIT_SUGGESTION,
-        params={"unit": "micrograms (ug)"},
-        evidence=lambda b: {**_evidence(b), "max_test_dose_ug": TEST_DOSE_MAX_UG},
+        params={"unit": "micrograms (ug)", "max_ug": TEST_DOSE_MAX_UG},
+        evidence=(*_EVIDENCE, "max_test_dose_ug=max_ug"),
         supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
+        withholds=_NO_REGIMEN,
         source=SCREENING_SOURCE,
         description="Screening test bolus written in mg (or g) that comes to more than 100 ug: "
         "a bolus that size is an overdose, and micrograms were likely meant.",
@@ -170,20 +206,32 @@ RULES = [
         severity=Severity.CRITICAL,
         # Written in ug only: a bolus written in mg (or g) is the rule above, and one order
         # must not get two unit alerts.
-        when=(c.order << (_it_order() & (m.it_phase == "screening") & (m.action != "stop")
-                          & (m.dose_unit == "ug")),
-              c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR))),
-        message=lambda b: (f"Intrathecal test bolus of {b.dose.ug:g} ug ({b.dose.mg:g} mg) "
-                           f"is {b.dose.ug / TEST_DOSE_MAX_UG:.3g} times the {TEST_DOSE_MAX_UG} "
-                           f"ug ({TEST_DOSE_MAX_UG / 1000:g} mg) maximum test dose (usual "
-                           f"first dose {TEST_DOSE_MIN_UG}-{FIRST_TEST_DOSE_MAX_UG} ug): a unit "
-                           "or decimal slip?"),
+        when=(
+            c.order << (_test_bolus & (m.dose_unit == "ug")),
+            c.dose << (_it_dose & (m.ug > TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR)),
+            c.ratio << (m.kind == "dose_ratio"),
+        ),
+        message="Intrathecal test bolus of {dose.ug:g} ug ({dose.mg:g} mg) is "
+        "{ratio.times_max_test_dose:.3g} times the {max_ug} ug ({max_mg:g} mg) maximum test "
+        "dose (usual first dose {first_min}-{first_max} ug): a unit or decimal slip?",
         suggestion="Do not give this bolus as written: confirm the intended test dose and its "
         "unit with the prescriber and re-enter it in micrograms (ug).",
-        evidence=lambda b: {"written": _written(b), "bolus_ug": b.dose.ug, "bolus_mg": b.dose.mg,
-                            "max_test_dose_ug": TEST_DOSE_MAX_UG,
-                            "suspect_above_ug": TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR},
+        params={
+            "max_ug": TEST_DOSE_MAX_UG,
+            "max_mg": TEST_DOSE_MAX_UG / UNIT_FACTOR,
+            "first_min": TEST_DOSE_MIN_UG,
+            "first_max": FIRST_TEST_DOSE_MAX_UG,
+            "suspect_above_ug": TEST_DOSE_MAX_UG * UNIT_SLIP_TEST_DOSE_FACTOR,
+        },
+        evidence=(
+            "written=dose.written",
+            "bolus_ug=dose.ug",
+            "bolus_mg=dose.mg",
+            "max_test_dose_ug=max_ug",
+            "suspect_above_ug",
+        ),
         supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
+        withholds=_NO_REGIMEN,
         source=UNIT_SLIP_SOURCE,
         description="Screening test bolus written in ug above 200 ug, twice the 100 ug maximum "
         "test dose: a unit or decimal slip.",
@@ -192,15 +240,22 @@ RULES = [
         id="units.intrathecal_1000_fold_low",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << _it_order(),
-              c.dose << (_it_dose & (m.ug < IT_EXPECTED_UG_DAY[0])
-                         & (m.ug <= IT_EXPECTED_UG_DAY[1] / UNIT_FACTOR))),
-        message=lambda b: (f"Intrathecal dose written as {_written(b)} is {b.dose.ug:g} ug/day, "
-                           "a thousandth of a usual dose: were milligrams meant?"),
+        when=(
+            c.order << _it_order,
+            c.dose
+            << (
+                _it_dose
+                & (m.ug < IT_EXPECTED_UG_DAY[0])
+                & (m.ug <= IT_EXPECTED_UG_DAY[1] / UNIT_FACTOR)
+            ),
+        ),
+        message="Intrathecal dose written as {dose.written} is {dose.ug:g} ug/day, a thousandth "
+        "of a usual dose: were milligrams meant?",
         suggestion=_UNIT_SUGGESTION,
         params={"unit": "micrograms (ug)"},
-        evidence=_evidence,
+        evidence=_EVIDENCE,
         supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
+        withholds=_NO_REGIMEN,
         source=IT_RANGE_SOURCE,
         description="Intrathecal dose 1000-fold below the expected 12-2003 ug/day.",
     ),
@@ -208,16 +263,23 @@ RULES = [
         id="units.intrathecal_1000_fold_high",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_it_order() & (m.dose_unit == "ug")),
-              c.dose << (_it_dose & (m.ug > IT_EXPECTED_UG_DAY[1])
-                         & (m.ug >= IT_EXPECTED_UG_DAY[0] * UNIT_FACTOR))),
-        message=lambda b: (f"Intrathecal dose written as {_written(b)} is {b.dose.ug:g} ug/day, "
-                           "over 1000 times a usual dose: was a unit converted twice?"),
+        when=(
+            c.order << (_it_order & (m.dose_unit == "ug")),
+            c.dose
+            << (
+                _it_dose
+                & (m.ug > IT_EXPECTED_UG_DAY[1])
+                & (m.ug >= IT_EXPECTED_UG_DAY[0] * UNIT_FACTOR)
+            ),
+        ),
+        message="Intrathecal dose written as {dose.written} is {dose.ug:g} ug/day, over 1000 "
+        "times a usual dose: was a unit converted twice?",
         suggestion=_UNIT_SUGGESTION,
         params={"unit": "micrograms (ug)"},
-        evidence=_evidence,
+        evidence=_EVIDENCE,
         supersedes=("INTRATHECAL_DOSE_ABOVE_1000_UG",),
         supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
+        withholds=_NO_REGIMEN,
         source=IT_RANGE_SOURCE,
         description="Intrathecal dose 1000-fold above the expected 12-2003 ug/day.",
     ),
@@ -225,13 +287,16 @@ RULES = [
         id="units.oral_ug_written",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_oral_order() & (m.dose_unit == "ug")),
-              c.dose << (_oral_dose & (m.dose_mg < ORAL_UG_WRITTEN_SUSPECT_BELOW_MG))),
-        message=lambda b: (f"Oral dose written as {_written(b)} is {b.dose.dose_mg:g} mg per "
-                           "dose: oral baclofen is dosed in milligrams; were mg meant?"),
+        when=(
+            c.order << (_oral_order & (m.dose_unit == "ug")),
+            c.dose << (_oral_dose & (m.dose_mg < ORAL_UG_WRITTEN_SUSPECT_BELOW_MG)),
+        ),
+        message="Oral dose written as {dose.written} is {dose.dose_mg:g} mg per dose: oral "
+        "baclofen is dosed in milligrams; were mg meant?",
         suggestion=_UNIT_SUGGESTION,
         params={"unit": "milligrams (mg)"},
-        evidence=_evidence,
+        evidence=_EVIDENCE,
+        withholds=_NO_REGIMEN,
         source=ORAL_RANGE_SOURCE,
         description="Oral dose written in ug that comes to under 1 mg per dose.",
     ),
@@ -239,14 +304,21 @@ RULES = [
         id="units.oral_1000_fold_high",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << _oral_order(),
-              c.dose << (_oral_dose & (m.mg > ORAL_EXPECTED_MG_DAY[1])
-                         & (m.mg >= ORAL_EXPECTED_MG_DAY[0] * UNIT_FACTOR))),
-        message=lambda b: (f"Oral dose written as {_written(b)} comes to {b.dose.mg:g} mg/day, "
-                           "over 1000 times a usual daily dose: was the unit mixed up?"),
+        when=(
+            c.order << _oral_order,
+            c.dose
+            << (
+                _oral_dose
+                & (m.mg > ORAL_EXPECTED_MG_DAY[1])
+                & (m.mg >= ORAL_EXPECTED_MG_DAY[0] * UNIT_FACTOR)
+            ),
+        ),
+        message="Oral dose written as {dose.written} comes to {dose.mg:g} mg/day, over 1000 "
+        "times a usual daily dose: was the unit mixed up?",
         suggestion=_UNIT_SUGGESTION,
         params={"unit": "milligrams (mg)"},
-        evidence=_evidence,
+        evidence=_EVIDENCE,
+        withholds=_NO_REGIMEN,
         source=ORAL_RANGE_SOURCE,
         description="Oral daily dose 1000-fold above the expected 1-200 mg/day.",
     ),
@@ -254,16 +326,36 @@ RULES = [
         id="units.oral_1000_fold_low",
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
-        when=(c.order << (_oral_order() & (m.dose_unit != "ug")),
-              c.dose << (_oral_dose & (m.mg < ORAL_EXPECTED_MG_DAY[0])
-                         & (m.mg <= ORAL_EXPECTED_MG_DAY[1] / UNIT_FACTOR))),
-        message=lambda b: (f"Oral dose written as {_written(b)} comes to {b.dose.mg:g} mg/day, "
-                           "a thousandth of a usual daily dose: were micrograms meant as mg?"),
+        when=(
+            c.order << (_oral_order & (m.dose_unit != "ug")),
+            c.dose
+            << (
+                _oral_dose
+                & (m.mg < ORAL_EXPECTED_MG_DAY[0])
+                & (m.mg <= ORAL_EXPECTED_MG_DAY[1] / UNIT_FACTOR)
+            ),
+        ),
+        message="Oral dose written as {dose.written} comes to {dose.mg:g} mg/day, a thousandth "
+        "of a usual daily dose: were micrograms meant as mg?",
         suggestion=_UNIT_SUGGESTION,
         params={"unit": "milligrams (mg)"},
-        evidence=_evidence,
+        evidence=_EVIDENCE,
+        withholds=_NO_REGIMEN,
         source=ORAL_RANGE_SOURCE,
         description="Oral daily dose 1000-fold below the expected 1-200 mg/day (written in mg "
         "or g).",
+    ),
+    AlertRule(
+        id="missing.route",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(c.order << ((m.kind == "order") & -m.route),),
+        message="No route on the order: the route-specific checks (oral maxima, tablet limit, "
+        "intrathecal titration) could not run.",
+        suggestion="State the route (oral or intrathecal).",
+        params={"missing": ["order.route"]},
+        evidence=("missing",),
+        source=AGE_SOURCE,
+        description="No route: route-specific checks could not run.",
     ),
 ]

@@ -22,8 +22,13 @@ REVIEW = "002_0d402c1eaae74421.txt"
 PAED_QA = "003_616e6b1136381f3a.txt"
 CONSUMER_GUIDE = "004_7cb5c55ef0d6001d.txt"
 
-PRECEDENCE = {PAED_SMPC: "primary", ADULT_SMPC: "primary", REVIEW: "secondary",
-              PAED_QA: "secondary", CONSUMER_GUIDE: "tertiary"}
+PRECEDENCE = {
+    PAED_SMPC: "primary",
+    ADULT_SMPC: "primary",
+    REVIEW: "secondary",
+    PAED_QA: "secondary",
+    CONSUMER_GUIDE: "tertiary",
+}
 
 
 def Passage(document: str, excerpt: str, note: str | None = None) -> Source:

@@ -24,15 +24,25 @@ INTRATHECAL: dict[str, dict[str, Any]] = {
     "adult_itb_titration": {
         "patient": ADULT,
         "order": {
-            "time": "2026-11-20T09:00:00Z", "action": "change", "route": "intrathecal",
-            "form": "intrathecal", "dose": {"value": 120, "unit": "ug"},
+            "time": "2026-11-20T09:00:00Z",
+            "action": "change",
+            "route": "intrathecal",
+            "form": "intrathecal",
+            "dose": {"value": 120, "unit": "ug"},
             "intrathecal": {
-                "phase": "titration", "spasticity_origin": "spinal", "pump": "programmable",
+                "phase": "titration",
+                "spasticity_origin": "spinal",
+                "pump": "programmable",
                 "infusion_started": "2026-11-18T09:00:00Z",
                 "history": [_h("2026-11-18T09:00:00Z", 100)],
-                "screening_doses": [{"time": "2026-11-16T10:00:00Z",
-                                     "dose": {"value": 50, "unit": "ug"},
-                                     "response": "significant", "effect_hours": 6}],
+                "screening_doses": [
+                    {
+                        "time": "2026-11-16T10:00:00Z",
+                        "dose": {"value": 50, "unit": "ug"},
+                        "response": "significant",
+                        "effect_hours": 6,
+                    }
+                ],
             },
         },
     },
@@ -40,13 +50,20 @@ INTRATHECAL: dict[str, dict[str, Any]] = {
     "adult_itb_maintenance": {
         "patient": ADULT,
         "order": {
-            "time": "2026-11-20T09:00:00Z", "action": "continue", "route": "intrathecal",
-            "form": "intrathecal", "dose": {"value": 300, "unit": "ug"},
+            "time": "2026-11-20T09:00:00Z",
+            "action": "continue",
+            "route": "intrathecal",
+            "form": "intrathecal",
+            "dose": {"value": 300, "unit": "ug"},
             "intrathecal": {
-                "phase": "maintenance", "spasticity_origin": "cerebral", "pump": "programmable",
+                "phase": "maintenance",
+                "spasticity_origin": "cerebral",
+                "pump": "programmable",
                 "infusion_started": "2026-03-02T09:00:00Z",
-                "history": [_h("2026-06-01T09:00:00Z", 250, "adequate"),
-                            _h("2026-09-01T09:00:00Z", 300, "adequate")],
+                "history": [
+                    _h("2026-06-01T09:00:00Z", 250, "adequate"),
+                    _h("2026-09-01T09:00:00Z", 300, "adequate"),
+                ],
             },
         },
     },
@@ -54,12 +71,21 @@ INTRATHECAL: dict[str, dict[str, Any]] = {
     "adult_itb_screening": {
         "patient": ADULT,
         "order": {
-            "time": "2026-11-20T10:00:00Z", "action": "start", "route": "intrathecal",
-            "form": "intrathecal", "dose": {"value": 50, "unit": "ug"},
+            "time": "2026-11-20T10:00:00Z",
+            "action": "start",
+            "route": "intrathecal",
+            "form": "intrathecal",
+            "dose": {"value": 50, "unit": "ug"},
             "intrathecal": {
-                "phase": "screening", "spasticity_origin": "spinal",
-                "screening_doses": [{"time": "2026-11-19T10:00:00Z",
-                                     "dose": {"value": 25, "unit": "ug"}, "response": "none"}],
+                "phase": "screening",
+                "spasticity_origin": "spinal",
+                "screening_doses": [
+                    {
+                        "time": "2026-11-19T10:00:00Z",
+                        "dose": {"value": 25, "unit": "ug"},
+                        "response": "none",
+                    }
+                ],
             },
         },
     },
@@ -68,16 +94,28 @@ INTRATHECAL: dict[str, dict[str, Any]] = {
     "adult_itb_start": {
         "patient": ADULT,
         "order": {
-            "time": "2026-11-20T09:00:00Z", "action": "start", "route": "intrathecal",
-            "form": "intrathecal", "dose": {"value": 100, "unit": "ug"},
+            "time": "2026-11-20T09:00:00Z",
+            "action": "start",
+            "route": "intrathecal",
+            "form": "intrathecal",
+            "dose": {"value": 100, "unit": "ug"},
             "intrathecal": {
-                "phase": "titration", "spasticity_origin": "spinal", "pump": "programmable",
+                "phase": "titration",
+                "spasticity_origin": "spinal",
+                "pump": "programmable",
                 "infusion_started": "2026-11-20T09:00:00Z",
                 "screening_doses": [
-                    {"time": "2026-11-17T10:00:00Z", "dose": {"value": 25, "unit": "ug"},
-                     "response": "none"},
-                    {"time": "2026-11-18T10:00:00Z", "dose": {"value": 50, "unit": "ug"},
-                     "response": "significant", "effect_hours": 6},
+                    {
+                        "time": "2026-11-17T10:00:00Z",
+                        "dose": {"value": 25, "unit": "ug"},
+                        "response": "none",
+                    },
+                    {
+                        "time": "2026-11-18T10:00:00Z",
+                        "dose": {"value": 50, "unit": "ug"},
+                        "response": "significant",
+                        "effect_hours": 6,
+                    },
                 ],
             },
         },

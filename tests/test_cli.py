@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
     ],
     ids=["no-alerts", "warning", "critical"],
 )
-def test_check_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                           case: dict[str, object], status: int, outcome: str) -> None:
+def test_check_exit_status(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: dict[str, object],
+    status: int,
+    outcome: str,
+) -> None:
     path = tmp_path / "case.json"
     path.write_text(json.dumps(case))
     assert main(["check", str(path), "--json"]) == status
@@ -38,8 +43,7 @@ def test_check_readable_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert "-> Use the oral solution" in out
 
 
-def test_invalid_case_names_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                      ) -> None:
+def test_invalid_case_names_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(build("adult_oral", patient={"weight_kg": -2})))
     assert main(["check", str(path)]) == 3
@@ -50,17 +54,26 @@ def test_rules_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == 0
     assert "TABLET_BELOW_33_KG  [critical]" in capsys.readouterr().out
     assert main(["rules", "--json"]) == 0
-    assert any(e["code"] == "MISSING_DATA" for e in json.loads(capsys.readouterr().out))
+    catalogue = json.loads(capsys.readouterr().out)
+    assert catalogue["ruleset_version"].startswith(catalogue["version"] + "+")
+    assert any(e["code"] == "MISSING_DATA" for e in catalogue["codes"])
 
 
-@pytest.mark.parametrize(("text", "fields"), [
-    ('{"patient": {"birth_date": "1981-06-15", "weight_kg": 80, "weight_kg": 8}, "order": {}}',
-     ["patient.weight_kg"]),
-    (json.dumps(build("adult_oral"))[:-2] + ', "form": "oral_solution"}}', ["order.form"]),
-], ids=["two-weights", "two-forms"])
-def test_a_repeated_key_is_invalid_input_naming_it(tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str],
-                                                   text: str, fields: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [
+        (
+            '{"patient": {"birth_date": "1981-06-15", "weight_kg": 80, "weight_kg": 8}, '
+            '"order": {}}',
+            ["patient.weight_kg"],
+        ),
+        (json.dumps(build("adult_oral"))[:-2] + ', "form": "oral_solution"}}', ["order.form"]),
+    ],
+    ids=["two-weights", "two-forms"],
+)
+def test_a_repeated_key_is_invalid_input_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, fields: list[str]
+) -> None:
     path = tmp_path / "dup.json"
     path.write_text(text)
     assert main(["check", str(path)]) == 3
@@ -70,7 +83,8 @@ def test_a_repeated_key_is_invalid_input_naming_it(tmp_path: Path,
 
 
 def test_text_that_is_not_json_is_still_named_by_the_model(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text('{"patient": ')
     assert main(["check", str(path)]) == 3
@@ -92,8 +106,9 @@ def test_a_closed_pipe_ends_it_quietly() -> None:
     command takes longer than that to import), so every write fails with EPIPE."""
     import subprocess
 
-    with subprocess.Popen([str(CLI), "rules"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(
+        [str(CLI), "rules"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.close()
         err = proc.stderr.read().decode()
@@ -107,8 +122,12 @@ def test_ctrl_c_ends_it_without_a_traceback() -> None:
     import subprocess
     import time
 
-    proc = subprocess.Popen([str(CLI), "check", "-"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(CLI), "check", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(1.5)  # past its imports, reading stdin
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -30,8 +30,12 @@ def _stages() -> list[str]:
 
 
 def test_hadolint() -> None:
-    done = subprocess.run([str(Path(sys.executable).with_name("hadolint")), "--no-color",
-                           str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("hadolint")), "--no-color", str(ROOT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -55,24 +59,36 @@ def _python_313() -> str | None:
     candidates = [shutil.which("python3.13") or ""]
     candidates += glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13"))
     for candidate in filter(None, candidates):
-        done = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode == 0 and "(3, 13)" in done.stdout:
             return candidate
     return None
 
 
-def _install(*args: str, env: dict[str, str] | None = None, timeout: float = 900
-             ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(INSTALL), *args], capture_output=True, text=True,
-                          timeout=timeout, check=False, env={**os.environ, **(env or {})})
+def _install(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(INSTALL), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_broken_venvs_are_detected(tmp_path: Path) -> None:
     """--check says what would be done without doing it."""
     packages_missing = tmp_path / "missing"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(packages_missing)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(packages_missing)], check=True
+    )
     (packages_missing / ".installed").write_text("an old install\n")
     done = _install("--check", str(packages_missing))
     assert done.returncode == 1
@@ -85,7 +101,8 @@ def test_broken_venvs_are_detected(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_container_install_rebuilds_a_wrong_venv_and_serves_without_test_tools(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """What the Dockerfile's build stage runs, into a venv made by Python 3.13 (durable-rules
     does not import there): rebuilt with 3.11 or 3.12, the runtime lock installed, the
     package installed (not editable), no test tool, and the server starts from it away from
@@ -103,33 +120,55 @@ def test_the_container_install_rebuilds_a_wrong_venv_and_serves_without_test_too
     assert done.returncode == 0, done.stdout + done.stderr
     assert expected in done.stderr and "rebuilding it" in done.stderr
     python = venv / "bin" / "python"
-    version = subprocess.run([str(python), "-c", "import sys; print(sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert version.strip() in ("(3, 11)", "(3, 12)")
     for tool in ("pytest", "hypothesis", "schemathesis", "ruff", "trustme", "yaml"):
-        missing = subprocess.run([str(python), "-c", f"import {tool}"], capture_output=True,
-                                 check=False, cwd=tmp_path)
+        missing = subprocess.run(
+            [str(python), "-c", f"import {tool}"], capture_output=True, check=False, cwd=tmp_path
+        )
         assert missing.returncode != 0, f"{tool} is in the runtime install"
-    where = subprocess.run([str(python), "-c", "import api; print(api.__file__)"],
-                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    where = subprocess.run(
+        [str(python), "-c", "import api; print(api.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
     assert str(venv) in where  # installed, not the source tree
     assert _install("--check", "--no-editable", str(venv)).returncode == 0  # up to date now
 
     port = free_port()
     log = tmp_path / "serve.log"
-    env = {**os.environ, "PORT": str(port), "LOG_LEVEL": "WARNING", "WORKERS": "1",
-           "CDS_FEEDBACK_DB": str(tmp_path / "state" / "feedback.sqlite3")}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "WORKERS": "1",
+        "CDS_FEEDBACK_DB": str(tmp_path / "state" / "feedback.sqlite3"),
+    }
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(venv / "bin" / "baclofen-cds"), "serve"], cwd=tmp_path,
-                                env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [str(venv / "bin" / "baclofen-cds"), "serve"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             wait_ready(Server("127.0.0.1", port, proc.pid, log), 1, proc)  # type: ignore[arg-type]
-            probe = subprocess.run([str(python), "-m", "api.probe", "/readyz"], env=env,
-                                   cwd=tmp_path, check=False)
+            probe = subprocess.run(
+                [str(python), "-m", "api.probe", "/readyz"], env=env, cwd=tmp_path, check=False
+            )
             assert probe.returncode == 0
         finally:
             stop(proc)  # type: ignore[arg-type]
-    probe = subprocess.run([str(python), "-m", "api.probe", "/livez"], env=env, cwd=tmp_path,
-                           check=False)
+    probe = subprocess.run(
+        [str(python), "-m", "api.probe", "/livez"], env=env, cwd=tmp_path, check=False
+    )
     assert probe.returncode == 1  # nobody answers now

@@ -28,8 +28,9 @@ def ca() -> object:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory, ca: object
-               ) -> Iterator[tuple[Proxy, list[Server], ssl.SSLContext]]:
+def deployment(
+    tmp_path_factory: pytest.TempPathFactory, ca: object
+) -> Iterator[tuple[Proxy, list[Server], ssl.SSLContext]]:
     tmp = tmp_path_factory.mktemp("deploy")
     cert = ca.issue_cert("127.0.0.1")  # type: ignore[attr-defined]
     chain, key = tmp / "chain.pem", tmp / "key.pem"
@@ -38,22 +39,32 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, ca: object
     context = ssl.create_default_context()
     ca.configure_trust(context)  # type: ignore[attr-defined]
     with ExitStack() as stack:
-        instances = [stack.enter_context(running(1, log_dir=tmp / f"instance-{n}",
-                                                 log_level="WARNING")) for n in range(2)]
-        proxy = stack.enter_context(nginx([f"{s.host}:{s.port}" for s in instances],
-                                          prefix=tmp / "nginx", tls=(chain, key),
-                                          verify=context))
+        instances = [
+            stack.enter_context(running(1, log_dir=tmp / f"instance-{n}", log_level="WARNING"))
+            for n in range(2)
+        ]
+        proxy = stack.enter_context(
+            nginx(
+                [f"{s.host}:{s.port}" for s in instances],
+                prefix=tmp / "nginx",
+                tls=(chain, key),
+                verify=context,
+            )
+        )
         yield proxy, instances, context
 
 
 def _checks(server: Server) -> float:
     text = httpx.get(server.url + "/metrics", timeout=5).text
-    return sum(metric(text, "baclofen_checks_total", api="native", outcome=o)
-               for o in ("critical", "warning", "info", "no_alerts"))
+    return sum(
+        metric(text, "baclofen_checks_total", api="native", outcome=o)
+        for o in ("critical", "warning", "info", "no_alerts")
+    )
 
 
 def test_checks_through_the_proxy_are_spread_over_the_instances(
-        deployment: tuple[Proxy, list[Server], ssl.SSLContext]) -> None:
+    deployment: tuple[Proxy, list[Server], ssl.SSLContext],
+) -> None:
     proxy, instances, context = deployment
     before = [_checks(s) for s in instances]
     errors: list[str] = []
@@ -81,11 +92,15 @@ def test_checks_through_the_proxy_are_spread_over_the_instances(
 
 
 def test_the_proxy_refuses_what_the_instances_would(
-        deployment: tuple[Proxy, list[Server], ssl.SSLContext]) -> None:
+    deployment: tuple[Proxy, list[Server], ssl.SSLContext],
+) -> None:
     proxy, _, context = deployment
     with httpx.Client(base_url=proxy.url, verify=context, timeout=20) as http:
-        big = http.post("/v1/safety-checks", content=b" " * (2 * 1024 * 1024),
-                        headers={"content-type": "application/json"})
+        big = http.post(
+            "/v1/safety-checks",
+            content=b" " * (2 * 1024 * 1024),
+            headers={"content-type": "application/json"},
+        )
         assert big.status_code == 413
         assert http.get("/healthz", headers={"x-big": "a" * 20_000}).status_code in (400, 431)
         assert http.get("/metrics").status_code == 404  # scraped on the instances only
@@ -95,7 +110,8 @@ def test_the_proxy_refuses_what_the_instances_would(
 
 
 def test_an_instance_that_goes_away_is_skipped(
-        deployment: tuple[Proxy, list[Server], ssl.SSLContext], tmp_path: Path) -> None:
+    deployment: tuple[Proxy, list[Server], ssl.SSLContext], tmp_path: Path
+) -> None:
     """Stopped (SIGTERM, as a rolling restart does): its connections are refused, and nginx
     sends those requests to the other instance; none is lost."""
     proxy, instances, context = deployment

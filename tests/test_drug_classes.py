@@ -27,7 +27,8 @@ def test_each_rxcui_names_one_ingredient_or_its_synonym() -> None:
             assert rxnorm_problem(rxcui) is None, name
             by_code.setdefault(rxcui, set()).add(name)
     assert {frozenset(v) for v in by_code.values() if len(v) > 1} == {
-        frozenset({"dosulepin", "dothiepin"})}
+        frozenset({"dosulepin", "dothiepin"})
+    }
 
 
 def test_every_brand_is_read_as_a_listed_ingredient() -> None:
@@ -53,32 +54,38 @@ def test_atc_codes_are_well_formed(code: str) -> None:
     assert atc_problem(code) is None
 
 
-@pytest.mark.parametrize("code", [
-    "M03BX01",  # baclofen itself
-    "N05AN01",  # lithium
-    "N06AB06",  # sertraline (SSRI)
-    "N06AX12",  # bupropion
-    "N06AX16",  # venlafaxine
-    "N03AX14",  # levetiracetam
-    "R06AE07",  # cetirizine
-    "R06AX13",  # loratadine
-    "R06AX26",  # fexofenadine
-    "A04AD12",  # aprepitant
-    "N02BE01",  # paracetamol
-    "R05DA09",  # dextromethorphan
-    "M03AX01",  # botulinum toxin
-    "N07BC04",  # lofexidine (not an opioid)
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "M03BX01",  # baclofen itself
+        "N05AN01",  # lithium
+        "N06AB06",  # sertraline (SSRI)
+        "N06AX12",  # bupropion
+        "N06AX16",  # venlafaxine
+        "N03AX14",  # levetiracetam
+        "R06AE07",  # cetirizine
+        "R06AX13",  # loratadine
+        "R06AX26",  # fexofenadine
+        "A04AD12",  # aprepitant
+        "N02BE01",  # paracetamol
+        "R05DA09",  # dextromethorphan
+        "M03AX01",  # botulinum toxin
+        "N07BC04",  # lofexidine (not an opioid)
+    ],
+)
 def test_non_sedating_neighbours_are_not_depressants(code: str) -> None:
     assert depressant_class(ATC, code, None) is None
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Oxycodone discontinued", None),
-    ("No oxycodone; paracetamol", None),
-    ("Somatropin 1 mg", None),
-    ("Carbamazepine 200 mg", None),  # contains no listed name
-    ("Chloral hydrate 500 mg", ("other sedative", "chloral hydrate")),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Oxycodone discontinued", None),
+        ("No oxycodone; paracetamol", None),
+        ("Somatropin 1 mg", None),
+        ("Carbamazepine 200 mg", None),  # contains no listed name
+        ("Chloral hydrate 500 mg", ("other sedative", "chloral hydrate")),
+    ],
+)
 def test_text(text: str, expected: tuple[str, str] | None) -> None:
     assert depressant_class(None, None, text) == expected

@@ -20,13 +20,14 @@ import engine.runtime as runtime
 from engine import (
     Alert,
     AlertRule,
-    Bindings,
     Derivation,
     Engine,
     EngineError,
+    Fact,
     RulesetError,
     Severity,
     Source,
+    Vocabulary,
     c,
     m,
 )
@@ -34,26 +35,45 @@ from engine import (
 SRC = Source(document="doc.txt", excerpt="the passage", note="why")
 
 
-def alert(rule_id: str, *when: Any, code: str = "HIT", severity: Severity = Severity.WARNING,
-          message: Any = "hit", **kw: Any) -> AlertRule:
-    return AlertRule(id=rule_id, code=code, severity=severity, when=when, message=message,
-                     suggestion=kw.pop("suggestion", "-"), source=SRC, **kw)
+def alert(
+    rule_id: str,
+    *when: Any,
+    code: str = "HIT",
+    severity: Severity = Severity.WARNING,
+    message: Any = "hit",
+    **kw: Any,
+) -> AlertRule:
+    return AlertRule(
+        id=rule_id,
+        code=code,
+        severity=severity,
+        when=when,
+        message=message,
+        suggestion=kw.pop("suggestion", "-"),
+        source=SRC,
+        **kw,
+    )
 
 
-def _double(b: Bindings) -> list[dict[str, Any]]:
-    return [{"kind": "doubled", "value": b.n.value * 2}]
+def _double(n: Any) -> list[dict[str, Any]]:
+    return [{"kind": "doubled", "value": n.value * 2}]
 
 
-def _quadruple(b: Bindings) -> list[dict[str, Any]]:
-    return [{"kind": "quadrupled", "value": b.d.value * 2, "from": b.d.value}]
+def _quadruple(d: Any) -> list[dict[str, Any]]:
+    return [{"kind": "quadrupled", "value": d.value * 2, "from": d.value}]
 
 
 CHAIN = [
     Derivation(id="t.double", when=(c.n << (m.kind == "number"),), derive=_double),
     Derivation(id="t.quadruple", when=(c.d << (m.kind == "doubled"),), derive=_quadruple),
-    alert("t.big", c.q << ((m.kind == "quadrupled") & (m.value > 100)), code="BIG",
-          message="{q.value:g} is above {limit}", suggestion="stay at or below {limit}",
-          params={"limit": 100}),
+    alert(
+        "t.big",
+        c.q << ((m.kind == "quadrupled") & (m.value > 100)),
+        code="BIG",
+        message="{q.value:g} is above {limit}",
+        suggestion="stay at or below {limit}",
+        params={"limit": 100},
+    ),
 ]
 
 
@@ -66,7 +86,8 @@ def chain() -> Engine:
 def test_derived_facts_chain_through_two_levels_to_an_alert(chain: Engine) -> None:
     outcome = chain.evaluate([{"kind": "number", "value": 30}])
     assert [(a.code, a.message, a.suggestion) for a in outcome.alerts] == [
-        ("BIG", "120 is above 100", "stay at or below 100")]
+        ("BIG", "120 is above 100", "stay at or below 100")
+    ]
     assert chain.evaluate([{"kind": "number", "value": 25}]).alerts == []  # 100 is not above
 
 
@@ -77,14 +98,33 @@ def test_the_trace_lists_each_firing_in_order_with_what_it_matched_and_derived(
     derived (with the ids later steps match), so an alert can be walked back to the input."""
     outcome = chain.evaluate([{"kind": "number", "value": 30, "id": "n1"}])
     assert [t.model_dump() for t in outcome.trace] == [
-        {"step": 1, "rule_id": "t.double", "matched": {"n": "n1"},
-         "derived": [{"kind": "doubled", "value": 60, "id": "d0"}],
-         "alert_code": None, "suppressed_by": None, "merged_into": None},
-        {"step": 2, "rule_id": "t.quadruple", "matched": {"d": "d0"},
-         "derived": [{"kind": "quadrupled", "value": 120, "from": 60, "id": "d1"}],
-         "alert_code": None, "suppressed_by": None, "merged_into": None},
-        {"step": 3, "rule_id": "t.big", "matched": {"q": "d1"}, "derived": [],
-         "alert_code": "BIG", "suppressed_by": None, "merged_into": None},
+        {
+            "step": 1,
+            "rule_id": "t.double",
+            "matched": {"n": "n1"},
+            "derived": [{"kind": "doubled", "value": 60, "id": "d0"}],
+            "alert_code": None,
+            "suppressed_by": None,
+            "merged_into": None,
+        },
+        {
+            "step": 2,
+            "rule_id": "t.quadruple",
+            "matched": {"d": "d0"},
+            "derived": [{"kind": "quadrupled", "value": 120, "from": 60, "id": "d1"}],
+            "alert_code": None,
+            "suppressed_by": None,
+            "merged_into": None,
+        },
+        {
+            "step": 3,
+            "rule_id": "t.big",
+            "matched": {"q": "d1"},
+            "derived": [],
+            "alert_code": "BIG",
+            "suppressed_by": None,
+            "merged_into": None,
+        },
     ]
 
 
@@ -128,68 +168,145 @@ def test_a_check_without_facts_has_no_alerts(chain: Engine) -> None:
 
 def test_absence_and_joins_between_facts() -> None:
     """`-m.field` matches a fact without the field; `m.x == c.other.x` joins two facts."""
-    engine = Engine("joins", [
-        alert("t.missing", c.p << ((m.kind == "patient") & -m.weight), code="MISSING"),
-        alert("t.same", c.p << (m.kind == "patient"),
-              c.o << ((m.kind == "order") & (m.patient == c.p.name)), code="JOINED"),
-    ])
-    codes = [a.code for a in engine.evaluate([{"kind": "patient", "name": "A"},
-                                              {"kind": "order", "patient": "A"}]).alerts]
+    engine = Engine(
+        "joins",
+        [
+            alert("t.missing", c.p << ((m.kind == "patient") & -m.weight), code="MISSING"),
+            alert(
+                "t.same",
+                c.p << (m.kind == "patient"),
+                c.o << ((m.kind == "order") & (m.patient == c.p.name)),
+                code="JOINED",
+            ),
+        ],
+    )
+    codes = [
+        a.code
+        for a in engine.evaluate(
+            [{"kind": "patient", "name": "A"}, {"kind": "order", "patient": "A"}]
+        ).alerts
+    ]
     assert sorted(codes) == ["JOINED", "MISSING"]
-    assert [a.code for a in engine.evaluate([{"kind": "patient", "name": "A", "weight": 70},
-                                             {"kind": "order", "patient": "B"}]).alerts] == []
+    assert [
+        a.code
+        for a in engine.evaluate(
+            [{"kind": "patient", "name": "A", "weight": 70}, {"kind": "order", "patient": "B"}]
+        ).alerts
+    ] == []
 
 
 # -- alerts: rendering, evidence --------------------------------------------------------------
 def test_an_alert_carries_its_rule_source_and_the_values_it_used() -> None:
-    engine = Engine("render", [
-        alert("t.dose", c.o << ((m.kind == "order") & (m.mg > 10)), code="DOSE",
-              severity=Severity.CRITICAL, message="{o.mg:g} mg > {cap} mg",
-              suggestion="at most {cap} mg", params={"cap": 10}),
-    ])
+    engine = Engine(
+        "render",
+        [
+            alert(
+                "t.dose",
+                c.o << ((m.kind == "order") & (m.mg > 10)),
+                code="DOSE",
+                severity=Severity.CRITICAL,
+                message="{o.mg:g} mg > {cap} mg",
+                suggestion="at most {cap} mg",
+                params={"cap": 10},
+            ),
+        ],
+    )
     (a,) = engine.evaluate([{"kind": "order", "mg": 12.5, "route": "oral", "id": "o1"}]).alerts
-    assert a == Alert(code="DOSE", severity=Severity.CRITICAL, message="12.5 mg > 10 mg",
-                      suggestion="at most 10 mg", evidence={"o": {"mg": 12.5, "route": "oral"}},
-                      source=SRC, rule_id="t.dose")
+    assert a == Alert(
+        code="DOSE",
+        severity=Severity.CRITICAL,
+        message="12.5 mg > 10 mg",
+        suggestion="at most 10 mg",
+        evidence={"o": {"mg": 12.5, "route": "oral"}},
+        source=SRC,
+        rule_id="t.dose",
+    )
 
 
-def test_messages_may_be_functions_and_evidence_may_be_chosen() -> None:
-    engine = Engine("callables", [
-        alert("t.f", c.x << (m.kind == "x"), message=lambda b: f"{b.x.a + b.x.b} total",
-              suggestion=lambda b: f"halve {b.x.a}", evidence=lambda b: {"total": b.x.a + b.x.b}),
-    ])
-    (a,) = engine.evaluate([{"kind": "x", "a": 2, "b": 3}]).alerts
-    assert (a.message, a.suggestion, a.evidence) == ("5 total", "halve 2", {"total": 5})
+def test_messages_may_be_functions_of_the_matched_facts_by_alias_and_of_params() -> None:
+    """A rule function takes keyword arguments named by the rule's aliases (a record of each
+    matched fact) and params; it takes only those it names."""
+    engine = Engine(
+        "callables",
+        [
+            alert(
+                "t.f",
+                c.x << (m.kind == "x"),
+                c.y << (m.kind == "y"),
+                message=lambda x, y: f"{x.a + y.b} total",
+                suggestion=lambda x, cap: f"{x.a}/{cap}",
+                evidence=lambda y: {"b": y.b},
+                params={"cap": 9},
+            ),
+        ],
+    )
+    (a,) = engine.evaluate([{"kind": "x", "a": 2}, {"kind": "y", "b": 3}]).alerts
+    assert (a.message, a.suggestion, a.evidence) == ("5 total", "2/9", {"b": 3})
 
 
-def test_bindings_read_matched_facts_by_alias_and_path_and_params_by_name() -> None:
-    b = Bindings({"dose": {"mg": 7.5, "unit": {"code": "mg"}}}, {"cap": 60})
-    assert "{dose.mg:g} {dose.unit.code} of {cap}".format_map(b) == "7.5 mg of 60"
-    assert b.dose.unit.code == "mg" and b["cap"] == 60 and b.cap == 60
-    assert dict(b.dose) == {"mg": 7.5, "unit": {"code": "mg"}}
-    assert sorted(b) == ["cap", "dose"] and len(b) == 2
-    assert b.facts == {"dose": {"mg": 7.5, "unit": {"code": "mg"}}} and b.params == {"cap": 60}
-    with pytest.raises(AttributeError):
-        _ = b.dose.missing
-    with pytest.raises(AttributeError):
-        _ = b.nobody
+def test_declared_evidence_names_fields_spreads_facts_and_lists_firings() -> None:
+    engine = Engine(
+        "evidence",
+        [
+            alert(
+                "t.one",
+                c.x << ((m.kind == "x") & (m.a == 2)),
+                c.y << (m.kind == "y"),
+                code="ONE",
+                evidence=("total=x.a", "y.* -secret", "cap", "x.absent"),
+                params={"cap": 9},
+            ),
+            alert(
+                "t.many",
+                c.x << (m.kind == "x"),
+                code="MANY",
+                aggregate=True,
+                evidence=("all=x[].*", "values=x[].a"),
+            ),
+        ],
+    )
+    outcome = engine.evaluate(
+        [
+            {"kind": "x", "a": 2, "id": "x1"},
+            {"kind": "x", "a": 4},
+            {"kind": "y", "b": 3, "secret": 1},
+        ]
+    )
+    one, many = sorted(outcome.alerts, key=lambda a: a.code, reverse=True)
+    assert one.evidence == {"total": 2, "b": 3, "cap": 9, "absent": None}
+    assert many.evidence == {"all": [{"a": 2}, {"a": 4}], "values": [2, 4]}
 
 
-def test_a_fact_key_named_like_a_mapping_method_does_not_hide_it() -> None:
-    b = Bindings({"f": {"items": 3, "get": "x", "kind": "k"}}, {})
-    assert dict(b.f.items()) == {"items": 3, "get": "x", "kind": "k"}
-    assert b.f.get("kind") == "k" and b.f["items"] == 3 and "get" in b.f
-    assert "{f[items]}".format_map(b) == "3"
+def test_templates_show_sections_on_a_condition() -> None:
+    text = (
+        "{x.v:g} mg{if x.cap} (at most {x.cap:g}){end}{if x.route == oral}, by mouth"
+        "{else}, route {x.route}{end}{if not x.ok}!{end}"
+    )
+    engine = Engine("sections", [alert("t.x", c.x << (m.kind == "x"), message=text)])
+
+    def said(**fact: Any) -> str:
+        return engine.evaluate([{"kind": "x", **fact}]).alerts[0].message
+
+    assert said(v=5, cap=4, route="oral", ok=True) == "5 mg (at most 4), by mouth"
+    assert said(v=5, route="iv", ok=False) == "5 mg, route iv!"
 
 
 # -- aggregate, supersedes, dedupe, order -----------------------------------------------------
 def test_aggregate_folds_every_firing_into_one_alert_in_firing_order() -> None:
-    engine = Engine("aggregate", [
-        alert("t.each", c.x << (m.kind == "drug"), code="DRUGS", aggregate=True,
-              message=lambda items: ", ".join(b.x.name for b in items),
-              suggestion=lambda items: f"review {len(items)}",
-              evidence=lambda items: {"names": [b.x.name for b in items]}),
-    ])
+    engine = Engine(
+        "aggregate",
+        [
+            alert(
+                "t.each",
+                c.x << (m.kind == "drug"),
+                code="DRUGS",
+                aggregate=True,
+                message=lambda x: ", ".join(r.name for r in x),
+                suggestion=lambda x: f"review {len(x)}",
+                evidence=lambda x: {"names": [r.name for r in x]},
+            ),
+        ],
+    )
     outcome = engine.evaluate([{"kind": "drug", "name": n} for n in ("a", "b", "c")])
     (a,) = outcome.alerts
     assert (a.message, a.suggestion) == ("a, b, c", "review 3")
@@ -200,10 +317,14 @@ def test_aggregate_folds_every_firing_into_one_alert_in_firing_order() -> None:
 
 SUPERSEDE = [
     alert("t.mild", c.x << ((m.kind == "x") & (m.v > 10)), code="MILD"),
-    alert("t.severe", c.x << ((m.kind == "x") & (m.v > 100)), code="SEVERE",
-          severity=Severity.CRITICAL, supersedes=("MILD",)),
-    alert("t.note", c.x << (m.kind == "x"), code="NOTE", severity=Severity.INFO,
-          message="{x.v}"),
+    alert(
+        "t.severe",
+        c.x << ((m.kind == "x") & (m.v > 100)),
+        code="SEVERE",
+        severity=Severity.CRITICAL,
+        supersedes=("MILD",),
+    ),
+    alert("t.note", c.x << (m.kind == "x"), code="NOTE", severity=Severity.INFO, message="{x.v}"),
 ]
 
 
@@ -227,19 +348,39 @@ def test_the_same_finding_reached_twice_is_reported_once_but_traced_twice() -> N
 
 ONE_PER_CODE = [
     alert("t.low", c.x << ((m.kind == "x") & (m.v > 1)), code="DOSE", message="low {x.v}"),
-    alert("t.high", c.x << ((m.kind == "x") & (m.v > 10)), code="DOSE",
-          severity=Severity.CRITICAL, message="high {x.v}"),
-    alert("t.gap_a", c.x << ((m.kind == "x") & (m.v > 1)), code="GAP", message="no a",
-          evidence=lambda b: {"missing": ["a"]}),
-    alert("t.gap_b", c.y << (m.kind == "y"), code="GAP", message="no b",
-          evidence=lambda b: {"missing": ["b"]}),
+    alert(
+        "t.high",
+        c.x << ((m.kind == "x") & (m.v > 10)),
+        code="DOSE",
+        severity=Severity.CRITICAL,
+        message="high {x.v}",
+    ),
+    alert(
+        "t.gap_a",
+        c.x << ((m.kind == "x") & (m.v > 1)),
+        code="GAP",
+        message="no a",
+        evidence=("missing",),
+        params={"missing": ["a"]},
+    ),
+    alert(
+        "t.gap_b",
+        c.y << (m.kind == "y"),
+        code="GAP",
+        message="no b",
+        evidence=("missing",),
+        params={"missing": ["b"]},
+    ),
 ]
 
 
 def _merge_gaps(alerts: list[Alert]) -> Alert:
-    return alerts[0].model_copy(update={
-        "message": " ".join(a.message for a in alerts),
-        "evidence": {"missing": [m for a in alerts for m in a.evidence["missing"]]}})
+    return alerts[0].model_copy(
+        update={
+            "message": " ".join(a.message for a in alerts),
+            "evidence": {"missing": [m for a in alerts for m in a.evidence["missing"]]},
+        }
+    )
 
 
 def test_one_alert_per_code_keeps_the_most_severe_and_traces_the_others() -> None:
@@ -262,7 +403,8 @@ def test_a_declared_merge_folds_one_codes_alerts_into_one() -> None:
     outcome = engine.evaluate([{"kind": "x", "v": 2}, {"kind": "y"}])
     gaps = [a for a in outcome.alerts if a.code == "GAP"]
     assert [(a.message, a.evidence, a.rule_id) for a in gaps] == [
-        ("no a no b", {"missing": ["a", "b"]}, "t.gap_a")]
+        ("no a no b", {"missing": ["a", "b"]}, "t.gap_a")
+    ]
     b = next(t for t in outcome.trace if t.rule_id == "t.gap_b")
     assert (b.merged_into, b.suppressed_by) == ("t.gap_a", None)
     # A single alert of the code is reported as it is, not passed through the merge.
@@ -270,9 +412,11 @@ def test_a_declared_merge_folds_one_codes_alerts_into_one() -> None:
     assert (alone.message, alone.rule_id) == ("no b", "t.gap_b")
 
 
-@pytest.mark.parametrize("merge", [lambda alerts: 1 / 0,
-                                   lambda alerts: alerts[0].model_copy(update={"code": "X"})],
-                         ids=["raises", "another-code"])
+@pytest.mark.parametrize(
+    "merge",
+    [lambda alerts: 1 / 0, lambda alerts: alerts[0].model_copy(update={"code": "X"})],
+    ids=["raises", "another-code"],
+)
 def test_a_merge_that_fails_fails_the_check(merge: Any) -> None:
     engine = Engine("merge_fails", ONE_PER_CODE, merges={"GAP": merge})
     with pytest.raises(EngineError, match="GAP"):
@@ -281,42 +425,65 @@ def test_a_merge_that_fails_fails_the_check(merge: Any) -> None:
 
 def test_supersedes_rules_drops_only_the_named_rule_of_a_code() -> None:
     """A rule may make one rule of a code redundant and leave the code's other rules alone."""
-    engine = Engine("supersede_rules", [
-        alert("t.flag_step", c.x << ((m.kind == "x") & (m.v > 10)), code="FLAG",
-              message="step {x.v}"),
-        alert("t.flag_sign", c.s << (m.kind == "sign"), code="FLAG", message="sign"),
-        alert("t.slip", c.x << ((m.kind == "x") & (m.v > 1000)), code="SLIP",
-              supersedes_rules=("t.flag_step",)),
-    ])
+    engine = Engine(
+        "supersede_rules",
+        [
+            alert(
+                "t.flag_step",
+                c.x << ((m.kind == "x") & (m.v > 10)),
+                code="FLAG",
+                message="step {x.v}",
+            ),
+            alert("t.flag_sign", c.s << (m.kind == "sign"), code="FLAG", message="sign"),
+            alert(
+                "t.slip",
+                c.x << ((m.kind == "x") & (m.v > 1000)),
+                code="SLIP",
+                supersedes_rules=("t.flag_step",),
+            ),
+        ],
+    )
     assert [a.message for a in engine.evaluate([{"kind": "x", "v": 50}]).alerts] == ["step 50"]
     outcome = engine.evaluate([{"kind": "x", "v": 5000}])
     assert [a.code for a in outcome.alerts] == ["SLIP"]
     step = next(t for t in outcome.trace if t.rule_id == "t.flag_step")
     assert step.suppressed_by == "t.slip"
     outcome = engine.evaluate([{"kind": "x", "v": 5000}, {"kind": "sign"}])
-    assert sorted((a.code, a.message) for a in outcome.alerts) == [("FLAG", "sign"),
-                                                                    ("SLIP", "hit")]
+    assert sorted((a.code, a.message) for a in outcome.alerts) == [
+        ("FLAG", "sign"),
+        ("SLIP", "hit"),
+    ]
 
 
-@pytest.mark.parametrize(("rules", "merges", "problem"), [
-    ([alert("t.a", c.x << (m.kind == "x"), code="A", supersedes_rules=("t.nobody",))], {},
-     "unknown rule"),
-    ([alert("t.a", c.x << (m.kind == "x"), code="A", supersedes=("A",))], {},
-     "its own alert"),
-    ([alert("t.a", c.x << (m.kind == "x"), code="A")], {"B": _merge_gaps}, "no rule raises"),
-], ids=["unknown-rule", "itself", "merge-of-no-code"])
+@pytest.mark.parametrize(
+    ("rules", "merges", "problem"),
+    [
+        (
+            [alert("t.a", c.x << (m.kind == "x"), code="A", supersedes_rules=("t.nobody",))],
+            {},
+            "unknown rule",
+        ),
+        ([alert("t.a", c.x << (m.kind == "x"), code="A", supersedes=("A",))], {}, "its own alert"),
+        ([alert("t.a", c.x << (m.kind == "x"), code="A")], {"B": _merge_gaps}, "no rule raises"),
+    ],
+    ids=["unknown-rule", "itself", "merge-of-no-code"],
+)
 def test_the_lint_refuses_supersessions_and_merges_that_cannot_apply(
-        rules: list[AlertRule], merges: dict[str, Any], problem: str) -> None:
+    rules: list[AlertRule], merges: dict[str, Any], problem: str
+) -> None:
     with pytest.raises(RulesetError, match=problem):
         Engine("bad", rules, merges=merges)
 
 
 def test_alerts_are_ordered_by_severity_then_by_when_they_fired() -> None:
     engine = Engine("order", SUPERSEDE)
-    outcome = engine.evaluate([{"kind": "x", "v": 1}, {"kind": "x", "v": 50},
-                               {"kind": "x", "v": 200}])
+    outcome = engine.evaluate(
+        [{"kind": "x", "v": 1}, {"kind": "x", "v": 50}, {"kind": "x", "v": 200}]
+    )
     assert [(a.severity, a.code) for a in outcome.alerts] == [
-        (Severity.CRITICAL, "SEVERE"), (Severity.INFO, "NOTE")]
+        (Severity.CRITICAL, "SEVERE"),
+        (Severity.INFO, "NOTE"),
+    ]
     # One alert per code: of the three notes, the first to fire.
     steps = {t.matched["x"]: t.step for t in outcome.trace if t.rule_id == "t.note"}
     assert [steps[f"i{n}"] for n in (0, 1, 2)] == sorted(steps.values())
@@ -328,11 +495,16 @@ def test_alerts_are_ordered_by_severity_then_by_when_they_fired() -> None:
 # -- numbers ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def signs() -> Engine:
-    return Engine("signs", [
-        alert("t.pos", c.x << ((m.kind == "x") & (m.v > 0)), code="POS"),
-        alert("t.neg", c.x << ((m.kind == "x") & (m.v < 0)), code="NEG"),
-        alert("t.small", c.x << ((m.kind == "x") & (m.v > 0.0001) & (m.v < 0.0002)), code="SMALL"),
-    ])
+    return Engine(
+        "signs",
+        [
+            alert("t.pos", c.x << ((m.kind == "x") & (m.v > 0)), code="POS"),
+            alert("t.neg", c.x << ((m.kind == "x") & (m.v < 0)), code="NEG"),
+            alert(
+                "t.small", c.x << ((m.kind == "x") & (m.v > 0.0001) & (m.v < 0.0002)), code="SMALL"
+            ),
+        ],
+    )
 
 
 @pytest.mark.parametrize("value", [5e-05, 1e-4, 0.1, 7, 1e15, 1e16, 2.5e20, 1.5e300, 10**20])
@@ -365,14 +537,17 @@ def _ok(engine: Engine) -> None:
 
 
 def _broken(derive: Any) -> Engine:
-    return Engine("broken", [
-        Derivation(id="t.derive", when=(c.b << (m.kind == "broken"),), derive=derive),
-        alert("t.hit", c.x << (m.kind == "x")),
-        alert("t.y", c.y << (m.kind == "y")),
-    ])
+    return Engine(
+        "broken",
+        [
+            Derivation(id="t.derive", when=(c.b << (m.kind == "broken"),), derive=derive),
+            alert("t.hit", c.x << (m.kind == "x")),
+            alert("t.y", c.y << (m.kind == "y")),
+        ],
+    )
 
 
-def _raise(b: Bindings) -> list[dict[str, Any]]:
+def _raise(b: Any) -> list[dict[str, Any]]:
     raise KeyError("boom")
 
 
@@ -383,8 +558,9 @@ def _raise(b: Bindings) -> list[dict[str, Any]]:
         (lambda b: None, r"t\.derive raised TypeError"),
         (lambda b: [{"kind": "y", "v": math.nan}], r"t\.derive raised ValueError"),
         (lambda b: [{"kind": "y", "v": {1, 2}}], r"t\.derive raised TypeError"),
+        (lambda b: [{"v": 1}], r"t\.derive raised TypeError"),
     ],
-    ids=["raises", "returns-none", "derives-nan", "derives-a-set"],
+    ids=["raises", "returns-none", "derives-nan", "derives-a-set", "derives-no-kind"],
 )
 def test_a_broken_derivation_fails_the_check(derive: Any, problem: str) -> None:
     engine = _broken(derive)
@@ -393,12 +569,12 @@ def test_a_broken_derivation_fails_the_check(derive: Any, problem: str) -> None:
     _ok(engine)
 
 
-def test_the_error_does_not_quote_what_the_rule_raised(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_the_error_does_not_quote_what_the_rule_raised(caplog: pytest.LogCaptureFixture) -> None:
     """Callers log EngineError; an exception's text may quote facts (patient data), so it
     stays out of the error and goes to the DEBUG log only."""
-    def leaky(b: Bindings) -> list[dict[str, Any]]:
-        raise ValueError(f"bad value {b.b.v!r} for Jane Doe")
+
+    def leaky(b: Any) -> list[dict[str, Any]]:
+        raise ValueError(f"bad value {b.v!r} for Jane Doe")
 
     with pytest.raises(EngineError) as raised:
         _broken(leaky).evaluate([{"kind": "broken", "v": 1}])
@@ -406,14 +582,21 @@ def test_the_error_does_not_quote_what_the_rule_raised(
     caplog.set_level("DEBUG", logger="engine.runtime")
     with pytest.raises(EngineError):
         _broken(leaky).evaluate([{"kind": "broken", "v": 1}])
-    assert any("Jane Doe" in (r.exc_text or "") or "Jane Doe" in str(r.exc_info)
-               for r in caplog.records if r.levelname == "DEBUG")
+    assert any(
+        "Jane Doe" in (r.exc_text or "") or "Jane Doe" in str(r.exc_info)
+        for r in caplog.records
+        if r.levelname == "DEBUG"
+    )
 
 
 @pytest.mark.parametrize(
     "fact",
-    [{"kind": "x", "v": math.nan}, {"kind": "x", "v": math.inf}, {"kind": "x", "v": {1}},
-     {"kind": "x", **{f"f{n}": n for n in range(300)}}],
+    [
+        {"kind": "x", "v": math.nan},
+        {"kind": "x", "v": math.inf},
+        {"kind": "x", "v": {1}},
+        {"kind": "x", **{f"f{n}": n for n in range(300)}},
+    ],
     ids=["nan", "infinity", "a-set", "300-fields"],
 )
 def test_a_fact_the_engine_cannot_take_fails_the_check(fact: dict[str, Any]) -> None:
@@ -454,13 +637,19 @@ def test_a_check_whose_agenda_did_not_reach_the_end_fails(monkeypatch: pytest.Mo
     [
         alert("t.hit", c.x << (m.kind == "x"), message="{x.missing}"),
         alert("t.hit", c.x << (m.kind == "x"), message="{x.v:d}%"),
-        alert("t.hit", c.x << (m.kind == "x"), suggestion=lambda b: 1 / 0),
-        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda b: b.x.missing),
-        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda b: ["not", "a", "dict"]),
-        alert("t.hit", c.x << (m.kind == "x"), aggregate=True, message=lambda items: 1 / 0),
+        alert("t.hit", c.x << (m.kind == "x"), suggestion=lambda x: 1 / 0),
+        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda x: x.missing),
+        alert("t.hit", c.x << (m.kind == "x"), evidence=lambda x: ["not", "a", "dict"]),
+        alert("t.hit", c.x << (m.kind == "x"), aggregate=True, message=lambda x: 1 / 0),
     ],
-    ids=["missing-field", "bad-format", "suggestion-raises", "evidence-raises",
-         "evidence-not-a-dict", "aggregate-raises"],
+    ids=[
+        "missing-field",
+        "bad-format",
+        "suggestion-raises",
+        "evidence-raises",
+        "evidence-not-a-dict",
+        "aggregate-raises",
+    ],
 )
 def test_an_alert_that_cannot_be_rendered_fails_the_check(rule: AlertRule) -> None:
     """EngineError is the engine's only exception: callers map it to "check not completed"
@@ -469,3 +658,73 @@ def test_an_alert_that_cannot_be_rendered_fails_the_check(rule: AlertRule) -> No
     engine = Engine("render", [rule])
     with pytest.raises(EngineError, match=r"t\.hit"):
         engine.evaluate([{"kind": "x", "v": 1.5}])
+
+
+# -- folds, results, attached results ---------------------------------------------------------
+class Limit(Fact, kind="limit"):
+    mg: float
+
+
+class Advice(Fact, kind="advice", result=True):
+    mg: float
+    limits: int
+
+
+class Doubt(Fact, kind="doubt"):
+    pass
+
+
+TYPED = Vocabulary.of([Limit, Advice, Doubt])
+
+
+def _advise(limit: list[Limit]) -> list[Advice]:
+    return [Advice(mg=min(x.mg for x in limit), limits=len(limit))]
+
+
+FOLD = [
+    Derivation(id="t.advise", when=(c.limit << (m.kind == "limit"),), derive=_advise, fold=True),
+    alert(
+        "t.over",
+        c.limit << (m.kind == "limit"),
+        code="OVER",
+        attach={"rx": "advice"},
+        message="over {limit.mg:g}",
+        suggestion="{if rx}take {rx.mg:g}{else}no advice{end}",
+    ),
+    alert("t.doubt", c.d << (m.kind == "doubt"), code="DOUBT", withholds=("advice",)),
+]
+
+
+def test_a_fold_concludes_once_over_every_firing_and_alerts_quote_its_result() -> None:
+    """A fold runs after every other rule, once, over all its firings; what it derives is a
+    result of the check (Outcome.results), which an alert can quote (attach)."""
+    engine = Engine("fold", FOLD, vocabulary=TYPED)
+    outcome = engine.evaluate([{"kind": "limit", "mg": 40.0}, {"kind": "limit", "mg": 30.0}])
+    assert outcome.results == {"advice": [{"mg": 30.0, "limits": 2}]}
+    assert {a.suggestion for a in outcome.alerts} == {"take 30"}
+    fold_steps = [t for t in outcome.trace if t.rule_id == "t.advise"]
+    assert len(fold_steps) == 2 and fold_steps[0].derived[0]["mg"] == 30.0
+    assert engine.evaluate([{"kind": "doubt"}]).results == {}
+
+
+def test_an_alert_withholds_a_result_it_makes_untrustworthy() -> None:
+    engine = Engine("withhold", FOLD, vocabulary=TYPED)
+    outcome = engine.evaluate([{"kind": "limit", "mg": 40.0}, {"kind": "doubt"}])
+    assert outcome.results == {}
+    assert [a.suggestion for a in outcome.alerts if a.code == "OVER"] == ["no advice"]
+
+
+def test_a_fold_may_derive_results_only() -> None:
+    engine = Engine(
+        "fold_bad",
+        [
+            Derivation(
+                id="t.fold",
+                when=(c.x << (m.kind == "x"),),
+                fold=True,
+                derive=lambda x: [{"kind": "y"}],
+            )
+        ],
+    )
+    with pytest.raises(EngineError, match=r"t\.fold raised TypeError"):
+        engine.evaluate([{"kind": "x"}])

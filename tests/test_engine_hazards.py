@@ -25,7 +25,6 @@ from packaging.specifiers import SpecifierSet
 import engine.runtime as runtime
 from engine import (
     AlertRule,
-    Bindings,
     Derivation,
     Engine,
     EngineError,
@@ -63,8 +62,12 @@ def fnv1a32(text: str) -> int:
 def run(script: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run a probe in a fresh interpreter; a crash shows as a negative return code."""
     return subprocess.run(
-        [sys.executable, str(PROBES / script), *args], capture_output=True, text=True,
-        timeout=timeout, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [sys.executable, str(PROBES / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
 
@@ -86,8 +89,15 @@ def assert_survived(proc: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 def alert(rule_id: str, *when: Any, code: str = "HIT", message: Any = "hit") -> AlertRule:
-    return AlertRule(id=rule_id, code=code, severity=Severity.WARNING, when=when,
-                     message=message, suggestion="-", source=SRC)
+    return AlertRule(
+        id=rule_id,
+        code=code,
+        severity=Severity.WARNING,
+        when=when,
+        message=message,
+        suggestion="-",
+        source=SRC,
+    )
 
 
 def codes(engine: Engine, facts: list[dict[str, Any]]) -> list[str]:
@@ -170,16 +180,20 @@ def test_colliding_sids_leak_one_patients_facts_into_another_on_the_raw_package(
     assert proc.stdout.strip() == f"fired [] state of B is {apart}"
 
 
-def _mark(b: Bindings) -> list[dict[str, Any]]:
+def _mark(o: Any) -> list[dict[str, Any]]:
     time.sleep(0)  # yield the GIL mid-agenda: without the process lock, checks interleave
-    return [{"kind": "marked", "patient": b.o.patient}]
+    return [{"kind": "marked", "patient": o.patient}]
 
 
 JOIN = [
     Derivation(id="t.mark", when=(c.o << (m.kind == "order"),), derive=_mark),
-    alert("t.allergy", c.a << (m.kind == "allergy"),
-          c.o << ((m.kind == "marked") & (m.patient == c.a.patient)),
-          code="ALLERGY", message="{a.patient}"),
+    alert(
+        "t.allergy",
+        c.a << (m.kind == "allergy"),
+        c.o << ((m.kind == "marked") & (m.patient == c.a.patient)),
+        code="ALLERGY",
+        message="{a.patient}",
+    ),
 ]
 
 
@@ -202,8 +216,9 @@ def test_engine_never_lets_a_colliding_sid_see_the_previous_check() -> None:
         engine.evaluate(failing)
     assert codes(engine, [{"kind": "order", "patient": "A"}]) == []  # the colliding sid again
     assert engine._session == first
-    assert codes(engine, [{"kind": "order", "patient": "A"},
-                          {"kind": "allergy", "patient": "A"}]) == ["ALLERGY"]
+    assert codes(
+        engine, [{"kind": "order", "patient": "A"}, {"kind": "allergy", "patient": "A"}]
+    ) == ["ALLERGY"]
 
 
 # -- the reused session -----------------------------------------------------------------------
@@ -213,9 +228,18 @@ def test_engine_never_lets_a_colliding_sid_see_the_previous_check() -> None:
 # must read empty after the retractions or it is deleted; any failure deletes it; and every
 # fact carries its check's number, which every action verifies.
 def _hit_engine(name: str) -> Engine:
-    return Engine(name, [alert("t.hit", c.x << (m.kind == "x"), message="hit {x.n}"),
-                         alert("t.pair", c.x << (m.kind == "x"),
-                               c.y << ((m.kind == "y") & (m.n == c.x.n)), code="PAIR")])
+    return Engine(
+        name,
+        [
+            alert("t.hit", c.x << (m.kind == "x"), message="hit {x.n}"),
+            alert(
+                "t.pair",
+                c.x << (m.kind == "x"),
+                c.y << ((m.kind == "y") & (m.n == c.x.n)),
+                code="PAIR",
+            ),
+        ],
+    )
 
 
 def _gone(engine: Engine, sid: str) -> bool:
@@ -263,7 +287,8 @@ class _Native:
 
 @pytest.mark.parametrize("fault", ["retraction refused", "fact still there"])
 def test_a_session_that_does_not_read_empty_after_a_check_is_deleted(
-        fault: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fault: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = _hit_engine(f"unclean-{fault.split()[0]}")
     assert codes(engine, [{"kind": "x", "n": 1}]) == ["HIT"]
     sid = engine._session
@@ -337,8 +362,11 @@ def test_engine_runs_2000_checks_in_one_session_at_a_time() -> None:
     in all, of which get_state finds only the current (309, sid not found, for the other
     21): nothing accumulates towards the cap, and every check returns exactly its alert."""
     lines = assert_survived(run("engine_side.py", "sessions"))
-    assert lines == ["checks: 2100 wrong: 0 failed: 21 sessions: 22 gone: 21 "
-                     "facts left after a check: 0 current is the last: True", "survived"]
+    assert lines == [
+        "checks: 2100 wrong: 0 failed: 21 sessions: 22 gone: 21 "
+        "facts left after a check: 0 current is the last: True",
+        "survived",
+    ]
 
 
 # -- swallowed action exceptions --------------------------------------------------------------
@@ -351,14 +379,19 @@ def test_raw_package_swallows_action_exceptions() -> None:
 def test_engine_fails_closed_when_a_rule_raises_and_the_next_check_is_normal() -> None:
     """Countermeasure: a raising rule turns the whole check into EngineError (never "no
     alerts"), naming the rule; the engine is left clean for the next check."""
-    def broken(b: Bindings) -> list[dict[str, Any]]:
+
+    def broken(x: Any) -> list[dict[str, Any]]:
         raise ZeroDivisionError("broken rule")
 
-    engine = Engine("raises", [
-        Derivation(id="t.broken", when=(c.x << ((m.kind == "x") & (m.bad == 1)),),
-                   derive=broken),
-        alert("t.hit", c.x << (m.kind == "x")),
-    ])
+    engine = Engine(
+        "raises",
+        [
+            Derivation(
+                id="t.broken", when=(c.x << ((m.kind == "x") & (m.bad == 1)),), derive=broken
+            ),
+            alert("t.hit", c.x << (m.kind == "x")),
+        ],
+    )
     for _ in range(3):
         with pytest.raises(EngineError, match=r"t\.broken raised ZeroDivisionError"):
             engine.evaluate([{"kind": "x", "bad": 1}])
@@ -377,11 +410,17 @@ def test_raw_package_loses_a_derived_fact_after_an_unmatched_one() -> None:
 def test_engine_keeps_a_derived_fact_that_follows_an_unmatched_one() -> None:
     """Countermeasure: an unmatched derived fact is normal; the one after it is asserted and
     its alert fires. The trace records both derived facts."""
-    engine = Engine("derived", [
-        Derivation(id="t.derive", when=(c.x << (m.kind == "x"),),
-                   derive=lambda _: [{"kind": "unused"}, {"kind": "band"}, {"kind": "band"}]),
-        alert("t.band", c.b << (m.kind == "band")),
-    ])
+    engine = Engine(
+        "derived",
+        [
+            Derivation(
+                id="t.derive",
+                when=(c.x << (m.kind == "x"),),
+                derive=lambda x: [{"kind": "unused"}, {"kind": "band"}, {"kind": "band"}],
+            ),
+            alert("t.band", c.b << (m.kind == "band")),
+        ],
+    )
     outcome = engine.evaluate([{"kind": "x"}])
     assert [a.code for a in outcome.alerts] == ["HIT"]
     assert [d["kind"] for d in outcome.trace[0].derived] == ["unused", "band", "band"]
@@ -402,11 +441,15 @@ def test_engine_never_silently_drops_a_derived_fact_whose_id_collides() -> None:
     (the same can happen by chance with the session's own state fact, "sid-<sid>"). The
     derived fact cannot be stored; the check must then fail closed, never answer without
     the alert that fact would have raised."""
-    engine = Engine("mid", [
-        Derivation(id="t.derive", when=(c.x << (m.kind == "x"),),
-                   derive=lambda _: [{"kind": "band"}]),
-        alert("t.band", c.b << (m.kind == "band")),
-    ])
+    engine = Engine(
+        "mid",
+        [
+            Derivation(
+                id="t.derive", when=(c.x << (m.kind == "x"),), derive=lambda x: [{"kind": "band"}]
+            ),
+            alert("t.band", c.b << (m.kind == "band")),
+        ],
+    )
     assert codes(engine, [{"kind": "x", "id": "fact-ab0"}]) == ["HIT"]  # control
     try:
         got = codes(engine, [{"kind": "x", "id": COLLIDES_WITH_D0}])
@@ -425,8 +468,13 @@ def test_raw_batch_assert_drops_alerts_behind_an_unmatched_fact() -> None:
 def test_engine_keeps_every_alert_when_facts_are_unmatched() -> None:
     """Countermeasure: facts are asserted one by one and an unmatched fact is normal."""
     engine = Engine("batch", [alert("t.hit", c.x << (m.kind == "x"), message="{x.n}")])
-    facts = [{"kind": "unmatched"}, {"kind": "x", "n": 1}, {"kind": "unmatched"},
-             {"kind": "x", "n": 2}, {"kind": "unmatched"}]
+    facts = [
+        {"kind": "unmatched"},
+        {"kind": "x", "n": 1},
+        {"kind": "unmatched"},
+        {"kind": "x", "n": 2},
+        {"kind": "unmatched"},
+    ]
     outcome = engine.evaluate(facts)
     # Both matched facts fired the rule (the trace); one alert per code is reported.
     assert [t.matched["x"] for t in outcome.trace if t.rule_id == "t.hit"] == ["i1", "i3"]
@@ -465,8 +513,10 @@ def test_lint_rejects_a_ruleset_past_the_stack_limit_at_construction() -> None:
     siblings = [alert(f"t.r{i}", c.x << ((m.kind == "x") & (m.v > i))) for i in range(70)]
     with pytest.raises(RulesetError, match="error 303"):
         Engine("siblings", siblings)
-    engine = Engine("discriminating", [alert(f"t.k{i}", c.x << ((m.kind == f"k{i}") & (m.v > i)))
-                                       for i in range(70)])
+    engine = Engine(
+        "discriminating",
+        [alert(f"t.k{i}", c.x << ((m.kind == f"k{i}") & (m.v > i))) for i in range(70)],
+    )
     assert codes(engine, [{"kind": f"k{i}", "v": 100} for i in range(70)]) == ["HIT"]
     assert len(engine.evaluate([{"kind": f"k{i}", "v": 100} for i in range(70)]).trace) == 70
 
@@ -497,29 +547,39 @@ def test_raw_registration_rejects_metadata_with_error_105() -> None:
 def test_engine_keeps_rule_metadata_outside_what_it_registers() -> None:
     """Countermeasure: ids, codes, messages, sources, params, descriptions stay in Python;
     only conditions and an action name are registered."""
-    rule = AlertRule(id="t.meta", code="META", severity=Severity.INFO,
-                     when=(c.x << (m.kind == "x"),), message="{x.n} of {cap}", suggestion="-",
-                     source=Source(document="doc", excerpt="passage", note="note"),
-                     params={"cap": 3}, description="metadata stays in Python",
-                     supersedes=("OTHER",))
+    rule = AlertRule(
+        id="t.meta",
+        code="META",
+        severity=Severity.INFO,
+        when=(c.x << (m.kind == "x"),),
+        message="{x.n} of {cap}",
+        suggestion="-",
+        source=Source(document="doc", excerpt="passage", note="note"),
+        params={"cap": 3},
+        description="metadata stays in Python",
+        supersedes=("OTHER",),
+    )
     outcome = Engine("meta", [rule]).evaluate([{"kind": "x", "n": 2}])
     assert [(a.code, a.message, a.source.note) for a in outcome.alerts] == [
-        ("META", "2 of 3", "note")]
+        ("META", "2 of 3", "note")
+    ]
 
 
 def test_raw_registration_mutates_its_input() -> None:
     """Hazard: register_rulesets deletes each rule's "run" key from the caller's dict, so the
     same definitions cannot be registered twice."""
-    assert raw("mutation").stdout.strip() == (
-        "run kept: False; second registration KeyError 'run'")
+    assert raw("mutation").stdout.strip() == ("run kept: False; second registration KeyError 'run'")
 
 
 def test_engine_leaves_its_rules_reusable() -> None:
     """Countermeasure: Engine registers a copy. The same rule objects build a second Engine
     that behaves like the first, and their conditions define the same dicts as before."""
     rules = [
-        Derivation(id="t.double", when=(c.n << (m.kind == "n"),),
-                   derive=lambda b: [{"kind": "double", "v": b.n.v * 2}]),
+        Derivation(
+            id="t.double",
+            when=(c.n << (m.kind == "n"),),
+            derive=lambda n: [{"kind": "double", "v": n.v * 2}],
+        ),
         alert("t.big", c.d << ((m.kind == "double") & (m.v > 10)), message="{d.v}"),
     ]
     before = [[cond.define() for cond in r.when] for r in rules]
@@ -549,15 +609,19 @@ def test_failing_checks_among_concurrent_ones_stay_contained() -> None:
     """A check that fails closed must not poison others running at the same time: 8 threads,
     every third check raising in a rule; each failing one raises EngineError, every other
     returns exactly its own alert, and the engine answers normally afterwards."""
-    def derive(b: Bindings) -> list[dict[str, Any]]:
-        if b.x.fail:
-            raise ValueError("broken")
-        return [{"kind": "y", "tag": b.x.tag}]
 
-    engine = Engine("contained", [
-        Derivation(id="t.derive", when=(c.x << (m.kind == "x"),), derive=derive),
-        alert("t.y", c.y << (m.kind == "y"), message="{y.tag}"),
-    ])
+    def derive(x: Any) -> list[dict[str, Any]]:
+        if x.fail:
+            raise ValueError("broken")
+        return [{"kind": "y", "tag": x.tag}]
+
+    engine = Engine(
+        "contained",
+        [
+            Derivation(id="t.derive", when=(c.x << (m.kind == "x"),), derive=derive),
+            alert("t.y", c.y << (m.kind == "y"), message="{y.tag}"),
+        ],
+    )
 
     def one(t: int, i: int) -> None:
         facts = [{"kind": "x", "tag": f"{t}/{i}", "fail": i % 3 == 0}]
@@ -568,5 +632,6 @@ def test_failing_checks_among_concurrent_ones_stay_contained() -> None:
             assert [a.message for a in engine.evaluate(facts).alerts] == [f"{t}/{i}"]
 
     assert in_threads(8, 30, one) == []
-    assert [a.message for a in engine.evaluate([{"kind": "x", "tag": "after", "fail": False}])
-            .alerts] == ["after"]
+    assert [
+        a.message for a in engine.evaluate([{"kind": "x", "tag": "after", "fail": False}]).alerts
+    ] == ["after"]

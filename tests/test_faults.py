@@ -76,7 +76,7 @@ def _raising_derivation(_: TestClient, checker: Checker, monkeypatch: pytest.Mon
     rule = checker.engine.rules["derive.daily_dose"]
     assert isinstance(rule, Derivation)
 
-    def broken(_: Any) -> list[dict[str, Any]]:
+    def broken(**_: Any) -> list[dict[str, Any]]:
         raise ZeroDivisionError("injected fault")
 
     broken_rule = dataclasses.replace(rule, derive=broken)
@@ -86,6 +86,7 @@ def _raising_derivation(_: TestClient, checker: Checker, monkeypatch: pytest.Mon
 def _raising_sentinel(_: TestClient, checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
     """An action raising outside the per-rule guard (here the end sentinel): the agenda
     loop abandons the action and the check fails instead of returning what it had."""
+
     def boom(*_: Any) -> None:
         raise RuntimeError("injected fault")
 
@@ -94,10 +95,12 @@ def _raising_sentinel(_: TestClient, checker: Checker, monkeypatch: pytest.Monke
 
 def _engine_unavailable(_: TestClient, checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
     """The C engine refuses every call (as it does when its state is broken)."""
+
     class Unavailable:
         def __getattr__(self, name: str) -> Callable[..., Any]:
             def refuse(*_: Any) -> Any:
                 raise RuntimeError(f"injected fault: durable_rules_engine.{name} unavailable")
+
             return refuse
 
     monkeypatch.setattr(runtime, "_native", Unavailable())
@@ -131,8 +134,8 @@ FAULTS: dict[str, tuple[Inject, int]] = {
 
 @pytest.mark.parametrize("fault", FAULTS, ids=list(FAULTS))
 def test_fault_says_not_completed_then_next_request_works(
-        fault: str, app_client: TestClient, checker: Checker,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    fault: str, app_client: TestClient, checker: Checker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inject, status = FAULTS[fault]
     _assert_works(app_client)  # control: the same requests pass before the fault
     with monkeypatch.context() as patch:
@@ -143,7 +146,8 @@ def test_fault_says_not_completed_then_next_request_works(
 
 
 def test_engine_state_is_released_after_every_fault(
-        app_client: TestClient, checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
+    app_client: TestClient, checker: Checker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Past the 1024-session cap of durable-rules: 1,100 failed checks leave nothing behind
     (a leaked session each would make later checks fail with MemoryError)."""
     with monkeypatch.context() as patch:
@@ -162,14 +166,35 @@ def _facts() -> list[dict[str, Any]]:
 
 
 def _check_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [{k: v for k, v in vars(r).items() if k in (
-        "event", "endpoint", "status", "check_id", "outcome", "codes", "card_uuids", "error",
-        "fields", "duration_ms")} for r in caplog.records if r.name == "baclofen.checks"]
+    return [
+        {
+            k: v
+            for k, v in vars(r).items()
+            if k
+            in (
+                "event",
+                "endpoint",
+                "status",
+                "check_id",
+                "outcome",
+                "codes",
+                "card_uuids",
+                "error",
+                "fields",
+                "duration_ms",
+            )
+        }
+        for r in caplog.records
+        if r.name == "baclofen.checks"
+    ]
 
 
 def test_every_check_is_logged_with_its_outcome_and_no_patient_data(
-        app_client: TestClient, checker: Checker, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    app_client: TestClient,
+    checker: Checker,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """One structured line per check: completed, not completed, refused. The refused one
     names the field but not the value, which may be a patient's data."""
     caplog.set_level("INFO", logger="baclofen.checks")
@@ -182,13 +207,23 @@ def test_every_check_is_logged_with_its_outcome_and_no_patient_data(
     native, hook, failed, refused = _check_lines(caplog)
     assert native["outcome"] == "critical" and set(native["codes"]) == NATIVE_CODES
     assert native["status"] == 200 and len(native["check_id"]) == 32
-    assert hook == {**hook, "endpoint": "cds-hooks", "status": 200, "outcome": "critical",
-                    "codes": HOOK_CODES, "check_id": HOOK["hookInstance"]}
+    assert hook == {
+        **hook,
+        "endpoint": "cds-hooks",
+        "status": 200,
+        "outcome": "critical",
+        "codes": HOOK_CODES,
+        "check_id": HOOK["hookInstance"],
+    }
     assert len(hook["card_uuids"]) == len(HOOK_CODES) and all(hook["card_uuids"])
     assert failed["outcome"] == "not_completed" and failed["status"] == 503
     assert failed["error"] == "check_not_completed" and failed["check_id"]
-    assert refused == {**refused, "outcome": "invalid_request", "status": 422,
-                       "fields": ["patient.birth_date"]}
+    assert refused == {
+        **refused,
+        "outcome": "invalid_request",
+        "status": 422,
+        "fields": ["patient.birth_date"],
+    }
     text = json.dumps([native, hook, failed, refused])
     for secret in ("1981", "morphine", "Epilepsy", "84757009", "mg"):
         assert secret not in text

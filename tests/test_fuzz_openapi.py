@@ -39,19 +39,30 @@ def _app() -> object:
     app = create_app()
     app.state.checker = Checker()
     feedback = Path(tempfile.mkdtemp(prefix="fuzz-")) / "feedback.sqlite3"
-    app.state.cds_settings = CdsSettings(feedback_db=feedback,
-                                         transport=httpx.MockTransport(_no_network))
+    app.state.cds_settings = CdsSettings(
+        feedback_db=feedback, transport=httpx.MockTransport(_no_network)
+    )
     return app
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance,
-          status_code_conformance]
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    content_type_conformance,
+    status_code_conformance,
+]
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+)
 def test_no_server_error_and_documented_responses(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS)

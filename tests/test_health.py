@@ -35,8 +35,10 @@ def test_live_and_ready(app_client: TestClient) -> None:
     assert app_client.get("/livez").json() == {"status": "ok"}
     ready = app_client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {
-        "engine": "ok", "configuration": "ok", "feedback_store": "ok"}}
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"engine": "ok", "configuration": "ok", "feedback_store": "ok"},
+    }
     assert _store(app_client).exists()  # created as the first feedback would create it
 
 
@@ -54,8 +56,9 @@ class WrongAnswer:
 
     def run(self, case: Any, check_id: str | None = None) -> Any:
         result = self.real.run(case, check_id)
-        return result.model_copy(update={"alerts": [a for a in result.alerts
-                                                    if a.code != health.CANARY_CODE]})
+        return result.model_copy(
+            update={"alerts": [a for a in result.alerts if a.code != health.CANARY_CODE]}
+        )
 
 
 class Broken:
@@ -63,13 +66,18 @@ class Broken:
         raise EngineError("the session could not be created")
 
 
-@pytest.mark.parametrize(("engine", "problem"), [
-    (WrongAnswer, "expected DAILY_DOSE_ABOVE_MAXIMUM"),
-    (lambda _: Broken(), "canary check not completed"),
-    (lambda _: None, "no engine in this worker"),
-], ids=["wrong-answer", "engine-error", "no-engine"])
-def test_not_ready_without_a_working_engine(app_client: TestClient, checker: Checker,
-                                            engine: Any, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("engine", "problem"),
+    [
+        (WrongAnswer, "expected DAILY_DOSE_ABOVE_MAXIMUM"),
+        (lambda _: Broken(), "canary check not completed"),
+        (lambda _: None, "no engine in this worker"),
+    ],
+    ids=["wrong-answer", "engine-error", "no-engine"],
+)
+def test_not_ready_without_a_working_engine(
+    app_client: TestClient, checker: Checker, engine: Any, problem: str
+) -> None:
     app_client.app.state.checker = engine(checker)  # type: ignore[attr-defined]
     ready = app_client.get("/readyz")
     assert ready.status_code == 503
@@ -93,11 +101,11 @@ def test_not_ready_when_the_store_is_damaged(app_client: TestClient) -> None:
     assert ready.json()["checks"]["feedback_store"].startswith("not usable: DatabaseError")
 
 
-def test_not_ready_when_the_store_cannot_be_written(app_client: TestClient,
-                                                    tmp_path: Path) -> None:
+def test_not_ready_when_the_store_cannot_be_written(app_client: TestClient, tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
     app_client.app.state.cds_settings = CdsSettings(  # type: ignore[attr-defined]
-        feedback_db=tmp_path / "a-file" / "feedback.sqlite3")
+        feedback_db=tmp_path / "a-file" / "feedback.sqlite3"
+    )
     ready = app_client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["feedback_store"].startswith("not usable")
@@ -113,11 +121,12 @@ def test_not_ready_while_the_store_is_locked_for_writing(app_client: TestClient)
     assert "locked" in ready.json()["checks"]["feedback_store"]
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("LOG_LEVEL", "verbose"), ("CDS_JWT_REQUIRED", "true"), ("KEEPALIVE", "-1")])
-def test_not_ready_when_the_configuration_is_invalid(app_client: TestClient,
-                                                     monkeypatch: pytest.MonkeyPatch,
-                                                     name: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value"), [("LOG_LEVEL", "verbose"), ("CDS_JWT_REQUIRED", "true"), ("KEEPALIVE", "-1")]
+)
+def test_not_ready_when_the_configuration_is_invalid(
+    app_client: TestClient, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     ready = app_client.get("/readyz")
     assert ready.status_code == 503

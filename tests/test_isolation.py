@@ -25,8 +25,11 @@ def distinct_case(i: int) -> tuple[dict[str, Any], set[str], float]:
     if i % 5 == 0:
         patient["conditions"] = [{"system": "http://snomed.info/sct", "code": "84757009"}]
         expected.add("SEIZURE_DISORDER_CONTRAINDICATION")
-    case = build("adult_oral", patient=patient,
-                 order={"dose": {"value": daily, "unit": "mg"}, "frequency_per_day": 1})
+    case = build(
+        "adult_oral",
+        patient=patient,
+        order={"dose": {"value": daily, "unit": "mg"}, "frequency_per_day": 1},
+    )
     return case, expected, daily
 
 
@@ -69,11 +72,12 @@ def test_no_answer_depends_on_the_checks_before_it(checker: Checker) -> None:
     run forwards and then backwards through the same engine, gets the same alerts, messages,
     evidence and trace each time: nothing of one check shapes the next."""
     from api.models import SafetyCheckResponse
-    from tests.scenarios import all_tables, case_of, load
+    from rules.case import Case
+    from tests.scenarios import all_tables, load, validated
 
-    cases = [SafetyCheckRequest.model_validate(case_of(r)) for t in all_tables() for r in load(t)]
+    cases = [validated(r) for t in all_tables() for r in load(t)]
 
-    def answer(case: SafetyCheckRequest) -> str:
+    def answer(case: Case) -> str:
         result = checker.run(case, check_id="-")
         return SafetyCheckResponse.from_result(result, explain=True).model_dump_json()
 

@@ -58,8 +58,9 @@ def test_distinct_patients_through_one_process_memory_flat(server: Server) -> No
     (worker,) = server.workers()
     first = loadgen.run(server.host, server.port, _distinct(0), 8, total=DISTINCT // 10)
     rss_first = rss_kib(worker)
-    rest = loadgen.run(server.host, server.port, _distinct(DISTINCT // 10), 8,
-                       total=DISTINCT - DISTINCT // 10)
+    rest = loadgen.run(
+        server.host, server.port, _distinct(DISTINCT // 10), 8, total=DISTINCT - DISTINCT // 10
+    )
     rss_end = rss_kib(worker)
     for part in (first, rest):
         assert part.failures == 0, part.problems[:5]
@@ -67,8 +68,11 @@ def test_distinct_patients_through_one_process_memory_flat(server: Server) -> No
     assert first.requests + rest.requests == DISTINCT
     growth = (rss_end - rss_first) / rss_first
     # The figure `make soak` reports (it runs pytest -s).
-    print(f"\nRSS after {DISTINCT // 10:,} checks: {rss_first / 1024:.1f} MiB; after "  # noqa: T201
-          f"{DISTINCT:,}: {rss_end / 1024:.1f} MiB ({growth:+.1%})")
+    figure = (
+        f"\nRSS after {DISTINCT // 10:,} checks: {rss_first / 1024:.1f} MiB; after "
+        f"{DISTINCT:,}: {rss_end / 1024:.1f} MiB ({growth:+.1%})"
+    )
+    print(figure)  # noqa: T201
     assert abs(growth) <= RSS_TOLERANCE, f"RSS {rss_first} KiB -> {rss_end} KiB"
 
 
@@ -88,8 +92,7 @@ def test_16_clients_each_get_exactly_their_own_alerts(server: Server) -> None:
                     return f"hook HTTP {status}: {raw[:200]!r}"
                 return card_problems(json.loads(raw), cards)
 
-            return loadgen.post(f"/cds-services/baclofen-{request['hook']}", request), \
-                verify_hook
+            return loadgen.post(f"/cds-services/baclofen-{request['hook']}", request), verify_hook
         body, expected, daily = distinct_case(client + CLIENTS * (500_000 + n))
 
         def verify(status: int, raw: bytes) -> str:
@@ -112,23 +115,43 @@ def test_check_log_lines_carry_no_patient_data(server: Server) -> None:
     marker = 900_000  # patients of this test only
     result = loadgen.run(server.host, server.port, _distinct(marker), 2, total=20)
     assert result.failures == 0, result.problems[:5]
-    lines = [json.loads(line) for line in Path(server.log).read_text().splitlines()
-             if line.startswith("{")]
+    lines = [
+        json.loads(line)
+        for line in Path(server.log).read_text().splitlines()
+        if line.startswith("{")
+    ]
     checks = [line for line in lines if line.get("event") == "check"]
     assert len(checks) >= 20
     for line in checks[-2000:]:
-        assert set(line) <= {"ts", "level", "logger", "message", "event", "endpoint", "status",
-                             "check_id", "outcome", "codes", "card_uuids", "error", "fields",
-                             "duration_ms"}
+        assert set(line) <= {
+            "ts",
+            "level",
+            "logger",
+            "message",
+            "event",
+            "endpoint",
+            "status",
+            "check_id",
+            "outcome",
+            "codes",
+            "card_uuids",
+            "error",
+            "fields",
+            "duration_ms",
+        }
         text = json.dumps(line)
         for secret in ("1981-06-15", "morphine", "84757009", "mg"):
             assert secret not in text, line
     # A check's line is written once its answer is sent, so the previous test's last CDS
     # Hooks line can land after this test's first check: look at the native checks only.
     last = [line for line in checks if line["endpoint"] == "native"][-20:]
-    assert all(line["status"] == 200 and line["outcome"] in ("critical", "warning")
-               and "DAILY_DOSE_ABOVE_MAXIMUM" in line["codes"] and line["duration_ms"] > 0
-               for line in last), last[:3]
+    assert all(
+        line["status"] == 200
+        and line["outcome"] in ("critical", "warning")
+        and "DAILY_DOSE_ABOVE_MAXIMUM" in line["codes"]
+        and line["duration_ms"] > 0
+        for line in last
+    ), last[:3]
 
 
 def test_server_stack_sets_tcp_nodelay() -> None:
@@ -179,8 +202,11 @@ def test_real_server_refuses_a_large_body_at_once(server: Server) -> None:
     import httpx
 
     with httpx.Client(base_url=server.url, timeout=10) as http:
-        big = http.post("/v1/safety-checks", content=b" " * (2 * 1024 * 1024),
-                        headers={"content-type": "application/json"})
+        big = http.post(
+            "/v1/safety-checks",
+            content=b" " * (2 * 1024 * 1024),
+            headers={"content-type": "application/json"},
+        )
         assert big.status_code == 413
         assert big.json()["error"] == "request_too_large"
         body, expected, daily = distinct_case(7)

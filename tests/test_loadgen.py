@@ -17,8 +17,7 @@ LAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
 
 
 @contextmanager
-def tiny_server(answers: int, *, split: bool = False, say_close: bool = False
-                ) -> Iterator[int]:
+def tiny_server(answers: int, *, split: bool = False, say_close: bool = False) -> Iterator[int]:
     """Answers `answers` requests per connection (head and body in two writes if `split`),
     then closes the connection (saying so on the last answer if `say_close`, as nginx does
     after keepalive_requests)."""
@@ -58,7 +57,9 @@ def _make(seen: list[bytes]) -> loadgen.MakeRequest:
         def verify(status: int, body: bytes) -> str:
             seen.append(body)
             return "" if status == 200 and body == b"ok" else f"{status} {body!r}"
+
         return loadgen.get(f"/{n}"), verify
+
     return make
 
 

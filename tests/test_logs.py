@@ -49,8 +49,7 @@ class Fhir(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path.removeprefix("/fhir/")
         bodies: dict[str, Any] = {
             f"Patient/{PATIENT_ID}": patient(PATIENT_ID),
-            "Condition": searchset(condition("G40.909", "Epilepsy", "84757009",
-                                             pid=PATIENT_ID)),
+            "Condition": searchset(condition("G40.909", "Epilepsy", "84757009", pid=PATIENT_ID)),
             "MedicationRequest": searchset(),
             "Observation": searchset(weight(70, pid=PATIENT_ID), crcl(95, pid=PATIENT_ID)),
         }
@@ -76,16 +75,22 @@ def fhir() -> Iterator[str]:
 
 
 def test_no_patient_identifier_in_any_line(fhir: str, tmp_path: Path) -> None:
-    with running(1, log_dir=tmp_path, log_level="DEBUG",
-                 extra_env={"ACCESS_LOG": "true"}) as srv:
-        request = hook_request("order-sign", [med_request(
-            "rx-1", TABLET_10, quantity(5, "mg"), per_day=3)], None, pid=PATIENT_ID)
+    with running(1, log_dir=tmp_path, log_level="DEBUG", extra_env={"ACCESS_LOG": "true"}) as srv:
+        request = hook_request(
+            "order-sign",
+            [med_request("rx-1", TABLET_10, quantity(5, "mg"), per_day=3)],
+            None,
+            pid=PATIENT_ID,
+        )
         request["fhirServer"] = fhir
-        request["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer",
-                                        "expires_in": 300, "scope": "user/*.read",
-                                        "subject": "baclofen-cds"}
-        answer = httpx.post(f"{srv.url}/cds-services/baclofen-order-sign", json=request,
-                            timeout=20)
+        request["fhirAuthorization"] = {
+            "access_token": TOKEN,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "user/*.read",
+            "subject": "baclofen-cds",
+        }
+        answer = httpx.post(f"{srv.url}/cds-services/baclofen-order-sign", json=request, timeout=20)
         assert answer.status_code == 200, answer.text
         codes = [c["source"]["topic"]["code"] for c in answer.json()["cards"]]
         assert "SEIZURE_DISORDER_CONTRAINDICATION" in codes  # fetched, not sent
@@ -104,12 +109,15 @@ def test_no_patient_identifier_in_any_line(fhir: str, tmp_path: Path) -> None:
     assert any(r["path"].startswith("/cds-services/") and r["status"] == 200 for r in access)
 
 
-@pytest.mark.parametrize(("text", "clean"), [
-    ("GET https://ehr/fhir/Observation?patient=pat-1&code=x", "patient=<redacted>&code=x"),
-    ("read https://ehr/fhir/Patient/pat-1 200", "Patient/<redacted> 200"),
-    ("Condition?subject=Patient/123,Patient/456", "Patient/<redacted>,Patient/<redacted>"),
-    ("fetched Patient, Condition from the FHIR server", "fetched Patient, Condition"),
-])
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        ("GET https://ehr/fhir/Observation?patient=pat-1&code=x", "patient=<redacted>&code=x"),
+        ("read https://ehr/fhir/Patient/pat-1 200", "Patient/<redacted> 200"),
+        ("Condition?subject=Patient/123,Patient/456", "Patient/<redacted>,Patient/<redacted>"),
+        ("fetched Patient, Condition from the FHIR server", "fetched Patient, Condition"),
+    ],
+)
 def test_scrub(text: str, clean: str) -> None:
     assert clean in scrub(text)
     assert "pat-1" not in scrub(text) and "123" not in scrub(text)
@@ -123,7 +131,14 @@ def test_formatter_scrubs_messages_and_exceptions() -> None:
     except ValueError:
         import sys
 
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "url %s", (
-            "https://ehr/Observation?patient=pat-9",), sys.exc_info())
+        record = logging.LogRecord(
+            "x",
+            logging.ERROR,
+            __file__,
+            1,
+            "url %s",
+            ("https://ehr/Observation?patient=pat-9",),
+            sys.exc_info(),
+        )
     line = JsonFormatter().format(record)
     assert "pat-9" not in line and json.loads(line)["level"] == "ERROR"

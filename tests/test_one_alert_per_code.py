@@ -9,26 +9,28 @@ from typing import Any
 
 import pytest
 
-from rules.case import SafetyCheckRequest
 from rules.checker import Checker
-from tests.scenarios import all_tables, case_of, load
+from tests.scenarios import all_tables, load, validated
 
 ROWS = [(table, row) for table in all_tables() for row in load(table)]
 
 
-@pytest.mark.parametrize(("table", "row"), ROWS,
-                         ids=[f"{t.removesuffix('.yaml')}:{r['id']}" for t, r in ROWS])
+@pytest.mark.parametrize(
+    ("table", "row"), ROWS, ids=[f"{t.removesuffix('.yaml')}:{r['id']}" for t, r in ROWS]
+)
 def test_no_code_twice_and_every_unreported_alert_is_explained(
-        checker: Checker, table: str, row: dict[str, Any]) -> None:
-    result = checker.run(SafetyCheckRequest.model_validate(case_of(row)))
+    checker: Checker, table: str, row: dict[str, Any]
+) -> None:
+    result = checker.run(validated(row))
     codes = [a.code for a in result.alerts]
     assert len(codes) == len(set(codes)), codes
     reported = {a.rule_id for a in result.alerts}
     for entry in result.trace:
         if entry.alert_code is None:
             continue
-        assert (entry.rule_id in reported or entry.suppressed_by or entry.merged_into), (
-            f"{entry.rule_id} fired and its alert vanished without a reason")
+        assert entry.rule_id in reported or entry.suppressed_by or entry.merged_into, (
+            f"{entry.rule_id} fired and its alert vanished without a reason"
+        )
         assert entry.alert_code in codes or entry.suppressed_by, entry
 
 

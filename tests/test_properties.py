@@ -22,25 +22,49 @@ from bench.cases import MIX, distinct_case
 from rules.case import SafetyCheckRequest
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", os.environ.get("FUZZ_EXAMPLES", "150")))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 BASES = [body for body, _ in MIX.values()] + [distinct_case(i)[0] for i in range(16)]
 
 scalars = st.one_of(
-    st.none(), st.booleans(),
+    st.none(),
+    st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([0, -1, 1e-300, 5e-05, 1e16, 1e308, 0.1, 24, 25, 350.0001]),
     st.text(max_size=30),
-    st.sampled_from(["", " ", "mg", "MG", "Mcg", "µg", "oral", "intrathecal", "2024-02-29",
-                     "2026-11-22T09:00:00Z", "2026-11-22T09:00:00", "9999-12-31", "NaN",
-                     "\u0000", "\ud7ff", "\U0001f9e0", "\u202e", "x" * 600]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "mg",
+            "MG",
+            "Mcg",
+            "µg",
+            "oral",
+            "intrathecal",
+            "2024-02-29",
+            "2026-11-22T09:00:00Z",
+            "2026-11-22T09:00:00",
+            "9999-12-31",
+            "NaN",
+            "\u0000",
+            "\ud7ff",
+            "\U0001f9e0",
+            "\u202e",
+            "x" * 600,
+        ]
+    ),
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -103,8 +127,11 @@ def mutated_bodies(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _post(client: TestClient, body: Any) -> Any:
-    return client.post("/v1/safety-checks", content=json.dumps(body, allow_nan=True),
-                       headers={"content-type": "application/json"})
+    return client.post(
+        "/v1/safety-checks",
+        content=json.dumps(body, allow_nan=True),
+        headers={"content-type": "application/json"},
+    )
 
 
 def _assert_answer(response: Any, known: set[str]) -> None:
@@ -129,7 +156,8 @@ def _assert_answer(response: Any, known: set[str]) -> None:
 @SETTINGS
 @given(mutated_bodies())
 def test_mutated_valid_body_is_checked_or_rejected_naming_fields(
-        client: TestClient, body: dict[str, Any]) -> None:
+    client: TestClient, body: dict[str, Any]
+) -> None:
     _assert_answer(_post(client, body), {str(p[-1]) for p in _paths(body)})
 
 

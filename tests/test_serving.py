@@ -33,14 +33,19 @@ from bench.server import BIN, GUNICORN, ROOT, Server, free_port, running, stop, 
 T = TypeVar("T")
 WORKER_TIMEOUT = 6
 REQUEST_TIMEOUT = 2
-SHORT = {"WORKER_TIMEOUT": str(WORKER_TIMEOUT), "GRACEFUL_TIMEOUT": "10",
-         "REQUEST_TIMEOUT": str(REQUEST_TIMEOUT), "KEEPALIVE": "2"}
+SHORT = {
+    "WORKER_TIMEOUT": str(WORKER_TIMEOUT),
+    "GRACEFUL_TIMEOUT": "10",
+    "REQUEST_TIMEOUT": str(REQUEST_TIMEOUT),
+    "KEEPALIVE": "2",
+}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running(2, log_dir=tmp_path_factory.mktemp("serving"), log_level="WARNING",
-                 extra_env=SHORT) as srv:
+    with running(
+        2, log_dir=tmp_path_factory.mktemp("serving"), log_level="WARNING", extra_env=SHORT
+    ) as srv:
         yield srv
 
 
@@ -76,8 +81,7 @@ def test_killed_worker_and_its_replacement_killed_while_starting(server: Server)
     starting = server.ready_workers() < 2
     os.kill(newcomer, signal.SIGKILL)  # while it builds its engine
     all_answered(server)
-    wait_for(lambda: server.ready_workers() == 2 and not {victim, newcomer} & set(
-        server.workers()))
+    wait_for(lambda: server.ready_workers() == 2 and not {victim, newcomer} & set(server.workers()))
     all_answered(server)
     assert server.arbiter() == arbiter
     assert starting, "the replacement was already serving when it was killed"
@@ -105,6 +109,7 @@ def raw_exchange(server: Server, request: bytes, timeout: float = 10) -> bytes:
     """Send `request` (from a thread: the server may answer before it has all of it) and
     read until the server closes the connection."""
     with socket.create_connection((server.host, server.port), timeout=timeout) as conn:
+
         def send() -> None:
             try:
                 conn.sendall(request)
@@ -123,13 +128,21 @@ def raw_exchange(server: Server, request: bytes, timeout: float = 10) -> bytes:
         return received
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), [
-    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1024 * 1024) + b"\r\n\r\n", 431),
-    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
-    (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101))
-     + b"\r\n", 431),
-    (b"GET /healthz?" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
-], ids=["1-MiB-header", "header-over-field-size", "101-fields", "long-request-line"])
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1024 * 1024) + b"\r\n\r\n", 431),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+        (
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-%d: 1\r\n" % i for i in range(101))
+            + b"\r\n",
+            431,
+        ),
+        (b"GET /healthz?" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    ],
+    ids=["1-MiB-header", "header-over-field-size", "101-fields", "long-request-line"],
+)
 def test_oversized_heads_get_4xx(server: Server, request_bytes: bytes, status: int) -> None:
     """An 8 MB header got a 200 before; gunicorn's limit_request_* now hold."""
     answer = raw_exchange(server, request_bytes)
@@ -147,9 +160,11 @@ def test_slowloris_and_idle_clients_are_cut_off(server: Server) -> None:
     stalled = socket.create_connection(addr, timeout=30)
     started = time.monotonic()
     try:
-        stalled.sendall(b"POST /v1/safety-checks HTTP/1.1\r\nHost: x\r\n"
-                        b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
-                        b'{"patient": ')
+        stalled.sendall(
+            b"POST /v1/safety-checks HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+            b'{"patient": '
+        )
         slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         answer = b""
         slow.settimeout(0.3)
@@ -212,34 +227,66 @@ def test_metrics_add_up_every_worker(server: Server) -> None:
         assert problems(r.json(), expected, daily) == ""
     bad = httpx.post(server.url + "/v1/safety-checks", json={"patient": {}}, timeout=10)
     assert bad.status_code == 422
-    hook = hook_request("order-sign", [med_request("rx-1", TABLET_10, quantity(5, "mg"), 3)],
-                        full_prefetch(patient(), [condition("G40.909", "Epilepsy")]))
+    hook = hook_request(
+        "order-sign",
+        [med_request("rx-1", TABLET_10, quantity(5, "mg"), 3)],
+        full_prefetch(patient(), [condition("G40.909", "Epilepsy")]),
+    )
     with httpx.Client(base_url=server.url, timeout=10) as ehr:  # one connection, one worker
         cards = ehr.post("/cds-services/baclofen-order-sign", json=hook).json()["cards"]
-        seizure = next(c for c in cards
-                       if c["source"]["topic"]["code"] == "SEIZURE_DISORDER_CONTRAINDICATION")
-        stored = ehr.post("/cds-services/baclofen-order-sign/feedback", json={"feedback": [{
-            "card": seizure["uuid"], "outcome": "accepted",
-            "acceptedSuggestions": [{"id": s["uuid"]} for s in seizure.get("suggestions", [])],
-            "outcomeTimestamp": "2026-11-22T10:00:00Z"}]})
+        seizure = next(
+            c for c in cards if c["source"]["topic"]["code"] == "SEIZURE_DISORDER_CONTRAINDICATION"
+        )
+        stored = ehr.post(
+            "/cds-services/baclofen-order-sign/feedback",
+            json={
+                "feedback": [
+                    {
+                        "card": seizure["uuid"],
+                        "outcome": "accepted",
+                        "acceptedSuggestions": [
+                            {"id": s["uuid"]} for s in seizure.get("suggestions", [])
+                        ],
+                        "outcomeTimestamp": "2026-11-22T10:00:00Z",
+                    }
+                ]
+            },
+        )
         assert stored.status_code == 200, stored.text
     scrapes = [fresh_get(server, "/metrics").text for _ in range(4)]
     for after in scrapes:
+
         def delta(name: str, **labels: str) -> float:
             return metric(after, name, **labels) - metric(before, name, **labels)  # noqa: B023
 
-        codes = sum(delta("baclofen_checks_total", api="native", outcome=o)
-                    for o in ("critical", "warning", "info", "no_alerts"))
+        codes = sum(
+            delta("baclofen_checks_total", api="native", outcome=o)
+            for o in ("critical", "warning", "info", "no_alerts")
+        )
         assert codes == 20
         assert delta("baclofen_checks_total", api="native", outcome="invalid_request") == 1
-        assert delta("baclofen_check_alerts_total", api="native",
-                     code="DAILY_DOSE_ABOVE_MAXIMUM") == 20
+        assert (
+            delta("baclofen_check_alerts_total", api="native", code="DAILY_DOSE_ABOVE_MAXIMUM")
+            == 20
+        )
         assert delta("baclofen_check_duration_seconds_count", api="native") == 21
         assert delta("baclofen_checks_total", api="cds-hooks", outcome="critical") == 1
-        assert delta("baclofen_check_alerts_total", api="cds-hooks",
-                     code="SEIZURE_DISORDER_CONTRAINDICATION") == 1
-        assert delta("baclofen_feedback_total", outcome="accepted",
-                     code="SEIZURE_DISORDER_CONTRAINDICATION") == 1
+        assert (
+            delta(
+                "baclofen_check_alerts_total",
+                api="cds-hooks",
+                code="SEIZURE_DISORDER_CONTRAINDICATION",
+            )
+            == 1
+        )
+        assert (
+            delta(
+                "baclofen_feedback_total",
+                outcome="accepted",
+                code="SEIZURE_DISORDER_CONTRAINDICATION",
+            )
+            == 1
+        )
         assert delta("baclofen_engine_failures_total", api="native") == 0
         assert metric(after, "baclofen_workers_ready") == 2
 
@@ -248,8 +295,7 @@ def test_health_endpoints_over_http(server: Server) -> None:
     assert fresh_get(server, "/livez").json() == {"status": "ok"}
     ready = fresh_get(server, "/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"engine": "ok", "configuration": "ok",
-                                      "feedback_store": "ok"}
+    assert ready.json()["checks"] == {"engine": "ok", "configuration": "ok", "feedback_store": "ok"}
     assert fresh_get(server, "/healthz").json()["status"] == "ok"
 
 
@@ -270,14 +316,20 @@ def test_2000_idle_connections_under_ulimit_1024(tmp_path: Path) -> None:
     drops every queued connection: every healthy request failed. Now a worker keeps at most
     LIMIT_CONCURRENCY (1,024 - 64) connections and closes the idle ones longest quiet; the
     healthy clients are served at once, well before the idle ones' REQUEST_TIMEOUT."""
+
     def limit_files() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 2300:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
-    with running(1, log_dir=tmp_path, log_level="WARNING", preexec_fn=limit_files,
-                 extra_env={"REQUEST_TIMEOUT": "60"}) as srv:
+    with running(
+        1,
+        log_dir=tmp_path,
+        log_level="WARNING",
+        preexec_fn=limit_files,
+        extra_env={"REQUEST_TIMEOUT": "60"},
+    ) as srv:
         idle: list[socket.socket] = []
         try:
             for _ in range(2000):
@@ -343,13 +395,16 @@ class KeepAliveClient(threading.Thread):
             for n in range(100_000):
                 body, expected, daily = distinct_case(self.k + 16 * n)
                 data = json.dumps(body).encode()
-                conn.sendall(b"POST /v1/safety-checks HTTP/1.1\r\nHost: x\r\n"
-                             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                             % (len(data), data))
+                conn.sendall(
+                    b"POST /v1/safety-checks HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(data), data)
+                )
                 status_line = reader.readline()
                 if not status_line:
-                    self.problems.append(f"client {self.k}: request {n} sent, connection "
-                                         "closed without an answer")
+                    self.problems.append(
+                        f"client {self.k}: request {n} sent, connection closed without an answer"
+                    )
                     return
                 headers = {}
                 while (line := reader.readline()) not in (b"\r\n", b""):
@@ -384,15 +439,20 @@ def test_tls_from_the_environment(tmp_path: Path) -> None:
         blob.write_to_path(str(cert_file), append=True)
     context = ssl.create_default_context()
     ca.configure_trust(context)
-    with running(1, log_dir=tmp_path, log_level="WARNING", verify=context,
-                 extra_env={"TLS_CERT_FILE": str(cert_file),
-                            "TLS_KEY_FILE": str(key_file)}) as srv:
+    with running(
+        1,
+        log_dir=tmp_path,
+        log_level="WARNING",
+        verify=context,
+        extra_env={"TLS_CERT_FILE": str(cert_file), "TLS_KEY_FILE": str(key_file)},
+    ) as srv:
         assert srv.url.startswith("https://")
         body, expected, daily = distinct_case(3)
         with httpx.Client(base_url=srv.url, verify=context, timeout=10) as client:
             assert client.get("/livez").status_code == 200
-            assert problems(client.post("/v1/safety-checks", json=body).json(),
-                            expected, daily) == ""
+            assert (
+                problems(client.post("/v1/safety-checks", json=body).json(), expected, daily) == ""
+            )
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://{srv.host}:{srv.port}/livez", timeout=5)
         with pytest.raises(httpx.ConnectError):  # nor a certificate nobody vouched for
@@ -400,30 +460,42 @@ def test_tls_from_the_environment(tmp_path: Path) -> None:
 
 
 def gunicorn(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(GUNICORN, cwd=ROOT,
-                          env={**os.environ, "PORT": str(free_port()), **env},
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        GUNICORN,
+        cwd=ROOT,
+        env={**os.environ, "PORT": str(free_port()), **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
-@pytest.mark.parametrize(("env", "named"), [
-    ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
-    ({"WORKERS": "many"}, "WORKERS"),
-    ({"THREADS": "0"}, "THREADS"),
-    ({"PORT": "http"}, "PORT"),
-    ({"ACCESS_LOG": "maybe"}, "ACCESS_LOG"),
-    ({"TLS_CERT_FILE": "/nonexistent/cert.pem", "TLS_KEY_FILE": "/nonexistent/key.pem"},
-     "TLS_CERT_FILE"),
-    ({"TLS_CERT_FILE": __file__}, "TLS_KEY_FILE"),
-    ({"LIMIT_CONCURRENCY": "100000000"}, "LIMIT_CONCURRENCY"),
-    ({"REQUEST_TIMEOUT": "soon"}, "REQUEST_TIMEOUT"),
-], ids=lambda v: next(iter(v)) if isinstance(v, dict) else None)
-def test_a_setting_with_an_unknown_value_refuses_to_start(env: dict[str, str], named: str
-                                                          ) -> None:
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
+        ({"WORKERS": "many"}, "WORKERS"),
+        ({"THREADS": "0"}, "THREADS"),
+        ({"PORT": "http"}, "PORT"),
+        ({"ACCESS_LOG": "maybe"}, "ACCESS_LOG"),
+        (
+            {"TLS_CERT_FILE": "/nonexistent/cert.pem", "TLS_KEY_FILE": "/nonexistent/key.pem"},
+            "TLS_CERT_FILE",
+        ),
+        ({"TLS_CERT_FILE": __file__}, "TLS_KEY_FILE"),
+        ({"LIMIT_CONCURRENCY": "100000000"}, "LIMIT_CONCURRENCY"),
+        ({"REQUEST_TIMEOUT": "soon"}, "REQUEST_TIMEOUT"),
+    ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else None,
+)
+def test_a_setting_with_an_unknown_value_refuses_to_start(env: dict[str, str], named: str) -> None:
     done = gunicorn(env)
     assert done.returncode != 0
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
-    assert any(named in line["message"] and line["level"] == "CRITICAL" for line in lines), \
+    assert any(named in line["message"] and line["level"] == "CRITICAL" for line in lines), (
         done.stderr
+    )
     assert "Traceback" not in done.stderr and not done.stdout
 
 
@@ -431,8 +503,9 @@ def test_a_port_in_use_is_refused_not_shared() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        done = gunicorn({"HOST": "127.0.0.1", "PORT": str(taken.getsockname()[1]),
-                         "WORKERS": "1"}, timeout=120)
+        done = gunicorn(
+            {"HOST": "127.0.0.1", "PORT": str(taken.getsockname()[1]), "WORKERS": "1"}, timeout=120
+        )
     assert done.returncode != 0
     assert "Address already in use" in done.stderr or "in use" in done.stderr
 
@@ -441,10 +514,14 @@ def test_serve_command_runs_gunicorn(tmp_path: Path) -> None:
     """`baclofen-cds serve --port N` is the same server (gunicorn replaces the CLI process)."""
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([str(BIN / "baclofen-cds"), "serve", "--port",
-                             str(port), "--workers", "1"], cwd=tmp_path, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "LOG_LEVEL": "WARNING"})
+    proc = subprocess.Popen(
+        [str(BIN / "baclofen-cds"), "serve", "--port", str(port), "--workers", "1"],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+    )
     try:
         srv = Server("127.0.0.1", port, proc.pid, tmp_path / "serve.log")
         wait_ready(srv, 1, proc)  # type: ignore[arg-type]

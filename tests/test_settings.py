@@ -20,28 +20,44 @@ def _cgroup(tmp_path: Path, membership: str, files: dict[str, str]) -> tuple[Pat
     return root, tmp_path / "cgroup"
 
 
-@pytest.mark.parametrize(("membership", "files", "cpus"), [
-    ("0::/\n", {"cpu.max": "max 100000\n"}, None),
-    ("0::/\n", {"cpu.max": "150000 100000\n"}, 1.5),
-    # A parent's quota binds its children.
-    ("0::/kubepods/pod1/ctr\n", {"kubepods/cpu.max": "200000 100000\n",
-                                "kubepods/pod1/ctr/cpu.max": "max 100000\n"}, 2.0),
-    ("0::/a/b\n", {"a/cpu.max": "400000 100000\n", "a/b/cpu.max": "50000 100000\n"}, 0.5),
-    # cgroup v1 (cpu controller in its own hierarchy).
-    ("4:cpu,cpuacct:/docker/abc\n", {"cpu/docker/abc/cpu.cfs_quota_us": "300000\n",
-                                     "cpu/docker/abc/cpu.cfs_period_us": "100000\n"}, 3.0),
-    ("4:cpu,cpuacct:/\n", {"cpu/cpu.cfs_quota_us": "-1\n",
-                           "cpu/cpu.cfs_period_us": "100000\n"}, None),
-    ("0::/\n", {}, None),
-], ids=["v2-no-limit", "v2-1.5", "v2-parent", "v2-child-tighter", "v1-3", "v1-none", "none"])
-def test_cgroup_cpu_limit(tmp_path: Path, membership: str, files: dict[str, str],
-                          cpus: float | None) -> None:
+@pytest.mark.parametrize(
+    ("membership", "files", "cpus"),
+    [
+        ("0::/\n", {"cpu.max": "max 100000\n"}, None),
+        ("0::/\n", {"cpu.max": "150000 100000\n"}, 1.5),
+        # A parent's quota binds its children.
+        (
+            "0::/kubepods/pod1/ctr\n",
+            {"kubepods/cpu.max": "200000 100000\n", "kubepods/pod1/ctr/cpu.max": "max 100000\n"},
+            2.0,
+        ),
+        ("0::/a/b\n", {"a/cpu.max": "400000 100000\n", "a/b/cpu.max": "50000 100000\n"}, 0.5),
+        # cgroup v1 (cpu controller in its own hierarchy).
+        (
+            "4:cpu,cpuacct:/docker/abc\n",
+            {
+                "cpu/docker/abc/cpu.cfs_quota_us": "300000\n",
+                "cpu/docker/abc/cpu.cfs_period_us": "100000\n",
+            },
+            3.0,
+        ),
+        (
+            "4:cpu,cpuacct:/\n",
+            {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"},
+            None,
+        ),
+        ("0::/\n", {}, None),
+    ],
+    ids=["v2-no-limit", "v2-1.5", "v2-parent", "v2-child-tighter", "v1-3", "v1-none", "none"],
+)
+def test_cgroup_cpu_limit(
+    tmp_path: Path, membership: str, files: dict[str, str], cpus: float | None
+) -> None:
     root, member = _cgroup(tmp_path, membership, files)
     assert cgroup_cpu_limit(root, member) == cpus
 
 
-def test_workers_default_to_the_cpus_this_process_may_use(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workers_default_to_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
     """Affinity, not the host's core count; a quota of 1.5 CPUs gives one worker (a second
     would be throttled mid-check), and never fewer than one."""
     monkeypatch.delenv("WORKERS", raising=False)
@@ -65,17 +81,21 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ServingSettings().log_level == "WARNING"
 
 
-@pytest.mark.parametrize(("env", "named"), [
-    ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
-    ({"PORT": "70000"}, "PORT"),
-    ({"WORKERS": "0"}, "WORKERS"),
-    ({"KEEPALIVE": "40", "WORKER_TIMEOUT": "30"}, "KEEPALIVE"),
-    ({"TLS_KEY_FILE": __file__}, "TLS_CERT_FILE"),
-    ({"LIMIT_REQUEST_LINE": "100000"}, "LIMIT_REQUEST_LINE"),
-    ({"FORWARDED_ALLOW_IPS": ""}, None),  # an empty string is a value, trusted by nobody
-])
-def test_unknown_values_refuse(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
-                               named: str | None) -> None:
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"WORKERS": "0"}, "WORKERS"),
+        ({"KEEPALIVE": "40", "WORKER_TIMEOUT": "30"}, "KEEPALIVE"),
+        ({"TLS_KEY_FILE": __file__}, "TLS_CERT_FILE"),
+        ({"LIMIT_REQUEST_LINE": "100000"}, "LIMIT_REQUEST_LINE"),
+        ({"FORWARDED_ALLOW_IPS": ""}, None),  # an empty string is a value, trusted by nobody
+    ],
+)
+def test_unknown_values_refuse(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str | None
+) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     if named is None:

@@ -14,9 +14,11 @@ from api import strict_json
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=3), children, max_size=4),
-    max_leaves=20)
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 @given(values)
@@ -25,16 +27,21 @@ def test_without_repeats_it_is_json_loads(value: Any) -> None:
     assert strict_json.loads(text) == json.loads(text)
 
 
-@pytest.mark.parametrize(("text", "found"), [
-    ('{"a": 1, "a": 2}', [(("a",), 2)]),
-    ('{"a": 1, "b": 2, "a": 3, "a": 4}', [(("a",), 3)]),
-    ('[{"x": 1}, {"x": {"y": 1, "y": 2}}]', [((1, "x", "y"), 2)]),
-    ('{"p": {"c": [{}, {"k": 1, "k": 1}]}, "o": {"f": 1, "f": 2}}',
-     [(("p", "c", 1, "k"), 2), (("o", "f"), 2)]),
-    ('{"o": {"f": 1}, "o": {"f": 2, "f": 3}}', [(("o",), 2), (("o", "f"), 2)]),
-], ids=["top", "three-times", "in-a-list", "two-places-document-order", "repeat-inside-repeat"])
-def test_every_repeated_key_is_found_with_its_path(text: str,
-                                                   found: list[tuple[Any, int]]) -> None:
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ('{"a": 1, "a": 2}', [(("a",), 2)]),
+        ('{"a": 1, "b": 2, "a": 3, "a": 4}', [(("a",), 3)]),
+        ('[{"x": 1}, {"x": {"y": 1, "y": 2}}]', [((1, "x", "y"), 2)]),
+        (
+            '{"p": {"c": [{}, {"k": 1, "k": 1}]}, "o": {"f": 1, "f": 2}}',
+            [(("p", "c", 1, "k"), 2), (("o", "f"), 2)],
+        ),
+        ('{"o": {"f": 1}, "o": {"f": 2, "f": 3}}', [(("o",), 2), (("o", "f"), 2)]),
+    ],
+    ids=["top", "three-times", "in-a-list", "two-places-document-order", "repeat-inside-repeat"],
+)
+def test_every_repeated_key_is_found_with_its_path(text: str, found: list[tuple[Any, int]]) -> None:
     with pytest.raises(strict_json.DuplicateKeys) as caught:
         strict_json.loads(text)
     assert caught.value.found == found
@@ -42,7 +49,8 @@ def test_every_repeated_key_is_found_with_its_path(text: str,
 
 def test_paths_read_as_fields() -> None:
     assert strict_json.dotted(("patient", "conditions", 2, "code")) == (
-        "patient.conditions[2].code")
+        "patient.conditions[2].code"
+    )
     assert strict_json.dotted(()) == "body"
 
 

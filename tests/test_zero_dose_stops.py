@@ -16,20 +16,40 @@ from tests.archetypes import build
 # Every fact the order's dose would feed: the daily dose, its step, mg/kg, the intrathecal
 # step this order makes, a restart, a test step, a first infusion, a red flag. (Steps between
 # the regimens of the history, proposed: false, and the test boluses given are history.)
-DOSE_FACTS = {"daily_dose", "dose_step", "weight_based_dose", "itb_resumed_infusion",
-              "itb_test_step", "itb_initial_infusion", "itb_red_flag"}
+DOSE_FACTS = {
+    "daily_dose",
+    "dose_step",
+    "weight_based_dose",
+    "itb_resumed_infusion",
+    "itb_test_step",
+    "itb_initial_infusion",
+    "itb_red_flag",
+}
 
 ZERO_STOPS = [
-    ("oral-mg", build("adult_oral", order={"action": "stop", "dose": {"value": 0, "unit": "mg"},
-                                           "previous": {"dose": {"value": 20, "unit": "mg"},
-                                                        "frequency_per_day": 3}})),
+    (
+        "oral-mg",
+        build(
+            "adult_oral",
+            order={
+                "action": "stop",
+                "dose": {"value": 0, "unit": "mg"},
+                "previous": {"dose": {"value": 20, "unit": "mg"}, "frequency_per_day": 3},
+            },
+        ),
+    ),
     ("oral-ug", build("adult_oral", order={"action": "stop", "dose": {"value": 0, "unit": "ug"}})),
-    ("child", build("child_7y_20kg", order={"action": "stop",
-                                            "dose": {"value": 0, "unit": "mg"}})),
-    ("intrathecal-ug", build("adult_itb_maintenance", order={
-        "action": "stop", "dose": {"value": 0, "unit": "ug"}})),
-    ("intrathecal-mg", build("adult_itb_titration", order={
-        "action": "stop", "dose": {"value": 0, "unit": "mg"}})),
+    ("child", build("child_7y_20kg", order={"action": "stop", "dose": {"value": 0, "unit": "mg"}})),
+    (
+        "intrathecal-ug",
+        build(
+            "adult_itb_maintenance", order={"action": "stop", "dose": {"value": 0, "unit": "ug"}}
+        ),
+    ),
+    (
+        "intrathecal-mg",
+        build("adult_itb_titration", order={"action": "stop", "dose": {"value": 0, "unit": "mg"}}),
+    ),
 ]
 
 
@@ -44,8 +64,9 @@ def test_the_zero_of_a_stop_is_no_dose_fact(checker: Checker, body: dict[str, An
 
 
 @pytest.mark.parametrize("body", [b for _, b in ZERO_STOPS], ids=[i for i, _ in ZERO_STOPS])
-def test_the_same_stop_without_its_zero_answers_the_same(checker: Checker,
-                                                         body: dict[str, Any]) -> None:
+def test_the_same_stop_without_its_zero_answers_the_same(
+    checker: Checker, body: dict[str, Any]
+) -> None:
     """The pair: a zero-dose stop is a stop with no dose written, alert for alert."""
     without = {**body, "order": {k: v for k, v in body["order"].items() if k != "dose"}}
     with_zero = checker.run(SafetyCheckRequest.model_validate(body)).alerts

@@ -2,11 +2,13 @@
 
 A card carries what the native API returns: `indicator` is the alert's severity,
 `source.topic.code` its stable alert code (so an EHR can filter and count cards by alert), and
-`detail` gives the numbers, the reasoning and ends with the cited passage. Where the fix is
-concrete, a suggestion carries the whole corrected MedicationRequest (spec 2.0.1: an update
-holds the resource in its entirety). Every corrected order on one draft applies every dose
-limit that fired, so accepting any of its suggestions gives the same consistent order. The
-limits themselves come from the alerts' evidence: no threshold lives here.
+`detail` gives the numbers, the reasoning and ends with the cited passage. Where the rules
+concluded a fix, a suggestion carries it: the one suggested regimen of the check, rendered into
+the whole corrected MedicationRequest (spec 2.0.1: an update holds the resource in its
+entirety) on every card whose alert it answers, or the removal of the draft order. Which dose,
+which alerts and when to remove are the rules' conclusions (rules/oral/regimen.py,
+rules/contraindications.py, rules/route_and_units.py); this module only writes them in the
+prescriber's own units: tablets, mL or mg.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from uuid import uuid4
 
 from api.cds_hooks import terminology as t
 from api.cds_hooks.models import Action, Card, Coding, Source, Suggestion
-from api.cds_hooks.order_check import MG_PER, DoseSite, OrderCheck, as_list
+from api.cds_hooks.order_check import MG_PER, DoseSite, Gap, OrderCheck, as_list
 from engine import Alert, Severity
-from rules.catalog import RULESET_VERSION
+from rules.checker import CheckResult
+from rules.release import RULESET_VERSION
 from rules.sources import PRECEDENCE
+from rules.vocabulary import SuggestedRegimen
 
 TOPIC_SYSTEM = "urn:baclofen-cds:alert-code"
 SERVICE_LABEL = f"Baclofen safety checks {RULESET_VERSION}"
@@ -72,12 +76,10 @@ DATA_REASONS = (
     ("limited-time", "Could not address recommended action due to limited time"),
 )
 
-DOSE_LIMIT_CODES = ("DAILY_DOSE_ABOVE_MAXIMUM", "WEIGHT_BASED_DOSE_ABOVE_RANGE",
-                    "STARTING_DOSE_ABOVE_RECOMMENDED")
-DELETE_CODES = ("ROUTE_NOT_PERMITTED",)
-DELETE_ON_START_CODES = ("SEIZURE_DISORDER_CONTRAINDICATION", "END_STAGE_RENAL_CONTRAINDICATION")
-ORAL_SOLUTION = {"coding": [{"system": t.RXNORM, "code": t.BACLOFEN_INGREDIENT,
-                             "display": "baclofen"}], "text": "Baclofen oral solution"}
+ORAL_SOLUTION = {
+    "coding": [{"system": t.RXNORM, "code": t.BACLOFEN_INGREDIENT, "display": "baclofen"}],
+    "text": "Baclofen oral solution",
+}
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!])")
 
@@ -111,13 +113,26 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-_KEY_NAMES = {"daily_mg": "daily dose (mg)", "daily_ug": "daily dose (ug)",
-              "dose_mg": "dose (mg)", "ml_min": "mL/min", "mg_per_kg_day": "mg/kg/day",
-              "frequency_per_day": "doses a day"}
-_KEY_UNITS = (("_mg_per_kg_day", " (mg/kg/day)"), ("_mg_day", " (mg/day)"),
-              ("_ug_day", " (ug/day)"), ("_ml_min", " (mL/min)"), ("_kg", " (kg)"),
-              ("_mg", " (mg)"), ("_ug", " (ug)"), ("_years", " (years)"), ("_pct", " (%)"),
-              ("_hours", " (h)"))
+_KEY_NAMES = {
+    "daily_mg": "daily dose (mg)",
+    "daily_ug": "daily dose (ug)",
+    "dose_mg": "dose (mg)",
+    "ml_min": "mL/min",
+    "mg_per_kg_day": "mg/kg/day",
+    "frequency_per_day": "doses a day",
+}
+_KEY_UNITS = (
+    ("_mg_per_kg_day", " (mg/kg/day)"),
+    ("_mg_day", " (mg/day)"),
+    ("_ug_day", " (ug/day)"),
+    ("_ml_min", " (mL/min)"),
+    ("_kg", " (kg)"),
+    ("_mg", " (mg)"),
+    ("_ug", " (ug)"),
+    ("_years", " (years)"),
+    ("_pct", " (%)"),
+    ("_hours", " (h)"),
+)
 
 
 def _key(name: str) -> str:
@@ -136,13 +151,14 @@ def summary(label: str, text: str, code: str) -> str:
         if len(candidate) <= MAX_SUMMARY:
             return candidate
     room = MAX_SUMMARY - len(tail) - 3
-    return f"{label[:max(room, 10)].rstrip()}…: {tail}"[:MAX_SUMMARY]
+    return f"{label[: max(room, 10)].rstrip()}…: {tail}"[:MAX_SUMMARY]
 
 
 def _detail(alert: Alert, check: OrderCheck) -> str:
     lines = [f"**{md(alert.message)}**", "", f"**What to do:** {md(alert.suggestion)}"]
-    evidence = [f"{_key(k)}: {_fmt(v)}" for k, v in alert.evidence.items()
-                if v not in (None, "", [], {})]
+    evidence = [
+        f"{_key(k)}: {_fmt(v)}" for k, v in alert.evidence.items() if v not in (None, "", [], {})
+    ]
     if evidence:
         lines += ["", "**Checked values:** " + md("; ".join(evidence))]
     lines += ["", f"**Order:** {md(check.label)} ({md(check.ref)})"]
@@ -156,23 +172,6 @@ def _detail(alert: Alert, check: OrderCheck) -> str:
 
 # ---- corrected orders ------------------------------------------------------------------------
 
-def _daily_caps(alerts: list[Alert]) -> list[float] | None:
-    """Each fired dose limit as a daily ceiling, from the alerts' own evidence; None when a
-    limit fired whose ceiling the evidence does not give (no number is invented for it)."""
-    caps = []
-    for a in alerts:
-        ev = a.evidence
-        if a.code == "DAILY_DOSE_ABOVE_MAXIMUM" and "max_mg_day" in ev:
-            caps.append(float(ev["max_mg_day"]))
-        elif a.code == "WEIGHT_BASED_DOSE_ABOVE_RANGE" and {"max_mg_per_kg_day",
-                                                             "weight_kg"} <= ev.keys():
-            caps.append(round(float(ev["max_mg_per_kg_day"]) * float(ev["weight_kg"]), 1))
-        elif a.code == "STARTING_DOSE_ABOVE_RECOMMENDED" and "recommended_start_mg_day" in ev:
-            caps.append(float(ev["recommended_start_mg_day"]))
-        elif a.code in DOSE_LIMIT_CODES:
-            return None
-    return caps
-
 
 def _n(value: float) -> float | int:
     """7.5 stays 7.5; 25.0 is written 25."""
@@ -180,8 +179,7 @@ def _n(value: float) -> float | int:
     return int(value) if value == int(value) else value
 
 
-def _quantity(site: DoseSite, original: dict[str, Any], mg: float, as_mass: bool
-              ) -> dict[str, Any]:
+def _quantity(site: DoseSite, original: dict[str, Any], mg: float, as_mass: bool) -> dict[str, Any]:
     """The new dose in the prescriber's unit where it is exact, else in mg."""
     if not as_mass and site.kind == "mass":
         unit = site.unit
@@ -192,55 +190,48 @@ def _quantity(site: DoseSite, original: dict[str, Any], mg: float, as_mass: bool
             if abs(count * 2 - round(count * 2)) < 1e-9:  # whole or half tablets
                 return {**original, "value": _n(count)}
         if site.kind == "volume":
-            ml = math.floor(mg / site.strength.mg * 100) / 100  # never above the cap
+            ml = math.floor(mg / site.strength.mg * 100) / 100  # measured out, never above
             if ml > 0:
                 return {**original, "value": _n(ml)}
     return {"value": _n(mg), "unit": "mg", "system": t.UCUM, "code": "mg"}
 
 
-def _regimen_text(per_dose_mg: float, freq: int, quantity: dict[str, Any]) -> str:
+def _regimen_text(rx: SuggestedRegimen, quantity: dict[str, Any]) -> str:
+    freq = rx.doses_per_day
     times = "once a day" if freq == 1 else f"{freq} times a day"
-    dose = f"{_num(per_dose_mg)} mg"
+    dose = f"{_num(rx.per_dose_mg)} mg"
     if quantity.get("code") != "mg":  # say it as it will be measured out too
         unit = str(quantity.get("unit") or quantity.get("code") or "").strip("{}")
         dose += f" ({_num(quantity['value'])} {unit})"
-    return f"{dose} {times} ({_num(per_dose_mg * freq)} mg/day)"
+    return f"{dose} {times} ({_num(rx.daily_mg)} mg/day)"
 
 
-def corrected_order(check: OrderCheck, alerts: list[Alert]
-                    ) -> tuple[dict[str, Any], str, str] | None:
-    """(resource, label, description) of the order with every dose limit and the oral
-    solution applied, or None when there is nothing concrete to change. The dose is rounded
-    down to what can be given: half tablets, or 0.5 mg of a solution."""
+def corrected_order(
+    check: OrderCheck, rx: SuggestedRegimen
+) -> tuple[dict[str, Any], str, str] | None:
+    """(resource, label, description): the draft order rewritten to the suggested regimen, or
+    None when its dose cannot be rewritten exactly (it was not one plain dose)."""
     site, case = check.dose_site, check.case
-    caps = _daily_caps(alerts)
-    if site is None or case is None or case.order.dose is None or caps is None:
-        return None
-    if any(a.code == "DOSE_UNIT_SUSPECT" for a in alerts):
-        return None  # 20 g meant as 20 mg: a capped 100 mg/day would still be five times it
-    freq = case.order.frequency_per_day
-    current = case.order.dose.value * MG_PER[case.order.dose.unit]
-    switch = (any(a.code == "TABLET_BELOW_33_KG" for a in alerts)
-              and case.order.form == "tablet")
-    tablets = case.order.form == "tablet" and not switch and site.strength is not None and (
-        site.strength.per == "unit")
-    step = site.strength.mg / 2 if tablets and site.strength else 0.5
-    per_dose = current
-    if caps and freq:
-        per_dose = min(current, math.floor(min(caps) / freq / step + 1e-9) * step)
-    if per_dose <= 0 or freq is None or (per_dose == current and not switch):
+    if site is None or case is None or case.order.dose is None:
         return None
     resource = copy.deepcopy(check.resource)
     dosage = as_list(resource.get("dosageInstruction"))[site.instruction]
-    holder = dosage if site.dose_and_rate is None else as_list(
-        dosage["doseAndRate"])[site.dose_and_rate]
-    holder["doseQuantity"] = _quantity(site, holder["doseQuantity"], per_dose, as_mass=switch)
-    regimen = _regimen_text(per_dose, freq, holder["doseQuantity"])
+    holder = (
+        dosage if site.dose_and_rate is None else as_list(dosage["doseAndRate"])[site.dose_and_rate]
+    )
+    holder["doseQuantity"] = _quantity(
+        site, holder["doseQuantity"], rx.per_dose_mg, as_mass=rx.oral_solution
+    )
+    if rx.doses_per_day != case.order.frequency_per_day:
+        dosage["timing"] = {
+            "repeat": {"frequency": rx.doses_per_day, "period": 1, "periodUnit": "d"}
+        }
+    regimen = _regimen_text(rx, holder["doseQuantity"])
     # Free text that still states the old dose would contradict the corrected order.
     for key in ("text", "patientInstruction"):
         if key in dosage:
-            dosage[key] = f"Baclofen {regimen}" + (" as oral solution" if switch else "")
-    if switch:
+            dosage[key] = f"Baclofen {regimen}" + (" as oral solution" if rx.oral_solution else "")
+    if rx.oral_solution:
         # A dispense quantity counted in tablets does not fit a solution: the pharmacy sets it.
         dispense = resource.get("dispenseRequest")
         if isinstance(dispense, dict):
@@ -248,30 +239,50 @@ def corrected_order(check: OrderCheck, alerts: list[Alert]
         reference = resource.pop("medicationReference", None)
         ref = str(reference.get("reference") or "") if isinstance(reference, dict) else ""
         if ref.startswith("#"):
-            resource["contained"] = [c for c in as_list(resource.get("contained"))
-                                     if not (isinstance(c, dict) and c.get("id") == ref[1:])]
+            resource["contained"] = [
+                c
+                for c in as_list(resource.get("contained"))
+                if not (isinstance(c, dict) and c.get("id") == ref[1:])
+            ]
         resource["medicationCodeableConcept"] = copy.deepcopy(ORAL_SOLUTION)
-        return (resource, f"Oral solution, {regimen}",
-                f"Replace the tablets with baclofen oral solution, {regimen}.")
+        return (
+            resource,
+            f"Oral solution, {regimen}",
+            f"Replace the tablets with baclofen oral solution, {regimen}.",
+        )
     return resource, f"Reduce to {regimen}", f"Change the dose to {regimen}."
 
 
-def _suggestions(alert: Alert, check: OrderCheck, alerts: list[Alert]) -> list[Suggestion]:
+def _suggestions(alert: Alert, check: OrderCheck, result: CheckResult) -> list[Suggestion]:
     rid = check.resource.get("id")
-    if alert.code in DOSE_LIMIT_CODES or alert.code == "TABLET_BELOW_33_KG":
-        fix = corrected_order(check, alerts)
+    rx = result.suggested_regimen
+    if rx is not None and alert.code in rx.answers:
+        fix = corrected_order(check, rx)
         if fix is None:
             return []
         resource, label, description = fix
-        return [Suggestion(label=label, uuid=str(uuid4()), isRecommended=True, actions=[
-            Action(type="update", description=description, resource=prune(resource))])]
-    deletable = alert.code in DELETE_CODES or (
-        alert.code in DELETE_ON_START_CODES and check.case is not None
-        and check.case.order.action == "start")
-    if deletable and rid:
-        return [Suggestion(label="Remove this baclofen order", uuid=str(uuid4()), actions=[
-            Action(type="delete", description=f"Remove the draft order {check.label}.",
-                   resourceId=f"{check.resource.get('resourceType')}/{rid}")])]
+        return [
+            Suggestion(
+                label=label,
+                uuid=str(uuid4()),
+                isRecommended=True,
+                actions=[Action(type="update", description=description, resource=prune(resource))],
+            )
+        ]
+    if alert.code in result.remove_order and rid:
+        return [
+            Suggestion(
+                label="Remove this baclofen order",
+                uuid=str(uuid4()),
+                actions=[
+                    Action(
+                        type="delete",
+                        description=f"Remove the draft order {check.label}.",
+                        resourceId=f"{check.resource.get('resourceType')}/{rid}",
+                    )
+                ],
+            )
+        ]
     return []
 
 
@@ -288,26 +299,38 @@ def prune(value: Any) -> Any:
 
 # ---- cards -----------------------------------------------------------------------------------
 
-def alert_card(alert: Alert, check: OrderCheck, alerts: list[Alert]) -> Card:
-    suggestions = _suggestions(alert, check, alerts)
+
+def alert_card(alert: Alert, check: OrderCheck, result: CheckResult) -> Card:
+    suggestions = _suggestions(alert, check, result)
     return Card(
         uuid=str(uuid4()),
         summary=summary(check.label, alert.message, alert.code),
         detail=_detail(alert, check),
         indicator=alert.severity.value,
-        source=Source(label=f"{SERVICE_LABEL}: {alert.source.document}",
-                      topic=Coding(system=TOPIC_SYSTEM, code=alert.code,
-                                   display=HEADLINES.get(alert.code, alert.code))),
+        source=Source(
+            label=f"{SERVICE_LABEL}: {alert.source.document}",
+            topic=Coding(
+                system=TOPIC_SYSTEM, code=alert.code, display=HEADLINES.get(alert.code, alert.code)
+            ),
+        ),
         suggestions=suggestions or None,
         selectionBehavior="at-most-one" if suggestions else None,
         overrideReasons=_reasons(CLINICAL_REASONS),
     )
 
 
-def _gap(label: str, items: list[str], sources: list[Alert], ref: str | None = None,
-         summary_text: str | None = None) -> Card:
-    lines = ["**Some checks could not run.** Missing data is not a pass: check these points "
-             "by hand, or record the data and sign again.", ""]
+def _gap(
+    label: str,
+    items: list[str],
+    sources: list[Alert],
+    ref: str | None = None,
+    summary_text: str | None = None,
+) -> Card:
+    lines = [
+        "**Some checks could not run.** Missing data is not a pass: check these points "
+        "by hand, or record the data and sign again.",
+        "",
+    ]
     lines += [f"- {md(item)}" for item in items]
     lines += ["", f"**Order:** {md(label)}" + (f" ({md(ref)})" if ref else "")]
     seen = set()
@@ -316,16 +339,26 @@ def _gap(label: str, items: list[str], sources: list[Alert], ref: str | None = N
         if (src.document, src.excerpt) in seen:
             continue
         seen.add((src.document, src.excerpt))
-        lines += ["", f"**Source:** {md(src.document)} ({PRECEDENCE.get(src.document, 'cited')} "
-                  "source)", "", "> " + md(src.excerpt)]
-    text = summary_text or (items[0] if len(items) == 1 else
-                            "some checks could not run because data are missing")
+        lines += [
+            "",
+            f"**Source:** {md(src.document)} ({PRECEDENCE.get(src.document, 'cited')} source)",
+            "",
+            "> " + md(src.excerpt),
+        ]
+    text = summary_text or (
+        items[0] if len(items) == 1 else "some checks could not run because data are missing"
+    )
     return Card(
-        uuid=str(uuid4()), summary=summary(label, text, "MISSING_DATA"),
-        detail="\n".join(lines), indicator=Severity.WARNING.value,
-        source=Source(label=f"{SERVICE_LABEL}: data available to the check",
-                      topic=Coding(system=TOPIC_SYSTEM, code="MISSING_DATA",
-                                   display=HEADLINES["MISSING_DATA"])),
+        uuid=str(uuid4()),
+        summary=summary(label, text, "MISSING_DATA"),
+        detail="\n".join(lines),
+        indicator=Severity.WARNING.value,
+        source=Source(
+            label=f"{SERVICE_LABEL}: data available to the check",
+            topic=Coding(
+                system=TOPIC_SYSTEM, code="MISSING_DATA", display=HEADLINES["MISSING_DATA"]
+            ),
+        ),
         overrideReasons=_reasons(DATA_REASONS),
     )
 
@@ -336,23 +369,30 @@ def _checks(alert: Alert) -> list[tuple[str, set[str]]]:
     evidence lists them under `checks`."""
     checks = alert.evidence.get("checks")
     if isinstance(checks, list) and checks:
-        return [(str(c.get("message")), set(c.get("missing") or [])) for c in checks
-                if isinstance(c, dict)]
+        return [
+            (str(c.get("message")), set(c.get("missing") or []))
+            for c in checks
+            if isinstance(c, dict)
+        ]
     return [(alert.message, set(alert.evidence.get("missing") or []))]
 
 
-def gap_card(check: OrderCheck, missing: list[Alert],
-             not_yet_written: frozenset[str] = frozenset()) -> Card | None:
+def gap_card(
+    check: OrderCheck, missing: list[Alert], not_yet_written: frozenset[str] = frozenset()
+) -> Card | None:
     """One card per order for everything that could not be checked: the rules' MISSING_DATA
     alerts and what the FHIR data did not let us read. A rule's check about a field that a
     note already explains (the dose was written in tablets of unknown strength) is left out:
     the note says it better than "no dose"; so is one about fields not yet written."""
-    explained = {n.field for n in check.notes if getattr(n, "field", None)}
+    explained = {str(n.field) for n in check.notes if isinstance(n, Gap) and n.field}
     kept: list[Alert] = []
     items: list[str] = []
     for alert in missing:
-        said = [message for message, fields in _checks(alert)
-                if not (fields and (fields <= explained or fields <= not_yet_written))]
+        said = [
+            message
+            for message, fields in _checks(alert)
+            if not (fields and (fields <= explained or fields <= not_yet_written))
+        ]
         if said:
             kept.append(alert)
             items += said
@@ -360,16 +400,21 @@ def gap_card(check: OrderCheck, missing: list[Alert],
     if not items:
         return None
     if check.case is None:
-        return _gap(check.label, items, kept, check.ref,
-                    "not checked: the order could not be read")
+        return _gap(check.label, items, kept, check.ref, "not checked: the order could not be read")
     return _gap(check.label, items, kept, check.ref)
 
 
 def unidentified_card(refs: list[str]) -> Card:
-    return _gap(f"{len(refs)} draft order{'s' if len(refs) > 1 else ''}",
-                [f"The medication of {ref} could not be identified (no code, text or "
-                 "retrievable Medication): if it is baclofen, it was not checked." for ref in refs],
-                [], summary_text="not checked: the medication could not be identified")
+    return _gap(
+        f"{len(refs)} draft order{'s' if len(refs) > 1 else ''}",
+        [
+            f"The medication of {ref} could not be identified (no code, text or "
+            "retrievable Medication): if it is baclofen, it was not checked."
+            for ref in refs
+        ],
+        [],
+        summary_text="not checked: the medication could not be identified",
+    )
 
 
 # At order-select the clinician has just picked the medication: an order without any dose or
@@ -378,12 +423,13 @@ def unidentified_card(refs: list[str]) -> Card:
 NOT_YET_WRITTEN_AT_SELECT = frozenset({"order.dose", "order.frequency_per_day"})
 
 
-def cards_for(check: OrderCheck, alerts: list[Alert], *, hook: str = "order-sign"
-              ) -> list[Card]:
+def cards_for(check: OrderCheck, result: CheckResult, *, hook: str = "order-sign") -> list[Card]:
     """The alerts' cards in the engine's order (most severe first), then the one card about
     missing data."""
+    alerts = result.alerts
     missing = [a for a in alerts if a.code == "MISSING_DATA"]
-    cards = [alert_card(a, check, alerts) for a in alerts if a.code != "MISSING_DATA"]
-    gap = gap_card(check, missing, NOT_YET_WRITTEN_AT_SELECT if hook == "order-select"
-                   else frozenset())
+    cards = [alert_card(a, check, result) for a in alerts if a.code != "MISSING_DATA"]
+    gap = gap_card(
+        check, missing, NOT_YET_WRITTEN_AT_SELECT if hook == "order-select" else frozenset()
+    )
     return cards + ([gap] if gap else [])

@@ -64,22 +64,32 @@ class FeedbackStore:
         rows = []
         for f in items:
             reason = f.overrideReason.reason if f.overrideReason else None
-            rows.append((
-                now, service_id, f.card, f.outcome,
-                json.dumps([s.id for s in f.acceptedSuggestions])
-                if f.acceptedSuggestions else None,
-                reason.system if reason else None, reason.code if reason else None,
-                reason.display if reason else None,
-                f.overrideReason.userComment if f.overrideReason else None,
-                f.outcomeTimestamp.isoformat(), client,
-                f.model_dump_json(exclude_none=True),
-            ))
+            rows.append(
+                (
+                    now,
+                    service_id,
+                    f.card,
+                    f.outcome,
+                    json.dumps([s.id for s in f.acceptedSuggestions])
+                    if f.acceptedSuggestions
+                    else None,
+                    reason.system if reason else None,
+                    reason.code if reason else None,
+                    reason.display if reason else None,
+                    f.overrideReason.userComment if f.overrideReason else None,
+                    f.outcomeTimestamp.isoformat(),
+                    client,
+                    f.model_dump_json(exclude_none=True),
+                )
+            )
         with self._connect() as conn:
             conn.executemany(
                 "INSERT INTO feedback (received_at, service_id, card, outcome, "
                 "accepted_suggestions, reason_system, reason_code, reason_display, "
                 "user_comment, outcome_timestamp, client, raw) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return len(rows)
 
     def rows(self) -> list[dict[str, Any]]:

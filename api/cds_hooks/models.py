@@ -81,6 +81,7 @@ class OrderSelectContext(OrderContext):
 
 # ---- discovery ------------------------------------------------------------------------------
 
+
 class Service(BaseModel):
     hook: str
     id: str
@@ -95,6 +96,7 @@ class Discovery(BaseModel):
 
 
 # ---- response -------------------------------------------------------------------------------
+
 
 class Coding(BaseModel):
     system: str
@@ -148,6 +150,7 @@ class CdsResponse(BaseModel):
 
 # ---- feedback -------------------------------------------------------------------------------
 
+
 class FeedbackCoding(_Lenient):
     system: NonEmpty
     code: NonEmpty
@@ -196,6 +199,7 @@ class FeedbackStored(BaseModel):
 
 
 # ---- errors ---------------------------------------------------------------------------------
+
 
 class Issue(BaseModel):
     severity: Literal["fatal", "error", "warning", "information"] = "error"

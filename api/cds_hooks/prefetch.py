@@ -35,8 +35,11 @@ PATIENT = "{{context.patientId}}"
 
 
 def _observation(*codes: str) -> str:
-    return (f"Observation?patient={PATIENT}&code="
-            + ",".join(f"{LOINC}|{code}" for code in codes) + "&_sort=-date&_count=1")
+    return (
+        f"Observation?patient={PATIENT}&code="
+        + ",".join(f"{LOINC}|{code}" for code in codes)
+        + "&_sort=-date&_count=1"
+    )
 
 
 TEMPLATES: dict[str, str] = {
@@ -55,9 +58,9 @@ TEMPLATES: dict[str, str] = {
 # purpose: without them the rules themselves answer MISSING_DATA (age; a child's weight).
 CHECKS_FED = {
     "conditions": "the problem list (seizure disorder, end-stage renal disease, pregnancy, "
-                  "alcohol use)",
+    "alcohol use)",
     "medications": "the active medications (CNS-depressant co-medication; whether this order "
-                   "starts, changes or continues baclofen)",
+    "starts, changes or continues baclofen)",
 }
 
 MAX_PAGES = 5  # a patient's active list beyond five pages is not fetched within the deadline
@@ -83,10 +86,13 @@ class Prefetched:
                 notes.append(f"Not available: {CHECKS_FED[key]}; {self.gaps[key]}.")
         # Renal limits use the lower of CrCl and eGFR: one of them is enough.
         missing = [k for k in ("crcl", "egfr") if k in self.gaps]
-        if len(missing) == 2 or (missing and not _has_entries(
-                self.data.get("egfr" if missing[0] == "crcl" else "crcl"))):
-            notes.append("Not available: renal function (creatinine clearance or eGFR), so the "
-                         f"renal dose limits could not be checked; {self.gaps[missing[0]]}.")
+        if len(missing) == 2 or (
+            missing and not _has_entries(self.data.get("egfr" if missing[0] == "crcl" else "crcl"))
+        ):
+            notes.append(
+                "Not available: renal function (creatinine clearance or eGFR), so the "
+                f"renal dose limits could not be checked; {self.gaps[missing[0]]}."
+            )
         return notes
 
 
@@ -104,8 +110,10 @@ class FhirClient:
         self.base = base.rstrip("/")
         self._client = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
-            timeout=settings.fhir_timeout_s, transport=settings.transport,
-            follow_redirects=False)
+            timeout=settings.fhir_timeout_s,
+            transport=settings.transport,
+            follow_redirects=False,
+        )
 
     async def __aenter__(self) -> FhirClient:
         return self
@@ -128,8 +136,9 @@ class FhirClient:
         except httpx.TimeoutException:
             raise FetchError("the FHIR server did not answer in time") from None
         except httpx.HTTPError as exc:
-            raise FetchError(f"the FHIR server could not be reached ({type(exc).__name__})"
-                             ) from None
+            raise FetchError(
+                f"the FHIR server could not be reached ({type(exc).__name__})"
+            ) from None
         if response.status_code in (404, 410):
             return None
         if response.status_code != 200:
@@ -166,8 +175,11 @@ def fhir_client(req: HookRequest, settings: CdsSettings) -> FhirClient | None:
     if not (req.fhirServer and req.fhirAuthorization):
         return None
     allowed = settings.fhir_server_allowlist
-    if allowed and not any(req.fhirServer.rstrip("/") == a.rstrip("/")
-                           or req.fhirServer.startswith(a.rstrip("/") + "/") for a in allowed):
+    if allowed and not any(
+        req.fhirServer.rstrip("/") == a.rstrip("/")
+        or req.fhirServer.startswith(a.rstrip("/") + "/")
+        for a in allowed
+    ):
         log.warning("fhirServer %s is not on CDS_FHIR_SERVER_ALLOWLIST", req.fhirServer)
         return None
     return FhirClient(req.fhirServer, req.fhirAuthorization.access_token, settings)
@@ -196,8 +208,9 @@ def _next_link(bundle: dict[str, Any]) -> str | None:
     return None
 
 
-async def _all_pages(client: FhirClient | None, bundle: dict[str, Any]
-                     ) -> tuple[dict[str, Any], str | None]:
+async def _all_pages(
+    client: FhirClient | None, bundle: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
     """Follow `next` links (spec 3.0 allows paginated prefetch). Returns the merged bundle and,
     when pages are left behind, why."""
     next_url = _next_link(bundle)
@@ -224,8 +237,9 @@ def _is_error(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
 
-async def _one(key: str, req: HookRequest, pid: str | None, client: FhirClient | None,
-               out: Prefetched) -> None:
+async def _one(
+    key: str, req: HookRequest, pid: str | None, client: FhirClient | None, out: Prefetched
+) -> None:
     supplied = req.prefetch or {}
     why = None
     if key in supplied:
@@ -260,8 +274,9 @@ async def _one(key: str, req: HookRequest, pid: str | None, client: FhirClient |
     out.data[key] = value
 
 
-async def fetch_references(req: HookRequest, settings: CdsSettings, refs: list[str]
-                           ) -> dict[str, dict[str, Any]]:
+async def fetch_references(
+    req: HookRequest, settings: CdsSettings, refs: list[str]
+) -> dict[str, dict[str, Any]]:
     """Medication resources that orders reference but nobody sent, when we may fetch them."""
     client = fhir_client(req, settings)
     if client is None or not refs:
@@ -269,16 +284,16 @@ async def fetch_references(req: HookRequest, settings: CdsSettings, refs: list[s
     found: dict[str, dict[str, Any]] = {}
     async with client:
         wanted = refs[:MAX_REFERENCES]
-        results = await asyncio.gather(*(client.get(ref) for ref in wanted),
-                                       return_exceptions=True)
+        results = await asyncio.gather(*(client.get(ref) for ref in wanted), return_exceptions=True)
     for ref, res in zip(wanted, results, strict=True):
         if isinstance(res, dict) and res.get("resourceType") == "Medication":
             found[ref] = res
     return found
 
 
-async def _bounded(key: str, work: Coroutine[Any, Any, None], deadline: float,
-                   out: Prefetched) -> None:
+async def _bounded(
+    key: str, work: Coroutine[Any, Any, None], deadline: float, out: Prefetched
+) -> None:
     try:
         await asyncio.wait_for(work, deadline)
     except TimeoutError:
@@ -286,9 +301,13 @@ async def _bounded(key: str, work: Coroutine[Any, Any, None], deadline: float,
         out.gaps[key] = "fetching it failed: the FHIR server did not answer in time"
 
 
-async def resolve(req: HookRequest, ctx: OrderContext, settings: CdsSettings,
-                  references: Callable[[Prefetched], list[str]] | None = None,
-                  known: dict[str, dict[str, Any]] | None = None) -> Prefetched:
+async def resolve(
+    req: HookRequest,
+    ctx: OrderContext,
+    settings: CdsSettings,
+    references: Callable[[Prefetched], list[str]] | None = None,
+    known: dict[str, dict[str, Any]] | None = None,
+) -> Prefetched:
     """Gather every prefetch key (in parallel when fetching) and then the Medication resources
     that the orders in the data reference (`references` names them)."""
     out = Prefetched(resources=dict(known or {}))
@@ -302,8 +321,9 @@ async def resolve(req: HookRequest, ctx: OrderContext, settings: CdsSettings,
     # the data, never a call the EHR itself gives up on.
     deadline = settings.fhir_timeout_s * DEADLINE_TIMEOUTS
     async with client:
-        await asyncio.gather(*(_bounded(key, _one(key, req, pid, client, out), deadline, out)
-                               for key in TEMPLATES))
+        await asyncio.gather(
+            *(_bounded(key, _one(key, req, pid, client, out), deadline, out) for key in TEMPLATES)
+        )
     wanted = [r for r in (references(out) if references else []) if r not in out.resources]
     out.resources.update(await fetch_references(req, settings, wanted))
     return out

@@ -38,17 +38,22 @@ class ReplayCache:
                     conn.execute("DELETE FROM jti WHERE until < ?", (now,))
                     self._purged = now
                 try:
-                    conn.execute("INSERT INTO jti (iss, jti, until) VALUES (?, ?, ?)",
-                                 (iss, jti, exp + self.leeway_s))
+                    conn.execute(
+                        "INSERT INTO jti (iss, jti, until) VALUES (?, ?, ?)",
+                        (iss, jti, exp + self.leeway_s),
+                    )
                 except sqlite3.IntegrityError:
-                    row = conn.execute("SELECT until FROM jti WHERE iss = ? AND jti = ?",
-                                       (iss, jti)).fetchone()
+                    row = conn.execute(
+                        "SELECT until FROM jti WHERE iss = ? AND jti = ?", (iss, jti)
+                    ).fetchone()
                     if row and row[0] >= now:
                         return False
                     # An expired memory: the token itself is past exp and jwt.decode has
                     # refused it already, so this branch only tidies up.
-                    conn.execute("UPDATE jti SET until = ? WHERE iss = ? AND jti = ?",
-                                 (exp + self.leeway_s, iss, jti))
+                    conn.execute(
+                        "UPDATE jti SET until = ? WHERE iss = ? AND jti = ?",
+                        (exp + self.leeway_s, iss, jti),
+                    )
             return True
 
     def _first_in_memory(self, iss: str, jti: str, exp: float, now: float) -> bool:
@@ -66,8 +71,10 @@ class ReplayCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS jti (iss TEXT NOT NULL, jti TEXT NOT NULL, "
-                         "until REAL NOT NULL, PRIMARY KEY (iss, jti))")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS jti (iss TEXT NOT NULL, jti TEXT NOT NULL, "
+                "until REAL NOT NULL, PRIMARY KEY (iss, jti))"
+            )
             conn.commit()
             self._conn = conn
         return self._conn

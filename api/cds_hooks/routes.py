@@ -50,21 +50,33 @@ _DESCRIPTION = (
     "maxima by age, mg/kg/day, tablets below 33 kg, starting dose and titration, "
     "contraindications (seizure disorder, terminal renal failure), renal function, pregnancy, "
     "CNS-depressant co-medication, route and unit errors. Cards cite the source passage; a "
-    "check that lacks data says so in a card. Other orders get no cards.")
-_USAGE = ("Send the prefetch keys, or fhirServer with fhirAuthorization so the service can "
-          "fetch them; without conditions, active medications or renal function, a card names "
-          "the checks that could not run.")
+    "check that lacks data says so in a card. Other orders get no cards."
+)
+_USAGE = (
+    "Send the prefetch keys, or fhirServer with fhirAuthorization so the service can "
+    "fetch them; without conditions, active medications or renal function, a card names "
+    "the checks that could not run."
+)
 
 SERVICES = {
-    s.id: s for s in (
-        Service(hook="order-select", id="baclofen-order-select",
-                title="Baclofen prescribing safety (order-select)",
-                description="When baclofen is selected: " + _DESCRIPTION,
-                prefetch=prefetch.TEMPLATES, usageRequirements=_USAGE),
-        Service(hook="order-sign", id="baclofen-order-sign",
-                title="Baclofen prescribing safety (order-sign)",
-                description="Before a baclofen order is signed: " + _DESCRIPTION,
-                prefetch=prefetch.TEMPLATES, usageRequirements=_USAGE),
+    s.id: s
+    for s in (
+        Service(
+            hook="order-select",
+            id="baclofen-order-select",
+            title="Baclofen prescribing safety (order-select)",
+            description="When baclofen is selected: " + _DESCRIPTION,
+            prefetch=prefetch.TEMPLATES,
+            usageRequirements=_USAGE,
+        ),
+        Service(
+            hook="order-sign",
+            id="baclofen-order-sign",
+            title="Baclofen prescribing safety (order-sign)",
+            description="Before a baclofen order is signed: " + _DESCRIPTION,
+            prefetch=prefetch.TEMPLATES,
+            usageRequirements=_USAGE,
+        ),
     )
 }
 
@@ -72,13 +84,19 @@ router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
 
 class CdsHooksError(Exception):
-    def __init__(self, status: int, code: str, diagnostics: str,
-                 expression: list[str] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        diagnostics: str,
+        expression: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(diagnostics)
         self.status, self.headers = status, headers
-        self.outcome = OperationOutcome(issue=[Issue(code=code, diagnostics=diagnostics,
-                                                     expression=expression or None)])
+        self.outcome = OperationOutcome(
+            issue=[Issue(code=code, diagnostics=diagnostics, expression=expression or None)]
+        )
 
 
 def install(app: FastAPI) -> None:
@@ -89,8 +107,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CdsHooksError)
     async def _cds_error(_: Request, exc: CdsHooksError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status, headers=exc.headers,
-                            content=exc.outcome.model_dump(exclude_none=True))
+        return JSONResponse(
+            status_code=exc.status,
+            headers=exc.headers,
+            content=exc.outcome.model_dump(exclude_none=True),
+        )
 
     app.add_middleware(CORSMiddleware, **cors_options())  # type: ignore[arg-type]
     # The hook and feedback routes read their bodies themselves (to answer malformed ones
@@ -117,16 +138,23 @@ async def _authenticate(request: Request) -> str | None:
         claims = await verifier.verify(request.headers.get("authorization"), audience)
     except Unauthorized as exc:
         log.warning("CDS client rejected on %s: %s", request.url.path, exc)
-        raise CdsHooksError(401, "login", "The request could not be authenticated.",
-                            headers={"WWW-Authenticate": "Bearer"}) from None
+        raise CdsHooksError(
+            401,
+            "login",
+            "The request could not be authenticated.",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
     return str(claims["iss"])
 
 
 def _service(service_id: str) -> Service:
     service = SERVICES.get(service_id)
     if service is None:
-        raise CdsHooksError(404, "not-found", f"No CDS service {service_id!r}; see "
-                            "GET /cds-services for the services offered.")
+        raise CdsHooksError(
+            404,
+            "not-found",
+            f"No CDS service {service_id!r}; see GET /cds-services for the services offered.",
+        )
     return service
 
 
@@ -138,9 +166,13 @@ async def _json(request: Request) -> dict[str, Any]:
     try:
         body = strict_json.loads(await request.body(), parse_constant=_not_json)
     except strict_json.DuplicateKeys as exc:
-        raise CdsHooksError(400, "structure", "A key is repeated in the same object, so which "
-                            f"value counts is ambiguous: {exc}. Send each key once.",
-                            expression=[strict_json.dotted(p) for p in exc.paths]) from None
+        raise CdsHooksError(
+            400,
+            "structure",
+            "A key is repeated in the same object, so which "
+            f"value counts is ambiguous: {exc}. Send each key once.",
+            expression=[strict_json.dotted(p) for p in exc.paths],
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise CdsHooksError(400, "structure", f"The body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -153,8 +185,9 @@ M = TypeVar("M", bound=BaseModel)
 
 # Cross-field validators cannot set a location: their messages start with the field they
 # blame ("draftOrders: must be a FHIR Bundle"), in the wire's camelCase.
-_BLAMED = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): (?P<problem>.+)$",
-                     re.DOTALL)
+_BLAMED = re.compile(
+    r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): (?P<problem>.+)$", re.DOTALL
+)
 
 
 def _parse(model: type[M], data: Any, prefix: str = "") -> M:
@@ -172,48 +205,57 @@ def _parse(model: type[M], data: Any, prefix: str = "") -> M:
             field = prefix + ".".join(loc) if loc else prefix.rstrip(".") or "body"
             fields.append(field)
             problems.append(f"{field}: {problem}")
-        raise CdsHooksError(400, "invalid", "; ".join(problems),
-                            expression=list(dict.fromkeys(fields))) from None
+        raise CdsHooksError(
+            400, "invalid", "; ".join(problems), expression=list(dict.fromkeys(fields))
+        ) from None
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the OperationOutcomes a route can answer."""
-    meaning = {400: "Malformed request: the issue's expression names the field",
-               401: "No trusted JWT (when client authentication is configured)",
-               404: "Unknown service",
-               412: "An order's medication could not be identified",
-               413: "Body over the size limit",
-               500: "The check could not be completed (unexpected failure)",
-               503: "The check could not be completed, or the feedback not stored"}
+    meaning = {
+        400: "Malformed request: the issue's expression names the field",
+        401: "No trusted JWT (when client authentication is configured)",
+        404: "Unknown service",
+        412: "An order's medication could not be identified",
+        413: "Body over the size limit",
+        500: "The check could not be completed (unexpected failure)",
+        503: "The check could not be completed, or the feedback not stored",
+    }
     return {s: {"model": OperationOutcome, "description": meaning[s]} for s in statuses}
 
 
-@router.get("", response_model=Discovery, response_model_exclude_none=True,
-            responses=_errors(401))
+@router.get("", response_model=Discovery, response_model_exclude_none=True, responses=_errors(401))
 async def discovery(request: Request) -> Discovery:
     """The services this server offers (spec 2.0.1 "Discovery")."""
     await _authenticate(request)
     return Discovery(services=list(SERVICES.values()))
 
 
-@router.post("/{service_id}", response_model=CdsResponse, response_model_exclude_none=True,
-             responses=_errors(400, 401, 404, 412, 413, 500, 503),
-             openapi_extra=openapi.body("HookRequest"))
+@router.post(
+    "/{service_id}",
+    response_model=CdsResponse,
+    response_model_exclude_none=True,
+    responses=_errors(400, 401, 404, 412, 413, 500, 503),
+    openapi_extra=openapi.body("HookRequest"),
+)
 async def call_service(service_id: str, request: Request) -> JSONResponse:
     """Evaluate every baclofen order (order-sign) or the selected ones (order-select)."""
     await _authenticate(request)
     service = _service(service_id)
     hook = _parse(HookRequest, await _json(request))
     if hook.hook != service.hook:
-        raise CdsHooksError(400, "invalid", f"hook: {hook.hook!r} was sent to the "
-                            f"{service.hook} service {service.id!r}", expression=["hook"])
+        raise CdsHooksError(
+            400,
+            "invalid",
+            f"hook: {hook.hook!r} was sent to the {service.hook} service {service.id!r}",
+            expression=["hook"],
+        )
     context_model = OrderSelectContext if service.hook == "order-select" else OrderContext
     ctx = _parse(context_model, hook.context, "context.")
     try:
         selected = fhir.selections(ctx)
     except fhir.SelectionError as exc:
-        raise CdsHooksError(400, "invalid", str(exc), expression=["context.selections"]
-                            ) from None
+        raise CdsHooksError(400, "invalid", str(exc), expression=["context.selections"]) from None
     try:
         checker = await get_checker(request)
     except EngineError as exc:
@@ -226,15 +268,19 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
         log.exception("hook %s: gathering the data failed unexpectedly", hook.hookInstance)
         raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
     if prefetched.fetched:
-        log.info("hook %s: fetched %s from the FHIR server", hook.hookInstance,
-                 ", ".join(prefetched.fetched))
+        log.info(
+            "hook %s: fetched %s from the FHIR server",
+            hook.hookInstance,
+            ", ".join(prefetched.fetched),
+        )
     # On the event loop, like the native checks: the engine serialises checks per process.
     response = _evaluate(checker, hook.hookInstance, translator, prefetched, service.hook)
     return JSONResponse(response.model_dump(exclude_none=True))
 
 
-async def _gather(hook: HookRequest, ctx: OrderContext, translator: fhir.Translator,
-                  settings: CdsSettings) -> prefetch.Prefetched:
+async def _gather(
+    hook: HookRequest, ctx: OrderContext, translator: fhir.Translator, settings: CdsSettings
+) -> prefetch.Prefetched:
     """Patient data only when some order is baclofen: other calls cost no FHIR request."""
     relevant, refs = translator.triage(hook.prefetch, {})
     known = await prefetch.fetch_references(hook, settings, refs) if refs else {}
@@ -242,30 +288,40 @@ async def _gather(hook: HookRequest, ctx: OrderContext, translator: fhir.Transla
         relevant, _ = translator.triage(hook.prefetch, known)
     if not relevant:
         return prefetch.Prefetched(resources=known)
-    return await prefetch.resolve(hook, ctx, settings, references=translator.wanted_references,
-                                  known=known)
+    return await prefetch.resolve(
+        hook, ctx, settings, references=translator.wanted_references, known=known
+    )
 
 
-def _evaluate(checker: Checker, hook_instance: str, translator: fhir.Translator,
-              prefetched: prefetch.Prefetched, hook: str) -> CdsResponse:
+def _evaluate(
+    checker: Checker,
+    hook_instance: str,
+    translator: fhir.Translator,
+    prefetched: prefetch.Prefetched,
+    hook: str,
+) -> CdsResponse:
     """Blocking (the engine is C, ~0.5 ms per order). One check per order, each in its own
     engine state."""
     try:
         translation = translator.translate(prefetched)
         if translation.unidentified and not translation.checks:
             raise CdsHooksError(
-                412, "processing", "The medication of "
-                + ", ".join(translation.unidentified) + " could not be identified (no code or "
+                412,
+                "processing",
+                "The medication of "
+                + ", ".join(translation.unidentified)
+                + " could not be identified (no code or "
                 "text, and the referenced Medication was neither sent nor retrievable from the "
                 "fhirServer): whether it is baclofen is unknown.",
-                expression=["context.draftOrders"])
+                expression=["context.draftOrders"],
+            )
         out: list[Any] = []
         for n, check in enumerate(translation.checks):
             if check.case is None:
                 out += [c for c in [cards.gap_card(check, [])] if c]
                 continue
             result = checker.run(check.case, check_id=f"{hook_instance}.{n}")
-            out += cards.cards_for(check, list(result.alerts), hook=hook)
+            out += cards.cards_for(check, result, hook=hook)
         if translation.unidentified:
             out.append(cards.unidentified_card(translation.unidentified))
         return CdsResponse(cards=out)
@@ -279,9 +335,12 @@ def _evaluate(checker: Checker, hook_instance: str, translator: fhir.Translator,
         raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
 
 
-@router.post("/{service_id}/feedback", response_model=FeedbackStored,
-             responses=_errors(400, 401, 404, 413, 503),
-             openapi_extra=openapi.body("FeedbackRequest"))
+@router.post(
+    "/{service_id}/feedback",
+    response_model=FeedbackStored,
+    responses=_errors(400, 401, 404, 413, 503),
+    openapi_extra=openapi.body("FeedbackRequest"),
+)
 async def feedback(service_id: str, request: Request) -> FeedbackStored:
     """Accepted and overridden cards, kept in an append-only store (spec 2.0.1 "Feedback")."""
     client = await _authenticate(request)
@@ -293,7 +352,8 @@ async def feedback(service_id: str, request: Request) -> FeedbackStored:
         stored = await run_in_threadpool(append, service_id, body.feedback, client)
     except (sqlite3.Error, OSError) as exc:
         log.error("feedback not stored: %s", exc)
-        raise CdsHooksError(503, "exception", "The feedback could not be stored; send it "
-                            "again later.") from None
+        raise CdsHooksError(
+            503, "exception", "The feedback could not be stored; send it again later."
+        ) from None
     metrics.record_feedback((f.card, f.outcome) for f in body.feedback)
     return FeedbackStored(stored=stored)

@@ -63,9 +63,13 @@ class JwtVerifier:
         key = await self._key(kid, alg, jku)
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, key=key, algorithms=[alg], audience=audience,
+                token,
+                key=key,
+                algorithms=[alg],
+                audience=audience,
                 leeway=self.settings.leeway_s,
-                options={"require": ["iss", "aud", "exp", "iat", "jti"]})
+                options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+            )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"{type(exc).__name__}: {exc}") from None
         self._once(str(claims["iss"]), str(claims["jti"]), float(claims["exp"]))
@@ -93,13 +97,17 @@ class JwtVerifier:
     async def _load(self, source: str, refresh: bool) -> dict[str, Any]:
         cached = self._sets.get(source)
         age = time.monotonic() - cached[0] if cached else None
-        if cached and age is not None and (
-                age < JWKS_TTL_S and not (refresh and age > JWKS_REFRESH_ON_MISS_S)):
+        if (
+            cached
+            and age is not None
+            and (age < JWKS_TTL_S and not (refresh and age > JWKS_REFRESH_ON_MISS_S))
+        ):
             return cached[1]
         try:
             if source.startswith(("https://", "http://")):
-                async with httpx.AsyncClient(timeout=3.0,
-                                             transport=self.settings.transport) as client:
+                async with httpx.AsyncClient(
+                    timeout=3.0, transport=self.settings.transport
+                ) as client:
                     response = await client.get(source, headers={"Accept": "application/json"})
                     response.raise_for_status()
                     jwks = response.json()

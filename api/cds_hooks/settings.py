@@ -47,8 +47,10 @@ class JwtSettings:
         if not self.issuers:
             raise ValueError("CDS_JWT_ISSUERS: JWT verification is on but no issuer is trusted")
         if not (self.jwks or self.jku_allowlist):
-            raise ValueError("CDS_JWT_JWKS or CDS_JWT_JKU_ALLOWLIST: JWT verification is on "
-                             "but no key source is configured")
+            raise ValueError(
+                "CDS_JWT_JWKS or CDS_JWT_JKU_ALLOWLIST: JWT verification is on "
+                "but no key source is configured"
+            )
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,9 @@ BACLOFEN_PRODUCTS = {
     "664142": "Baclofen 20 MG [Kemstro]",
     "1155671": "Baclofen Pill",
 }
-BACLOFEN_WORDS = re.compile(r"\b(baclofen|lioresal|kemstro|gablofen|ozobax|fleqsuvy|lyvispah)\b",
-                            re.IGNORECASE)
+BACLOFEN_WORDS = re.compile(
+    r"\b(baclofen|lioresal|kemstro|gablofen|ozobax|fleqsuvy|lyvispah)\b", re.IGNORECASE
+)
 
 # SNOMED CT "Route of administration values". Baclofen is oral or intrathecal; the other
 # parenteral routes are mapped so that such an order gets ROUTE_NOT_PERMITTED.
@@ -56,10 +57,19 @@ ROUTE_CODES = {
 }
 # Route text (CodeableConcept.text or a coding's display). Abbreviations count only as the
 # whole text ("IT" alone is intrathecal; "it" inside a sentence is a pronoun).
-ROUTE_ABBREVIATIONS = {"po": "oral", "p.o.": "oral", "it": "intrathecal", "iv": "intravenous",
-                       "i.v.": "intravenous", "im": "intramuscular", "i.m.": "intramuscular",
-                       "sc": "subcutaneous", "s.c.": "subcutaneous", "sq": "subcutaneous",
-                       "subcut": "subcutaneous"}
+ROUTE_ABBREVIATIONS = {
+    "po": "oral",
+    "p.o.": "oral",
+    "it": "intrathecal",
+    "iv": "intravenous",
+    "i.v.": "intravenous",
+    "im": "intramuscular",
+    "i.m.": "intramuscular",
+    "sc": "subcutaneous",
+    "s.c.": "subcutaneous",
+    "sq": "subcutaneous",
+    "subcut": "subcutaneous",
+}
 ROUTE_WORDS = (
     (re.compile(r"\bintrathecal(ly)?\b", re.I), "intrathecal"),
     (re.compile(r"\bepidural(ly)?\b", re.I), "epidural"),
@@ -73,8 +83,10 @@ ROUTE_WORDS = (
 FORM_WORDS = (
     (re.compile(r"\bintrathecal\b", re.I), "intrathecal"),
     (re.compile(r"\bgranules?\b", re.I), "granules"),
-    (re.compile(r"\b(oral (solution|suspension|liquid)|syrup|elixir|suspension)\b", re.I),
-     "oral_solution"),
+    (
+        re.compile(r"\b(oral (solution|suspension|liquid)|syrup|elixir|suspension)\b", re.I),
+        "oral_solution",
+    ),
     (re.compile(r"\b(tablets?|tab|tabs|pill)\b", re.I), "tablet"),
 )
 PARENTERAL_PRODUCT = re.compile(r"\b(inject(ion|able)|infusion|ampoule|vial|prefilled)\b", re.I)
@@ -89,10 +101,32 @@ STRENGTH = re.compile(
 # Dose quantities counted in tablets (UCUM annotations, UCUM's unity "1" with the unit text
 # saying what is counted, common unit strings, SNOMED CT 385055001 |Tablet|) or measured as a
 # volume (factor to mL).
-COUNT_UNITS = {"{pill}", "{pills}", "{tbl}", "{tab}", "{tablet}", "{tablets}", "tablet",
-               "tablets", "tab", "tabs", "pill", "pills", "385055001", "1"}
-VOLUME_UNITS_ML = {"ml": 1.0, "l": 1000.0, "cl": 10.0, "dl": 100.0, "milliliter": 1.0,
-                   "milliliters": 1.0, "millilitre": 1.0, "millilitres": 1.0}
+COUNT_UNITS = {
+    "{pill}",
+    "{pills}",
+    "{tbl}",
+    "{tab}",
+    "{tablet}",
+    "{tablets}",
+    "tablet",
+    "tablets",
+    "tab",
+    "tabs",
+    "pill",
+    "pills",
+    "385055001",
+    "1",
+}
+VOLUME_UNITS_ML = {
+    "ml": 1.0,
+    "l": 1000.0,
+    "cl": 10.0,
+    "dl": 100.0,
+    "milliliter": 1.0,
+    "milliliters": 1.0,
+    "millilitre": 1.0,
+    "millilitres": 1.0,
+}
 # A dose written per kg of body weight ("mg/kg", "mg/kg/d"): the dose itself is the weight's
 # to give.
 PER_KG = re.compile(r"/\s*\[?kg\b", re.IGNORECASE)
@@ -102,29 +136,71 @@ PER_KG = re.compile(r"/\s*\[?kg\b", re.IGNORECASE)
 DOSE_TYPE_PREFERENCE = ("ordered", "calculated", None, "admin-amount")
 
 # Time units of Timing.repeat.periodUnit, in hours.
-PERIOD_HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "wk": 168.0,
-                "mo": 730.5, "a": 8766.0}
+PERIOD_HOURS = {
+    "s": 1 / 3600,
+    "min": 1 / 60,
+    "h": 1.0,
+    "d": 24.0,
+    "wk": 168.0,
+    "mo": 730.5,
+    "a": 8766.0,
+}
 # Timing.code (HL7 v3 GTSAbbreviation codes, and the codes and text EHRs write there: Epic's
 # "nightly" or "2 times daily", Oracle Health's frequency code set 4003 displays "Daily",
 # "At Bedtime", "q4hr"): administrations per day. QOD, weekly and monthly codes are
 # deliberately absent: not a whole number of doses a day. Text is matched upper case, dots and
 # parenthesised numbers words removed ("every 12 (twelve) hours" is "EVERY 12 HOURS").
 TIMING_CODES_PER_DAY = {
-    "QD": 1, "AM": 1, "PM": 1, "BED": 1, "BID": 2, "TID": 3, "QID": 4,
-    "Q1H": 24, "Q2H": 12, "Q3H": 8, "Q4H": 6, "Q6H": 4, "Q8H": 3, "Q12H": 2, "Q24H": 1,
-    "OD": 1, "DAILY": 1, "ONCE DAILY": 1, "ONCE A DAY": 1, "EVERY DAY": 1, "QDAY": 1,
-    "QAM": 1, "QPM": 1, "QHS": 1, "HS": 1, "NIGHTLY": 1, "AT BEDTIME": 1, "BEDTIME": 1,
-    "EVERY MORNING": 1, "EVERY EVENING": 1, "EVERY NIGHT": 1, "ONCE": 1, "ONE TIME": 1,
-    "TWICE DAILY": 2, "TWICE A DAY": 2, "THREE TIMES DAILY": 3, "THREE TIMES A DAY": 3,
-    "FOUR TIMES DAILY": 4, "FOUR TIMES A DAY": 4,
+    "QD": 1,
+    "AM": 1,
+    "PM": 1,
+    "BED": 1,
+    "BID": 2,
+    "TID": 3,
+    "QID": 4,
+    "Q1H": 24,
+    "Q2H": 12,
+    "Q3H": 8,
+    "Q4H": 6,
+    "Q6H": 4,
+    "Q8H": 3,
+    "Q12H": 2,
+    "Q24H": 1,
+    "OD": 1,
+    "DAILY": 1,
+    "ONCE DAILY": 1,
+    "ONCE A DAY": 1,
+    "EVERY DAY": 1,
+    "QDAY": 1,
+    "QAM": 1,
+    "QPM": 1,
+    "QHS": 1,
+    "HS": 1,
+    "NIGHTLY": 1,
+    "AT BEDTIME": 1,
+    "BEDTIME": 1,
+    "EVERY MORNING": 1,
+    "EVERY EVENING": 1,
+    "EVERY NIGHT": 1,
+    "ONCE": 1,
+    "ONE TIME": 1,
+    "TWICE DAILY": 2,
+    "TWICE A DAY": 2,
+    "THREE TIMES DAILY": 3,
+    "THREE TIMES A DAY": 3,
+    "FOUR TIMES DAILY": 4,
+    "FOUR TIMES A DAY": 4,
 }
 # "2 times daily", "4x daily", "3 times a day"; "every 6 hours", "q6hr", "Q 4 H"; and a range,
 # "every 4-6 hours", "q4-6h" (its most frequent end is the worst case).
-TIMES_A_DAY = re.compile(r"^(?P<n>\d+)\s*(?:X|TIMES)\s*(?:A |PER )?(?:DAY|DAILY)"
-                         r"(?:\s+(?:AC|PC|HS|&|AND|WITH|BEFORE|AFTER|MEALS|AT|BEDTIME))*$")
+TIMES_A_DAY = re.compile(
+    r"^(?P<n>\d+)\s*(?:X|TIMES)\s*(?:A |PER )?(?:DAY|DAILY)"
+    r"(?:\s+(?:AC|PC|HS|&|AND|WITH|BEFORE|AFTER|MEALS|AT|BEDTIME))*$"
+)
 EVERY_HOURS = re.compile(
     r"^(?:EVERY|Q)\s*(?P<h>\d+(?:\.\d+)?)\s*(?:(?:-|TO)\s*(?P<h_max>\d+(?:\.\d+)?)\s*)?"
-    r"(?:H|HR|HRS|HOUR|HOURS)$")
+    r"(?:H|HR|HRS|HOUR|HOURS)$"
+)
 # "PRN" or "as needed" at the end of a timing's text: the order is taken as needed.
 AS_NEEDED_TEXT = re.compile(r"\s*(?:\bPRN\b|\bAS NEEDED\b).*$")
 
@@ -141,49 +217,57 @@ CREATININE_CLEARANCE = {
 }
 EGFR = {
     "33914-3": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum or "
-               "Plasma by Creatinine-based formula (MDRD)",
+    "Plasma by Creatinine-based formula (MDRD)",
     "62238-1": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
-               "Plasma or Blood by Creatinine-based formula (CKD-EPI)",
+    "Plasma or Blood by Creatinine-based formula (CKD-EPI)",
     "98979-8": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
-               "Plasma or Blood by Creatinine-based formula (CKD-EPI 2021)",
+    "Plasma or Blood by Creatinine-based formula (CKD-EPI 2021)",
     "98980-6": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
-               "Plasma or Blood by Creatinine and Cystatin C-based formula (CKD-EPI 2021)",
+    "Plasma or Blood by Creatinine and Cystatin C-based formula (CKD-EPI 2021)",
     "48642-3": "Glomerular filtration rate/1.73 sq M.predicted among non-blacks [Volume "
-               "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
     "48643-1": "Glomerular filtration rate/1.73 sq M.predicted among blacks [Volume Rate/Area] "
-               "in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
     "88293-6": "Glomerular filtration rate/1.73 sq M.predicted among blacks [Volume Rate/Area] "
-               "in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI)",
+    "in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI)",
     "88294-4": "Glomerular filtration rate/1.73 sq M.predicted among non-blacks [Volume "
-               "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI)",
+    "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI)",
     "50044-7": "Glomerular filtration rate/1.73 sq M.predicted among females [Volume "
-               "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
     "70969-1": "Glomerular filtration rate/1.73 sq M.predicted among males [Volume Rate/Area] "
-               "in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
+    "in Serum, Plasma or Blood by Creatinine-based formula (MDRD)",
     "77147-7": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
-               "Plasma or Blood by Creatinine-based formula (MDRD)",
+    "Plasma or Blood by Creatinine-based formula (MDRD)",
     "76633-7": "Glomerular filtration rate/1.73 sq M.predicted by Creatinine-based formula "
-               "(MDRD) in Blood",
+    "(MDRD) in Blood",
     "50384-7": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
-               "Plasma or Blood by Creatinine-based formula (Schwartz)",
+    "Plasma or Blood by Creatinine-based formula (Schwartz)",
     "50210-4": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
-               "Plasma or Blood by Cystatin-based formula",
+    "Plasma or Blood by Cystatin-based formula",
     "69405-9": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, "
-               "Plasma or Blood",
+    "Plasma or Blood",
 }
 # Renal function units (UCUM mL/min, mL/min/{1.73_m2}, mL/s and the spellings labs use: "mL/min/
 # 1.73m2", "ml/min/1.73 m²"), by how they start once spaces are removed: factor to mL/min.
 RENAL_UNITS_ML_MIN = (("ml/min", 1.0), ("ml/(min", 1.0), ("ml/s", 60.0), ("ml/(s", 60.0))
 PREGNANCY_STATUS = "82810-3"
-WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237, "lb": 0.45359237,
-                "lbs": 0.45359237, "[oz_av]": 0.028349523125}
+WEIGHT_TO_KG = {
+    "kg": 1.0,
+    "g": 0.001,
+    "[lb_av]": 0.45359237,
+    "lb": 0.45359237,
+    "lbs": 0.45359237,
+    "[oz_av]": 0.028349523125,
+}
 
 # Condition statuses (FHIR R4 condition-clinical and condition-ver-status), passed on to the
 # rules as read: what a past, refuted or unconfirmed entry means is decided in rules/.
-CONDITION_CLINICAL = frozenset({"active", "recurrence", "relapse", "inactive", "remission",
-                                "resolved"})
-CONDITION_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential", "confirmed",
-                                    "refuted", "entered-in-error"})
+CONDITION_CLINICAL = frozenset(
+    {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
+)
+CONDITION_VERIFICATION = frozenset(
+    {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
+)
 # Statuses that take a resource out of the picture.
 MEDICATION_REQUEST_CURRENT = {"active", "on-hold", "draft"}
 OBSERVATION_EXCLUDED = {"entered-in-error", "cancelled"}

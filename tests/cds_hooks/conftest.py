@@ -51,7 +51,6 @@ def cds(checker: Checker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     app = create_app(checker)
     with TestClient(app) as client:
         app.state.cds_settings = CdsSettings(
-            feedback_db=tmp_path_factory.mktemp("cds") / "feedback.sqlite3",
-            transport=NO_NETWORK)
+            feedback_db=tmp_path_factory.mktemp("cds") / "feedback.sqlite3", transport=NO_NETWORK
+        )
         yield client
-

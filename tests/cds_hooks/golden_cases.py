@@ -37,62 +37,123 @@ def _mg(value: float) -> dict[str, Any]:
 
 
 def adult_start_above_recommended() -> dict[str, Any]:
-    draft = med_request("rx-1", TABLET_10, quantity(1, "tablet", "{tbl}"), per_day=3,
-                        text="1 tablet by mouth three times a day")
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, weights=[weight(80)], crcls=[crcl(95)]))
+    draft = med_request(
+        "rx-1",
+        TABLET_10,
+        quantity(1, "tablet", "{tbl}"),
+        per_day=3,
+        text="1 tablet by mouth three times a day",
+    )
+    return hook_request(
+        "order-sign", [draft], full_prefetch(ADULT, weights=[weight(80)], crcls=[crcl(95)])
+    )
 
 
 def adult_daily_dose_above_maximum() -> dict[str, Any]:
-    active = med_request("rx-old", TABLET_20, _mg(40), per_day=4, status="active",
-                         authored=ACTIVE_SINCE)
-    draft = med_request("rx-2", TABLET_20, quantity(2, "tablet", "{tbl}"), per_day=4,
-                        text="2 tablets by mouth four times a day")
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]))
+    active = med_request(
+        "rx-old", TABLET_20, _mg(40), per_day=4, status="active", authored=ACTIVE_SINCE
+    )
+    draft = med_request(
+        "rx-2",
+        TABLET_20,
+        quantity(2, "tablet", "{tbl}"),
+        per_day=4,
+        text="2 tablets by mouth four times a day",
+    )
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]),
+    )
 
 
 def child_tablet_below_33_kg() -> dict[str, Any]:
     child = patient("pat-2", "2019-05-01", "male")
-    active = med_request("rx-old", LIORESAL_10, quantity(1, "{pill}"), per_day=3,
-                         status="active", authored=ACTIVE_SINCE, pid="pat-2")
+    active = med_request(
+        "rx-old",
+        LIORESAL_10,
+        quantity(1, "{pill}"),
+        per_day=3,
+        status="active",
+        authored=ACTIVE_SINCE,
+        pid="pat-2",
+    )
     draft = med_request("rx-3", LIORESAL_10, quantity(1, "{pill}"), per_day=3, pid="pat-2")
-    return hook_request("order-sign", [draft], full_prefetch(
-        child, medications=[active], weights=[weight(20, pid="pat-2")]), pid="pat-2")
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(child, medications=[active], weights=[weight(20, pid="pat-2")]),
+        pid="pat-2",
+    )
 
 
 def child_under_8_above_maximum_and_range() -> dict[str, Any]:
     child = patient("pat-3", "2020-08-01", "female")
-    active = med_request("rx-old", SOLUTION_5_PER_5, quantity(15, "mL"), per_day=3,
-                         status="active", authored=ACTIVE_SINCE, pid="pat-3")
+    active = med_request(
+        "rx-old",
+        SOLUTION_5_PER_5,
+        quantity(15, "mL"),
+        per_day=3,
+        status="active",
+        authored=ACTIVE_SINCE,
+        pid="pat-3",
+    )
     draft = med_request("rx-4", SOLUTION_5_PER_5, quantity(15, "mL"), per_day=3, pid="pat-3")
-    return hook_request("order-select", [draft], full_prefetch(
-        child, medications=[active], weights=[weight(18, pid="pat-3")]), pid="pat-3")
+    return hook_request(
+        "order-select",
+        [draft],
+        full_prefetch(child, medications=[active], weights=[weight(18, pid="pat-3")]),
+        pid="pat-3",
+    )
 
 
 def adult_titration_too_fast() -> dict[str, Any]:
-    active = med_request("rx-old", TABLET_10, _mg(5), per_day=3, status="active",
-                         authored="2026-11-21T10:00:00+01:00")
+    active = med_request(
+        "rx-old",
+        TABLET_10,
+        _mg(5),
+        per_day=3,
+        status="active",
+        authored="2026-11-21T10:00:00+01:00",
+    )
     draft = med_request("rx-5", TABLET_10, _mg(15), per_day=3)
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]))
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]),
+    )
 
 
 def child_dosing_frequency() -> dict[str, Any]:
     child = patient("pat-4", "2016-02-02", "female")
-    active = med_request("rx-old", TABLET_20, _mg(20), timing_code="QD", status="active",
-                         authored=ACTIVE_SINCE, pid="pat-4")
+    active = med_request(
+        "rx-old",
+        TABLET_20,
+        _mg(20),
+        timing_code="QD",
+        status="active",
+        authored=ACTIVE_SINCE,
+        pid="pat-4",
+    )
     draft = med_request("rx-6", TABLET_20, _mg(20), timing_code="QD", pid="pat-4")
-    return hook_request("order-sign", [draft], full_prefetch(
-        child, medications=[active], weights=[weight(40, pid="pat-4")]), pid="pat-4")
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(child, medications=[active], weights=[weight(40, pid="pat-4")]),
+        pid="pat-4",
+    )
 
 
 def adult_abrupt_stop() -> dict[str, Any]:
-    active = med_request("rx-old", TABLET_20, _mg(20), per_day=3, status="active",
-                         authored=ACTIVE_SINCE)
+    active = med_request(
+        "rx-old", TABLET_20, _mg(20), per_day=3, status="active", authored=ACTIVE_SINCE
+    )
     draft = med_request("rx-7", TABLET_20, _mg(20), per_day=3, status="stopped")
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]))
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]),
+    )
 
 
 def _adult_start(**prefetch: Any) -> dict[str, Any]:
@@ -101,8 +162,11 @@ def _adult_start(**prefetch: Any) -> dict[str, Any]:
 
 
 def adult_epilepsy() -> dict[str, Any]:
-    return _adult_start(conditions=[condition("G40.909", "Epilepsy, unspecified", "84757009")],
-                        weights=[weight(70)], crcls=[crcl(95)])
+    return _adult_start(
+        conditions=[condition("G40.909", "Epilepsy, unspecified", "84757009")],
+        weights=[weight(70)],
+        crcls=[crcl(95)],
+    )
 
 
 def adult_end_stage_renal() -> dict[str, Any]:
@@ -114,107 +178,164 @@ def adult_renal_impairment() -> dict[str, Any]:
 
 
 def adult_pregnant() -> dict[str, Any]:
-    return _adult_start(weights=[weight(70)], crcls=[crcl(110)],
-                        pregnancy=[pregnancy_status()])
+    return _adult_start(weights=[weight(70)], crcls=[crcl(110)], pregnancy=[pregnancy_status()])
 
 
 def adult_cns_depressants() -> dict[str, Any]:
-    lorazepam = med_request("rx-lzp", concept("6470", "lorazepam",
-                                              text="Lorazepam 1 mg tablet at night"),
-                            _mg(1), per_day=1, status="active", authored=ACTIVE_SINCE)
+    lorazepam = med_request(
+        "rx-lzp",
+        concept("6470", "lorazepam", text="Lorazepam 1 mg tablet at night"),
+        _mg(1),
+        per_day=1,
+        status="active",
+        authored=ACTIVE_SINCE,
+    )
     draft = med_request("rx-9", TABLET_10, _mg(5), per_day=3)
-    oxycodone = med_request("rx-oxy", {"text": "Oxycodone hydrochloride 5 MG Oral Tablet"},
-                            _mg(5), per_day=4)
-    return hook_request("order-sign", [draft, oxycodone], full_prefetch(
-        ADULT, medications=[lorazepam], weights=[weight(70)], crcls=[crcl(95)]))
+    oxycodone = med_request(
+        "rx-oxy", {"text": "Oxycodone hydrochloride 5 MG Oral Tablet"}, _mg(5), per_day=4
+    )
+    return hook_request(
+        "order-sign",
+        [draft, oxycodone],
+        full_prefetch(ADULT, medications=[lorazepam], weights=[weight(70)], crcls=[crcl(95)]),
+    )
 
 
 def child_weight_not_recorded() -> dict[str, Any]:
     child = patient("pat-5", "2016-02-02", "male")
-    active = med_request("rx-old", TABLET_10, _mg(10), per_day=3, status="active",
-                         authored=ACTIVE_SINCE, pid="pat-5")
+    active = med_request(
+        "rx-old", TABLET_10, _mg(10), per_day=3, status="active", authored=ACTIVE_SINCE, pid="pat-5"
+    )
     draft = med_request("rx-10", TABLET_10, _mg(10), per_day=3, pid="pat-5")
-    request = hook_request("order-sign", [draft], full_prefetch(
-        child, medications=[active]), pid="pat-5")
+    request = hook_request(
+        "order-sign", [draft], full_prefetch(child, medications=[active]), pid="pat-5"
+    )
     request["prefetch"]["weight"] = None  # the EHR has no weight for this child
     return request
 
 
 def strength_unknown() -> dict[str, Any]:
-    draft = med_request("rx-11", concept("1155671", "Baclofen Pill"), quantity(1, "{pill}"),
-                        per_day=3)
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, weights=[weight(80)], crcls=[crcl(95)]))
+    draft = med_request(
+        "rx-11", concept("1155671", "Baclofen Pill"), quantity(1, "{pill}"), per_day=3
+    )
+    return hook_request(
+        "order-sign", [draft], full_prefetch(ADULT, weights=[weight(80)], crcls=[crcl(95)])
+    )
 
 
 def intravenous_route() -> dict[str, Any]:
-    draft = med_request("rx-12", INTRATHECAL, quantity(50, "ug"), per_day=1,
-                        route="intravenous")
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, weights=[weight(80)], crcls=[crcl(95)]))
+    draft = med_request("rx-12", INTRATHECAL, quantity(50, "ug"), per_day=1, route="intravenous")
+    return hook_request(
+        "order-sign", [draft], full_prefetch(ADULT, weights=[weight(80)], crcls=[crcl(95)])
+    )
 
 
 def intrathecal_mg_written() -> dict[str, Any]:
-    draft = med_request("rx-13", INTRATHECAL, _mg(300), per_day=1, route="intrathecal",
-                        text="300 mg/day by intrathecal pump")
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, weights=[weight(80)], crcls=[crcl(95)]))
+    draft = med_request(
+        "rx-13",
+        INTRATHECAL,
+        _mg(300),
+        per_day=1,
+        route="intrathecal",
+        text="300 mg/day by intrathecal pump",
+    )
+    return hook_request(
+        "order-sign", [draft], full_prefetch(ADULT, weights=[weight(80)], crcls=[crcl(95)])
+    )
 
 
 def intrathecal_above_1000_ug() -> dict[str, Any]:
-    draft = med_request("rx-14", INTRATHECAL, route="intrathecal",
-                        rate={"value": 50, "unit": "ug/h", "system": "http://unitsofmeasure.org",
-                              "code": "ug/h"})
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, weights=[weight(80)], crcls=[crcl(95)]))
+    draft = med_request(
+        "rx-14",
+        INTRATHECAL,
+        route="intrathecal",
+        rate={"value": 50, "unit": "ug/h", "system": "http://unitsofmeasure.org", "code": "ug/h"},
+    )
+    return hook_request(
+        "order-sign", [draft], full_prefetch(ADULT, weights=[weight(80)], crcls=[crcl(95)])
+    )
 
 
 def intrathecal_child_under_4() -> dict[str, Any]:
     toddler = patient("pat-6", "2023-06-01", "male")
-    draft = med_request("rx-15", INTRATHECAL, quantity(100, "ug"), per_day=1,
-                        route="intrathecal", pid="pat-6")
-    return hook_request("order-sign", [draft], full_prefetch(
-        toddler, weights=[weight(14, pid="pat-6")]), pid="pat-6")
+    draft = med_request(
+        "rx-15", INTRATHECAL, quantity(100, "ug"), per_day=1, route="intrathecal", pid="pat-6"
+    )
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(toddler, weights=[weight(14, pid="pat-6")]),
+        pid="pat-6",
+    )
 
 
 def intrathecal_abrupt_stop() -> dict[str, Any]:
-    active = med_request("rx-old", INTRATHECAL, quantity(400, "ug"), per_day=1,
-                         route="intrathecal", status="active", authored=ACTIVE_SINCE)
-    draft = med_request("rx-16", INTRATHECAL, quantity(400, "ug"), per_day=1,
-                        route="intrathecal", status="stopped")
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]))
+    active = med_request(
+        "rx-old",
+        INTRATHECAL,
+        quantity(400, "ug"),
+        per_day=1,
+        route="intrathecal",
+        status="active",
+        authored=ACTIVE_SINCE,
+    )
+    draft = med_request(
+        "rx-16", INTRATHECAL, quantity(400, "ug"), per_day=1, route="intrathecal", status="stopped"
+    )
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]),
+    )
 
 
 def elderly_above_recommended() -> dict[str, Any]:
     """A 72-year-old continuing 20 mg three times a day: within 001's adult limits, above the
     20-30 mg/day 004 advises from 65 (info)."""
     older = patient("pat-7", "1954-03-10", "female")
-    active = med_request("rx-old", TABLET_20, _mg(20), per_day=3, status="active",
-                         authored=ACTIVE_SINCE, pid="pat-7")
+    active = med_request(
+        "rx-old", TABLET_20, _mg(20), per_day=3, status="active", authored=ACTIVE_SINCE, pid="pat-7"
+    )
     draft = med_request("rx-18", TABLET_20, _mg(20), per_day=3, pid="pat-7")
-    return hook_request("order-sign", [draft], full_prefetch(
-        older, medications=[active], weights=[weight(68, pid="pat-7")],
-        crcls=[crcl(70, pid="pat-7")]), pid="pat-7")
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(
+            older,
+            medications=[active],
+            weights=[weight(68, pid="pat-7")],
+            crcls=[crcl(70, pid="pat-7")],
+        ),
+        pid="pat-7",
+    )
 
 
 def adult_nothing_wrong() -> dict[str, Any]:
-    active = med_request("rx-old", TABLET_20, _mg(20), per_day=3, status="active",
-                         authored=ACTIVE_SINCE)
+    active = med_request(
+        "rx-old", TABLET_20, _mg(20), per_day=3, status="active", authored=ACTIVE_SINCE
+    )
     draft = med_request("rx-17", TABLET_20, _mg(20), per_day=3)
-    return hook_request("order-sign", [draft], full_prefetch(
-        ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]))
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]),
+    )
 
 
 CASES: dict[str, tuple[Callable[[], dict[str, Any]], list[str]]] = {
-    "adult-start-above-recommended": (adult_start_above_recommended,
-                                      ["STARTING_DOSE_ABOVE_RECOMMENDED"]),
-    "adult-daily-dose-above-maximum": (adult_daily_dose_above_maximum,
-                                       ["DAILY_DOSE_ABOVE_MAXIMUM"]),
+    "adult-start-above-recommended": (
+        adult_start_above_recommended,
+        ["STARTING_DOSE_ABOVE_RECOMMENDED"],
+    ),
+    "adult-daily-dose-above-maximum": (
+        adult_daily_dose_above_maximum,
+        ["DAILY_DOSE_ABOVE_MAXIMUM"],
+    ),
     "child-tablet-below-33-kg": (child_tablet_below_33_kg, ["TABLET_BELOW_33_KG"]),
     "child-under-8-above-maximum-and-range": (
         child_under_8_above_maximum_and_range,
-        ["DAILY_DOSE_ABOVE_MAXIMUM", "WEIGHT_BASED_DOSE_ABOVE_RANGE"]),
+        ["DAILY_DOSE_ABOVE_MAXIMUM", "WEIGHT_BASED_DOSE_ABOVE_RANGE"],
+    ),
     "adult-titration-too-fast": (adult_titration_too_fast, ["TITRATION_TOO_FAST"]),
     "child-dosing-frequency": (child_dosing_frequency, ["DOSING_FREQUENCY_OUTSIDE_RANGE"]),
     "adult-abrupt-stop": (adult_abrupt_stop, ["ABRUPT_DISCONTINUATION"]),
@@ -227,13 +348,16 @@ CASES: dict[str, tuple[Callable[[], dict[str, Any]], list[str]]] = {
     "strength-unknown": (strength_unknown, ["MISSING_DATA"]),
     "intravenous-route": (intravenous_route, ["ROUTE_NOT_PERMITTED"]),
     "intrathecal-mg-written": (intrathecal_mg_written, ["DOSE_UNIT_SUSPECT", "MISSING_DATA"]),
-    "intrathecal-above-1000-ug": (intrathecal_above_1000_ug,
-                                  ["INTRATHECAL_DOSE_ABOVE_1000_UG", "MISSING_DATA"]),
-    "intrathecal-child-under-4": (intrathecal_child_under_4,
-                                  ["INTRATHECAL_AGE_UNDER_4", "MISSING_DATA"]),
+    "intrathecal-above-1000-ug": (
+        intrathecal_above_1000_ug,
+        ["INTRATHECAL_DOSE_ABOVE_1000_UG", "MISSING_DATA"],
+    ),
+    "intrathecal-child-under-4": (
+        intrathecal_child_under_4,
+        ["INTRATHECAL_AGE_UNDER_4", "MISSING_DATA"],
+    ),
     "intrathecal-abrupt-stop": (intrathecal_abrupt_stop, ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
-    "elderly-above-recommended": (elderly_above_recommended,
-                                  ["ELDERLY_DOSE_ABOVE_RECOMMENDED"]),
+    "elderly-above-recommended": (elderly_above_recommended, ["ELDERLY_DOSE_ABOVE_RECOMMENDED"]),
     "adult-nothing-wrong": (adult_nothing_wrong, []),
 }
 
@@ -241,7 +365,11 @@ CASES: dict[str, tuple[Callable[[], dict[str, Any]], list[str]]] = {
 # history (Case.order.intrathecal), which no standard FHIR element of a MedicationRequest
 # carries. For those orders the service answers MISSING_DATA naming order.intrathecal.
 NEEDS_INTRATHECAL_DETAILS = {
-    "INTRATHECAL_INCREASE_IN_FIRST_24H", "INTRATHECAL_INCREMENT_TOO_LARGE",
-    "INTRATHECAL_INCREMENT_TOO_SOON", "INTRATHECAL_INITIAL_INFUSION_DOSE",
-    "INTRATHECAL_NON_RESPONDER", "INTRATHECAL_SCREENING_DOSE", "PUMP_MALFUNCTION_SUSPECTED",
+    "INTRATHECAL_INCREASE_IN_FIRST_24H",
+    "INTRATHECAL_INCREMENT_TOO_LARGE",
+    "INTRATHECAL_INCREMENT_TOO_SOON",
+    "INTRATHECAL_INITIAL_INFUSION_DOSE",
+    "INTRATHECAL_NON_RESPONDER",
+    "INTRATHECAL_SCREENING_DOSE",
+    "PUMP_MALFUNCTION_SUSPECTED",
 }

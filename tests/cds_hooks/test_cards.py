@@ -30,13 +30,17 @@ CHILD_7Y = patient(birth="2019-05-01")
 
 
 def cards_of(checker: Checker, draft: dict[str, Any], **data: Any) -> list[dict[str, Any]]:
-    ctx = OrderContext.model_validate({"patientId": "pat-1", "draftOrders": {
-        "resourceType": "Bundle", "entry": [{"resource": draft}]}})
+    ctx = OrderContext.model_validate(
+        {
+            "patientId": "pat-1",
+            "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": draft}]},
+        }
+    )
     prefetched = Prefetched(data={**dict.fromkeys(TEMPLATES), **data})
     (check,) = fhir.translate(ctx, prefetched, None).checks
     assert check.case is not None
     result = checker.run(check.case)
-    return [c.model_dump(exclude_none=True) for c in cards.cards_for(check, list(result.alerts))]
+    return [c.model_dump(exclude_none=True) for c in cards.cards_for(check, result)]
 
 
 def fix_of(card: dict[str, Any]) -> dict[str, Any]:
@@ -58,21 +62,37 @@ def _continuing(draft: dict[str, Any]) -> dict[str, Any]:
     return {"medications": searchset(active)}
 
 
-@pytest.mark.parametrize(("draft", "dose"), [
-    (med_request("rx", TABLET_20, quantity(40, "mg"), per_day=4),
-     {"value": 20, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}),
-    (med_request("rx", TABLET_20, quantity(40000, "ug"), per_day=4),
-     {"value": 20000, "unit": "ug", "system": "http://unitsofmeasure.org", "code": "ug"}),
-    (med_request("rx", TABLET_20, quantity(2, "tablet", "{tbl}"), per_day=4),
-     {"value": 1, "unit": "tablet", "system": "http://unitsofmeasure.org", "code": "{tbl}"}),
-    (med_request("rx", SOLUTION_5_PER_5, quantity(30, "mL"), per_day=4),
-     {"value": 25, "unit": "mL", "system": "http://unitsofmeasure.org", "code": "mL"}),
-    (med_request("rx", {"text": "Baclofen 5 MG/5ML Oral Solution"}, quantity(40, "mg"),
-                 per_day=3),
-     {"value": 33, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}),
-], ids=["mg-tablets-half-rounded", "ug", "tablet-count", "ml", "mg-solution"])
-def test_capped_dose_in_the_prescribers_unit(checker: Checker, draft: dict[str, Any],
-                                             dose: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("draft", "dose"),
+    [
+        (
+            med_request("rx", TABLET_20, quantity(40, "mg"), per_day=4),
+            {"value": 20, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"},
+        ),
+        (
+            med_request("rx", TABLET_20, quantity(40000, "ug"), per_day=4),
+            {"value": 20000, "unit": "ug", "system": "http://unitsofmeasure.org", "code": "ug"},
+        ),
+        (
+            med_request("rx", TABLET_20, quantity(2, "tablet", "{tbl}"), per_day=4),
+            {"value": 1, "unit": "tablet", "system": "http://unitsofmeasure.org", "code": "{tbl}"},
+        ),
+        (
+            med_request("rx", SOLUTION_5_PER_5, quantity(30, "mL"), per_day=4),
+            {"value": 25, "unit": "mL", "system": "http://unitsofmeasure.org", "code": "mL"},
+        ),
+        (
+            med_request(
+                "rx", {"text": "Baclofen 5 MG/5ML Oral Solution"}, quantity(40, "mg"), per_day=3
+            ),
+            {"value": 33, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"},
+        ),
+    ],
+    ids=["mg-tablets-half-rounded", "ug", "tablet-count", "ml", "mg-solution"],
+)
+def test_capped_dose_in_the_prescribers_unit(
+    checker: Checker, draft: dict[str, Any], dose: dict[str, Any]
+) -> None:
     (card,) = cards_of(checker, draft, patient=ADULT, **_continuing(draft))
     assert card["source"]["topic"]["code"] == "DAILY_DOSE_ABOVE_MAXIMUM"
     resource = fix_of(card)
@@ -82,34 +102,49 @@ def test_capped_dose_in_the_prescribers_unit(checker: Checker, draft: dict[str, 
 
 
 def test_tablets_for_a_small_child_become_the_solution_and_keep_every_other_limit(
-        checker: Checker) -> None:
-    draft = med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3,
-                        text="2 tablets three times a day")
-    draft["dispenseRequest"] = {"quantity": {"value": 180, "unit": "tablet"},
-                                "expectedSupplyDuration": {"value": 30, "unit": "days"}}
-    got = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(weight(14)),
-                   **_continuing(draft))
+    checker: Checker,
+) -> None:
+    draft = med_request(
+        "rx",
+        TABLET_10,
+        quantity(2, "tablet", "{tbl}"),
+        per_day=3,
+        text="2 tablets three times a day",
+    )
+    draft["dispenseRequest"] = {
+        "quantity": {"value": 180, "unit": "tablet"},
+        "expectedSupplyDuration": {"value": 30, "unit": "days"},
+    }
+    got = cards_of(
+        checker, draft, patient=CHILD_7Y, weight=searchset(weight(14)), **_continuing(draft)
+    )
     # 60 mg/day for 14 kg at 7: tablets, above 40 mg/day, above 2 mg/kg/day (28 mg/day).
     assert [c["source"]["topic"]["code"] for c in got] == [
-        "TABLET_BELOW_33_KG", "DAILY_DOSE_ABOVE_MAXIMUM", "WEIGHT_BASED_DOSE_ABOVE_RANGE"]
+        "TABLET_BELOW_33_KG",
+        "DAILY_DOSE_ABOVE_MAXIMUM",
+        "WEIGHT_BASED_DOSE_ABOVE_RANGE",
+    ]
     fixes = [fix_of(c) for c in got]
     assert all(f == fixes[0] for f in fixes), "one corrected order, whichever card is used"
     fix = fixes[0]
     assert fix["medicationCodeableConcept"]["text"] == "Baclofen oral solution"
     assert dose_of(fix)["value"] == 9 and dose_of(fix)["code"] == "mg"  # 27 <= 28 mg/day
     assert fix["dosageInstruction"][0]["text"] == (
-        "Baclofen 9 mg 3 times a day (27 mg/day) as oral solution")
+        "Baclofen 9 mg 3 times a day (27 mg/day) as oral solution"
+    )
     assert fix["dispenseRequest"] == {"expectedSupplyDuration": {"value": 30, "unit": "days"}}
 
 
 def test_contained_medication_is_replaced_with_the_solution(checker: Checker) -> None:
     draft = med_request("rx", TABLET_10, quantity(1, "tablet", "{tbl}"), per_day=3)
     draft.pop("medicationCodeableConcept")
-    draft["contained"] = [{"resourceType": "Medication", "id": "m",
-                           "code": {"text": "Baclofen 10 MG Oral Tablet"}}]
+    draft["contained"] = [
+        {"resourceType": "Medication", "id": "m", "code": {"text": "Baclofen 10 MG Oral Tablet"}}
+    ]
     draft["medicationReference"] = {"reference": "#m"}
-    (card,) = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(weight(20)),
-                       **_continuing(draft))
+    (card,) = cards_of(
+        checker, draft, patient=CHILD_7Y, weight=searchset(weight(20)), **_continuing(draft)
+    )
     fix = fix_of(card)
     assert "medicationReference" not in fix and "contained" not in fix
 
@@ -118,10 +153,13 @@ def test_child_start_offers_the_recommended_start_as_the_solution(checker: Check
     """30 mg/day of tablets started for a 20 kg child: tablets below 33 kg and 1.5 mg/kg/day.
     Both cards offer the same order: the solution at the recommended 0.3 mg/kg/day."""
     draft = med_request("rx", TABLET_10, quantity(1, "tablet", "{tbl}"), per_day=3)
-    got = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(weight(20)),
-                   medications=searchset())
+    got = cards_of(
+        checker, draft, patient=CHILD_7Y, weight=searchset(weight(20)), medications=searchset()
+    )
     assert [c["source"]["topic"]["code"] for c in got] == [
-        "TABLET_BELOW_33_KG", "STARTING_DOSE_ABOVE_RECOMMENDED"]
+        "TABLET_BELOW_33_KG",
+        "STARTING_DOSE_ABOVE_RECOMMENDED",
+    ]
     fixes = [fix_of(c) for c in got]
     assert fixes[0] == fixes[1]
     assert fixes[0]["medicationCodeableConcept"]["text"] == "Baclofen oral solution"
@@ -132,25 +170,36 @@ def test_no_corrected_order_when_a_limit_gives_no_number(checker: Checker) -> No
     """A child of unknown weight started above the adult start: there is a ceiling but no
     recommended dose (it depends on the weight), so no dose is offered."""
     draft = med_request("rx", SOLUTION_5_PER_5, quantity(5, "mL"), per_day=4)
-    got = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(),
-                   medications=searchset())
+    got = cards_of(checker, draft, patient=CHILD_7Y, weight=searchset(), medications=searchset())
     assert [c["source"]["topic"]["code"] for c in got] == [
-        "STARTING_DOSE_ABOVE_RECOMMENDED", "MISSING_DATA"]
+        "STARTING_DOSE_ABOVE_RECOMMENDED",
+        "MISSING_DATA",
+    ]
     assert all("suggestions" not in c for c in got)
 
 
 @pytest.mark.parametrize(("action", "deletable"), [("start", True), ("continue", False)])
 def test_contraindication_offers_removal_only_for_a_new_course(
-        checker: Checker, action: str, deletable: bool) -> None:
+    checker: Checker, action: str, deletable: bool
+) -> None:
     draft = med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3)
     data = _continuing(draft) if action == "continue" else {"medications": searchset()}
-    (card,) = cards_of(checker, draft, patient=ADULT, conditions=searchset(
-        condition("G40.909", "Epilepsy")), **data)
+    (card,) = cards_of(
+        checker,
+        draft,
+        patient=ADULT,
+        conditions=searchset(condition("G40.909", "Epilepsy")),
+        **data,
+    )
     if deletable:
         (suggestion,) = card["suggestions"]
-        assert suggestion["actions"] == [{"type": "delete", "resourceId": "MedicationRequest/rx",
-                                          "description": "Remove the draft order Baclofen 10 "
-                                          "MG Oral Tablet."}]
+        assert suggestion["actions"] == [
+            {
+                "type": "delete",
+                "resourceId": "MedicationRequest/rx",
+                "description": "Remove the draft order Baclofen 10 MG Oral Tablet.",
+            }
+        ]
     else:
         assert "suggestions" not in card
 
@@ -158,8 +207,9 @@ def test_contraindication_offers_removal_only_for_a_new_course(
 def test_ehr_text_cannot_inject_markdown(checker: Checker) -> None:
     draft = med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3)
     evil = condition("G40.909", "Epilepsy [click](javascript:alert(1)) <img src=x>")
-    (card,) = cards_of(checker, draft, patient=ADULT, conditions=searchset(evil),
-                       medications=searchset())
+    (card,) = cards_of(
+        checker, draft, patient=ADULT, conditions=searchset(evil), medications=searchset()
+    )
     assert "[click](javascript" not in card["detail"]
     assert not re.search(r"(?<!\\)<img", card["detail"])
     assert r"\[click\]" in card["detail"] and r"\<img" in card["detail"]
@@ -183,23 +233,26 @@ def test_no_capped_dose_when_the_unit_itself_is_suspect(checker: Checker) -> Non
     draft = med_request("rx", TABLET_20, quantity(20, "g"), per_day=3)
     got = cards_of(checker, draft, patient=ADULT, **_continuing(draft))
     assert sorted(c["source"]["topic"]["code"] for c in got) == [
-        "DAILY_DOSE_ABOVE_MAXIMUM", "DOSE_UNIT_SUSPECT"]
+        "DAILY_DOSE_ABOVE_MAXIMUM",
+        "DOSE_UNIT_SUSPECT",
+    ]
     assert all("suggestions" not in c for c in got)
 
 
 @pytest.mark.parametrize(("hook", "dose_card"), [("order-select", False), ("order-sign", True)])
 def test_an_order_without_any_dose_yet_is_only_flagged_at_signing(
-        cds: Any, hook: str, dose_card: bool) -> None:
+    cds: Any, hook: str, dose_card: bool
+) -> None:
     """At order-select the clinician has just picked baclofen and written no dose: a "no dose"
     card there is noise; at order-sign the same order must say the dose was not checked."""
     from tests.cds_hooks.ehr import call
     from tests.cds_hooks.fhir import full_prefetch, hook_request
 
     draft = med_request("rx-1", TABLET_10)  # no dose, no timing
-    body = call(cds, hook_request(hook, [draft], full_prefetch(
-        ADULT, weights=[weight(80)]))).json()
-    gap_text = " ".join(c.get("detail", "") for c in body["cards"]
-                        if c["source"]["topic"]["code"] == "MISSING_DATA")
+    body = call(cds, hook_request(hook, [draft], full_prefetch(ADULT, weights=[weight(80)]))).json()
+    gap_text = " ".join(
+        c.get("detail", "") for c in body["cards"] if c["source"]["topic"]["code"] == "MISSING_DATA"
+    )
     assert ("No dose or frequency" in gap_text) is dose_card, body
 
 
@@ -208,31 +261,108 @@ def test_an_unreadable_dose_is_flagged_even_at_order_select(cds: Any) -> None:
     from tests.cds_hooks.fhir import full_prefetch, hook_request
 
     draft = med_request("rx-1", TABLET_10, quantity(10, "furlongs"), per_day=3)
-    body = call(cds, hook_request("order-select", [draft], full_prefetch(
-        ADULT, weights=[weight(80)]))).json()
+    body = call(
+        cds, hook_request("order-select", [draft], full_prefetch(ADULT, weights=[weight(80)]))
+    ).json()
     assert [c["source"]["topic"]["code"] for c in body["cards"]] == ["MISSING_DATA"], body
 
 
 LOCAL = {"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.696871", "code": "EPI-7"}
 
 
-@pytest.mark.parametrize(("code", "expected"), [
-    # A local coding beside a standard one adds nothing to report.
-    ({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}, LOCAL]}, []),
-    # Nothing but a local code and no text: the problem list entry could not be screened.
-    ({"coding": [LOCAL]}, ["MISSING_DATA"]),
-    # The text alone is enough to screen it.
-    ({"coding": [LOCAL], "text": "Epilepsy"}, ["SEIZURE_DISORDER_CONTRAINDICATION"]),
-], ids=["local-beside-icd10", "local-only", "local-with-text"])
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # A local coding beside a standard one adds nothing to report.
+        ({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}, LOCAL]}, []),
+        # Nothing but a local code and no text: the problem list entry could not be screened.
+        ({"coding": [LOCAL]}, ["MISSING_DATA"]),
+        # The text alone is enough to screen it.
+        ({"coding": [LOCAL], "text": "Epilepsy"}, ["SEIZURE_DISORDER_CONTRAINDICATION"]),
+    ],
+    ids=["local-beside-icd10", "local-only", "local-with-text"],
+)
 def test_a_condition_coded_only_locally_is_reported_unscreened(
-        cds: Any, code: dict[str, Any], expected: list[str]) -> None:
+    cds: Any, code: dict[str, Any], expected: list[str]
+) -> None:
     from tests.cds_hooks.ehr import call, topic_codes
     from tests.cds_hooks.fhir import full_prefetch, hook_request
 
     cond = {**condition("I10", "Hypertension"), "code": code}
-    active = med_request("rx-0", TABLET_10, quantity(10, "mg"), per_day=3, status="active",
-                         authored="2026-10-01T10:00:00+01:00")
+    active = med_request(
+        "rx-0",
+        TABLET_10,
+        quantity(10, "mg"),
+        per_day=3,
+        status="active",
+        authored="2026-10-01T10:00:00+01:00",
+    )
     draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3)
-    body = call(cds, hook_request("order-sign", [draft], full_prefetch(
-        ADULT, conditions=[cond], medications=[active], weights=[weight(80)]))).json()
+    body = call(
+        cds,
+        hook_request(
+            "order-sign",
+            [draft],
+            full_prefetch(ADULT, conditions=[cond], medications=[active], weights=[weight(80)]),
+        ),
+    ).json()
     assert topic_codes(body) == expected, body
+
+
+CHILD_10Y = patient(birth="2016-05-01")
+
+
+def test_the_text_and_the_corrected_order_give_the_same_regimen(checker: Checker) -> None:
+    """A child of 10 on 80 mg of oral solution once a day: above 60 mg/day, and not divided.
+    The alert's text and the one-click fix used to disagree ("e.g. 15 mg 4 times a day" in the
+    text, "60 mg once a day" offered); both now give the one regimen the rules suggest."""
+    draft = med_request(
+        "rx", SOLUTION_5_PER_5, quantity(80, "mg"), per_day=1, text="80 mg once a day"
+    )
+    got = cards_of(
+        checker, draft, patient=CHILD_10Y, weight=searchset(weight(45)), **_continuing(draft)
+    )
+    assert [c["source"]["topic"]["code"] for c in got] == [
+        "DAILY_DOSE_ABOVE_MAXIMUM",
+        "DOSING_FREQUENCY_OUTSIDE_RANGE",
+    ]
+    maximum, frequency = got
+    assert "e.g. 15 mg 4 times a day (60 mg/day)" in maximum["detail"]
+    fix = fix_of(maximum)
+    assert dose_of(fix) == {
+        "value": 15,
+        "unit": "mg",
+        "system": "http://unitsofmeasure.org",
+        "code": "mg",
+    }
+    assert fix["dosageInstruction"][0]["timing"] == {
+        "repeat": {"frequency": 4, "period": 1, "periodUnit": "d"}
+    }
+    assert fix["dosageInstruction"][0]["text"] == "Baclofen 15 mg 4 times a day (60 mg/day)"
+    assert "suggestions" not in frequency  # the regimen answers the dose limit it applies
+
+
+@pytest.mark.parametrize(
+    "name", ["adult-daily-dose-above-maximum", "child-under-8-above-maximum-and-range"]
+)
+def test_every_dose_card_quotes_the_regimen_its_fix_gives(name: str) -> None:
+    """Whatever the card offers in one click, its text says: the per-dose mg and the doses a
+    day of the suggestion label are the example regimen of the alert's suggestion."""
+    import json
+    from pathlib import Path
+
+    golden = Path(__file__).resolve().parents[1] / "golden" / f"{name}.cards.json"
+    compared = 0
+    for card in json.loads(golden.read_text(encoding="utf-8")):
+        for suggestion in card.get("suggestions", []):
+            if suggestion["actions"][0]["type"] != "update":
+                continue
+            found = re.search(
+                r"(\d+(?:\.\d+)?) mg(?: \([^)]*\))? (\d+) times a day", suggestion["label"]
+            )
+            assert found, suggestion["label"]
+            said = re.search(r"e\.g\. (\d+(?:\.\d+)?) mg (\d+) times a day", card["detail"])
+            if said:
+                assert said.groups() == found.groups(), (card["detail"], suggestion["label"])
+                compared += 1
+    assert compared

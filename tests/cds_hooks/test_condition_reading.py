@@ -37,8 +37,15 @@ CNS = "CNS_DEPRESSANT_COMEDICATION"
 MISSING = "MISSING_DATA"
 
 
-def cond(code: str, display: str, snomed: str | None = None, *, text: str | None = None,
-         codings: list[dict[str, Any]] | None = None, **changes: Any) -> dict[str, Any]:
+def cond(
+    code: str,
+    display: str,
+    snomed: str | None = None,
+    *,
+    text: str | None = None,
+    codings: list[dict[str, Any]] | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
     """A Condition like fhir.condition(), with fields replaced (None removes one)."""
     res = condition(code, display, snomed)
     if codings is not None:
@@ -54,115 +61,266 @@ def cond(code: str, display: str, snomed: str | None = None, *, text: str | None
 
 
 def status(system: str, code: str) -> dict[str, Any]:
-    return {"coding": [{"system": f"http://terminology.hl7.org/CodeSystem/{system}",
-                        "code": code}]}
+    return {"coding": [{"system": f"http://terminology.hl7.org/CodeSystem/{system}", "code": code}]}
 
 
 def med(code: str, display: str | None, system: str = RXNORM) -> dict[str, Any]:
     coding = {"system": system, "code": code, **({"display": display} if display else {})}
-    return med_request("rx-co", {"coding": [coding]}, quantity(1, "{pill}"), per_day=1,
-                       status="active", authored="2026-09-01T10:00:00+01:00")
+    return med_request(
+        "rx-co",
+        {"coding": [coding]},
+        quantity(1, "{pill}"),
+        per_day=1,
+        status="active",
+        authored="2026-09-01T10:00:00+01:00",
+    )
 
 
 CONDITION_ROWS: list[tuple[str, dict[str, Any], list[str]]] = [
     # statuses (the builder's default is active and confirmed)
     ("epilepsy-active", cond("G40.909", "Epilepsy", "84757009"), [SEIZURE]),
-    ("epilepsy-resolved-is-a-history-of-epilepsy",
-     cond("G40.909", "Epilepsy", clinicalStatus=status("condition-clinical", "resolved")),
-     [SEIZURE]),
-    ("epilepsy-remission",
-     cond("G40.909", "Epilepsy", clinicalStatus=status("condition-clinical", "remission")),
-     [SEIZURE]),
-    ("epilepsy-refuted",
-     cond("G40.909", "Epilepsy", verificationStatus=status("condition-ver-status", "refuted")),
-     []),
-    ("epilepsy-entered-in-error", cond(  # FHIR con-5: no clinical status then
-        "G40.909", "Epilepsy", clinicalStatus=None,
-        verificationStatus=status("condition-ver-status", "entered-in-error")), []),
-    ("epilepsy-provisional", cond(
-        "G40.909", "Epilepsy",
-        verificationStatus=status("condition-ver-status", "provisional")), [SEIZURE]),
+    (
+        "epilepsy-resolved-is-a-history-of-epilepsy",
+        cond("G40.909", "Epilepsy", clinicalStatus=status("condition-clinical", "resolved")),
+        [SEIZURE],
+    ),
+    (
+        "epilepsy-remission",
+        cond("G40.909", "Epilepsy", clinicalStatus=status("condition-clinical", "remission")),
+        [SEIZURE],
+    ),
+    (
+        "epilepsy-refuted",
+        cond("G40.909", "Epilepsy", verificationStatus=status("condition-ver-status", "refuted")),
+        [],
+    ),
+    (
+        "epilepsy-entered-in-error",
+        cond(  # FHIR con-5: no clinical status then
+            "G40.909",
+            "Epilepsy",
+            clinicalStatus=None,
+            verificationStatus=status("condition-ver-status", "entered-in-error"),
+        ),
+        [],
+    ),
+    (
+        "epilepsy-provisional",
+        cond(
+            "G40.909", "Epilepsy", verificationStatus=status("condition-ver-status", "provisional")
+        ),
+        [SEIZURE],
+    ),
     ("esrd-active", cond("N18.6", "End stage renal disease"), [ESRD]),
-    ("esrd-resolved", cond("N18.6", "End stage renal disease",
-                           clinicalStatus=status("condition-clinical", "resolved")), []),
-    ("esrd-inactive", cond("N18.6", "End stage renal disease",
-                           clinicalStatus=status("condition-clinical", "inactive")), []),
-    ("esrd-relapse", cond("N18.6", "End stage renal disease",
-                          clinicalStatus=status("condition-clinical", "relapse")), [ESRD]),
-    ("esrd-stu3-status-codes", cond("N18.6", "End stage renal disease",
-                                    clinicalStatus="resolved", verificationStatus="confirmed"),
-     []),
+    (
+        "esrd-resolved",
+        cond(
+            "N18.6",
+            "End stage renal disease",
+            clinicalStatus=status("condition-clinical", "resolved"),
+        ),
+        [],
+    ),
+    (
+        "esrd-inactive",
+        cond(
+            "N18.6",
+            "End stage renal disease",
+            clinicalStatus=status("condition-clinical", "inactive"),
+        ),
+        [],
+    ),
+    (
+        "esrd-relapse",
+        cond(
+            "N18.6",
+            "End stage renal disease",
+            clinicalStatus=status("condition-clinical", "relapse"),
+        ),
+        [ESRD],
+    ),
+    (
+        "esrd-stu3-status-codes",
+        cond(
+            "N18.6",
+            "End stage renal disease",
+            clinicalStatus="resolved",
+            verificationStatus="confirmed",
+        ),
+        [],
+    ),
     # abatement
-    ("esrd-abated-without-clinical-status", cond(
-        "N18.6", "End stage renal disease", clinicalStatus=None,
-        abatementDateTime="2019-05-01"), []),
-    ("esrd-abatement-period-without-clinical-status", cond(
-        "N18.6", "End stage renal disease", clinicalStatus=None,
-        abatementPeriod={"start": "2019-05-01"}), []),
-    ("esrd-abatement-string-without-clinical-status", cond(
-        "N18.6", "End stage renal disease", clinicalStatus=None,
-        abatementString="after transplant"), []),
-    ("esrd-stu3-abatement-boolean", cond(
-        "N18.6", "End stage renal disease", clinicalStatus=None, abatementBoolean=True), []),
-    ("esrd-abatement-still-ahead", cond(
-        "N18.6", "End stage renal disease", clinicalStatus=None,
-        abatementDateTime="2999-01-01"), [ESRD]),
-    ("esrd-no-abatement-no-clinical-status", cond(
-        "N18.6", "End stage renal disease", clinicalStatus=None), [ESRD]),
-    ("esrd-abated-but-said-active", cond(  # contradictory (con-4): the active status stands
-        "N18.6", "End stage renal disease", abatementDateTime="2019-05-01"), [ESRD]),
-    ("pregnancy-abated", cond("Z33.1", "Pregnant state", clinicalStatus=None,
-                              abatementDateTime="2025-02-01"), []),
+    (
+        "esrd-abated-without-clinical-status",
+        cond(
+            "N18.6", "End stage renal disease", clinicalStatus=None, abatementDateTime="2019-05-01"
+        ),
+        [],
+    ),
+    (
+        "esrd-abatement-period-without-clinical-status",
+        cond(
+            "N18.6",
+            "End stage renal disease",
+            clinicalStatus=None,
+            abatementPeriod={"start": "2019-05-01"},
+        ),
+        [],
+    ),
+    (
+        "esrd-abatement-string-without-clinical-status",
+        cond(
+            "N18.6",
+            "End stage renal disease",
+            clinicalStatus=None,
+            abatementString="after transplant",
+        ),
+        [],
+    ),
+    (
+        "esrd-stu3-abatement-boolean",
+        cond("N18.6", "End stage renal disease", clinicalStatus=None, abatementBoolean=True),
+        [],
+    ),
+    (
+        "esrd-abatement-still-ahead",
+        cond(
+            "N18.6", "End stage renal disease", clinicalStatus=None, abatementDateTime="2999-01-01"
+        ),
+        [ESRD],
+    ),
+    (
+        "esrd-no-abatement-no-clinical-status",
+        cond("N18.6", "End stage renal disease", clinicalStatus=None),
+        [ESRD],
+    ),
+    (
+        "esrd-abated-but-said-active",
+        cond(  # contradictory (con-4): the active status stands
+            "N18.6", "End stage renal disease", abatementDateTime="2019-05-01"
+        ),
+        [ESRD],
+    ),
+    (
+        "pregnancy-abated",
+        cond("Z33.1", "Pregnant state", clinicalStatus=None, abatementDateTime="2025-02-01"),
+        [],
+    ),
     # the code decides
-    ("febrile-convulsions-icd10-and-snomed",
-     cond("R56.00", "Simple febrile convulsions", "41497008"), []),
-    ("febrile-convulsions-code-outranks-epilepsy-text",
-     cond("R56.00", "Simple febrile convulsions", text="Epilepsy"), []),
+    (
+        "febrile-convulsions-icd10-and-snomed",
+        cond("R56.00", "Simple febrile convulsions", "41497008"),
+        [],
+    ),
+    (
+        "febrile-convulsions-code-outranks-epilepsy-text",
+        cond("R56.00", "Simple febrile convulsions", text="Epilepsy"),
+        [],
+    ),
     ("unspecified-convulsions", cond("R56.9", "Unspecified convulsions"), [SEIZURE]),
-    ("unspecific-code-leaves-it-to-the-text", cond(
-        "Z86.69", "Personal history of other diseases of the nervous system",
-        text="History of epilepsy"), [SEIZURE]),
-    ("kidney-transplant-status-previously-on-haemodialysis", cond(
-        "Z94.0", "Kidney transplant status", text="Previously on haemodialysis"), []),
+    (
+        "unspecific-code-leaves-it-to-the-text",
+        cond(
+            "Z86.69",
+            "Personal history of other diseases of the nervous system",
+            text="History of epilepsy",
+        ),
+        [SEIZURE],
+    ),
+    (
+        "kidney-transplant-status-previously-on-haemodialysis",
+        cond("Z94.0", "Kidney transplant status", text="Previously on haemodialysis"),
+        [],
+    ),
     ("dialysis-dependence", cond("Z99.2", "Dependence on renal dialysis"), [ESRD]),
-    ("personal-history-of-pregnancy-complications", cond(
-        "Z87.59", "Personal history of other complications of pregnancy, childbirth and the "
-        "puerperium"), []),
+    (
+        "personal-history-of-pregnancy-complications",
+        cond(
+            "Z87.59",
+            "Personal history of other complications of pregnancy, childbirth and the puerperium",
+        ),
+        [],
+    ),
     ("pregnant-state", cond("Z33.1", "Pregnant state, incidental"), [PREGNANCY]),
     ("weeks-of-gestation", cond("Z3A.20", "20 weeks gestation of pregnancy"), [PREGNANCY]),
     ("puerperal-sepsis", cond("O85", "Puerperal sepsis"), []),
     # codes as EHRs write them
     ("icd10-full-width", cond(wide("G40.909"), "Epilepsy"), [SEIZURE]),
     ("icd10-full-width-harmless", cond(wide("I10"), "Essential hypertension"), []),
-    ("icd10-stray-spaces-no-text", cond("x", "x", text="", codings=[
-        {"system": ICD10CM, "code": " G40 .909 "}]), [SEIZURE]),
-    ("snomed-id-term-form", cond("x", "x", text="", codings=[
-        {"system": SNOMED, "code": "84757009 |Epilepsy|"}]), [SEIZURE]),
-    ("snomed-bad-check-digit-no-text", cond("x", "x", text="", codings=[
-        {"system": SNOMED, "code": "84757008"}]), [MISSING]),
-    ("snomed-bad-check-digit-with-text", cond("x", "x", text="Epilepsy", codings=[
-        {"system": SNOMED, "code": "84757008"}]), [MISSING, SEIZURE]),
-    ("snomed-leading-zero-no-text", cond("x", "x", text="", codings=[
-        {"system": SNOMED, "code": "084757009"}]), [MISSING]),
-    ("snomed-bad-check-digit-beside-a-valid-icd10-coding", cond("x", "x", text="", codings=[
-        {"system": ICD10CM, "code": "G40.909"}, {"system": SNOMED, "code": "84757008"}]),
-     [SEIZURE]),
+    (
+        "icd10-stray-spaces-no-text",
+        cond("x", "x", text="", codings=[{"system": ICD10CM, "code": " G40 .909 "}]),
+        [SEIZURE],
+    ),
+    (
+        "snomed-id-term-form",
+        cond("x", "x", text="", codings=[{"system": SNOMED, "code": "84757009 |Epilepsy|"}]),
+        [SEIZURE],
+    ),
+    (
+        "snomed-bad-check-digit-no-text",
+        cond("x", "x", text="", codings=[{"system": SNOMED, "code": "84757008"}]),
+        [MISSING],
+    ),
+    (
+        "snomed-bad-check-digit-with-text",
+        cond("x", "x", text="Epilepsy", codings=[{"system": SNOMED, "code": "84757008"}]),
+        [MISSING, SEIZURE],
+    ),
+    (
+        "snomed-leading-zero-no-text",
+        cond("x", "x", text="", codings=[{"system": SNOMED, "code": "084757009"}]),
+        [MISSING],
+    ),
+    (
+        "snomed-bad-check-digit-beside-a-valid-icd10-coding",
+        cond(
+            "x",
+            "x",
+            text="",
+            codings=[
+                {"system": ICD10CM, "code": "G40.909"},
+                {"system": SNOMED, "code": "84757008"},
+            ],
+        ),
+        [SEIZURE],
+    ),
 ]
 
 
-def _cards(cds: Any, conditions: list[dict[str, Any]],
-           medications: list[dict[str, Any]] | None = None) -> list[str]:
-    active = med_request("rx-0", TABLET_10, quantity(10, "mg"), per_day=3, status="active",
-                         authored="2026-10-01T10:00:00+01:00")
+def _cards(
+    cds: Any, conditions: list[dict[str, Any]], medications: list[dict[str, Any]] | None = None
+) -> list[str]:
+    active = med_request(
+        "rx-0",
+        TABLET_10,
+        quantity(10, "mg"),
+        per_day=3,
+        status="active",
+        authored="2026-10-01T10:00:00+01:00",
+    )
     draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3)
-    body = call(cds, hook_request("order-sign", [draft], full_prefetch(
-        ADULT, conditions=conditions, medications=[active, *(medications or [])],
-        weights=[weight(80)]))).json()
+    body = call(
+        cds,
+        hook_request(
+            "order-sign",
+            [draft],
+            full_prefetch(
+                ADULT,
+                conditions=conditions,
+                medications=[active, *(medications or [])],
+                weights=[weight(80)],
+            ),
+        ),
+    ).json()
     return topic_codes(body)
 
 
-@pytest.mark.parametrize(("resource", "expected"), [(r, e) for _, r, e in CONDITION_ROWS],
-                         ids=[i for i, _, _ in CONDITION_ROWS])
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [(r, e) for _, r, e in CONDITION_ROWS],
+    ids=[i for i, _, _ in CONDITION_ROWS],
+)
 def test_condition(cds: Any, resource: dict[str, Any], expected: list[str]) -> None:
     assert _cards(cds, [copy.deepcopy(resource)]) == sorted(expected)
 
@@ -178,17 +336,24 @@ MEDICATION_ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("resource", "expected"), [(r, e) for _, r, e in MEDICATION_ROWS],
-                         ids=[i for i, _, _ in MEDICATION_ROWS])
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [(r, e) for _, r, e in MEDICATION_ROWS],
+    ids=[i for i, _, _ in MEDICATION_ROWS],
+)
 def test_co_medication(cds: Any, resource: dict[str, Any], expected: list[str]) -> None:
     assert _cards(cds, [], [resource]) == sorted(expected)
 
 
-@pytest.mark.parametrize("coding", [
-    {"system": ATC, "code": "M03BX01"},
-    {"system": "urn:oid:2.16.840.1.113883.6.73", "code": "m03bx01"},
-    {"system": RXNORM, "code": wide("1292")},  # full width
-    {"system": "urn:oid:2.16.840.1.113883.6.88", "code": "1292"},
-], ids=["atc", "atc-by-oid-lower-case", "rxnorm-full-width", "rxnorm-by-oid"])
+@pytest.mark.parametrize(
+    "coding",
+    [
+        {"system": ATC, "code": "M03BX01"},
+        {"system": "urn:oid:2.16.840.1.113883.6.73", "code": "m03bx01"},
+        {"system": RXNORM, "code": wide("1292")},  # full width
+        {"system": "urn:oid:2.16.840.1.113883.6.88", "code": "1292"},
+    ],
+    ids=["atc", "atc-by-oid-lower-case", "rxnorm-full-width", "rxnorm-by-oid"],
+)
 def test_baclofen_coded_as_written_is_baclofen(coding: dict[str, Any]) -> None:
     assert Product(CodeableConcept.model_validate({"coding": [coding]})).is_baclofen()

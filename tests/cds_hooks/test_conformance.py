@@ -26,7 +26,8 @@ def responses(cds: TestClient) -> list[dict[str, Any]]:
     """Every golden case and the sandbox-shaped request, as the EHR receives them."""
     out = []
     requests = [build() for build, _ in CASES.values()] + [
-        example("sandbox/SYNTHESIZED-sandbox-shaped-order-sign-baclofen.json")]
+        example("sandbox/SYNTHESIZED-sandbox-shaped-order-sign-baclofen.json")
+    ]
     for request in requests:
         response = call(cds, request)
         assert response.status_code == 200
@@ -41,8 +42,10 @@ def _cards(responses: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], di
 
 
 def _drafts(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"]
-            for e in request["context"]["draftOrders"]["entry"]}
+    return {
+        f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"]
+        for e in request["context"]["draftOrders"]["entry"]
+    }
 
 
 def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -56,6 +59,7 @@ def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 # ---- response and card checks, by requirement ID ----------------------------------------------
+
 
 def no_null_or_empty(responses: list[dict[str, Any]]) -> None:
     for r in responses:
@@ -81,10 +85,13 @@ def uuids(responses: list[dict[str, Any]]) -> None:
 def summaries(responses: list[dict[str, Any]]) -> None:
     for request, card in _cards(responses):
         assert isinstance(card["summary"], str) and len(card["summary"]) < 140
-        labels = [str(d.get("medicationCodeableConcept", {}).get("text", ""))
-                  for d in _drafts(request).values()]
+        labels = [
+            str(d.get("medicationCodeableConcept", {}).get("text", ""))
+            for d in _drafts(request).values()
+        ]
         assert any(card["summary"].startswith(label[:10]) for label in labels if label), (
-            "the summary names the order")
+            "the summary names the order"
+        )
 
 
 def details(responses: list[dict[str, Any]]) -> None:
@@ -158,47 +165,77 @@ def no_links(responses: list[dict[str, Any]]) -> None:
 
 CHECKED: dict[tuple[str, str], Callable[[list[dict[str, Any]]], None]] = {
     ("cds-hooks_2.0", "3"): no_null_or_empty,
-    ("cds-hooks_2.0", "74"): cards_array, ("cds-hooks_2.0", "75"): cards_array,
-    ("cds-hooks_2.0", "80"): uuids, ("cds-hooks_2.0", "119"): uuids,
-    ("cds-hooks_2.0", "83"): summaries, ("cds-hooks_2.0", "85"): details,
-    ("cds-hooks_2.0", "87"): indicators, ("cds-hooks_2.0", "88"): indicators,
+    ("cds-hooks_2.0", "74"): cards_array,
+    ("cds-hooks_2.0", "75"): cards_array,
+    ("cds-hooks_2.0", "80"): uuids,
+    ("cds-hooks_2.0", "119"): uuids,
+    ("cds-hooks_2.0", "83"): summaries,
+    ("cds-hooks_2.0", "85"): details,
+    ("cds-hooks_2.0", "87"): indicators,
+    ("cds-hooks_2.0", "88"): indicators,
     ("cds-hooks_2.0", "89"): indicators,
-    ("cds-hooks_2.0", "90"): sources, ("cds-hooks_2.0", "105"): sources,
-    ("cds-hooks_2.0", "107"): sources, ("cds-hooks_2.0", "111"): sources,
-    ("cds-hooks_2.0", "115"): sources, ("cds-hooks_2.0", "216"): sources,
-    ("cds-hooks_2.0", "217"): sources, ("cds-hooks_2.0", "218"): sources,
+    ("cds-hooks_2.0", "90"): sources,
+    ("cds-hooks_2.0", "105"): sources,
+    ("cds-hooks_2.0", "107"): sources,
+    ("cds-hooks_2.0", "111"): sources,
+    ("cds-hooks_2.0", "115"): sources,
+    ("cds-hooks_2.0", "216"): sources,
+    ("cds-hooks_2.0", "217"): sources,
+    ("cds-hooks_2.0", "218"): sources,
     ("cds-hooks_2.0", "220"): sources,
-    ("cds-hooks_2.0", "92"): suggestion_shape, ("cds-hooks_2.0", "117"): suggestion_shape,
-    ("cds-hooks_2.0", "121"): suggestion_shape, ("cds-hooks_2.0", "124"): suggestion_shape,
-    ("cds-hooks_2.0", "93"): selection, ("cds-hooks_2.0", "95"): selection,
+    ("cds-hooks_2.0", "92"): suggestion_shape,
+    ("cds-hooks_2.0", "117"): suggestion_shape,
+    ("cds-hooks_2.0", "121"): suggestion_shape,
+    ("cds-hooks_2.0", "124"): suggestion_shape,
+    ("cds-hooks_2.0", "93"): selection,
+    ("cds-hooks_2.0", "95"): selection,
     ("cds-hooks_2.0", "96"): selection,
-    ("cds-hooks_2.0", "98"): override_reasons, ("cds-hooks_2.0", "100"): override_reasons,
-    ("cds-hooks_2.0", "136"): override_reasons, ("cds-hooks_2.0", "219"): override_reasons,
-    ("cds-hooks_2.0", "127"): actions, ("cds-hooks_2.0", "128"): actions,
-    ("cds-hooks_2.0", "130"): actions, ("cds-hooks_2.0", "131"): actions,
-    ("cds-hooks_2.0", "132"): actions, ("cds-hooks_2.0", "133"): actions,
-    ("cds-hooks_2.0", "134"): actions, ("cds-hooks_2.0", "135"): actions,
-    ("cds-hooks_2.0", "103"): no_links, ("cds-hooks_2.0", "138"): no_links,
-    ("cds-hooks_2.0", "139"): no_links, ("cds-hooks_2.0", "141"): no_links,
-    ("cds-hooks_2.0", "142"): no_links, ("cds-hooks_2.0", "144"): no_links,
-    ("cds-hooks_2.0", "146"): no_links, ("cds-hooks_2.0", "147"): no_links,
-    ("cds-hooks_2.0", "109"): no_links, ("cds-hooks_2.0", "110"): no_links,
+    ("cds-hooks_2.0", "98"): override_reasons,
+    ("cds-hooks_2.0", "100"): override_reasons,
+    ("cds-hooks_2.0", "136"): override_reasons,
+    ("cds-hooks_2.0", "219"): override_reasons,
+    ("cds-hooks_2.0", "127"): actions,
+    ("cds-hooks_2.0", "128"): actions,
+    ("cds-hooks_2.0", "130"): actions,
+    ("cds-hooks_2.0", "131"): actions,
+    ("cds-hooks_2.0", "132"): actions,
+    ("cds-hooks_2.0", "133"): actions,
+    ("cds-hooks_2.0", "134"): actions,
+    ("cds-hooks_2.0", "135"): actions,
+    ("cds-hooks_2.0", "103"): no_links,
+    ("cds-hooks_2.0", "138"): no_links,
+    ("cds-hooks_2.0", "139"): no_links,
+    ("cds-hooks_2.0", "141"): no_links,
+    ("cds-hooks_2.0", "142"): no_links,
+    ("cds-hooks_2.0", "144"): no_links,
+    ("cds-hooks_2.0", "146"): no_links,
+    ("cds-hooks_2.0", "147"): no_links,
+    ("cds-hooks_2.0", "109"): no_links,
+    ("cds-hooks_2.0", "110"): no_links,
     ("cds-hooks_2.0", "112"): sources,
 }
 
 
-@pytest.mark.parametrize("check", sorted(set(CHECKED.values()), key=lambda f: f.__name__),
-                         ids=lambda f: f.__name__)
-def test_response_requirement(responses: list[dict[str, Any]],
-                              check: Callable[[list[dict[str, Any]]], None]) -> None:
+@pytest.mark.parametrize(
+    "check", sorted(set(CHECKED.values()), key=lambda f: f.__name__), ids=lambda f: f.__name__
+)
+def test_response_requirement(
+    responses: list[dict[str, Any]], check: Callable[[list[dict[str, Any]]], None]
+) -> None:
     check(responses)
 
 
 # ---- discovery --------------------------------------------------------------------------------
 
-ALLOWED_TOKENS = {"context.patientId", "context.userId", "context.encounterId",
-                  "userPractitionerId", "userPractitionerRoleId", "userPatientId",
-                  "userRelatedPersonId"}
+ALLOWED_TOKENS = {
+    "context.patientId",
+    "context.userId",
+    "context.encounterId",
+    "userPractitionerId",
+    "userPractitionerRoleId",
+    "userPatientId",
+    "userRelatedPersonId",
+}
 # Spec 2.0.1 "Prefetch query restrictions": references, token equality (optionally :in),
 # date prefixes, _count, _sort.
 ALLOWED_PARAMETERS = {"patient", "code", "status", "clinical-status", "_count", "_sort"}
@@ -213,8 +250,10 @@ def test_discovery(cds: TestClient) -> None:
     assert len({s["id"] for s in services}) == len(services) == 2
     for service in services:
         assert {"hook", "id", "title", "description", "prefetch"} <= set(service)
-        assert all(isinstance(service[k], str) and service[k] for k in
-                   ("hook", "id", "title", "description"))
+        assert all(
+            isinstance(service[k], str) and service[k]
+            for k in ("hook", "id", "title", "description")
+        )
         assert re.fullmatch(r"[A-Za-z0-9._-]+", service["id"])  # a URL path segment
         assert cds.post(f"/cds-services/{service['id']}", json={}).status_code == 400
     no_null_or_empty([{"body": {"cards": [], **response.json()}}])
@@ -239,37 +278,49 @@ def test_prefetch_templates_use_only_allowed_tokens_and_queries(cds: TestClient)
 
 def test_prefetch_asks_for_what_the_rules_need(cds: TestClient) -> None:
     templates = " ".join(cds.get("/cds-services").json()["services"][0]["prefetch"].values())
-    for wanted in ("Patient/{{context.patientId}}", "Condition?", "MedicationRequest?",
-                   "29463-7", "2164-2", "33914-3", "62238-1", "98979-8"):
+    for wanted in (
+        "Patient/{{context.patientId}}",
+        "Condition?",
+        "MedicationRequest?",
+        "29463-7",
+        "2164-2",
+        "33914-3",
+        "62238-1",
+        "98979-8",
+    ):
         assert wanted in templates
 
 
 # ---- the rest of the list -----------------------------------------------------------------
 
-DISCOVERY = {
-    ("cds-hooks_2.0", i): "test_discovery" for i in ("4", "5", "6", "7", "8", "9", "10", "13",
-                                                      "16", "29", "36")
-} | {
-    ("cds-hooks_2.0", i): "test_prefetch_templates_use_only_allowed_tokens_and_queries"
-    for i in ("55", "56", "57", "58", "59")
-} | {
-    ("cds-hooks-library_1.0.1", i): "test_prefetch_templates_use_only_allowed_tokens_and_"
-    "queries" for i in ("16", "89", "93")
-}
+DISCOVERY = (
+    {
+        ("cds-hooks_2.0", i): "test_discovery"
+        for i in ("4", "5", "6", "7", "8", "9", "10", "13", "16", "29", "36")
+    }
+    | {
+        ("cds-hooks_2.0", i): "test_prefetch_templates_use_only_allowed_tokens_and_queries"
+        for i in ("55", "56", "57", "58", "59")
+    }
+    | {
+        ("cds-hooks-library_1.0.1", i): "test_prefetch_templates_use_only_allowed_tokens_and_"
+        "queries"
+        for i in ("16", "89", "93")
+    }
+)
 ELSEWHERE = {
     ("cds-hooks_2.0", "34"): "test_prefetch.py::test_absent_keys_are_fetched_with_the_token",
     ("cds-hooks_2.0", "52"): "test_prefetch.py::test_an_operation_outcome_in_the_prefetch_is_"
-                             "fetched_instead",
+    "fetched_instead",
     ("cds-hooks_2.0", "54"): "test_prefetch.py::test_an_unidentifiable_medication_is_412_with_"
-                             "the_reason",
-    ("cds-hooks_2.0", "61"): "test_prefetch.py::StubFhir asserts the bearer token on every "
-                             "request",
+    "the_reason",
+    ("cds-hooks_2.0", "61"): "test_prefetch.py::StubFhir asserts the bearer token on every request",
     ("cds-hooks_2.0", "77"): "test_examples.py::test_full_requests_without_baclofen_get_no_"
-                             "cards_and_cost_no_fetch",
+    "cards_and_cost_no_fetch",
     ("cds-hooks_2.0", "176"): "test_security.py (JWT verification)",
     ("cds-hooks_2.0", "177"): "test_security.py (on by configuration; README)",
     ("cds-hooks_2.0", "195"): "test_security.py::test_untrusted_tokens_are_401[iss-not-trusted,"
-                              "jku-not-allowed]",
+    "jku-not-allowed]",
     ("cds-hooks_2.0", "201"): "test_security.py::test_untrusted_tokens_are_401[alg-none]",
     ("cds-hooks_2.0", "203"): "test_security.py::test_untrusted_tokens_are_401[hs256,hs384]",
     ("cds-hooks_2.0", "208"): "test_cors.py",
@@ -282,7 +333,7 @@ NOT_APPLICABLE = {
     ("cds-hooks_2.0", "125"): "how a client applies a suggestion's actions",
     ("cds-hooks_2.0", "78"): "clients remove stale cards",
     ("cds-hooks_2.0", "211"): "one id per hook (the issue asks for distinct ids): this service "
-                              "does not update guidance across hooks",
+    "does not update guidance across hooks",
     ("cds-hooks_2.0", "212"): "clients replace cards",
     ("cds-hooks_2.0", "213"): "negotiated between EHR and service (README)",
     ("cds-hooks_2.0", "199"): "JWK Set out of band: CDS_JWT_JWKS (test_security.py)",
@@ -298,10 +349,17 @@ NOT_APPLICABLE = {
 
 def test_every_service_requirement_is_checked_or_explained() -> None:
     with REQUIREMENTS.open(encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["Req Set"].startswith("cds-hooks")
-                and r["Conformance"] in ("SHALL", "SHALL NOT", "SHOULD", "SHOULD NOT")]
+        rows = [
+            r
+            for r in csv.DictReader(f)
+            if r["Req Set"].startswith("cds-hooks")
+            and r["Conformance"] in ("SHALL", "SHALL NOT", "SHOULD", "SHOULD NOT")
+        ]
     accounted = set(CHECKED) | set(DISCOVERY) | set(ELSEWHERE) | set(NOT_APPLICABLE)
-    missing = [(r["Req Set"], r["ID"], r["Requirement"][:60]) for r in rows
-               if (r["Req Set"], r["ID"]) not in accounted]
+    missing = [
+        (r["Req Set"], r["ID"], r["Requirement"][:60])
+        for r in rows
+        if (r["Req Set"], r["ID"]) not in accounted
+    ]
     assert missing == []
     assert EXAMPLES.is_dir()

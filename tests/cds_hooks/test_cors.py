@@ -14,10 +14,15 @@ from tests.cds_hooks.conftest import AppFactory
 from tests.cds_hooks.ehr import ISSUER, Signer
 
 ORIGIN = "https://sandbox.cds-hooks.org"
-ENDPOINTS = [("GET", "/cds-services"), ("POST", "/cds-services/baclofen-order-sign"),
-             ("POST", "/cds-services/baclofen-order-select"),
-             ("POST", "/cds-services/baclofen-order-sign/feedback"),
-             ("POST", "/v1/safety-checks"), ("GET", "/v1/rules"), ("GET", "/healthz")]
+ENDPOINTS = [
+    ("GET", "/cds-services"),
+    ("POST", "/cds-services/baclofen-order-sign"),
+    ("POST", "/cds-services/baclofen-order-select"),
+    ("POST", "/cds-services/baclofen-order-sign/feedback"),
+    ("POST", "/v1/safety-checks"),
+    ("GET", "/v1/rules"),
+    ("GET", "/healthz"),
+]
 
 
 @pytest.fixture
@@ -29,9 +34,14 @@ def secured(make_client: AppFactory, tmp_path: Path) -> TestClient:
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
 def test_preflight_on_every_endpoint(secured: TestClient, method: str, path: str) -> None:
-    response = secured.options(path, headers={
-        "Origin": ORIGIN, "Access-Control-Request-Method": method,
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    response = secured.options(
+        path,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     assert method in response.headers["access-control-allow-methods"]

@@ -50,29 +50,57 @@ def outcome(response: Any, status: int) -> dict[str, Any]:
     return issue
 
 
-@pytest.mark.parametrize(("request_body", "expression", "says"), [
-    (_without("hook"), "hook", "Field required"),
-    (_without("hookInstance"), "hookInstance", "Field required"),
-    (_with("hookInstance", "  "), "hookInstance", "at least 1 character"),
-    (_without("context"), "context", "Field required"),
-    (_with("context", ["not", "an", "object"]), "context", "valid dictionary"),
-    (_with("hook", "order-select"), "hook", "'order-select' was sent to the order-sign"),
-    (_without("context.draftOrders"), "context.draftOrders", "Field required"),
-    (_with("context.draftOrders", {"resourceType": "MedicationRequest"}),
-     "context.draftOrders", "must be a FHIR Bundle"),
-    (_with("context.draftOrders", {"resourceType": "Bundle", "entry": [{"fullUrl": "x"}]}),
-     "context.draftOrders.entry.0", "has no resource object"),
-    (_with("fhirAuthorization", {"access_token": "t", "token_type": "Bearer"}) | {
-        "fhirServer": None}, "fhirServer", "required when fhirAuthorization is given"),
-    (_with("fhirServer", "ftp://ehr.example.test"), "fhirServer", "absolute http(s) URL"),
-    (_with("fhirAuthorization", {"token_type": "Bearer"}), "fhirAuthorization.access_token",
-     "Field required"),
-], ids=["no-hook", "no-hookInstance", "blank-hookInstance", "no-context", "context-not-object",
-        "hook-not-this-service", "no-draftOrders", "draftOrders-not-bundle",
-        "entry-without-resource", "authorization-without-server", "server-not-url",
-        "authorization-without-token"])
-def test_malformed_requests_are_400_naming_the_field(cds: TestClient, request_body: Any,
-                                                      expression: str, says: str) -> None:
+@pytest.mark.parametrize(
+    ("request_body", "expression", "says"),
+    [
+        (_without("hook"), "hook", "Field required"),
+        (_without("hookInstance"), "hookInstance", "Field required"),
+        (_with("hookInstance", "  "), "hookInstance", "at least 1 character"),
+        (_without("context"), "context", "Field required"),
+        (_with("context", ["not", "an", "object"]), "context", "valid dictionary"),
+        (_with("hook", "order-select"), "hook", "'order-select' was sent to the order-sign"),
+        (_without("context.draftOrders"), "context.draftOrders", "Field required"),
+        (
+            _with("context.draftOrders", {"resourceType": "MedicationRequest"}),
+            "context.draftOrders",
+            "must be a FHIR Bundle",
+        ),
+        (
+            _with("context.draftOrders", {"resourceType": "Bundle", "entry": [{"fullUrl": "x"}]}),
+            "context.draftOrders.entry.0",
+            "has no resource object",
+        ),
+        (
+            _with("fhirAuthorization", {"access_token": "t", "token_type": "Bearer"})
+            | {"fhirServer": None},
+            "fhirServer",
+            "required when fhirAuthorization is given",
+        ),
+        (_with("fhirServer", "ftp://ehr.example.test"), "fhirServer", "absolute http(s) URL"),
+        (
+            _with("fhirAuthorization", {"token_type": "Bearer"}),
+            "fhirAuthorization.access_token",
+            "Field required",
+        ),
+    ],
+    ids=[
+        "no-hook",
+        "no-hookInstance",
+        "blank-hookInstance",
+        "no-context",
+        "context-not-object",
+        "hook-not-this-service",
+        "no-draftOrders",
+        "draftOrders-not-bundle",
+        "entry-without-resource",
+        "authorization-without-server",
+        "server-not-url",
+        "authorization-without-token",
+    ],
+)
+def test_malformed_requests_are_400_naming_the_field(
+    cds: TestClient, request_body: Any, expression: str, says: str
+) -> None:
     if request_body.get("fhirServer") is None:
         request_body.pop("fhirServer", None)
     issue = outcome(cds.post("/cds-services/baclofen-order-sign", json=request_body), 400)
@@ -80,17 +108,23 @@ def test_malformed_requests_are_400_naming_the_field(cds: TestClient, request_bo
     assert says in issue["diagnostics"]
 
 
-@pytest.mark.parametrize(("body", "says"), [
-    (b"{not json", "not valid JSON"),
-    (b"", "not valid JSON"),
-    (b"[1, 2]", "must be a JSON object"),
-    (b"{\"hook\": \"order-sign\"", "not valid JSON"),
-    (b"{\"hook\": NaN}", "NaN is not a JSON number"),
-], ids=["garbage", "empty", "array", "truncated", "nan"])
-def test_bodies_that_are_not_a_json_object_are_400(cds: TestClient, body: bytes,
-                                                   says: str) -> None:
-    response = cds.post("/cds-services/baclofen-order-sign", content=body,
-                        headers={"content-type": "application/json"})
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"", "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'{"hook": "order-sign"', "not valid JSON"),
+        (b'{"hook": NaN}', "NaN is not a JSON number"),
+    ],
+    ids=["garbage", "empty", "array", "truncated", "nan"],
+)
+def test_bodies_that_are_not_a_json_object_are_400(cds: TestClient, body: bytes, says: str) -> None:
+    response = cds.post(
+        "/cds-services/baclofen-order-sign",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
     assert says in outcome(response, 400)["diagnostics"]
 
 
@@ -100,12 +134,15 @@ def test_order_select_needs_selections_that_name_draft_orders(cds: TestClient) -
     assert issue["expression"] == ["context.selections"]
     request["context"]["selections"] = ["MedicationRequest/not-there"]
     issue = outcome(call(cds, request), 400)
-    assert "'MedicationRequest/not-there' is not an order in context.draftOrders" in (
-        issue["diagnostics"])
+    assert (
+        "'MedicationRequest/not-there' is not an order in context.draftOrders"
+        in (issue["diagnostics"])
+    )
 
 
-@pytest.mark.parametrize("path", ["/cds-services/no-such-service",
-                                  "/cds-services/no-such-service/feedback"])
+@pytest.mark.parametrize(
+    "path", ["/cds-services/no-such-service", "/cds-services/no-such-service/feedback"]
+)
 def test_unknown_service_is_404(cds: TestClient, path: str) -> None:
     issue = outcome(cds.post(path, json=VALID), 404)
     assert issue["code"] == "not-found"
@@ -123,11 +160,14 @@ class CrashingChecker:
         raise RuntimeError("a bug")
 
 
-@pytest.mark.parametrize(("checker", "status"), [(BrokenChecker(), 503),
-                                                 (CrashingChecker(), 500)],
-                         ids=["engine-error", "unexpected"])
+@pytest.mark.parametrize(
+    ("checker", "status"),
+    [(BrokenChecker(), 503), (CrashingChecker(), 500)],
+    ids=["engine-error", "unexpected"],
+)
 def test_a_check_that_could_not_complete_is_an_error_never_no_cards(
-        make_client: AppFactory, checker: Any, status: int) -> None:
+    make_client: AppFactory, checker: Any, status: int
+) -> None:
     client = make_client(checker_override=checker)
     issue = outcome(call(client, VALID), status)
     assert "could not be completed" in issue["diagnostics"]
@@ -138,7 +178,8 @@ def test_a_non_baclofen_call_never_reaches_the_engine(make_client: AppFactory) -
     client = make_client(checker_override=BrokenChecker())
     request = copy.deepcopy(VALID)
     request["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"] = {
-        "text": "Paracetamol 500 mg tablet"}
+        "text": "Paracetamol 500 mg tablet"
+    }
     assert call(client, request).json() == {"cards": []}
 
 
@@ -153,4 +194,5 @@ def test_lenient_about_what_it_does_not_read(cds: TestClient) -> None:
     response = call(cds, request)
     assert response.status_code == 200
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == [
-        "SEIZURE_DISORDER_CONTRAINDICATION"]
+        "SEIZURE_DISORDER_CONTRAINDICATION"
+    ]

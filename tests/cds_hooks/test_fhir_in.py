@@ -35,12 +35,16 @@ from tests.cds_hooks.fhir import (
 NOTHING = dict.fromkeys(TEMPLATES)  # every key sent, none with data
 
 
-def translate(*drafts: dict[str, Any], data: dict[str, Any] | None = None,
-              gaps: dict[str, str] | None = None) -> Translation:
-    ctx = OrderContext.model_validate({"patientId": "pat-1", "draftOrders": {
-        "resourceType": "Bundle", "entry": [{"resource": d} for d in drafts]}})
-    return fhir.translate(ctx, Prefetched(data={**NOTHING, **(data or {})},
-                                             gaps=gaps or {}), None)
+def translate(
+    *drafts: dict[str, Any], data: dict[str, Any] | None = None, gaps: dict[str, str] | None = None
+) -> Translation:
+    ctx = OrderContext.model_validate(
+        {
+            "patientId": "pat-1",
+            "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": d} for d in drafts]},
+        }
+    )
+    return fhir.translate(ctx, Prefetched(data={**NOTHING, **(data or {})}, gaps=gaps or {}), None)
 
 
 def one(*drafts: dict[str, Any], **kw: Any) -> OrderCheck:
@@ -50,8 +54,9 @@ def one(*drafts: dict[str, Any], **kw: Any) -> OrderCheck:
 
 def order_of(check: OrderCheck) -> dict[str, Any]:
     assert check.case is not None, check.notes
-    return check.case.order.model_dump(mode="json", exclude_none=True,
-                                       exclude={"date", "time", "taper"})
+    return check.case.order.model_dump(
+        mode="json", exclude_none=True, exclude={"date", "time", "taper"}
+    )
 
 
 def stu3(draft: dict[str, Any]) -> dict[str, Any]:
@@ -77,39 +82,106 @@ DOSES = [
     ("r4-mg", R4_10MG_TID, {"value": 10, "unit": "mg"}, 3, "tablet"),
     ("stu3-dose-quantity", stu3(R4_10MG_TID), {"value": 10, "unit": "mg"}, 3, "tablet"),
     ("dose-and-rate-object", as_object(R4_10MG_TID), {"value": 10, "unit": "mg"}, 3, "tablet"),
-    ("mcg", med_request("rx", TABLET_10, quantity(500, "mcg"), per_day=2),
-     {"value": 500, "unit": "ug"}, 2, "tablet"),
-    ("pill-of-rxnorm-product", med_request("rx", {"coding": [
-        {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "202109"}]},
-        quantity(1, "{pill}"), per_day=3), {"value": 10, "unit": "mg"}, 3, "tablet"),
-    ("tbl-of-text", med_request("rx", {"text": "Baclofen 20 MG Oral Tablet"},
-                                quantity(1.5, "tablet", "{tbl}"), per_day=2),
-     {"value": 30, "unit": "mg"}, 2, "tablet"),
-    ("tablet-unit-only", med_request("rx", TABLET_20, {"value": 2, "unit": "tablets"},
-                                     per_day=3), {"value": 40, "unit": "mg"}, 3, "tablet"),
-    ("ml-of-5mg-per-5ml", med_request("rx", SOLUTION_5_PER_5, quantity(7.5, "mL"), per_day=4),
-     {"value": 7.5, "unit": "mg"}, 4, "oral_solution"),
-    ("ml-of-1mg-per-ml", med_request("rx", {"text": "baclofen 1 MG/ML Oral Suspension"},
-                                     quantity(10, "mL"), per_day=3),
-     {"value": 10, "unit": "mg"}, 3, "oral_solution"),
-    ("timing-code-qid", med_request("rx", TABLET_10, quantity(5, "mg"), timing_code="QID"),
-     {"value": 5, "unit": "mg"}, 4, "tablet"),
-    ("intrathecal-ml", med_request("rx", INTRATHECAL, quantity(0.2, "mL"), per_day=1,
-                                   route="intrathecal"), {"value": 400, "unit": "ug"}, 1,
-     "intrathecal"),
-    ("intrathecal-rate-per-hour", med_request("rx", INTRATHECAL, route="intrathecal", rate={
-        "value": 20, "unit": "mcg/hr", "system": MG, "code": "ug/h"}),
-     {"value": 480, "unit": "ug"}, 1, "intrathecal"),
-    ("intrathecal-bolus-twice", med_request("rx", INTRATHECAL, quantity(50, "ug"), per_day=2,
-                                            route="intrathecal"),
-     {"value": 100, "unit": "ug"}, 1, "intrathecal"),
+    (
+        "mcg",
+        med_request("rx", TABLET_10, quantity(500, "mcg"), per_day=2),
+        {"value": 500, "unit": "ug"},
+        2,
+        "tablet",
+    ),
+    (
+        "pill-of-rxnorm-product",
+        med_request(
+            "rx",
+            {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "202109"}
+                ]
+            },
+            quantity(1, "{pill}"),
+            per_day=3,
+        ),
+        {"value": 10, "unit": "mg"},
+        3,
+        "tablet",
+    ),
+    (
+        "tbl-of-text",
+        med_request(
+            "rx",
+            {"text": "Baclofen 20 MG Oral Tablet"},
+            quantity(1.5, "tablet", "{tbl}"),
+            per_day=2,
+        ),
+        {"value": 30, "unit": "mg"},
+        2,
+        "tablet",
+    ),
+    (
+        "tablet-unit-only",
+        med_request("rx", TABLET_20, {"value": 2, "unit": "tablets"}, per_day=3),
+        {"value": 40, "unit": "mg"},
+        3,
+        "tablet",
+    ),
+    (
+        "ml-of-5mg-per-5ml",
+        med_request("rx", SOLUTION_5_PER_5, quantity(7.5, "mL"), per_day=4),
+        {"value": 7.5, "unit": "mg"},
+        4,
+        "oral_solution",
+    ),
+    (
+        "ml-of-1mg-per-ml",
+        med_request(
+            "rx", {"text": "baclofen 1 MG/ML Oral Suspension"}, quantity(10, "mL"), per_day=3
+        ),
+        {"value": 10, "unit": "mg"},
+        3,
+        "oral_solution",
+    ),
+    (
+        "timing-code-qid",
+        med_request("rx", TABLET_10, quantity(5, "mg"), timing_code="QID"),
+        {"value": 5, "unit": "mg"},
+        4,
+        "tablet",
+    ),
+    (
+        "intrathecal-ml",
+        med_request("rx", INTRATHECAL, quantity(0.2, "mL"), per_day=1, route="intrathecal"),
+        {"value": 400, "unit": "ug"},
+        1,
+        "intrathecal",
+    ),
+    (
+        "intrathecal-rate-per-hour",
+        med_request(
+            "rx",
+            INTRATHECAL,
+            route="intrathecal",
+            rate={"value": 20, "unit": "mcg/hr", "system": MG, "code": "ug/h"},
+        ),
+        {"value": 480, "unit": "ug"},
+        1,
+        "intrathecal",
+    ),
+    (
+        "intrathecal-bolus-twice",
+        med_request("rx", INTRATHECAL, quantity(50, "ug"), per_day=2, route="intrathecal"),
+        {"value": 100, "unit": "ug"},
+        1,
+        "intrathecal",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("draft", "dose", "per_day", "form"),
-                         [d[1:] for d in DOSES], ids=[d[0] for d in DOSES])
-def test_dose_timing_and_form(draft: dict[str, Any], dose: dict[str, Any], per_day: int,
-                              form: str) -> None:
+@pytest.mark.parametrize(
+    ("draft", "dose", "per_day", "form"), [d[1:] for d in DOSES], ids=[d[0] for d in DOSES]
+)
+def test_dose_timing_and_form(
+    draft: dict[str, Any], dose: dict[str, Any], per_day: int, form: str
+) -> None:
     check = one(draft)
     order = order_of(check)
     assert order["dose"] == dose
@@ -121,20 +193,25 @@ def test_dose_timing_and_form(draft: dict[str, Any], dose: dict[str, Any], per_d
 def _timing(repeat: dict[str, Any] | None = None, code: str | None = None) -> dict[str, Any]:
     draft = med_request("rx", TABLET_10, quantity(10, "mg"))
     draft["dosageInstruction"][0]["timing"] = (
-        {"repeat": repeat} if repeat else {"code": {"text": code}})
+        {"repeat": repeat} if repeat else {"code": {"text": code}}
+    )
     return draft
 
 
-@pytest.mark.parametrize(("draft", "per_day"), [
-    (_timing({"frequency": 1, "period": 8, "periodUnit": "h"}), 3),
-    (_timing({"frequency": 2, "frequencyMax": 3, "period": 1, "periodUnit": "d"}), 3),
-    (_timing({"timeOfDay": ["08:00:00", "20:00:00"]}), 2),
-    (_timing({"when": ["MORN", "AFT", "EVE"]}), 3),
-    (_timing(code="BID"), 2),
-    (_timing({"frequency": 1, "period": 16, "periodUnit": "h"}), None),
-    (_timing(code="QOD"), None),
-    (_timing({"frequency": 1, "period": 1, "periodUnit": "wk"}), None),
-], ids=["q8h", "frequency-max", "time-of-day", "when", "bid-text", "q16h", "qod", "weekly"])
+@pytest.mark.parametrize(
+    ("draft", "per_day"),
+    [
+        (_timing({"frequency": 1, "period": 8, "periodUnit": "h"}), 3),
+        (_timing({"frequency": 2, "frequencyMax": 3, "period": 1, "periodUnit": "d"}), 3),
+        (_timing({"timeOfDay": ["08:00:00", "20:00:00"]}), 2),
+        (_timing({"when": ["MORN", "AFT", "EVE"]}), 3),
+        (_timing(code="BID"), 2),
+        (_timing({"frequency": 1, "period": 16, "periodUnit": "h"}), None),
+        (_timing(code="QOD"), None),
+        (_timing({"frequency": 1, "period": 1, "periodUnit": "wk"}), None),
+    ],
+    ids=["q8h", "frequency-max", "time-of-day", "when", "bid-text", "q16h", "qod", "weekly"],
+)
 def test_doses_per_day(draft: dict[str, Any], per_day: int | None) -> None:
     check = one(draft)
     assert order_of(check).get("frequency_per_day") == per_day
@@ -142,17 +219,29 @@ def test_doses_per_day(draft: dict[str, Any], per_day: int | None) -> None:
     assert len(unread) == (per_day is None)
 
 
-@pytest.mark.parametrize(("medication", "dose", "expected_note"), [
-    (concept("1155671", "Baclofen Pill"), quantity(1, "{pill}"), "could not be determined"),
-    (TABLET_10, quantity(5, "mL"), "is given per tablet, not per mL"),
-    ({"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197392"}],
-      "text": "Baclofen 10 MG Oral Tablet"}, quantity(1, "{tbl}"), "is ambiguous"),
-    (TABLET_10, quantity(2, "puff"), "not one we can convert"),
-    (TABLET_10, {"unit": "mg"}, "has no number"),
-], ids=["no-strength", "volume-of-tablets", "conflicting-strengths", "unknown-unit",
-        "no-value"])
+@pytest.mark.parametrize(
+    ("medication", "dose", "expected_note"),
+    [
+        (concept("1155671", "Baclofen Pill"), quantity(1, "{pill}"), "could not be determined"),
+        (TABLET_10, quantity(5, "mL"), "is given per tablet, not per mL"),
+        (
+            {
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197392"}
+                ],
+                "text": "Baclofen 10 MG Oral Tablet",
+            },
+            quantity(1, "{tbl}"),
+            "is ambiguous",
+        ),
+        (TABLET_10, quantity(2, "puff"), "not one we can convert"),
+        (TABLET_10, {"unit": "mg"}, "has no number"),
+    ],
+    ids=["no-strength", "volume-of-tablets", "conflicting-strengths", "unknown-unit", "no-value"],
+)
 def test_a_dose_that_cannot_be_read_is_said_never_guessed(
-        medication: dict[str, Any], dose: dict[str, Any], expected_note: str) -> None:
+    medication: dict[str, Any], dose: dict[str, Any], expected_note: str
+) -> None:
     check = one(med_request("rx", medication, dose, per_day=3))
     assert "dose" not in order_of(check)
     assert order_of(check)["frequency_per_day"] == 3, "the schedule is still used"
@@ -185,9 +274,19 @@ def test_sequential_steps_check_the_first_and_say_so() -> None:
     assert any("only the first was checked" in n for n in check.notes)
 
 
-CONTAINED_20 = {"resourceType": "Medication", "id": "m", "code": {"text": "Baclofen tablet"},
-                "ingredient": [{"strength": {"numerator": quantity(20, "mg"),
-                                             "denominator": {"value": 1, "unit": "tablet"}}}]}
+CONTAINED_20 = {
+    "resourceType": "Medication",
+    "id": "m",
+    "code": {"text": "Baclofen tablet"},
+    "ingredient": [
+        {
+            "strength": {
+                "numerator": quantity(20, "mg"),
+                "denominator": {"value": 1, "unit": "tablet"},
+            }
+        }
+    ],
+}
 
 
 def _contained(draft: dict[str, Any], medication: dict[str, Any]) -> dict[str, Any]:
@@ -198,32 +297,67 @@ def _contained(draft: dict[str, Any], medication: dict[str, Any]) -> dict[str, A
     return draft
 
 
-@pytest.mark.parametrize(("draft", "strength"), [
-    (R4_10MG_TID, {"value": 10, "unit": "mg", "per": "tablet"}),
-    (med_request("rx", LIORESAL_10, quantity(1, "{pill}"), per_day=3),
-     {"value": 10, "unit": "mg", "per": "tablet"}),
-    (med_request("rx", SOLUTION_5_PER_5, quantity(5, "mg"), per_day=3),
-     {"value": 1, "unit": "mg", "per": "mL"}),
-    (med_request("rx", INTRATHECAL, quantity(300, "ug"), per_day=1, route="intrathecal"),
-     {"value": 2000, "unit": "ug", "per": "mL"}),
-    (_contained(med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3),
-                CONTAINED_20), {"value": 20, "unit": "mg", "per": "tablet"}),
-    (med_request("rx", {"coding": [{"system": RXNORM, "code": "197392"}],
-                        "text": "Baclofen 10 MG Oral Tablet"}, quantity(10, "mg"), per_day=3),
-     None),
-    (med_request("rx", concept("1155671", "Baclofen Pill"), quantity(10, "mg"), per_day=3),
-     None),
-], ids=["tablet-name", "rxnorm-product-code", "oral-solution", "intrathecal-in-ug",
-        "ingredient-strength", "two-strengths", "no-strength"])
-def test_the_product_strength_goes_to_the_case(draft: dict[str, Any],
-                                               strength: dict[str, Any] | None) -> None:
+@pytest.mark.parametrize(
+    ("draft", "strength"),
+    [
+        (R4_10MG_TID, {"value": 10, "unit": "mg", "per": "tablet"}),
+        (
+            med_request("rx", LIORESAL_10, quantity(1, "{pill}"), per_day=3),
+            {"value": 10, "unit": "mg", "per": "tablet"},
+        ),
+        (
+            med_request("rx", SOLUTION_5_PER_5, quantity(5, "mg"), per_day=3),
+            {"value": 1, "unit": "mg", "per": "mL"},
+        ),
+        (
+            med_request("rx", INTRATHECAL, quantity(300, "ug"), per_day=1, route="intrathecal"),
+            {"value": 2000, "unit": "ug", "per": "mL"},
+        ),
+        (
+            _contained(
+                med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3),
+                CONTAINED_20,
+            ),
+            {"value": 20, "unit": "mg", "per": "tablet"},
+        ),
+        (
+            med_request(
+                "rx",
+                {
+                    "coding": [{"system": RXNORM, "code": "197392"}],
+                    "text": "Baclofen 10 MG Oral Tablet",
+                },
+                quantity(10, "mg"),
+                per_day=3,
+            ),
+            None,
+        ),
+        (
+            med_request("rx", concept("1155671", "Baclofen Pill"), quantity(10, "mg"), per_day=3),
+            None,
+        ),
+    ],
+    ids=[
+        "tablet-name",
+        "rxnorm-product-code",
+        "oral-solution",
+        "intrathecal-in-ug",
+        "ingredient-strength",
+        "two-strengths",
+        "no-strength",
+    ],
+)
+def test_the_product_strength_goes_to_the_case(
+    draft: dict[str, Any], strength: dict[str, Any] | None
+) -> None:
     assert order_of(one(draft)).get("strength") == strength
 
 
 def test_dose_range_checks_its_upper_value() -> None:
     draft = med_request("rx", TABLET_10, None, per_day=3)
-    draft["dosageInstruction"][0]["doseAndRate"] = [{"doseRange": {
-        "low": quantity(5, "mg"), "high": quantity(10, "mg")}}]
+    draft["dosageInstruction"][0]["doseAndRate"] = [
+        {"doseRange": {"low": quantity(5, "mg"), "high": quantity(10, "mg")}}
+    ]
     check = one(draft)
     assert order_of(check)["dose"] == {"value": 10, "unit": "mg"}
     assert any("range" in n for n in check.notes)
@@ -233,28 +367,57 @@ def test_dose_range_checks_its_upper_value() -> None:
 
 CONTAINED = {
     **med_request("rx", TABLET_10, quantity(2, "tablet", "{tbl}"), per_day=3),
-    "contained": [{"resourceType": "Medication", "id": "med1",
-                   "code": {"coding": [{"system": RXNORM, "code": "1292",
-                                        "display": "baclofen"}]},
-                   "form": {"text": "Tablet"},
-                   "ingredient": [{"itemCodeableConcept": {"text": "baclofen"},
-                                   "strength": {"numerator": quantity(10, "mg"),
-                                                "denominator": {"value": 1,
-                                                                "unit": "tablet"}}}]}],
+    "contained": [
+        {
+            "resourceType": "Medication",
+            "id": "med1",
+            "code": {"coding": [{"system": RXNORM, "code": "1292", "display": "baclofen"}]},
+            "form": {"text": "Tablet"},
+            "ingredient": [
+                {
+                    "itemCodeableConcept": {"text": "baclofen"},
+                    "strength": {
+                        "numerator": quantity(10, "mg"),
+                        "denominator": {"value": 1, "unit": "tablet"},
+                    },
+                }
+            ],
+        }
+    ],
 }
 CONTAINED.pop("medicationCodeableConcept")
 CONTAINED["medicationReference"] = {"reference": "#med1"}
 
 
-@pytest.mark.parametrize(("draft", "label", "dose_mg"), [
-    (med_request("rx", {"coding": [{"system": RXNORM, "code": "1292"}]}, quantity(5, "mg"),
-                 per_day=3), "Baclofen", 5),
-    (med_request("rx", {"coding": [{"system": RXNORM, "code": "617299"}]}, quantity(1, "{pill}"),
-                 per_day=3), "Baclofen 10 MG Disintegrating Oral Tablet", 10),
-    (med_request("rx", {"text": "Lioresal 10 mg tablets"}, quantity(1, "tablet"), per_day=3),
-     "Lioresal 10 mg tablets", 10),
-    (CONTAINED, "baclofen", 20),
-], ids=["ingredient-code", "product-code-only", "brand-text", "contained-medication"])
+@pytest.mark.parametrize(
+    ("draft", "label", "dose_mg"),
+    [
+        (
+            med_request(
+                "rx", {"coding": [{"system": RXNORM, "code": "1292"}]}, quantity(5, "mg"), per_day=3
+            ),
+            "Baclofen",
+            5,
+        ),
+        (
+            med_request(
+                "rx",
+                {"coding": [{"system": RXNORM, "code": "617299"}]},
+                quantity(1, "{pill}"),
+                per_day=3,
+            ),
+            "Baclofen 10 MG Disintegrating Oral Tablet",
+            10,
+        ),
+        (
+            med_request("rx", {"text": "Lioresal 10 mg tablets"}, quantity(1, "tablet"), per_day=3),
+            "Lioresal 10 mg tablets",
+            10,
+        ),
+        (CONTAINED, "baclofen", 20),
+    ],
+    ids=["ingredient-code", "product-code-only", "brand-text", "contained-medication"],
+)
 def test_baclofen_is_recognised(draft: dict[str, Any], label: str, dose_mg: float) -> None:
     check = one(draft)
     assert check.label == label
@@ -265,20 +428,28 @@ def test_referenced_medication_in_the_bundle() -> None:
     draft = med_request("rx", TABLET_10, quantity(1, "{pill}"), per_day=3)
     draft.pop("medicationCodeableConcept")
     draft["medicationReference"] = {"reference": "Medication/m1"}
-    medication = {"resourceType": "Medication", "id": "m1", "code": concept(
-        "197392", "Baclofen 20 MG Oral Tablet")}
+    medication = {
+        "resourceType": "Medication",
+        "id": "m1",
+        "code": concept("197392", "Baclofen 20 MG Oral Tablet"),
+    }
     check = one(draft, medication)
     assert order_of(check)["dose"] == {"value": 20, "unit": "mg"}
 
 
 def test_other_orders_are_context_and_unknown_ones_are_named() -> None:
-    amoxicillin = med_request("rx-a", concept("617993", "Amoxicillin 120 MG/ML Oral Suspension"),
-                              quantity(5, "mL"), per_day=2)
+    amoxicillin = med_request(
+        "rx-a",
+        concept("617993", "Amoxicillin 120 MG/ML Oral Suspension"),
+        quantity(5, "mL"),
+        per_day=2,
+    )
     unknown = med_request("rx-u", TABLET_10, quantity(1, "mg"), per_day=1)
     unknown.pop("medicationCodeableConcept")
     unknown["medicationReference"] = {"reference": "Medication/elsewhere"}
-    withdrawn = med_request("rx-w", TABLET_10, quantity(10, "mg"), per_day=3,
-                            status="entered-in-error")
+    withdrawn = med_request(
+        "rx-w", TABLET_10, quantity(10, "mg"), per_day=3, status="entered-in-error"
+    )
     result = translate(amoxicillin, unknown, withdrawn)
     assert result.checks == []
     assert result.unidentified == ["MedicationRequest/rx-u"]
@@ -286,23 +457,29 @@ def test_other_orders_are_context_and_unknown_ones_are_named() -> None:
 
 # ---- route ------------------------------------------------------------------------------------
 
-def _routed(route: dict[str, Any] | None, medication: dict[str, Any] = TABLET_10
-            ) -> dict[str, Any]:
+
+def _routed(route: dict[str, Any] | None, medication: dict[str, Any] = TABLET_10) -> dict[str, Any]:
     draft = med_request("rx", medication, quantity(10, "mg"), per_day=3, route=None)
     if route is not None:
         draft["dosageInstruction"][0]["route"] = route
     return draft
 
 
-@pytest.mark.parametrize(("draft", "route"), [
-    (_routed({"coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]}),
-     "intravenous"),
-    (_routed({"text": "PO"}), "oral"),
-    (_routed({"coding": [{"display": "Intrathecal"}]}, INTRATHECAL), "intrathecal"),
-    (_routed(None), "oral"),  # "Oral Tablet" in the product name
-    (_routed(None, {"text": "Baclofen 0.5 MG/ML Injectable Solution"}), None),
-    (_routed({"text": "per G-tube"}), None),
-], ids=["snomed-iv", "po", "display", "from-product", "injectable-without-route", "unknown"])
+@pytest.mark.parametrize(
+    ("draft", "route"),
+    [
+        (
+            _routed({"coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]}),
+            "intravenous",
+        ),
+        (_routed({"text": "PO"}), "oral"),
+        (_routed({"coding": [{"display": "Intrathecal"}]}, INTRATHECAL), "intrathecal"),
+        (_routed(None), "oral"),  # "Oral Tablet" in the product name
+        (_routed(None, {"text": "Baclofen 0.5 MG/ML Injectable Solution"}), None),
+        (_routed({"text": "per G-tube"}), None),
+    ],
+    ids=["snomed-iv", "po", "display", "from-product", "injectable-without-route", "unknown"],
+)
 def test_route(draft: dict[str, Any], route: str | None) -> None:
     check = one(draft)
     assert order_of(check).get("route") == route
@@ -316,6 +493,7 @@ def test_an_unrecognised_route_is_named() -> None:
 
 # ---- the patient -----------------------------------------------------------------------------
 
+
 def _patient_of(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     check = one(R4_10MG_TID, data=data)
     assert check.case is not None
@@ -328,10 +506,14 @@ def test_partial_birth_date_takes_the_youngest_age_and_says_so() -> None:
     assert any("given only as 2018" in n for n in notes)
 
 
-@pytest.mark.parametrize(("obs", "kg"), [
-    (observation("29463-7", "Body weight", 44, "lb", "[lb_av]"), 19.958),
-    (observation("29463-7", "Body weight", 21500, "g", "g"), 21.5),
-], ids=["pounds", "grams"])
+@pytest.mark.parametrize(
+    ("obs", "kg"),
+    [
+        (observation("29463-7", "Body weight", 44, "lb", "[lb_av]"), 19.958),
+        (observation("29463-7", "Body weight", 21500, "g", "g"), 21.5),
+    ],
+    ids=["pounds", "grams"],
+)
 def test_weight_units(obs: dict[str, Any], kg: float) -> None:
     got, _ = _patient_of({"weight": searchset(obs)})
     assert got["weight_kg"] == kg
@@ -362,21 +544,27 @@ def test_conditions_carry_their_statuses() -> None:
     conditions = searchset(
         condition("G40.909", "Epilepsy", "84757009", cid="c1"),
         condition("N18.6", "End stage renal disease", clinical="relapse", cid="c2"),
-        condition("G40.909", "Epilepsy", clinical="resolved", verification="provisional",
-                  cid="c3"),
+        condition("G40.909", "Epilepsy", clinical="resolved", verification="provisional", cid="c3"),
         condition("N18.6", "End stage renal disease", clinical="resolved", cid="c4"),
         condition("O09.90", "High-risk pregnancy", verification="refuted", cid="c5"),
-        condition("I10", "Essential hypertension", cid="c6"))
+        condition("I10", "Essential hypertension", cid="c6"),
+    )
     got, _ = _patient_of({"conditions": conditions})
-    assert [(c.get("code"), c.get("clinical_status"), c.get("verification_status"))
-            for c in got["conditions"]] == [
-        ("G40.909", "active", "confirmed"), ("84757009", "active", "confirmed"),
-        ("N18.6", "relapse", "confirmed"), ("G40.909", "resolved", "provisional")]
+    assert [
+        (c.get("code"), c.get("clinical_status"), c.get("verification_status"))
+        for c in got["conditions"]
+    ] == [
+        ("G40.909", "active", "confirmed"),
+        ("84757009", "active", "confirmed"),
+        ("N18.6", "relapse", "confirmed"),
+        ("G40.909", "resolved", "provisional"),
+    ]
 
 
 def test_implausible_values_are_set_aside_and_named() -> None:
-    got, notes = _patient_of({"weight": searchset(weight(500)),
-                              "patient": patient(birth="2027-01-01")})
+    got, notes = _patient_of(
+        {"weight": searchset(weight(500)), "patient": patient(birth="2027-01-01")}
+    )
     assert "weight_kg" not in got and "birth_date" not in got
     assert any(n.startswith("Not used: the body weight") for n in notes)
     assert any(n.startswith("Not used: the birth date") for n in notes)
@@ -384,27 +572,78 @@ def test_implausible_values_are_set_aside_and_named() -> None:
 
 # ---- start, change, continue, stop -----------------------------------------------------------
 
-ACTIVE_5_TID = med_request("rx-old", TABLET_10, quantity(5, "mg"), per_day=3, status="active",
-                           authored="2026-11-01T08:00:00Z")
+ACTIVE_5_TID = med_request(
+    "rx-old",
+    TABLET_10,
+    quantity(5, "mg"),
+    per_day=3,
+    status="active",
+    authored="2026-11-01T08:00:00Z",
+)
 
 
-@pytest.mark.parametrize(("draft", "medications", "expected"), [
-    (R4_10MG_TID, [], {"action": "start"}),
-    (med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3), [ACTIVE_5_TID],
-     {"action": "continue"}),
-    (R4_10MG_TID, [ACTIVE_5_TID], {"action": "change", "previous": {
-        "dose": {"value": 5, "unit": "mg"}, "frequency_per_day": 3, "since": "2026-11-01"}}),
-    (med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3, status="stopped"),
-     [ACTIVE_5_TID], {"action": "stop", "previous": {
-         "dose": {"value": 5, "unit": "mg"}, "frequency_per_day": 3, "since": "2026-11-01"}}),
-    (R4_10MG_TID, [med_request("rx-it", INTRATHECAL, quantity(300, "ug"), per_day=1,
-                               route="intrathecal", status="active")], {"action": "start"}),
-    (R4_10MG_TID, [med_request("rx-old", LIORESAL_10, quantity(1, "{pill}"), per_day=3,
-                               status="completed")], {"action": "start"}),
-], ids=["no-baclofen", "same-regimen", "new-regimen", "stop", "other-route", "completed"])
-def test_action_from_the_active_medications(draft: dict[str, Any],
-                                            medications: list[dict[str, Any]],
-                                            expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("draft", "medications", "expected"),
+    [
+        (R4_10MG_TID, [], {"action": "start"}),
+        (
+            med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3),
+            [ACTIVE_5_TID],
+            {"action": "continue"},
+        ),
+        (
+            R4_10MG_TID,
+            [ACTIVE_5_TID],
+            {
+                "action": "change",
+                "previous": {
+                    "dose": {"value": 5, "unit": "mg"},
+                    "frequency_per_day": 3,
+                    "since": "2026-11-01",
+                },
+            },
+        ),
+        (
+            med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3, status="stopped"),
+            [ACTIVE_5_TID],
+            {
+                "action": "stop",
+                "previous": {
+                    "dose": {"value": 5, "unit": "mg"},
+                    "frequency_per_day": 3,
+                    "since": "2026-11-01",
+                },
+            },
+        ),
+        (
+            R4_10MG_TID,
+            [
+                med_request(
+                    "rx-it",
+                    INTRATHECAL,
+                    quantity(300, "ug"),
+                    per_day=1,
+                    route="intrathecal",
+                    status="active",
+                )
+            ],
+            {"action": "start"},
+        ),
+        (
+            R4_10MG_TID,
+            [
+                med_request(
+                    "rx-old", LIORESAL_10, quantity(1, "{pill}"), per_day=3, status="completed"
+                )
+            ],
+            {"action": "start"},
+        ),
+    ],
+    ids=["no-baclofen", "same-regimen", "new-regimen", "stop", "other-route", "completed"],
+)
+def test_action_from_the_active_medications(
+    draft: dict[str, Any], medications: list[dict[str, Any]], expected: dict[str, Any]
+) -> None:
     order = order_of(one(draft, data={"medications": searchset(*medications)}))
     assert {k: order[k] for k in expected} == expected
     assert ("previous" in order) == ("previous" in expected)
@@ -418,22 +657,28 @@ def test_without_the_medication_list_the_order_is_a_start_and_says_so() -> None:
 
 
 def test_co_medications_come_from_active_orders_and_other_drafts() -> None:
-    lorazepam = med_request("rx-l", concept("6470", "lorazepam"), quantity(1, "mg"),
-                            per_day=1, status="active")
-    stopped = med_request("rx-s", {"text": "Diazepam 5 mg tablet"}, quantity(5, "mg"),
-                          per_day=1, status="stopped")
-    oxycodone = med_request("rx-o", {"text": "Oxycodone 5 MG Oral Tablet"}, quantity(5, "mg"),
-                            per_day=4)
-    check = one(R4_10MG_TID, oxycodone,
-                data={"medications": searchset(lorazepam, stopped),
-                      "crcl": searchset(crcl(90))})
+    lorazepam = med_request(
+        "rx-l", concept("6470", "lorazepam"), quantity(1, "mg"), per_day=1, status="active"
+    )
+    stopped = med_request(
+        "rx-s", {"text": "Diazepam 5 mg tablet"}, quantity(5, "mg"), per_day=1, status="stopped"
+    )
+    oxycodone = med_request(
+        "rx-o", {"text": "Oxycodone 5 MG Oral Tablet"}, quantity(5, "mg"), per_day=4
+    )
+    check = one(
+        R4_10MG_TID,
+        oxycodone,
+        data={"medications": searchset(lorazepam, stopped), "crcl": searchset(crcl(90))},
+    )
     assert check.case is not None
     assert [m.display for m in check.case.patient.medications] == [
-        "lorazepam", "Oxycodone 5 MG Oral Tablet"]
+        "lorazepam",
+        "Oxycodone 5 MG Oral Tablet",
+    ]
 
 
 def test_an_intrathecal_order_without_a_readable_dose_keeps_its_schedule_quiet() -> None:
-    check = one(med_request("rx", INTRATHECAL, quantity(2, "puff"), per_day=2,
-                            route="intrathecal"))
+    check = one(med_request("rx", INTRATHECAL, quantity(2, "puff"), per_day=2, route="intrathecal"))
     assert order_of(check)["frequency_per_day"] == 1
     assert [n.field for n in check.notes] == ["order.dose", "order.intrathecal"]

@@ -41,8 +41,10 @@ def codes(response: Any) -> list[str]:
 
 # ---- duplicate keys: 400 naming the key path, never "last wins" ------------------------------
 
-def dumps_repeating(value: Any, path: tuple[Any, ...], first: Any, here: tuple[Any, ...] = ()
-                    ) -> str:
+
+def dumps_repeating(
+    value: Any, path: tuple[Any, ...], first: Any, here: tuple[Any, ...] = ()
+) -> str:
     """JSON text of `value` in which the key at `path` is written twice: first with `first`,
     then with its own value (the one a "last wins" parser would keep)."""
     if isinstance(value, dict):
@@ -53,8 +55,11 @@ def dumps_repeating(value: Any, path: tuple[Any, ...], first: Any, here: tuple[A
             items.append(f"{json.dumps(key)}: {dumps_repeating(item, path, first, (*here, key))}")
         return "{" + ", ".join(items) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(dumps_repeating(v, path, first, (*here, n))
-                               for n, v in enumerate(value)) + "]"
+        return (
+            "["
+            + ", ".join(dumps_repeating(v, path, first, (*here, n)) for n, v in enumerate(value))
+            + "]"
+        )
     return json.dumps(value)
 
 
@@ -65,22 +70,31 @@ CHILD = child_tablet_below_33_kg()
 WEIGHT = ("prefetch", "weight", "entry", 0, "resource", "valueQuantity", "value")
 
 DUPLICATES = [
-    ("dose-value", (*DOSE, "value"), 0.1,
-     "context.draftOrders.entry[0].resource.dosageInstruction[0].doseAndRate[0]"
-     ".doseQuantity.value"),
+    (
+        "dose-value",
+        (*DOSE, "value"),
+        0.1,
+        "context.draftOrders.entry[0].resource.dosageInstruction[0].doseAndRate[0]"
+        ".doseQuantity.value",
+    ),
     ("weight-value", WEIGHT, 40, "prefetch.weight.entry[0].resource.valueQuantity.value"),
-    ("medication-code", (*DRAFT, "medicationCodeableConcept", "coding", 0, "code"), "1292",
-     "context.draftOrders.entry[0].resource.medicationCodeableConcept.coding[0].code"),
-    ("draft-status", (*DRAFT, "status"), "stopped",
-     "context.draftOrders.entry[0].resource.status"),
+    (
+        "medication-code",
+        (*DRAFT, "medicationCodeableConcept", "coding", 0, "code"),
+        "1292",
+        "context.draftOrders.entry[0].resource.medicationCodeableConcept.coding[0].code",
+    ),
+    ("draft-status", (*DRAFT, "status"), "stopped", "context.draftOrders.entry[0].resource.status"),
     ("hook", ("hook",), "order-sign", "hook"),
 ]
 
 
-@pytest.mark.parametrize(("path", "first", "expression"), [d[1:] for d in DUPLICATES],
-                         ids=[d[0] for d in DUPLICATES])
-def test_a_repeated_key_is_a_400_naming_its_path(cds: TestClient, path: tuple[Any, ...],
-                                                 first: Any, expression: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "first", "expression"), [d[1:] for d in DUPLICATES], ids=[d[0] for d in DUPLICATES]
+)
+def test_a_repeated_key_is_a_400_naming_its_path(
+    cds: TestClient, path: tuple[Any, ...], first: Any, expression: str
+) -> None:
     response = cds.post(SIGN, content=dumps_repeating(CHILD, path, first), headers=JSON)
     assert response.status_code == 400, response.text
     (issue,) = response.json()["issue"]
@@ -90,8 +104,7 @@ def test_a_repeated_key_is_a_400_naming_its_path(cds: TestClient, path: tuple[An
 
 def test_the_same_request_without_the_repeat_is_answered(cds: TestClient) -> None:
     """The pair of the rows above: the body written once each is the golden case."""
-    assert codes(cds.post(SIGN, content=json.dumps(CHILD), headers=JSON)) == [
-        "TABLET_BELOW_33_KG"]
+    assert codes(cds.post(SIGN, content=json.dumps(CHILD), headers=JSON)) == ["TABLET_BELOW_33_KG"]
 
 
 def test_the_same_key_in_two_objects_is_no_repeat(cds: TestClient) -> None:
@@ -108,14 +121,23 @@ def test_every_repeated_key_is_named(cds: TestClient) -> None:
     assert issue["expression"] == ["hookInstance", "context.patientId"]
 
 
-@pytest.mark.parametrize(("text", "status"), [
-    ('{"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "accepted", '
-     '"outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z"}]}', 400),
-    ('{"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "overridden", '
-     '"outcomeTimestamp": "2021-12-11T10:05:31Z"}]}', 200),
-], ids=["outcome-twice", "outcome-once"])
-def test_feedback_with_a_repeated_key_is_refused(cds: TestClient, text: str,
-                                                 status: int) -> None:
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (
+            '{"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "accepted", '
+            '"outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z"}]}',
+            400,
+        ),
+        (
+            '{"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "overridden", '
+            '"outcomeTimestamp": "2021-12-11T10:05:31Z"}]}',
+            200,
+        ),
+    ],
+    ids=["outcome-twice", "outcome-once"],
+)
+def test_feedback_with_a_repeated_key_is_refused(cds: TestClient, text: str, status: int) -> None:
     response = cds.post(FEEDBACK, content=text, headers=JSON)
     assert response.status_code == status, response.text
     if status == 400:
@@ -125,27 +147,48 @@ def test_feedback_with_a_repeated_key_is_refused(cds: TestClient, text: str,
 # ---- stop orders written with a zero dose or rate: the taper check, and no "dose unreadable" --
 # A stopped MedicationRequest is how FHIR writes an EHR's discontinue order (v2 order status
 # DC). Its dose or rate of 0 says "no more": nothing to read, so no note that it could not be.
-ORAL_ACTIVE = med_request("rx-old", TABLET_20, quantity(20, "mg"), per_day=3, status="active",
-                          authored=ACTIVE_SINCE)
-ITB_ACTIVE = med_request("rx-old", INTRATHECAL, quantity(400, "ug"), per_day=1,
-                         route="intrathecal", status="active", authored=ACTIVE_SINCE)
+ORAL_ACTIVE = med_request(
+    "rx-old", TABLET_20, quantity(20, "mg"), per_day=3, status="active", authored=ACTIVE_SINCE
+)
+ITB_ACTIVE = med_request(
+    "rx-old",
+    INTRATHECAL,
+    quantity(400, "ug"),
+    per_day=1,
+    route="intrathecal",
+    status="active",
+    authored=ACTIVE_SINCE,
+)
 
 
 def _oral(dose: float, status: str = "stopped") -> dict[str, Any]:
     return med_request("rx-1", TABLET_20, quantity(dose, "mg"), per_day=3, status=status)
 
 
-def _itb(status: str = "stopped", dose: dict[str, Any] | None = None,
-         rate: dict[str, Any] | None = None) -> dict[str, Any]:
-    return med_request("rx-1", INTRATHECAL, dose, per_day=1 if dose else None,
-                       route="intrathecal", status=status, rate=rate)
+def _itb(
+    status: str = "stopped", dose: dict[str, Any] | None = None, rate: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return med_request(
+        "rx-1",
+        INTRATHECAL,
+        dose,
+        per_day=1 if dose else None,
+        route="intrathecal",
+        status=status,
+        rate=rate,
+    )
 
 
 def _ratio(numerator: float) -> dict[str, Any]:
     draft = _itb()
-    draft["dosageInstruction"][0]["doseAndRate"] = [{"rateRatio": {
-        "numerator": {"value": numerator, "unit": "ug", "code": "ug"},
-        "denominator": {"value": 1, "unit": "h", "code": "h"}}}]
+    draft["dosageInstruction"][0]["doseAndRate"] = [
+        {
+            "rateRatio": {
+                "numerator": {"value": numerator, "unit": "ug", "code": "ug"},
+                "denominator": {"value": 1, "unit": "h", "code": "h"},
+            }
+        }
+    ]
     return draft
 
 
@@ -154,31 +197,60 @@ STOPS = [
     ("oral-stopped-dose-5-mg", _oral(5), ORAL_ACTIVE, ["ABRUPT_DISCONTINUATION"]),
     ("oral-stopped-dose-0-no-active-order", _oral(0), None, ["ABRUPT_DISCONTINUATION"]),
     ("oral-draft-dose-0-is-no-stop", _oral(0, "draft"), ORAL_ACTIVE, ["MISSING_DATA"]),
-    ("oral-stopped-dose-minus-5", _oral(-5), ORAL_ACTIVE,
-     ["ABRUPT_DISCONTINUATION", "MISSING_DATA"]),
-    ("itb-stopped-dose-0-ug", _itb(dose=quantity(0, "ug")), ITB_ACTIVE,
-     ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
-    ("itb-stopped-dose-400-ug", _itb(dose=quantity(400, "ug")), ITB_ACTIVE,
-     ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
-    ("itb-stopped-rate-0-ug-per-h", _itb(rate=quantity(0, "ug/h")), ITB_ACTIVE,
-     ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
-    ("itb-stopped-rate-0-ml-per-h", _itb(rate=quantity(0, "mL/h")), ITB_ACTIVE,
-     ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
+    (
+        "oral-stopped-dose-minus-5",
+        _oral(-5),
+        ORAL_ACTIVE,
+        ["ABRUPT_DISCONTINUATION", "MISSING_DATA"],
+    ),
+    (
+        "itb-stopped-dose-0-ug",
+        _itb(dose=quantity(0, "ug")),
+        ITB_ACTIVE,
+        ["INTRATHECAL_ABRUPT_DISCONTINUATION"],
+    ),
+    (
+        "itb-stopped-dose-400-ug",
+        _itb(dose=quantity(400, "ug")),
+        ITB_ACTIVE,
+        ["INTRATHECAL_ABRUPT_DISCONTINUATION"],
+    ),
+    (
+        "itb-stopped-rate-0-ug-per-h",
+        _itb(rate=quantity(0, "ug/h")),
+        ITB_ACTIVE,
+        ["INTRATHECAL_ABRUPT_DISCONTINUATION"],
+    ),
+    (
+        "itb-stopped-rate-0-ml-per-h",
+        _itb(rate=quantity(0, "mL/h")),
+        ITB_ACTIVE,
+        ["INTRATHECAL_ABRUPT_DISCONTINUATION"],
+    ),
     ("itb-stopped-rate-ratio-0", _ratio(0), ITB_ACTIVE, ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
     ("itb-stopped-rate-ratio-16", _ratio(16), ITB_ACTIVE, ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
-    ("itb-draft-rate-0-is-no-stop", _itb("draft", rate=quantity(0, "ug/h")), ITB_ACTIVE,
-     ["MISSING_DATA"]),
+    (
+        "itb-draft-rate-0-is-no-stop",
+        _itb("draft", rate=quantity(0, "ug/h")),
+        ITB_ACTIVE,
+        ["MISSING_DATA"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("draft", "active", "expected"), [s[1:] for s in STOPS],
-                         ids=[s[0] for s in STOPS])
+@pytest.mark.parametrize(
+    ("draft", "active", "expected"), [s[1:] for s in STOPS], ids=[s[0] for s in STOPS]
+)
 def test_a_stop_with_a_zero_dose_or_rate_gets_the_taper_check(
-        cds: TestClient, draft: dict[str, Any], active: dict[str, Any] | None,
-        expected: list[str]) -> None:
-    request = hook_request("order-sign", [draft], full_prefetch(
-        ADULT, medications=[active] if active else [], weights=[weight(80)],
-        crcls=[crcl(95)]))
+    cds: TestClient, draft: dict[str, Any], active: dict[str, Any] | None, expected: list[str]
+) -> None:
+    request = hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(
+            ADULT, medications=[active] if active else [], weights=[weight(80)], crcls=[crcl(95)]
+        ),
+    )
     response = cds.post(SIGN, json=request)
     assert codes(response) == expected
     for card in response.json()["cards"]:
@@ -196,13 +268,19 @@ def test_a_stop_with_a_zero_dose_or_rate_gets_the_taper_check(
 # rows at the real cap keep few entries; the rows about what a cut keeps use a cap of 10, so
 # that no row sends 1,000 findings to the engine (~200 ms of its 250 ms budget).
 
+
 def _med(i: int, text: str | None = None, code: str | None = None) -> dict[str, Any]:
     concept: dict[str, Any] = {"text": text} if text else {}
     if code:
         concept["coding"] = [{"system": "urn:oid:1.2.3.4.5", "code": code}]
-    return {"resourceType": "MedicationRequest", "id": f"m{i}", "status": "active",
-            "intent": "order", "medicationCodeableConcept": concept,
-            "subject": {"reference": "Patient/pat-1"}}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": f"m{i}",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": concept,
+        "subject": {"reference": "Patient/pat-1"},
+    }
 
 
 def _cond(i: int, text: str, icd: str | None = None, note: str = "") -> dict[str, Any]:
@@ -210,10 +288,15 @@ def _cond(i: int, text: str, icd: str | None = None, note: str = "") -> dict[str
     gives two entries (the coding, and the text)."""
     code: dict[str, Any] = {"text": text + note}
     if icd:
-        code["coding"] = [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": icd,
-                           "display": text}]
-    return {"resourceType": "Condition", "id": f"c{i}", "code": code,
-            "subject": {"reference": "Patient/pat-1"}}
+        code["coding"] = [
+            {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": icd, "display": text}
+        ]
+    return {
+        "resourceType": "Condition",
+        "id": f"c{i}",
+        "code": code,
+        "subject": {"reference": "Patient/pat-1"},
+    }
 
 
 def _others(n: int) -> list[dict[str, Any]]:
@@ -231,16 +314,28 @@ def _fractures(n: int) -> list[dict[str, Any]]:
 OXYCODONE = _med(9999, "Oxycodone 5 MG Oral Tablet")
 EPILEPSY = _cond(9999, "Epilepsy", "G40.909")
 LIST_DRAFT = med_request("rx-1", TABLET_20, quantity(20, "mg"), per_day=3)
-LIST_ACTIVE = med_request("rx-old", TABLET_20, quantity(20, "mg"), per_day=3, status="active",
-                          authored=ACTIVE_SINCE)
+LIST_ACTIVE = med_request(
+    "rx-old", TABLET_20, quantity(20, "mg"), per_day=3, status="active", authored=ACTIVE_SINCE
+)
 
 
-def _lists(cds: TestClient, medications: list[dict[str, Any]],
-           conditions: list[dict[str, Any]] | None = None,
-           drafts: list[dict[str, Any]] | None = None) -> Any:
-    request = hook_request("order-sign", [LIST_DRAFT, *(drafts or [])], full_prefetch(
-        ADULT, conditions=conditions, medications=[LIST_ACTIVE, *medications],
-        weights=[weight(80)], crcls=[crcl(95)]))
+def _lists(
+    cds: TestClient,
+    medications: list[dict[str, Any]],
+    conditions: list[dict[str, Any]] | None = None,
+    drafts: list[dict[str, Any]] | None = None,
+) -> Any:
+    request = hook_request(
+        "order-sign",
+        [LIST_DRAFT, *(drafts or [])],
+        full_prefetch(
+            ADULT,
+            conditions=conditions,
+            medications=[LIST_ACTIVE, *medications],
+            weights=[weight(80)],
+            crcls=[crcl(95)],
+        ),
+    )
     return cds.post(SIGN, json=request)
 
 
@@ -253,32 +348,52 @@ def _not_screened(response: Any) -> int:
 
 # (id, active medications besides baclofen, problem list, card codes)
 AT_THE_CAP = [
-    ("opioid-at-1001-screened", [*_others(1000), OXYCODONE], [],
-     ["CNS_DEPRESSANT_COMEDICATION"]),
-    ("opioid-at-2000-screened", [*_others(1999), OXYCODONE], [],
-     ["CNS_DEPRESSANT_COMEDICATION"]),
+    ("opioid-at-1001-screened", [*_others(1000), OXYCODONE], [], ["CNS_DEPRESSANT_COMEDICATION"]),
+    ("opioid-at-2000-screened", [*_others(1999), OXYCODONE], [], ["CNS_DEPRESSANT_COMEDICATION"]),
     ("1001-medications-nothing-to-say", _others(1001), [], []),
-    ("1001-identical-opioids-are-one", [_med(i, "Oxycodone 5 MG Oral Tablet")
-                                        for i in range(1001)], [],
-     ["CNS_DEPRESSANT_COMEDICATION"]),
-    ("unreadable-medication-at-1001-reported", [*_others(1000), _med(5000, code="X-1")], [],
-     ["MISSING_DATA"]),
-    ("epilepsy-at-1001-screened", [], [*_fractures(1000), EPILEPSY],
-     ["SEIZURE_DISORDER_CONTRAINDICATION"]),
+    (
+        "1001-identical-opioids-are-one",
+        [_med(i, "Oxycodone 5 MG Oral Tablet") for i in range(1001)],
+        [],
+        ["CNS_DEPRESSANT_COMEDICATION"],
+    ),
+    (
+        "unreadable-medication-at-1001-reported",
+        [*_others(1000), _med(5000, code="X-1")],
+        [],
+        ["MISSING_DATA"],
+    ),
+    (
+        "epilepsy-at-1001-screened",
+        [],
+        [*_fractures(1000), EPILEPSY],
+        ["SEIZURE_DISORDER_CONTRAINDICATION"],
+    ),
     # Coded and named differently: two entries per condition, 1,002 from 501 conditions.
-    ("epilepsy-in-the-501st-condition-screened", [],
-     [*[_cond(i, f"Healed fracture {i}", "T14.8", " (2019)") for i in range(500)],
-      _cond(9999, "Epilepsy", "G40.909", " (since childhood)")],
-     ["SEIZURE_DISORDER_CONTRAINDICATION"]),
+    (
+        "epilepsy-in-the-501st-condition-screened",
+        [],
+        [
+            *[_cond(i, f"Healed fracture {i}", "T14.8", " (2019)") for i in range(500)],
+            _cond(9999, "Epilepsy", "G40.909", " (since childhood)"),
+        ],
+        ["SEIZURE_DISORDER_CONTRAINDICATION"],
+    ),
     ("1001-conditions-nothing-to-say", [], _fractures(1001), []),
 ]
 
 
-@pytest.mark.parametrize(("medications", "conditions", "expected"),
-                         [r[1:] for r in AT_THE_CAP], ids=[r[0] for r in AT_THE_CAP])
-def test_a_list_over_1000_is_screened_whole(cds: TestClient, medications: list[dict[str, Any]],
-                                            conditions: list[dict[str, Any]],
-                                            expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("medications", "conditions", "expected"),
+    [r[1:] for r in AT_THE_CAP],
+    ids=[r[0] for r in AT_THE_CAP],
+)
+def test_a_list_over_1000_is_screened_whole(
+    cds: TestClient,
+    medications: list[dict[str, Any]],
+    conditions: list[dict[str, Any]],
+    expected: list[str],
+) -> None:
     response = _lists(cds, medications, conditions)
     assert codes(response) == expected
     assert _not_screened(response) == 0
@@ -287,10 +402,12 @@ def test_a_list_over_1000_is_screened_whole(cds: TestClient, medications: list[d
 def test_another_draft_order_counts_beyond_1000(cds: TestClient) -> None:
     """The co-medications are the active list plus the other draft orders: an opioid ordered
     beside baclofen counts when the list is already long."""
-    opioid_draft = med_request("rx-2", {"text": "Oxycodone 5 MG Oral Tablet"},
-                               quantity(5, "mg"), per_day=4)
+    opioid_draft = med_request(
+        "rx-2", {"text": "Oxycodone 5 MG Oral Tablet"}, quantity(5, "mg"), per_day=4
+    )
     assert codes(_lists(cds, _others(1000), drafts=[opioid_draft])) == [
-        "CNS_DEPRESSANT_COMEDICATION"]
+        "CNS_DEPRESSANT_COMEDICATION"
+    ]
 
 
 # (id, active medications besides baclofen, problem list, card codes, entries not screened),
@@ -298,42 +415,76 @@ def test_another_draft_order_counts_beyond_1000(cds: TestClient) -> None:
 SMALL_CAP = 10
 UNDER_A_SMALL_CAP = [
     ("opioid-10th-fits", [*_others(8), OXYCODONE], [], ["CNS_DEPRESSANT_COMEDICATION"], 0),
-    ("opioid-11th-screened", [*_others(10), OXYCODONE], [],
-     ["CNS_DEPRESSANT_COMEDICATION"], 0),
-    ("9-opioids-and-others-all-screened", [*_others(5), *_opioids(9), *_others(5)], [],
-     ["CNS_DEPRESSANT_COMEDICATION"], 0),
+    ("opioid-11th-screened", [*_others(10), OXYCODONE], [], ["CNS_DEPRESSANT_COMEDICATION"], 0),
+    (
+        "9-opioids-and-others-all-screened",
+        [*_others(5), *_opioids(9), *_others(5)],
+        [],
+        ["CNS_DEPRESSANT_COMEDICATION"],
+        0,
+    ),
     ("10-opioids-fit", _opioids(10), [], ["CNS_DEPRESSANT_COMEDICATION"], 0),
-    ("11-opioids-1-not-screened", _opioids(11), [],
-     ["CNS_DEPRESSANT_COMEDICATION", "MISSING_DATA"], 1),
-    ("opioid-after-11-unreadable-kept-first",
-     [*[_med(i, code=f"X-{i}") for i in range(11)], OXYCODONE], [],
-     ["CNS_DEPRESSANT_COMEDICATION", "MISSING_DATA"], 2),
-    ("10-seizure-entries-fit", [], [_cond(i, f"Epilepsy type {i}") for i in range(10)],
-     ["SEIZURE_DISORDER_CONTRAINDICATION"], 0),
-    ("11-seizure-entries-1-not-screened", [],
-     [_cond(i, f"Epilepsy type {i}") for i in range(11)],
-     ["MISSING_DATA", "SEIZURE_DISORDER_CONTRAINDICATION"], 1),
+    (
+        "11-opioids-1-not-screened",
+        _opioids(11),
+        [],
+        ["CNS_DEPRESSANT_COMEDICATION", "MISSING_DATA"],
+        1,
+    ),
+    (
+        "opioid-after-11-unreadable-kept-first",
+        [*[_med(i, code=f"X-{i}") for i in range(11)], OXYCODONE],
+        [],
+        ["CNS_DEPRESSANT_COMEDICATION", "MISSING_DATA"],
+        2,
+    ),
+    (
+        "10-seizure-entries-fit",
+        [],
+        [_cond(i, f"Epilepsy type {i}") for i in range(10)],
+        ["SEIZURE_DISORDER_CONTRAINDICATION"],
+        0,
+    ),
+    (
+        "11-seizure-entries-1-not-screened",
+        [],
+        [_cond(i, f"Epilepsy type {i}") for i in range(11)],
+        ["MISSING_DATA", "SEIZURE_DISORDER_CONTRAINDICATION"],
+        1,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("medications", "conditions", "expected", "not_screened"),
-                         [r[1:] for r in UNDER_A_SMALL_CAP],
-                         ids=[r[0] for r in UNDER_A_SMALL_CAP])
+@pytest.mark.parametrize(
+    ("medications", "conditions", "expected", "not_screened"),
+    [r[1:] for r in UNDER_A_SMALL_CAP],
+    ids=[r[0] for r in UNDER_A_SMALL_CAP],
+)
 def test_a_cut_keeps_what_the_rules_read_and_says_what_it_drops(
-        cds: TestClient, monkeypatch: pytest.MonkeyPatch, medications: list[dict[str, Any]],
-        conditions: list[dict[str, Any]], expected: list[str], not_screened: int) -> None:
+    cds: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    medications: list[dict[str, Any]],
+    conditions: list[dict[str, Any]],
+    expected: list[str],
+    not_screened: int,
+) -> None:
     monkeypatch.setattr(patient, "MAX_LIST", SMALL_CAP)
     response = _lists(cds, medications, conditions)
     assert codes(response) == expected
     assert _not_screened(response) == not_screened
 
 
-def test_the_cut_says_how_many_were_not_screened(cds: TestClient,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cut_says_how_many_were_not_screened(
+    cds: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(patient, "MAX_LIST", SMALL_CAP)
-    (gap,) = [c for c in _lists(cds, [*_opioids(13), *_others(7)]).json()["cards"]
-              if c["source"]["topic"]["code"] == "MISSING_DATA"]
+    (gap,) = [
+        c
+        for c in _lists(cds, [*_opioids(13), *_others(7)]).json()["cards"]
+        if c["source"]["topic"]["code"] == "MISSING_DATA"
+    ]
     # 20: the baclofen order on the list is the regimen being changed, not a co-medication.
-    assert ("The active medication list has 20 entries, 13 of them for the CNS-depressant "
-            "checks (or not readable); a check takes 10, so 3 were not screened.") in (
-        gap["detail"])
+    assert (
+        "The active medication list has 20 entries, 13 of them for the CNS-depressant "
+        "checks (or not readable); a check takes 10, so 3 were not screened."
+    ) in (gap["detail"])

@@ -48,21 +48,31 @@ START = "STARTING_DOSE_ABOVE_RECOMMENDED"
 QID, TID = repeat(4), repeat(3)
 
 OZOBAX = contained_medication(
-    "baclofen 5 MG per 5 ML Oral Solution [Ozobax]", mg(5), ml(5), "Oral Solution")
+    "baclofen 5 MG per 5 ML Oral Solution [Ozobax]", mg(5), ml(5), "Oral Solution"
+)
 GABLOFEN = contained_medication(
     "baclofen 2 MG/ML Injectable Solution [Gablofen]",
-    {"value": 2000, "unit": "mcg", "system": UCUM, "code": "ug"}, ml(1), "Injectable Solution")
+    {"value": 2000, "unit": "mcg", "system": UCUM, "code": "ug"},
+    ml(1),
+    "Injectable Solution",
+)
 CHILD_35_KG = patient("pat-9", "2016-02-02", "male")  # 10 years old
 
 
 def _epic_per_kg(per_kg: float, calculated: float | None) -> dict[str, Any]:
     """A child's order written in mg/kg: Epic's ordered entry, and the mg it calculated."""
-    entries = [typed("ordered", {"value": per_kg, "unit": "mg/kg", "system": UCUM,
-                                 "code": "mg/kg"}, system="http://epic.com/CodeSystem/"
-                                                           "dose-rate-type")]
+    entries = [
+        typed(
+            "ordered",
+            {"value": per_kg, "unit": "mg/kg", "system": UCUM, "code": "mg/kg"},
+            system="http://epic.com/CodeSystem/dose-rate-type",
+        )
+    ]
     if calculated is not None:
-        entries.insert(0, typed("calculated", mg(calculated),
-                                system="http://epic.com/CodeSystem/dose-rate-type"))
+        entries.insert(
+            0,
+            typed("calculated", mg(calculated), system="http://epic.com/CodeSystem/dose-rate-type"),
+        )
     return continuing(order("rx-1", TABLET_10, entries, TID), CHILD_35_KG, kg=35)
 
 
@@ -71,12 +81,12 @@ def _local_unit(value: float) -> dict[str, Any]:
 
 
 def _prn(dose: float, timing: dict[str, Any] | None, **dosage: Any) -> dict[str, Any]:
-    return order("rx-1", TABLET_20, [typed(None, mg(dose))], timing, asNeededBoolean=True,
-                 **dosage)
+    return order("rx-1", TABLET_20, [typed(None, mg(dose))], timing, asNeededBoolean=True, **dosage)
 
 
-def _intrathecal(rate: dict[str, Any], medication: dict[str, Any] = GABLOFEN,
-                 as_ratio: bool = False) -> dict[str, Any]:
+def _intrathecal(
+    rate: dict[str, Any], medication: dict[str, Any] = GABLOFEN, as_ratio: bool = False
+) -> dict[str, Any]:
     entry = {"rateRatio": rate} if as_ratio else typed("ordered", rate=rate)
     return starting(order("rx-1", medication, [entry], None, route=INTRATHECAL_ROUTE))
 
@@ -99,159 +109,428 @@ def _per(value: float, unit: str) -> dict[str, Any]:
 
 ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
     # ---- Epic: the dose three ways; the entry in mg is the dose ----------------------------
-    ("epic-calculated-admin-amount-ordered-80-mg", lambda: continuing(order(
-        "rx-1", TABLET_10, epic(20, 2), QID)), []),
-    ("epic-calculated-admin-amount-ordered-120-mg", lambda: continuing(order(
-        "rx-1", TABLET_10, epic(30, 3), QID)), [MAX]),
-    ("admin-amount-tablets-beside-calculated-mg-80", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed("admin-amount", tablets(1), system="http://epic.com/"
-                                  "CodeSystem/dose-rate-type"), typed("calculated", mg(20))],
-        QID)), []),
-    ("admin-amount-tablets-beside-calculated-mg-160", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed("admin-amount", tablets(2), system="http://epic.com/"
-                                  "CodeSystem/dose-rate-type"), typed("calculated", mg(40))],
-        QID)), [MAX]),
-    ("administered-amount-as-text-beside-calculated", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed("calculated", mg(40)),
-                            typed("Administered Amount", tablets(2), text_only=True)], QID)),
-     [MAX]),
-    ("ordered-mg-per-kg-beside-calculated-mg-1.5-mg-per-kg-day",
-     lambda: _epic_per_kg(0.5, 17.5), []),
-    ("ordered-mg-per-kg-beside-calculated-mg-2.1-mg-per-kg-day",
-     lambda: _epic_per_kg(0.7, 24.5), [MAX, BY_WEIGHT]),
+    (
+        "epic-calculated-admin-amount-ordered-80-mg",
+        lambda: continuing(order("rx-1", TABLET_10, epic(20, 2), QID)),
+        [],
+    ),
+    (
+        "epic-calculated-admin-amount-ordered-120-mg",
+        lambda: continuing(order("rx-1", TABLET_10, epic(30, 3), QID)),
+        [MAX],
+    ),
+    (
+        "admin-amount-tablets-beside-calculated-mg-80",
+        lambda: continuing(
+            order(
+                "rx-1",
+                TABLET_20,
+                [
+                    typed(
+                        "admin-amount",
+                        tablets(1),
+                        system="http://epic.com/CodeSystem/dose-rate-type",
+                    ),
+                    typed("calculated", mg(20)),
+                ],
+                QID,
+            )
+        ),
+        [],
+    ),
+    (
+        "admin-amount-tablets-beside-calculated-mg-160",
+        lambda: continuing(
+            order(
+                "rx-1",
+                TABLET_20,
+                [
+                    typed(
+                        "admin-amount",
+                        tablets(2),
+                        system="http://epic.com/CodeSystem/dose-rate-type",
+                    ),
+                    typed("calculated", mg(40)),
+                ],
+                QID,
+            )
+        ),
+        [MAX],
+    ),
+    (
+        "administered-amount-as-text-beside-calculated",
+        lambda: continuing(
+            order(
+                "rx-1",
+                TABLET_20,
+                [
+                    typed("calculated", mg(40)),
+                    typed("Administered Amount", tablets(2), text_only=True),
+                ],
+                QID,
+            )
+        ),
+        [MAX],
+    ),
+    (
+        "ordered-mg-per-kg-beside-calculated-mg-1.5-mg-per-kg-day",
+        lambda: _epic_per_kg(0.5, 17.5),
+        [],
+    ),
+    (
+        "ordered-mg-per-kg-beside-calculated-mg-2.1-mg-per-kg-day",
+        lambda: _epic_per_kg(0.7, 24.5),
+        [MAX, BY_WEIGHT],
+    ),
     ("ordered-mg-per-kg-without-calculated-mg", lambda: _epic_per_kg(0.5, None), [GAP]),
-    ("entries-disagree-the-largest-is-checked", lambda: continuing(order(
-        "rx-1", TABLET_10, [typed("calculated", mg(10)),
-                            typed("admin-amount", tablets(3))], QID)), [GAP, MAX]),
+    (
+        "entries-disagree-the-largest-is-checked",
+        lambda: continuing(
+            order(
+                "rx-1",
+                TABLET_10,
+                [typed("calculated", mg(10)), typed("admin-amount", tablets(3))],
+                QID,
+            )
+        ),
+        [GAP, MAX],
+    ),
     # ---- dose quantities ---------------------------------------------------------------------
-    ("local-unit-code-unit-mg-80", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed("ordered", _local_unit(20))], QID)), []),
-    ("local-unit-code-unit-mg-160", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed("ordered", _local_unit(40))], QID)), [MAX]),
-    ("ucum-1-unit-tablet-80", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed("ordered", tablets(1, code="1"))], QID)), []),
-    ("ucum-1-unit-tablet-160", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed("ordered", tablets(2, code="1"))], QID)), [MAX]),
-    ("tbl-unit-tablet-160", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, tablets(2, code="{tbl}"))], QID)), [MAX]),
-    ("pill-unit-tablet-160", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, tablets(2, code="{pill}"))], QID)), [MAX]),
-    ("oracle-tab-unit-text-160", lambda: continuing(order(
-        "rx-1", TABLET_20, [{"doseQuantity": {"value": 2, "unit": "tab"}}], QID)), [MAX]),
-    ("oral-solution-ml-through-5-mg-per-5-ml-100", lambda: continuing(order(
-        "rx-1", OZOBAX, [typed("ordered", ml(25))], QID)), []),
-    ("oral-solution-ml-through-5-mg-per-5-ml-120", lambda: continuing(order(
-        "rx-1", OZOBAX, [typed("ordered", ml(30))], QID)), [MAX]),
-    ("oral-solution-admin-amount-ml-beside-calculated-mg", lambda: continuing(order(
-        "rx-1", OZOBAX, [typed("calculated", mg(30)), typed("admin-amount", ml(30))], QID)),
-     [MAX]),
-    ("dose-range-high-100", lambda: continuing(order(
-        "rx-1", TABLET_10, [typed("calculated", dose_range={"low": mg(10), "high": mg(25)})],
-        QID)), [GAP]),
-    ("dose-range-high-120", lambda: continuing(order(
-        "rx-1", TABLET_10, [typed("calculated", dose_range={"low": mg(10), "high": mg(30)})],
-        QID)), [GAP, MAX]),
+    (
+        "local-unit-code-unit-mg-80",
+        lambda: continuing(order("rx-1", TABLET_20, [typed("ordered", _local_unit(20))], QID)),
+        [],
+    ),
+    (
+        "local-unit-code-unit-mg-160",
+        lambda: continuing(order("rx-1", TABLET_20, [typed("ordered", _local_unit(40))], QID)),
+        [MAX],
+    ),
+    (
+        "ucum-1-unit-tablet-80",
+        lambda: continuing(order("rx-1", TABLET_20, [typed("ordered", tablets(1, code="1"))], QID)),
+        [],
+    ),
+    (
+        "ucum-1-unit-tablet-160",
+        lambda: continuing(order("rx-1", TABLET_20, [typed("ordered", tablets(2, code="1"))], QID)),
+        [MAX],
+    ),
+    (
+        "tbl-unit-tablet-160",
+        lambda: continuing(order("rx-1", TABLET_20, [typed(None, tablets(2, code="{tbl}"))], QID)),
+        [MAX],
+    ),
+    (
+        "pill-unit-tablet-160",
+        lambda: continuing(order("rx-1", TABLET_20, [typed(None, tablets(2, code="{pill}"))], QID)),
+        [MAX],
+    ),
+    (
+        "oracle-tab-unit-text-160",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [{"doseQuantity": {"value": 2, "unit": "tab"}}], QID)
+        ),
+        [MAX],
+    ),
+    (
+        "oral-solution-ml-through-5-mg-per-5-ml-100",
+        lambda: continuing(order("rx-1", OZOBAX, [typed("ordered", ml(25))], QID)),
+        [],
+    ),
+    (
+        "oral-solution-ml-through-5-mg-per-5-ml-120",
+        lambda: continuing(order("rx-1", OZOBAX, [typed("ordered", ml(30))], QID)),
+        [MAX],
+    ),
+    (
+        "oral-solution-admin-amount-ml-beside-calculated-mg",
+        lambda: continuing(
+            order("rx-1", OZOBAX, [typed("calculated", mg(30)), typed("admin-amount", ml(30))], QID)
+        ),
+        [MAX],
+    ),
+    (
+        "dose-range-high-100",
+        lambda: continuing(
+            order(
+                "rx-1",
+                TABLET_10,
+                [typed("calculated", dose_range={"low": mg(10), "high": mg(25)})],
+                QID,
+            )
+        ),
+        [GAP],
+    ),
+    (
+        "dose-range-high-120",
+        lambda: continuing(
+            order(
+                "rx-1",
+                TABLET_10,
+                [typed("calculated", dose_range={"low": mg(10), "high": mg(30)})],
+                QID,
+            )
+        ),
+        [GAP, MAX],
+    ),
     # ---- intrathecal rates: mL per day or hour through the concentration, to µg/day -------
-    ("intrathecal-0.5-ml-per-day-of-2000-ug-per-ml-1000-ug",
-     lambda: _intrathecal(_per(0.5, "mL/d")), [GAP]),
-    ("intrathecal-0.6-ml-per-day-of-2000-ug-per-ml-1200-ug",
-     lambda: _intrathecal(_per(0.6, "mL/d")), [GAP, IT_MAX]),
+    (
+        "intrathecal-0.5-ml-per-day-of-2000-ug-per-ml-1000-ug",
+        lambda: _intrathecal(_per(0.5, "mL/d")),
+        [GAP],
+    ),
+    (
+        "intrathecal-0.6-ml-per-day-of-2000-ug-per-ml-1200-ug",
+        lambda: _intrathecal(_per(0.6, "mL/d")),
+        [GAP, IT_MAX],
+    ),
     ("intrathecal-0.02-ml-per-hour-960-ug", lambda: _intrathecal(_per(0.02, "mL/h")), [GAP]),
-    ("intrathecal-0.025-ml-per-hour-1200-ug",
-     lambda: _intrathecal(_per(0.025, "mL/h")), [GAP, IT_MAX]),
-    ("intrathecal-ml-per-24-h-ucum", lambda: _intrathecal(_per(0.6, "mL/(24.h)")),
-     [GAP, IT_MAX]),
-    ("intrathecal-rate-ratio-ml-per-hour", lambda: _intrathecal(
-        ratio(ml(0.025), 1, "h"), as_ratio=True), [GAP, IT_MAX]),
-    ("intrathecal-ml-rate-of-rxnorm-named-product", lambda: _intrathecal(
-        _per(0.6, "mL/d"), INTRATHECAL), [GAP, IT_MAX]),
+    (
+        "intrathecal-0.025-ml-per-hour-1200-ug",
+        lambda: _intrathecal(_per(0.025, "mL/h")),
+        [GAP, IT_MAX],
+    ),
+    ("intrathecal-ml-per-24-h-ucum", lambda: _intrathecal(_per(0.6, "mL/(24.h)")), [GAP, IT_MAX]),
+    (
+        "intrathecal-rate-ratio-ml-per-hour",
+        lambda: _intrathecal(ratio(ml(0.025), 1, "h"), as_ratio=True),
+        [GAP, IT_MAX],
+    ),
+    (
+        "intrathecal-ml-rate-of-rxnorm-named-product",
+        lambda: _intrathecal(_per(0.6, "mL/d"), INTRATHECAL),
+        [GAP, IT_MAX],
+    ),
     # ---- schedules: ranges at their most frequent end ---------------------------------------
-    ("every-4-to-6-hours-15-mg-90", lambda: continuing(order(
-        "rx-1", TABLET_10, epic(15), repeat(1, 4, "h", period_max=6))), [GAP]),
-    ("every-4-to-6-hours-20-mg-120", lambda: continuing(order(
-        "rx-1", TABLET_20, epic(20), repeat(1, 4, "h", period_max=6))), [GAP, MAX]),
-    ("2-to-4-times-a-day-25-mg-100", lambda: continuing(order(
-        "rx-1", TABLET_10, epic(25), repeat(2, 1, "d", frequency_max=4))), [GAP]),
-    ("2-to-4-times-a-day-30-mg-120", lambda: continuing(order(
-        "rx-1", TABLET_10, epic(30), repeat(2, 1, "d", frequency_max=4))), [GAP, MAX]),
-    ("text-q4-6h-20-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(20))], {"code": {"text": "q4-6h"}})), [GAP, MAX]),
+    (
+        "every-4-to-6-hours-15-mg-90",
+        lambda: continuing(order("rx-1", TABLET_10, epic(15), repeat(1, 4, "h", period_max=6))),
+        [GAP],
+    ),
+    (
+        "every-4-to-6-hours-20-mg-120",
+        lambda: continuing(order("rx-1", TABLET_20, epic(20), repeat(1, 4, "h", period_max=6))),
+        [GAP, MAX],
+    ),
+    (
+        "2-to-4-times-a-day-25-mg-100",
+        lambda: continuing(order("rx-1", TABLET_10, epic(25), repeat(2, 1, "d", frequency_max=4))),
+        [GAP],
+    ),
+    (
+        "2-to-4-times-a-day-30-mg-120",
+        lambda: continuing(order("rx-1", TABLET_10, epic(30), repeat(2, 1, "d", frequency_max=4))),
+        [GAP, MAX],
+    ),
+    (
+        "text-q4-6h-20-mg",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(20))], {"code": {"text": "q4-6h"}})
+        ),
+        [GAP, MAX],
+    ),
     # ---- timing codes and text ---------------------------------------------------------------
-    ("oracle-daily-100-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(100))], oracle_timing("696530", "Daily"))), []),
-    ("oracle-daily-120-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(120))], oracle_timing("696530", "Daily"))), [MAX]),
-    ("oracle-at-bedtime-120-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(120))], oracle_timing("696576", "At Bedtime"))),
-     [MAX]),
-    ("oracle-q4hr-20-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(20))], oracle_timing("696542", "q4hr"))), [MAX]),
-    ("oracle-q6hr-20-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(20))], oracle_timing("696544", "q6hr"))), []),
-    ("epic-text-once-daily-120-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(120))], {"code": {"text": "Once daily"}})), [MAX]),
-    ("epic-text-nightly-120-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(120))], {"code": {"text": "nightly"}})), [MAX]),
-    ("epic-text-every-12-twelve-hours-60-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(60))],
-        {"code": {"text": "every 12 (twelve) hours"}})), [MAX]),
-    ("epic-text-2-times-daily-50-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(50))], {"code": {"text": "2 times daily"}})), []),
-    ("gts-qhs-120-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(120))], gts_timing("QHS"))), [MAX]),
-    ("gts-q4h-20-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(20))], gts_timing("Q4H"))), [MAX]),
-    ("gts-q6h-20-mg", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(20))], gts_timing("Q6H"))), []),
-    ("unreadable-schedule-text", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(20))], {"code": {"text": "with breakfast"}})),
-     [GAP]),
+    (
+        "oracle-daily-100-mg",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(100))], oracle_timing("696530", "Daily"))
+        ),
+        [],
+    ),
+    (
+        "oracle-daily-120-mg",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(120))], oracle_timing("696530", "Daily"))
+        ),
+        [MAX],
+    ),
+    (
+        "oracle-at-bedtime-120-mg",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(120))], oracle_timing("696576", "At Bedtime"))
+        ),
+        [MAX],
+    ),
+    (
+        "oracle-q4hr-20-mg",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(20))], oracle_timing("696542", "q4hr"))
+        ),
+        [MAX],
+    ),
+    (
+        "oracle-q6hr-20-mg",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(20))], oracle_timing("696544", "q6hr"))
+        ),
+        [],
+    ),
+    (
+        "epic-text-once-daily-120-mg",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(120))], {"code": {"text": "Once daily"}})
+        ),
+        [MAX],
+    ),
+    (
+        "epic-text-nightly-120-mg",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(120))], {"code": {"text": "nightly"}})
+        ),
+        [MAX],
+    ),
+    (
+        "epic-text-every-12-twelve-hours-60-mg",
+        lambda: continuing(
+            order(
+                "rx-1",
+                TABLET_20,
+                [typed(None, mg(60))],
+                {"code": {"text": "every 12 (twelve) hours"}},
+            )
+        ),
+        [MAX],
+    ),
+    (
+        "epic-text-2-times-daily-50-mg",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(50))], {"code": {"text": "2 times daily"}})
+        ),
+        [],
+    ),
+    (
+        "gts-qhs-120-mg",
+        lambda: continuing(order("rx-1", TABLET_20, [typed(None, mg(120))], gts_timing("QHS"))),
+        [MAX],
+    ),
+    (
+        "gts-q4h-20-mg",
+        lambda: continuing(order("rx-1", TABLET_20, [typed(None, mg(20))], gts_timing("Q4H"))),
+        [MAX],
+    ),
+    (
+        "gts-q6h-20-mg",
+        lambda: continuing(order("rx-1", TABLET_20, [typed(None, mg(20))], gts_timing("Q6H"))),
+        [],
+    ),
+    (
+        "unreadable-schedule-text",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(20))], {"code": {"text": "with breakfast"}})
+        ),
+        [GAP],
+    ),
     # ---- as needed -----------------------------------------------------------------------------
-    ("prn-every-6-hours-20-mg-no-maximum", lambda: continuing(
-        _prn(20, repeat(1, 6, "h"))), []),
-    ("prn-every-4-hours-20-mg-no-maximum", lambda: continuing(
-        _prn(20, repeat(1, 4, "h"))), [MAX]),
-    ("prn-text-every-4-hours-prn", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(20))], {"code": {"text": "every 4 hours PRN"}})),
-     [MAX]),
+    ("prn-every-6-hours-20-mg-no-maximum", lambda: continuing(_prn(20, repeat(1, 6, "h"))), []),
+    ("prn-every-4-hours-20-mg-no-maximum", lambda: continuing(_prn(20, repeat(1, 4, "h"))), [MAX]),
+    (
+        "prn-text-every-4-hours-prn",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, mg(20))], {"code": {"text": "every 4 hours PRN"}})
+        ),
+        [MAX],
+    ),
     ("prn-without-schedule-or-maximum", lambda: continuing(_prn(20, None)), [GAP]),
-    ("prn-reason-without-schedule-or-maximum", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(20))], None, asNeededCodeableConcept={
-            "coding": [{"system": f"{ORACLE}/4005", "code": "614500",
-                        "display": "muscle spasms"}], "text": "muscle spasms"})), [GAP]),
-    ("oracle-prn-code-only", lambda: continuing(order(
-        "rx-1", TABLET_20, [typed(None, mg(20))], oracle_timing("696561", "PRN"),
-        asNeededBoolean=True)), [GAP]),
-    ("prn-maximum-80-mg-a-day", lambda: continuing(_prn(
-        20, None, maxDosePerPeriod=ratio(mg(80), 1, "d"))), [GAP]),
-    ("prn-maximum-120-mg-a-day", lambda: continuing(_prn(
-        20, None, maxDosePerPeriod=ratio(mg(120), 1, "d"))), [GAP, MAX]),
-    ("prn-maximum-30-mg-per-6-hours-is-120-a-day", lambda: continuing(_prn(
-        10, repeat(1, 4, "h"), maxDosePerPeriod=ratio(mg(30), 6, "h"))), [GAP, MAX]),
-    ("prn-maximum-in-tablets-per-day", lambda: continuing(_prn(
-        20, None, maxDosePerPeriod=ratio(tablets(6), 1, "d"))), [GAP, MAX]),
+    (
+        "prn-reason-without-schedule-or-maximum",
+        lambda: continuing(
+            order(
+                "rx-1",
+                TABLET_20,
+                [typed(None, mg(20))],
+                None,
+                asNeededCodeableConcept={
+                    "coding": [
+                        {"system": f"{ORACLE}/4005", "code": "614500", "display": "muscle spasms"}
+                    ],
+                    "text": "muscle spasms",
+                },
+            )
+        ),
+        [GAP],
+    ),
+    (
+        "oracle-prn-code-only",
+        lambda: continuing(
+            order(
+                "rx-1",
+                TABLET_20,
+                [typed(None, mg(20))],
+                oracle_timing("696561", "PRN"),
+                asNeededBoolean=True,
+            )
+        ),
+        [GAP],
+    ),
+    (
+        "prn-maximum-80-mg-a-day",
+        lambda: continuing(_prn(20, None, maxDosePerPeriod=ratio(mg(80), 1, "d"))),
+        [GAP],
+    ),
+    (
+        "prn-maximum-120-mg-a-day",
+        lambda: continuing(_prn(20, None, maxDosePerPeriod=ratio(mg(120), 1, "d"))),
+        [GAP, MAX],
+    ),
+    (
+        "prn-maximum-30-mg-per-6-hours-is-120-a-day",
+        lambda: continuing(_prn(10, repeat(1, 4, "h"), maxDosePerPeriod=ratio(mg(30), 6, "h"))),
+        [GAP, MAX],
+    ),
+    (
+        "prn-maximum-in-tablets-per-day",
+        lambda: continuing(_prn(20, None, maxDosePerPeriod=ratio(tablets(6), 1, "d"))),
+        [GAP, MAX],
+    ),
     # ---- a stated maximum above the limit is checked too -------------------------------------
-    ("scheduled-60-mg-maximum-90-mg-a-day", lambda: continuing(order(
-        "rx-1", TABLET_20, epic(20, 1), TID, maxDosePerPeriod=ratio(mg(90), 1, "d"))), [GAP]),
-    ("scheduled-60-mg-maximum-120-mg-a-day", lambda: continuing(order(
-        "rx-1", TABLET_20, epic(20, 1), TID, maxDosePerPeriod=ratio(mg(120), 1, "d"))),
-     [GAP, MAX]),
-    ("scheduled-60-mg-maximum-40-mg-a-day-the-schedule-counts", lambda: continuing(order(
-        "rx-1", TABLET_20, epic(20, 1), TID, maxDosePerPeriod=ratio(mg(40), 1, "d"))), []),
-    ("maximum-25-mg-per-dose-4-a-day", lambda: continuing(order(
-        "rx-1", TABLET_20, epic(20, 1), QID, maxDosePerAdministration=mg(25))), [GAP]),
-    ("maximum-30-mg-per-dose-4-a-day", lambda: continuing(order(
-        "rx-1", TABLET_20, epic(20, 1), QID, maxDosePerAdministration=mg(30))), [GAP, MAX]),
+    (
+        "scheduled-60-mg-maximum-90-mg-a-day",
+        lambda: continuing(
+            order("rx-1", TABLET_20, epic(20, 1), TID, maxDosePerPeriod=ratio(mg(90), 1, "d"))
+        ),
+        [GAP],
+    ),
+    (
+        "scheduled-60-mg-maximum-120-mg-a-day",
+        lambda: continuing(
+            order("rx-1", TABLET_20, epic(20, 1), TID, maxDosePerPeriod=ratio(mg(120), 1, "d"))
+        ),
+        [GAP, MAX],
+    ),
+    (
+        "scheduled-60-mg-maximum-40-mg-a-day-the-schedule-counts",
+        lambda: continuing(
+            order("rx-1", TABLET_20, epic(20, 1), TID, maxDosePerPeriod=ratio(mg(40), 1, "d"))
+        ),
+        [],
+    ),
+    (
+        "maximum-25-mg-per-dose-4-a-day",
+        lambda: continuing(
+            order("rx-1", TABLET_20, epic(20, 1), QID, maxDosePerAdministration=mg(25))
+        ),
+        [GAP],
+    ),
+    (
+        "maximum-30-mg-per-dose-4-a-day",
+        lambda: continuing(
+            order("rx-1", TABLET_20, epic(20, 1), QID, maxDosePerAdministration=mg(30))
+        ),
+        [GAP, MAX],
+    ),
     # ---- the CDS Hooks sandbox -----------------------------------------------------------------
     ("sandbox-2-pills-of-10-mg-4-a-day-80", lambda: _sandbox(2, 4), [GAP, START]),
     ("sandbox-3-pills-of-10-mg-4-a-day-120", lambda: _sandbox(3, 4), [GAP, MAX, START]),
 ]
 
 
-@pytest.mark.parametrize(("build", "expected"), [(b, e) for _, b, e in ROWS],
-                         ids=[r[0] for r in ROWS])
-def test_order_shape(cds: TestClient, build: Callable[[], dict[str, Any]],
-                     expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("build", "expected"), [(b, e) for _, b, e in ROWS], ids=[r[0] for r in ROWS]
+)
+def test_order_shape(
+    cds: TestClient, build: Callable[[], dict[str, Any]], expected: list[str]
+) -> None:
     response = call(cds, build())
     assert response.status_code == 200, response.text
     body = response.json()

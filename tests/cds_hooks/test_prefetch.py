@@ -34,10 +34,14 @@ from tests.cds_hooks.fhir import (
 )
 
 TOKEN = "opaque-fhir-access-token-7f3a"
-AUTH = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
-        "scope": "user/Patient.read user/Condition.read user/Observation.read "
-                 "user/MedicationRequest.read user/Medication.read",
-        "subject": "baclofen-cds"}
+AUTH = {
+    "access_token": TOKEN,
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "scope": "user/Patient.read user/Condition.read user/Observation.read "
+    "user/MedicationRequest.read user/Medication.read",
+    "subject": "baclofen-cds",
+}
 
 
 class StubFhir:
@@ -51,8 +55,9 @@ class StubFhir:
         self.requests.append(request)
         assert request.headers["authorization"] == f"Bearer {TOKEN}"
         path = request.url.path.removeprefix("/fhir/")
-        answer = self.routes.get(f"{path}?page={request.url.params.get('page')}",
-                                 self.routes.get(path))
+        answer = self.routes.get(
+            f"{path}?page={request.url.params.get('page')}", self.routes.get(path)
+        )
         if isinstance(answer, Exception):
             raise answer
         if isinstance(answer, int):
@@ -65,8 +70,9 @@ class StubFhir:
         return sorted(r.url.path.removeprefix("/fhir/") for r in self.requests)
 
 
-def stubbed(make_client: AppFactory, routes: dict[str, Any], **settings: Any
-            ) -> tuple[Any, StubFhir]:
+def stubbed(
+    make_client: AppFactory, routes: dict[str, Any], **settings: Any
+) -> tuple[Any, StubFhir]:
     stub = StubFhir(routes)
     return make_client(transport=httpx.MockTransport(stub), **settings), stub
 
@@ -89,19 +95,39 @@ def test_absent_keys_are_fetched_with_the_token(make_client: AppFactory) -> None
     request["fhirAuthorization"] = AUTH
     body = call(client, request).json()
     assert topic_codes(body) == ["SEIZURE_DISORDER_CONTRAINDICATION"]
-    assert stub.paths() == ["Condition", "MedicationRequest", "Observation", "Observation",
-                            "Observation", "Observation", "Patient/pat-1"]
-    queries = sorted(parse_qs(urlsplit(str(r.url)).query).get("code", [""])[0].split(",")
-                     for r in stub.requests if r.url.path.endswith("Observation"))
+    assert stub.paths() == [
+        "Condition",
+        "MedicationRequest",
+        "Observation",
+        "Observation",
+        "Observation",
+        "Observation",
+        "Patient/pat-1",
+    ]
+    queries = sorted(
+        parse_qs(urlsplit(str(r.url)).query).get("code", [""])[0].split(",")
+        for r in stub.requests
+        if r.url.path.endswith("Observation")
+    )
     loinc = [{c.removeprefix("http://loinc.org|") for c in q} for q in queries]
     assert {"29463-7"} in loinc and {"82810-3"} in loinc
     # Renal function: every creatinine-clearance and every eGFR code in use, one query each.
     assert {"2164-2", "35591-7"} in loinc
     (egfr,) = [q for q in loinc if "33914-3" in q]
-    assert {"33914-3", "62238-1", "98979-8", "48642-3", "48643-1", "88293-6", "88294-4",
-            "50044-7", "77147-7"} <= egfr
-    assert all(r.url.params["patient"] == "pat-1" for r in stub.requests
-               if r.url.params.get("patient"))
+    assert {
+        "33914-3",
+        "62238-1",
+        "98979-8",
+        "48642-3",
+        "48643-1",
+        "88293-6",
+        "88294-4",
+        "50044-7",
+        "77147-7",
+    } <= egfr
+    assert all(
+        r.url.params["patient"] == "pat-1" for r in stub.requests if r.url.params.get("patient")
+    )
 
 
 def test_conditions_are_fetched_whatever_their_status(make_client: AppFactory) -> None:
@@ -117,64 +143,119 @@ def test_conditions_are_fetched_whatever_their_status(make_client: AppFactory) -
     assert dict(query) == {"patient": "pat-1"}
 
 
-def test_null_is_no_data_and_supplied_keys_are_not_fetched_again(
-        make_client: AppFactory) -> None:
+def test_null_is_no_data_and_supplied_keys_are_not_fetched_again(make_client: AppFactory) -> None:
     client, stub = stubbed(make_client, EVERYTHING)
-    request = hook_request("order-sign", [draft()], {
-        "patient": patient(), "conditions": None, "medications": searchset(),
-        "weight": searchset(weight(70)), "crcl": None, "egfr": None, "pregnancy": None})
+    request = hook_request(
+        "order-sign",
+        [draft()],
+        {
+            "patient": patient(),
+            "conditions": None,
+            "medications": searchset(),
+            "weight": searchset(weight(70)),
+            "crcl": None,
+            "egfr": None,
+            "pregnancy": None,
+        },
+    )
     request["fhirAuthorization"] = AUTH
     assert call(client, request).json() == {"cards": []}
     assert stub.requests == []
 
 
-def test_an_operation_outcome_in_the_prefetch_is_fetched_instead(
-        make_client: AppFactory) -> None:
+def test_an_operation_outcome_in_the_prefetch_is_fetched_instead(make_client: AppFactory) -> None:
     client, stub = stubbed(make_client, EVERYTHING)
-    request = hook_request("order-sign", [draft()], {
-        "patient": patient(), "medications": searchset(), "weight": searchset(weight(70)),
-        "crcl": None, "egfr": None, "pregnancy": None,
-        "conditions": {"resourceType": "OperationOutcome", "issue": [{
-            "severity": "error", "code": "timeout", "diagnostics": "Condition search timed out"}]}})
+    request = hook_request(
+        "order-sign",
+        [draft()],
+        {
+            "patient": patient(),
+            "medications": searchset(),
+            "weight": searchset(weight(70)),
+            "crcl": None,
+            "egfr": None,
+            "pregnancy": None,
+            "conditions": {
+                "resourceType": "OperationOutcome",
+                "issue": [
+                    {
+                        "severity": "error",
+                        "code": "timeout",
+                        "diagnostics": "Condition search timed out",
+                    }
+                ],
+            },
+        },
+    )
     request["fhirAuthorization"] = AUTH
     assert topic_codes(call(client, request).json()) == ["SEIZURE_DISORDER_CONTRAINDICATION"]
     assert stub.paths() == ["Condition"]
 
 
 def _paged(next_url: str) -> dict[str, Any]:
-    first = searchset(med_request("rx-a", concept("617993", "Amoxicillin"), quantity(5, "mL"),
-                                  per_day=2, status="active"))
+    first = searchset(
+        med_request(
+            "rx-a", concept("617993", "Amoxicillin"), quantity(5, "mL"), per_day=2, status="active"
+        )
+    )
     first["link"] = [{"relation": "next", "url": next_url}]
     return first
 
 
-LORAZEPAM_PAGE = searchset(med_request("rx-l", concept("6470", "lorazepam"), quantity(1, "mg"),
-                                       per_day=1, status="active"))
+LORAZEPAM_PAGE = searchset(
+    med_request("rx-l", concept("6470", "lorazepam"), quantity(1, "mg"), per_day=1, status="active")
+)
 
 
-def test_pages_of_the_prefetch_are_followed_on_the_same_server(
-        make_client: AppFactory) -> None:
+def test_pages_of_the_prefetch_are_followed_on_the_same_server(make_client: AppFactory) -> None:
     client, stub = stubbed(make_client, {"MedicationRequest?page=2": LORAZEPAM_PAGE})
-    request = hook_request("order-sign", [draft()], {
-        "patient": patient(), "conditions": None, "weight": None, "crcl": None,
-        "egfr": None, "pregnancy": None,
-        "medications": _paged(f"{FHIR_SERVER}/MedicationRequest?patient=pat-1&page=2")})
+    request = hook_request(
+        "order-sign",
+        [draft()],
+        {
+            "patient": patient(),
+            "conditions": None,
+            "weight": None,
+            "crcl": None,
+            "egfr": None,
+            "pregnancy": None,
+            "medications": _paged(f"{FHIR_SERVER}/MedicationRequest?patient=pat-1&page=2"),
+        },
+    )
     request["fhirAuthorization"] = AUTH
     assert topic_codes(call(client, request).json()) == ["CNS_DEPRESSANT_COMEDICATION"]
     assert stub.paths() == ["MedicationRequest"]
 
 
-@pytest.mark.parametrize(("next_url", "with_auth", "reason"), [
-    ("https://elsewhere.example.test/fhir/MedicationRequest?page=2", True,
-     "a link outside the FHIR server was not followed"),
-    (f"{FHIR_SERVER}/MedicationRequest?page=2", False, "only the first page was supplied"),
-], ids=["other-host", "no-token"])
-def test_pages_that_cannot_be_followed_are_said(make_client: AppFactory, next_url: str,
-                                                with_auth: bool, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("next_url", "with_auth", "reason"),
+    [
+        (
+            "https://elsewhere.example.test/fhir/MedicationRequest?page=2",
+            True,
+            "a link outside the FHIR server was not followed",
+        ),
+        (f"{FHIR_SERVER}/MedicationRequest?page=2", False, "only the first page was supplied"),
+    ],
+    ids=["other-host", "no-token"],
+)
+def test_pages_that_cannot_be_followed_are_said(
+    make_client: AppFactory, next_url: str, with_auth: bool, reason: str
+) -> None:
     client, stub = stubbed(make_client, {})
-    request = hook_request("order-sign", [draft()], {
-        "patient": patient(), "conditions": None, "weight": None, "crcl": None,
-        "egfr": None, "pregnancy": None, "medications": _paged(next_url)})
+    request = hook_request(
+        "order-sign",
+        [draft()],
+        {
+            "patient": patient(),
+            "conditions": None,
+            "weight": None,
+            "crcl": None,
+            "egfr": None,
+            "pregnancy": None,
+            "medications": _paged(next_url),
+        },
+    )
     if with_auth:
         request["fhirAuthorization"] = AUTH
     body = call(client, request).json()
@@ -183,14 +264,18 @@ def test_pages_that_cannot_be_followed_are_said(make_client: AppFactory, next_ur
     assert stub.requests == []
 
 
-@pytest.mark.parametrize(("answer", "reason"), [
-    (httpx.ReadTimeout("slow"), "the FHIR server did not answer in time"),
-    (httpx.ConnectError("refused"), "the FHIR server could not be reached (ConnectError)"),
-    (500, "the FHIR server answered 500"),
-], ids=["timeout", "unreachable", "server-error"])
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (httpx.ReadTimeout("slow"), "the FHIR server did not answer in time"),
+        (httpx.ConnectError("refused"), "the FHIR server could not be reached (ConnectError)"),
+        (500, "the FHIR server answered 500"),
+    ],
+    ids=["timeout", "unreachable", "server-error"],
+)
 def test_a_failed_fetch_is_a_gap_card_not_a_failed_call(
-        make_client: AppFactory, answer: Any, reason: str,
-        caplog: pytest.LogCaptureFixture) -> None:
+    make_client: AppFactory, answer: Any, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
     client, _ = stubbed(make_client, {**EVERYTHING, "Condition": answer})
     request = hook_request("order-sign", [draft()], None)
     request["fhirAuthorization"] = AUTH
@@ -202,14 +287,21 @@ def test_a_failed_fetch_is_a_gap_card_not_a_failed_call(
     assert TOKEN not in caplog.text, "the access token is never logged"
 
 
-@pytest.mark.parametrize(("settings", "with_auth", "reason"), [
-    ({}, False, "not in the prefetch, and no fhirAuthorization to fetch it with"),
-    ({"fhir_server_allowlist": ("https://trusted.example.test/fhir",)}, True,
-     "not in the prefetch, and the fhirServer is not on the allow-list"),
-], ids=["no-authorization", "not-allowed"])
+@pytest.mark.parametrize(
+    ("settings", "with_auth", "reason"),
+    [
+        ({}, False, "not in the prefetch, and no fhirAuthorization to fetch it with"),
+        (
+            {"fhir_server_allowlist": ("https://trusted.example.test/fhir",)},
+            True,
+            "not in the prefetch, and the fhirServer is not on the allow-list",
+        ),
+    ],
+    ids=["no-authorization", "not-allowed"],
+)
 def test_no_fetch_without_a_token_or_outside_the_allow_list(
-        make_client: AppFactory, settings: dict[str, Any], with_auth: bool,
-        reason: str) -> None:
+    make_client: AppFactory, settings: dict[str, Any], with_auth: bool, reason: str
+) -> None:
     client, stub = stubbed(make_client, EVERYTHING, **settings)
     request = hook_request("order-sign", [draft()], {"patient": patient()})
     if with_auth:
@@ -230,8 +322,11 @@ def _by_reference(display: str | None = None) -> dict[str, Any]:
 
 
 def test_a_referenced_medication_is_fetched(make_client: AppFactory) -> None:
-    medication = {"resourceType": "Medication", "id": "med-77",
-                  "code": concept("197391", "Baclofen 10 MG Oral Tablet")}
+    medication = {
+        "resourceType": "Medication",
+        "id": "med-77",
+        "code": concept("197391", "Baclofen 10 MG Oral Tablet"),
+    }
     client, stub = stubbed(make_client, {**EVERYTHING, "Medication/med-77": medication})
     request = hook_request("order-sign", [_by_reference()], None)
     request["fhirAuthorization"] = AUTH
@@ -249,20 +344,30 @@ def test_an_unidentifiable_medication_is_412_with_the_reason(make_client: AppFac
     assert "cards" not in body
 
 
-def test_an_unidentifiable_medication_next_to_baclofen_is_a_card(
-        make_client: AppFactory) -> None:
+def test_an_unidentifiable_medication_next_to_baclofen_is_a_card(make_client: AppFactory) -> None:
     client, _ = stubbed(make_client, {})
     other = _by_reference()
     other["id"] = "rx-2"
-    request = hook_request("order-sign", [draft(), other], {
-        "patient": patient(), "conditions": None, "medications": None, "weight": None,
-        "crcl": None, "egfr": None, "pregnancy": None})
+    request = hook_request(
+        "order-sign",
+        [draft(), other],
+        {
+            "patient": patient(),
+            "conditions": None,
+            "medications": None,
+            "weight": None,
+            "crcl": None,
+            "egfr": None,
+            "pregnancy": None,
+        },
+    )
     body = call(client, request).json()
     assert topic_codes(body) == ["MISSING_DATA"]
     assert "MedicationRequest/rx-2 could not be identified" in body["cards"][0]["detail"]
 
 
 # ---- a real FHIR server on 127.0.0.1 ----------------------------------------------------------
+
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:

@@ -23,10 +23,12 @@ SERVICE = "/cds-services/baclofen-order-sign"
 REQUEST = adult_nothing_wrong()
 ES384 = Signer("ES384")
 RS384 = Signer("RS384")
-SPEC_KEY = Signer("ES384", iss="https://fhir-ehr.example.com/",
-                  private_jwk=json.loads((EXAMPLES / "spec-2.0.1/jwk-private-EXAMPLE-ONLY.json")
-                                         .read_text()),
-                  jku="https://fhir-ehr.example.com/jwk_uri")
+SPEC_KEY = Signer(
+    "ES384",
+    iss="https://fhir-ehr.example.com/",
+    private_jwk=json.loads((EXAMPLES / "spec-2.0.1/jwk-private-EXAMPLE-ONLY.json").read_text()),
+    jku="https://fhir-ehr.example.com/jwk_uri",
+)
 
 
 @pytest.fixture
@@ -36,8 +38,9 @@ def secured(make_client: AppFactory, tmp_path: Path) -> TestClient:
     return make_client(jwt=JwtSettings(issuers=(ISSUER,), jwks=str(jwks)))
 
 
-def post(client: TestClient, token: str | None, path: str = SERVICE,
-         scheme: str = "Bearer") -> httpx.Response:
+def post(
+    client: TestClient, token: str | None, path: str = SERVICE, scheme: str = "Bearer"
+) -> httpx.Response:
     headers = {"Authorization": f"{scheme} {token}"} if token is not None else {}
     return client.post(path, json=REQUEST, headers=headers)
 
@@ -45,9 +48,16 @@ def post(client: TestClient, token: str | None, path: str = SERVICE,
 def rejected(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
-    assert response.json() == {"resourceType": "OperationOutcome", "issue": [{
-        "severity": "error", "code": "login",
-        "diagnostics": "The request could not be authenticated."}]}
+    assert response.json() == {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "login",
+                "diagnostics": "The request could not be authenticated.",
+            }
+        ],
+    }
 
 
 @pytest.mark.parametrize("signer", [ES384, RS384], ids=["ES384", "RS384"])
@@ -57,8 +67,7 @@ def test_a_signed_call_is_accepted(secured: TestClient, signer: Signer) -> None:
     assert response.json() == {"cards": []}
 
 
-def test_discovery_and_feedback_are_authenticated_for_their_own_url(
-        secured: TestClient) -> None:
+def test_discovery_and_feedback_are_authenticated_for_their_own_url(secured: TestClient) -> None:
     assert secured.get("/cds-services", headers=ES384.headers("/cds-services")).status_code == 200
     rejected(secured.get("/cds-services"))
     feedback = f"{SERVICE}/feedback"
@@ -74,18 +83,37 @@ def test_aud_may_be_a_list_holding_the_endpoint(secured: TestClient) -> None:
 
 def _none_token() -> str:
     header = {"alg": "none", "typ": "JWT", "kid": ES384.kid}
-    payload = {"iss": ISSUER, "aud": BASE_URL + SERVICE, "iat": int(time.time()),
-               "exp": int(time.time()) + 300, "jti": "n-1"}
+    payload = {
+        "iss": ISSUER,
+        "aud": BASE_URL + SERVICE,
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 300,
+        "jti": "n-1",
+    }
     part = jwt.utils.base64url_encode  # type: ignore[attr-defined]
-    return (part(json.dumps(header).encode()).decode() + "."
-            + part(json.dumps(payload).encode()).decode() + ".")
+    return (
+        part(json.dumps(header).encode()).decode()
+        + "."
+        + part(json.dumps(payload).encode()).decode()
+        + "."
+    )
 
 
 def _hs(alg: str) -> str:
     now = int(time.time())
     secret = "a-shared-secret-long-enough-for-any-hmac-algorithm-0123456789"
-    return jwt.encode({"iss": ISSUER, "aud": BASE_URL + SERVICE, "iat": now, "exp": now + 300,
-                       "jti": f"hs-{alg}"}, secret, algorithm=alg, headers={"kid": ES384.kid})
+    return jwt.encode(
+        {
+            "iss": ISSUER,
+            "aud": BASE_URL + SERVICE,
+            "iat": now,
+            "exp": now + 300,
+            "jti": f"hs-{alg}",
+        },
+        secret,
+        algorithm=alg,
+        headers={"kid": ES384.kid},
+    )
 
 
 def _tampered() -> str:
@@ -110,20 +138,29 @@ BAD_TOKENS: dict[str, Any] = {
     "aud-other-service": ES384.token(BASE_URL + "/cds-services/baclofen-order-select"),
     "aud-base-url": ES384.token(BASE_URL),
     "aud-trailing-slash": ES384.token(BASE_URL + SERVICE + "/"),
-    "iss-not-trusted": Signer("ES384", iss="https://rogue.example.test/").token(
-        BASE_URL + SERVICE),
+    "iss-not-trusted": Signer("ES384", iss="https://rogue.example.test/").token(BASE_URL + SERVICE),
     "unknown-kid": Signer("ES384").token(BASE_URL + SERVICE),
     "kid-of-another-key": jwt.encode(
         {"iss": ISSUER, "aud": BASE_URL + SERVICE, "iat": NOW, "exp": NOW + 300, "jti": "k"},
-        Signer("ES384").key, algorithm="ES384", headers={"kid": ES384.kid}),
+        Signer("ES384").key,
+        algorithm="ES384",
+        headers={"kid": ES384.kid},
+    ),
     "tampered": _tampered(),
-    "no-jti": jwt.encode({"iss": ISSUER, "aud": BASE_URL + SERVICE, "iat": NOW,
-                          "exp": NOW + 300}, ES384.key, algorithm="ES384",
-                         headers={"kid": ES384.kid}),
-    "no-kid": jwt.encode({"iss": ISSUER, "aud": BASE_URL + SERVICE, "iat": NOW,
-                          "exp": NOW + 300, "jti": "no-kid"}, ES384.key, algorithm="ES384"),
-    "jku-not-allowed": ES384.token(BASE_URL + SERVICE,
-                                   header={"jku": "https://rogue.example.test/jwks"}),
+    "no-jti": jwt.encode(
+        {"iss": ISSUER, "aud": BASE_URL + SERVICE, "iat": NOW, "exp": NOW + 300},
+        ES384.key,
+        algorithm="ES384",
+        headers={"kid": ES384.kid},
+    ),
+    "no-kid": jwt.encode(
+        {"iss": ISSUER, "aud": BASE_URL + SERVICE, "iat": NOW, "exp": NOW + 300, "jti": "no-kid"},
+        ES384.key,
+        algorithm="ES384",
+    ),
+    "jku-not-allowed": ES384.token(
+        BASE_URL + SERVICE, header={"jku": "https://rogue.example.test/jwks"}
+    ),
     "spec-expired-example": (EXAMPLES / "spec-2.0.1/jwt-example-expired.txt").read_text().strip(),
 }
 
@@ -149,8 +186,10 @@ def test_a_replay_to_another_worker_is_401(make_client: AppFactory, tmp_path: Pa
     jwks = tmp_path / "ehr-jwks.json"
     jwks.write_text(json.dumps(ES384.jwks()))
     shared = tmp_path / "jti.sqlite3"
-    workers = [make_client(jwt=JwtSettings(issuers=(ISSUER,), jwks=str(jwks), jti_db=shared))
-               for _ in range(2)]
+    workers = [
+        make_client(jwt=JwtSettings(issuers=(ISSUER,), jwks=str(jwks), jti_db=shared))
+        for _ in range(2)
+    ]
     token = ES384.token(BASE_URL + SERVICE)
     assert post(workers[0], token).status_code == 200
     rejected(post(workers[1], token))
@@ -172,8 +211,13 @@ def test_the_jti_memory_forgets_only_expired_tokens(tmp_path: Path) -> None:
 
 
 def test_the_default_configuration_shares_the_jti_memory() -> None:
-    settings = CdsSettings.from_env({"CDS_JWT_REQUIRED": "1", "CDS_JWT_ISSUERS": ISSUER,
-                                     "CDS_JWT_JKU_ALLOWLIST": "https://ehr.example.org/jwks"})
+    settings = CdsSettings.from_env(
+        {
+            "CDS_JWT_REQUIRED": "1",
+            "CDS_JWT_ISSUERS": ISSUER,
+            "CDS_JWT_JKU_ALLOWLIST": "https://ehr.example.org/jwks",
+        }
+    )
     assert settings.jwt is not None and settings.jwt.jti_db is not None
 
 
@@ -182,9 +226,12 @@ def test_the_spec_example_key_with_its_published_jwks(make_client: AppFactory) -
     its header is allowed but never fetched (offline: the no-network transport would fail)."""
     client = make_client(
         public_base_url="https://cds.example.org",
-        jwt=JwtSettings(issuers=("https://fhir-ehr.example.com/",),
-                        jwks=str(EXAMPLES / "spec-2.0.1/jwks-public.json"),
-                        jku_allowlist=("https://fhir-ehr.example.com/jwk_uri",)))
+        jwt=JwtSettings(
+            issuers=("https://fhir-ehr.example.com/",),
+            jwks=str(EXAMPLES / "spec-2.0.1/jwks-public.json"),
+            jku_allowlist=("https://fhir-ehr.example.com/jwk_uri",),
+        ),
+    )
     aud = "https://cds.example.org" + SERVICE
     assert post(client, SPEC_KEY.token(aud)).status_code == 200
     rejected(post(client, SPEC_KEY.token(BASE_URL + SERVICE)))  # not our public URL
@@ -200,8 +247,11 @@ def test_keys_from_an_allowed_jku(make_client: AppFactory) -> None:
         fetched.append(str(request.url))
         return httpx.Response(200, json=signer.jwks())
 
-    client = make_client(jwt=JwtSettings(issuers=(ISSUER,), jku_allowlist=(jku,),
-                                         transport=httpx.MockTransport(serve)))
+    client = make_client(
+        jwt=JwtSettings(
+            issuers=(ISSUER,), jku_allowlist=(jku,), transport=httpx.MockTransport(serve)
+        )
+    )
     assert post(client, signer.token(BASE_URL + SERVICE)).status_code == 200
     assert post(client, signer.token(BASE_URL + SERVICE)).status_code == 200
     assert fetched == [jku], "the key set is cached"
@@ -213,12 +263,16 @@ def test_the_sandbox_public_key_is_accepted_as_an_out_of_band_key_set() -> None:
     assert jwt.PyJWK(key, algorithm="ES384").key is not None
 
 
-@pytest.mark.parametrize(("settings", "says"), [
-    ({"issuers": (ISSUER,), "jwks": "x.json", "algorithms": ("ES384", "HS256")}, "HS256"),
-    ({"issuers": (ISSUER,), "jwks": "x.json", "algorithms": ("none",)}, "none"),
-    ({"issuers": (), "jwks": "x.json"}, "no issuer"),
-    ({"issuers": (ISSUER,)}, "no key source"),
-], ids=["symmetric", "none", "no-issuer", "no-keys"])
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"issuers": (ISSUER,), "jwks": "x.json", "algorithms": ("ES384", "HS256")}, "HS256"),
+        ({"issuers": (ISSUER,), "jwks": "x.json", "algorithms": ("none",)}, "none"),
+        ({"issuers": (), "jwks": "x.json"}, "no issuer"),
+        ({"issuers": (ISSUER,)}, "no key source"),
+    ],
+    ids=["symmetric", "none", "no-issuer", "no-keys"],
+)
 def test_unsafe_jwt_settings_stop_the_boot(settings: dict[str, Any], says: str) -> None:
     with pytest.raises(ValueError, match=says):
         JwtSettings(**settings)
@@ -228,15 +282,26 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
     assert CdsSettings.from_env({}).jwt is None
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(ES384.jwks()))
-    settings = CdsSettings.from_env({
-        "CDS_JWT_REQUIRED": "true", "CDS_JWT_ISSUERS": f"{ISSUER}, https://b.example.test/",
-        "CDS_JWT_JWKS": str(jwks), "CDS_FEEDBACK_DB": str(tmp_path / "fb.sqlite3"),
-        "CDS_PUBLIC_BASE_URL": "https://cds.example.org/", "CDS_FHIR_TIMEOUT_S": "1.5"})
+    settings = CdsSettings.from_env(
+        {
+            "CDS_JWT_REQUIRED": "true",
+            "CDS_JWT_ISSUERS": f"{ISSUER}, https://b.example.test/",
+            "CDS_JWT_JWKS": str(jwks),
+            "CDS_FEEDBACK_DB": str(tmp_path / "fb.sqlite3"),
+            "CDS_PUBLIC_BASE_URL": "https://cds.example.org/",
+            "CDS_FHIR_TIMEOUT_S": "1.5",
+        }
+    )
     assert settings.jwt is not None
     assert settings.jwt.issuers == (ISSUER, "https://b.example.test/")
     assert settings.jwt.algorithms == ("ES384", "RS384")
     assert settings.public_base_url == "https://cds.example.org"
     assert settings.fhir_timeout_s == 1.5
     with pytest.raises(ValueError, match="is not a file"):
-        CdsSettings.from_env({"CDS_JWT_REQUIRED": "1", "CDS_JWT_ISSUERS": ISSUER,
-                              "CDS_JWT_JWKS": str(tmp_path / "missing.json")})
+        CdsSettings.from_env(
+            {
+                "CDS_JWT_REQUIRED": "1",
+                "CDS_JWT_ISSUERS": ISSUER,
+                "CDS_JWT_JWKS": str(tmp_path / "missing.json"),
+            }
+        )

@@ -12,9 +12,15 @@ import time
 import engine.runtime as runtime
 from engine import AlertRule, Engine, EngineError, Severity, Source, c, m
 
-HIT = AlertRule(id="probe.hit", code="HIT", severity=Severity.WARNING,
-                when=(c.x << (m.kind == "x"),), message="hit {x.n}", suggestion="-",
-                source=Source(document="probe", excerpt="probe"))
+HIT = AlertRule(
+    id="probe.hit",
+    code="HIT",
+    severity=Severity.WARNING,
+    when=(c.x << (m.kind == "x"),),
+    message="hit {x.n}",
+    suggestion="-",
+    source=Source(document="probe", excerpt="probe"),
+)
 
 
 def background() -> None:
@@ -78,9 +84,22 @@ def sessions() -> None:
             engine._host.get_state(engine.name, sid)
         except Exception as exc:  # durable: "Could not get state, error code: 309"
             gone += "309" in str(exc)
-    print("checks:", 2100, "wrong:", wrong, "failed:", failed, "sessions:", len(sids),
-          "gone:", gone, "facts left after a check:", left,
-          "current is the last:", engine._session == sids[-1])
+    print(
+        "checks:",
+        2100,
+        "wrong:",
+        wrong,
+        "failed:",
+        failed,
+        "sessions:",
+        len(sids),
+        "gone:",
+        gone,
+        "facts left after a check:",
+        left,
+        "current is the last:",
+        engine._session == sids[-1],
+    )
     print("survived")
 
 

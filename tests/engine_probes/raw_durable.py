@@ -84,8 +84,16 @@ def delete_without_action(sentinel):
 def sid_collision(sid_a, sid_b):
     """Patient A's allergy and patient B's order, in two live sessions whose sids collide."""
     host = QuietHost()
-    host.register_rulesets({"r": {"join": {"all": [{"a": {"kind": "allergy"}},
-                                                   {"o": {"kind": "order"}}], "run": "join"}}})
+    host.register_rulesets(
+        {
+            "r": {
+                "join": {
+                    "all": [{"a": {"kind": "allergy"}}, {"o": {"kind": "order"}}],
+                    "run": "join",
+                }
+            }
+        }
+    )
     host.assert_fact("r", {"kind": "allergy", "id": "1", "sid": sid_a})
     assert_quietly(host, {"kind": "order", "id": "2", "sid": sid_b})
     print("fired", fired, "state of B is", host.get_state("r", sid_b)["sid"])
@@ -116,14 +124,21 @@ def swallowed_exception():
 
 def lost_derived():
     """An action derives a fact no rule wants, then one a rule wants."""
+
     def derive(c):
         c.assert_fact({"kind": "unused", "id": "d1"})
         c.assert_fact({"kind": "band", "id": "d2"})
 
     ACTIONS["derive"] = derive
     host = QuietHost()
-    host.register_rulesets({"r": {"derive": {"all": [{"m": {"kind": "x"}}], "run": "derive"},
-                                  "alert": {"all": [{"m": {"kind": "band"}}], "run": "alert"}}})
+    host.register_rulesets(
+        {
+            "r": {
+                "derive": {"all": [{"m": {"kind": "x"}}], "run": "derive"},
+                "alert": {"all": [{"m": {"kind": "band"}}], "run": "alert"},
+            }
+        }
+    )
     host.assert_fact("r", {"kind": "x", "id": "1", "sid": "s"})
     print("fired", fired, "exception in state:", "exception" in host.get_state("r", "s"))
 
@@ -144,8 +159,10 @@ def batch_assert():
     host = QuietHost()
     host.register_rulesets({"r": ONE_RULE})
     try:
-        host.assert_facts("r", [{"kind": "unmatched", "id": "1", "sid": "s"},
-                                {"kind": "x", "id": "2", "sid": "s"}])
+        host.assert_facts(
+            "r",
+            [{"kind": "unmatched", "id": "1", "sid": "s"}, {"kind": "x", "id": "2", "sid": "s"}],
+        )
     except engine.MessageNotHandledException:
         print("raised", end=" ")
     print("fired", fired)
@@ -154,9 +171,14 @@ def batch_assert():
 def siblings(count):
     """`count` rules whose first tests one fact matches all at once."""
     host = QuietHost()
-    host.register_rulesets({"r": {
-        f"r{n}": {"all": [{"m": {"$and": [{"kind": "x"}, {"$gt": {"v": n}}]}}], "run": "a"}
-        for n in range(count)}})
+    host.register_rulesets(
+        {
+            "r": {
+                f"r{n}": {"all": [{"m": {"$and": [{"kind": "x"}, {"$gt": {"v": n}}]}}], "run": "a"}
+                for n in range(count)
+            }
+        }
+    )
     try:
         host.assert_fact("r", {"kind": "x", "v": 1000, "id": "1", "sid": "s"})
         print("fired", len(fired))
@@ -166,17 +188,25 @@ def siblings(count):
 
 def bucket(count):
     """`count` distinct first tests under one parent (the root)."""
-    QuietHost().register_rulesets({"r": {
-        f"r{n}": {"all": [{"m": {"kind": f"k{n}"}}], "run": "a"} for n in range(count)}})
+    QuietHost().register_rulesets(
+        {"r": {f"r{n}": {"all": [{"m": {"kind": f"k{n}"}}], "run": "a"} for n in range(count)}}
+    )
     print("registered", count)
 
 
 def exponent_rule(threshold):
     """A rule constant as Python's json writes it (durable registers with json.dumps)."""
     try:
-        QuietHost().register_rulesets({"r": {"a": {
-            "all": [{"m": {"$and": [{"kind": "x"}, {"$gt": {"v": float(threshold)}}]}}],
-            "run": "a"}}})
+        QuietHost().register_rulesets(
+            {
+                "r": {
+                    "a": {
+                        "all": [{"m": {"$and": [{"kind": "x"}, {"$gt": {"v": float(threshold)}}]}}],
+                        "run": "a",
+                    }
+                }
+            }
+        )
         print("registered")
     except Exception as exc:
         print(exc)

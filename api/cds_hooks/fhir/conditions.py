@@ -32,10 +32,12 @@ def _abated(res: Condition) -> bool:
         return True
     period = res.abatementPeriod
     for value, when in (
-            (res.abatementDateTime, res.abatementDateTime),
-            (period, (period.start or period.end) if period else None),
-            (res.abatementAge, None), (res.abatementRange, None),
-            (res.abatementString, None)):
+        (res.abatementDateTime, res.abatementDateTime),
+        (period, (period.start or period.end) if period else None),
+        (res.abatementAge, None),
+        (res.abatementRange, None),
+        (res.abatementString, None),
+    ):
         if value is None or value == "" or (not isinstance(value, str) and not value.given()):
             continue
         if isinstance(when, str) and when[:10] > date.today().isoformat():
@@ -44,8 +46,9 @@ def _abated(res: Condition) -> bool:
     return False
 
 
-def condition_entries(conditions: Iterable[Condition],
-                      pregnancy: Iterable[Observation]) -> list[dict[str, Any]]:
+def condition_entries(
+    conditions: Iterable[Condition], pregnancy: Iterable[Observation]
+) -> list[dict[str, Any]]:
     """Every Condition with its statuses, once. An abatement stands for a past clinical status when
     the resource gives none (FHIR con-4 makes an abated condition inactive, resolved or in
     remission); beside an explicit active, recurrence or relapse status it does not silence
@@ -64,8 +67,11 @@ def condition_entries(conditions: Iterable[Condition],
         if key in seen:
             continue
         seen.add(key)
-        statuses = {k: v for k, v in (("clinical_status", clinical),
-                                      ("verification_status", verification)) if v}
+        statuses = {
+            k: v
+            for k, v in (("clinical_status", clinical), ("verification_status", verification))
+            if v
+        }
         out += [{**entry, **statuses} for entry in coding_entries(res.code)]
     status = latest(pregnancy, [t.PREGNANCY_STATUS])
     if status is not None:
@@ -73,8 +79,9 @@ def condition_entries(conditions: Iterable[Condition],
     return out
 
 
-def coding_entries(concept: CodeableConcept | None, kind: str = "condition"
-                   ) -> list[dict[str, Any]]:
+def coding_entries(
+    concept: CodeableConcept | None, kind: str = "condition"
+) -> list[dict[str, Any]]:
     """One entry per coding with a code, each carrying all the concept's text (its codings'
     displays and its text): a code the rules cannot place (a SNOMED CT concept outside their
     lists, an unspecific ICD-10 code) leaves the decision to the text, which must then be the
@@ -93,10 +100,20 @@ def coding_entries(concept: CodeableConcept | None, kind: str = "condition"
     for coding in concept.coding:
         code = clip(coding.code)
         if code:
-            entries.append({k: v for k, v in (("system", clip(coding.system)),
-                                              ("code", code), ("display", display)) if v})
-    coded = [e for e in entries if code_sets.read_entry(
-        kind, e.get("system"), e.get("code"), None).coded]
+            entries.append(
+                {
+                    k: v
+                    for k, v in (
+                        ("system", clip(coding.system)),
+                        ("code", code),
+                        ("display", display),
+                    )
+                    if v
+                }
+            )
+    coded = [
+        e for e in entries if code_sets.read_entry(kind, e.get("system"), e.get("code"), None).coded
+    ]
     if coded or entries:
         return coded or entries
     return [{"display": display}] if display else []

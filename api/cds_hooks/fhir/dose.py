@@ -60,23 +60,34 @@ class _Measure:
     strength: Strength | None
 
 
-def _measure(q: Quantity, strength: set[Strength], route: str | None, label: str,
-             what: str = "dose") -> Read[_Measure]:
+def _measure(
+    q: Quantity, strength: set[Strength], route: str | None, label: str, what: str = "dose"
+) -> Read[_Measure]:
     """A quantity in mg, µg or g: as written, or a count or volume through the strength."""
     if q.value is None:
-        return Read(None, (gap(f"The {what} has no number: the dose checks could not run.",
-                               "order.dose"),))
+        return Read(
+            None, (gap(f"The {what} has no number: the dose checks could not run.", "order.dose"),)
+        )
     value = float(q.value)
     if not math.isfinite(value) or value <= 0:
-        return Read(None, (gap(f"The {what} value {q.value!r} is not a positive number: the "
-                               "dose checks could not run.", "order.dose"),))
+        return Read(
+            None,
+            (
+                gap(
+                    f"The {what} value {q.value!r} is not a positive number: the "
+                    "dose checks could not run.",
+                    "order.dose",
+                ),
+            ),
+        )
     raw_unit = unit_of(q)
     unit_key = raw_unit.lower()
     try:
         mass = normalise_unit(raw_unit)
         per_tablet = {x for x in strength if x.per == "unit"}
-        return Read(_Measure(value, mass, "mass", mass,
-                             per_tablet.pop() if len(per_tablet) == 1 else None))
+        return Read(
+            _Measure(value, mass, "mass", mass, per_tablet.pop() if len(per_tablet) == 1 else None)
+        )
     except ValueError:
         pass
     if unit_key in t.COUNT_UNITS or unit_key in t.VOLUME_UNITS_ML:
@@ -88,14 +99,25 @@ def _measure(q: Quantity, strength: set[Strength], route: str | None, label: str
             if fitting:
                 why = "is ambiguous (" + ", ".join(sorted(x.describe() for x in fitting)) + ")"
             elif strength:
-                why = "is given per " + ("mL" if per == "unit" else "tablet") + ", not per " + (
-                    "tablet" if per == "unit" else "mL")
+                why = (
+                    "is given per "
+                    + ("mL" if per == "unit" else "tablet")
+                    + ", not per "
+                    + ("tablet" if per == "unit" else "mL")
+                )
             else:
                 why = "could not be determined"
-            return Read(None, (gap(
-                f"The {what} is written as {written}, and the strength of '{label}' {why}: the "
-                "dose in mg is unknown, so the dose checks could not run. Order the dose in "
-                "mg, or a product with its strength.", "order.dose"),))
+            return Read(
+                None,
+                (
+                    gap(
+                        f"The {what} is written as {written}, and the strength of '{label}' {why}: the "
+                        "dose in mg is unknown, so the dose checks could not run. Order the dose in "
+                        "mg, or a product with its strength.",
+                        "order.dose",
+                    ),
+                ),
+            )
         s = fitting.pop()
         mg = round(value * factor * s.mg, 6)
         kind: Kind = "count" if per == "unit" else "volume"
@@ -106,25 +128,46 @@ def _measure(q: Quantity, strength: set[Strength], route: str | None, label: str
             return Read(_Measure(round(mg * 1000, 3), "ug", kind, written_unit, s))
         return Read(_Measure(mg, "mg", kind, written_unit, s))
     if t.PER_KG.search(raw_unit):
-        return Read(None, (gap(
-            f"The {what} is written per kg of body weight ({value:g} {raw_unit}) and the order "
-            "gives no dose in mg: the dose checks could not run.", "order.dose"),))
-    return Read(None, (gap(f"The {what} unit {raw_unit or '(none)'!r} is not one we can "
-                           "convert to mg: the dose checks could not run.", "order.dose"),))
+        return Read(
+            None,
+            (
+                gap(
+                    f"The {what} is written per kg of body weight ({value:g} {raw_unit}) and the order "
+                    "gives no dose in mg: the dose checks could not run.",
+                    "order.dose",
+                ),
+            ),
+        )
+    return Read(
+        None,
+        (
+            gap(
+                f"The {what} unit {raw_unit or '(none)'!r} is not one we can "
+                "convert to mg: the dose checks could not run.",
+                "order.dose",
+            ),
+        ),
+    )
 
 
-def quantity_dose(q: Quantity, strength: set[Strength], route: str | None, instruction: int,
-                  dar: int | None, label: str) -> Read[Dose]:
+def quantity_dose(
+    q: Quantity,
+    strength: set[Strength],
+    route: str | None,
+    instruction: int,
+    dar: int | None,
+    label: str,
+) -> Read[Dose]:
     read = _measure(q, strength, route, label)
     if read.value is None:
         return Read(None, read.gaps)
     m = read.value
-    return Read(Dose(m.value, m.unit, DoseSite(instruction, dar, m.kind, m.written,
-                                                m.strength)))
+    return Read(Dose(m.value, m.unit, DoseSite(instruction, dar, m.kind, m.written, m.strength)))
 
 
-def mg_of(q: Quantity, strength: set[Strength], route: str | None, label: str, what: str
-          ) -> Read[float]:
+def mg_of(
+    q: Quantity, strength: set[Strength], route: str | None, label: str, what: str
+) -> Read[float]:
     """A stated amount (a maximum per dose or per period) in mg."""
     read = _measure(q, strength, route, label, what)
     if read.value is None:
@@ -133,8 +176,19 @@ def mg_of(q: Quantity, strength: set[Strength], route: str | None, label: str, w
 
 
 _PER = re.compile(r"^\(?\s*(?P<n>\d+(?:\.\d+)?)?\s*\.?\s*(?P<unit>[a-z]+)\s*\)?$")
-_TIME_WORDS = {"day": "d", "days": "d", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
-               "mins": "min", "minute": "min", "minutes": "min", "week": "wk", "weeks": "wk"}
+_TIME_WORDS = {
+    "day": "d",
+    "days": "d",
+    "hr": "h",
+    "hrs": "h",
+    "hour": "h",
+    "hours": "h",
+    "mins": "min",
+    "minute": "min",
+    "minutes": "min",
+    "week": "wk",
+    "weeks": "wk",
+}
 
 
 def hours_of(per: str) -> float | None:
@@ -147,8 +201,9 @@ def hours_of(per: str) -> float | None:
     return hours * float(match["n"] or 1) if hours else None
 
 
-def _daily_amount(amount: Quantity | None, per_hours: float | None, strength: set[Strength],
-                  route: str | None) -> Dose | None:
+def _daily_amount(
+    amount: Quantity | None, per_hours: float | None, strength: set[Strength], route: str | None
+) -> Dose | None:
     """An amount given every `per_hours`, as the amount of a day; mL through the strength."""
     if amount is None or amount.value is None or not per_hours or per_hours <= 0:
         return None
@@ -171,8 +226,9 @@ def _daily_amount(amount: Quantity | None, per_hours: float | None, strength: se
     return Dose(round(mg, 6), "mg", None)
 
 
-def rate_dose(dar: DoseAndRate, strength: set[Strength], route: str | None, label: str
-              ) -> Read[Amount]:
+def rate_dose(
+    dar: DoseAndRate, strength: set[Strength], route: str | None, label: str
+) -> Read[Amount]:
     """An infusion rate (intrathecal pumps): the daily amount, given once a day. A rate in
     mL per hour or day is a volume of the product: its concentration gives the amount."""
     rate = dar.rateQuantity
@@ -186,20 +242,37 @@ def rate_dose(dar: DoseAndRate, strength: set[Strength], route: str | None, labe
         den = ratio.denominator
         per_value = float(den.value) if den.value is not None else 1.0
         hours = hours_of(unit_of(den))
-        dose = _daily_amount(ratio.numerator, hours * per_value if hours else None, strength,
-                             route)
+        dose = _daily_amount(ratio.numerator, hours * per_value if hours else None, strength, route)
         if dose is not None:
             return Read(Amount(dose, daily=True))
     if rate is None and ratio is None:
         return Read()
-    volume = any(q is not None and unit_of(q).partition("/")[0].strip().lower()
-                 in t.VOLUME_UNITS_ML for q in (rate, ratio.numerator if ratio else None))
+    volume = any(
+        q is not None and unit_of(q).partition("/")[0].strip().lower() in t.VOLUME_UNITS_ML
+        for q in (rate, ratio.numerator if ratio else None)
+    )
     if volume and len([s for s in strength if s.per == "mL"]) != 1:
-        return Read(None, (gap(f"The infusion rate is a volume, and the concentration of "
-                               f"'{label}' could not be determined: the daily amount is "
-                               "unknown, so the dose checks could not run.", "order.dose"),))
-    return Read(None, (gap("The infusion rate could not be converted to a daily amount: the "
-                           "dose checks could not run.", "order.dose"),))
+        return Read(
+            None,
+            (
+                gap(
+                    f"The infusion rate is a volume, and the concentration of "
+                    f"'{label}' could not be determined: the daily amount is "
+                    "unknown, so the dose checks could not run.",
+                    "order.dose",
+                ),
+            ),
+        )
+    return Read(
+        None,
+        (
+            gap(
+                "The infusion rate could not be converted to a daily amount: the "
+                "dose checks could not run.",
+                "order.dose",
+            ),
+        ),
+    )
 
 
 def zero_amount(dar: DoseAndRate) -> bool:
@@ -212,7 +285,7 @@ def zero_amount(dar: DoseAndRate) -> bool:
 
 
 def _type(dar: DoseAndRate) -> str | None:
-    """"ordered", "calculated" or "admin-amount" (Epic; "Administered Amount" as text)."""
+    """ "ordered", "calculated" or "admin-amount" (Epic; "Administered Amount" as text)."""
     if dar.type is None:
         return None
     for text in [*dar.type.codes(), *dar.type.texts()]:
@@ -234,17 +307,27 @@ def dose_and_rates(dosage: Dosage) -> list[tuple[int | None, DoseAndRate]]:
     return dars or [(None, dosage)]
 
 
-def _entry_amount(dar: DoseAndRate, instruction: int, index: int | None,
-                  strength: set[Strength], route: str | None, label: str) -> Read[Amount]:
+def _entry_amount(
+    dar: DoseAndRate,
+    instruction: int,
+    index: int | None,
+    strength: set[Strength],
+    route: str | None,
+    label: str,
+) -> Read[Amount]:
     if dar.doseQuantity is not None:
         dose = quantity_dose(dar.doseQuantity, strength, route, instruction, index, label)
-    elif dar.doseRange is not None and dar.doseRange.high is not None and (
-            dar.doseRange.high.given()):
+    elif (
+        dar.doseRange is not None
+        and dar.doseRange.high is not None
+        and (dar.doseRange.high.given())
+    ):
         dose = quantity_dose(dar.doseRange.high, strength, route, instruction, None, label)
         if dose.value is not None:
             dose.value.site = None  # a corrected order would have to rewrite the range
-            dose = Read(dose.value, (*dose.gaps, gap(
-                "The dose is a range; its upper value was checked.")))
+            dose = Read(
+                dose.value, (*dose.gaps, gap("The dose is a range; its upper value was checked."))
+            )
     else:
         return rate_dose(dar, strength, route, label)
     return Read(Amount(dose.value), dose.gaps) if dose.value else Read(None, dose.gaps)
@@ -258,8 +341,14 @@ def _rank(amount: Amount) -> int:
     return 1 if site is not None and site.kind in ("count", "volume") else 0
 
 
-def amount_of(dosage: Dosage, instruction: int, strength: set[Strength], route: str | None,
-              label: str, stopping: bool) -> Read[Amount]:
+def amount_of(
+    dosage: Dosage,
+    instruction: int,
+    strength: set[Strength],
+    route: str | None,
+    label: str,
+    stopping: bool,
+) -> Read[Amount]:
     """The dose of one dosage instruction. Of several entries that can be read, the one in
     mg (then in tablets or mL, then a rate), "ordered" before "calculated" before
     "admin-amount"; when their amounts disagree, the largest, said in a gap. When none can
@@ -267,8 +356,7 @@ def amount_of(dosage: Dosage, instruction: int, strength: set[Strength], route: 
     entries = sorted(dose_and_rates(dosage), key=lambda e: _preference(e[1]))
     if stopping and any(zero_amount(dar) for _, dar in entries):
         return Read()  # a stop written as a dose or rate of 0: "no more", not "0 mg"
-    readings = [_entry_amount(dar, instruction, n, strength, route, label)
-                for n, dar in entries]
+    readings = [_entry_amount(dar, instruction, n, strength, route, label) for n, dar in entries]
     found = [(r.value, r) for r in readings if r.value is not None]
     if not found:
         return next((r for r in readings if r.gaps), Read())
@@ -281,6 +369,13 @@ def amount_of(dosage: Dosage, instruction: int, strength: set[Strength], route: 
     if high.mg - low <= max(0.01, high.mg * 0.01):
         return best
     stated = "; ".join(f"{d.mg:g} mg" for d, _ in doses)
-    return Read(Amount(Dose(high.value, high.unit, None)), (*read.gaps, gap(
-        f"The order states its dose in ways that disagree ({stated}): the largest, "
-        f"{high.mg:g} mg, was checked.")))
+    return Read(
+        Amount(Dose(high.value, high.unit, None)),
+        (
+            *read.gaps,
+            gap(
+                f"The order states its dose in ways that disagree ({stated}): the largest, "
+                f"{high.mg:g} mg, was checked."
+            ),
+        ),
+    )

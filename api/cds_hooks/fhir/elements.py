@@ -46,8 +46,7 @@ Flag = Annotated[bool | Absent, _FIRST_FIT]
 Opt = Annotated[T | Absent, _FIRST_FIT]
 # In a list, an element that is not an object is an empty one: the list keeps its length.
 _Item = Annotated[T | Annotated[T, BeforeValidator(_empty)], _FIRST_FIT]
-Many = Annotated[list[_Item[T]] | Annotated[list[_Item[T]], BeforeValidator(_listed)],
-                 _FIRST_FIT]
+Many = Annotated[list[_Item[T]] | Annotated[list[_Item[T]], BeforeValidator(_listed)], _FIRST_FIT]
 Texts = Annotated[list[Text] | Annotated[list[Text], BeforeValidator(_texts)], _FIRST_FIT]
 
 

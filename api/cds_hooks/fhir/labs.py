@@ -31,18 +31,31 @@ def weight_kg(observations: Iterable[Observation]) -> Read[float]:
         return Read()
     q = obs.valueQuantity
     if q is None or q.value is None:
-        return Read(None, (gap("The latest body weight has no value: the weight was not used.",
-                               "patient.weight_kg"),))
+        return Read(
+            None,
+            (
+                gap(
+                    "The latest body weight has no value: the weight was not used.",
+                    "patient.weight_kg",
+                ),
+            ),
+        )
     unit = (q.code or q.unit or "").strip()
     factor = t.WEIGHT_TO_KG.get(unit) or t.WEIGHT_TO_KG.get(unit.lower())
     if factor is None:
-        return Read(None, (gap(f"The body weight unit {unit!r} is not one we read: the weight "
-                               "was not used.", "patient.weight_kg"),))
+        return Read(
+            None,
+            (
+                gap(
+                    f"The body weight unit {unit!r} is not one we read: the weight was not used.",
+                    "patient.weight_kg",
+                ),
+            ),
+        )
     return Read(round(float(q.value) * factor, 3))
 
 
-def renal(observations: Iterable[Observation], codes: Iterable[str], label: str
-          ) -> Read[float]:
+def renal(observations: Iterable[Observation], codes: Iterable[str], label: str) -> Read[float]:
     obs = latest(observations, codes)
     if obs is None:
         return Read()
@@ -53,8 +66,7 @@ def renal(observations: Iterable[Observation], codes: Iterable[str], label: str
     key = unit.replace(" ", "").lower()
     factor = next((f for start, f in t.RENAL_UNITS_ML_MIN if key.startswith(start)), None)
     if factor is None:
-        return Read(None, (gap(f"The {label} unit {unit!r} is not one we read: it was not "
-                               "used."),))
+        return Read(None, (gap(f"The {label} unit {unit!r} is not one we read: it was not used."),))
     ml_min = float(q.value) * factor
     if q.comparator == "<":
         ml_min -= 0.01  # "<15" is below 15: read at the bound it lies under, not on it

@@ -55,12 +55,15 @@ class Product:
             code = clean(coding.code or "")  # NFKC: a full-width code is the code
             system = code_sets.code_system(coding.system)
             if system in ("rxnorm", None) and (
-                    code == t.BACLOFEN_INGREDIENT or code in t.BACLOFEN_PRODUCTS):
+                code == t.BACLOFEN_INGREDIENT or code in t.BACLOFEN_PRODUCTS
+            ):
                 return True
             if system == "atc" and code.upper() == t.BACLOFEN_ATC:
                 return True
-        return any(t.BACLOFEN_WORDS.search(text) for text in self.texts()
-                   + [c.display or "" for c in codings])
+        return any(
+            t.BACLOFEN_WORDS.search(text)
+            for text in self.texts() + [c.display or "" for c in codings]
+        )
 
     def label(self) -> str:
         texts = [x for x in self.texts() if t.BACLOFEN_WORDS.search(x)] or self.texts()
@@ -84,11 +87,20 @@ class Product:
         """Its entry on the co-medication list: its RxNorm coding (or first coding) named by
         the coding's display or the text, so one drug is one finding."""
         codings = self.codings()
-        coding = next((c for system in ("rxnorm", "atc") for c in codings
-                       if code_sets.code_system(c.system) == system),
-                      codings[0] if codings else Coding())
-        entry = {"system": clip(coding.system), "code": clip(coding.code),
-                 "display": clip(coding.display) or clip(self.concept.text)}
+        coding = next(
+            (
+                c
+                for system in ("rxnorm", "atc")
+                for c in codings
+                if code_sets.code_system(c.system) == system
+            ),
+            codings[0] if codings else Coding(),
+        )
+        entry = {
+            "system": clip(coding.system),
+            "code": clip(coding.code),
+            "display": clip(coding.display) or clip(self.concept.text),
+        }
         if not (entry["code"] or entry["display"]):
             entry["display"] = "unnamed medication"
         return {k: v for k, v in entry.items() if v}
@@ -130,6 +142,7 @@ def _strength_of_text(text: str) -> Strength | None:
 
 # ---- where the medication is ------------------------------------------------------------------
 
+
 def relative(reference: str) -> str:
     """'https://ehr/fhir/Medication/1' and 'Medication/1' name the same resource."""
     parts = reference.rstrip("/").split("/")
@@ -138,9 +151,14 @@ def relative(reference: str) -> str:
 
 def index(resources: Iterable[dict[str, Any]]) -> dict[str, Medication]:
     """The Medication resources among `resources`, by "Medication/id"."""
-    return {f"Medication/{m.id}": m for m in (
-        Medication.model_validate(r) for r in resources
-        if r.get("resourceType") == "Medication" and r.get("id"))}
+    return {
+        f"Medication/{m.id}": m
+        for m in (
+            Medication.model_validate(r)
+            for r in resources
+            if r.get("resourceType") == "Medication" and r.get("id")
+        )
+    }
 
 
 def fetched(resources: Mapping[str, dict[str, Any]]) -> dict[str, Medication]:
@@ -168,15 +186,19 @@ def product_of(request: MedicationRequest, known: Mapping[str, Medication]) -> P
     return None
 
 
-def missing_references(requests: Iterable[MedicationRequest], known: Mapping[str, Any]
-                       ) -> list[str]:
+def missing_references(
+    requests: Iterable[MedicationRequest], known: Mapping[str, Any]
+) -> list[str]:
     """The Medication resources the orders reference that no one sent."""
     wanted: list[str] = []
     for request in requests:
-        target = (request.medicationReference.reference or ""
-                  if request.medicationReference else "")
+        target = request.medicationReference.reference or "" if request.medicationReference else ""
         rel = relative(target)
-        if target and not target.startswith("#") and rel.startswith("Medication/") and (
-                rel not in known and rel not in wanted):
+        if (
+            target
+            and not target.startswith("#")
+            and rel.startswith("Medication/")
+            and (rel not in known and rel not in wanted)
+        ):
             wanted.append(rel)
     return wanted

@@ -52,8 +52,9 @@ def selections(ctx: OrderContext) -> set[str] | None:
     refs = {ref_of(r) for r in ctx.resources()} | {str(r.get("id")) for r in ctx.resources()}
     for n, sel in enumerate(ctx.selections):
         if sel not in refs:
-            raise SelectionError(f"context.selections[{n}] {sel!r} is not an order in "
-                                 "context.draftOrders")
+            raise SelectionError(
+                f"context.selections[{n}] {sel!r} is not an order in context.draftOrders"
+            )
     return set(ctx.selections)
 
 
@@ -70,18 +71,24 @@ class Translator:
     def __init__(self, ctx: OrderContext, selected: set[str] | None) -> None:
         self.ctx, self.selected = ctx, selected
         self.drafts = [
-            Draft(raw, MedicationRequest.model_validate(raw),
-                  selected is None or ref_of(raw) in selected or str(raw.get("id")) in selected)
-            for raw in ctx.resources() if raw.get("resourceType") == "MedicationRequest"
-            and raw.get("status") not in ("entered-in-error", "cancelled")]
+            Draft(
+                raw,
+                MedicationRequest.model_validate(raw),
+                selected is None or ref_of(raw) in selected or str(raw.get("id")) in selected,
+            )
+            for raw in ctx.resources()
+            if raw.get("resourceType") == "MedicationRequest"
+            and raw.get("status") not in ("entered-in-error", "cancelled")
+        ]
 
     def _known(self, listed: Any, found: Mapping[str, dict[str, Any]]) -> dict[str, Medication]:
         """Medication resources by reference: in the draft orders' Bundle, in the medication
         list's Bundle, and fetched."""
         return {**index(self.ctx.resources() + entries(listed)), **fetched(found)}
 
-    def triage(self, supplied: dict[str, Any] | None, found: dict[str, dict[str, Any]]
-               ) -> tuple[bool, list[str]]:
+    def triage(
+        self, supplied: dict[str, Any] | None, found: dict[str, dict[str, Any]]
+    ) -> tuple[bool, list[str]]:
         """(is any order to check baclofen, the Medication references still to fetch), before
         any patient data is gathered: a call without baclofen costs no FHIR request."""
         known = self._known((supplied or {}).get("medications"), found)
@@ -89,8 +96,9 @@ class Translator:
         products = [product_of(d.request, known) for d in drafts]
         if any(p is not None and p.is_baclofen() for p in products):
             return True, []
-        return False, missing_references([d.request for d, p in zip(drafts, products, strict=True)
-                                          if p is None], known)
+        return False, missing_references(
+            [d.request for d, p in zip(drafts, products, strict=True) if p is None], known
+        )
 
     def wanted_references(self, prefetched: Prefetched) -> list[str]:
         """Medication references in the active medication list that no one sent."""
@@ -118,8 +126,7 @@ class Translator:
         return Translation(checks, unidentified)
 
 
-def translate(ctx: OrderContext, prefetched: Prefetched, selected: set[str] | None
-              ) -> Translation:
+def translate(ctx: OrderContext, prefetched: Prefetched, selected: set[str] | None) -> Translation:
     return Translator(ctx, selected).translate(prefetched)
 
 
@@ -140,8 +147,9 @@ def _daily(dose: Dose | None, freq: int | None) -> float | None:
     return Regimen(dose, freq).daily_mg()
 
 
-def _check(draft: Draft, product: Product, patient: PatientContext,
-           medications: Read[list[dict[str, Any]]]) -> OrderCheck:
+def _check(
+    draft: Draft, product: Product, patient: PatientContext, medications: Read[list[dict[str, Any]]]
+) -> OrderCheck:
     request = draft.request
     label = product.label()
     route = route_of(request, product)
@@ -170,10 +178,15 @@ def _check(draft: Draft, product: Product, patient: PatientContext,
     notes += action.gaps
     order.update(action.value or {})
     if route.value == "intrathecal" and order["action"] != "stop":
-        notes.append(gap("An order does not carry the intrathecal phase, pump, screening doses "
-                         "or dose history: the screening, first-infusion, titration and "
-                         "pump-malfunction checks could not run. Check them against the pump "
-                         "record.", "order.intrathecal"))
+        notes.append(
+            gap(
+                "An order does not carry the intrathecal phase, pump, screening doses "
+                "or dose history: the screening, first-infusion, titration and "
+                "pump-malfunction checks could not run. Check them against the pump "
+                "record.",
+                "order.intrathecal",
+            )
+        )
     notes += medications.gaps
     case = _case(patient, medications.value or [], order, notes)
     # A corrected order is offered only for one plain dose the card can rewrite exactly.
@@ -181,23 +194,35 @@ def _check(draft: Draft, product: Product, patient: PatientContext,
     return OrderCheck(ref_of(draft.raw), label, draft.raw, case, notes, site)
 
 
-def _case(patient: PatientContext, medications: list[dict[str, Any]], order: dict[str, Any],
-          notes: list[Gap]) -> Case | None:
+def _case(
+    patient: PatientContext,
+    medications: list[dict[str, Any]],
+    order: dict[str, Any],
+    notes: list[Gap],
+) -> Case | None:
     """The Case of every value the Case accepts; each it refuses is named in a gap. Each
     field's own limits come first, then what the Case checks between the patient and the
     order (a birth date after the order date): the order pydantic reports them in."""
     base = {k: order[k] for k in ("action", "route", "date") if order.get(k) is not None}
     data: dict[str, Any] = {
         "patient": {"conditions": patient.conditions, "medications": medications},
-        "order": {k: v for k, v in order.items()
-                  if v is not None and k not in ("time", "dose", "strength", "previous")}}
+        "order": {
+            k: v
+            for k, v in order.items()
+            if v is not None and k not in ("time", "dose", "strength", "previous")
+        },
+    }
     values = {
-        "patient.birth_date": patient.birth_date, "patient.weight_kg": patient.weight_kg,
+        "patient.birth_date": patient.birth_date,
+        "patient.weight_kg": patient.weight_kg,
         "patient.creatinine_clearance_ml_min": patient.creatinine_clearance_ml_min,
         "patient.egfr_ml_min_1_73m2": patient.egfr_ml_min_1_73m2,
-        **{f"order.{k}": order.get(k) for k in ("time", "dose", "strength", "previous")}}
-    first = {path: plausible.held(path, value, base if path.startswith("order.") else None)
-             for path, value in values.items()}
+        **{f"order.{k}": order.get(k) for k in ("time", "dose", "strength", "previous")},
+    }
+    first = {
+        path: plausible.held(path, value, base if path.startswith("order.") else None)
+        for path, value in values.items()
+    }
     born = first["patient.birth_date"]
     beside_order = plausible.held("patient.birth_date", born.value, base)
     first["patient.birth_date"] = Read(beside_order.value, born.gaps)
@@ -212,8 +237,9 @@ def _case(patient: PatientContext, medications: list[dict[str, Any]], order: dic
     return case.value
 
 
-def _strength(product: Product, site: DoseSite | None, form: str | None, route: str | None
-              ) -> dict[str, Any] | None:
+def _strength(
+    product: Product, site: DoseSite | None, form: str | None, route: str | None
+) -> dict[str, Any] | None:
     """The product's strength as the Case takes it: the one the dose was converted with, else
     the product's only strength per tablet (tablets) or per mL (solutions)."""
     strength = site.strength if site is not None else None
@@ -224,18 +250,32 @@ def _strength(product: Product, site: DoseSite | None, form: str | None, route: 
     if strength is None:
         return None
     value, unit = (strength.mg * 1000, "ug") if route == "intrathecal" else (strength.mg, "mg")
-    return {"value": round(value, 6), "unit": unit,
-            "per": "tablet" if strength.per == "unit" else "mL"}
+    return {
+        "value": round(value, 6),
+        "unit": unit,
+        "per": "tablet" if strength.per == "unit" else "mL",
+    }
 
 
-def _action(request: MedicationRequest, route: str | None, dose: Dose | None,
-            freq: int | None, patient: PatientContext) -> Read[dict[str, Any]]:
+def _action(
+    request: MedicationRequest,
+    route: str | None,
+    dose: Dose | None,
+    freq: int | None,
+    patient: PatientContext,
+) -> Read[dict[str, Any]]:
     """start, change or continue, from the current baclofen orders of the same route."""
     action = "stop" if request.status == "stopped" else "start"
     if not patient.medications_known:
-        return Read({"action": action}, (gap(
-            "Without the active medication list this order was checked as a new course "
-            "(start)."),))
+        return Read(
+            {"action": action},
+            (
+                gap(
+                    "Without the active medication list this order was checked as a new course "
+                    "(start)."
+                ),
+            ),
+        )
     prior = (request.priorPrescription.reference or "") if request.priorPrescription else ""
     same_route = []
     for current in patient.current:
@@ -252,8 +292,11 @@ def _action(request: MedicationRequest, route: str | None, dose: Dose | None,
     if route == "intrathecal" and prev_dose is not None:
         prev_dose = Dose(prev_dose.value * (prev_freq or 1), prev_dose.unit, None)
         prev_freq = 1
-    previous = {"dose": {"value": prev_dose.value, "unit": prev_dose.unit} if prev_dose else None,
-                "frequency_per_day": prev_freq, "since": since or None}
+    previous = {
+        "dose": {"value": prev_dose.value, "unit": prev_dose.unit} if prev_dose else None,
+        "frequency_per_day": prev_freq,
+        "since": since or None,
+    }
     previous = {k: v for k, v in previous.items() if v is not None}
     if action == "stop":
         return Read({"action": "stop", "previous": previous})

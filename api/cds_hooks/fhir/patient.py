@@ -60,15 +60,20 @@ class PatientContext:
 def read_patient(prefetched: Prefetched, known: Mapping[str, Medication]) -> PatientContext:
     data = prefetched.data
     patient = next(iter(read_all(Patient, entries(data.get("patient")))), None)
-    observations = read_all(Observation, [r for key in ("weight", "crcl", "egfr")
-                                          for r in entries(data.get(key))])
+    observations = read_all(
+        Observation, [r for key in ("weight", "crcl", "egfr") for r in entries(data.get(key))]
+    )
     birth = birth_date(patient)
     weight = weight_kg(observations)
     crcl = renal(observations, t.CREATININE_CLEARANCE, "creatinine clearance")
     egfr = renal(observations, t.EGFR, "eGFR")
-    conditions = screened("condition", condition_entries(
-        read_all(Condition, entries(data.get("conditions"))),
-        read_all(Observation, entries(data.get("pregnancy")))))
+    conditions = screened(
+        "condition",
+        condition_entries(
+            read_all(Condition, entries(data.get("conditions"))),
+            read_all(Observation, entries(data.get("pregnancy"))),
+        ),
+    )
     current, others = [], []
     read: dict[tuple[Any, ...], dict[str, Any] | None] = {}  # a co-medication's entry, by drug
     for request in read_all(MedicationRequest, entries(data.get("medications"))):
@@ -85,13 +90,29 @@ def read_patient(prefetched: Prefetched, known: Mapping[str, Medication]) -> Pat
             current.append(_current_order(request, product))
         else:
             others.append(entry)
-    notes = (*(gap(n) for n in prefetched.gap_notes()), *birth.gaps, *weight.gaps,
-             *crcl.gaps, *egfr.gaps, *conditions.gaps)
+    notes = (
+        *(gap(n) for n in prefetched.gap_notes()),
+        *birth.gaps,
+        *weight.gaps,
+        *crcl.gaps,
+        *egfr.gaps,
+        *conditions.gaps,
+    )
     # A partial list that already shows baclofen still tells start from change.
     medications_known = "medications" in data and (
-        "medications" not in prefetched.gaps or bool(current))
-    return PatientContext(notes, birth.value, weight.value, crcl.value, egfr.value,
-                          conditions.value or [], current, others, medications_known)
+        "medications" not in prefetched.gaps or bool(current)
+    )
+    return PatientContext(
+        notes,
+        birth.value,
+        weight.value,
+        crcl.value,
+        egfr.value,
+        conditions.value or [],
+        current,
+        others,
+        medications_known,
+    )
 
 
 def _current(request: MedicationRequest) -> bool:
@@ -106,9 +127,11 @@ def _current_order(request: MedicationRequest, product: Product) -> CurrentOrder
 
 
 def since(request: MedicationRequest) -> str | None:
-    starts = [d.timing.repeat.boundsPeriod.start
-              for d in request.dosages
-              if d.timing and d.timing.repeat and d.timing.repeat.boundsPeriod]
+    starts = [
+        d.timing.repeat.boundsPeriod.start
+        for d in request.dosages
+        if d.timing and d.timing.repeat and d.timing.repeat.boundsPeriod
+    ]
     for value in [*starts, request.authoredOn]:
         if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value):
             return value[:10]
@@ -123,32 +146,43 @@ def birth_date(patient: Patient | None) -> Read[str]:
         return Read(value)
     partial = re.fullmatch(r"(\d{4})(?:-(\d{2}))?", value)
     if not partial:
-        return Read(None, (gap(f"The birth date {value!r} could not be read.",
-                               "patient.birth_date"),))
+        return Read(
+            None, (gap(f"The birth date {value!r} could not be read.", "patient.birth_date"),)
+        )
     year, month = int(partial[1]), int(partial[2] or 12)
     if not 1 <= month <= 12:
         return Read()
     # The youngest the patient can be: the stricter paediatric limits apply near a boundary.
     day = calendar.monthrange(year, month)[1]
-    return Read(f"{year}-{month:02d}-{day:02d}", (gap(
-        f"The birth date is given only as {value}: the age was taken as the youngest it can "
-        f"be (born {year}-{month:02d}-{day:02d})."),))
+    return Read(
+        f"{year}-{month:02d}-{day:02d}",
+        (
+            gap(
+                f"The birth date is given only as {value}: the age was taken as the youngest it can "
+                f"be (born {year}-{month:02d}-{day:02d})."
+            ),
+        ),
+    )
 
 
-_LISTS = {"condition": ("problem list", "seizure-disorder, renal, pregnancy and alcohol"),
-          "medication": ("active medication list", "CNS-depressant")}
+_LISTS = {
+    "condition": ("problem list", "seizure-disorder, renal, pregnancy and alcohol"),
+    "medication": ("active medication list", "CNS-depressant"),
+}
 
 
 @lru_cache(maxsize=1 << 14)
-def _findings(kind: Literal["condition", "medication"], entry: tuple[tuple[str, str], ...]
-              ) -> frozenset[str]:
+def _findings(
+    kind: Literal["condition", "medication"], entry: tuple[tuple[str, str], ...]
+) -> frozenset[str]:
     """The findings the rules derive from one entry (a pure function of it): a problem or a
     drug recorded across many patients is read once per process."""
     return frozenset(f["finding"] for f in findings_of_entry(kind, dict(entry)))
 
 
-def screened(kind: Literal["condition", "medication"], found: list[dict[str, Any]]
-             ) -> Read[list[dict[str, Any]]]:
+def screened(
+    kind: Literal["condition", "medication"], found: list[dict[str, Any]]
+) -> Read[list[dict[str, Any]]]:
     """The entries of a list the rules read, by the rules' own derivations
     (rules.derive.findings_of_entry): each with a finding (one that cannot be screened is a
     finding too), once, in the list's order. The others would reach the engine only to be
@@ -166,8 +200,14 @@ def screened(kind: Literal["condition", "medication"], found: list[dict[str, Any
     kept += [e for e, findings in read if findings == {"unscreened_entry"}]
     if len(kept) > MAX_LIST:
         name, checks = _LISTS[kind]
-        return Read(kept[:MAX_LIST], (gap(
-            f"The {name} has {len(found):,} entries, {len(kept):,} of them for the {checks} "
-            f"checks (or not readable); a check takes {MAX_LIST:,}, so "
-            f"{len(kept) - MAX_LIST:,} were not screened. Review them by hand."),))
+        return Read(
+            kept[:MAX_LIST],
+            (
+                gap(
+                    f"The {name} has {len(found):,} entries, {len(kept):,} of them for the {checks} "
+                    f"checks (or not readable); a check takes {MAX_LIST:,}, so "
+                    f"{len(kept) - MAX_LIST:,} were not screened. Review them by hand."
+                ),
+            ),
+        )
     return Read(kept)

@@ -19,13 +19,19 @@ from rules.case import Case, Order, Patient
 T = TypeVar("T")
 
 HUMAN = {
-    "patient.birth_date": "the birth date", "patient.weight_kg": "the body weight",
+    "patient.birth_date": "the birth date",
+    "patient.weight_kg": "the body weight",
     "patient.creatinine_clearance_ml_min": "the creatinine clearance",
-    "patient.egfr_ml_min_1_73m2": "the eGFR", "patient.conditions": "a problem-list entry",
-    "patient.medications": "a medication entry", "order.dose": "the dose",
-    "order.frequency_per_day": "the number of doses a day", "order.time": "the order time",
-    "order.date": "the order date", "order.previous": "the current regimen",
-    "order.form": "the dose form", "order.strength": "the product strength",
+    "patient.egfr_ml_min_1_73m2": "the eGFR",
+    "patient.conditions": "a problem-list entry",
+    "patient.medications": "a medication entry",
+    "order.dose": "the dose",
+    "order.frequency_per_day": "the number of doses a day",
+    "order.time": "the order time",
+    "order.date": "the order date",
+    "order.previous": "the current regimen",
+    "order.form": "the dose form",
+    "order.strength": "the product strength",
 }
 
 
@@ -63,5 +69,12 @@ def case_of(data: dict[str, Any]) -> Read[Case]:
     try:
         return Read(Case.model_validate(data))
     except ValidationError as exc:
-        return Read(None, (gap("The order could not be read into a check: " + "; ".join(
-            i["problem"] for i in validation_items(exc.errors()))),))
+        return Read(
+            None,
+            (
+                gap(
+                    "The order could not be read into a check: "
+                    + "; ".join(i["problem"] for i in validation_items(exc.errors()))
+                ),
+            ),
+        )

@@ -43,8 +43,9 @@ def _shown(mg: float, unit: str) -> str:
     return f"{mg / MG_PER[unit]:g} {unit}"
 
 
-def _period_max_mg(dosage: Dosage, strength: set[Strength], route: str | None, label: str
-                   ) -> Read[float]:
+def _period_max_mg(
+    dosage: Dosage, strength: set[Strength], route: str | None, label: str
+) -> Read[float]:
     """Dosage.maxDosePerPeriod as the most it allows in a day: over a period of a day or
     less, scaled to a day; over a longer period, all of it (it may all fall on one day)."""
     ratio = dosage.maxDosePerPeriod
@@ -55,25 +56,33 @@ def _period_max_mg(dosage: Dosage, strength: set[Strength], route: str | None, l
     hours = hours_of(unit_of(den)) if den is not None else None
     per = float(den.value) if den is not None and den.value is not None else 1.0
     if amount.value is None or not hours or per <= 0:
-        return Read(None, (gap("The order's maximum per period could not be read: it was not "
-                               "checked."),))
+        return Read(
+            None, (gap("The order's maximum per period could not be read: it was not checked."),)
+        )
     return Read(round(amount.value * 24 / min(hours * per, 24), 6))
 
 
-def _dose_max_mg(dosage: Dosage, strength: set[Strength], route: str | None, label: str
-                 ) -> Read[float]:
+def _dose_max_mg(
+    dosage: Dosage, strength: set[Strength], route: str | None, label: str
+) -> Read[float]:
     if dosage.maxDosePerAdministration is None:
         return Read()
-    amount = mg_of(dosage.maxDosePerAdministration, strength, route, label,
-                   "maximum per dose")
+    amount = mg_of(dosage.maxDosePerAdministration, strength, route, label, "maximum per dose")
     if amount.value is None:
-        return Read(None, (gap("The order's maximum per dose could not be read: it was not "
-                               "checked."),))
+        return Read(
+            None, (gap("The order's maximum per dose could not be read: it was not checked."),)
+        )
     return amount
 
 
-def _worst_case(dosage: Dosage, dose: Dose, freq: int | None, strength: set[Strength],
-                route: str | None, label: str) -> Read[tuple[Dose, int | None]]:
+def _worst_case(
+    dosage: Dosage,
+    dose: Dose,
+    freq: int | None,
+    strength: set[Strength],
+    route: str | None,
+    label: str,
+) -> Read[tuple[Dose, int | None]]:
     """The dose and doses a day to check for one instruction, given its maxima."""
     gaps: list[Gap] = []
     unit = dose.unit
@@ -82,8 +91,12 @@ def _worst_case(dosage: Dosage, dose: Dose, freq: int | None, strength: set[Stre
     gaps += dose_max.gaps
     if dose_max.value is not None and dose_max.value > per_dose + 1e-9:
         per_dose = dose_max.value
-        gaps.append(gap(f"The order allows up to {_shown(per_dose, unit)} per dose: the dose "
-                        "checks were run on that maximum."))
+        gaps.append(
+            gap(
+                f"The order allows up to {_shown(per_dose, unit)} per dose: the dose "
+                "checks were run on that maximum."
+            )
+        )
     period_max = _period_max_mg(dosage, strength, route, label)
     gaps += period_max.gaps
     scheduled = per_dose * freq if freq is not None else None
@@ -91,22 +104,30 @@ def _worst_case(dosage: Dosage, dose: Dose, freq: int | None, strength: set[Stre
     daily = period_max.value
     if daily is not None and (prn or scheduled is None or daily > scheduled + 1e-9):
         count = freq or max(1, min(24, math.ceil(daily / per_dose - 1e-9)))
-        gaps.append(gap(f"The order allows up to {_shown(daily, unit)} a day (its maximum "
-                        "per period): the daily-dose checks were run on that maximum."))
-        return Read((Dose(round(daily / count / MG_PER[unit], 6), unit, None), count),
-                    tuple(gaps))
+        gaps.append(
+            gap(
+                f"The order allows up to {_shown(daily, unit)} a day (its maximum "
+                "per period): the daily-dose checks were run on that maximum."
+            )
+        )
+        return Read((Dose(round(daily / count / MG_PER[unit], 6), unit, None), count), tuple(gaps))
     if prn and freq is None:
-        gaps.append(gap("The order is taken as needed, with no schedule and no maximum per "
-                        "day: how much may be taken in a day is unknown, so the daily-dose "
-                        "checks could not run. State a maximum per day.",
-                        "order.frequency_per_day"))
+        gaps.append(
+            gap(
+                "The order is taken as needed, with no schedule and no maximum per "
+                "day: how much may be taken in a day is unknown, so the daily-dose "
+                "checks could not run. State a maximum per day.",
+                "order.frequency_per_day",
+            )
+        )
     if per_dose != dose.mg:
         dose = Dose(round(per_dose / MG_PER[unit], 6), unit, None)
     return Read((dose, freq), tuple(gaps))
 
 
-def regimen_of(request: MedicationRequest, product: Product, route: str | None, label: str
-               ) -> Read[Regimen]:
+def regimen_of(
+    request: MedicationRequest, product: Product, route: str | None, label: str
+) -> Read[Regimen]:
     gaps: list[Gap] = []
     # A stopped (discontinued: v2 order status DC) order written with a dose or rate of 0
     # says "no more", not "0 mg": no dose to read, and no gap for not reading it.
@@ -116,8 +137,12 @@ def regimen_of(request: MedicationRequest, product: Product, route: str | None, 
     sequences = sorted({d.sequence for _, d in dosages if d.sequence is not None})
     if len(sequences) > 1:
         first = sequences[0]
-        gaps.append(gap(f"The order has {len(sequences)} sequential dosage steps; only the "
-                        "first was checked. Check the later steps against the maxima."))
+        gaps.append(
+            gap(
+                f"The order has {len(sequences)} sequential dosage steps; only the "
+                "first was checked. Check the later steps against the maxima."
+            )
+        )
         dosages = [(n, d) for n, d in dosages if d.sequence == first]
     parts: list[tuple[Dose, int | None]] = []
     for n, dosage in dosages:
@@ -147,7 +172,12 @@ def regimen_of(request: MedicationRequest, product: Product, route: str | None, 
     total_mg = sum(d.value * MG_PER[d.unit] * (f or 1) for d, f in parts)
     count = sum(f or 1 for _, f in parts)
     if count > 24:
-        gaps.append(gap("The dosage instructions add up to more than 24 doses a day: the "
-                        "daily-dose checks could not run.", "order.dose"))
+        gaps.append(
+            gap(
+                "The dosage instructions add up to more than 24 doses a day: the "
+                "daily-dose checks could not run.",
+                "order.dose",
+            )
+        )
         return Read(Regimen(None, None), tuple(gaps))
     return Read(Regimen(Dose(round(total_mg / count, 6), "mg", None), count), tuple(gaps))

@@ -34,7 +34,7 @@ class Resource(Element):
 
     @property
     def ref(self) -> str:
-        """"MedicationRequest/rx-1", or the bare type when the resource has no id."""
+        """ "MedicationRequest/rx-1", or the bare type when the resource has no id."""
         return f"{self.resourceType}/{self.id}" if self.id else str(self.resourceType)
 
 
@@ -85,9 +85,13 @@ class Observation(Resource):
 
     def when(self) -> str:
         """When it was observed, as written (ISO text sorts in time order)."""
-        return (self.effectiveDateTime or (self.effectivePeriod.end if self.effectivePeriod
-                                           else None)
-                or self.effectiveInstant or self.issued or "")
+        return (
+            self.effectiveDateTime
+            or (self.effectivePeriod.end if self.effectivePeriod else None)
+            or self.effectiveInstant
+            or self.issued
+            or ""
+        )
 
 
 class Condition(Resource):
@@ -118,8 +122,11 @@ def entries(value: Any) -> list[dict[str, Any]]:
     if value.get("resourceType") != "Bundle":
         return [value]
     found = value.get("entry")
-    return [e["resource"] for e in (found if isinstance(found, list) else [found])
-            if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return [
+        e["resource"]
+        for e in (found if isinstance(found, list) else [found])
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]
 
 
 def read_all(model: type[R], resources: list[dict[str, Any]]) -> list[R]:

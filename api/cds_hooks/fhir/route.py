@@ -54,15 +54,32 @@ def route_of(request: MedicationRequest, product: Product) -> Read[str]:
             elif text:
                 unread.append(text)
     if len(routes) > 1:
-        return Read(None, (gap("The dosage instructions give different routes ("
-                               + ", ".join(sorted(routes)) + "): the route-specific checks "
-                               "could not run.", "order.route"),))
+        return Read(
+            None,
+            (
+                gap(
+                    "The dosage instructions give different routes ("
+                    + ", ".join(sorted(routes))
+                    + "): the route-specific checks "
+                    "could not run.",
+                    "order.route",
+                ),
+            ),
+        )
     if routes:
         return Read(routes.pop())
     if unread:
-        return Read(None, (gap(f"The route {unread[0]!r} is not one we recognise (oral, "
-                               "intrathecal, intravenous, intramuscular, subcutaneous, "
-                               "epidural).", "order.route"),))
+        return Read(
+            None,
+            (
+                gap(
+                    f"The route {unread[0]!r} is not one we recognise (oral, "
+                    "intrathecal, intravenous, intramuscular, subcutaneous, "
+                    "epidural).",
+                    "order.route",
+                ),
+            ),
+        )
     texts = product.texts()
     product_route = {r for x in texts for r in [_route_of_text(x)] if r in ("oral", "intrathecal")}
     if len(product_route) == 1:
@@ -72,18 +89,24 @@ def route_of(request: MedicationRequest, product: Product) -> Read[str]:
     return Read()
 
 
-def form_of(route: str | None, product: Product, site: DoseSite | None, label: str
-            ) -> Read[str]:
+def form_of(route: str | None, product: Product, site: DoseSite | None, label: str) -> Read[str]:
     if route == "intrathecal":
         return Read("intrathecal")
     form = form_of_texts(product.texts())
     if form is None and site is not None:
         form = {"count": "tablet", "volume": "oral_solution" if route == "oral" else None}.get(
-            site.kind)
+            site.kind
+        )
     if route == "oral" and form == "intrathecal":
-        return Read(None, (gap(f"'{label}' is an intrathecal product but the route is oral: "
-                               "check the product and the route."),))
-    if route == "oral" and form is None and t.PARENTERAL_PRODUCT.search(
-            " ".join(product.texts())):
+        return Read(
+            None,
+            (
+                gap(
+                    f"'{label}' is an intrathecal product but the route is oral: "
+                    "check the product and the route."
+                ),
+            ),
+        )
+    if route == "oral" and form is None and t.PARENTERAL_PRODUCT.search(" ".join(product.texts())):
         return Read()
     return Read(form)

@@ -17,11 +17,22 @@ from api.cds_hooks.order_check import Gap
 
 
 def _whole(count: float, written: str) -> Read[int]:
-    if not math.isfinite(count) or abs(count - round(count)) > 1e-6 or not (
-            1 <= round(count) <= 24):
-        return Read(None, (gap(f"The schedule{written} gives {count:.3g} doses a day, not a "
-                               "whole number from 1 to 24: the daily-dose checks could not "
-                               "run.", "order.frequency_per_day"),))
+    if (
+        not math.isfinite(count)
+        or abs(count - round(count)) > 1e-6
+        or not (1 <= round(count) <= 24)
+    ):
+        return Read(
+            None,
+            (
+                gap(
+                    f"The schedule{written} gives {count:.3g} doses a day, not a "
+                    "whole number from 1 to 24: the daily-dose checks could not "
+                    "run.",
+                    "order.frequency_per_day",
+                ),
+            ),
+        )
     return Read(round(count))
 
 
@@ -29,9 +40,16 @@ def _ranged(most: Read[int], least: float, written: str) -> Read[int]:
     """The most frequent end of a range, said in a gap when the range is one."""
     if most.value is None or abs(least - most.value) < 1e-6:
         return most
-    return Read(most.value, (*most.gaps, gap(
-        f"The schedule is a range ({written}): the daily-dose checks were run on its most "
-        f"frequent end, {most.value} doses a day.")))
+    return Read(
+        most.value,
+        (
+            *most.gaps,
+            gap(
+                f"The schedule is a range ({written}): the daily-dose checks were run on its most "
+                f"frequent end, {most.value} doses a day."
+            ),
+        ),
+    )
 
 
 _NUMBERS = ("frequency", "frequencyMax", "period", "periodMax")
@@ -40,8 +58,11 @@ _NUMBERS = ("frequency", "frequencyMax", "period", "periodMax")
 def _of_repeat(repeat: TimingRepeat) -> Read[int] | None:
     """Doses a day from frequency per period; None when the repeat gives no period. A number
     sent but not readable is not taken for the default: the schedule is then not read."""
-    if repeat.period is None and repeat.periodUnit is None and (
-            "period" not in repeat.model_fields_set):
+    if (
+        repeat.period is None
+        and repeat.periodUnit is None
+        and ("period" not in repeat.model_fields_set)
+    ):
         return None
     hours = t.PERIOD_HOURS.get((repeat.periodUnit or "").lower())
     sent = {n: getattr(repeat, n) for n in _NUMBERS if n in repeat.model_fields_set}
@@ -54,18 +75,23 @@ def _of_repeat(repeat: TimingRepeat) -> Read[int] | None:
         return Read()
     most = high * 24 / (short * hours)
     least = low * 24 / (long * hours)
-    return _ranged(_whole(most, ""), least, _written(low, high, short, long,
-                                                    repeat.periodUnit or ""))
+    return _ranged(
+        _whole(most, ""), least, _written(low, high, short, long, repeat.periodUnit or "")
+    )
 
 
 def _written(low: float, high: float, short: float, long: float, unit: str) -> str:
-    """"every 4-6 h", "2-3 times a day": a range as the prescriber wrote it."""
-    times = "" if high == low == 1 else (
-        f"{low:g}-{high:g} times " if high != low else f"{low:g} times ")
+    """ "every 4-6 h", "2-3 times a day": a range as the prescriber wrote it."""
+    times = (
+        ""
+        if high == low == 1
+        else (f"{low:g}-{high:g} times " if high != low else f"{low:g} times ")
+    )
     if short == long == 1 and unit in _PER_ONE:
         return times + _PER_ONE[unit]
-    return times + (f"every {short:g}-{long:g} {unit}" if long != short
-                    else f"every {short:g} {unit}")
+    return times + (
+        f"every {short:g}-{long:g} {unit}" if long != short else f"every {short:g} {unit}"
+    )
 
 
 _PER_ONE = {"d": "a day", "h": "an hour", "wk": "a week"}
@@ -129,10 +155,14 @@ def per_day(dosage: Dosage) -> Read[int]:
     by_code = _of_code(code) if code is not None else None
     if by_code is not None:
         return by_code
-    only_prn = code is not None and not any(_plain(x) for x in code.texts()) and any(
-        t.AS_NEEDED_TEXT.search(x.upper()) for x in code.texts())
+    only_prn = (
+        code is not None
+        and not any(_plain(x) for x in code.texts())
+        and any(t.AS_NEEDED_TEXT.search(x.upper()) for x in code.texts())
+    )
     schedules = repeat is not None and bool(
-        repeat.model_fields_set - {"boundsPeriod"} or repeat.model_extra)
+        repeat.model_fields_set - {"boundsPeriod"} or repeat.model_extra
+    )
     if only_prn and not schedules:
         return Read()  # "PRN" and nothing else: as_needed() says what that means
     if (repeat is not None and repeat.given()) or (code is not None and code.given()):
@@ -140,5 +170,7 @@ def per_day(dosage: Dosage) -> Read[int]:
     return Read()
 
 
-_UNREADABLE: Gap = gap("The dosing schedule could not be read as doses per day: the "
-                       "daily-dose checks could not run.", "order.frequency_per_day")
+_UNREADABLE: Gap = gap(
+    "The dosing schedule could not be read as doses per day: the daily-dose checks could not run.",
+    "order.frequency_per_day",
+)

@@ -1,0 +1,46 @@
+"""Dividing a child's daily dose (000).
+
+000: "0.3-2.0 mg/kg in 2-4 divided doses daily".
+
+When a child's (under 18) oral order gives fewer than 2 or more than 4 doses a day (not a stop),
+Then DOSING_FREQUENCY_OUTSIDE_RANGE (warning): 2-4 doses, preferably 4. The suggested regimen
+of the check (rules/oral/regimen.py) uses the same usual numbers of doses.
+"""
+
+from __future__ import annotations
+
+from engine import AlertRule, Severity, c, m
+from rules.sources import PAED_SMPC, Passage
+
+DIVIDED_DOSES_CHILD = (2, 4)
+PREFERRED_DOSES_CHILD = 4  # 000: "preferably in 4 divided doses"
+USUAL_DOSES_ADULT = 3  # 001: the regimen is given three times daily
+
+DIVISION_SOURCE = Passage(PAED_SMPC, "0.3-2.0 mg/kg in 2-4 divided doses daily")
+
+RULES = [
+    AlertRule(
+        id="oral_dose.division_child",
+        code="DOSING_FREQUENCY_OUTSIDE_RANGE",
+        severity=Severity.WARNING,
+        when=(
+            c.band << ((m.kind == "age_band") & (m.paediatric == True)),
+            c.order
+            << (
+                (m.kind == "order")
+                & (m.route == "oral")
+                & (m.action != "stop")
+                & (
+                    (m.frequency_per_day < DIVIDED_DOSES_CHILD[0])
+                    | (m.frequency_per_day > DIVIDED_DOSES_CHILD[1])
+                )
+            ),
+        ),
+        message="{order.frequency_per_day} dose(s) a day for a child aged {band.years}: a child's "
+        "daily dose should be divided into 2-4 doses.",
+        suggestion="Divide the daily dose into 2-4 doses (preferably 4).",
+        evidence=("order.frequency_per_day", "age_years=band.years"),
+        source=DIVISION_SOURCE,
+        description="Child's daily dose not divided into 2-4 doses.",
+    ),
+]

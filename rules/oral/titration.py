@@ -1,0 +1,216 @@
+"""Titration of an oral course (001 for adults, 000 for children).
+
+001: "The following gradually incremented dosage regime is suggested but may need adjustment to
+suit individual patient requirements." (5, 10, 15, 20 mg three times daily, each for three
+days: steps of 15 mg/day at intervals of three days.)
+000: "The dosage should be raised cautiously, at about 1 week intervals, until it becomes
+sufficient for the child's individual requirements."
+
+When an adult's daily dose is raised by more than 15 mg/day, or sooner than 3 days after the
+last change, Then TITRATION_TOO_FAST (warning): keep the current dose until the next step is
+due, then at most +15 mg/day.
+When a child's daily dose is raised sooner than 7 days after the last change, Then the same
+warning: keep the current dose until the week is over.
+When a dose change gives no previous regimen (or no dose or frequency in it), or no date of the
+last change, Then MISSING_DATA names the field: the step or the interval could not be checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from engine import AlertRule, Derivation, Severity, c, m
+from rules.sources import ADULT_SMPC, PAED_SMPC, Passage
+from rules.vocabulary import DoseStep, TitrationNext
+
+STEP_MAX_MG_DAY_ADULT = 15  # 001: 5 mg three times daily more every three days
+STEP_MIN_DAYS_ADULT = 3
+STEP_MIN_DAYS_CHILD = 7  # 000: "at about 1 week intervals"
+
+TITRATION_ADULT_SOURCE = Passage(
+    ADULT_SMPC,
+    "The following gradually incremented dosage regime is suggested but may need adjustment to "
+    "suit individual patient requirements.",
+    note="The regime that follows: 5, 10, 15, 20 mg three times daily, each for three days, "
+    "i.e. steps of 15 mg/day at intervals of three days. 002's 'gradual increases of 5 to 15 "
+    "mg' agrees on the step.",
+)
+TITRATION_CHILD_SOURCE = Passage(
+    PAED_SMPC,
+    "The dosage should be raised cautiously, at about 1 week intervals, until it becomes "
+    "sufficient for the child's individual requirements.",
+    note="'About 1 week' is read as at least 7 days. 003 (secondary) titrates over 10-12 weeks.",
+)
+
+
+def next_step(step: DoseStep, max_step: float | None, min_days: int) -> Iterator[TitrationNext]:
+    """Which limit the step broke, the largest step allowed now and the date the next one is
+    due (the last change plus the interval)."""
+    too_large = max_step is not None and step.increase_mg > max_step
+    too_soon = step.days_since_change is not None and step.days_since_change < min_days
+    due = (
+        (date.fromisoformat(step.since) + timedelta(days=min_days)).isoformat()
+        if (too_soon and step.since is not None)
+        else None
+    )
+    yield TitrationNext(
+        too_large=too_large,
+        too_soon=too_soon,
+        max_to_mg=(min(step.to_mg, step.from_mg + max_step) if max_step is not None else None),
+        due=due,
+    )
+
+
+_adult = (m.kind == "age_band") & (m.band == "adult")
+_child = (m.kind == "age_band") & (m.paediatric == True)
+_increase = (m.kind == "dose_step") & (m.route == "oral") & (m.increase_mg > 0)
+_ADULT_TOO_FAST = (
+    c.band << _adult,
+    c.step
+    << (
+        _increase
+        & ((m.increase_mg > STEP_MAX_MG_DAY_ADULT) | (m.days_since_change < STEP_MIN_DAYS_ADULT))
+    ),
+)
+_CHILD_TOO_SOON = (
+    c.band << _child,
+    c.step << (_increase & (m.days_since_change < STEP_MIN_DAYS_CHILD)),
+)
+_change = (m.kind == "order") & (m.action == "change") & ((m.route == "oral") | -m.route)
+
+RULES = [
+    Derivation(
+        id="oral_dose.titration_next_adult",
+        when=_ADULT_TOO_FAST,
+        derive=next_step,
+        params={"max_step": STEP_MAX_MG_DAY_ADULT, "min_days": STEP_MIN_DAYS_ADULT},
+        doc="The largest step allowed now and the date the next one is due.",
+    ),
+    Derivation(
+        id="oral_dose.titration_next_child",
+        when=_CHILD_TOO_SOON,
+        derive=next_step,
+        params={"max_step": None, "min_days": STEP_MIN_DAYS_CHILD},
+        doc="The date the next step is due.",
+    ),
+    AlertRule(
+        id="oral_dose.titration_adult",
+        code="TITRATION_TOO_FAST",
+        severity=Severity.WARNING,
+        when=(*_ADULT_TOO_FAST, c.next << (m.kind == "titration_next")),
+        message="Dose raised from {step.from_mg:g} to {step.to_mg:g} mg/day: {if next.too_large}"
+        "a step of +{step.increase_mg:g} mg/day exceeds {max_step:g} mg/day{if next.too_soon} "
+        "and {end}{end}{if next.too_soon}{step.days_since_change} day(s) after the last change "
+        "is sooner than {min_days} days{end}.",
+        suggestion="{if next.too_soon}Keep {step.from_mg:g} mg/day until {next.due} ({min_days} "
+        "days after the last change on {step.since}), then increase by at most {max_step:g} "
+        "mg/day (to at most {next.max_to_mg:g} mg/day).{else}Increase by at most {max_step:g} "
+        "mg/day (to at most {next.max_to_mg:g} mg/day) now, and no sooner than every "
+        "{min_days} days.{end}",
+        params={"max_step": STEP_MAX_MG_DAY_ADULT, "min_days": STEP_MIN_DAYS_ADULT},
+        evidence=(
+            "step.* -reduction_fraction",
+            "max_step_mg_day=max_step",
+            "min_days_between_steps=min_days",
+        ),
+        source=TITRATION_ADULT_SOURCE,
+        description="Adult step-up above 15 mg/day or sooner than 3 days after the last change.",
+    ),
+    AlertRule(
+        id="oral_dose.titration_child",
+        code="TITRATION_TOO_FAST",
+        severity=Severity.WARNING,
+        when=(*_CHILD_TOO_SOON, c.next << (m.kind == "titration_next")),
+        message="Dose raised from {step.from_mg:g} to {step.to_mg:g} mg/day: "
+        "{step.days_since_change} day(s) after the last change is sooner than {min_days} days.",
+        suggestion="Keep {step.from_mg:g} mg/day until {next.due} ({min_days} days after the "
+        "last change on {step.since}), then increase cautiously.",
+        params={"min_days": STEP_MIN_DAYS_CHILD},
+        evidence=("step.* -reduction_fraction", "min_days_between_steps=min_days"),
+        source=TITRATION_CHILD_SOURCE,
+        description="Child's dose increased sooner than about a week after the last change.",
+    ),
+    AlertRule(
+        id="missing.previous_regimen",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(c.order << (_change & (m.has_previous == False)),),
+        message="Dose change without order.previous: the titration step could not be checked.",
+        suggestion="Give the regimen being changed: order.previous.dose, frequency_per_day and "
+        "since.",
+        params={"missing": ["order.previous"]},
+        evidence=("missing",),
+        source=TITRATION_ADULT_SOURCE,
+        description="Dose change without the previous regimen: titration could not be checked.",
+    ),
+    AlertRule(
+        id="missing.previous_dose",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.order
+            << (
+                _change & (m.has_previous == True) & -m.prev_dose_value & +m.prev_frequency_per_day
+            ),
+        ),
+        message="Dose change without order.previous.dose: the titration step could not be checked.",
+        suggestion="Give the regimen being changed: order.previous.dose, frequency_per_day and "
+        "since.",
+        params={"missing": ["order.previous.dose"]},
+        evidence=("missing",),
+        source=TITRATION_ADULT_SOURCE,
+        description="Dose change whose previous regimen has no dose.",
+    ),
+    AlertRule(
+        id="missing.previous_frequency",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.order
+            << (
+                _change & (m.has_previous == True) & +m.prev_dose_value & -m.prev_frequency_per_day
+            ),
+        ),
+        message="Dose change without order.previous.frequency_per_day: the titration step "
+        "could not be checked.",
+        suggestion="Give the regimen being changed: order.previous.dose, frequency_per_day and "
+        "since.",
+        params={"missing": ["order.previous.frequency_per_day"]},
+        evidence=("missing",),
+        source=TITRATION_ADULT_SOURCE,
+        description="Dose change whose previous regimen has no frequency.",
+    ),
+    AlertRule(
+        id="missing.previous_dose_and_frequency",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.order
+            << (
+                _change & (m.has_previous == True) & -m.prev_dose_value & -m.prev_frequency_per_day
+            ),
+        ),
+        message="Dose change without order.previous.dose, order.previous.frequency_per_day: "
+        "the titration step could not be checked.",
+        suggestion="Give the regimen being changed: order.previous.dose, frequency_per_day and "
+        "since.",
+        params={"missing": ["order.previous.dose", "order.previous.frequency_per_day"]},
+        evidence=("missing",),
+        source=TITRATION_ADULT_SOURCE,
+        description="Dose change whose previous regimen has neither dose nor frequency.",
+    ),
+    AlertRule(
+        id="missing.previous_since",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(c.order << (_change & (m.has_previous == True) & -m.prev_since),),
+        message="Dose change without the date of the last change: the titration interval could "
+        "not be checked.",
+        suggestion="Give order.previous.since (the date the current regimen started).",
+        params={"missing": ["order.previous.since"]},
+        evidence=("missing",),
+        source=TITRATION_ADULT_SOURCE,
+        description="Dose change without previous.since: interval not checked.",
+    ),
+]

@@ -1,0 +1,410 @@
+"""The fact vocabulary: every kind of fact the baclofen rules read or derive, with its fields.
+
+The start-up lint resolves every field a rule condition, template or declared evidence names
+against these declarations (a misspelt field refuses to start), and rule functions read their
+facts typed as these kinds, so mypy checks what they read. A field that may be absent is
+`X | None = None`: rules test its absence with `-m.field`. Field order is the order evidence
+shows them in (cards print "Checked values" in that order).
+
+Units are in the field names (`mg`, `ug`, `_kg`, `_ml_min`, `_hours`, `_pct`). Times are ISO
+date-times in UTC, dates ISO dates.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from engine import Fact, Vocabulary
+
+# -- input: the case as facts (rules/facts.py) -----------------------------------------------
+
+
+class PatientFact(Fact, kind="patient"):
+    birth_date: str | None = None
+    age_years: float | None = None
+    weight_kg: float | None = None
+    crcl_ml_min: float | None = None
+    egfr_ml_min: float | None = None
+    on_dialysis: bool | None = None
+    pregnant: bool | None = None
+    hospital_supervised: bool | None = None
+    alcohol_use: bool | None = None
+
+
+class OrderFact(Fact, kind="order"):
+    """The order, with its previous regimen and its intrathecal details flattened in."""
+
+    date: str
+    time: str | None = None
+    action: str
+    route: str | None = None
+    form: str | None = None
+    dose_value: float | None = None
+    dose_unit: str | None = None
+    frequency_per_day: int | None = None
+    strength_mg: float | None = None  # mg per `strength_per` of the product, when known
+    strength_per: Literal["tablet", "mL"] | None = None
+    taper: bool | None = None
+    prev_dose_value: float | None = None
+    prev_dose_unit: str | None = None
+    prev_frequency_per_day: int | None = None
+    prev_since: str | None = None
+    has_previous: bool | None = None
+    has_intrathecal: bool | None = None
+    it_phase: str | None = None
+    it_origin: str | None = None
+    it_pump: str | None = None
+    it_infusion_started: str | None = None
+    it_n_history: int | None = None
+    it_n_screening: int | None = None
+
+
+class ItbRegimen(Fact, kind="itb_history"):
+    """One regimen of the infusion (order.intrathecal.history, same-dose entries folded:
+    rules/intrathecal/regimens.py)."""
+
+    seq: int
+    time: str
+    dose_value: float
+    dose_unit: str
+    effect: str | None = None
+    first: bool
+    last: bool
+
+
+class ItbTestDose(Fact, kind="itb_test_dose"):
+    seq: int
+    time: str
+    dose_value: float
+    dose_unit: str
+    response: str | None = None
+    effect_hours: float | None = None
+    last: bool
+
+
+class ItbWithdrawalSign(Fact, kind="itb_withdrawal_sign"):
+    sign: str
+
+
+class ConditionEntry(Fact, kind="condition"):
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+    clinical_status: str | None = None
+    verification_status: str | None = None
+
+
+class MedicationEntry(Fact, kind="medication"):
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+# -- derived: shared (rules/derive.py) -------------------------------------------------------
+
+
+class Age(Fact, kind="age"):
+    years: int
+    exact_years: float
+    basis: str
+
+
+class AgeBand(Fact, kind="age_band"):
+    band: Literal["under_8", "8_to_17", "adult"]
+    paediatric: bool
+    years: int
+
+
+class DailyDose(Fact, kind="daily_dose"):
+    mg: float
+    ug: float
+    dose_mg: float  # one dose
+    frequency_per_day: int
+    unit_written: str
+    route: str | None = None
+    written: str  # the dose as the order wrote it ("20 g")
+
+
+class PreviousDailyDose(Fact, kind="previous_daily_dose"):
+    mg: float
+    ug: float
+    route: str | None = None
+
+
+class DoseStep(Fact, kind="dose_step"):
+    """The step from the previous regimen to the ordered one (oral and any route)."""
+
+    from_mg: float
+    to_mg: float
+    increase_mg: float
+    reduction_fraction: float
+    route: str | None = None
+    since: str | None = None
+    days_since_change: int | None = None
+
+
+class WeightBasedDose(Fact, kind="weight_based_dose"):
+    mg_per_kg_day: float
+    mg: float
+    weight_kg: float
+    route: str | None = None
+
+
+class RenalFunction(Fact, kind="renal_function"):
+    ml_min: float
+    measure: str
+
+
+class Finding(Fact, kind="finding"):
+    """Something the record says about the patient: a condition, a co-medication, a flag, or
+    an entry that could not be screened."""
+
+    finding: str
+    entry_kind: str | None = None
+    reason: str | None = None
+    drug_class: str | None = None
+    basis: str | None = None
+    label: str
+    problem: str | None = None
+    screened_by_text: bool | None = None
+
+
+# -- derived: oral dosing (rules/oral/) ------------------------------------------------------
+
+
+class DailyCeiling(Fact, kind="daily_ceiling"):
+    """The most a patient's oral daily dose may be: the age maximum (000, 001) and, for a
+    child of known weight, 2 mg/kg/day when that is lower (rules/oral/caps.py)."""
+
+    mg_day: int | float
+    age_max_mg_day: int
+    weight_lower: bool  # 2 mg/kg/day is below the age maximum
+    age_lower: bool  # the age maximum is below 2 mg/kg/day
+    mg_per_kg_day: float | None = None
+    weight_kg: float | None = None
+    weight_mg_day: float | None = None  # 2 mg/kg/day as mg/day
+
+
+class ChildStart(Fact, kind="child_start"):
+    """A child's recommended start: about 0.3 mg/kg/day, never above the adult 15 mg/day
+    (rules/oral/starting_dose.py)."""
+
+    mg_day: int | float
+    by_weight_mg_day: float
+    weight_kg: float
+    limited_by_adult_start: bool
+
+
+class TitrationNext(Fact, kind="titration_next"):
+    """What the next oral step may be (rules/oral/titration.py)."""
+
+    too_large: bool
+    too_soon: bool
+    max_to_mg: float | None = None
+    due: str | None = None
+
+
+class CutFloor(Fact, kind="cut_floor"):
+    """The least an oral daily dose may be cut to in one step (rules/oral/discontinuation.py)."""
+
+    min_mg_day: float
+
+
+class RegimenLimit(Fact, kind="regimen_limit"):
+    """A limit an alert set on the ordered oral regimen, for the one suggested regimen of the
+    check (rules/oral/regimen.py): a daily ceiling, a limit that gives no number (then no
+    regimen is suggested), or the oral solution instead of tablets."""
+
+    code: str
+    limit: Literal["daily_ceiling", "no_number", "oral_solution"]
+    max_mg_day: int | float | None = None
+    paediatric: bool | None = None
+
+
+class SuggestedRegimen(Fact, kind="suggested_regimen", result=True):
+    """The one corrected oral regimen a check suggests, under every limit that fired: what the
+    alerts quote and what CDS Hooks offers as the corrected order."""
+
+    per_dose_mg: float
+    doses_per_day: int
+    daily_mg: float
+    form: str | None = None
+    oral_solution: bool
+    rounding_mg: float
+    per_dose_tablets: float | None = None
+    max_mg_day: float | None = None
+    answers: list[str]  # the alert codes whose limits it applies
+
+
+class OrderRemoval(Fact, kind="order_removal", result=True):
+    """The order should not be given at all: the alert code that says why."""
+
+    code: str
+
+
+# -- derived: route and units (rules/route_and_units.py) -------------------------------------
+
+
+class DoseRatio(Fact, kind="dose_ratio"):
+    """An intrathecal test bolus as a multiple of the largest test dose."""
+
+    times_max_test_dose: float
+
+
+# -- derived: intrathecal (rules/intrathecal/) -----------------------------------------------
+
+
+class ItbStep(Fact, kind="itb_step"):
+    """A regimen change: between two regimens of the history, or the one this order makes
+    (`proposed`)."""
+
+    seq: int
+    proposed: bool
+    restart: bool | None = None
+    from_ug: float
+    to_ug: float
+    change_pct: float
+    direction: Literal["increase", "decrease", "unchanged"]
+    hours_since_last_change: float | None = None
+    at: str | None = None
+    effect_after: str | None = None
+    from_ended_hours_ago: float | None = None
+
+
+class ItbStepLimit(Fact, kind="itb_step_limit"):
+    """The dose an intrathecal step may go to under a percentage limit: at most +limit_pct
+    for an increase, at least -limit_pct for a reduction."""
+
+    direction: Literal["increase", "decrease"]
+    limit_pct: int
+    to_ug: float
+
+
+class ItbResumedInfusion(Fact, kind="itb_resumed_infusion"):
+    """A restart (a start with history) against the initial dose: the first regimen."""
+
+    ordered_ug: float
+    initial_ug: float
+    initial_since: str
+    change_pct: float
+
+
+class ItbResumedFrom(Fact, kind="itb_resumed_from"):
+    """A restart against the regimen before the interruption: the last one."""
+
+    last_ug: float
+    versus_last: Literal["above", "same", "below"]
+
+
+class ItbInfusionAge(Fact, kind="itb_infusion_age"):
+    exact: bool
+    hours: float
+    basis: str
+
+
+class ItbBolus(Fact, kind="itb_bolus"):
+    seq: int
+    time: str
+    ug: float
+    last: bool
+    response: str | None = None
+    effect_hours: float | None = None
+
+
+class ItbTestStep(Fact, kind="itb_test_step"):
+    from_ug: float
+    to_ug: float
+    increase_ug: float
+    hours_since_previous: float | None = None
+
+
+class ItbInitialInfusion(Fact, kind="itb_initial_infusion"):
+    ordered_ug: float
+    test_ug: float
+    expected_ug: list[float]
+    nearest_ug: float
+    deviation_pct: float
+    effect_known: bool
+    effect_hours: float | None = None
+    doubled_ug: float  # twice the bolus
+    effect_prolonged: bool | None = None  # its effect lasted over 12 h
+
+
+class ItbScreeningIssue(Fact, kind="itb_screening_issue"):
+    issue: str
+    from_ug: float | None = None
+    to_ug: float
+    increase_ug: float | None = None
+    hours_since_previous: float | None = None
+    effect_hours: float | None = None
+    # Goal reached: the infusion the effective bolus calls for, and whether its effect lasted
+    # over 12 h (then the bolus unchanged, else doubled).
+    start_ug: float | None = None
+    effect_prolonged: bool | None = None
+
+
+class ItbNoEffectSince(Fact, kind="itb_no_effect_since"):
+    seq: int
+    since: str
+
+
+class ItbCumulativeRise(Fact, kind="itb_cumulative_rise"):
+    from_ug: float
+    to_ug: float
+    change_pct: float
+    hours_ago: float
+    regimens_without_effect: int
+
+
+class ItbRedFlag(Fact, kind="itb_red_flag"):
+    from_step: bool
+    pattern: str
+    from_ug: float | None = None
+    to_ug: float | None = None
+    change_pct: float | None = None
+    factor: float | None = None
+    hours_ago: float | None = None
+    regimens_without_effect: int | None = None
+    increases: int | None = None
+    doses_ug: list[float] | None = None
+    sign: str | None = None
+
+
+KINDS: tuple[type[Fact], ...] = (
+    PatientFact,
+    OrderFact,
+    ItbRegimen,
+    ItbTestDose,
+    ItbWithdrawalSign,
+    ConditionEntry,
+    MedicationEntry,
+    Age,
+    AgeBand,
+    DailyDose,
+    PreviousDailyDose,
+    DoseStep,
+    WeightBasedDose,
+    RenalFunction,
+    Finding,
+    DailyCeiling,
+    ChildStart,
+    TitrationNext,
+    CutFloor,
+    RegimenLimit,
+    SuggestedRegimen,
+    OrderRemoval,
+    DoseRatio,
+    ItbStep,
+    ItbStepLimit,
+    ItbResumedInfusion,
+    ItbResumedFrom,
+    ItbInfusionAge,
+    ItbBolus,
+    ItbTestStep,
+    ItbInitialInfusion,
+    ItbScreeningIssue,
+    ItbNoEffectSince,
+    ItbCumulativeRise,
+    ItbRedFlag,
+)
+VOCABULARY = Vocabulary.of(KINDS)
