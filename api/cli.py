@@ -120,7 +120,7 @@ def _serve(host: str | None, port: int | None, workers: int | None) -> int:
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    from rules.catalog import RULESET_VERSION
+    from rules.release import RULESET_VERSION
 
     try:
         package = version("baclofen-cds")

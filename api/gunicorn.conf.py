@@ -90,7 +90,7 @@ def child_exit(server: object, worker: object) -> None:
     """A worker exited (or was killed): its live gauges leave the sums."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]
 
 
 def on_exit(server: object) -> None:

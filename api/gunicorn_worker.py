@@ -33,7 +33,7 @@ class Worker(UvicornWorker):
             request_timeout=settings.request_timeout,
             max_connections=settings.concurrency,
         )
-        self.config.http = protocol_class(limits)  # type: ignore[assignment]
+        self.config.http = protocol_class(limits)
         # uvicorn answers 503 once this many connections or requests are open; the protocol
         # closes idle connections first, so the 503 means every connection is busy.
         self.config.limit_concurrency = settings.concurrency + 1

@@ -170,13 +170,6 @@ class Quantity(_Model):
     unit: DoseUnit = Field(description="mg, g or ug (mcg, µg accepted)")
 
 
-class Strength(Quantity):
-    """The product's strength: `value` `unit` in one tablet, or in one mL of a solution. Lets
-    a corrected dose be given in half tablets or mL."""
-
-    per: Literal["tablet", "mL"] = Field(description="tablet or mL")
-
-
 class OrderDose(Quantity):
     """The order's dose. Zero is accepted on a stop only: EHRs write a discontinuation as a
     dose (or rate) of 0, and refusing it kept the taper checks from running."""
@@ -355,6 +348,17 @@ class Intrathecal(_Model):
         return self
 
 
+class Strength(_Model):
+    """The product's strength: mg (or g, ug) per tablet or per mL. With it a suggested dose is
+    rounded to what can be given: half a tablet, or 0.5 mg of a solution."""
+
+    value: Annotated[
+        Number, Field(gt=0, le=1e6, description="Amount of baclofen; > 0"), AfterValidator(_finite)
+    ]
+    unit: DoseUnit = Field(description="mg, g or ug (mcg, µg accepted)")
+    per: Literal["tablet", "mL"] = Field(description="per tablet, or per mL of a solution")
+
+
 class Order(_Model):
     date: IsoDate = Field(
         default_factory=date.today, description="Order date (default today); ages are taken on it"
@@ -371,8 +375,8 @@ class Order(_Model):
     frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
     strength: Strength | None = Field(
         default=None,
-        description="The product's strength: {value, unit, per}, unit mg, g or "
-        "ug, per tablet or mL (optional)",
+        description="The product's strength, e.g. 10 mg per tablet or 1 mg per "
+        "mL: suggested doses are then whole or half tablets",
     )
     previous: PreviousRegimen | None = None
     taper: Flag = Field(

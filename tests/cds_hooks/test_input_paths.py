@@ -130,8 +130,8 @@ def test_every_repeated_key_is_named(cds: TestClient) -> None:
             400,
         ),
         (
-            '{"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "overridden", '
-            '"outcomeTimestamp": "2021-12-11T10:05:31Z"}]}',
+            '{"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", '
+            '"outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z"}]}',
             200,
         ),
     ],

@@ -111,9 +111,9 @@ def _measure(
                 None,
                 (
                     gap(
-                        f"The {what} is written as {written}, and the strength of '{label}' {why}: the "
-                        "dose in mg is unknown, so the dose checks could not run. Order the dose in "
-                        "mg, or a product with its strength.",
+                        f"The {what} is written as {written}, and the strength of '{label}' "
+                        f"{why}: the dose in mg is unknown, so the dose checks could not run. "
+                        "Order the dose in mg, or a product with its strength.",
                         "order.dose",
                     ),
                 ),
@@ -132,8 +132,8 @@ def _measure(
             None,
             (
                 gap(
-                    f"The {what} is written per kg of body weight ({value:g} {raw_unit}) and the order "
-                    "gives no dose in mg: the dose checks could not run.",
+                    f"The {what} is written per kg of body weight ({value:g} {raw_unit}) and the "
+                    "order gives no dose in mg: the dose checks could not run.",
                     "order.dose",
                 ),
             ),
@@ -303,7 +303,9 @@ def _preference(dar: DoseAndRate) -> int:
 def dose_and_rates(dosage: Dosage) -> list[tuple[int | None, DoseAndRate]]:
     """The dose-and-rate entries with their place in the order; STU3 writes the dose on the
     dosage itself."""
-    dars = [(n, d) for n, d in enumerate(dosage.doseAndRate) if d.given()]
+    dars: list[tuple[int | None, DoseAndRate]] = [
+        (n, d) for n, d in enumerate(dosage.doseAndRate) if d.given()
+    ]
     return dars or [(None, dosage)]
 
 

@@ -158,8 +158,8 @@ def birth_date(patient: Patient | None) -> Read[str]:
         f"{year}-{month:02d}-{day:02d}",
         (
             gap(
-                f"The birth date is given only as {value}: the age was taken as the youngest it can "
-                f"be (born {year}-{month:02d}-{day:02d})."
+                f"The birth date is given only as {value}: the age was taken as the youngest it "
+                f"can be (born {year}-{month:02d}-{day:02d})."
             ),
         ),
     )
@@ -204,8 +204,8 @@ def screened(
             kept[:MAX_LIST],
             (
                 gap(
-                    f"The {name} has {len(found):,} entries, {len(kept):,} of them for the {checks} "
-                    f"checks (or not readable); a check takes {MAX_LIST:,}, so "
+                    f"The {name} has {len(found):,} entries, {len(kept):,} of them for the "
+                    f"{checks} checks (or not readable); a check takes {MAX_LIST:,}, so "
                     f"{len(kept) - MAX_LIST:,} were not screened. Review them by hand."
                 ),
             ),

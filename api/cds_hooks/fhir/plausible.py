@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from api.cds_hooks.fhir.reading import Read, gap
 from api.errors import validation_items
@@ -38,8 +38,9 @@ HUMAN = {
 @cache
 def _field(path: str) -> TypeAdapter[Any]:
     top, name = path.split(".", 1)
-    info = {"patient": Patient, "order": Order}[top].model_fields[name]
-    return TypeAdapter(Annotated[info.annotation, info])
+    model: type[BaseModel] = Patient if top == "patient" else Order
+    info = model.model_fields[name]
+    return TypeAdapter(Annotated[info.annotation, info])  # type: ignore[arg-type]
 
 
 def held(path: str, value: T | None, order: dict[str, Any] | None = None) -> Read[T]:
