@@ -20,18 +20,27 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from api.cds_hooks.settings import CdsSettings
+from api.cds_hooks.settings import problems as cds_problems
 from api.settings import ServingSettings, problems
 
+_problems: list[str] = []
 try:
     _settings = ServingSettings()
-except ValidationError as _exc:  # a bad setting stops the start-up, with one JSON line each
+except ValidationError as _exc:
+    _problems += problems(_exc)
+try:  # the CDS_* settings too, before any worker starts (each worker reads them again)
+    CdsSettings.load()
+except (ValidationError, ValueError) as _exc:
+    _problems += cds_problems(_exc)
+if _problems:  # a bad setting stops the start-up, with one JSON line each
     import orjson
 
-    for _problem in problems(_exc):
+    for _problem in _problems:
         sys.stderr.write(orjson.dumps({"level": "CRITICAL", "logger": "gunicorn.error",
                                        "message": f"invalid setting: {_problem}"}).decode()
                          + "\n")
-    raise SystemExit(2) from None
+    raise SystemExit(2)
 
 # Samples of prometheus-client's multiprocess mode: a fresh directory per server start, set
 # before anything imports prometheus_client (the logging configuration below imports

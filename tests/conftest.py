@@ -1,7 +1,14 @@
-"""Shared fixtures: one engine per test process (as in production), an API client on it."""
+"""Shared fixtures: one engine per test process (as in production), an API client on it.
+
+The store's default place is the user's state directory (~/.local/state/baclofen-cds): the
+tests point XDG_STATE_HOME at a temporary directory first, for themselves and for every
+server they start, so that no test writes there.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -11,6 +18,12 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from rules.checker import Checker
 from tests.postgres import PostgresServer, postgres_server
+
+
+_STATE = tempfile.TemporaryDirectory(prefix="baclofen-cds-test-state-")
+os.environ["XDG_STATE_HOME"] = _STATE.name
+os.environ.pop("CDS_DATABASE_URL", None)
+os.environ.pop("STATE_DIRECTORY", None)
 
 
 @pytest.fixture(scope="session")

@@ -46,8 +46,9 @@ def test_dockerfile_is_what_operators_expect() -> None:
     volume = re.search(r'(?m)^VOLUME \["([^"]+)"\]', runtime)
     assert volume
     state = volume.group(1)
-    for setting in ("CDS_FEEDBACK_DB", "CDS_JTI_DB"):
-        assert re.search(rf"{setting}={re.escape(state)}/", runtime)
+    assert re.search(rf"CDS_DATABASE_URL=sqlite:///{re.escape(state)}/", runtime)
+    assert "CDS_AUTH" not in runtime.split("CMD")[0].replace("#", "\n#").split("ENV")[1] \
+        .split("\n#")[0], "the image must not choose open mode for its operators"
     assert "slim" in DOCKERFILE
 
 
@@ -118,7 +119,7 @@ def test_the_container_install_rebuilds_a_wrong_venv_and_serves_without_test_too
     port = free_port()
     log = tmp_path / "serve.log"
     env = {**os.environ, "PORT": str(port), "LOG_LEVEL": "WARNING", "WORKERS": "1",
-           "CDS_FEEDBACK_DB": str(tmp_path / "state" / "feedback.sqlite3")}
+           "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'state' / 'cds.sqlite3'}"}
     with log.open("wb") as out:
         proc = subprocess.Popen([str(venv / "bin" / "baclofen-cds"), "serve"], cwd=tmp_path,
                                 env=env, stdout=out, stderr=subprocess.STDOUT,

@@ -14,7 +14,8 @@ log, would be 0002) and its methods here, beside the two implementations.
 
 The repository's promises, tested against both backends (tests/test_store.py):
 - feedback is append-only and idempotent: (card, outcome, outcome timestamp) is stored once,
-  a retry returns the same answer, and the same key with other content is a conflict;
+  a retry is acknowledged again, and the same key with other content is a conflict that
+  stores nothing of its request;
 - nothing is acknowledged that cannot be read back after its commit;
 - a store found damaged (SQLite's quick_check at start-up or in readiness; its file replaced
   or removed under the running service) refuses writes until it is repaired and restarted;
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-Stored = Literal["new", "duplicate", "conflict"]
+Stored = Literal["new", "duplicate"]
 
 
 class StoreError(Exception):
@@ -71,8 +72,9 @@ class Store(Protocol):
     url_for_logs: str
 
     def append_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
-        """Store each record once (one transaction), read them back, and say for each whether
-        it is new, was stored before with the same content, or conflicts with what was."""
+        """Store each record once (one transaction), read them back after the commit, and say
+        for each whether it is new or was stored before with the same content. Raises
+        FeedbackConflict, storing nothing, when a key is stored with other content."""
         ...
 
     def feedback(self, limit: int | None = None) -> list[dict[str, object]]:
@@ -92,25 +94,40 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def conflicts(records: Sequence[FeedbackRecord], existing: dict[tuple[str, str, str], str]
+              ) -> list[tuple[str, str, str]]:
+    """Keys whose content differs from what is stored, or from another record of the same
+    request."""
+    first: dict[tuple[str, str, str], str] = dict(existing)
+    out = []
+    for record in records:
+        raw = first.setdefault(record.key, record.raw)
+        if raw != record.raw:
+            out.append(record.key)
+    return out
+
+
 def verdicts(records: Sequence[FeedbackRecord], inserted: set[tuple[str, str, str]],
              found: dict[tuple[str, str, str], str]) -> list[Stored]:
-    """Per record: inserted now, already there with the same content, or already there with
-    other content. Raises StoreError when a record is not in what was read back."""
+    """Per record: inserted now, or already there with the same content. Raises StoreError
+    when a record is not in what was read back after the commit."""
     out: list[Stored] = []
     seen: set[tuple[str, str, str]] = set()
     for record in records:
         key = record.key
-        raw = found.get(key)
-        if raw is None:
+        if found.get(key) != record.raw:
             raise StoreError("feedback not read back after its commit")
-        if raw != record.raw:
-            out.append("conflict")
-        elif key in inserted and key not in seen:
-            out.append("new")
-        else:
-            out.append("duplicate")
+        out.append("new" if key in inserted and key not in seen else "duplicate")
         seen.add(key)
     return out
+
+
+class FeedbackConflict(Exception):
+    """Feedback with a stored key but other content: nothing of the request was stored."""
+
+    def __init__(self, keys: list[tuple[str, str, str]]) -> None:
+        super().__init__(f"{len(keys)} item(s) already stored with other content")
+        self.keys = keys
 
 
 def open_store(url: str, *, pool_size: int = 4) -> Store:

@@ -17,7 +17,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from api.store import FeedbackRecord, Stored, StoreError, redacted, utc_iso, verdicts
+from api.store import (
+    FeedbackConflict,
+    FeedbackRecord,
+    Stored,
+    StoreError,
+    conflicts,
+    redacted,
+    utc_iso,
+    verdicts,
+)
 from api.store.migrate import head, upgrade
 
 PURGE_EVERY_S = 60.0
@@ -87,17 +96,15 @@ class PostgresStore:
                                     + " ON CONFLICT (card, outcome, outcome_timestamp) "
                                     "DO NOTHING RETURNING card, outcome, outcome_timestamp",
                                     [v for r in rows for v in r]).fetchall()}
-                keys = list(dict.fromkeys(r.key for r in records))
-                values = ", ".join(["(%s, %s, %s::timestamptz)"] * len(keys))
-                found = {(card, outcome, utc_iso(moment)): raw
-                         for card, outcome, moment, raw in conn.execute(
-                             "SELECT card, outcome, outcome_timestamp, raw FROM feedback "
-                             f"WHERE (card, outcome, outcome_timestamp) IN (VALUES {values})",
-                             [part for key in keys for part in key]).fetchall()}
+                    clash = conflicts(records, _read(
+                        conn, [r for r in records if r.key not in inserted]))
+                    if clash:
+                        raise FeedbackConflict(clash)  # rolls the transaction back
+                found = _read(conn, records)
                 conn.commit()  # the read's own transaction
-        except StoreError:
+        except (StoreError, FeedbackConflict):
             raise
-        except Exception as exc:  # psycopg and pool errors alike
+        except Exception as exc:
             raise StoreError(f"{type(exc).__name__}: {_first_line(exc)}") from None
         return verdicts(records, inserted, found)
 
@@ -174,6 +181,18 @@ class PostgresStore:
             if not self._migrated:
                 raise StoreError(self.problem or "the schema is not up to date")
         return self._pool.connection()
+
+
+def _read(conn: Any, records: Sequence[FeedbackRecord]) -> dict[tuple[str, str, str], str]:
+    keys = list(dict.fromkeys(r.key for r in records))
+    if not keys:
+        return {}
+    values = ", ".join(["(%s, %s, %s::timestamptz)"] * len(keys))
+    return {(card, outcome, utc_iso(moment)): raw
+            for card, outcome, moment, raw in conn.execute(
+                "SELECT card, outcome, outcome_timestamp, raw FROM feedback "
+                f"WHERE (card, outcome, outcome_timestamp) IN (VALUES {values})",
+                [part for key in keys for part in key]).fetchall()}
 
 
 def _first_line(exc: BaseException) -> str:

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from api.store import FeedbackRecord, Stored, StoreError, utc_iso, verdicts
+from api.store import (
+    FeedbackConflict,
+    FeedbackRecord,
+    Stored,
+    StoreError,
+    conflicts,
+    utc_iso,
+    verdicts,
+)
 from api.store.migrate import head, upgrade
 
 TRIGGERS = {"feedback_no_update", "feedback_no_delete"}
@@ -92,6 +100,10 @@ class SqliteStore:
                             + " ON CONFLICT (card, outcome, outcome_timestamp) DO NOTHING "
                             "RETURNING card, outcome, outcome_timestamp",
                             [v for row in chunk for v in row]).fetchall())
+                    clash = conflicts(records, self._read_back(
+                        conn, [r for r in records if r.key not in inserted]))
+                    if clash:
+                        raise FeedbackConflict(clash)
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
@@ -164,8 +176,12 @@ class SqliteStore:
                                            ).fetchone() or (None,)
                 if revision != head():
                     return f"schema at revision {revision}, the service needs {head()}"
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("ROLLBACK")
+                conn.execute("PRAGMA busy_timeout = 1000")  # a probe does not wait 10 s
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("ROLLBACK")
+                finally:
+                    conn.execute("PRAGMA busy_timeout = 10000")
                 if thorough:
                     verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
                     if verdict != "ok":
