@@ -19,7 +19,6 @@ from api.main import create_app
 from rules.checker import Checker
 from tests.postgres import PostgresServer, postgres_server
 
-
 _STATE = tempfile.TemporaryDirectory(prefix="baclofen-cds-test-state-")
 os.environ["XDG_STATE_HOME"] = _STATE.name
 os.environ.pop("CDS_DATABASE_URL", None)

@@ -4,6 +4,8 @@ same content) from a conflict (other content under the same key)."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from api.cds_hooks.models import Feedback
 from api.store import FeedbackRecord
 
@@ -22,5 +24,12 @@ def records(service_id: str, items: list[Feedback], client: str | None
             reason_code=reason.code if reason else None,
             reason_display=reason.display if reason else None,
             user_comment=item.overrideReason.userComment if item.overrideReason else None,
-            client=client, raw=item.model_dump_json(exclude_none=True)))
+            client=client, raw=_canonical(item)))
     return out
+
+
+def _canonical(item: Feedback) -> str:
+    """The item as JSON with its timestamp in UTC: the same instant written with another
+    offset is the same content."""
+    utc = item.model_copy(update={"outcomeTimestamp": item.outcomeTimestamp.astimezone(UTC)})
+    return utc.model_dump_json(exclude_none=True)

@@ -143,6 +143,7 @@ class CdsSettings(BaseSettings):
     """CDS_AUTH, CDS_JWT_ISSUERS, CDS_DATABASE_URL, ... (docs/operators.md)."""
 
     model_config = SettingsConfigDict(env_prefix="CDS_", case_sensitive=False, extra="ignore",
+                                      env_ignore_empty=True,
                                       arbitrary_types_allowed=True, populate_by_name=True,
                                       frozen=True)
 
