@@ -17,7 +17,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from api import metrics, openapi, strict_json
 from api.auth import principal_of
@@ -292,7 +291,7 @@ async def feedback(service_id: str, request: Request) -> FeedbackStored:
     store: Store = request.app.state.store
     items = records(service_id, body.feedback, _client(request))
     try:
-        stored = await run_in_threadpool(store.append_feedback, items)
+        stored = await store.submit_feedback(items)
     except FeedbackConflict as exc:
         raise CdsHooksError(409, "conflict", "Feedback with the same card, outcome and "
                             "outcomeTimestamp was already stored with other content; nothing "

@@ -77,6 +77,11 @@ class Store(Protocol):
         FeedbackConflict, storing nothing, when a key is stored with other content."""
         ...
 
+    async def submit_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
+        """append_feedback from the event loop, sharing its commit with the requests that
+        arrive together (api/store/batching.py)."""
+        ...
+
     def feedback(self, limit: int | None = None) -> list[dict[str, object]]:
         """Stored feedback, oldest first (for analytics and tests)."""
         ...
@@ -120,6 +125,19 @@ def verdicts(records: Sequence[FeedbackRecord], inserted: set[tuple[str, str, st
         out.append("new" if key in inserted and key not in seen else "duplicate")
         seen.add(key)
     return out
+
+
+def settled(records: Sequence[FeedbackRecord],
+            inserted: set[tuple[str, str, str]] | BaseException,
+            found: dict[tuple[str, str, str], str]) -> list[Stored] | BaseException:
+    """One request's answer in a group commit: its conflict, or its verdicts, or the
+    StoreError of an item not read back."""
+    if isinstance(inserted, BaseException):
+        return inserted
+    try:
+        return verdicts(records, inserted, found)
+    except StoreError as exc:
+        return exc
 
 
 class FeedbackConflict(Exception):

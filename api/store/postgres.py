@@ -24,9 +24,10 @@ from api.store import (
     StoreError,
     conflicts,
     redacted,
+    settled,
     utc_iso,
-    verdicts,
 )
+from api.store.batching import GroupCommit, Outcome
 from api.store.migrate import head, upgrade
 
 PURGE_EVERY_S = 60.0
@@ -47,6 +48,7 @@ class PostgresStore:
         self._migrate_lock = threading.Lock()
         self._last_try = 0.0
         self.problem: str | None = None  # why the schema could not be brought up to date
+        self._group = GroupCommit(self._append_batch, "feedback-writer")
 
     @classmethod
     def open(cls, url: str, *, pool_size: int = 4) -> PostgresStore:
@@ -79,34 +81,39 @@ class PostgresStore:
     # ---- feedback ----------------------------------------------------------------------
 
     def append_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
+        outcome = self._append_batch([records])[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def submit_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
+        return await self._group.submit(records)
+
+    def _append_batch(self, batch: list[Sequence[FeedbackRecord]]) -> list[Outcome]:
+        """Each request's records under its own savepoint, one commit, then each read
+        back."""
         now = datetime.now(UTC)
-        rows = [(now, r.service_id, r.card, r.outcome,
-                 json.dumps(list(r.accepted_suggestions))
-                 if r.accepted_suggestions is not None else None,
-                 r.reason_system, r.reason_code, r.reason_display, r.user_comment,
-                 r.outcome_timestamp, r.client, r.raw) for r in records]
-        row = "(" + ", ".join(["%s"] * 12) + ")"
+        inserted: list[set[tuple[str, str, str]] | FeedbackConflict] = []
         try:
             with self._connection() as conn:
                 with conn.transaction():
-                    inserted = {(card, outcome, utc_iso(moment)) for card, outcome, moment in
-                                conn.execute(
-                                    f"INSERT INTO feedback ({COLUMNS}) VALUES "
-                                    + ", ".join([row] * len(rows))
-                                    + " ON CONFLICT (card, outcome, outcome_timestamp) "
-                                    "DO NOTHING RETURNING card, outcome, outcome_timestamp",
-                                    [v for r in rows for v in r]).fetchall()}
-                    clash = conflicts(records, _read(
-                        conn, [r for r in records if r.key not in inserted]))
-                    if clash:
-                        raise FeedbackConflict(clash)  # rolls the transaction back
-                found = _read(conn, records)
-                conn.commit()  # the read's own transaction
-        except (StoreError, FeedbackConflict):
+                    for records in batch:
+                        try:
+                            with conn.transaction():  # a savepoint
+                                inserted.append(_insert(conn, records, now))
+                        except FeedbackConflict as exc:
+                            inserted.append(exc)
+                found = _read(conn, [r for records, result in zip(batch, inserted, strict=True)
+                                     if not isinstance(result, BaseException)
+                                     for r in records])
+                done = [settled(records, result, found)
+                        for records, result in zip(batch, inserted, strict=True)]
+                conn.commit()  # the reads' own transaction
+        except StoreError:
             raise
         except Exception as exc:
             raise StoreError(f"{type(exc).__name__}: {_first_line(exc)}") from None
-        return verdicts(records, inserted, found)
+        return done
 
     def feedback(self, limit: int | None = None) -> list[dict[str, Any]]:
         try:
@@ -173,6 +180,7 @@ class PostgresStore:
         return "ok"
 
     def close(self) -> None:
+        self._group.close()
         self._pool.close()
 
     def _connection(self) -> Any:
@@ -181,6 +189,24 @@ class PostgresStore:
             if not self._migrated:
                 raise StoreError(self.problem or "the schema is not up to date")
         return self._pool.connection()
+
+
+def _insert(conn: Any, records: Sequence[FeedbackRecord], now: datetime
+            ) -> set[tuple[str, str, str]]:
+    rows = [(now, r.service_id, r.card, r.outcome,
+             json.dumps(list(r.accepted_suggestions))
+             if r.accepted_suggestions is not None else None,
+             r.reason_system, r.reason_code, r.reason_display, r.user_comment,
+             r.outcome_timestamp, r.client, r.raw) for r in records]
+    row = "(" + ", ".join(["%s"] * 12) + ")"
+    inserted = {(card, outcome, utc_iso(moment)) for card, outcome, moment in conn.execute(
+        f"INSERT INTO feedback ({COLUMNS}) VALUES " + ", ".join([row] * len(rows))
+        + " ON CONFLICT (card, outcome, outcome_timestamp) DO NOTHING "
+        "RETURNING card, outcome, outcome_timestamp", [v for r in rows for v in r]).fetchall()}
+    clash = conflicts(records, _read(conn, [r for r in records if r.key not in inserted]))
+    if clash:
+        raise FeedbackConflict(clash)  # rolls the savepoint back
+    return inserted
 
 
 def _read(conn: Any, records: Sequence[FeedbackRecord]) -> dict[tuple[str, str, str], str]:
