@@ -19,8 +19,14 @@ from rules.catalog import RULESET_VERSION, catalogue
 
 router = APIRouter()
 
+_UNAUTHORIZED: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorResponse, "description": "No trusted credential (CDS_AUTH=required): "
+          "a bearer JWT or system key"}}
 _ERRORS: dict[int | str, dict[str, object]] = {
+    **_UNAUTHORIZED,
     413: {"model": ErrorResponse, "description": "Body over the size limit (1 MiB)"},
+    415: {"model": ErrorResponse, "description": "The body is not declared JSON "
+          "(application/json or application/fhir+json, charset utf-8)"},
     422: {"model": ErrorResponse, "description": "Invalid input: each field and its problem "
           "(also a key repeated in any object)"},
     500: {"model": ErrorResponse, "description": "The check could not be completed "
@@ -135,7 +141,7 @@ def install(app: FastAPI) -> None:
 
 
 @router.get("/v1/rules", response_model=list[CatalogueEntry], response_model_exclude_none=True,
-            tags=["rules"])
+            tags=["rules"], responses=_UNAUTHORIZED)
 async def list_rules() -> list[dict[str, object]]:
     """The rule catalogue: every alert code, its rules, severities and sources."""
     return catalogue()

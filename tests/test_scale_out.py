@@ -15,7 +15,6 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -142,5 +141,3 @@ def test_killing_an_instance_loses_no_acknowledged_feedback(
             assert answer.status_code == 200, answer.text
     rows = _rows(url, "kill-")
     assert len(rows) == len({c for c, _ in rows}) == 480
-    instances[0].process.wait(timeout=10)
-    Path(instances[0].log).exists()
