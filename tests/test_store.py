@@ -210,3 +210,24 @@ def test_requests_that_arrive_together_share_a_commit_and_keep_their_own_answers
     assert sorted(map(str, [answers[0], answers[60]])) == ["['duplicate']", "['new']"]
     assert sum(a == ["new"] for a in answers) == 198
     assert len(store.feedback()) == 1 + 198  # card-1, and 200 requests less the two replaced
+
+
+def test_the_default_place_does_not_follow_the_working_directory(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from api.cds_hooks.settings import CdsSettings, state_directory
+
+    monkeypatch.delenv("CDS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    for cwd in (tmp_path, Path("/")):
+        monkeypatch.chdir(cwd)
+        assert CdsSettings().database_url == \
+            f"sqlite:///{tmp_path / 'state' / 'baclofen-cds' / 'cds.sqlite3'}"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/ignored")  # the XDG spec: absolute only
+    assert state_directory() == Path.home() / ".local" / "state" / "baclofen-cds"
+    monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/baclofen-cds")  # systemd StateDirectory=
+    assert state_directory() == Path("/var/lib/baclofen-cds")
+    with pytest.raises(ValueError, match="absolute path"):
+        CdsSettings(database_url="sqlite:///relative.sqlite3")
+    with pytest.raises(ValueError, match="postgresql"):
+        CdsSettings(database_url="mysql://x")

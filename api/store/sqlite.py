@@ -43,12 +43,15 @@ BATCH = 1000  # rows per INSERT: 12,000 variables, SQLite allows 32,766
 
 
 def path_of(url: str) -> Path:
-    """`sqlite:////var/lib/x.sqlite3` -> /var/lib/x.sqlite3 (absolute paths only: the store
-    must not follow the working directory)."""
+    """`sqlite:////var/lib/x.sqlite3` -> /var/lib/x.sqlite3, as SQLAlchemy (and so the
+    migrations) read it: what follows `sqlite:///` is the path. Absolute paths only: the
+    store must not follow the working directory."""
     parts = urlsplit(url)
-    path = Path(unquote(parts.path))
-    if parts.scheme != "sqlite" or parts.netloc or not path.is_absolute() or path.name == "":
-        raise ValueError(f"{url!r} is not sqlite:///<absolute path>")
+    path = Path(unquote(parts.path[1:]))
+    if (parts.scheme != "sqlite" or parts.netloc or parts.query or not path.is_absolute()
+            or path.name == ""):
+        raise ValueError(f"{url!r} is not sqlite:///<absolute path> "
+                         "(four slashes before /var/...)")
     return path
 
 
