@@ -31,21 +31,27 @@ from bench import loadgen
 from bench.server import running
 
 PATH = "/cds-services/baclofen-order-sign/feedback"
+FLOOR_PATH = "/cds-services/no-such-service/feedback"
 CLIENTS = (1, 16, 64)
 BATCHES = (1, 10)
 TARGET_ITEMS_PER_S = 2000.0
 
 
-def _maker(run: str, batch: int) -> loadgen.MakeRequest:
+def _maker(run: str, batch: int, path: str = PATH) -> loadgen.MakeRequest:
+    """Unique items; `path` to an unknown service gives the floor: the same POST through
+    the same stack, answered 404 before the body is parsed or anything is stored."""
+    floor = path != PATH
     expected = orjson.dumps({"stored": batch, "duplicates": 0})
 
     def make(n: int, client: int) -> tuple[bytes, loadgen.Verify]:
         items = [{"card": f"{run}-{n}-{i}", "outcome": "overridden",
                   "overrideReason": {"userComment": "bench"},
                   "outcomeTimestamp": "2026-11-22T09:31:02Z"} for i in range(batch)]
-        payload = loadgen.post(PATH, {"feedback": items})
+        payload = loadgen.post(path, {"feedback": items})
 
         def verify(status: int, raw: bytes) -> str:
+            if floor:
+                return "" if status == 404 else f"HTTP {status}"
             if status != 200 or raw != expected:
                 return f"HTTP {status} {raw[:200]!r}"
             return ""
@@ -86,6 +92,14 @@ def measure(label: str, url: str, workers: int, seconds: float) -> list[dict[str
             workers, log_dir=Path(tmp), log_level="WARNING",
             extra_env={"CDS_DATABASE_URL": url}) as srv:
         loadgen.run(srv.host, srv.port, _maker("warm", 1), 8, total=200 * workers)
+        for clients in CLIENTS:
+            result = loadgen.run(srv.host, srv.port, _maker("floor", 1, FLOOR_PATH), clients,
+                                 seconds=seconds)
+            rows.append({"store": f"{label}: floor (the same POST, 404 before the store)",
+                         "batch": 1, "clients": clients, "items_per_s": result.rate,
+                         "p50": result.percentile(50), "p99": result.percentile(99),
+                         "failures": result.failures, "problems": result.problems[:3],
+                         "acknowledged": 0, "stored": 0})
         for batch in BATCHES:
             for clients in CLIENTS:
                 run = f"b{uuid.uuid4().hex[:8]}"
@@ -135,10 +149,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['acknowledged']} acknowledged, {row['stored']} stored")
     print()
     best_single = max((r["items_per_s"] for r in rows if r["batch"] == 1
-                       and r["store"].startswith("SQLite")), default=0.0)
+                       and r["store"].startswith("SQLite") and "floor" not in r["store"]),
+                      default=0.0)
     verdict = "met" if best_single >= TARGET_ITEMS_PER_S else "NOT MET"
+    best_batch = max((r["items_per_s"] for r in rows if r["batch"] > 1
+                      and r["store"].startswith("SQLite")), default=0.0)
     print(f"- {verdict}: ≥ {TARGET_ITEMS_PER_S:,.0f} feedback items/s, one item per POST, "
           f"SQLite ({best_single:,.0f})")
+    print(f"- {'met' if best_batch >= TARGET_ITEMS_PER_S else 'NOT MET'}: "
+          f"≥ {TARGET_ITEMS_PER_S:,.0f} feedback items/s, {BATCHES[-1]} items per POST, "
+          f"SQLite ({best_batch:,.0f})")
     print(f"- {'met' if not bad else 'NOT MET'}: every acknowledged item stored, once "
           f"({bad} wrong)")
     return 1 if bad else 0

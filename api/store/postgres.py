@@ -2,8 +2,8 @@
 of them lands once; a `jti` accepted by one is refused by all).
 
 psycopg 3 with a psycopg_pool connection pool per worker process (CDS_DB_POOL_SIZE
-connections at most): connections are opened once and reused, checked before they are lent
-after an idle spell, and replaced when the server has closed them. Every write is one
+connections at most): connections are opened once and reused, and replaced when they come
+back broken (the server restarted or closed them). Every write is one
 transaction, committed (synchronous_commit as the server has it: on by default, so the
 commit is on disk) and read back before it is acknowledged.
 """
@@ -54,10 +54,12 @@ class PostgresStore:
     def open(cls, url: str, *, pool_size: int = 4) -> PostgresStore:
         from psycopg_pool import ConnectionPool
 
+        # No check before each loan (a round trip per request): a connection the server has
+        # closed fails its statement, the request is answered 503 (retry), and the pool
+        # replaces the connection when it comes back broken.
         pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, timeout=5,
-                              name="baclofen-cds", check=ConnectionPool.check_connection,
-                              max_idle=300, kwargs={"connect_timeout": 5,
-                                                    "application_name": "baclofen-cds"})
+                              name="baclofen-cds", max_idle=300,
+                              kwargs={"connect_timeout": 5, "application_name": "baclofen-cds"})
         # Opened without waiting: a database that is down at start-up is connected to when
         # it comes back (readiness says until then), without restarting the service.
         pool.open(wait=False)
@@ -216,8 +218,10 @@ def _read(conn: Any, records: Sequence[FeedbackRecord]) -> dict[tuple[str, str, 
     values = ", ".join(["(%s, %s, %s::timestamptz)"] * len(keys))
     return {(card, outcome, utc_iso(moment)): raw
             for card, outcome, moment, raw in conn.execute(
-                "SELECT card, outcome, outcome_timestamp, raw FROM feedback "
-                f"WHERE (card, outcome, outcome_timestamp) IN (VALUES {values})",
+                f"WITH k (card, outcome, moment) AS (VALUES {values}) "
+                "SELECT f.card, f.outcome, f.outcome_timestamp, f.raw FROM k "
+                "JOIN feedback f ON f.card = k.card AND f.outcome = k.outcome "
+                "AND f.outcome_timestamp = k.moment",
                 [part for key in keys for part in key]).fetchall()}
 
 

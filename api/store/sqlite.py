@@ -155,9 +155,13 @@ class SqliteStore:
         for start in range(0, len(keys), 300):  # SQLite allows 32,766 variables
             chunk = keys[start:start + 300]
             values = ", ".join(["(?, ?, ?)"] * len(chunk))
+            # A join on the keys: SQLite answers `(a, b, c) IN (VALUES ...)` by scanning the
+            # whole table, which made every write slower as the store grew.
             for card, outcome, moment, raw in conn.execute(
-                    "SELECT card, outcome, outcome_timestamp, raw FROM feedback "
-                    f"WHERE (card, outcome, outcome_timestamp) IN (VALUES {values})",
+                    f"WITH k (card, outcome, moment) AS (VALUES {values}) "
+                    "SELECT f.card, f.outcome, f.outcome_timestamp, f.raw FROM k "
+                    "JOIN feedback f ON f.card = k.card AND f.outcome = k.outcome "
+                    "AND f.outcome_timestamp = k.moment",
                     [part for key in chunk for part in key]):
                 found[(card, outcome, moment)] = raw
         return found
