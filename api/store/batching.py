@@ -25,6 +25,25 @@ Waiter = asyncio.Future[list[Stored]]
 _Pending = tuple[Sequence[FeedbackRecord], asyncio.AbstractEventLoop, Waiter]
 
 
+class BatchedFeedback:
+    """What both stores share: a request's feedback, alone (append_feedback) or in a group
+    commit (submit_feedback), through the store's own `_append_batch`."""
+
+    _group: GroupCommit
+
+    def _append_batch(self, batch: list[Sequence[FeedbackRecord]]) -> list[Outcome]:
+        raise NotImplementedError
+
+    def append_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
+        outcome = self._append_batch([records])[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def submit_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
+        return await self._group.submit(records)
+
+
 class GroupCommit:
     def __init__(self, run_batch: RunBatch, name: str) -> None:
         self._run_batch = run_batch

@@ -20,14 +20,13 @@ from typing import Any
 from api.store import (
     FeedbackConflict,
     FeedbackRecord,
-    Stored,
     StoreError,
     conflicts,
     redacted,
     settled,
     utc_iso,
 )
-from api.store.batching import GroupCommit, Outcome
+from api.store.batching import BatchedFeedback, GroupCommit, Outcome
 from api.store.migrate import head, upgrade
 
 PURGE_EVERY_S = 60.0
@@ -37,7 +36,7 @@ COLUMNS = ("received_at, service_id, card, outcome, accepted_suggestions, reason
 TRIGGERS = {"feedback_no_update", "feedback_no_delete", "feedback_no_truncate"}
 
 
-class PostgresStore:
+class PostgresStore(BatchedFeedback):
     def __init__(self, url: str, pool: Any) -> None:
         self.url = url
         self.url_for_logs = redacted(url)
@@ -81,15 +80,6 @@ class PostgresStore:
             self._migrated, self.problem = True, None
 
     # ---- feedback ----------------------------------------------------------------------
-
-    def append_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
-        outcome = self._append_batch([records])[0]
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
-
-    async def submit_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
-        return await self._group.submit(records)
 
     def _append_batch(self, batch: list[Sequence[FeedbackRecord]]) -> list[Outcome]:
         """Each request's records under its own savepoint, one commit, then each read

@@ -25,13 +25,12 @@ from urllib.parse import unquote, urlsplit
 from api.store import (
     FeedbackConflict,
     FeedbackRecord,
-    Stored,
     StoreError,
     conflicts,
     settled,
     utc_iso,
 )
-from api.store.batching import GroupCommit, Outcome
+from api.store.batching import BatchedFeedback, GroupCommit, Outcome
 from api.store.migrate import head, upgrade
 
 TRIGGERS = {"feedback_no_update", "feedback_no_delete"}
@@ -55,7 +54,7 @@ def path_of(url: str) -> Path:
     return path
 
 
-class SqliteStore:
+class SqliteStore(BatchedFeedback):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.url_for_logs = f"sqlite:///{path}"
@@ -87,15 +86,6 @@ class SqliteStore:
         return store
 
     # ---- feedback ----------------------------------------------------------------------
-
-    def append_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
-        outcome = self._append_batch([records])[0]
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
-
-    async def submit_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
-        return await self._group.submit(records)
 
     def _append_batch(self, batch: list[Sequence[FeedbackRecord]]) -> list[Outcome]:
         """Each request's records under its own savepoint, one commit, then each read
