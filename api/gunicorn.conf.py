@@ -99,3 +99,31 @@ def on_exit(server: object) -> None:
     if directory and os.environ.get(_METRICS_OWNER) == str(os.getpid()):
         with contextlib.suppress(OSError):
             shutil.rmtree(directory)
+
+
+def on_starting(server: object) -> None:
+    """The addresses gunicorn will really listen on (GUNICORN_CMD_ARGS or --bind may differ
+    from HOST): open mode is a default on loopback only, and the workers' CORS default and
+    warnings must know the truth, so HOST is set to the first address that is not loopback
+    (a unix socket counts as local), and the start is refused as for HOST."""
+    from api.cds_hooks.settings import is_loopback_host
+
+    exposed = []
+    for bind in server.cfg.bind:  # type: ignore[attr-defined]
+        if bind.startswith(("unix:", "fd://")):
+            continue
+        host = bind.rsplit(":", 1)[0] if not bind.startswith("[") else bind[1:].split("]")[0]
+        if not is_loopback_host(host or "0.0.0.0"):
+            exposed.append(host or "0.0.0.0")
+    if exposed and os.environ.get("HOST") != exposed[0]:
+        os.environ["HOST"] = exposed[0]
+        try:
+            CdsSettings.load()
+        except (ValidationError, ValueError) as exc:
+            import orjson
+
+            for problem in cds_problems(exc):
+                sys.stderr.write(orjson.dumps({
+                    "level": "CRITICAL", "logger": "gunicorn.error",
+                    "message": f"invalid setting: {problem}"}).decode() + "\n")
+            sys.exit(2)

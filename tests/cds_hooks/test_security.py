@@ -401,18 +401,19 @@ def test_the_mode_is_logged_at_start_up(make_client: AppFactory, tmp_path: Path,
     assert warning.levelno == logging.WARNING and "0.0.0.0" in warning.getMessage()
 
 
-def test_a_server_on_another_address_does_not_start_without_cds_auth(
-        tmp_path: Path) -> None:
-    """The real start-up (gunicorn's configuration): exit status 2, the variable named."""
+@pytest.mark.parametrize("how", ["HOST", "GUNICORN_CMD_ARGS"])
+def test_a_server_on_another_address_does_not_start_without_cds_auth(how: str) -> None:
+    """The real start-up (gunicorn's configuration): exit status 2, the variable named,
+    whether the address comes from HOST or from gunicorn's own options."""
     import subprocess
-    import sys
 
     from bench.server import GUNICORN, ROOT, free_port
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_") and k != "HOST"}
+    port = str(free_port())
+    env.update({"HOST": "0.0.0.0", "PORT": port} if how == "HOST" else
+               {"GUNICORN_CMD_ARGS": f"--bind 0.0.0.0:{port}"})
     done = subprocess.run(GUNICORN, cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**env, "HOST": "0.0.0.0", "PORT": str(free_port()),
-                               "WORKERS": "1"}, check=False)
+                          env={**env, "WORKERS": "1"}, check=False)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "CDS_AUTH" in done.stderr and "cannot default to open" in done.stderr
-    assert sys.executable  # the interpreter of the tests runs gunicorn
