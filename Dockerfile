@@ -4,7 +4,11 @@
 # fresh virtual environment; the image itself is not built in CI.
 #
 #   docker build -t baclofen-cds .
-#   docker run -p 8000:8000 -v baclofen-state:/var/lib/baclofen-cds baclofen-cds
+#   docker run -p 8000:8000 -v baclofen-state:/var/lib/baclofen-cds \
+#       -e CDS_AUTH=required -e CDS_JWT_ISSUERS=... -e CDS_PUBLIC_BASE_URL=... baclofen-cds
+#
+# It listens on 0.0.0.0, so it does not start until CDS_AUTH says how callers are
+# authenticated (`required`, or `open` on purpose: docs/operators.md).
 
 # Build: gcc compiles durable-rules (released only as an sdist) while scripts/install.sh
 # installs the hashed runtime lock, without test tools, into /opt/venv.
@@ -33,9 +37,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
     PORT=8000 \
-    CDS_FEEDBACK_DB=/var/lib/baclofen-cds/cds-feedback.sqlite3 \
-    CDS_JTI_DB=/var/lib/baclofen-cds/cds-jti.sqlite3
-# The state: the append-only feedback store and the JWT replay memory.
+    CDS_DATABASE_URL=sqlite:////var/lib/baclofen-cds/cds.sqlite3
+# The state (embedded store: feedback and the JWT replay memory); CDS_DATABASE_URL=postgresql://
+# shares it between machines instead.
 VOLUME ["/var/lib/baclofen-cds"]
 WORKDIR /var/lib/baclofen-cds
 USER 10001:10001

@@ -13,8 +13,9 @@ venv:
 venv-dev:
 	@scripts/install.sh --dev $(VENV)
 
-# gunicorn with WORKERS uvicorn workers on HOST:PORT (127.0.0.1:8000; PORT=NNNN make run).
-# Every setting comes from the environment: docs/operators.md.
+# gunicorn with WORKERS uvicorn workers on HOST:PORT (127.0.0.1:8000; PORT=NNNN make run), open
+# mode (loopback only), the store in ~/.local/state/baclofen-cds/cds.sqlite3 ($XDG_STATE_HOME;
+# CDS_DATABASE_URL overrides). Every setting comes from the environment: docs/operators.md.
 run: venv
 	$(BIN)/gunicorn -c api/gunicorn.conf.py
 
@@ -50,11 +51,12 @@ lowest: venv-dev
 
 # Prints the benchmark tables (engine mix; the real server at 1, 8, 64 clients vs /healthz,
 # with and without the nginx least_conn proxy of deploy/; what refusing repeated JSON keys
-# costs).
+# costs; feedback items stored per second on SQLite and PostgreSQL).
 bench: venv-dev
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.parse
 	$(BIN)/python -m bench.cds_translate
+	$(BIN)/python -m bench.feedback
 
 fuzz: venv-dev
 	FUZZ_EXAMPLES=2000 $(BIN)/pytest -q tests/test_fuzz_openapi.py tests/test_properties.py

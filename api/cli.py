@@ -1,4 +1,6 @@
-"""Command line: `baclofen-cds check case.json`, `baclofen-cds rules`, `baclofen-cds serve`.
+"""Command line: `baclofen-cds check case.json`, `baclofen-cds rules`, `baclofen-cds serve`,
+`baclofen-cds migrate` (the store's schema, as every start does), `baclofen-cds system-key
+NAME` (a new key for a system-to-system caller).
 
 Exit status of `check`: 0 no alerts, 1 warnings or info only, 2 at least one critical alert,
 3 invalid input, 4 the check could not be completed. Like other Unix tools, a closed pipe
@@ -117,6 +119,44 @@ def _serve(host: str | None, port: int | None, workers: int | None) -> int:
     return 1  # not reached
 
 
+def _migrate() -> int:
+    """Bring CDS_DATABASE_URL's schema to the newest revision (under the same lock the
+    service takes), and say where it stands."""
+    from api.cds_hooks.settings import load_or_explain
+    from api.store import redacted
+    from api.store.migrate import current, upgrade
+
+    try:
+        url = load_or_explain().database_url
+    except ValueError as exc:
+        print(f"invalid setting: {exc}", file=sys.stderr)
+        return 2
+    upgrade(url)
+    print(f"{redacted(url)}: schema at revision {current(url)}")
+    return 0
+
+
+def _system_key(name: str) -> int:
+    """A new key: printed once, for the caller; only its digest goes in CDS_SYSTEM_KEYS."""
+    import hashlib
+
+    from api.auth import new_system_key
+    from api.cds_hooks.settings import SystemKey
+
+    key = new_system_key()
+    entry = f"{name}:{hashlib.sha256(key.encode()).hexdigest()}"
+    try:
+        SystemKey.parse(entry)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(
+        f"key (give it to the caller, as `Authorization: Bearer <key>`; it is not kept):\n"
+        f"  {key}\nadd to CDS_SYSTEM_KEYS (comma-separated):\n  {entry}"
+    )
+    return 0
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -163,11 +203,18 @@ def _main(argv: list[str] | None) -> int:
     serve.add_argument("--host", help="default: HOST, or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default: PORT, or 8000")
     serve.add_argument("--workers", type=int, help="default: WORKERS, or the CPUs available")
+    sub.add_parser("migrate", help="bring the store (CDS_DATABASE_URL) to the current schema")
+    key = sub.add_parser("system-key", help="make a key for a system-to-system caller")
+    key.add_argument("name", help="who the key is for (letters, digits, . _ -)")
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args.case, args.json, args.explain)
     if args.command == "rules":
         return _rules(args.json)
+    if args.command == "migrate":
+        return _migrate()
+    if args.command == "system-key":
+        return _system_key(args.name)
     return _serve(args.host, args.port, args.workers)
 
 

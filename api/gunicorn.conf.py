@@ -20,14 +20,23 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from api.cds_hooks.settings import CdsSettings
+from api.cds_hooks.settings import problems as cds_problems
 from api.settings import ServingSettings, problems
 
+_problems: list[str] = []
 try:
     _settings = ServingSettings()
-except ValidationError as _exc:  # a bad setting stops the start-up, with one JSON line each
+except ValidationError as _exc:
+    _problems += problems(_exc)
+try:  # the CDS_* settings too, before any worker starts (each worker reads them again)
+    CdsSettings.load()
+except (ValidationError, ValueError) as _exc:
+    _problems += cds_problems(_exc)
+if _problems:  # a bad setting stops the start-up, with one JSON line each
     import orjson
 
-    for _problem in problems(_exc):
+    for _problem in _problems:
         sys.stderr.write(
             orjson.dumps(
                 {
@@ -38,7 +47,7 @@ except ValidationError as _exc:  # a bad setting stops the start-up, with one JS
             ).decode()
             + "\n"
         )
-    raise SystemExit(2) from None
+    raise SystemExit(2)
 
 # Samples of prometheus-client's multiprocess mode: a fresh directory per server start, set
 # before anything imports prometheus_client (the logging configuration below imports
@@ -98,3 +107,38 @@ def on_exit(server: object) -> None:
     if directory and os.environ.get(_METRICS_OWNER) == str(os.getpid()):
         with contextlib.suppress(OSError):
             shutil.rmtree(directory)
+
+
+def on_starting(server: object) -> None:
+    """The addresses gunicorn will really listen on (GUNICORN_CMD_ARGS or --bind may differ
+    from HOST): open mode is a default on loopback only, and the workers' CORS default and
+    warnings must know the truth, so HOST is set to the first address that is not loopback
+    (a unix socket counts as local), and the start is refused as for HOST."""
+    from api.cds_hooks.settings import is_loopback_host
+
+    exposed = []
+    for bind in server.cfg.bind:  # type: ignore[attr-defined]
+        if bind.startswith(("unix:", "fd://")):
+            continue
+        host = bind.rsplit(":", 1)[0] if not bind.startswith("[") else bind[1:].split("]")[0]
+        if not is_loopback_host(host or "0.0.0.0"):
+            exposed.append(host or "0.0.0.0")
+    if exposed and os.environ.get("HOST") != exposed[0]:
+        os.environ["HOST"] = exposed[0]
+        try:
+            CdsSettings.load()
+        except (ValidationError, ValueError) as exc:
+            import orjson
+
+            for problem in cds_problems(exc):
+                sys.stderr.write(
+                    orjson.dumps(
+                        {
+                            "level": "CRITICAL",
+                            "logger": "gunicorn.error",
+                            "message": f"invalid setting: {problem}",
+                        }
+                    ).decode()
+                    + "\n"
+                )
+            sys.exit(2)

@@ -2,9 +2,10 @@
 
 - `GET /livez`: the worker's event loop answers. Restart the process when it does not.
 - `GET /readyz`: send it traffic. 200 only when the engine is loaded and a canary check (a
-  real case with a known answer) returns its expected alert, the CDS Hooks feedback store is
-  writable and intact, and the configuration in the environment still validates; otherwise
-  503 naming what failed.
+  real case with a known answer) returns its expected alert, the store (feedback and the JWT
+  replay memory: SQLite or PostgreSQL, api/store/) is reachable, migrated, writable and
+  intact (SQLite's quick_check at start-up and at most every 5 minutes here), and the
+  configuration in the environment still validates; otherwise 503 naming what failed.
 - `GET /healthz` (api/safety_checks.py) is unchanged: the ruleset version, for humans and for
   the benchmark's HTTP floor.
 """
@@ -12,10 +13,7 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,9 +21,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.cds_hooks.feedback import FeedbackStore
 from api.cds_hooks.settings import CdsSettings
 from api.settings import ServingSettings
+from api.store import Store
 from engine import EngineError
 from rules.case import SafetyCheckRequest
 from rules.checker import Checker
@@ -53,12 +51,11 @@ CANARY = SafetyCheckRequest.model_validate(
     }
 )
 CANARY_CODE = "DAILY_DOSE_ABOVE_MAXIMUM"
-TRIGGERS = {"feedback_no_update", "feedback_no_delete"}
 # A full integrity check reads the whole store: at most this often per worker.
 INTEGRITY_EVERY_S = 300.0
 
 router = APIRouter(tags=["meta"])
-_integrity: dict[Path, float] = {}
+_integrity: dict[int, float] = {}
 
 
 @router.get("/livez")
@@ -69,11 +66,11 @@ async def livez() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "Not ready: the failing checks"}})
 async def readyz(request: Request) -> JSONResponse:
     checks = {"engine": _engine(request), "configuration": _configuration()}
-    settings: CdsSettings | None = getattr(request.app.state, "cds_settings", None)
-    checks["feedback_store"] = (
-        await run_in_threadpool(feedback_store, settings.feedback_db)
-        if settings
-        else "no CDS Hooks settings"
+    store: Store | None = getattr(request.app.state, "store", None)
+    checks["store"] = (
+        await run_in_threadpool(store_health, store)
+        if store is not None
+        else "no store in this worker"
     )
     failed = {name: problem for name, problem in checks.items() if problem != "ok"}
     if failed:
@@ -99,40 +96,21 @@ def _engine(request: Request) -> str:
 def _configuration() -> str:
     try:
         ServingSettings()
-        CdsSettings.from_env()
+        CdsSettings.load()
     except (ValidationError, ValueError) as exc:
         return f"invalid: {_first_line(exc)}"
     return "ok"
 
 
-def feedback_store(path: Path) -> str:
-    """Intact (the table and its append-only triggers are there, SQLite's quick_check passes
-    every few minutes) and writable (a write transaction can be opened, then rolled back).
-    A store that does not exist yet is created, as the first feedback would create it."""
-    try:
-        if not path.exists():
-            FeedbackStore(path).ensure()
-        with closing(sqlite3.connect(path, timeout=2, isolation_level=None)) as conn:
-            names = {
-                name
-                for (name,) in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
-                )
-            }
-            missing = sorted(({"feedback"} | TRIGGERS) - names)
-            if missing:
-                return f"not intact: missing {', '.join(missing)}"
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
-            now = time.monotonic()
-            if now - _integrity.get(path, -INTEGRITY_EVERY_S) >= INTEGRITY_EVERY_S:
-                verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
-                if verdict != "ok":
-                    return f"damaged: {str(verdict)[:200]}"
-                _integrity[path] = now
-    except (sqlite3.Error, OSError) as exc:
-        return f"not usable: {type(exc).__name__}: {_first_line(exc)}"
-    return "ok"
+def store_health(store: Store) -> str:
+    """The store's own verdict; the integrity check that reads all of it at most every
+    INTEGRITY_EVERY_S per worker."""
+    now = time.monotonic()
+    thorough = now - _integrity.get(id(store), -INTEGRITY_EVERY_S) >= INTEGRITY_EVERY_S
+    verdict = store.health(thorough)
+    if thorough and verdict == "ok":
+        _integrity[id(store)] = now
+    return verdict
 
 
 def _first_line(exc: Any) -> str:

@@ -1,5 +1,10 @@
 """Request limits, enforced before any endpoint parses a body.
 
+Both APIs take JSON only: a POST whose Content-Type is not application/json or
+application/fhir+json (a charset=utf-8 parameter allowed) is refused with 415 before its
+body is read, so that no form or text/plain request (which a browser sends cross-origin
+without asking) reaches a route.
+
 A single request must not be able to tie up a worker: the engine holds one process-wide lock,
 so a worker busy parsing megabytes delays every clinician behind it. Bodies above 1 MiB are
 refused with 413 without being read further (a native request is a few kB; a CDS Hooks call
@@ -79,6 +84,10 @@ class RequestLimits:
         if declared is not None and declared > self.max_body:
             await self._too_large(scope, send)
             return
+        media = json_media_problem(_header(scope, b"content-type"))
+        if media:
+            await self._unsupported(scope, send, media)
+            return
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -134,6 +143,18 @@ class RequestLimits:
                 close=True,
             )
 
+    async def _unsupported(self, scope: Scope, send: Send, problem: str) -> None:
+        message = (
+            f"{problem}: send the body as application/json or application/fhir+json "
+            "(charset utf-8 if any)."
+        )
+        if _is_cds(scope):
+            await _respond(send, 415, _outcome("not-supported", message), close=True)
+        else:
+            await _respond(
+                send, 415, _native("unsupported_media_type", message, problem), close=True
+            )
+
     async def _reject(self, scope: Scope, send: Send, problem: str) -> None:
         if _is_cds(scope):
             await _respond(send, 400, _outcome("structure", f"body: {problem}"))
@@ -146,12 +167,41 @@ def _is_cds(scope: Scope) -> bool:
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+    value = _header(scope, b"content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+JSON_MEDIA = ("application/json", "application/fhir+json")
+
+
+def json_media_problem(content_type: bytes | None) -> str | None:
+    """None when the body is declared JSON: application/json or application/fhir+json, with
+    at most a charset parameter naming UTF-8 (RFC 8259: JSON between systems is UTF-8).
+    Anything else, or no Content-Type at all, is why not: a form or text/plain body is what a
+    web page can send cross-origin without a preflight."""
+    if content_type is None:
+        return "no Content-Type"
+    text = content_type.decode("latin-1")
+    media, *params = (part.strip() for part in text.split(";"))
+    if media.lower() not in JSON_MEDIA:
+        return f"Content-Type {media[:80]!r} is not JSON"
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() != "charset" or value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            return f"Content-Type parameter {param[:80]!r} is not charset=utf-8"
     return None
 
 

@@ -14,18 +14,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api import errors, health, limits, metrics, observability, safety_checks, worker
+from api import auth, errors, health, limits, metrics, observability, safety_checks, worker
 from api.cds_hooks import routes as cds_hooks
+from api.cds_hooks.settings import CdsSettings
+from api.store import open_store
 from rules.checker import Checker
 from rules.release import RULESET_VERSION
 
 
-def create_app(checker: Checker | None = None) -> FastAPI:
+def create_app(checker: Checker | None = None, cds_settings: CdsSettings | None = None) -> FastAPI:
+    """The app; `cds_settings` (tests) instead of the CDS_* environment."""
     observability.configure_logging()  # JSON lines at LOG_LEVEL
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.checker = checker or Checker()
+        settings: CdsSettings = app.state.cds_settings
+        # Migrated (under a lock) and integrity-checked once per worker; a store that cannot
+        # be opened fails readiness and refuses writes, but checks are still answered.
+        app.state.store = open_store(settings.database_url, pool_size=settings.db_pool_size)
         limits.limit_threads()  # one thread by default: the engine runs one check at a time
         worker.freeze_startup_heap()  # no full-heap GC pause in the middle of a check
         metrics.WORKERS_READY.set(1)
@@ -33,6 +40,7 @@ def create_app(checker: Checker | None = None) -> FastAPI:
             yield
         finally:
             metrics.WORKERS_READY.set(0)
+            app.state.store.close()
 
     app = FastAPIOffline(
         title="Baclofen prescribing safety checks",
@@ -44,11 +52,12 @@ def create_app(checker: Checker | None = None) -> FastAPI:
         swagger_ui_parameters={"validatorUrl": None},
     )
     errors.install(app)
-    app.add_middleware(limits.RequestLimits)  # 413 / 4xx before parsing; inside CORS
+    app.add_middleware(limits.RequestLimits)  # 413 / 415 / 4xx before parsing
+    app.add_middleware(auth.Authenticate)  # 401 before the body is read; inside CORS
     safety_checks.install(app)  # the native routes and their body in the OpenAPI document
     app.include_router(health.router)
     app.include_router(metrics.router)
-    cds_hooks.install(app)  # CDS Hooks router, its errors, CORS on every endpoint
+    cds_hooks.install(app, cds_settings)  # CDS Hooks router, its errors, settings, CORS
     app.add_middleware(observability.CheckLog)  # outermost: logs what the client got
     return app
 

@@ -20,8 +20,20 @@ from rules.release import RULESET_VERSION
 
 router = APIRouter()
 
+_UNAUTHORIZED: dict[int | str, dict[str, object]] = {
+    401: {
+        "model": ErrorResponse,
+        "description": "No trusted credential (CDS_AUTH=required): a bearer JWT or system key",
+    }
+}
 _ERRORS: dict[int | str, dict[str, object]] = {
+    **_UNAUTHORIZED,
     413: {"model": ErrorResponse, "description": "Body over the size limit (1 MiB)"},
+    415: {
+        "model": ErrorResponse,
+        "description": "The body is not declared JSON "
+        "(application/json or application/fhir+json, charset utf-8)",
+    },
     422: {
         "model": ErrorResponse,
         "description": "Invalid input: each field and its problem "
@@ -175,7 +187,13 @@ def _catalogue() -> Catalogue:
     return Catalogue.model_validate(document())
 
 
-@router.get("/v1/rules", response_model=Catalogue, response_model_exclude_none=True, tags=["rules"])
+@router.get(
+    "/v1/rules",
+    response_model=Catalogue,
+    response_model_exclude_none=True,
+    tags=["rules"],
+    responses=_UNAUTHORIZED,
+)
 async def list_rules() -> Catalogue:
     """The rule catalogue of the running version: every alert code with its rules, severities
     and sources, and every rule with its conditions, texts, evidence and passage, by module

@@ -162,19 +162,21 @@ def running(
     verify: Any = None,
 ) -> Iterator[Server]:
     """What `make run` runs (GUNICORN), with PORT, WORKERS and LOG_LEVEL (INFO, as `make
-    run`: one JSON line per check goes to the log file) and any other setting in
-    `extra_env`; stopped (SIGTERM to the process group) on exit. `verify`: the SSL context to
-    reach a TLS server with."""
+    run`: one JSON line per check goes to the log file), a store of its own in `log_dir`,
+    and any other setting in `extra_env`; stopped (SIGTERM to the process group) on exit.
+    `verify`: the SSL context to reach a TLS server with."""
     port = free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "PORT": str(port),
         "HOST": HOST,
         "WORKERS": str(workers),
         "LOG_LEVEL": log_level,
+        # Its own store, beside its log, unless the caller shares one.
+        "CDS_DATABASE_URL": f"sqlite:///{log_dir.resolve() / f'cds-{port}.sqlite3'}",
         **(extra_env or {}),
     }
-    log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

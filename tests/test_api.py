@@ -278,8 +278,21 @@ JSON_TYPES = [
     "application/json",
     "application/json; charset=utf-8",
     "application/JSON",
-    "application/vnd.baclofen+json",
+    "application/fhir+json",
     "application/json;charset=UTF-8",
+    'application/fhir+json; charset="utf-8"',
+]
+# What a web page can send cross-origin without a preflight, and other non-JSON bodies.
+NOT_JSON = [
+    None,
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/vnd.baclofen+json",
+    "application/json; charset=latin-1",
+    "application/json; boundary=x",
+    "application/jsonx",
+    "text/json",
 ]
 
 
@@ -296,27 +309,37 @@ def test_every_json_content_type_gets_the_same_error(
     assert all(a == answers[0] for a in answers)
 
 
+@pytest.mark.parametrize("content_type", JSON_TYPES)
+def test_a_json_content_type_is_read(client: TestClient, content_type: str) -> None:
+    r = client.post(
+        "/v1/safety-checks", content=json.dumps(EXAMPLE), headers={"content-type": content_type}
+    )
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("content_type", NOT_JSON)
 @pytest.mark.parametrize(
-    ("headers", "status"),
+    "path",
     [
-        *[({"content-type": t}, 200) for t in JSON_TYPES],
-        ({}, 422),
-        ({"content-type": "text/plain"}, 422),
-        ({"content-type": "application/x-www-form-urlencoded"}, 422),
+        "/v1/safety-checks",
+        "/cds-services/baclofen-order-sign",
+        "/cds-services/baclofen-order-sign/feedback",
     ],
 )
-def test_only_a_json_content_type_is_read_as_json(
-    client: TestClient, headers: dict[str, str], status: int
+def test_anything_but_json_is_415_on_both_apis(
+    client: TestClient, content_type: str | None, path: str
 ) -> None:
-    r = client.post("/v1/safety-checks", content=json.dumps(EXAMPLE), headers=headers)
-    assert r.status_code == status, r.text
-    if status == 422:
-        assert r.json()["errors"] == [
-            {
-                "field": "body",
-                "problem": "Input should be a valid dictionary or object to extract fields from",
-            }
-        ]
+    """An attack: a web page posts a form or text/plain (no preflight) with a JSON body."""
+    headers = {"content-type": content_type} if content_type else {}
+    r = client.post(path, content=json.dumps(EXAMPLE), headers=headers)
+    assert r.status_code == 415, r.text
+    body = r.json()
+    if path.startswith("/cds-services"):
+        assert body["resourceType"] == "OperationOutcome"
+        assert body["issue"][0]["code"] == "not-supported"
+    else:
+        assert body["error"] == "unsupported_media_type"
+    assert "application/json or application/fhir+json" in r.text
 
 
 @pytest.mark.parametrize(

@@ -50,8 +50,10 @@ def test_dockerfile_is_what_operators_expect() -> None:
     volume = re.search(r'(?m)^VOLUME \["([^"]+)"\]', runtime)
     assert volume
     state = volume.group(1)
-    for setting in ("CDS_FEEDBACK_DB", "CDS_JTI_DB"):
-        assert re.search(rf"{setting}={re.escape(state)}/", runtime)
+    assert re.search(rf"CDS_DATABASE_URL=sqlite:///{re.escape(state)}/", runtime)
+    env = re.search(r"(?ms)^ENV .*?[^\\]\n", runtime)
+    assert env and "CDS_DATABASE_URL" in env.group(0)
+    assert "CDS_AUTH" not in env.group(0), "the image must not choose open mode for operators"
     assert "slim" in DOCKERFILE
 
 
@@ -149,7 +151,7 @@ def test_the_container_install_rebuilds_a_wrong_venv_and_serves_without_test_too
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
         "WORKERS": "1",
-        "CDS_FEEDBACK_DB": str(tmp_path / "state" / "feedback.sqlite3"),
+        "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'state' / 'cds.sqlite3'}",
     }
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.cds_hooks.settings import CdsSettings
 from api.main import create_app
+from api.store import open_store
 from rules.checker import Checker
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
@@ -36,12 +37,13 @@ def _app() -> object:
     """The real app. Schemathesis calls it without running the lifespan, so the state the
     lifespan would set is set here; CDS feedback goes to a throw-away file, FHIR fetches
     nowhere."""
-    app = create_app()
-    app.state.checker = Checker()
-    feedback = Path(tempfile.mkdtemp(prefix="fuzz-")) / "feedback.sqlite3"
-    app.state.cds_settings = CdsSettings(
-        feedback_db=feedback, transport=httpx.MockTransport(_no_network)
+    store = Path(tempfile.mkdtemp(prefix="fuzz-")) / "cds.sqlite3"
+    settings = CdsSettings(
+        database_url=f"sqlite:///{store}", transport=httpx.MockTransport(_no_network)
     )
+    app = create_app(cds_settings=settings)
+    app.state.checker = Checker()
+    app.state.store = open_store(settings.database_url)
     return app
 
 

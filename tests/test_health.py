@@ -1,9 +1,10 @@
 """/livez and /readyz in process: ready only when the engine answers its canary right, the
-feedback store can be written and is intact, and the configuration validates."""
+store can be written and is intact, and the configuration validates."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,17 +19,37 @@ from engine import EngineError
 from rules.checker import Checker
 
 
+def _app(checker: Checker, path: Path) -> TestClient:
+    return TestClient(
+        create_app(checker, cds_settings=CdsSettings(database_url=f"sqlite:///{path}"))
+    )
+
+
 @pytest.fixture
 def app_client(checker: Checker, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(checker)
-    with TestClient(app) as client:
-        app.state.cds_settings = CdsSettings(feedback_db=tmp_path / "feedback.sqlite3")
+    with _app(checker, tmp_path / "cds.sqlite3") as client:
         yield client
 
 
 def _store(client: TestClient) -> Path:
-    path: Path = client.app.state.cds_settings.feedback_db  # type: ignore[attr-defined]
+    path: Path = client.app.state.store.path  # type: ignore[attr-defined]
     return path
+
+
+FEEDBACK = {
+    "feedback": [
+        {
+            "card": "card-1",
+            "outcome": "overridden",
+            "overrideReason": {"userComment": "known patient"},
+            "outcomeTimestamp": "2026-11-22T09:31:02Z",
+        }
+    ]
+}
+
+
+def _feedback(client: TestClient) -> int:
+    return client.post("/cds-services/baclofen-order-sign/feedback", json=FEEDBACK).status_code
 
 
 def test_live_and_ready(app_client: TestClient) -> None:
@@ -37,9 +58,9 @@ def test_live_and_ready(app_client: TestClient) -> None:
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
-        "checks": {"engine": "ok", "configuration": "ok", "feedback_store": "ok"},
+        "checks": {"engine": "ok", "configuration": "ok", "store": "ok"},
     }
-    assert _store(app_client).exists()  # created as the first feedback would create it
+    assert _store(app_client).exists()  # created and migrated at start-up
 
 
 def test_the_canary_is_a_real_check(checker: Checker) -> None:
@@ -82,7 +103,7 @@ def test_not_ready_without_a_working_engine(
     ready = app_client.get("/readyz")
     assert ready.status_code == 503
     assert problem in ready.json()["checks"]["engine"]
-    assert ready.json()["checks"]["feedback_store"] == "ok"
+    assert ready.json()["checks"]["store"] == "ok"
 
 
 def test_not_ready_when_the_store_is_not_append_only(app_client: TestClient) -> None:
@@ -91,24 +112,65 @@ def test_not_ready_when_the_store_is_not_append_only(app_client: TestClient) -> 
         conn.execute("DROP TRIGGER feedback_no_delete")
     ready = app_client.get("/readyz")
     assert ready.status_code == 503
-    assert "feedback_no_delete" in ready.json()["checks"]["feedback_store"]
+    assert "feedback_no_delete" in ready.json()["checks"]["store"]
 
 
-def test_not_ready_when_the_store_is_damaged(app_client: TestClient) -> None:
-    _store(app_client).write_bytes(b"this is not a database" * 100)
+def test_a_store_damaged_while_stopped_fails_readiness_and_refuses_writes(
+    checker: Checker, tmp_path: Path
+) -> None:
+    """PRAGMA quick_check at start-up: a store whose pages are damaged (a crash of the disk,
+    not of SQLite) is not ready, and feedback gets 503 instead of an acknowledgement."""
+    path = tmp_path / "cds.sqlite3"
+    with _app(checker, path) as client:
+        assert _feedback(client) == 200
+        for n in range(300):  # enough rows for several pages
+            client.app.state.store.first_use(
+                "iss",
+                f"jti-{n}" + "x" * 200,  # type: ignore
+                time.time() + 600,
+            )
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for offset in range(2 * page, len(data) - page, page):  # keep the header: damage pages
+        data[offset + 8 : offset + 400] = b"\xff" * 392
+    path.write_bytes(bytes(data))
+    with _app(checker, path) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["store"].startswith(("damaged", "not usable"))
+        assert _feedback(client) == 503
+
+
+def test_a_file_that_is_not_a_database_fails_readiness(checker: Checker, tmp_path: Path) -> None:
+    path = tmp_path / "cds.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with _app(checker, path) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["store"].startswith("not usable: DatabaseError")
+        assert _feedback(client) == 503
+
+
+def test_a_store_replaced_under_the_service_refuses_writes(app_client: TestClient) -> None:
+    """The file is removed (or replaced) while the service holds it open: writes would go to
+    a file nobody reads again. 503, never an acknowledgement."""
+    assert _feedback(app_client) == 200
+    path = _store(app_client)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    assert _feedback(app_client) == 503
     ready = app_client.get("/readyz")
     assert ready.status_code == 503
-    assert ready.json()["checks"]["feedback_store"].startswith("not usable: DatabaseError")
+    assert "removed or replaced" in ready.json()["checks"]["store"]
 
 
-def test_not_ready_when_the_store_cannot_be_written(app_client: TestClient, tmp_path: Path) -> None:
+def test_not_ready_when_the_store_cannot_be_written(checker: Checker, tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
-    app_client.app.state.cds_settings = CdsSettings(  # type: ignore[attr-defined]
-        feedback_db=tmp_path / "a-file" / "feedback.sqlite3"
-    )
-    ready = app_client.get("/readyz")
-    assert ready.status_code == 503
-    assert ready.json()["checks"]["feedback_store"].startswith("not usable")
+    with _app(checker, tmp_path / "a-file" / "cds.sqlite3") as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["store"].startswith("not usable")
+        assert _feedback(client) == 503
 
 
 def test_not_ready_while_the_store_is_locked_for_writing(app_client: TestClient) -> None:
@@ -118,7 +180,7 @@ def test_not_ready_while_the_store_is_locked_for_writing(app_client: TestClient)
         ready = app_client.get("/readyz")
         holder.execute("ROLLBACK")
     assert ready.status_code == 503
-    assert "locked" in ready.json()["checks"]["feedback_store"]
+    assert "locked" in ready.json()["checks"]["store"]
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,16 @@ def fhir() -> Iterator[str]:
 
 
 def test_no_patient_identifier_in_any_line(fhir: str, tmp_path: Path) -> None:
-    with running(1, log_dir=tmp_path, log_level="DEBUG", extra_env={"ACCESS_LOG": "true"}) as srv:
+    with running(
+        1,
+        log_dir=tmp_path,
+        log_level="DEBUG",
+        extra_env={
+            "ACCESS_LOG": "true",
+            "CDS_FHIR_SERVER_ALLOWLIST": fhir,
+            "CDS_TEST_BENCH": "true",
+        },
+    ) as srv:
         request = hook_request(
             "order-sign",
             [med_request("rx-1", TABLET_10, quantity(5, "mg"), per_day=3)],

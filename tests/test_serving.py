@@ -295,7 +295,7 @@ def test_health_endpoints_over_http(server: Server) -> None:
     assert fresh_get(server, "/livez").json() == {"status": "ok"}
     ready = fresh_get(server, "/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"engine": "ok", "configuration": "ok", "feedback_store": "ok"}
+    assert ready.json()["checks"] == {"engine": "ok", "configuration": "ok", "store": "ok"}
     assert fresh_get(server, "/healthz").json()["status"] == "ok"
 
 

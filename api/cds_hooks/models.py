@@ -195,7 +195,10 @@ class FeedbackRequest(_Lenient):
 
 
 class FeedbackStored(BaseModel):
+    # Items acknowledged as stored (each once), and how many of them were already there
+    # (a retry): the same request posted twice answers the same `stored`.
     stored: int
+    duplicates: int = 0
 
 
 # ---- errors ---------------------------------------------------------------------------------

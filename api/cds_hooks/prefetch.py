@@ -2,10 +2,16 @@
 
 Spec 2.0.1 ("Prefetch Template"): an absent key means the client did not satisfy it; a null
 value means it has no data; an OperationOutcome reports an error. An absent or failed key is
-fetched from `fhirServer` with the `fhirAuthorization` token when both are given, with a short
-timeout; whatever still cannot be had is returned as a gap, which becomes a card. Templates use
-only `{{context.patientId}}`, token equality searches, `_sort` and `_count` (spec "Prefetch
-query restrictions"); `draftOrders` and `selections` are never tokens (hooks library).
+fetched from `fhirServer` with the `fhirAuthorization` token when both are given and the server
+is allowed for the caller (its issuer's `fhir_servers`, or CDS_FHIR_SERVER_ALLOWLIST in open
+mode; none by default), with a short timeout, through the address-checking transport
+(api/outbound.py: no loopback, link-local or private address; no redirects); whatever still
+cannot be had is returned as a gap, which becomes a card. A card never quotes why a fetch
+failed (a status, an error, a host: an attacker's port scanner otherwise), only that it could
+not be fetched; the reason goes to the log, without the URL (it carries the patient id).
+Templates use only `{{context.patientId}}`, token equality searches, `_sort` and `_count`
+(spec "Prefetch query restrictions"); `draftOrders` and `selections` are never tokens (hooks
+library).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -28,6 +34,7 @@ from api.cds_hooks.terminology import (
     LOINC,
     PREGNANCY_STATUS,
 )
+from api.outbound import PinnedTransport, policy_from
 
 log = logging.getLogger("api.cds_hooks")
 
@@ -68,8 +75,12 @@ MAX_REFERENCES = 20
 DEADLINE_TIMEOUTS = 2  # all fetching of one call ends within two request timeouts
 
 
+NOT_FETCHED = "it could not be fetched from the FHIR server"
+
+
 class FetchError(Exception):
-    """The FHIR server did not give us the data (status, timeout, not JSON)."""
+    """The FHIR server did not give us the data (status, timeout, not JSON, a refused
+    address). The message is for the log; cards say NOT_FETCHED."""
 
 
 @dataclass
@@ -108,11 +119,15 @@ class FhirClient:
 
     def __init__(self, base: str, token: str, settings: CdsSettings) -> None:
         self.base = base.rstrip("/")
+        transport = settings.transport or PinnedTransport(
+            policy_from(settings.fhir_private_networks, settings.test_bench)
+        )
         self._client = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
             timeout=settings.fhir_timeout_s,
-            transport=settings.transport,
+            transport=transport,
             follow_redirects=False,
+            trust_env=False,
         )
 
     async def __aenter__(self) -> FhirClient:
@@ -131,27 +146,34 @@ class FhirClient:
             url = f"{self.base}/{relative_or_url.lstrip('/')}"
         if not self.owns(url):  # the token goes only to the server it was issued for
             raise FetchError("a link outside the FHIR server was not followed")
+        resource = url[len(self.base) :].lstrip("/").split("?")[0].split("/")[0] or "base"
         try:
             response = await self._client.get(url)
         except httpx.TimeoutException:
-            raise FetchError("the FHIR server did not answer in time") from None
+            raise self._failed(resource, "timeout") from None
         except httpx.HTTPError as exc:
-            raise FetchError(
-                f"the FHIR server could not be reached ({type(exc).__name__})"
-            ) from None
+            raise self._failed(resource, f"{type(exc).__name__}: {exc}") from None
         if response.status_code in (404, 410):
             return None
-        if response.status_code != 200:
-            raise FetchError(f"the FHIR server answered {response.status_code}")
+        if response.status_code != 200:  # redirects included: never followed
+            raise self._failed(resource, f"HTTP {response.status_code}")
         try:
             body = response.json()
         except ValueError:
-            raise FetchError("the FHIR server did not answer with JSON") from None
+            raise self._failed(resource, "not JSON") from None
         if not isinstance(body, dict) or "resourceType" not in body:
-            raise FetchError("the FHIR server did not answer with a FHIR resource")
+            raise self._failed(resource, "not a FHIR resource")
         if body["resourceType"] == "OperationOutcome":
-            raise FetchError("the FHIR server answered with an error (OperationOutcome)")
+            raise self._failed(resource, "an OperationOutcome")
         return body
+
+    def _failed(self, resource: str, why: str) -> FetchError:
+        # The resource type only: the URL carries the patient id. The reason may name the
+        # host (a refused address), which the log may say and the card never does.
+        log.warning(
+            "FHIR %s could not be fetched: %s", resource, why, extra={"event": "fhir_fetch_failed"}
+        )
+        return FetchError(NOT_FETCHED)
 
 
 def patient_id(ctx: OrderContext) -> str | None:
@@ -169,30 +191,74 @@ def fill(template: str, pid: str) -> str:
     return template.replace(PATIENT, quote(pid, safe=""))
 
 
-def fhir_client(req: HookRequest, settings: CdsSettings) -> FhirClient | None:
+def allowed_server(server: str, allowed: tuple[str, ...]) -> bool:
+    """fhirServer is one of the allowed base URLs or under one (scheme and host compared
+    case-insensitively, default ports omitted, no credentials, query or fragment)."""
+    candidate = _normalised(server)
+    if candidate is None:
+        return False
+    for base in allowed:
+        wanted = _normalised(base)
+        if wanted and (candidate == wanted or candidate.startswith(wanted + "/")):
+            return True
+    return False
+
+
+def _normalised(url: str) -> str | None:
+    parts = urlsplit(url.strip())
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+    ):
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    host = parts.hostname.lower() + (f":{port}" if port and port != default else "")
+    if ":" in parts.hostname:
+        host = f"[{parts.hostname.lower()}]" + (f":{port}" if port and port != default else "")
+    return f"{parts.scheme}://{host}{parts.path.rstrip('/')}"
+
+
+def fhir_client(
+    req: HookRequest, settings: CdsSettings, allowed: tuple[str, ...]
+) -> FhirClient | None:
     """Only with both fhirServer and fhirAuthorization (spec "FHIR Resource Access"), and only
-    to an allowed server when an allow-list is configured."""
+    to a server allowed for this caller: none is allowed unless configured."""
     if not (req.fhirServer and req.fhirAuthorization):
         return None
-    allowed = settings.fhir_server_allowlist
-    if allowed and not any(
-        req.fhirServer.rstrip("/") == a.rstrip("/")
-        or req.fhirServer.startswith(a.rstrip("/") + "/")
-        for a in allowed
-    ):
-        log.warning("fhirServer %s is not on CDS_FHIR_SERVER_ALLOWLIST", req.fhirServer)
+    if not allowed_server(req.fhirServer, allowed):
+        log.warning(
+            "fhirServer %s is not allowed for this caller: nothing fetched",
+            req.fhirServer[:200],
+            extra={"event": "fhir_server_not_allowed"},
+        )
         return None
-    return FhirClient(req.fhirServer, req.fhirAuthorization.access_token, settings)
+    return FhirClient(
+        _normalised(req.fhirServer) or req.fhirServer, req.fhirAuthorization.access_token, settings
+    )
 
 
 def _why_not_fetched(req: HookRequest, client: FhirClient | None) -> str:
     if client is not None:
         return "no patient id in the context"
     if not req.fhirServer:
-        return "not in the prefetch, and no fhirServer to fetch it from"
+        return "not in the prefetch, and no fhirServer to fetch it from: send it in the prefetch"
     if not req.fhirAuthorization:
-        return "not in the prefetch, and no fhirAuthorization to fetch it with"
-    return "not in the prefetch, and the fhirServer is not on the allow-list"
+        return (
+            "not in the prefetch, and no fhirAuthorization to fetch it with: send it in "
+            "the prefetch"
+        )
+    return (
+        "not in the prefetch, and this service does not fetch from that FHIR server: "
+        "send it in the prefetch"
+    )
 
 
 def _entries(bundle: dict[str, Any]) -> list[Any]:
@@ -263,8 +329,8 @@ async def _one(
         return
     try:
         value = await client.get(fill(TEMPLATES[key], pid))
-    except FetchError as exc:
-        out.gaps[key] = f"{why + '; ' if why else ''}fetching it failed: {exc}"
+    except FetchError:
+        out.gaps[key] = f"{why + '; ' if why else ''}{NOT_FETCHED}"
         return
     out.fetched.append(key)
     if isinstance(value, dict) and value.get("resourceType") == "Bundle":
@@ -275,10 +341,10 @@ async def _one(
 
 
 async def fetch_references(
-    req: HookRequest, settings: CdsSettings, refs: list[str]
+    req: HookRequest, settings: CdsSettings, refs: list[str], allowed: tuple[str, ...]
 ) -> dict[str, dict[str, Any]]:
     """Medication resources that orders reference but nobody sent, when we may fetch them."""
-    client = fhir_client(req, settings)
+    client = fhir_client(req, settings, allowed)
     if client is None or not refs:
         return {}
     found: dict[str, dict[str, Any]] = {}
@@ -298,13 +364,19 @@ async def _bounded(
         await asyncio.wait_for(work, deadline)
     except TimeoutError:
         out.data.pop(key, None)
-        out.gaps[key] = "fetching it failed: the FHIR server did not answer in time"
+        log.warning(
+            "FHIR %s could not be fetched: the deadline passed",
+            key,
+            extra={"event": "fhir_fetch_failed"},
+        )
+        out.gaps[key] = NOT_FETCHED
 
 
 async def resolve(
     req: HookRequest,
     ctx: OrderContext,
     settings: CdsSettings,
+    allowed: tuple[str, ...],
     references: Callable[[Prefetched], list[str]] | None = None,
     known: dict[str, dict[str, Any]] | None = None,
 ) -> Prefetched:
@@ -312,7 +384,7 @@ async def resolve(
     that the orders in the data reference (`references` names them)."""
     out = Prefetched(resources=dict(known or {}))
     pid = patient_id(ctx)
-    client = fhir_client(req, settings)
+    client = fhir_client(req, settings, allowed)
     if client is None:
         for key in TEMPLATES:
             await _one(key, req, pid, None, out)
@@ -325,5 +397,5 @@ async def resolve(
             *(_bounded(key, _one(key, req, pid, client, out), deadline, out) for key in TEMPLATES)
         )
     wanted = [r for r in (references(out) if references else []) if r not in out.resources]
-    out.resources.update(await fetch_references(req, settings, wanted))
+    out.resources.update(await fetch_references(req, settings, wanted, allowed))
     return out

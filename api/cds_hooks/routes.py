@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from api import metrics, openapi, strict_json
+from api.auth import principal_of
 from api.cds_hooks import cards, fhir, prefetch
-from api.cds_hooks.feedback import FeedbackStore
+from api.cds_hooks.feedback import records
 from api.cds_hooks.models import (
     CdsResponse,
     Discovery,
@@ -36,10 +34,10 @@ from api.cds_hooks.models import (
     OrderSelectContext,
     Service,
 )
-from api.cds_hooks.security import JwtVerifier, Unauthorized
-from api.cds_hooks.settings import CdsSettings, cors_options
+from api.cds_hooks.settings import CdsSettings, cors_options, load_or_explain
 from api.deps import get_checker
 from api.errors import NOT_COMPLETED, clean_message
+from api.store import FeedbackConflict, Store, StoreError
 from engine import EngineError
 from rules.checker import Checker
 
@@ -99,10 +97,28 @@ class CdsHooksError(Exception):
         )
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, settings: CdsSettings | None = None) -> None:
     """Router, error handler, CORS (preflight on every endpoint) and settings from the
-    environment: a bad setting stops the boot."""
-    app.state.cds_settings = CdsSettings.from_env()
+    environment: a bad setting stops the boot. The authentication mode is logged."""
+    settings = settings or load_or_explain()
+    app.state.cds_settings = settings
+    log.info(
+        "authentication %s",
+        settings.describe_auth(),
+        extra={"event": "auth_mode", "auth": settings.auth_mode},
+    )
+    if settings.auth_mode == "open" and not settings.open_local:
+        log.warning(
+            "authentication is OFF (CDS_AUTH=open) while the service listens on %s, "
+            "not only on loopback: anyone who reaches it may call both APIs",
+            settings.bind_host,
+            extra={"event": "auth_open_exposed"},
+        )
+    if settings.test_bench:
+        log.warning(
+            "CDS_TEST_BENCH is on: FHIR servers and key sets on loopback and private "
+            "addresses are reachable. Never in production."
+        )
     app.include_router(router)
 
     @app.exception_handler(CdsHooksError)
@@ -113,7 +129,7 @@ def install(app: FastAPI) -> None:
             content=exc.outcome.model_dump(exclude_none=True),
         )
 
-    app.add_middleware(CORSMiddleware, **cors_options())  # type: ignore[arg-type]
+    app.add_middleware(CORSMiddleware, **cors_options(settings))  # type: ignore[arg-type]
     # The hook and feedback routes read their bodies themselves (to answer malformed ones
     # with the spec's 400 OperationOutcome, not FastAPI's 422): document the body models.
     openapi.document(app, HookRequest, FeedbackRequest)
@@ -124,27 +140,10 @@ def _settings(request: Request) -> CdsSettings:
     return settings
 
 
-async def _authenticate(request: Request) -> str | None:
-    """The trusted client's `iss`, or None when verification is off (local use)."""
-    settings = _settings(request)
-    if settings.jwt is None:
-        return None
-    verifier: JwtVerifier | None = getattr(request.app.state, "cds_verifier", None)
-    if verifier is None or verifier.settings is not settings.jwt:
-        verifier = request.app.state.cds_verifier = JwtVerifier(settings.jwt)
-    base = settings.public_base_url or str(request.base_url).rstrip("/")
-    audience = base + request.url.path
-    try:
-        claims = await verifier.verify(request.headers.get("authorization"), audience)
-    except Unauthorized as exc:
-        log.warning("CDS client rejected on %s: %s", request.url.path, exc)
-        raise CdsHooksError(
-            401,
-            "login",
-            "The request could not be authenticated.",
-            headers={"WWW-Authenticate": "Bearer"},
-        ) from None
-    return str(claims["iss"])
+def _client(request: Request) -> str | None:
+    """The authenticated caller (a JWT's iss, or system-key:<name>), or None in open mode."""
+    principal = principal_of(request.state)
+    return principal.label if principal else None
 
 
 def _service(service_id: str) -> Service:
@@ -216,6 +215,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Malformed request: the issue's expression names the field",
         401: "No trusted JWT (when client authentication is configured)",
         404: "Unknown service",
+        409: "Feedback already stored with other content (nothing stored)",
+        415: "The body is not JSON (application/json or application/fhir+json)",
         412: "An order's medication could not be identified",
         413: "Body over the size limit",
         500: "The check could not be completed (unexpected failure)",
@@ -227,7 +228,6 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 @router.get("", response_model=Discovery, response_model_exclude_none=True, responses=_errors(401))
 async def discovery(request: Request) -> Discovery:
     """The services this server offers (spec 2.0.1 "Discovery")."""
-    await _authenticate(request)
     return Discovery(services=list(SERVICES.values()))
 
 
@@ -235,12 +235,11 @@ async def discovery(request: Request) -> Discovery:
     "/{service_id}",
     response_model=CdsResponse,
     response_model_exclude_none=True,
-    responses=_errors(400, 401, 404, 412, 413, 500, 503),
+    responses=_errors(400, 401, 404, 412, 413, 415, 500, 503),
     openapi_extra=openapi.body("HookRequest"),
 )
 async def call_service(service_id: str, request: Request) -> JSONResponse:
     """Evaluate every baclofen order (order-sign) or the selected ones (order-select)."""
-    await _authenticate(request)
     service = _service(service_id)
     hook = _parse(HookRequest, await _json(request))
     if hook.hook != service.hook:
@@ -263,7 +262,7 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
         raise CdsHooksError(503, "exception", NOT_COMPLETED) from None
     try:
         translator = fhir.Translator(ctx, selected)
-        prefetched = await _gather(hook, ctx, translator, _settings(request))
+        prefetched = await _gather(hook, ctx, translator, _settings(request), _client(request))
     except Exception:
         log.exception("hook %s: gathering the data failed unexpectedly", hook.hookInstance)
         raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
@@ -279,17 +278,28 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
 
 
 async def _gather(
-    hook: HookRequest, ctx: OrderContext, translator: fhir.Translator, settings: CdsSettings
+    hook: HookRequest,
+    ctx: OrderContext,
+    translator: fhir.Translator,
+    settings: CdsSettings,
+    client: str | None,
 ) -> prefetch.Prefetched:
-    """Patient data only when some order is baclofen: other calls cost no FHIR request."""
+    """Patient data only when some order is baclofen: other calls cost no FHIR request.
+    FHIR servers allowed for this caller only (its issuer's, or the open mode's list)."""
+    allowed = settings.fhir_servers_for(client)
     relevant, refs = translator.triage(hook.prefetch, {})
-    known = await prefetch.fetch_references(hook, settings, refs) if refs else {}
+    known = await prefetch.fetch_references(hook, settings, refs, allowed) if refs else {}
     if refs:
         relevant, _ = translator.triage(hook.prefetch, known)
     if not relevant:
         return prefetch.Prefetched(resources=known)
     return await prefetch.resolve(
-        hook, ctx, settings, references=translator.wanted_references, known=known
+        hook,
+        ctx,
+        settings,
+        allowed,
+        references=translator.wanted_references,
+        known=known,
     )
 
 
@@ -338,22 +348,40 @@ def _evaluate(
 @router.post(
     "/{service_id}/feedback",
     response_model=FeedbackStored,
-    responses=_errors(400, 401, 404, 413, 503),
+    responses=_errors(400, 401, 404, 409, 413, 415, 503),
     openapi_extra=openapi.body("FeedbackRequest"),
 )
 async def feedback(service_id: str, request: Request) -> FeedbackStored:
-    """Accepted and overridden cards, kept in an append-only store (spec 2.0.1 "Feedback")."""
-    client = await _authenticate(request)
+    """Accepted and overridden cards, kept in an append-only store (spec 2.0.1 "Feedback").
+    Idempotent: an item whose card, outcome and outcomeTimestamp are already stored is not
+    stored again (a retry is answered as the first post was); the same key with other
+    content is a 409 that stores nothing. 200 only once every item is read back from the
+    store after its commit."""
     _service(service_id)
     body = _parse(FeedbackRequest, await _json(request))
-    store = FeedbackStore(_settings(request).feedback_db)
-    append: Callable[..., int] = store.append
+    store: Store = request.app.state.store
+    items = records(service_id, body.feedback, _client(request))
     try:
-        stored = await run_in_threadpool(append, service_id, body.feedback, client)
-    except (sqlite3.Error, OSError) as exc:
+        stored = await store.submit_feedback(items)
+    except FeedbackConflict as exc:
+        raise CdsHooksError(
+            409,
+            "conflict",
+            "Feedback with the same card, outcome and "
+            "outcomeTimestamp was already stored with other content; nothing "
+            "of this request was stored.",
+            expression=[f"feedback[{n}]" for n, item in enumerate(items) if item.key in exc.keys],
+        ) from None
+    except StoreError as exc:
         log.error("feedback not stored: %s", exc)
         raise CdsHooksError(
             503, "exception", "The feedback could not be stored; send it again later."
         ) from None
-    metrics.record_feedback((f.card, f.outcome) for f in body.feedback)
-    return FeedbackStored(stored=stored)
+    metrics.record_feedback(
+        (item.card, item.outcome)
+        for item, verdict in zip(items, stored, strict=True)
+        if verdict == "new"
+    )
+    return FeedbackStored(
+        stored=len(stored), duplicates=sum(1 for verdict in stored if verdict == "duplicate")
+    )

@@ -25,19 +25,24 @@ NO_NETWORK = httpx.MockTransport(_no_network)
 AppFactory = Callable[..., TestClient]
 
 
+def settings(tmp_path: Path, **values: Any) -> CdsSettings:
+    """CDS settings for a test app: the store in `tmp_path`, no network unless a transport
+    is given."""
+    values.setdefault("database_url", f"sqlite:///{tmp_path / 'cds.sqlite3'}")
+    values.setdefault("transport", NO_NETWORK)
+    return CdsSettings(**values)
+
+
 @pytest.fixture
 def make_client(checker: Checker, tmp_path: Path) -> Iterator[AppFactory]:
     """A client on a fresh app whose CDS settings are the given ones."""
     clients: list[TestClient] = []
 
-    def make(checker_override: Any = None, **settings: Any) -> TestClient:
-        app = create_app(checker_override or checker)
+    def make(checker_override: Any = None, **values: Any) -> TestClient:
+        app = create_app(checker_override or checker, cds_settings=settings(tmp_path, **values))
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
-        settings.setdefault("feedback_db", tmp_path / "feedback.sqlite3")
-        settings.setdefault("transport", NO_NETWORK)
-        app.state.cds_settings = CdsSettings(**settings)
         return client
 
     yield make
@@ -47,10 +52,7 @@ def make_client(checker: Checker, tmp_path: Path) -> Iterator[AppFactory]:
 
 @pytest.fixture(scope="module")
 def cds(checker: Checker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The default client: no JWT, no network, feedback in a temporary file."""
-    app = create_app(checker)
+    """The default client: open mode, no network, the store in a temporary file."""
+    app = create_app(checker, cds_settings=settings(tmp_path_factory.mktemp("cds")))
     with TestClient(app) as client:
-        app.state.cds_settings = CdsSettings(
-            feedback_db=tmp_path_factory.mktemp("cds") / "feedback.sqlite3", transport=NO_NETWORK
-        )
         yield client

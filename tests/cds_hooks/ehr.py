@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
-BASE_URL = "http://testserver"
+BASE_URL = "https://cds.example.test"  # CDS_PUBLIC_BASE_URL of the test apps: the JWT audience
 ISSUER = "https://ehr.example.test/"
 
 

@@ -336,7 +336,8 @@ NOT_APPLICABLE = {
     "does not update guidance across hooks",
     ("cds-hooks_2.0", "212"): "clients replace cards",
     ("cds-hooks_2.0", "213"): "negotiated between EHR and service (README)",
-    ("cds-hooks_2.0", "199"): "JWK Set out of band: CDS_JWT_JWKS (test_security.py)",
+    ("cds-hooks_2.0", "199"): "JWK Set out of band: each issuer's jwks in CDS_JWT_ISSUERS "
+    "(test_security.py)",
     ("cds-hooks_2.0", "200"): "client's choice of algorithm",
     ("cds-hooks_2.0", "205"): "client's choice of algorithm (ES384 and RS384 accepted)",
     ("cds-hooks_2.0", "206"): "client's choice of algorithm",

@@ -73,7 +73,9 @@ class StubFhir:
 def stubbed(
     make_client: AppFactory, routes: dict[str, Any], **settings: Any
 ) -> tuple[Any, StubFhir]:
+    """The app with FHIR_SERVER allowed (open mode's allow-list) and answered by `routes`."""
     stub = StubFhir(routes)
+    settings.setdefault("fhir_server_allowlist", (FHIR_SERVER,))
     return make_client(transport=httpx.MockTransport(stub), **settings), stub
 
 
@@ -265,26 +267,37 @@ def test_pages_that_cannot_be_followed_are_said(
 
 
 @pytest.mark.parametrize(
-    ("answer", "reason"),
+    ("answer", "hidden"),
     [
-        (httpx.ReadTimeout("slow"), "the FHIR server did not answer in time"),
-        (httpx.ConnectError("refused"), "the FHIR server could not be reached (ConnectError)"),
-        (500, "the FHIR server answered 500"),
+        (httpx.ReadTimeout("slow"), ["time", "slow"]),
+        (httpx.ConnectError("[Errno 111] Connection refused"), ["refused", "reach", "Connect"]),
+        (500, ["500", "answered"]),
+        (403, ["403", "answered", "Forbidden"]),
+        (401, ["401", "answered"]),
+        (302, ["302", "redirect"]),
     ],
-    ids=["timeout", "unreachable", "server-error"],
+    ids=["timeout", "closed-port", "server-error", "forbidden", "unauthorized", "redirect"],
 )
-def test_a_failed_fetch_is_a_gap_card_not_a_failed_call(
-    make_client: AppFactory, answer: Any, reason: str, caplog: pytest.LogCaptureFixture
+def test_a_failed_fetch_is_a_gap_card_that_quotes_nothing(
+    make_client: AppFactory, answer: Any, hidden: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    """An attack: a caller points fhirServer at hosts and ports and reads the cards to map
+    them (closed, filtered, 403 from a metadata service). Every failure reads the same: it
+    could not be fetched; the reason is in the log, without the patient id or the token."""
     client, _ = stubbed(make_client, {**EVERYTHING, "Condition": answer})
     request = hook_request("order-sign", [draft()], None)
     request["fhirAuthorization"] = AUTH
     with caplog.at_level(logging.DEBUG):
         body = call(client, request).json()
     assert topic_codes(body) == ["MISSING_DATA"]
-    assert "Not available: the problem list (seizure disorder" in body["cards"][0]["detail"]
-    assert f"fetching it failed: {reason}" in body["cards"][0]["detail"]
+    detail = body["cards"][0]["detail"]
+    assert "Not available: the problem list (seizure disorder" in detail
+    assert "it could not be fetched from the FHIR server" in detail
+    for word in [*hidden, "ehr.example.test", "FHIR server answered"]:
+        assert word not in detail
     assert TOKEN not in caplog.text, "the access token is never logged"
+    assert "pat-1" not in caplog.text, "no patient id in the log"
+    assert "Condition could not be fetched" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -294,10 +307,33 @@ def test_a_failed_fetch_is_a_gap_card_not_a_failed_call(
         (
             {"fhir_server_allowlist": ("https://trusted.example.test/fhir",)},
             True,
-            "not in the prefetch, and the fhirServer is not on the allow-list",
+            "not in the prefetch, and this service does not fetch from that FHIR server: send it "
+            "in the prefetch",
+        ),
+        (
+            {"fhir_server_allowlist": ()},
+            True,
+            "not in the prefetch, and this service does not fetch from that FHIR server: send it "
+            "in the prefetch",
+        ),
+        (
+            {"fhir_server_allowlist": ("https://ehr.example.test/fhir-other",)},
+            True,
+            "does not fetch from that FHIR server",
+        ),
+        (
+            {"fhir_server_allowlist": ("https://ehr.example.test/fhir/Patient",)},
+            True,
+            "does not fetch from that FHIR server",
         ),
     ],
-    ids=["no-authorization", "not-allowed"],
+    ids=[
+        "no-authorization",
+        "not-allowed",
+        "nothing-allowed-by-default",
+        "prefix-is-not-a-path",
+        "allowed-path-is-deeper",
+    ],
 )
 def test_no_fetch_without_a_token_or_outside_the_allow_list(
     make_client: AppFactory, settings: dict[str, Any], with_auth: bool, reason: str
@@ -392,7 +428,8 @@ def local_fhir() -> Iterator[str]:
 
 
 def test_fetch_from_a_real_local_server(make_client: AppFactory, local_fhir: str) -> None:
-    client = make_client(transport=None)  # the real network stack, to 127.0.0.1 only
+    """The real network stack (the address-pinning transport) to 127.0.0.1: a test bench."""
+    client = make_client(transport=None, fhir_server_allowlist=(local_fhir,), test_bench=True)
     request = hook_request("order-sign", [draft()], None)
     request["fhirServer"] = local_fhir
     request["fhirAuthorization"] = AUTH
@@ -410,10 +447,14 @@ def test_one_deadline_bounds_all_fetching(make_client: AppFactory) -> None:
             await asyncio.Event().wait()  # never set
         return answered(request)
 
-    client = make_client(transport=httpx.MockTransport(handler), fhir_timeout_s=0.05)
+    client = make_client(
+        transport=httpx.MockTransport(handler),
+        fhir_timeout_s=0.05,
+        fhir_server_allowlist=(FHIR_SERVER,),
+    )
     request = hook_request("order-sign", [draft()], None)
     request["fhirAuthorization"] = AUTH
     body = call(client, request).json()
     assert topic_codes(body) == ["MISSING_DATA"]
     assert "problem list" in body["cards"][0]["detail"]
-    assert "did not answer in time" in body["cards"][0]["detail"]
+    assert "could not be fetched" in body["cards"][0]["detail"]

@@ -1,0 +1,105 @@
+"""Group commit: feedback that arrives together is written in one transaction, one fsync.
+
+A durable commit costs a flush to disk (~0.4 ms here, more on a busy disk), and SQLite lets
+one writer at a time in: committing each POST alone capped the embedded store near 400
+items/s through the server. Requests waiting on the event loop are handed to one writer
+thread per worker; it takes whatever has queued up (up to MAX_ITEMS items), writes each
+request's items under its own savepoint (a conflict undoes that request only), commits
+once, reads every item back, and answers each request. A lone request is written at once:
+batching adds no waiting, it only shares the flush among those already waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable, Sequence
+
+from api.store import FeedbackRecord, Stored
+
+MAX_ITEMS = 2000
+Outcome = list[Stored] | BaseException
+RunBatch = Callable[[list[Sequence[FeedbackRecord]]], list[Outcome]]
+Waiter = asyncio.Future[list[Stored]]
+_Pending = tuple[Sequence[FeedbackRecord], asyncio.AbstractEventLoop, Waiter]
+
+
+class BatchedFeedback:
+    """What both stores share: a request's feedback, alone (append_feedback) or in a group
+    commit (submit_feedback), through the store's own `_append_batch`."""
+
+    _group: GroupCommit
+
+    def _append_batch(self, batch: list[Sequence[FeedbackRecord]]) -> list[Outcome]:
+        raise NotImplementedError
+
+    def append_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
+        outcome = self._append_batch([records])[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def submit_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
+        return await self._group.submit(records)
+
+
+class GroupCommit:
+    def __init__(self, run_batch: RunBatch, name: str) -> None:
+        self._run_batch = run_batch
+        self._name = name
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    async def submit(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Stored]] = loop.create_future()
+        self._ensure_thread()
+        self._queue.put((records, loop, future))
+        return await future
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _ensure_thread(self) -> None:
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            items = len(first[0])
+            while items < MAX_ITEMS:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+                items += len(more[0])
+            try:
+                outcomes = self._run_batch([records for records, _, _ in batch])
+            except BaseException as exc:  # the whole transaction failed: each request hears
+                outcomes = [exc] * len(batch)
+            for (_, loop, future), outcome in zip(batch, outcomes, strict=True):
+                loop.call_soon_threadsafe(_settle, future, outcome)
+
+
+def _settle(future: asyncio.Future[list[Stored]], outcome: Outcome) -> None:
+    if future.done():  # the client went away
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

@@ -1,0 +1,165 @@
+"""A throwaway PostgreSQL server for the tests and `make bench`: Debian's postgresql (which
+.ci/run installs), initdb into a temporary directory and started on 127.0.0.1 and a free
+port, stopped and removed at the end. initdb and postgres refuse to run as root: as root the
+server runs as the `postgres` system user that Debian's package creates.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SUPERUSER = "baclofen"
+
+
+class Unavailable(RuntimeError):
+    """No PostgreSQL server can be started here (not installed, no user to run it as)."""
+
+
+def unavailable(reason: str) -> None:
+    raise Unavailable(reason)
+
+
+def binaries() -> Path | None:
+    """The newest installed server's bin directory (Debian: /usr/lib/postgresql/N/bin)."""
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
+    )
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes]
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    bindir = binaries()
+    if bindir is None:
+        unavailable("no PostgreSQL server installed (apt-get install postgresql)")
+    assert bindir is not None
+    user: pwd.struct_passwd | None = None
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            unavailable("running as root, and there is no `postgres` user to run the server as")
+    directory = Path(tempfile.mkdtemp(prefix="baclofen-pg-"))
+    if user is not None:
+        os.chown(directory, user.pw_uid, user.pw_gid)
+    as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
+    data, log = directory / "data", directory / "server.log"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+    initdb = subprocess.run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=directory,
+        check=False,
+        **as_user,
+    )
+    if initdb.returncode != 0:
+        shutil.rmtree(directory, ignore_errors=True)
+        unavailable(f"initdb failed: {initdb.stderr.strip()[-500:]}")
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={directory}",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "fsync=on",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=directory,
+            start_new_session=True,
+            **as_user,
+        )
+    server = PostgresServer(port, directory, process)
+    try:
+        _wait(server, log)
+        yield server
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # fast shutdown
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _wait(server: PostgresServer, log: Path, timeout: float = 60) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(server.url(), connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            if server.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    "PostgreSQL did not start:\n" + log.read_text(errors="replace")[-2000:]
+                ) from None
+            time.sleep(0.1)
