@@ -525,6 +525,49 @@ INVALID = [
         {"intrathecal": {"catheter_tip": "T10"}},
         "order.intrathecal.catheter_tip",
     ),
+    (
+        "spasticity-score-after-the-order",
+        {
+            "intrathecal": {
+                "spasticity_scores": [
+                    {"time": "2026-11-21T09:00:00Z", "instrument": "modified_ashworth", "value": 2}
+                ]
+            }
+        },
+        "order.intrathecal.spasticity_scores",
+    ),
+    (
+        "spasticity-score-above-4",
+        {
+            "intrathecal": {
+                "spasticity_scores": [
+                    {"time": "2026-11-19T09:00:00Z", "instrument": "modified_ashworth", "value": 5}
+                ]
+            }
+        },
+        "order.intrathecal.spasticity_scores[0].value",
+    ),
+    (
+        "spasticity-scale-unknown",
+        {
+            "intrathecal": {
+                "spasticity_scores": [
+                    {"time": "2026-11-19T09:00:00Z", "instrument": "tardieu", "value": 2}
+                ]
+            }
+        },
+        "order.intrathecal.spasticity_scores[0].instrument",
+    ),
+    (
+        "dated-withdrawal-sign-without-a-zone",
+        {
+            "intrathecal": {
+                "dated_withdrawal_signs": [{"sign": "fever", "time": "2026-11-19T09:00"}]
+            }
+        },
+        "order.intrathecal.dated_withdrawal_signs[0].time",
+    ),
+    ("delivery-unknown", {"intrathecal": {"delivery": "drip"}}, "order.intrathecal.delivery"),
     ("frequency-3-intrathecally", {"frequency_per_day": 3}, "order.frequency_per_day"),
     ("time-and-date-disagree", {"date": "2026-11-19"}, "order.time"),
     (

@@ -20,8 +20,10 @@ and never a pass. The red flags that need it say which data are missing (MISSING
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 
 from engine import Derivation, c, m
 from rules.intrathecal.steps import itb_order
@@ -49,32 +51,46 @@ RESPONSE_SOURCE = Passage(
 )
 
 
-def _series(
-    s: ItbScores,
-) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
+Series = tuple[tuple[str, tuple[datetime, ...], tuple[float, ...]], ...]
+
+
+@lru_cache(maxsize=64)
+def _parsed(
+    times: tuple[str, ...],
+    instruments: tuple[str, ...],
+    sites: tuple[str, ...],
+    values: tuple[float, ...],
+) -> Series:
+    """The scores by scale and site (times, then grades), oldest first: parsed once per check,
+    not once per regimen (a pure function of the scores)."""
     out: dict[tuple[str, str], list[tuple[datetime, float]]] = {}
-    for time, instrument, site, value in zip(
-        s.times, s.instruments, s.sites, s.values, strict=True
-    ):
+    for time, instrument, site, value in zip(times, instruments, sites, values, strict=True):
         out.setdefault((instrument, site), []).append((datetime.fromisoformat(time), value))
-    return out
+    return tuple(
+        (key[0], tuple(t for t, _ in sorted(scores)), tuple(v for _, v in sorted(scores)))
+        for key, scores in out.items()
+    )
+
+
+def _series(s: ItbScores) -> Series:
+    return _parsed(tuple(s.times), tuple(s.instruments), tuple(s.sites), tuple(s.values))
 
 
 def compare(seq: int, start: str, end: str | None, closed: bool, s: ItbScores) -> ItbEffect:
     """The regimen from `start` to `end` (the next change, or the order's time when `closed`)
-    read from the scores."""
+    read from the scores: per scale and site, the latest score at or before `start` and the
+    latest after it, before `end` (or at it when `closed`)."""
     begin = datetime.fromisoformat(start)
     until = datetime.fromisoformat(end) if end else None
     pairs: list[tuple[str, float, float]] = []
-    for (instrument, _), scores in _series(s).items():
-        before = [v for t, v in scores if t <= begin]
-        after = [
-            v
-            for t, v in scores
-            if t > begin and (until is None or t < until or (closed and t == until))
-        ]
-        if before and after:
-            pairs.append((instrument, before[-1], after[-1]))
+    for instrument, times, grades in _series(s):
+        before = bisect_right(times, begin)  # scores at or before the change
+        if until is None:
+            last = len(times)
+        else:
+            last = bisect_right(times, until) if closed else bisect_left(times, until)
+        if before and last > before:
+            pairs.append((instrument, grades[before - 1], grades[last - 1]))
     if not pairs:
         return ItbEffect(seq=seq, effect="unknown")
     better = [p for p in pairs if p[2] < p[1]]
