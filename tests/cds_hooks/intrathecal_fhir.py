@@ -124,30 +124,27 @@ def itb_request(
     return res
 
 
-def bolus_given(aid: str, dose_ug: float, time: str, pid: str = PID) -> dict[str, Any]:
-    """A test dose given: a MedicationAdministration of an amount."""
+def _administration(aid: str, pid: str, **elements: Any) -> dict[str, Any]:
     return {
         "resourceType": "MedicationAdministration",
         "id": aid,
         "status": "completed",
         "medicationCodeableConcept": INTRATHECAL,
         "subject": {"reference": f"Patient/{pid}"},
-        "effectiveDateTime": time,
-        "dosage": {"route": ROUTE, "dose": _amount(dose_ug, "ug")},
+        **elements,
     }
+
+
+def bolus_given(aid: str, dose_ug: float, time: str, pid: str = PID) -> dict[str, Any]:
+    """A test dose given: a MedicationAdministration of an amount."""
+    dosage = {"route": ROUTE, "dose": _amount(dose_ug, "ug")}
+    return _administration(aid, pid, effectiveDateTime=time, dosage=dosage)
 
 
 def pump_programmed(aid: str, rate: dict[str, Any], time: str, pid: str = PID) -> dict[str, Any]:
     """Pump programming recorded as a MedicationAdministration with a rate."""
-    return {
-        "resourceType": "MedicationAdministration",
-        "id": aid,
-        "status": "completed",
-        "medicationCodeableConcept": INTRATHECAL,
-        "subject": {"reference": f"Patient/{pid}"},
-        "effectivePeriod": {"start": time},
-        "dosage": {"route": ROUTE, "rateQuantity": rate},
-    }
+    dosage = {"route": ROUTE, "rateQuantity": rate}
+    return _administration(aid, pid, effectivePeriod={"start": time}, dosage=dosage)
 
 
 def score(

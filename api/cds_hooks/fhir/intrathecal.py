@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -328,14 +328,16 @@ def details(
     request: MedicationRequest,
     record: Record,
     at: datetime | None,
-    day: Any,
+    day: date,
     stopping: bool,
 ) -> Read[dict[str, Any]]:
     """The order's `order.intrathecal` from the record; `at` is when the order takes effect
-    (None when only its day is known)."""
+    (None when only its day is known: then what the record holds up to that day, and for
+    today up to now, the time the Case then takes for the order)."""
+    bound = at or (datetime.now(UTC) if day == date.today() else None)
 
     def before(time: datetime) -> bool:
-        return time <= at if at is not None else time.date() <= day
+        return time <= bound if bound is not None else time.date() <= day
 
     own = request.ref
     items = _ordered([e for e in record.entries if e.ref != own and before(e.time)])
