@@ -263,6 +263,41 @@ WithdrawalSign = Annotated[
 ]
 
 
+class DatedWithdrawalSign(_Model):
+    """A withdrawal sign as a record holds it: the sign and when it was observed. The rules
+    count it only when it is recent and an infusion is running (rules/intrathecal/red_flags.py);
+    a sign in `withdrawal_signs` (no time) is taken as current."""
+
+    sign: WithdrawalSign
+    time: IsoDateTime = Field(description="When the sign was observed (ISO date-time, offset)")
+
+
+MAX_DATED_SIGNS = 100  # a record can hold each sign many times over three days
+MAX_SCORES = 500  # spasticity scores: several muscle groups, several times a week
+MAX_DEVICES = 20
+
+# Spasticity scores the rules compare (rules/intrathecal/response.py). Each grades 0 (no
+# increase in tone, no spasms) to 4 (rigid limb; spasms more than ten times an hour): a lower
+# score is an improvement. The Modified Ashworth grade 1+ is 1.5.
+SpasticityInstrument = Literal["modified_ashworth", "ashworth", "penn_spasm_frequency"]
+
+
+class SpasticityScore(_Model):
+    """One spasticity score as recorded: the instrument, the muscle group or site it grades
+    (scores are compared site by site), when, and the grade."""
+
+    time: IsoDateTime = Field(description="When it was assessed (ISO date-time, offset)")
+    instrument: SpasticityInstrument
+    value: Annotated[
+        Number,
+        Field(ge=0, le=4, description="0-4; Modified Ashworth 1+ is 1.5"),
+        AfterValidator(_finite),
+    ]
+    site: Text | None = Field(
+        default=None, description="The muscle group or body site graded, when the record says"
+    )
+
+
 # Below 0.1 ug no intrathecal dose exists (the smallest reported is 12 ug/day); smaller values
 # are unit slips, and values that small would also reach the rule engine in exponent notation,
 # which durable-rules cannot parse.
@@ -335,6 +370,35 @@ class Intrathecal(_Model):
     withdrawal_signs: Annotated[
         list[WithdrawalSign], Field(max_length=len(WITHDRAWAL_SIGNS) * 2)
     ] = []
+    dated_withdrawal_signs: Annotated[
+        list[DatedWithdrawalSign], Field(max_length=MAX_DATED_SIGNS)
+    ] = Field(
+        default=[],
+        description="Withdrawal signs with the time a record observed them: counted when "
+        "within 72 h of the order on a running infusion",
+    )
+    # What a record says, for the rules to read (rules/intrathecal/phase.py, pump.py,
+    # response.py): how the ordered dose is given, the implanted devices, the scores.
+    derive_phase: Flag = Field(
+        default=False,
+        description="Without a phase: derive it from the dose history, the screening doses "
+        "and `delivery` (the CDS Hooks service does); otherwise a missing phase is reported",
+    )
+    delivery: Literal["bolus", "infusion"] | None = Field(
+        default=None,
+        description="How the ordered dose is given: one bolus (a test dose) or a continuous "
+        "infusion (its daily dose)",
+    )
+    devices: Annotated[list[Coding], Field(max_length=MAX_DEVICES)] = Field(
+        default=[],
+        description="Devices recorded for the patient (an implanted pump): code and names; "
+        "the pump type is read from them when `pump` is not given",
+    )
+    spasticity_scores: Annotated[list[SpasticityScore], Field(max_length=MAX_SCORES)] = Field(
+        default=[],
+        description="Spasticity scores: a regimen's effect is read from them when "
+        "its clinical_effect is not given",
+    )
 
     @model_validator(mode="after")
     def _oldest_first(self) -> Intrathecal:
@@ -445,6 +509,11 @@ class Order(_Model):
             return
         if it.infusion_started is not None and it.infusion_started > self.time:
             raise ValueError("intrathecal.infusion_started: is after order.time")
+        if any(s.time > self.time for s in it.spasticity_scores):
+            raise ValueError(
+                "intrathecal.spasticity_scores: has a score after order.time (when this order "
+                "takes effect; default now)"
+            )
         for name, items in (("history", it.history), ("screening_doses", it.screening_doses)):
             if items and items[-1].time > self.time:
                 raise ValueError(

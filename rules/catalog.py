@@ -28,7 +28,10 @@ from rules import (
 from rules.intrathecal import (
     age,
     maintenance,
+    phase,
+    pump,
     red_flags,
+    response,
     screening,
     steps,
     titration,
@@ -71,11 +74,21 @@ GROUPS: tuple[tuple[ModuleType, ...], ...] = (
         discontinuation,
         regimen,
     ),
-    (steps, age, screening, titration, maintenance, red_flags, itb_discontinuation, itb_renal),
+    (
+        steps,
+        response,
+        age,
+        screening,
+        titration,
+        maintenance,
+        red_flags,
+        itb_discontinuation,
+        itb_renal,
+    ),
     (route_and_units,),
 )
 MODULES: tuple[ModuleType, ...] = tuple(module for group in GROUPS for module in group)
-READINGS: tuple[Reading, ...] = (steps.REGIMENS,)
+READINGS: tuple[Reading, ...] = (steps.REGIMENS, phase.PHASE, pump.PUMP)
 
 # Codes whose alerts, when several rules raise them in one check, are merged into one (the
 # engine otherwise keeps the most severe): every check that could not run, every red flag.

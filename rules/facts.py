@@ -1,11 +1,14 @@
 """The input case as facts for the engine: one fact per patient, order, condition, medication,
-intrathecal regimen, test bolus and withdrawal sign (kinds in rules/vocabulary.py).
+intrathecal regimen, test bolus and withdrawal sign, and one of every spasticity score (kinds
+in rules/vocabulary.py).
 
 Facts are the raw data stripped of None values (durable-rules matches a None only via
-`== None`; absence is `-m.field`). Everything clinical is derived by rules. The one reading of
-the input's shape that happens before the engine, the folding of same-dose intrathecal history
-entries into the regimen they continue, is declared with its reason in
-rules/intrathecal/steps.py and listed in the rule catalogue.
+`== None`; absence is `-m.field`). Everything clinical is derived by rules. The readings of
+the input that happen before the engine are declared with their reasons and listed in the rule
+catalogue: the folding of same-dose intrathecal history entries into the regimen they continue
+(rules/intrathecal/steps.py), and, for an order that states neither, its phase from the record
+(rules/intrathecal/phase.py) and its pump type from the implanted device
+(rules/intrathecal/pump.py): every intrathecal rule reads those two from the order.
 """
 
 from __future__ import annotations
@@ -13,7 +16,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.case import UG_PER_UNIT, Case, Coding, Condition, Intrathecal, IntrathecalHistoryEntry
+from rules.case import (
+    UG_PER_UNIT,
+    Case,
+    Coding,
+    Condition,
+    Intrathecal,
+    IntrathecalHistoryEntry,
+)
+from rules.intrathecal.phase import phase_of
+from rules.intrathecal.pump import pump_of
 from rules.intrathecal.steps import regimens
 
 
@@ -80,9 +92,33 @@ def _intrathecal_facts(
                 }
             )
         )
-    for sign in dict.fromkeys(it.withdrawal_signs):  # distinct, in the order given
-        facts.append({"kind": "itb_withdrawal_sign", "id": f"itb_sign_{sign}", "sign": sign})
+    for n, (sign, time) in enumerate(_signs(it).items()):
+        facts.append(
+            _clean(
+                {"kind": "itb_withdrawal_sign", "id": f"itb_sign{n}", "sign": sign, "time": time}
+            )
+        )
+    scores = sorted(it.spasticity_scores, key=lambda s: s.time)
+    facts.append(
+        {
+            "kind": "itb_scores",
+            "id": "itb_scores",
+            "times": [_utc(s.time) for s in scores],
+            "instruments": [s.instrument for s in scores],
+            "sites": [(s.site or "").lower() for s in scores],
+            "values": [float(s.value) for s in scores],
+        }
+    )
     return facts
+
+
+def _signs(it: Intrathecal) -> dict[str, str | None]:
+    """Each sign once: given as current (no time), else the latest time a record dates it."""
+    out: dict[str, str | None] = dict.fromkeys(it.withdrawal_signs)
+    for entry in sorted(it.dated_withdrawal_signs, key=lambda d: d.time):
+        if entry.sign not in out or out[entry.sign] is not None:
+            out[entry.sign] = _utc(entry.time)
+    return out
 
 
 def case_facts(case: Case) -> list[dict[str, Any]]:
@@ -135,12 +171,22 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
     facts = [patient, order]
     if it is not None:
         history = regimens(it.history)
+        phase, phase_basis = it.phase, "order" if it.phase else None
+        if phase is None and it.derive_phase:
+            phase = phase_of(it, history, o.time)
+            phase_basis = "record" if phase else None
+        pump, pump_basis = it.pump, "order" if it.pump else None
+        if pump is None and it.devices:
+            read = pump_of(it.devices)
+            pump, pump_basis = read if read else (None, None)
         order.update(
             _clean(
                 {
-                    "it_phase": it.phase,
+                    "it_phase": phase,
+                    "it_phase_basis": phase_basis,
                     "it_origin": it.spasticity_origin,
-                    "it_pump": it.pump,
+                    "it_pump": pump,
+                    "it_pump_basis": pump_basis,
                     "it_infusion_started": _utc(it.infusion_started),
                     "it_n_history": len(history),
                     "it_n_screening": len(it.screening_doses),

@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-VERSION = "2.1.0"
-FINGERPRINT = "sha256:d8bf4b327eaf1e0a40ef53f8f3c614c9073faf83e35d57fd11d0674e020e31ed"
+VERSION = "2.2.0"
+FINGERPRINT = "sha256:b6a198de1e91e2adaf47111d03b41c32ae0d014478f9389e96b07d9a16cad034"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -52,8 +52,10 @@ class OrderFact(Fact, kind="order"):
     has_previous: bool | None = None
     has_intrathecal: bool | None = None
     it_phase: str | None = None
+    it_phase_basis: str | None = None  # "order", or how the record showed it (phase.py)
     it_origin: str | None = None
     it_pump: str | None = None
+    it_pump_basis: str | None = None  # "order", or the device that names it (pump.py)
     it_infusion_started: str | None = None
     it_n_history: int | None = None
     it_n_screening: int | None = None
@@ -84,6 +86,17 @@ class ItbTestDose(Fact, kind="itb_test_dose"):
 
 class ItbWithdrawalSign(Fact, kind="itb_withdrawal_sign"):
     sign: str
+    time: str | None = None  # when the record observed it; absent: given as current
+
+
+class ItbScores(Fact, kind="itb_scores"):
+    """Every spasticity score of the case, oldest first, as parallel lists (one fact, so that
+    a rule can look for the latest before and after a regimen change)."""
+
+    times: list[str]
+    instruments: list[str]
+    sites: list[str]  # "" when the record names no site
+    values: list[float]
 
 
 class ConditionEntry(Fact, kind="condition"):
@@ -343,9 +356,31 @@ class ItbScreeningIssue(Fact, kind="itb_screening_issue"):
     effect_prolonged: bool | None = None
 
 
+class ItbEffect(Fact, kind="itb_effect"):
+    """The clinical effect of one regimen (rules/intrathecal/response.py): as recorded, read
+    from spasticity scores before and after the change, or unknown."""
+
+    seq: int
+    effect: Literal["none", "partial", "adequate", "unknown"]
+    basis: Literal["recorded", "scores"] | None = None
+    instruments: list[str] | None = None  # the scales compared (their names)
+    before: float | None = None  # a score compared: the latest before the change ...
+    after: float | None = None  # ... and the latest after it, on the same scale and site
+    compared: int | None = None  # how many scale-and-site pairs were compared
+
+
 class ItbNoEffectSince(Fact, kind="itb_no_effect_since"):
     seq: int
     since: str
+    read_from: list[str] | None = None  # scales that showed no effect in the run
+
+
+class ItbSignAge(Fact, kind="itb_sign_age"):
+    """A withdrawal sign the record dates, and how long before the order it was observed."""
+
+    sign: str
+    time: str
+    hours_ago: float
 
 
 class ItbCumulativeRise(Fact, kind="itb_cumulative_rise"):
@@ -354,6 +389,7 @@ class ItbCumulativeRise(Fact, kind="itb_cumulative_rise"):
     change_pct: float
     hours_ago: float
     regimens_without_effect: int
+    read_from: list[str] | None = None  # scales that showed no effect
 
 
 class ItbRedFlag(Fact, kind="itb_red_flag"):
@@ -368,6 +404,8 @@ class ItbRedFlag(Fact, kind="itb_red_flag"):
     increases: int | None = None
     doses_ug: list[float] | None = None
     sign: str | None = None
+    effect_read_from: list[str] | None = None  # scales that showed the lack of effect
+    over_days: float | None = None  # how long the regimens without effect lasted
 
 
 KINDS: tuple[type[Fact], ...] = (
@@ -376,6 +414,7 @@ KINDS: tuple[type[Fact], ...] = (
     ItbRegimen,
     ItbTestDose,
     ItbWithdrawalSign,
+    ItbScores,
     ConditionEntry,
     MedicationEntry,
     Age,
@@ -403,7 +442,9 @@ KINDS: tuple[type[Fact], ...] = (
     ItbTestStep,
     ItbInitialInfusion,
     ItbScreeningIssue,
+    ItbEffect,
     ItbNoEffectSince,
+    ItbSignAge,
     ItbCumulativeRise,
     ItbRedFlag,
 )

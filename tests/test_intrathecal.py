@@ -361,11 +361,12 @@ def test_input_facts_are_raw_the_engine_derives_the_rest(checker: Checker) -> No
         case_of(_row(TIMELINES, "kinked-3-third-without-effect-then-a-doubling"))
     )
     facts = case_facts(case)
-    assert {f["kind"] for f in facts} == {"patient", "order", "itb_history"}
-    derived_keys = {"change_pct", "hours_since_last_change", "ug", "pattern", "from_ug"}
-    assert not any(derived_keys & set(f) for f in facts)
+    # The spasticity scores are one fact of parallel lists (empty here): still the raw data.
+    assert {f["kind"] for f in facts} == {"patient", "order", "itb_history", "itb_scores"}
+    derived_keys = {"change_pct", "hours_since_last_change", "ug", "pattern", "from_ug", "effect"}
+    assert not any(derived_keys & set(f) for f in facts if f["kind"] != "itb_history")
     kinds = {f["kind"] for t in checker.run(case).trace for f in t.derived}
-    assert {"itb_step", "itb_red_flag", "itb_infusion_age", "daily_dose"} <= kinds
+    assert {"itb_step", "itb_red_flag", "itb_infusion_age", "daily_dose", "itb_effect"} <= kinds
 
 
 # --- catalogue ------------------------------------------------------------------------------
@@ -524,6 +525,49 @@ INVALID = [
         {"intrathecal": {"catheter_tip": "T10"}},
         "order.intrathecal.catheter_tip",
     ),
+    (
+        "spasticity-score-after-the-order",
+        {
+            "intrathecal": {
+                "spasticity_scores": [
+                    {"time": "2026-11-21T09:00:00Z", "instrument": "modified_ashworth", "value": 2}
+                ]
+            }
+        },
+        "order.intrathecal.spasticity_scores",
+    ),
+    (
+        "spasticity-score-above-4",
+        {
+            "intrathecal": {
+                "spasticity_scores": [
+                    {"time": "2026-11-19T09:00:00Z", "instrument": "modified_ashworth", "value": 5}
+                ]
+            }
+        },
+        "order.intrathecal.spasticity_scores[0].value",
+    ),
+    (
+        "spasticity-scale-unknown",
+        {
+            "intrathecal": {
+                "spasticity_scores": [
+                    {"time": "2026-11-19T09:00:00Z", "instrument": "tardieu", "value": 2}
+                ]
+            }
+        },
+        "order.intrathecal.spasticity_scores[0].instrument",
+    ),
+    (
+        "dated-withdrawal-sign-without-a-zone",
+        {
+            "intrathecal": {
+                "dated_withdrawal_signs": [{"sign": "fever", "time": "2026-11-19T09:00"}]
+            }
+        },
+        "order.intrathecal.dated_withdrawal_signs[0].time",
+    ),
+    ("delivery-unknown", {"intrathecal": {"delivery": "drip"}}, "order.intrathecal.delivery"),
     ("frequency-3-intrathecally", {"frequency_per_day": 3}, "order.frequency_per_day"),
     ("time-and-date-disagree", {"date": "2026-11-19"}, "order.time"),
     (

@@ -18,13 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from api.cds_hooks.intrathecal_terminology import (
+    SPASTICITY_SCORE_CODES,
+    SYMPTOM,
+    WITHDRAWAL_SIGN_CODES,
+)
 from api.cds_hooks.models import HookRequest, OrderContext
 from api.cds_hooks.settings import CdsSettings
 from api.cds_hooks.terminology import (
@@ -33,6 +38,7 @@ from api.cds_hooks.terminology import (
     EGFR,
     LOINC,
     PREGNANCY_STATUS,
+    SNOMED,
 )
 from api.outbound import PinnedTransport, policy_from
 
@@ -49,6 +55,18 @@ def _observation(*codes: str) -> str:
     )
 
 
+def _observations(codes: list[tuple[str, str]]) -> str:
+    return (
+        f"Observation?patient={PATIENT}&code="
+        + ",".join(f"{system}|{code}" for system, code in codes)
+        + f"&_sort=-date&_count={HISTORY_COUNT}"
+    )
+
+
+# Enough for 30 days of an intrathecal record: the reading keeps the last 30 days or the last
+# 10 regimens, whichever reaches further back (fhir/intrathecal.py); more pages are followed.
+HISTORY_COUNT = 100
+
 TEMPLATES: dict[str, str] = {
     "patient": f"Patient/{PATIENT}",
     # Every clinical status: a resolved epilepsy still counts (004: "a history of epilepsy"),
@@ -59,7 +77,21 @@ TEMPLATES: dict[str, str] = {
     "crcl": _observation(*CREATININE_CLEARANCE),
     "egfr": _observation(*EGFR),
     "pregnancy": _observation(PREGNANCY_STATUS),
+    # Intrathecal orders only (INTRATHECAL_KEYS): the dose history, pump programming, the
+    # implanted pump, spasticity scores and recent withdrawal signs.
+    "intrathecal_history": f"MedicationRequest?patient={PATIENT}&status=active,completed,"
+    f"stopped&_sort=-authoredon&_count={HISTORY_COUNT}",
+    "pump_programming": f"MedicationAdministration?patient={PATIENT}&_sort=-effective-time"
+    f"&_count={HISTORY_COUNT}",
+    "devices": f"Device?patient={PATIENT}",
+    "spasticity_scores": _observations(sorted(SPASTICITY_SCORE_CODES)),
+    "withdrawal_signs": _observations(
+        [SYMPTOM, *((SNOMED, code) for code in WITHDRAWAL_SIGN_CODES)]
+    ),
 }
+INTRATHECAL_KEYS = frozenset(
+    {"intrathecal_history", "pump_programming", "devices", "spasticity_scores", "withdrawal_signs"}
+)
 
 # What each key feeds, for the gap card. Patient and weight are absent from the gap list on
 # purpose: without them the rules themselves answer MISSING_DATA (age; a child's weight).
@@ -379,14 +411,17 @@ async def resolve(
     allowed: tuple[str, ...],
     references: Callable[[Prefetched], list[str]] | None = None,
     known: dict[str, dict[str, Any]] | None = None,
+    keys: Collection[str] | None = None,
 ) -> Prefetched:
-    """Gather every prefetch key (in parallel when fetching) and then the Medication resources
-    that the orders in the data reference (`references` names them)."""
+    """Gather the prefetch keys the orders need (`keys`, default all; in parallel when
+    fetching) and then the Medication resources that the orders in the data reference
+    (`references` names them)."""
     out = Prefetched(resources=dict(known or {}))
     pid = patient_id(ctx)
     client = fhir_client(req, settings, allowed)
+    wanted = [key for key in TEMPLATES if keys is None or key in keys]
     if client is None:
-        for key in TEMPLATES:
+        for key in wanted:
             await _one(key, req, pid, None, out)
         return out
     # One deadline for the whole gathering (pages included): a slow EHR costs a card about
@@ -394,7 +429,7 @@ async def resolve(
     deadline = settings.fhir_timeout_s * DEADLINE_TIMEOUTS
     async with client:
         await asyncio.gather(
-            *(_bounded(key, _one(key, req, pid, client, out), deadline, out) for key in TEMPLATES)
+            *(_bounded(key, _one(key, req, pid, client, out), deadline, out) for key in wanted)
         )
     wanted = [r for r in (references(out) if references else []) if r not in out.resources]
     out.resources.update(await fetch_references(req, settings, wanted, allowed))

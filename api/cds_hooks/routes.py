@@ -300,6 +300,7 @@ async def _gather(
         allowed,
         references=translator.wanted_references,
         known=known,
+        keys=translator.keys(hook.prefetch, known),
     )
 
 

@@ -17,10 +17,15 @@ should be investigated."
 Then PUMP_MALFUNCTION_SUSPECTED (critical), which supersedes INTRATHECAL_INCREMENT_TOO_LARGE. A
 restart's step and a suspect dose unit (DOSE_UNIT_SUSPECT supersedes the step's flags) raise
 none of them.
-When a withdrawal sign is recorded on intrathecal therapy (pruritus, hypotension,
+When a withdrawal sign is given on intrathecal therapy (pruritus, hypotension,
 paraesthesia, fever or hyperthermia, altered mental status, rebound spasticity, muscle
-rigidity, seizures), Then the same alert: interrupted delivery presents as withdrawal.
-When the third-increase check needs a clinical effect that is not recorded, Then MISSING_DATA.
+rigidity, seizures), or a record dates one within the 72 hours before the order on a running
+infusion, Then the same alert: interrupted delivery presents as withdrawal.
+"Without effect" is the effect of each regimen as recorded or read from spasticity scores
+(rules/intrathecal/response.py); when the scores showed it, the alert names the scale and
+how long the doses were tried.
+When the third-increase check needs a clinical effect that is neither recorded nor readable
+from scores, Then MISSING_DATA.
 """
 
 from __future__ import annotations
@@ -30,15 +35,25 @@ from typing import Any
 
 from engine import Alert, AlertRule, Derivation, Severity, c, given, m
 from engine.evidence import whole
-from rules.intrathecal.steps import EARLIER_STEP, MISSING_SOURCE, PROPOSED, itb_order, pct
+from rules.intrathecal.steps import (
+    EARLIER_STEP,
+    MISSING_SOURCE,
+    PROPOSED,
+    hours,
+    itb_order,
+    pct,
+)
 from rules.sources import ADULT_SMPC, Passage
 from rules.vocabulary import (
     ItbCumulativeRise,
+    ItbEffect,
     ItbNoEffectSince,
     ItbRedFlag,
     ItbRegimen,
+    ItbSignAge,
     ItbStep,
     ItbWithdrawalSign,
+    OrderFact,
 )
 
 ESCALATION_STEP_PCT = 50  # one step of +50 % or more: beyond every label increment (max 30 %)
@@ -46,6 +61,7 @@ ESCALATION_FACTOR = 2  # the new dose at least doubles a dose in effect during .
 ESCALATION_WINDOW_H = 7 * 24  # ... the 7 days before the order
 NO_EFFECT_REGIMENS = 3  # the third increase in a row without effect
 CUMULATIVE_RISE_PCT = 40  # maintenance: +40 % over a dose of the last 7 days without effect
+WITHDRAWAL_WINDOW_H = 72  # a sign the record dates counts when observed this recently
 
 MALFUNCTION_SOURCE = Passage(
     ADULT_SMPC,
@@ -72,7 +88,12 @@ MALFUNCTION_SOURCE = Passage(
     "spasticity, muscle rigidity, seizures) also raise it: an interrupted delivery presents "
     "as withdrawal. That list is the intrathecal withdrawal syndrome of the full SmPC; 001's "
     "excerpt here only says baclofen 'should not be discontinued suddenly', and 004 "
-    "(tertiary) lists 'hallucinations, seizures, or hyperthermia'.",
+    "(tertiary) lists 'hallucinations, seizures, or hyperthermia'. A sign given without a "
+    "time is taken as current; one a record dates counts when observed within the 72 hours "
+    "before the order (or since) on a running infusion (a regimen or an infusion start on "
+    "record): older signs are history, and without an infusion they are not withdrawal. "
+    "'Without effect' is a regimen's effect as recorded or as its spasticity scores show it "
+    "(rules/intrathecal/response.py); an unknown effect is never 'none'.",
 )
 
 # An increase that can be read as escalation: not the step of a restart (a resumed infusion's
@@ -106,17 +127,27 @@ def doubling(p: ItbStep, s: ItbStep) -> Iterator[ItbRedFlag]:
     )
 
 
-def no_effect_since(h: ItbRegimen) -> Iterator[ItbNoEffectSince]:
-    yield ItbNoEffectSince(seq=h.seq, since=h.time)
+def _scales(e: ItbEffect) -> list[str]:
+    return list(e.instruments or []) if e.basis == "scores" else []
 
 
-def cumulative_rise(p: ItbStep, s: ItbStep) -> Iterator[ItbCumulativeRise]:
+def no_effect_since_last(h: ItbRegimen, e: ItbEffect) -> Iterator[ItbNoEffectSince]:
+    yield ItbNoEffectSince(seq=h.seq, since=h.time, read_from=_scales(e) or None)
+
+
+def no_effect_since(r: ItbNoEffectSince, h: ItbRegimen, e: ItbEffect) -> Iterator[ItbNoEffectSince]:
+    scales = list(dict.fromkeys(_scales(e) + list(r.read_from or [])))
+    yield ItbNoEffectSince(seq=h.seq, since=h.time, read_from=scales or None)
+
+
+def cumulative_rise(p: ItbStep, s: ItbStep, r: ItbNoEffectSince) -> Iterator[ItbCumulativeRise]:
     yield ItbCumulativeRise(
         from_ug=s.from_ug,
         to_ug=p.to_ug,
         change_pct=pct(s.from_ug, p.to_ug),
         hours_ago=given(s.from_ended_hours_ago),
         regimens_without_effect=p.seq - s.seq,
+        read_from=r.read_from,
     )
 
 
@@ -129,20 +160,40 @@ def cumulative(x: ItbCumulativeRise) -> Iterator[ItbRedFlag]:
         change_pct=x.change_pct,
         hours_ago=x.hours_ago,
         regimens_without_effect=x.regimens_without_effect,
+        effect_read_from=x.read_from,
     )
 
 
-def streak(p: ItbStep, s2: ItbStep, s3: ItbStep) -> Iterator[ItbRedFlag]:
+def streak(
+    order: OrderFact, p: ItbStep, s2: ItbStep, s3: ItbStep, r: ItbNoEffectSince
+) -> Iterator[ItbRedFlag]:
+    """When scores showed the lack of effect, the alert names the scales and how long the
+    doses were tried: from the first regimen without effect to the order."""
+    days = None
+    if r.read_from and order.time:
+        days = round(hours(r.since, order.time) / 24, 1)
     yield ItbRedFlag(
         from_step=True,
         pattern="no_effect_streak",
         increases=NO_EFFECT_REGIMENS,
         doses_ug=[s2.from_ug, s2.to_ug, s3.to_ug, p.to_ug],
+        effect_read_from=r.read_from,
+        over_days=days,
     )
 
 
 def withdrawal(w: ItbWithdrawalSign) -> Iterator[ItbRedFlag]:
     yield ItbRedFlag(from_step=False, pattern="withdrawal_sign", sign=w.sign)
+
+
+def sign_age(order: OrderFact, w: ItbWithdrawalSign) -> Iterator[ItbSignAge]:
+    yield ItbSignAge(
+        sign=w.sign, time=given(w.time), hours_ago=hours(given(w.time), given(order.time))
+    )
+
+
+def recent_withdrawal(a: ItbSignAge) -> Iterator[ItbRedFlag]:
+    yield ItbRedFlag(from_step=False, pattern="withdrawal_sign", sign=a.sign, hours_ago=a.hours_ago)
 
 
 # -- the alert: the red flags said once, in a fixed order -------------------------------------
@@ -173,17 +224,29 @@ def _text(f: dict[str, Any]) -> str:
             f"{_g(f['to_ug'])} ug/day is +{_g(f['change_pct'])} % over the "
             f"{_g(f['from_ug'])} ug/day in effect within the last 7 days, and the "
             f"{f['regimens_without_effect']} regimen(s) raised to since showed no clinical "
-            f"effect (threshold +{CUMULATIVE_RISE_PCT} %)"
+            f"effect (threshold +{CUMULATIVE_RISE_PCT} %)" + _read_from(f)
         )
     if pattern == "no_effect_streak":
         doses = " -> ".join(_g(d) for d in f["doses_ug"])
-        return (
+        tried = f["doses_ug"][:-1]
+        text = (
             f"the {_ordinal(f['increases'])} increase in a row without clinical effect "
-            f"({doses} ug/day; no effect at "
-            + ", ".join(_g(d) for d in f["doses_ug"][:-1])
-            + " ug/day)"
+            f"({doses} ug/day; no effect at " + ", ".join(_g(d) for d in tried) + " ug/day)"
         )
-    return f"withdrawal sign: {str(f['sign']).replace('_', ' ')}"
+        if f.get("effect_read_from"):
+            over = f" over {_g(f['over_days'])} days" if f.get("over_days") is not None else ""
+            text += ": " + " -> ".join(_g(d) for d in tried) + f" ug/day{over}" + _read_from(f)
+        return text
+    sign = f"withdrawal sign: {str(f['sign']).replace('_', ' ')}"
+    if f.get("hours_ago") is not None:
+        ago = f["hours_ago"]
+        sign += f" (recorded {_g(ago)} h before the order)" if ago >= 0 else " (recorded since)"
+    return sign
+
+
+def _read_from(f: dict[str, Any]) -> str:
+    scales = f.get("effect_read_from")
+    return f", no improvement in the {' or the '.join(scales)}" if scales else ""
 
 
 _PATTERN_ORDER = (
@@ -261,27 +324,59 @@ def merge_red_flags(alerts: list[Alert]) -> Alert:
 PUMP_STEP_RULE = "intrathecal.pump_malfunction_suspected"
 
 
-# The clinical effect of a regimen (`effect`), or of the regimen a step reached
-# (`effect_after`): unrecorded, or none or unrecorded.
-_EFFECT_UNRECORDED = -m.effect
-_EFFECT_NONE_OR_UNRECORDED = (m.effect == "none") | -m.effect
-_AFTER_UNRECORDED = -m.effect_after
-_AFTER_NONE_OR_UNRECORDED = (m.effect_after == "none") | -m.effect_after
+# The clinical effect of a regimen (rules/intrathecal/response.py): unknown, or none or unknown.
+_UNKNOWN = m.effect == "unknown"
+_NONE_OR_UNKNOWN = (m.effect == "none") | (m.effect == "unknown")
 _STREAK_EFFECT_MESSAGE = (
     "No clinical effect recorded for some of the last three regimens, each raised from the one "
-    "before: whether this is the third increase in a row without effect (a catheter or pump red "
-    "flag) could not be checked."
+    "before, and no spasticity score (Modified Ashworth, Ashworth or Penn Spasm Frequency "
+    "Scale) before and after its change: whether this is the third increase in a row without "
+    "effect (a catheter or pump red flag) could not be checked."
 )
 _STREAK_EFFECT_SUGGESTION = (
     "Record order.intrathecal.history[].clinical_effect (none, partial "
-    "or adequate) for each regimen."
+    "or adequate) for each regimen, or spasticity scores before and after each change."
 )
 _STREAK_EFFECT_DESCRIPTION = (
-    "Third increase in a row over regimens whose clinical effect is partly unrecorded."
+    "Third increase in a row over regimens whose clinical effect is partly unknown."
 )
+_STREAK_MISSING = [
+    "order.intrathecal.history[].clinical_effect",
+    "order.intrathecal.spasticity_scores",
+]
 _previous_increase = EARLIER_STEP & (m.seq == c.p.seq - 1) & (m.direction == "increase")
 _increase_before = EARLIER_STEP & (m.seq == c.p.seq - 2) & (m.direction == "increase")
-_third_regimen_back = (m.kind == "itb_history") & (m.seq == c.p.seq - NO_EFFECT_REGIMENS)
+
+
+def _effect(back: int, test: Any) -> Any:
+    """The effect of the regimen `back` regimens before the ordered one."""
+    return (m.kind == "itb_effect") & (m.seq == c.p.seq - back) & test
+
+
+def _streak_effect_unknown(position: int) -> AlertRule:
+    """The streak could not be judged: the regimen `position` (1: the first of the three) has
+    no known effect, the other two none or no known effect."""
+    tests = {n: _UNKNOWN if n == position else _NONE_OR_UNKNOWN for n in (1, 2, 3)}
+    return AlertRule(
+        id=f"missing.intrathecal_clinical_effect_r{position}",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.p << _ESCALATION,
+            c.s3 << _previous_increase,
+            c.s2 << _increase_before,
+            c.e1 << _effect(NO_EFFECT_REGIMENS, tests[1]),
+            c.e2 << _effect(NO_EFFECT_REGIMENS - 1, tests[2]),
+            c.e3 << _effect(NO_EFFECT_REGIMENS - 2, tests[3]),
+        ),
+        message=_STREAK_EFFECT_MESSAGE,
+        suggestion=_STREAK_EFFECT_SUGGESTION,
+        params={"missing": _STREAK_MISSING},
+        evidence=("missing",),
+        source=MISSING_SOURCE,
+        description=_STREAK_EFFECT_DESCRIPTION,
+    )
+
 
 RULES = [
     Derivation(
@@ -306,15 +401,19 @@ RULES = [
     # clinical effect "none".
     Derivation(
         id="intrathecal.no_effect_since_last",
-        when=(c.h << ((m.kind == "itb_history") & (m.last == True) & (m.effect == "none")),),
-        derive=no_effect_since,
-        doc="The current regimen had no clinical effect.",
+        when=(
+            c.h << ((m.kind == "itb_history") & (m.last == True)),
+            c.e << ((m.kind == "itb_effect") & (m.seq == c.h.seq) & (m.effect == "none")),
+        ),
+        derive=no_effect_since_last,
+        doc="The current regimen had no clinical effect (recorded, or read from scores).",
     ),
     Derivation(
         id="intrathecal.no_effect_since_earlier",
         when=(
             c.r << (m.kind == "itb_no_effect_since"),
-            c.h << ((m.kind == "itb_history") & (m.seq == c.r.seq - 1) & (m.effect == "none")),
+            c.h << ((m.kind == "itb_history") & (m.seq == c.r.seq - 1)),
+            c.e << ((m.kind == "itb_effect") & (m.seq == c.r.seq - 1) & (m.effect == "none")),
         ),
         derive=no_effect_since,
         doc="The run of regimens without clinical effect reaches one regimen further back.",
@@ -357,6 +456,7 @@ RULES = [
     Derivation(
         id="intrathecal.red_flag_no_effect_streak",
         when=(
+            c.order << itb_order(),
             c.p << _ESCALATION,
             c.s3 << _previous_increase,
             c.s2 << _increase_before,
@@ -369,9 +469,26 @@ RULES = [
     ),
     Derivation(
         id="intrathecal.red_flag_withdrawal_sign",
-        when=(c.order << itb_order(), c.w << (m.kind == "itb_withdrawal_sign")),
+        when=(c.order << itb_order(), c.w << ((m.kind == "itb_withdrawal_sign") & -m.time)),
         derive=withdrawal,
-        doc="A withdrawal sign on intrathecal therapy: a red flag.",
+        doc="A withdrawal sign given as current on intrathecal therapy: a red flag.",
+    ),
+    Derivation(
+        id="intrathecal.withdrawal_sign_age",
+        when=(
+            c.order << itb_order(+m.time & ((m.it_n_history > 0) | +m.it_infusion_started)),
+            c.w << ((m.kind == "itb_withdrawal_sign") & +m.time),
+        ),
+        derive=sign_age,
+        doc="A withdrawal sign the record dates, on a running infusion: how long before the "
+        "order it was observed.",
+    ),
+    Derivation(
+        id="intrathecal.red_flag_recent_withdrawal_sign",
+        when=(c.a << ((m.kind == "itb_sign_age") & (m.hours_ago <= WITHDRAWAL_WINDOW_H)),),
+        derive=recent_withdrawal,
+        doc=f"A withdrawal sign observed within the {WITHDRAWAL_WINDOW_H} hours before the order "
+        "(or since), on a running infusion: a red flag.",
     ),
     # Two rules under one code, so that a unit slip can supersede the step's red flags alone;
     # when both fire their alerts are merged into one (rules/catalog.py MERGES).
@@ -407,59 +524,8 @@ RULES = [
         "from the step: it stays beside a unit slip).",
     ),
     # The third increase in a row needs the effect of the last three regimens. When each was
-    # raised from the one before and had no effect or none recorded, and at least one is
-    # unrecorded, the streak could not be judged: one rule per unrecorded position (the first
-    # of the three is a regimen, the other two the steps that reached them); the engine reports
-    # the identical message once.
-    AlertRule(
-        id="missing.intrathecal_clinical_effect_r1",
-        code="MISSING_DATA",
-        severity=Severity.WARNING,
-        when=(
-            c.p << _ESCALATION,
-            c.s3 << (_previous_increase & _AFTER_NONE_OR_UNRECORDED),
-            c.s2 << (_increase_before & _AFTER_NONE_OR_UNRECORDED),
-            c.r1 << (_third_regimen_back & _EFFECT_UNRECORDED),
-        ),
-        message=_STREAK_EFFECT_MESSAGE,
-        suggestion=_STREAK_EFFECT_SUGGESTION,
-        params={"missing": ["order.intrathecal.history[].clinical_effect"]},
-        evidence=("missing",),
-        source=MISSING_SOURCE,
-        description=_STREAK_EFFECT_DESCRIPTION,
-    ),
-    AlertRule(
-        id="missing.intrathecal_clinical_effect_r2",
-        code="MISSING_DATA",
-        severity=Severity.WARNING,
-        when=(
-            c.p << _ESCALATION,
-            c.s3 << (_previous_increase & _AFTER_NONE_OR_UNRECORDED),
-            c.s2 << (_increase_before & _AFTER_UNRECORDED),
-            c.r1 << (_third_regimen_back & _EFFECT_NONE_OR_UNRECORDED),
-        ),
-        message=_STREAK_EFFECT_MESSAGE,
-        suggestion=_STREAK_EFFECT_SUGGESTION,
-        params={"missing": ["order.intrathecal.history[].clinical_effect"]},
-        evidence=("missing",),
-        source=MISSING_SOURCE,
-        description=_STREAK_EFFECT_DESCRIPTION,
-    ),
-    AlertRule(
-        id="missing.intrathecal_clinical_effect_r3",
-        code="MISSING_DATA",
-        severity=Severity.WARNING,
-        when=(
-            c.p << _ESCALATION,
-            c.s3 << (_previous_increase & _AFTER_UNRECORDED),
-            c.s2 << (_increase_before & _AFTER_NONE_OR_UNRECORDED),
-            c.r1 << (_third_regimen_back & _EFFECT_NONE_OR_UNRECORDED),
-        ),
-        message=_STREAK_EFFECT_MESSAGE,
-        suggestion=_STREAK_EFFECT_SUGGESTION,
-        params={"missing": ["order.intrathecal.history[].clinical_effect"]},
-        evidence=("missing",),
-        source=MISSING_SOURCE,
-        description=_STREAK_EFFECT_DESCRIPTION,
-    ),
+    # raised from the one before and had no effect or none known, and at least one is
+    # unknown, the streak could not be judged: one rule per unknown position; the engine
+    # reports the identical message once.
+    *(_streak_effect_unknown(n) for n in (1, 2, 3)),
 ]

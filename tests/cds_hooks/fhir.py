@@ -323,6 +323,11 @@ def full_prefetch(
     crcls: list[dict[str, Any]] | None = None,
     egfrs: list[dict[str, Any]] | None = None,
     pregnancy: list[dict[str, Any]] | None = None,
+    history: list[dict[str, Any]] | None = None,
+    programming: list[dict[str, Any]] | None = None,
+    devices: list[dict[str, Any]] | None = None,
+    scores: list[dict[str, Any]] | None = None,
+    signs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Every key the discovery asks for: an empty searchset where the patient has no data."""
     return {
@@ -333,6 +338,11 @@ def full_prefetch(
         "crcl": searchset(*(crcls or [])),
         "egfr": searchset(*(egfrs or [])),
         "pregnancy": searchset(*(pregnancy or [])),
+        "intrathecal_history": searchset(*(history or [])),
+        "pump_programming": searchset(*(programming or [])),
+        "devices": searchset(*(devices or [])),
+        "spasticity_scores": searchset(*(scores or [])),
+        "withdrawal_signs": searchset(*(signs or [])),
     }
 
 

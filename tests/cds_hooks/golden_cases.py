@@ -27,6 +27,13 @@ from tests.cds_hooks.fhir import (
     quantity,
     weight,
 )
+from tests.cds_hooks.intrathecal_fhir import (
+    PID,
+    bolus_given,
+    itb_request,
+    pump_device,
+    score,
+)
 
 ADULT = patient("pat-1", "1981-06-15")
 ACTIVE_SINCE = "2026-10-01T10:00:00+01:00"
@@ -289,6 +296,127 @@ def intrathecal_abrupt_stop() -> dict[str, Any]:
     )
 
 
+# ---- intrathecal orders with the record in the prefetch (fhir/intrathecal.py) ---------------
+ITB_PATIENT = patient(PID, "1979-04-02")
+SPINAL = "Spasticity of spinal origin (spinal cord injury)"
+PUMP = pump_device("Programmable implantable infusion pump (SynchroMed II)")
+
+
+def _ug_day(value: float) -> dict[str, Any]:
+    return quantity(value, "mcg", "ug")
+
+
+def _itb(
+    draft: dict[str, Any],
+    history: list[dict[str, Any]],
+    *,
+    active: bool = True,
+    **record: Any,
+) -> dict[str, Any]:
+    """The order and the record: its current regimen on the active list when one runs."""
+    current = [history[-1]] if active and history else []
+    prefetch = full_prefetch(
+        ITB_PATIENT,
+        medications=current,
+        weights=[weight(72, pid=PID)],
+        crcls=[crcl(95, pid=PID)],
+        history=history,
+        **record,
+    )
+    return hook_request("order-sign", [draft], prefetch, pid=PID)
+
+
+def _regimens(*doses: tuple[str, float], reason: str | None = SPINAL) -> list[dict[str, Any]]:
+    out = []
+    for n, (start, ug) in enumerate(doses):
+        last = n == len(doses) - 1
+        out.append(
+            itb_request(
+                f"itb-{n}",
+                _ug_day(ug),
+                start,
+                "active" if last else "completed",
+                prior=f"itb-{n - 1}" if n else None,
+                reason=reason,
+            )
+        )
+    return out
+
+
+def intrathecal_pump_malfunction() -> dict[str, Any]:
+    """Three increases without effect on the Modified Ashworth Scale, then a fourth."""
+    history = _regimens(
+        ("2026-11-11T09:00:00Z", 300), ("2026-11-14T09:00:00Z", 330), ("2026-11-17T09:00:00Z", 360)
+    )
+    scores = [
+        score(f"mas-{n}", when, 3)
+        for n, when in enumerate(
+            (
+                "2026-11-11T08:00:00Z",
+                "2026-11-12T09:00:00Z",
+                "2026-11-14T09:00:00Z",
+                "2026-11-15T09:00:00Z",
+                "2026-11-17T09:00:00Z",
+                "2026-11-19T09:00:00Z",
+            )
+        )
+    ]
+    draft = itb_request(
+        "rx-20", _ug_day(390), "2026-11-20T09:00:00Z", "draft", prior="itb-2", reason=SPINAL
+    )
+    return _itb(draft, history, devices=[PUMP], scores=scores)
+
+
+def intrathecal_increment_too_large() -> dict[str, Any]:
+    history = _regimens(("2026-11-10T09:00:00Z", 100))
+    draft = itb_request(
+        "rx-21", _ug_day(140), "2026-11-20T09:00:00Z", "draft", prior="itb-0", reason=SPINAL
+    )
+    return _itb(draft, history, devices=[PUMP])
+
+
+def intrathecal_increment_too_soon() -> dict[str, Any]:
+    history = _regimens(("2026-11-10T09:00:00Z", 100), ("2026-11-19T13:00:00Z", 110))
+    draft = itb_request(
+        "rx-22", _ug_day(120), "2026-11-20T09:00:00Z", "draft", prior="itb-1", reason=SPINAL
+    )
+    return _itb(draft, history, devices=[PUMP])
+
+
+def intrathecal_increase_in_first_24h() -> dict[str, Any]:
+    """Test doses before the first infusion date the infusion's start: 20 h before this."""
+    history = _regimens(("2026-11-19T13:00:00Z", 100))
+    tests = [
+        bolus_given("test-25", 25, "2026-11-17T10:00:00Z"),
+        bolus_given("test-50", 50, "2026-11-18T10:00:00Z"),
+    ]
+    draft = itb_request(
+        "rx-23", _ug_day(120), "2026-11-20T09:00:00Z", "draft", prior="itb-0", reason=SPINAL
+    )
+    return _itb(draft, history, devices=[PUMP], programming=tests)
+
+
+def intrathecal_restart_above_initial_dose() -> dict[str, Any]:
+    """The infusion was stopped in October; it is restarted at the last dose, not the first."""
+    history = _regimens(("2026-03-02T09:00:00Z", 100), ("2026-06-01T09:00:00Z", 400))
+    history[-1]["status"] = "stopped"
+    draft = itb_request("rx-24", _ug_day(400), "2026-11-20T09:00:00Z", "draft", reason=SPINAL)
+    return _itb(draft, history, active=False, devices=[PUMP])
+
+
+def intrathecal_screening_dose() -> dict[str, Any]:
+    """A first test dose of 75 ug by lumbar puncture (one bolus, its text says test dose)."""
+    draft = itb_request(
+        "rx-25",
+        quantity(75, "mcg", "ug"),
+        "2026-11-20T10:00:00Z",
+        "draft",
+        bolus=True,
+        text="Test dose by lumbar puncture",
+    )
+    return _itb(draft, [])
+
+
 def elderly_above_recommended() -> dict[str, Any]:
     """A 72-year-old continuing 20 mg three times a day: within 001's adult limits, above the
     20-30 mg/day 004 advises from 65 (info)."""
@@ -357,19 +485,29 @@ CASES: dict[str, tuple[Callable[[], dict[str, Any]], list[str]]] = {
         ["INTRATHECAL_AGE_UNDER_4", "MISSING_DATA"],
     ),
     "intrathecal-abrupt-stop": (intrathecal_abrupt_stop, ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
+    "intrathecal-pump-malfunction": (intrathecal_pump_malfunction, ["PUMP_MALFUNCTION_SUSPECTED"]),
+    "intrathecal-increment-too-large": (
+        intrathecal_increment_too_large,
+        ["INTRATHECAL_INCREMENT_TOO_LARGE"],
+    ),
+    "intrathecal-increment-too-soon": (
+        intrathecal_increment_too_soon,
+        ["INTRATHECAL_INCREMENT_TOO_SOON"],
+    ),
+    "intrathecal-increase-in-first-24h": (
+        intrathecal_increase_in_first_24h,
+        ["INTRATHECAL_INCREASE_IN_FIRST_24H"],
+    ),
+    "intrathecal-restart-above-initial-dose": (
+        intrathecal_restart_above_initial_dose,
+        ["INTRATHECAL_INITIAL_INFUSION_DOSE"],
+    ),
+    "intrathecal-screening-dose": (intrathecal_screening_dose, ["INTRATHECAL_SCREENING_DOSE"]),
     "elderly-above-recommended": (elderly_above_recommended, ["ELDERLY_DOSE_ABOVE_RECOMMENDED"]),
     "adult-nothing-wrong": (adult_nothing_wrong, []),
 }
 
-# Codes the CDS Hooks path cannot raise: they need the intrathecal screening, pump and dose
-# history (Case.order.intrathecal), which no standard FHIR element of a MedicationRequest
-# carries. For those orders the service answers MISSING_DATA naming order.intrathecal.
-NEEDS_INTRATHECAL_DETAILS = {
-    "INTRATHECAL_INCREASE_IN_FIRST_24H",
-    "INTRATHECAL_INCREMENT_TOO_LARGE",
-    "INTRATHECAL_INCREMENT_TOO_SOON",
-    "INTRATHECAL_INITIAL_INFUSION_DOSE",
-    "INTRATHECAL_NON_RESPONDER",
-    "INTRATHECAL_SCREENING_DOSE",
-    "PUMP_MALFUNCTION_SUSPECTED",
-}
+# Codes the CDS Hooks path cannot raise: the response to a test dose, which no FHIR element
+# carries (a non-responder at 100 ug). Over CDS Hooks the screening checks that need it answer
+# MISSING_DATA.
+NEEDS_INTRATHECAL_DETAILS = {"INTRATHECAL_NON_RESPONDER"}

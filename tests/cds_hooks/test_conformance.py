@@ -287,6 +287,13 @@ def test_prefetch_asks_for_what_the_rules_need(cds: TestClient) -> None:
         "33914-3",
         "62238-1",
         "98979-8",
+        # Intrathecal orders: every status of the dose history, pump programming, the implanted
+        # pump, Modified Ashworth scores and symptom Observations (withdrawal signs).
+        "MedicationRequest?patient={{context.patientId}}&status=active,completed,stopped",
+        "MedicationAdministration?",
+        "Device?patient={{context.patientId}}",
+        "http://snomed.info/sct|765771006",
+        "http://loinc.org|75325-1",
     ):
         assert wanted in templates
 

@@ -11,12 +11,12 @@ in, and every order is checked against that one patient.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from api.cds_hooks.fhir import plausible
+from api.cds_hooks.fhir import intrathecal, plausible
 from api.cds_hooks.fhir.dose import Dose
 from api.cds_hooks.fhir.medication import (
     Product,
@@ -32,7 +32,7 @@ from api.cds_hooks.fhir.resources import Medication, MedicationRequest, entries
 from api.cds_hooks.fhir.route import form_of, route_of
 from api.cds_hooks.models import OrderContext, OrderSelectContext
 from api.cds_hooks.order_check import DoseSite, Gap, OrderCheck, Translation
-from api.cds_hooks.prefetch import Prefetched
+from api.cds_hooks.prefetch import INTRATHECAL_KEYS, TEMPLATES, Prefetched
 from rules.case import Case
 
 
@@ -100,6 +100,17 @@ class Translator:
             [d.request for d, p in zip(drafts, products, strict=True) if p is None], known
         )
 
+    def keys(self, supplied: dict[str, Any] | None, found: dict[str, dict[str, Any]]) -> set[str]:
+        """The prefetch keys the orders need: the intrathecal record only for an intrathecal
+        baclofen order."""
+        known = self._known((supplied or {}).get("medications"), found)
+        for d in self.drafts:
+            product = product_of(d.request, known) if d.selected else None
+            if product is not None and product.is_baclofen():
+                if route_of(d.request, product).value == "intrathecal":
+                    return set(TEMPLATES)
+        return set(TEMPLATES) - INTRATHECAL_KEYS
+
     def wanted_references(self, prefetched: Prefetched) -> list[str]:
         """Medication references in the active medication list that no one sent."""
         listed = prefetched.data.get("medications")
@@ -115,6 +126,7 @@ class Translator:
         products = [product_of(d.request, known) for d in self.drafts]
         pending = [p.entry() for p in products if p is not None and not p.is_baclofen()]
         medications = screened("medication", patient.co_medications + pending)
+        record = intrathecal.lazily(lambda: intrathecal.read_record(prefetched, known))
         checks, unidentified = [], []
         for draft, product in zip(self.drafts, products, strict=True):
             if not draft.selected:
@@ -122,7 +134,7 @@ class Translator:
             if product is None:
                 unidentified.append(ref_of(draft.raw))
             elif product.is_baclofen():
-                checks.append(_check(draft, product, patient, medications))
+                checks.append(_check(draft, product, patient, medications, record))
         return Translation(checks, unidentified)
 
 
@@ -148,7 +160,11 @@ def _daily(dose: Dose | None, freq: int | None) -> float | None:
 
 
 def _check(
-    draft: Draft, product: Product, patient: PatientContext, medications: Read[list[dict[str, Any]]]
+    draft: Draft,
+    product: Product,
+    patient: PatientContext,
+    medications: Read[list[dict[str, Any]]],
+    record: Callable[[], intrathecal.Record],
 ) -> OrderCheck:
     request = draft.request
     label = product.label()
@@ -177,16 +193,13 @@ def _check(
     action = _action(request, route.value, dose, freq, patient)
     notes += action.gaps
     order.update(action.value or {})
-    if route.value == "intrathecal" and order["action"] != "stop":
-        notes.append(
-            gap(
-                "An order does not carry the intrathecal phase, pump, screening doses "
-                "or dose history: the screening, first-infusion, titration and "
-                "pump-malfunction checks could not run. Check them against the pump "
-                "record.",
-                "order.intrathecal",
-            )
+    if route.value == "intrathecal":
+        # What the record holds for it; what it lacks is named in the gaps.
+        details = intrathecal.details(
+            request, record(), moment, when or date.today(), order["action"] == "stop"
         )
+        notes += details.gaps
+        order["intrathecal"] = details.value
     notes += medications.gaps
     case = _case(patient, medications.value or [], order, notes)
     # A corrected order is offered only for one plain dose the card can rewrite exactly.
@@ -204,23 +217,26 @@ def _case(
     field's own limits come first, then what the Case checks between the patient and the
     order (a birth date after the order date): the order pydantic reports them in."""
     base = {k: order[k] for k in ("action", "route", "date") if order.get(k) is not None}
+    held = ("time", "dose", "strength", "previous", "intrathecal")
     data: dict[str, Any] = {
         "patient": {"conditions": patient.conditions, "medications": medications},
-        "order": {
-            k: v
-            for k, v in order.items()
-            if v is not None and k not in ("time", "dose", "strength", "previous")
-        },
+        "order": {k: v for k, v in order.items() if v is not None and k not in held},
     }
     values = {
         "patient.birth_date": patient.birth_date,
         "patient.weight_kg": patient.weight_kg,
         "patient.creatinine_clearance_ml_min": patient.creatinine_clearance_ml_min,
         "patient.egfr_ml_min_1_73m2": patient.egfr_ml_min_1_73m2,
-        **{f"order.{k}": order.get(k) for k in ("time", "dose", "strength", "previous")},
+        **{f"order.{k}": order.get(k) for k in held},
     }
+    # The intrathecal details are held beside the order's time: their times must precede it.
+    timed = {**base, **({"time": order["time"]} if order.get("time") else {})}
     first = {
-        path: plausible.held(path, value, base if path.startswith("order.") else None)
+        path: plausible.held(
+            path,
+            value,
+            (timed if path == "order.intrathecal" else base) if path.startswith("order.") else None,
+        )
         for path, value in values.items()
     }
     born = first["patient.birth_date"]

@@ -32,6 +32,7 @@ HUMAN = {
     "order.previous": "the current regimen",
     "order.form": "the dose form",
     "order.strength": "the product strength",
+    "order.intrathecal": "the intrathecal record (dose history, scores, devices, signs)",
 }
 
 
