@@ -37,6 +37,7 @@ from rules.intrathecal import discontinuation as itb_discontinuation
 from rules.intrathecal import renal as itb_renal
 from rules.oral import (
     caps,
+    concurrent,
     discontinuation,
     elderly,
     frequency,
@@ -49,7 +50,7 @@ from rules.oral import (
     titration as oral_titration,
 )
 from rules.readings import Reading
-from rules.sources import PRECEDENCE
+from rules.sources import LABELS, PRECEDENCE
 
 RULESET_NAME = "baclofen"
 
@@ -60,6 +61,7 @@ GROUPS: tuple[tuple[ModuleType, ...], ...] = (
         renal,
         pregnancy,
         interactions,
+        concurrent,
         tablet,
         caps,
         weight_based,
@@ -295,6 +297,7 @@ def rule_entry(rule: Rule) -> dict[str, Any]:
         evidence=evidence,
         source={
             "document": rule.source.document,
+            "label": LABELS.get(rule.source.document, rule.source.document),
             "precedence": PRECEDENCE.get(rule.source.document, "cited"),
             "excerpt": rule.source.excerpt,
             "note": rule.source.note,

@@ -3,8 +3,10 @@ the engine so that the trace shows how every alert was reached.
 
 When a birth date (or an age) is known, Then the age in completed years and its band: under 8,
 8 to 17, adult from the 18th birthday (000 for children, 001 for adults).
-When the order has a dose and a frequency, Then the daily dose in mg and ug; with the previous
-regimen, the previous daily dose and the step between them; with the weight, mg/kg/day.
+When the order has a dose and a frequency, Then the daily dose in mg and ug (a dose written per kg
+of body weight, times the patient's weight); with the previous regimen, the previous daily dose
+and the step between them; with the weight, mg/kg/day. Beside other baclofen orders
+(order.concurrent) the daily dose is their total: rules/oral/concurrent.py.
 When a creatinine clearance or an eGFR is known, Then the renal function (the lower of the two),
 and below 15 mL/min terminal renal failure (CKD stage 5).
 When a flag or a problem-list or medication entry says so, Then a finding: end-stage renal
@@ -21,6 +23,7 @@ from typing import Any, Literal
 
 from engine import Derivation, c, given, m
 from engine.facts import read_as
+from rules.case import PER_KG
 from rules.code_sets import (
     NOT_THE_PATIENTS,
     PAST_STATUSES,
@@ -47,6 +50,7 @@ from rules.vocabulary import (
 )
 
 UNIT_TO_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001}
+
 
 # Age bands of the oral posology (000): "below 8 years" and "over 8 years" switch on the 8th
 # birthday; adult rules (001) apply from the 18th birthday.
@@ -96,6 +100,26 @@ def daily_dose(order: OrderFact) -> Iterator[DailyDose]:
         unit_written=unit,
         route=order.route,
         written=f"{value:g} {unit}",
+    )
+
+
+def daily_dose_per_kg(order: OrderFact, patient: PatientFact) -> Iterator[DailyDose]:
+    """A dose written per kg of body weight (EHRs write a child's order so, often with no mg
+    beside it): one dose is the mg/kg times the recorded weight."""
+    per_kg, weight = given(order.dose_value), given(patient.weight_kg)
+    dose_mg = per_kg * weight
+    freq = given(order.frequency_per_day)
+    mg = dose_mg * freq
+    yield DailyDose(
+        mg=round(mg, 6),
+        ug=round(mg * 1000, 3),
+        dose_mg=round(dose_mg, 6),
+        frequency_per_day=freq,
+        unit_written=PER_KG,
+        route=order.route,
+        written=f"{per_kg:g} {PER_KG}",
+        per_kg_mg=per_kg,
+        weight_kg=weight,
     )
 
 
@@ -293,12 +317,36 @@ RULES = [
         when=(
             c.order
             << (
-                _order & (m.action != "stop") & +m.dose_value & +m.dose_unit & +m.frequency_per_day
+                _order
+                & (m.action != "stop")
+                & +m.dose_value
+                & +m.dose_unit
+                & (m.dose_unit != PER_KG)
+                & +m.frequency_per_day
+                & -m.n_concurrent
             ),
         ),
         derive=daily_dose,
-        doc="An order with a dose and a number of doses a day (not a stop): the daily dose in "
-        "mg and ug, and one dose in mg.",
+        doc="An order with a dose and a number of doses a day (not a stop), alone by its "
+        "route: the daily dose in mg and ug, and one dose in mg.",
+    ),
+    Derivation(
+        id="derive.daily_dose_per_kg",
+        when=(
+            c.order
+            << (
+                _order
+                & (m.action != "stop")
+                & +m.dose_value
+                & (m.dose_unit == PER_KG)
+                & +m.frequency_per_day
+                & -m.n_concurrent
+            ),
+            c.patient << (_patient & +m.weight_kg),
+        ),
+        derive=daily_dose_per_kg,
+        doc="A dose written per kg of body weight: one dose is the mg/kg times the weight; the "
+        "daily dose in mg and ug.",
     ),
     Derivation(
         id="derive.previous_daily_dose",
@@ -312,7 +360,8 @@ RULES = [
     Derivation(
         id="derive.dose_step",
         when=(
-            c.order << (_order & ((m.action == "change") | (m.action == "continue"))),
+            c.order
+            << (_order & ((m.action == "change") | (m.action == "continue")) & -m.n_concurrent),
             c.dose << (m.kind == "daily_dose"),
             c.prev << (m.kind == "previous_daily_dose"),
         ),

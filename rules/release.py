@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-VERSION = "2.1.0"
-FINGERPRINT = "sha256:d8bf4b327eaf1e0a40ef53f8f3c614c9073faf83e35d57fd11d0674e020e31ed"
+VERSION = "2.2.0"
+FINGERPRINT = "sha256:a4ceb78f6caa7b1f7aeab9e236e65a92e09fd12e1d15970e8bf8ae9af33e322f"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)
