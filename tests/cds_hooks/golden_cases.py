@@ -59,6 +59,7 @@ def adult_daily_dose_above_maximum() -> dict[str, Any]:
         quantity(2, "tablet", "{tbl}"),
         per_day=4,
         text="2 tablets by mouth four times a day",
+        prior="rx-old",
     )
     return hook_request(
         "order-sign",
@@ -78,7 +79,9 @@ def child_tablet_below_33_kg() -> dict[str, Any]:
         authored=ACTIVE_SINCE,
         pid="pat-2",
     )
-    draft = med_request("rx-3", LIORESAL_10, quantity(1, "{pill}"), per_day=3, pid="pat-2")
+    draft = med_request(
+        "rx-3", LIORESAL_10, quantity(1, "{pill}"), per_day=3, pid="pat-2", prior="rx-old"
+    )
     return hook_request(
         "order-sign",
         [draft],
@@ -98,7 +101,9 @@ def child_under_8_above_maximum_and_range() -> dict[str, Any]:
         authored=ACTIVE_SINCE,
         pid="pat-3",
     )
-    draft = med_request("rx-4", SOLUTION_5_PER_5, quantity(15, "mL"), per_day=3, pid="pat-3")
+    draft = med_request(
+        "rx-4", SOLUTION_5_PER_5, quantity(15, "mL"), per_day=3, pid="pat-3", prior="rx-old"
+    )
     return hook_request(
         "order-select",
         [draft],
@@ -116,7 +121,7 @@ def adult_titration_too_fast() -> dict[str, Any]:
         status="active",
         authored="2026-11-21T10:00:00+01:00",
     )
-    draft = med_request("rx-5", TABLET_10, _mg(15), per_day=3)
+    draft = med_request("rx-5", TABLET_10, _mg(15), per_day=3, prior="rx-old")
     return hook_request(
         "order-sign",
         [draft],
@@ -135,7 +140,7 @@ def child_dosing_frequency() -> dict[str, Any]:
         authored=ACTIVE_SINCE,
         pid="pat-4",
     )
-    draft = med_request("rx-6", TABLET_20, _mg(20), timing_code="QD", pid="pat-4")
+    draft = med_request("rx-6", TABLET_20, _mg(20), timing_code="QD", pid="pat-4", prior="rx-old")
     return hook_request(
         "order-sign",
         [draft],
@@ -206,7 +211,7 @@ def child_weight_not_recorded() -> dict[str, Any]:
     active = med_request(
         "rx-old", TABLET_10, _mg(10), per_day=3, status="active", authored=ACTIVE_SINCE, pid="pat-5"
     )
-    draft = med_request("rx-10", TABLET_10, _mg(10), per_day=3, pid="pat-5")
+    draft = med_request("rx-10", TABLET_10, _mg(10), per_day=3, pid="pat-5", prior="rx-old")
     request = hook_request(
         "order-sign", [draft], full_prefetch(child, medications=[active]), pid="pat-5"
     )
@@ -296,7 +301,7 @@ def elderly_above_recommended() -> dict[str, Any]:
     active = med_request(
         "rx-old", TABLET_20, _mg(20), per_day=3, status="active", authored=ACTIVE_SINCE, pid="pat-7"
     )
-    draft = med_request("rx-18", TABLET_20, _mg(20), per_day=3, pid="pat-7")
+    draft = med_request("rx-18", TABLET_20, _mg(20), per_day=3, pid="pat-7", prior="rx-old")
     return hook_request(
         "order-sign",
         [draft],
@@ -314,7 +319,7 @@ def adult_nothing_wrong() -> dict[str, Any]:
     active = med_request(
         "rx-old", TABLET_20, _mg(20), per_day=3, status="active", authored=ACTIVE_SINCE
     )
-    draft = med_request("rx-17", TABLET_20, _mg(20), per_day=3)
+    draft = med_request("rx-17", TABLET_20, _mg(20), per_day=3, prior="rx-old")
     return hook_request(
         "order-sign",
         [draft],

@@ -59,6 +59,7 @@ def dose_of(resource: dict[str, Any]) -> dict[str, Any]:
 def _continuing(draft: dict[str, Any]) -> dict[str, Any]:
     active = copy.deepcopy(draft)
     active.update(id="rx-old", status="active", authoredOn="2026-10-01T08:00:00Z")
+    draft["priorPrescription"] = {"reference": "MedicationRequest/rx-old"}  # a renewal
     return {"medications": searchset(active)}
 
 
@@ -297,7 +298,7 @@ def test_a_condition_coded_only_locally_is_reported_unscreened(
         status="active",
         authored="2026-10-01T10:00:00+01:00",
     )
-    draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3)
+    draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3, prior="rx-0")
     body = call(
         cds,
         hook_request(
