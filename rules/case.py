@@ -232,7 +232,7 @@ class Patient(_Model):
 
 
 class PreviousRegimen(_Model):
-    dose: Quantity | None = None
+    dose: ConcurrentDose | None = None
     frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
     since: IsoDate | None = None
 
@@ -514,6 +514,9 @@ class Order(_Model):
                 raise ValueError(f"concurrent: order {n}, mg/kg is read for oral orders only")
         if self.dose is not None and self.dose.unit == PER_KG and self.route not in (None, "oral"):
             raise ValueError("dose: mg/kg is read for oral orders only")
+        previous = self.previous.dose if self.previous else None
+        if previous is not None and previous.unit == PER_KG and self.route not in (None, "oral"):
+            raise ValueError("previous: mg/kg is read for oral orders only")
         if self.action == "add" and self.route != "oral":
             raise ValueError("action: add is read for oral orders only")
         if self.action == "add":

@@ -132,6 +132,18 @@ def previous_daily_dose(order: OrderFact) -> Iterator[PreviousDailyDose]:
     yield PreviousDailyDose(mg=round(mg, 6), ug=round(mg * 1000, 3), route=order.route)
 
 
+def previous_daily_dose_per_kg(
+    order: OrderFact, patient: PatientFact
+) -> Iterator[PreviousDailyDose]:
+    """The previous regimen written per kg of body weight: times the weight."""
+    mg = (
+        given(order.prev_dose_value)
+        * given(patient.weight_kg)
+        * given(order.prev_frequency_per_day)
+    )
+    yield PreviousDailyDose(mg=round(mg, 6), ug=round(mg * 1000, 3), route=order.route)
+
+
 def dose_step(order: OrderFact, dose: DailyDose, prev: PreviousDailyDose) -> Iterator[DoseStep]:
     """A "continue" whose previous regimen differs is a change in all but name, so it is
     stepped too; an unchanged dose yields no step."""
@@ -352,10 +364,31 @@ RULES = [
         id="derive.previous_daily_dose",
         when=(
             c.order
-            << (_order & +m.prev_dose_value & +m.prev_dose_unit & +m.prev_frequency_per_day),
+            << (
+                _order
+                & +m.prev_dose_value
+                & +m.prev_dose_unit
+                & (m.prev_dose_unit != PER_KG)
+                & +m.prev_frequency_per_day
+            ),
         ),
         derive=previous_daily_dose,
         doc="The previous regimen's daily dose in mg and ug.",
+    ),
+    Derivation(
+        id="derive.previous_daily_dose_per_kg",
+        when=(
+            c.order
+            << (
+                _order
+                & +m.prev_dose_value
+                & (m.prev_dose_unit == PER_KG)
+                & +m.prev_frequency_per_day
+            ),
+            c.patient << (_patient & +m.weight_kg),
+        ),
+        derive=previous_daily_dose_per_kg,
+        doc="The previous regimen written per kg: its daily dose in mg and ug, by the weight.",
     ),
     Derivation(
         id="derive.dose_step",

@@ -213,6 +213,28 @@ RULES = [
         description="Dose written in mg/kg without a weight: daily-dose checks could not run.",
     ),
     AlertRule(
+        id="missing.weight_for_previous_dose_per_kg",
+        code=CODE,
+        severity=Severity.WARNING,
+        when=(
+            c.order
+            << (
+                (m.kind == "order")
+                & ((m.action == "change") | (m.action == "continue") | (m.action == "stop"))
+                & (m.prev_dose_unit == "mg/kg")
+            ),
+            c.patient << ((m.kind == "patient") & -m.weight_kg),
+        ),
+        message="The current regimen is written per kg of body weight ({order.prev_dose_value:g} "
+        "mg/kg) and no weight is recorded: the step from it (titration, taper) could not be "
+        "checked.",
+        suggestion="Record the patient's current weight (patient.weight_kg).",
+        params={"missing": ["patient.weight_kg"]},
+        evidence=("missing",),
+        source=START_CHILD_SOURCE,
+        description="Previous regimen in mg/kg without a weight: the step could not be checked.",
+    ),
+    AlertRule(
         id="missing.age",
         code=CODE,
         severity=Severity.WARNING,

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.2.0"
-FINGERPRINT = "sha256:a4ceb78f6caa7b1f7aeab9e236e65a92e09fd12e1d15970e8bf8ae9af33e322f"
+FINGERPRINT = "sha256:79e7cd087d0a029be7aa3e1a65aedfeb3cfc1f5c07d75da283074cf223fd0823"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

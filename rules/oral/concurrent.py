@@ -90,22 +90,20 @@ def concurrent_dose(
     )
 
 
-def _before(order: OrderFact) -> tuple[float, int, bool, str | None]:
+def _before(order: OrderFact, patient: PatientFact) -> tuple[float, int, bool, str | None]:
     """The regimen this order replaces (order.previous): mg a day, orders, known, since."""
     if not order.has_previous:
         return 0.0, 0, True, None
-    if (
-        order.prev_dose_value is None
-        or order.prev_dose_unit is None
-        or order.prev_frequency_per_day is None
-    ):
+    value, unit, freq = order.prev_dose_value, order.prev_dose_unit, order.prev_frequency_per_day
+    per_kg = unit == PER_KG
+    if value is None or unit is None or freq is None or (per_kg and patient.weight_kg is None):
         return 0.0, 1, False, order.prev_since
-    mg = order.prev_dose_value * UNIT_TO_MG[order.prev_dose_unit] * order.prev_frequency_per_day
+    mg = value * (given(patient.weight_kg) if per_kg else UNIT_TO_MG[unit]) * freq
     return round(mg, 6), 1, True, order.prev_since
 
 
-def total_from_order(order: OrderFact, dose_mg: float) -> RegimenTotal:
-    before_mg, before_orders, before_known, since = _before(order)
+def total_from_order(order: OrderFact, patient: PatientFact, dose_mg: float) -> RegimenTotal:
+    before_mg, before_orders, before_known, since = _before(order, patient)
     freq = given(order.frequency_per_day)
     return RegimenTotal(
         upto=0,
@@ -121,20 +119,21 @@ def total_from_order(order: OrderFact, dose_mg: float) -> RegimenTotal:
     )
 
 
-def total_start(order: OrderFact) -> Iterator[RegimenTotal]:
+def total_start(order: OrderFact, patient: PatientFact) -> Iterator[RegimenTotal]:
     """This order's own daily dose, the first term of the sum."""
-    yield total_from_order(order, given(order.dose_value) * UNIT_TO_MG[given(order.dose_unit)])
+    mg = given(order.dose_value) * UNIT_TO_MG[given(order.dose_unit)]
+    yield total_from_order(order, patient, mg)
 
 
 def total_start_per_kg(order: OrderFact, patient: PatientFact) -> Iterator[RegimenTotal]:
     """This order's own daily dose, written per kg: times the weight."""
-    yield total_from_order(order, given(order.dose_value) * given(patient.weight_kg))
+    yield total_from_order(order, patient, given(order.dose_value) * given(patient.weight_kg))
 
 
-def total_start_stop(order: OrderFact) -> Iterator[RegimenTotal]:
+def total_start_stop(order: OrderFact, patient: PatientFact) -> Iterator[RegimenTotal]:
     """A stop gives nothing more: the sum starts from nothing, the regimen before from the
     order it stops."""
-    before_mg, before_orders, before_known, since = _before(order)
+    before_mg, before_orders, before_known, since = _before(order, patient)
     yield RegimenTotal(
         upto=0,
         mg=0.0,
@@ -286,7 +285,10 @@ RULES = [
     ),
     Derivation(
         id="concurrent.total_start",
-        when=(c.order << (_with_dose & (m.dose_unit != PER_KG)),),
+        when=(
+            c.order << (_with_dose & (m.dose_unit != PER_KG)),
+            c.patient << (m.kind == "patient"),
+        ),
         derive=total_start,
         doc="The sum starts from this order's daily dose.",
     ),
@@ -301,7 +303,10 @@ RULES = [
     ),
     Derivation(
         id="concurrent.total_start_stop",
-        when=(c.order << (_oral_beside_others & (m.action == "stop")),),
+        when=(
+            c.order << (_oral_beside_others & (m.action == "stop")),
+            c.patient << (m.kind == "patient"),
+        ),
         derive=total_start_stop,
         doc="A stop adds nothing: the sum starts from zero, the regimen before from the order "
         "it stops.",

@@ -229,7 +229,9 @@ def _case(
     """The Case of every value the Case accepts; each it refuses is named in a gap. Each
     field's own limits come first, then what the Case checks between the patient and the
     order (a birth date after the order date): the order pydantic reports them in."""
-    base = {k: order[k] for k in ("action", "route", "date") if order.get(k) is not None}
+    base = {
+        k: order[k] for k in ("action", "route", "date", "concurrent") if order.get(k) is not None
+    }
     data: dict[str, Any] = {
         "patient": {"conditions": patient.conditions, "medications": medications},
         "order": {
