@@ -327,6 +327,45 @@ def adult_nothing_wrong() -> dict[str, Any]:
     )
 
 
+def adult_duplicate_order() -> dict[str, Any]:
+    """A bedtime dose ordered beside the active three-times-a-day order, with nothing linking
+    the two: their 70 mg/day is within the limits, and the duplicate is said."""
+    active = med_request(
+        "rx-old", TABLET_20, _mg(20), per_day=3, status="active", authored=ACTIVE_SINCE
+    )
+    draft = med_request(
+        "rx-19", TABLET_10, _mg(10), timing_code="QHS", text="10 mg by mouth at bedtime"
+    )
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]),
+    )
+
+
+def child_dose_per_kg() -> dict[str, Any]:
+    """A 10-year-old of 35 kg renewed on 0.7 mg/kg of oral solution three times a day, written
+    in mg/kg only: 73.5 mg/day, above 60 mg/day and 2 mg/kg/day."""
+    child = patient("pat-8", "2016-02-02", "female")
+    per_kg = quantity(0.7, "mg/kg")
+    active = med_request(
+        "rx-old",
+        SOLUTION_5_PER_5,
+        per_kg,
+        per_day=3,
+        status="active",
+        authored=ACTIVE_SINCE,
+        pid="pat-8",
+    )
+    draft = med_request("rx-20", SOLUTION_5_PER_5, per_kg, per_day=3, pid="pat-8", prior="rx-old")
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(child, medications=[active], weights=[weight(35, pid="pat-8")]),
+        pid="pat-8",
+    )
+
+
 CASES: dict[str, tuple[Callable[[], dict[str, Any]], list[str]]] = {
     "adult-start-above-recommended": (
         adult_start_above_recommended,
@@ -364,6 +403,11 @@ CASES: dict[str, tuple[Callable[[], dict[str, Any]], list[str]]] = {
     "intrathecal-abrupt-stop": (intrathecal_abrupt_stop, ["INTRATHECAL_ABRUPT_DISCONTINUATION"]),
     "elderly-above-recommended": (elderly_above_recommended, ["ELDERLY_DOSE_ABOVE_RECOMMENDED"]),
     "adult-nothing-wrong": (adult_nothing_wrong, []),
+    "adult-duplicate-order": (adult_duplicate_order, ["DUPLICATE_BACLOFEN_ORDER"]),
+    "child-dose-per-kg": (
+        child_dose_per_kg,
+        ["DAILY_DOSE_ABOVE_MAXIMUM", "WEIGHT_BASED_DOSE_ABOVE_RANGE"],
+    ),
 }
 
 # Codes the CDS Hooks path cannot raise: they need the intrathecal screening, pump and dose
