@@ -85,42 +85,45 @@ def age_band(
     yield AgeBand(band=band, paediatric=paediatric, years=age.years)
 
 
-def daily_dose(order: OrderFact) -> Iterator[DailyDose]:
-    """With no route (an EHR order may lack one) the route stays absent, route-specific rules
-    stay silent and missing.route says why."""
+def one_dose_mg(order: OrderFact, patient: PatientFact) -> float:
+    """One dose of the order in mg: as written, or per kg times the weight."""
     unit, value = given(order.dose_unit), given(order.dose_value)
-    mg_per_dose = value * UNIT_TO_MG[unit]
+    return value * (given(patient.weight_kg) if unit == PER_KG else UNIT_TO_MG[unit])
+
+
+def order_daily_dose(
+    order: OrderFact, patient: PatientFact, total_mg: float | None = None
+) -> DailyDose:
+    """The order's daily dose (or `total_mg`, the total with other orders, as its mg), with
+    one dose of it and the dose as written."""
+    unit, value = given(order.dose_unit), given(order.dose_value)
+    per_kg = unit == PER_KG
+    dose_mg = one_dose_mg(order, patient)
     freq = given(order.frequency_per_day)
-    mg = mg_per_dose * freq
-    yield DailyDose(
+    mg = dose_mg * freq if total_mg is None else total_mg
+    return DailyDose(
         mg=round(mg, 6),
         ug=round(mg * 1000, 3),
-        dose_mg=round(mg_per_dose, 6),
+        dose_mg=round(dose_mg, 6),
         frequency_per_day=freq,
         unit_written=unit,
         route=order.route,
         written=f"{value:g} {unit}",
+        per_kg_mg=value if per_kg else None,
+        weight_kg=patient.weight_kg if per_kg else None,
     )
+
+
+def daily_dose(order: OrderFact, patient: PatientFact) -> Iterator[DailyDose]:
+    """With no route (an EHR order may lack one) the route stays absent, route-specific rules
+    stay silent and missing.route says why."""
+    yield order_daily_dose(order, patient)
 
 
 def daily_dose_per_kg(order: OrderFact, patient: PatientFact) -> Iterator[DailyDose]:
     """A dose written per kg of body weight (EHRs write a child's order so, often with no mg
     beside it): one dose is the mg/kg times the recorded weight."""
-    per_kg, weight = given(order.dose_value), given(patient.weight_kg)
-    dose_mg = per_kg * weight
-    freq = given(order.frequency_per_day)
-    mg = dose_mg * freq
-    yield DailyDose(
-        mg=round(mg, 6),
-        ug=round(mg * 1000, 3),
-        dose_mg=round(dose_mg, 6),
-        frequency_per_day=freq,
-        unit_written=PER_KG,
-        route=order.route,
-        written=f"{per_kg:g} {PER_KG}",
-        per_kg_mg=per_kg,
-        weight_kg=weight,
-    )
+    yield order_daily_dose(order, patient)
 
 
 def previous_daily_dose(order: OrderFact) -> Iterator[PreviousDailyDose]:
@@ -144,23 +147,27 @@ def previous_daily_dose_per_kg(
     yield PreviousDailyDose(mg=round(mg, 6), ug=round(mg * 1000, 3), route=order.route)
 
 
+def step(order: OrderFact, from_mg: float, to_mg: float, since: str | None) -> DoseStep:
+    """The step between two daily doses, and the days since the last change."""
+    days = None
+    if since is not None:
+        days = (date.fromisoformat(order.date) - date.fromisoformat(since)).days
+    return DoseStep(
+        from_mg=from_mg,
+        to_mg=to_mg,
+        increase_mg=round(to_mg - from_mg, 6),
+        reduction_fraction=round(max(0.0, 1 - to_mg / from_mg), 4),
+        route=order.route,
+        since=since,
+        days_since_change=days,
+    )
+
+
 def dose_step(order: OrderFact, dose: DailyDose, prev: PreviousDailyDose) -> Iterator[DoseStep]:
     """A "continue" whose previous regimen differs is a change in all but name, so it is
     stepped too; an unchanged dose yields no step."""
-    if dose.mg == prev.mg:
-        return
-    days = None
-    if order.prev_since is not None:
-        days = (date.fromisoformat(order.date) - date.fromisoformat(order.prev_since)).days
-    yield DoseStep(
-        from_mg=prev.mg,
-        to_mg=dose.mg,
-        increase_mg=round(dose.mg - prev.mg, 6),
-        reduction_fraction=round(max(0.0, 1 - dose.mg / prev.mg), 4),
-        route=order.route,
-        since=order.prev_since,
-        days_since_change=days,
-    )
+    if dose.mg != prev.mg:
+        yield step(order, prev.mg, dose.mg, order.prev_since)
 
 
 def weight_based_dose(dose: DailyDose, patient: PatientFact) -> Iterator[WeightBasedDose]:
@@ -337,6 +344,7 @@ RULES = [
                 & +m.frequency_per_day
                 & -m.n_concurrent
             ),
+            c.patient << _patient,
         ),
         derive=daily_dose,
         doc="An order with a dose and a number of doses a day (not a stop), alone by its "

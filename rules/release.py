@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.2.0"
-FINGERPRINT = "sha256:79e7cd087d0a029be7aa3e1a65aedfeb3cfc1f5c07d75da283074cf223fd0823"
+FINGERPRINT = "sha256:d7821a5afea7c8594ad9880be09bc1e4242b0e16ce5ed3422abf92cb9e6ca88d"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 
 from engine import AlertRule, Derivation, Severity, c, given, m
 from rules.case import PER_KG
-from rules.derive import UNIT_TO_MG
+from rules.derive import UNIT_TO_MG, one_dose_mg, order_daily_dose, step
 from rules.sources import PAED_SMPC, Passage
 from rules.vocabulary import (
     ConcurrentDailyDose,
@@ -120,14 +120,8 @@ def total_from_order(order: OrderFact, patient: PatientFact, dose_mg: float) -> 
 
 
 def total_start(order: OrderFact, patient: PatientFact) -> Iterator[RegimenTotal]:
-    """This order's own daily dose, the first term of the sum."""
-    mg = given(order.dose_value) * UNIT_TO_MG[given(order.dose_unit)]
-    yield total_from_order(order, patient, mg)
-
-
-def total_start_per_kg(order: OrderFact, patient: PatientFact) -> Iterator[RegimenTotal]:
-    """This order's own daily dose, written per kg: times the weight."""
-    yield total_from_order(order, patient, given(order.dose_value) * given(patient.weight_kg))
+    """This order's own daily dose (per kg: times the weight), the first term of the sum."""
+    yield total_from_order(order, patient, one_dose_mg(order, patient))
 
 
 def total_start_stop(order: OrderFact, patient: PatientFact) -> Iterator[RegimenTotal]:
@@ -178,26 +172,15 @@ def total_daily_dose(
     order: OrderFact, total: RegimenTotal, patient: PatientFact
 ) -> Iterator[DailyDose]:
     """The daily dose by the order's route: this order's and the other orders' of the route."""
-    unit, value = given(order.dose_unit), given(order.dose_value)
-    freq = given(order.frequency_per_day)
-    per_kg = unit == PER_KG
-    weight = patient.weight_kg if per_kg else None
-    dose_mg = value * (given(weight) if per_kg else UNIT_TO_MG[unit])
-    yield DailyDose(
-        mg=total.mg,
-        ug=round(total.mg * 1000, 3),
-        dose_mg=round(dose_mg, 6),
-        frequency_per_day=freq,
-        unit_written=unit,
-        route=order.route,
-        written=f"{value:g} {unit}",
-        per_kg_mg=value if per_kg else None,
-        weight_kg=weight,
-        orders=total.orders + total.concurrent_unknown,
-        order_mg=round(dose_mg * freq, 6),
-        concurrent_mg=total.concurrent_mg,
-        concurrent_unknown=total.concurrent_unknown or None,
-        doses_per_day=total.doses_per_day,
+    own = order_daily_dose(order, patient, total.mg)
+    yield own.model_copy(
+        update={
+            "orders": total.orders + total.concurrent_unknown,
+            "order_mg": round(own.dose_mg * own.frequency_per_day, 6),
+            "concurrent_mg": total.concurrent_mg,
+            "concurrent_unknown": total.concurrent_unknown or None,
+            "doses_per_day": total.doses_per_day,
+        }
     )
 
 
@@ -208,22 +191,8 @@ def total_step(order: OrderFact, total: RegimenTotal) -> Iterator[DoseStep]:
         return
     if total.orders == 0:
         return  # a stop that leaves no other order of the route: a stop, not a cut
-    if total.mg == total.before_mg:
-        return
-    days = None
-    if total.since is not None:
-        from datetime import date
-
-        days = (date.fromisoformat(order.date) - date.fromisoformat(total.since)).days
-    yield DoseStep(
-        from_mg=total.before_mg,
-        to_mg=total.mg,
-        increase_mg=round(total.mg - total.before_mg, 6),
-        reduction_fraction=round(max(0.0, 1 - total.mg / total.before_mg), 4),
-        route=order.route,
-        since=total.since,
-        days_since_change=days,
-    )
+    if total.mg != total.before_mg:
+        yield step(order, total.before_mg, total.mg, total.since)
 
 
 def exact_duplicate(code: str) -> Iterator[OrderRemoval]:
@@ -298,7 +267,7 @@ RULES = [
             c.order << (_with_dose & (m.dose_unit == PER_KG)),
             c.patient << ((m.kind == "patient") & +m.weight_kg),
         ),
-        derive=total_start_per_kg,
+        derive=total_start,
         doc="The sum starts from this order's daily dose, written per kg: times the weight.",
     ),
     Derivation(
