@@ -128,8 +128,10 @@ def _active(
     timing: dict[str, Any],
     group: dict[str, Any] | None = GROUP,
     dose: dict[str, Any] | None = None,
+    ended: str | None = None,
 ) -> dict[str, Any]:
-    """An active order of the medication list (since 2026-10-01), of a prescription."""
+    """An active order of the medication list (since 2026-10-01), of a prescription, ending
+    on `ended` when given."""
     res = order(
         rid,
         TABLET_10,
@@ -141,6 +143,8 @@ def _active(
     if group:
         res["groupIdentifier"] = group
     res["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["start"] = "2026-10-01"
+    if ended:
+        res["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"] = ended
     return res
 
 
@@ -693,6 +697,20 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
             [_draft("rx-1", 10, BEDTIME)],
         ),
         [GAP],
+    ),
+    (
+        "an-order-that-ended-is-not-beside-the-new-one",
+        lambda: _beside(
+            [_active("rx-old", 20, TID, group=None, ended="2026-11-15")], [_draft("rx-1", 5, TID)]
+        ),
+        [],
+    ),
+    (
+        "an-order-ending-after-the-new-one-starts-is-beside-it",
+        lambda: _beside(
+            [_active("rx-old", 20, TID, group=None, ended="2026-12-15")], [_draft("rx-1", 5, TID)]
+        ),
+        [DUPLICATE],
     ),
     (
         "an-intrathecal-pump-beside-is-not-added-a-new-oral-course",

@@ -299,10 +299,13 @@ def _others(
         seen.add(req.id)
         regimen = regimen_of(req, other.product, other.route, other.product.label()).value
         out.append(_other(req, other.route, regimen, "draft", group, None))
+    when, _ = authored(request)
     for current in patient.current:
         req = current.request
         if req.id in seen or req.ref in replaced:
             continue
+        if when is not None and current.until is not None and current.until < when.isoformat():
+            continue  # it ended before this order: not beside it
         seen.add(req.id)
         status = "draft" if req.status == "draft" else "active"
         out.append(_other(req, current.route, current.regimen, status, group, current.since))
