@@ -49,6 +49,26 @@ def normalise_unit(value: Any) -> str:
     return unit
 
 
+# A dose written per kg of body weight, as EHRs write a child's order ("0.5 mg/kg" a dose): the
+# rules derive the mg from the patient's weight (rules/derive.py).
+PER_KG = "mg/kg"
+_PER_KG_SPELLINGS = ("mg/kg", "mg/kg/dose", "mg/kg/dos", "milligram per kilogram")
+
+
+def normalise_dose_unit(value: Any) -> str:
+    """An order's dose unit: mg, g or ug, or mg/kg (per kg of body weight, per dose)."""
+    if isinstance(value, str) and "".join(value.lower().split()) in (
+        "".join(s.split()) for s in _PER_KG_SPELLINGS
+    ):
+        return PER_KG
+    try:
+        return normalise_unit(value)
+    except ValueError:
+        raise ValueError(
+            f"unknown unit {value!r}: use mg, g or ug (also mcg, µg), or mg/kg"
+        ) from None
+
+
 def _iso_date(value: Any) -> Any:
     if isinstance(value, date):
         return value
@@ -108,6 +128,7 @@ Flag = Annotated[bool, BeforeValidator(_json_bool)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 DoseUnit = Annotated[str, BeforeValidator(normalise_unit)]
+OrderDoseUnit = Annotated[str, BeforeValidator(normalise_dose_unit)]
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 
 
@@ -172,13 +193,25 @@ class Quantity(_Model):
 
 class OrderDose(Quantity):
     """The order's dose. Zero is accepted on a stop only: EHRs write a discontinuation as a
-    dose (or rate) of 0, and refusing it kept the taper checks from running."""
+    dose (or rate) of 0, and refusing it kept the taper checks from running. A dose written per
+    kg of body weight (`mg/kg`, one dose) is multiplied by the patient's weight by the rules."""
 
     value: Annotated[
         Number,
         Field(ge=0, le=1e6, description="Dose amount; > 0 (0 accepted on a stop)"),
         AfterValidator(_finite),
     ]
+    unit: OrderDoseUnit = Field(
+        description="mg, g or ug (mcg, µg accepted), or mg/kg: per kg of body weight (oral)"
+    )
+
+
+class ConcurrentDose(Quantity):
+    """Another order's dose: mg, g or ug, or mg/kg (oral)."""
+
+    unit: OrderDoseUnit = Field(
+        description="mg, g or ug (mcg, µg accepted), or mg/kg: per kg of body weight (oral)"
+    )
 
 
 class Patient(_Model):
@@ -199,7 +232,7 @@ class Patient(_Model):
 
 
 class PreviousRegimen(_Model):
-    dose: Quantity | None = None
+    dose: ConcurrentDose | None = None
     frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
     since: IsoDate | None = None
 
@@ -210,6 +243,29 @@ NOT_PERMITTED_ROUTES = ("intravenous", "intramuscular", "subcutaneous", "epidura
 Route = Literal["oral", "intrathecal", "intravenous", "intramuscular", "subcutaneous", "epidural"]
 Form = Literal["tablet", "oral_solution", "granules", "intrathecal"]
 ORAL_FORMS = ("tablet", "oral_solution", "granules")
+
+
+MAX_CONCURRENT = 20  # other baclofen orders of one patient at once: a few in any real record
+
+
+class ConcurrentOrder(_Model):
+    """Another baclofen order in effect beside this one (one this order does not replace): an
+    active order, or another draft signed with it. The rules add the orders of the same route
+    up to one daily dose and report unlinked ones as a duplicate order (rules/oral/concurrent.py).
+    Its dose and frequency may be unknown: the rules then say the total could not be checked."""
+
+    dose: ConcurrentDose | None = None
+    frequency_per_day: Annotated[Count, Field(ge=1, le=24)] | None = None
+    route: Route | None = None
+    status: Literal["active", "draft"] = Field(
+        description="active: in effect before this order; draft: ordered with it"
+    )
+    relation: Literal["linked", "unlinked"] = Field(
+        description="linked: written with this order as one regimen (the same prescription, "
+        "e.g. a bedtime dose beside a daytime one); unlinked: nothing ties the two orders"
+    )
+    since: IsoDate | None = Field(default=None, description="When an active order started")
+
 
 MAX_HISTORY = 100  # regimen changes: years of refills and adjustments fit comfortably
 MAX_SCREENING_DOSES = 20  # screening is a handful of boluses (25 ug steps up to 100 ug)
@@ -432,7 +488,11 @@ class Order(_Model):
         description="When the order takes effect (ISO date-time with offset). "
         "Default now when order.date is today or absent; intrathecal interval checks need it.",
     )
-    action: Literal["start", "change", "continue", "stop"]
+    action: Literal["start", "change", "continue", "stop", "add"] = Field(
+        description="start a new course, change or continue the regimen in `previous`, stop "
+        "it, or add to the current orders in `concurrent` (status active, same route) "
+        "without replacing any"
+    )
     route: Route | None = Field(default=None, description="Required by the native API")
     form: Form | None = None
     dose: OrderDose | None = None
@@ -443,6 +503,11 @@ class Order(_Model):
         "mL: suggested doses are then whole or half tablets",
     )
     previous: PreviousRegimen | None = None
+    concurrent: Annotated[list[ConcurrentOrder], Field(max_length=MAX_CONCURRENT)] = Field(
+        default=[],
+        description="Other baclofen orders in effect beside this one (active, or other "
+        "drafts signed with it), not the one it replaces (`previous`)",
+    )
     taper: Flag = Field(
         default=False,
         description="For a stop: the stop ends a taper (or a taper is ordered with it).",
@@ -473,6 +538,7 @@ class Order(_Model):
                 raise ValueError(f"form: {self.form!r} does not fit the intrathecal route")
         if self.previous and self.previous.since and self.previous.since > self.date:
             raise ValueError("previous.since: is after the order date")
+        self._concurrent_consistent()
         self._settle_time()
         if self.route == "intrathecal":
             # An intrathecal dose is a daily total (or one test bolus): never divided.
@@ -489,6 +555,48 @@ class Order(_Model):
                 raise ValueError(f"intrathecal: given for the {self.route} route")
             self._intrathecal_times_before_order()
         return self
+
+    def _concurrent_consistent(self) -> None:
+        """What the order says of the orders beside it must hold together: an add-on adds to
+        current orders of its route and replaces none; a dose per kg and concurrent orders
+        are read for oral orders only (one intrathecal pump delivers one regimen)."""
+        if self.concurrent and (self.route == "intrathecal" or self.intrathecal is not None):
+            raise ValueError(
+                "concurrent: an intrathecal pump delivers one regimen; give the "
+                "regimens before this order in intrathecal.history"
+            )
+        if self.concurrent and self.route != "oral":
+            raise ValueError("concurrent: other orders are added up for oral orders only")
+        for n, other in enumerate(self.concurrent):
+            if other.since is not None and other.since > self.date:
+                raise ValueError(f"concurrent: order {n} started (since) after the order date")
+            if (
+                other.dose is not None
+                and other.dose.unit == PER_KG
+                and other.route not in (None, "oral")
+            ):
+                raise ValueError(f"concurrent: order {n}, mg/kg is read for oral orders only")
+        if self.dose is not None and self.dose.unit == PER_KG and self.route not in (None, "oral"):
+            raise ValueError("dose: mg/kg is read for oral orders only")
+        previous = self.previous.dose if self.previous else None
+        if previous is not None and previous.unit == PER_KG and self.route not in (None, "oral"):
+            raise ValueError("previous: mg/kg is read for oral orders only")
+        if self.action == "add" and self.route != "oral":
+            raise ValueError("action: add is read for oral orders only")
+        if self.action == "add":
+            if self.previous is not None:
+                raise ValueError(
+                    "previous: an added order replaces none; use action change for the "
+                    "order it replaces"
+                )
+            if not any(
+                o.status == "active" and o.route == self.route and self.route is not None
+                for o in self.concurrent
+            ):
+                raise ValueError(
+                    "action: add needs the current orders it adds to in order.concurrent "
+                    "(status active, the same route)"
+                )
 
     def _settle_time(self) -> None:
         explicit_date = "date" in self.model_fields_set

@@ -40,6 +40,7 @@ from rules.intrathecal import discontinuation as itb_discontinuation
 from rules.intrathecal import renal as itb_renal
 from rules.oral import (
     caps,
+    concurrent,
     discontinuation,
     elderly,
     frequency,
@@ -52,7 +53,7 @@ from rules.oral import (
     titration as oral_titration,
 )
 from rules.readings import Reading
-from rules.sources import PRECEDENCE
+from rules.sources import LABELS, PRECEDENCE
 
 RULESET_NAME = "baclofen"
 
@@ -63,6 +64,7 @@ GROUPS: tuple[tuple[ModuleType, ...], ...] = (
         renal,
         pregnancy,
         interactions,
+        concurrent,
         tablet,
         caps,
         weight_based,
@@ -308,6 +310,7 @@ def rule_entry(rule: Rule) -> dict[str, Any]:
         evidence=evidence,
         source={
             "document": rule.source.document,
+            "label": LABELS.get(rule.source.document, rule.source.document),
             "precedence": PRECEDENCE.get(rule.source.document, "cited"),
             "excerpt": rule.source.excerpt,
             "note": rule.source.note,

@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from rules.code_validation import clean, read_code
 from rules.drug_classes import BRAND_NAMES, CLASSES
@@ -109,6 +110,7 @@ NOT_THE_PATIENTS = frozenset({"refuted", "entered-in-error"})
 UNCONFIRMED_STATUSES = frozenset({"unconfirmed", "provisional", "differential"})
 
 
+@lru_cache(maxsize=1024)
 def code_system(system: str | None) -> str | None:
     """ "icd10", "snomed", "rxnorm", "atc", None for no system, or "other" for one we do not
     read.
@@ -368,6 +370,42 @@ def _counts(lowered: str, start: int, end: int, past_counts: bool = True) -> boo
     return not _OTHER_PERSON.search(lowered[sentence_start:start])
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """A set of text patterns compiled once per process (a long problem list reads thousands
+    of entries on first sight): each pattern at a word start and to the end of its word, the
+    look-alikes as written, and one alternation of every pattern that tells in one search
+    whether any of them occurs at all (most entries mention none)."""
+
+    patterns: tuple[re.Pattern[str], ...]
+    look_alikes: tuple[re.Pattern[str], ...]
+    any_pattern: re.Pattern[str]
+
+
+@cache
+def _compiled(patterns: tuple[str, ...], look_alikes: tuple[str, ...]) -> _Compiled:
+    return _Compiled(
+        tuple(re.compile(rf"\b(?:{p})\w*") for p in patterns),
+        tuple(re.compile(p) for p in look_alikes),
+        re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"),
+    )
+
+
+def _mentions(lowered: str, compiled: _Compiled, past_counts: bool) -> bool:
+    if not compiled.any_pattern.search(lowered):
+        return False
+    excluded = [
+        (mm.start(), mm.end()) for pat in compiled.look_alikes for mm in pat.finditer(lowered)
+    ]
+    for pat in compiled.patterns:
+        for mm in pat.finditer(lowered):
+            if any(s <= mm.start() < e for s, e in excluded):
+                continue
+            if _counts(lowered, mm.start(), mm.end(), past_counts):
+                return True
+    return False
+
+
 def text_mentions(
     text: str,
     patterns: tuple[str, ...],
@@ -375,15 +413,19 @@ def text_mentions(
     past_counts: bool = True,
 ) -> bool:
     """Whether free text states one of the patterns about the patient (see module docstring)."""
+    return _mentions(clean(text).lower(), _compiled(patterns, look_alikes), past_counts)
+
+
+@lru_cache(maxsize=1 << 14)
+def text_says(text: str) -> frozenset[str]:
+    """The findings a problem-list text states about the patient (step 4), each read as its
+    set reads the past. A pure function of the text: the codings of one problem share it."""
     lowered = clean(text).lower()
-    excluded = [(mm.start(), mm.end()) for pat in look_alikes for mm in re.finditer(pat, lowered)]
-    for pat in patterns:
-        for mm in re.finditer(rf"\b(?:{pat})\w*", lowered):
-            if any(s <= mm.start() < e for s, e in excluded):
-                continue
-            if _counts(lowered, mm.start(), mm.end(), past_counts):
-                return True
-    return False
+    return frozenset(
+        cset.finding
+        for cset in CONDITION_SETS
+        if _mentions(lowered, _compiled(cset.text_patterns, cset.look_alikes), cset.history_counts)
+    )
 
 
 def _code_says(cset: ConditionSet, entry: Entry) -> bool | None:
@@ -408,17 +450,14 @@ def entry_findings(
     if verification_status in NOT_THE_PATIENTS:
         return
     past = clinical_status in PAST_STATUSES
+    said = text_says(entry.text) if entry.text else frozenset()
     for cset in CONDITION_SETS:
         if past and not cset.history_counts:
             continue
         says = _code_says(cset, entry)
         if says:
             yield cset.finding, entry.code_label
-        elif (
-            says is None
-            and entry.text
-            and text_mentions(entry.text, cset.text_patterns, cset.look_alikes, cset.history_counts)
-        ):
+        elif says is None and cset.finding in said:
             yield cset.finding, f"text {entry.text!r}"
 
 
@@ -441,6 +480,19 @@ _RXCUI = {rxcui: name for dc in CLASSES for name, rxcui in dc.members if rxcui}
 _ATC_CLASS = tuple((prefix, dc.label) for dc in CLASSES for prefix in dc.atc)
 _NAMES = tuple(sorted({*_INGREDIENT_CLASS, *BRAND_NAMES}, key=len, reverse=True))
 _NAME = re.compile(rf"\b(?:{'|'.join(re.escape(n) for n in _NAMES)})(?![a-z])")
+# A name matches only where a word starts with the name's first letters: most medication texts
+# have no word that does, and one look at each word start says so before the long alternation
+# of every name is tried.
+_NAME_HEAD = 4
+_NAME_HEADS = frozenset(n[:_NAME_HEAD] for n in _NAMES)
+_WORD_START = re.compile(r"\b\w")
+
+
+def _may_name_a_drug(lowered: str) -> bool:
+    return any(
+        lowered[mm.start() : mm.start() + _NAME_HEAD] in _NAME_HEADS
+        for mm in _WORD_START.finditer(lowered)
+    )
 
 
 def entry_depressant(entry: Entry) -> tuple[str, str] | None:
@@ -454,6 +506,8 @@ def entry_depressant(entry: Entry) -> tuple[str, str] | None:
                 return label, entry.text or f"ATC {entry.code}"
     if entry.text:
         lowered = entry.text.lower()
+        if not _may_name_a_drug(lowered):
+            return None
         for mm in _NAME.finditer(lowered):
             if _counts(lowered, mm.start(), mm.end()):
                 name = BRAND_NAMES.get(mm.group(0), mm.group(0))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Verhoeff's tables as printed in the SNOMED CT specification (6.4.2): the dihedral D5
 # multiplication, the permutation F(i, j) = F(i - 1, F(1, j)) for positions 0 to 7, and the
@@ -158,8 +159,11 @@ class ReadCode:
     problem: str | None = None
 
 
+@lru_cache(maxsize=1 << 14)
 def read_code(system: str, raw: str) -> ReadCode:
-    """Read `raw` as a code of `system` ("icd10", "snomed", "rxnorm" or "atc")."""
+    """Read `raw` as a code of `system` ("icd10", "snomed", "rxnorm" or "atc"). A pure
+    function of its arguments: an entry's code is read when it is listed and again when its
+    findings are derived, and a code recorded across many patients once per process."""
     text = clean(raw)
     term = None
     match = _ID_TERM.match(text)

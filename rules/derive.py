@@ -3,8 +3,10 @@ the engine so that the trace shows how every alert was reached.
 
 When a birth date (or an age) is known, Then the age in completed years and its band: under 8,
 8 to 17, adult from the 18th birthday (000 for children, 001 for adults).
-When the order has a dose and a frequency, Then the daily dose in mg and ug; with the previous
-regimen, the previous daily dose and the step between them; with the weight, mg/kg/day.
+When the order has a dose and a frequency, Then the daily dose in mg and ug (a dose written per kg
+of body weight, times the patient's weight); with the previous regimen, the previous daily dose
+and the step between them; with the weight, mg/kg/day. Beside other baclofen orders
+(order.concurrent) the daily dose is their total: rules/oral/concurrent.py.
 When a creatinine clearance or an eGFR is known, Then the renal function (the lower of the two),
 and below 15 mL/min terminal renal failure (CKD stage 5).
 When a flag or a problem-list or medication entry says so, Then a finding: end-stage renal
@@ -21,6 +23,7 @@ from typing import Any, Literal
 
 from engine import Derivation, c, given, m
 from engine.facts import read_as
+from rules.case import PER_KG
 from rules.code_sets import (
     NOT_THE_PATIENTS,
     PAST_STATUSES,
@@ -47,6 +50,7 @@ from rules.vocabulary import (
 )
 
 UNIT_TO_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001}
+
 
 # Age bands of the oral posology (000): "below 8 years" and "over 8 years" switch on the 8th
 # birthday; adult rules (001) apply from the 18th birthday.
@@ -81,22 +85,45 @@ def age_band(
     yield AgeBand(band=band, paediatric=paediatric, years=age.years)
 
 
-def daily_dose(order: OrderFact) -> Iterator[DailyDose]:
-    """With no route (an EHR order may lack one) the route stays absent, route-specific rules
-    stay silent and missing.route says why."""
+def one_dose_mg(order: OrderFact, patient: PatientFact) -> float:
+    """One dose of the order in mg: as written, or per kg times the weight."""
     unit, value = given(order.dose_unit), given(order.dose_value)
-    mg_per_dose = value * UNIT_TO_MG[unit]
+    return value * (given(patient.weight_kg) if unit == PER_KG else UNIT_TO_MG[unit])
+
+
+def order_daily_dose(
+    order: OrderFact, patient: PatientFact, total_mg: float | None = None
+) -> DailyDose:
+    """The order's daily dose (or `total_mg`, the total with other orders, as its mg), with
+    one dose of it and the dose as written."""
+    unit, value = given(order.dose_unit), given(order.dose_value)
+    per_kg = unit == PER_KG
+    dose_mg = one_dose_mg(order, patient)
     freq = given(order.frequency_per_day)
-    mg = mg_per_dose * freq
-    yield DailyDose(
+    mg = dose_mg * freq if total_mg is None else total_mg
+    return DailyDose(
         mg=round(mg, 6),
         ug=round(mg * 1000, 3),
-        dose_mg=round(mg_per_dose, 6),
+        dose_mg=round(dose_mg, 6),
         frequency_per_day=freq,
         unit_written=unit,
         route=order.route,
         written=f"{value:g} {unit}",
+        per_kg_mg=value if per_kg else None,
+        weight_kg=patient.weight_kg if per_kg else None,
     )
+
+
+def daily_dose(order: OrderFact, patient: PatientFact) -> Iterator[DailyDose]:
+    """With no route (an EHR order may lack one) the route stays absent, route-specific rules
+    stay silent and missing.route says why."""
+    yield order_daily_dose(order, patient)
+
+
+def daily_dose_per_kg(order: OrderFact, patient: PatientFact) -> Iterator[DailyDose]:
+    """A dose written per kg of body weight (EHRs write a child's order so, often with no mg
+    beside it): one dose is the mg/kg times the recorded weight."""
+    yield order_daily_dose(order, patient)
 
 
 def previous_daily_dose(order: OrderFact) -> Iterator[PreviousDailyDose]:
@@ -108,23 +135,39 @@ def previous_daily_dose(order: OrderFact) -> Iterator[PreviousDailyDose]:
     yield PreviousDailyDose(mg=round(mg, 6), ug=round(mg * 1000, 3), route=order.route)
 
 
+def previous_daily_dose_per_kg(
+    order: OrderFact, patient: PatientFact
+) -> Iterator[PreviousDailyDose]:
+    """The previous regimen written per kg of body weight: times the weight."""
+    mg = (
+        given(order.prev_dose_value)
+        * given(patient.weight_kg)
+        * given(order.prev_frequency_per_day)
+    )
+    yield PreviousDailyDose(mg=round(mg, 6), ug=round(mg * 1000, 3), route=order.route)
+
+
+def step(order: OrderFact, from_mg: float, to_mg: float, since: str | None) -> DoseStep:
+    """The step between two daily doses, and the days since the last change."""
+    days = None
+    if since is not None:
+        days = (date.fromisoformat(order.date) - date.fromisoformat(since)).days
+    return DoseStep(
+        from_mg=from_mg,
+        to_mg=to_mg,
+        increase_mg=round(to_mg - from_mg, 6),
+        reduction_fraction=round(max(0.0, 1 - to_mg / from_mg), 4),
+        route=order.route,
+        since=since,
+        days_since_change=days,
+    )
+
+
 def dose_step(order: OrderFact, dose: DailyDose, prev: PreviousDailyDose) -> Iterator[DoseStep]:
     """A "continue" whose previous regimen differs is a change in all but name, so it is
     stepped too; an unchanged dose yields no step."""
-    if dose.mg == prev.mg:
-        return
-    days = None
-    if order.prev_since is not None:
-        days = (date.fromisoformat(order.date) - date.fromisoformat(order.prev_since)).days
-    yield DoseStep(
-        from_mg=prev.mg,
-        to_mg=dose.mg,
-        increase_mg=round(dose.mg - prev.mg, 6),
-        reduction_fraction=round(max(0.0, 1 - dose.mg / prev.mg), 4),
-        route=order.route,
-        since=order.prev_since,
-        days_since_change=days,
-    )
+    if dose.mg != prev.mg:
+        yield step(order, prev.mg, dose.mg, order.prev_since)
 
 
 def weight_based_dose(dose: DailyDose, patient: PatientFact) -> Iterator[WeightBasedDose]:
@@ -293,26 +336,73 @@ RULES = [
         when=(
             c.order
             << (
-                _order & (m.action != "stop") & +m.dose_value & +m.dose_unit & +m.frequency_per_day
+                _order
+                & (m.action != "stop")
+                & +m.dose_value
+                & +m.dose_unit
+                & (m.dose_unit != PER_KG)
+                & +m.frequency_per_day
+                & -m.n_concurrent
             ),
+            c.patient << _patient,
         ),
         derive=daily_dose,
-        doc="An order with a dose and a number of doses a day (not a stop): the daily dose in "
-        "mg and ug, and one dose in mg.",
+        doc="An order with a dose and a number of doses a day (not a stop), alone by its "
+        "route: the daily dose in mg and ug, and one dose in mg.",
+    ),
+    Derivation(
+        id="derive.daily_dose_per_kg",
+        when=(
+            c.order
+            << (
+                _order
+                & (m.action != "stop")
+                & +m.dose_value
+                & (m.dose_unit == PER_KG)
+                & +m.frequency_per_day
+                & -m.n_concurrent
+            ),
+            c.patient << (_patient & +m.weight_kg),
+        ),
+        derive=daily_dose_per_kg,
+        doc="A dose written per kg of body weight: one dose is the mg/kg times the weight; the "
+        "daily dose in mg and ug.",
     ),
     Derivation(
         id="derive.previous_daily_dose",
         when=(
             c.order
-            << (_order & +m.prev_dose_value & +m.prev_dose_unit & +m.prev_frequency_per_day),
+            << (
+                _order
+                & +m.prev_dose_value
+                & +m.prev_dose_unit
+                & (m.prev_dose_unit != PER_KG)
+                & +m.prev_frequency_per_day
+            ),
         ),
         derive=previous_daily_dose,
         doc="The previous regimen's daily dose in mg and ug.",
     ),
     Derivation(
+        id="derive.previous_daily_dose_per_kg",
+        when=(
+            c.order
+            << (
+                _order
+                & +m.prev_dose_value
+                & (m.prev_dose_unit == PER_KG)
+                & +m.prev_frequency_per_day
+            ),
+            c.patient << (_patient & +m.weight_kg),
+        ),
+        derive=previous_daily_dose_per_kg,
+        doc="The previous regimen written per kg: its daily dose in mg and ug, by the weight.",
+    ),
+    Derivation(
         id="derive.dose_step",
         when=(
-            c.order << (_order & ((m.action == "change") | (m.action == "continue"))),
+            c.order
+            << (_order & ((m.action == "change") | (m.action == "continue")) & -m.n_concurrent),
             c.dose << (m.kind == "daily_dose"),
             c.prev << (m.kind == "previous_daily_dose"),
         ),

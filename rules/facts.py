@@ -1,6 +1,6 @@
-"""The input case as facts for the engine: one fact per patient, order, condition, medication,
-intrathecal regimen, test bolus and withdrawal sign, and one of every spasticity score (kinds
-in rules/vocabulary.py).
+"""The input case as facts for the engine: one fact per patient, order, concurrent order,
+condition, medication, intrathecal regimen, test bolus and withdrawal sign, and one of every
+spasticity score (kinds in rules/vocabulary.py).
 
 Facts are the raw data stripped of None values (durable-rules matches a None only via
 `== None`; absence is `-m.field`). Everything clinical is derived by rules. The readings of
@@ -159,6 +159,7 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
             ),
             "strength_per": strength.per if strength else None,
             "taper": o.taper,
+            "n_concurrent": len(o.concurrent) or None,
             "prev_dose_value": prev.dose.value if prev and prev.dose else None,
             "prev_dose_unit": prev.dose.unit if prev and prev.dose else None,
             "prev_frequency_per_day": prev.frequency_per_day if prev else None,
@@ -169,6 +170,23 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
     )
     it = o.intrathecal
     facts = [patient, order]
+    for n, other in enumerate(o.concurrent):
+        facts.append(
+            _clean(
+                {
+                    "kind": "concurrent_order",
+                    "id": f"concurrent_order{n}",
+                    "seq": n,
+                    "dose_value": other.dose.value if other.dose else None,
+                    "dose_unit": other.dose.unit if other.dose else None,
+                    "frequency_per_day": other.frequency_per_day,
+                    "route": other.route,
+                    "status": other.status,
+                    "relation": other.relation,
+                    "since": other.since.isoformat() if other.since else None,
+                }
+            )
+        )
     if it is not None:
         history = regimens(it.history)
         phase, phase_basis = it.phase, "order" if it.phase else None

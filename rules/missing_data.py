@@ -10,7 +10,8 @@ these are the checks every family needs.
 When there is no birth date and no age, Then the age-based maximum, the tablet weight limit and
 the paediatric checks could not run.
 When an active oral order (or one of unknown route) has no dose or no frequency, Then the
-daily-dose checks could not run.
+daily-dose checks could not run; so when its dose is written per kg of body weight and no weight
+is recorded.
 When a problem-list or medication entry has a code we cannot read and no text, or a malformed
 code, Then the screens for epilepsy, end-stage renal disease, pregnancy and CNS depressants
 could not look at it (or read its text only).
@@ -193,6 +194,45 @@ RULES = [
         evidence=("missing",),
         source=START_CHILD_SOURCE,
         description="No dose and no frequency: daily-dose checks could not run.",
+    ),
+    AlertRule(
+        id="missing.weight_for_dose_per_kg",
+        code=CODE,
+        severity=Severity.WARNING,
+        when=(
+            c.order << (_order_active & _oral_or_unknown & (m.dose_unit == "mg/kg")),
+            c.patient << ((m.kind == "patient") & -m.weight_kg),
+        ),
+        message="The dose is written per kg of body weight ({order.dose_value:g} mg/kg) and no "
+        "weight is recorded: the dose in mg is unknown, so " + _DAILY_DOSE_CHECKS,
+        suggestion="Record the patient's current weight (patient.weight_kg), or order the "
+        "dose in mg.",
+        params={"missing": ["patient.weight_kg"]},
+        evidence=("missing", "dose_mg_per_kg=order.dose_value"),
+        source=START_CHILD_SOURCE,
+        description="Dose written in mg/kg without a weight: daily-dose checks could not run.",
+    ),
+    AlertRule(
+        id="missing.weight_for_previous_dose_per_kg",
+        code=CODE,
+        severity=Severity.WARNING,
+        when=(
+            c.order
+            << (
+                (m.kind == "order")
+                & ((m.action == "change") | (m.action == "continue") | (m.action == "stop"))
+                & (m.prev_dose_unit == "mg/kg")
+            ),
+            c.patient << ((m.kind == "patient") & -m.weight_kg),
+        ),
+        message="The current regimen is written per kg of body weight ({order.prev_dose_value:g} "
+        "mg/kg) and no weight is recorded: the step from it (titration, taper) could not be "
+        "checked.",
+        suggestion="Record the patient's current weight (patient.weight_kg).",
+        params={"missing": ["patient.weight_kg"]},
+        evidence=("missing",),
+        source=START_CHILD_SOURCE,
+        description="Previous regimen in mg/kg without a weight: the step could not be checked.",
     ),
     AlertRule(
         id="missing.age",

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.2.0"
-FINGERPRINT = "sha256:b6a198de1e91e2adaf47111d03b41c32ae0d014478f9389e96b07d9a16cad034"
+FINGERPRINT = "sha256:dd7337f568a1e656d3eca213c45c3b4870918e43e7e63f2c8cd5af2dad3f4e53"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -29,11 +29,20 @@ PRECEDENCE = {
     PAED_QA: "secondary",
     CONSUMER_GUIDE: "tertiary",
 }
+# What a person calls each document (a card's source, the catalogue, the console): beside its
+# precedence, so that the two never drift apart.
+LABELS = {
+    PAED_SMPC: "Baclofen SmPC, paediatric",
+    ADULT_SMPC: "Baclofen SmPC, adults and intrathecal",
+    REVIEW: "Baclofen review article",
+    PAED_QA: "Paediatric dosing Q&A (cerebral palsy)",
+    CONSUMER_GUIDE: "Baclofen consumer drug guide",
+}
 
 
 def Passage(document: str, excerpt: str, note: str | None = None) -> Source:
     """A cited passage. `excerpt` must appear verbatim (whitespace-normalised) in `document`."""
-    if document not in PRECEDENCE:
+    if document not in PRECEDENCE or document not in LABELS:
         raise ValueError(f"unknown source document {document!r}")
     return Source(document=document, excerpt=excerpt, note=note)
 

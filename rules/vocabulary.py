@@ -45,6 +45,7 @@ class OrderFact(Fact, kind="order"):
     strength_mg: float | None = None  # mg per `strength_per` of the product, when known
     strength_per: Literal["tablet", "mL"] | None = None
     taper: bool | None = None
+    n_concurrent: int | None = None  # order.concurrent: how many other orders (absent: none)
     prev_dose_value: float | None = None
     prev_dose_unit: str | None = None
     prev_frequency_per_day: int | None = None
@@ -59,6 +60,19 @@ class OrderFact(Fact, kind="order"):
     it_infusion_started: str | None = None
     it_n_history: int | None = None
     it_n_screening: int | None = None
+
+
+class ConcurrentOrderFact(Fact, kind="concurrent_order"):
+    """Another baclofen order in effect beside this one (order.concurrent), raw."""
+
+    seq: int
+    dose_value: float | None = None
+    dose_unit: str | None = None
+    frequency_per_day: int | None = None
+    route: str | None = None
+    status: Literal["active", "draft"]
+    relation: Literal["linked", "unlinked"]
+    since: str | None = None
 
 
 class ItbRegimen(Fact, kind="itb_history"):
@@ -129,13 +143,24 @@ class AgeBand(Fact, kind="age_band"):
 
 
 class DailyDose(Fact, kind="daily_dose"):
+    """The daily dose the patient gets by the order's route: this order's, plus the other
+    orders of the same route when there are (rules/oral/concurrent.py). `dose_mg` and
+    `frequency_per_day` are this order's."""
+
     mg: float
     ug: float
-    dose_mg: float  # one dose
+    dose_mg: float  # one dose of this order
     frequency_per_day: int
     unit_written: str
     route: str | None = None
-    written: str  # the dose as the order wrote it ("20 g")
+    written: str  # the dose as the order wrote it ("20 g", "0.5 mg/kg")
+    per_kg_mg: float | None = None  # a dose written per kg: mg per kg, and the weight used
+    weight_kg: float | None = None
+    orders: int | None = None  # with other orders of the same route: how many are summed
+    order_mg: float | None = None  # this order's daily dose, when others are added to it
+    concurrent_mg: float | None = None  # the other orders' daily dose (those that are known)
+    concurrent_unknown: int | None = None  # other orders of the route whose dose is unknown
+    doses_per_day: int | None = None  # administrations a day across the orders
 
 
 class PreviousDailyDose(Fact, kind="previous_daily_dose"):
@@ -154,6 +179,38 @@ class DoseStep(Fact, kind="dose_step"):
     route: str | None = None
     since: str | None = None
     days_since_change: int | None = None
+
+
+class ConcurrentDailyDose(Fact, kind="concurrent_daily_dose"):
+    """What another order (order.concurrent) adds to this one's daily dose
+    (rules/oral/concurrent.py): nothing when its route differs; its mg a day when known."""
+
+    seq: int
+    same_route: bool
+    known: bool  # its daily dose could be read
+    mg: float | None = None
+    frequency_per_day: int | None = None
+    status: Literal["active", "draft"]
+    relation: Literal["linked", "unlinked"]
+    since: str | None = None
+    written: str | None = None  # its dose as written ("20 mg 3 times a day")
+
+
+class RegimenTotal(Fact, kind="regimen_total"):
+    """The running sum over this order and the other orders of its route, up to the other
+    order `upto` (rules/oral/concurrent.py): the daily dose after this order (`mg`) and
+    before it (`before_mg`: the regimen it replaces and the active orders beside it)."""
+
+    upto: int
+    mg: float
+    orders: int  # orders summed into `mg` (this one, unless it is a stop)
+    doses_per_day: int
+    concurrent_mg: float
+    concurrent_unknown: int
+    before_mg: float
+    before_orders: int
+    before_known: bool
+    since: str | None = None  # the last change of the regimen before this order
 
 
 class WeightBasedDose(Fact, kind="weight_based_dose"):
@@ -246,6 +303,8 @@ class SuggestedRegimen(Fact, kind="suggested_regimen", result=True):
     rounding_mg: float
     per_dose_tablets: float | None = None
     max_mg_day: float | None = None
+    concurrent_mg: float | None = None  # the other orders of the route, kept as they are
+    total_mg_day: float | None = None  # with them
     answers: list[str]  # the alert codes whose limits it applies
 
 
@@ -411,6 +470,7 @@ class ItbRedFlag(Fact, kind="itb_red_flag"):
 KINDS: tuple[type[Fact], ...] = (
     PatientFact,
     OrderFact,
+    ConcurrentOrderFact,
     ItbRegimen,
     ItbTestDose,
     ItbWithdrawalSign,
@@ -420,6 +480,8 @@ KINDS: tuple[type[Fact], ...] = (
     Age,
     AgeBand,
     DailyDose,
+    ConcurrentDailyDose,
+    RegimenTotal,
     PreviousDailyDose,
     DoseStep,
     WeightBasedDose,

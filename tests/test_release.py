@@ -78,10 +78,10 @@ def test_every_answer_carries_the_version(client: TestClient) -> None:
     assert body["ruleset_version"] == version
     assert client.get("/healthz").json()["ruleset_version"] == version
     assert client.get("/v1/rules").json()["ruleset_version"] == version
-    labels = [
-        c["source"]["label"]
+    details = [
+        c["detail"]
         for request, _ in CASES.values()
         for c in call(client, request()).json()["cards"]
     ]
-    assert len(labels) > len(CASES) / 2
-    assert all(label.startswith(f"Baclofen safety checks {version}: ") for label in labels)
+    assert len(details) > len(CASES) / 2
+    assert all(f"_Baclofen safety checks {version}" in d for d in details)

@@ -117,3 +117,17 @@ def test_concurrency_follows_the_open_files_limit(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr("api.settings.open_files_limit", lambda: 1024)
     with pytest.raises(ValidationError, match="ulimit"):
         ServingSettings()
+
+
+def test_a_public_base_url_that_is_not_https_refuses_to_start_in_open_mode_too() -> None:
+    """It is also the address the cards link the catalogue under: a bad one is refused."""
+    import pydantic
+
+    from api.cds_hooks.settings import CdsSettings
+
+    for bad in ("ftp://cds.example.org", "http://cds.example.org", "cds.example.org"):
+        with pytest.raises(pydantic.ValidationError, match="CDS_PUBLIC_BASE_URL"):
+            CdsSettings(public_base_url=bad)
+    assert CdsSettings(public_base_url="https://cds.example.org/").public_base_url == (
+        "https://cds.example.org"
+    )

@@ -5,32 +5,39 @@ A card carries what the native API returns: `indicator` is the alert's severity,
 `detail` gives the numbers, the reasoning and ends with the cited passage. Where the rules
 concluded a fix, a suggestion carries it: the one suggested regimen of the check, rendered into
 the whole corrected MedicationRequest (spec 2.0.1: an update holds the resource in its
-entirety) on every card whose alert it answers, or the removal of the draft order. Which dose,
-which alerts and when to remove are the rules' conclusions (rules/oral/regimen.py,
-rules/contraindications.py, rules/route_and_units.py); this module only writes them in the
-prescriber's own units: tablets, mL or mg.
+entirety; api/cds_hooks/corrected.py) on every card whose alert it answers, or the removal of
+the draft order. Which dose, which alerts and when to remove are the rules' conclusions
+(rules/oral/regimen.py, rules/contraindications.py, rules/oral/concurrent.py,
+rules/route_and_units.py); this module only writes them.
+
+`source.label` names the document as a person does (rules/sources.py), and `source.url` the
+rule's page in the published catalogue on the configured public address. How the order's dose
+was read where it took a judgement (the top of a range, a stated maximum, entries that
+disagree) is said on the order's alert cards, beside the numbers it explains: an order with no
+alert passed at that worst case. The missing-data card says only what could not be read.
 """
 
 from __future__ import annotations
 
-import copy
-import math
 import re
 from collections.abc import Iterable
 from typing import Any
 from uuid import uuid4
 
-from api.cds_hooks import terminology as t
+from api.cds_hooks.corrected import corrected_order
 from api.cds_hooks.models import Action, Card, Coding, Source, Suggestion
-from api.cds_hooks.order_check import MG_PER, DoseSite, Gap, OrderCheck, as_list
+from api.cds_hooks.order_check import Gap, OrderCheck
 from engine import Alert, Severity
 from rules.checker import CheckResult
 from rules.release import RULESET_VERSION
-from rules.sources import PRECEDENCE
-from rules.vocabulary import SuggestedRegimen
+from rules.sources import LABELS, PRECEDENCE
 
 TOPIC_SYSTEM = "urn:baclofen-cds:alert-code"
-SERVICE_LABEL = f"Baclofen safety checks {RULESET_VERSION}"
+SERVICE = f"Baclofen safety checks {RULESET_VERSION}"
+GAP_LABEL = "Data available to the check"
+# The published catalogue (the pharmacist console): one page per rule and per alert code.
+RULE_PAGE = "/console/rules/{}"
+CODE_PAGE = "/console/codes/{}"
 MAX_SUMMARY = 139  # spec: "<140-character summary"
 
 # Short headlines for summaries when "order: message" would not fit in 140 characters.
@@ -40,6 +47,7 @@ HEADLINES = {
     "DAILY_DOSE_ABOVE_MAXIMUM": "daily dose above the maximum",
     "DOSE_UNIT_SUSPECT": "dose unit looks wrong (mg vs micrograms)",
     "DOSING_FREQUENCY_OUTSIDE_RANGE": "daily dose not divided into 2-4 doses",
+    "DUPLICATE_BACLOFEN_ORDER": "another baclofen order by the same route",
     "ELDERLY_DOSE_ABOVE_RECOMMENDED": "above the dose advised from 65 years",
     "END_STAGE_RENAL_CONTRAINDICATION": "contraindicated in terminal renal failure",
     "INTRATHECAL_ABRUPT_DISCONTINUATION": "intrathecal therapy stopped abruptly",
@@ -75,11 +83,6 @@ DATA_REASONS = (
     ("cds-not-applicable", "PC CDS does not apply to patient"),
     ("limited-time", "Could not address recommended action due to limited time"),
 )
-
-ORAL_SOLUTION = {
-    "coding": [{"system": t.RXNORM, "code": t.BACLOFEN_INGREDIENT, "display": "baclofen"}],
-    "text": "Baclofen oral solution",
-}
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!])")
 
@@ -154,103 +157,33 @@ def summary(label: str, text: str, code: str) -> str:
     return f"{label[: max(room, 10)].rstrip()}…: {tail}"[:MAX_SUMMARY]
 
 
+def _cite(document: str) -> str:
+    """The source as a person names it, its weight, and the file the passage is in."""
+    label = LABELS.get(document, document)
+    return f"**Source:** {md(label)} ({PRECEDENCE.get(document, 'cited')} source, {md(document)})"
+
+
 def _detail(alert: Alert, check: OrderCheck) -> str:
+    """The reasoning, what to do, the values checked, how the order's dose was read where it
+    took a judgement, the order, and the passage. Reviewers' notes on how the sources disagree
+    stay in the catalogue (source.url): the prescriber sees the rule's conclusion."""
     lines = [f"**{md(alert.message)}**", "", f"**What to do:** {md(alert.suggestion)}"]
     evidence = [
         f"{_key(k)}: {_fmt(v)}" for k, v in alert.evidence.items() if v not in (None, "", [], {})
     ]
     if evidence:
         lines += ["", "**Checked values:** " + md("; ".join(evidence))]
+    if check.readings:
+        lines += ["", "**How the order was read:** " + md(" ".join(check.readings))]
     lines += ["", f"**Order:** {md(check.label)} ({md(check.ref)})"]
-    src = alert.source
-    cite = f"**Source:** {md(src.document)} ({PRECEDENCE.get(src.document, 'cited')} source)"
-    if src.note:
-        cite += f". Reviewer's note: {md(src.note)}"
-    lines += ["", cite, "", "> " + md(src.excerpt)]
+    lines += ["", f"_{md(SERVICE)}, rule {md(alert.rule_id)}_"]
+    lines += ["", _cite(alert.source.document), "", "> " + md(alert.source.excerpt)]
     return "\n".join(lines)
 
 
-# ---- corrected orders ------------------------------------------------------------------------
-
-
-def _n(value: float) -> float | int:
-    """7.5 stays 7.5; 25.0 is written 25."""
-    value = round(value, 6)
-    return int(value) if value == int(value) else value
-
-
-def _quantity(site: DoseSite, original: dict[str, Any], mg: float, as_mass: bool) -> dict[str, Any]:
-    """The new dose in the prescriber's unit where it is exact, else in mg."""
-    if not as_mass and site.kind == "mass":
-        unit = site.unit
-        return {"value": _n(mg / MG_PER[unit]), "unit": unit, "system": t.UCUM, "code": unit}
-    if not as_mass and site.strength is not None:
-        if site.kind == "count":
-            count = mg / site.strength.mg
-            if abs(count * 2 - round(count * 2)) < 1e-9:  # whole or half tablets
-                return {**original, "value": _n(count)}
-        if site.kind == "volume":
-            ml = math.floor(mg / site.strength.mg * 100) / 100  # measured out, never above
-            if ml > 0:
-                return {**original, "value": _n(ml)}
-    return {"value": _n(mg), "unit": "mg", "system": t.UCUM, "code": "mg"}
-
-
-def _regimen_text(rx: SuggestedRegimen, quantity: dict[str, Any]) -> str:
-    freq = rx.doses_per_day
-    times = "once a day" if freq == 1 else f"{freq} times a day"
-    dose = f"{_num(rx.per_dose_mg)} mg"
-    if quantity.get("code") != "mg":  # say it as it will be measured out too
-        unit = str(quantity.get("unit") or quantity.get("code") or "").strip("{}")
-        dose += f" ({_num(quantity['value'])} {unit})"
-    return f"{dose} {times} ({_num(rx.daily_mg)} mg/day)"
-
-
-def corrected_order(
-    check: OrderCheck, rx: SuggestedRegimen
-) -> tuple[dict[str, Any], str, str] | None:
-    """(resource, label, description): the draft order rewritten to the suggested regimen, or
-    None when its dose cannot be rewritten exactly (it was not one plain dose)."""
-    site, case = check.dose_site, check.case
-    if site is None or case is None or case.order.dose is None:
-        return None
-    resource = copy.deepcopy(check.resource)
-    dosage = as_list(resource.get("dosageInstruction"))[site.instruction]
-    holder = (
-        dosage if site.dose_and_rate is None else as_list(dosage["doseAndRate"])[site.dose_and_rate]
-    )
-    holder["doseQuantity"] = _quantity(
-        site, holder["doseQuantity"], rx.per_dose_mg, as_mass=rx.oral_solution
-    )
-    if rx.doses_per_day != case.order.frequency_per_day:
-        dosage["timing"] = {
-            "repeat": {"frequency": rx.doses_per_day, "period": 1, "periodUnit": "d"}
-        }
-    regimen = _regimen_text(rx, holder["doseQuantity"])
-    # Free text that still states the old dose would contradict the corrected order.
-    for key in ("text", "patientInstruction"):
-        if key in dosage:
-            dosage[key] = f"Baclofen {regimen}" + (" as oral solution" if rx.oral_solution else "")
-    if rx.oral_solution:
-        # A dispense quantity counted in tablets does not fit a solution: the pharmacy sets it.
-        dispense = resource.get("dispenseRequest")
-        if isinstance(dispense, dict):
-            dispense.pop("quantity", None)
-        reference = resource.pop("medicationReference", None)
-        ref = str(reference.get("reference") or "") if isinstance(reference, dict) else ""
-        if ref.startswith("#"):
-            resource["contained"] = [
-                c
-                for c in as_list(resource.get("contained"))
-                if not (isinstance(c, dict) and c.get("id") == ref[1:])
-            ]
-        resource["medicationCodeableConcept"] = copy.deepcopy(ORAL_SOLUTION)
-        return (
-            resource,
-            f"Oral solution, {regimen}",
-            f"Replace the tablets with baclofen oral solution, {regimen}.",
-        )
-    return resource, f"Reduce to {regimen}", f"Change the dose to {regimen}."
+def _url(base: str | None, page: str, name: str) -> str | None:
+    """The catalogue's page, on the configured public address only (never the Host header)."""
+    return f"{base.rstrip('/')}{page.format(name)}" if base else None
 
 
 def _suggestions(alert: Alert, check: OrderCheck, result: CheckResult) -> list[Suggestion]:
@@ -300,7 +233,9 @@ def prune(value: Any) -> Any:
 # ---- cards -----------------------------------------------------------------------------------
 
 
-def alert_card(alert: Alert, check: OrderCheck, result: CheckResult) -> Card:
+def alert_card(
+    alert: Alert, check: OrderCheck, result: CheckResult, base_url: str | None = None
+) -> Card:
     suggestions = _suggestions(alert, check, result)
     return Card(
         uuid=str(uuid4()),
@@ -308,7 +243,8 @@ def alert_card(alert: Alert, check: OrderCheck, result: CheckResult) -> Card:
         detail=_detail(alert, check),
         indicator=alert.severity.value,
         source=Source(
-            label=f"{SERVICE_LABEL}: {alert.source.document}",
+            label=LABELS.get(alert.source.document, alert.source.document),
+            url=_url(base_url, RULE_PAGE, alert.rule_id),
             topic=Coding(
                 system=TOPIC_SYSTEM, code=alert.code, display=HEADLINES.get(alert.code, alert.code)
             ),
@@ -325,6 +261,7 @@ def _gap(
     sources: list[Alert],
     ref: str | None = None,
     summary_text: str | None = None,
+    base_url: str | None = None,
 ) -> Card:
     lines = [
         "**Some checks could not run.** Missing data is not a pass: check these points "
@@ -333,18 +270,14 @@ def _gap(
     ]
     lines += [f"- {md(item)}" for item in items]
     lines += ["", f"**Order:** {md(label)}" + (f" ({md(ref)})" if ref else "")]
+    lines += ["", f"_{md(SERVICE)}_"]
     seen = set()
     for alert in sources:
         src = alert.source
         if (src.document, src.excerpt) in seen:
             continue
         seen.add((src.document, src.excerpt))
-        lines += [
-            "",
-            f"**Source:** {md(src.document)} ({PRECEDENCE.get(src.document, 'cited')} source)",
-            "",
-            "> " + md(src.excerpt),
-        ]
+        lines += ["", _cite(src.document), "", "> " + md(src.excerpt)]
     text = summary_text or (
         items[0] if len(items) == 1 else "some checks could not run because data are missing"
     )
@@ -354,7 +287,8 @@ def _gap(
         detail="\n".join(lines),
         indicator=Severity.WARNING.value,
         source=Source(
-            label=f"{SERVICE_LABEL}: data available to the check",
+            label=GAP_LABEL,
+            url=_url(base_url, CODE_PAGE, "MISSING_DATA"),
             topic=Coding(
                 system=TOPIC_SYSTEM, code="MISSING_DATA", display=HEADLINES["MISSING_DATA"]
             ),
@@ -378,13 +312,16 @@ def _checks(alert: Alert) -> list[tuple[str, set[str]]]:
 
 
 def gap_card(
-    check: OrderCheck, missing: list[Alert], not_yet_written: frozenset[str] = frozenset()
+    check: OrderCheck,
+    missing: list[Alert],
+    not_yet_written: frozenset[str] = frozenset(),
+    base_url: str | None = None,
 ) -> Card | None:
     """One card per order for everything that could not be checked: the rules' MISSING_DATA
     alerts and what the FHIR data did not let us read. A rule's check about a field that a
     note already explains (the dose was written in tablets of unknown strength) is left out:
     the note says it better than "no dose"; so is one about fields not yet written."""
-    explained = {str(n.field) for n in check.notes if isinstance(n, Gap) and n.field}
+    explained = {str(n.field) for n in check.gaps if isinstance(n, Gap) and n.field}
     kept: list[Alert] = []
     items: list[str] = []
     for alert in missing:
@@ -396,15 +333,22 @@ def gap_card(
         if said:
             kept.append(alert)
             items += said
-    items += list(check.notes)
+    items += list(check.gaps)
     if not items:
         return None
     if check.case is None:
-        return _gap(check.label, items, kept, check.ref, "not checked: the order could not be read")
-    return _gap(check.label, items, kept, check.ref)
+        return _gap(
+            check.label,
+            items,
+            kept,
+            check.ref,
+            "not checked: the order could not be read",
+            base_url,
+        )
+    return _gap(check.label, items, kept, check.ref, base_url=base_url)
 
 
-def unidentified_card(refs: list[str]) -> Card:
+def unidentified_card(refs: list[str], base_url: str | None = None) -> Card:
     return _gap(
         f"{len(refs)} draft order{'s' if len(refs) > 1 else ''}",
         [
@@ -414,6 +358,7 @@ def unidentified_card(refs: list[str]) -> Card:
         ],
         [],
         summary_text="not checked: the medication could not be identified",
+        base_url=base_url,
     )
 
 
@@ -423,13 +368,24 @@ def unidentified_card(refs: list[str]) -> Card:
 NOT_YET_WRITTEN_AT_SELECT = frozenset({"order.dose", "order.frequency_per_day"})
 
 
-def cards_for(check: OrderCheck, result: CheckResult, *, hook: str = "order-sign") -> list[Card]:
+def cards_for(
+    check: OrderCheck,
+    result: CheckResult,
+    *,
+    hook: str = "order-sign",
+    base_url: str | None = None,
+) -> list[Card]:
     """The alerts' cards in the engine's order (most severe first), then the one card about
-    missing data."""
+    missing data. `base_url` is the service's configured public address (CDS_PUBLIC_BASE_URL):
+    each card's source links to its rule's page in the published catalogue there, and to none
+    when no address is configured."""
     alerts = result.alerts
     missing = [a for a in alerts if a.code == "MISSING_DATA"]
-    cards = [alert_card(a, check, result) for a in alerts if a.code != "MISSING_DATA"]
+    cards = [alert_card(a, check, result, base_url) for a in alerts if a.code != "MISSING_DATA"]
     gap = gap_card(
-        check, missing, NOT_YET_WRITTEN_AT_SELECT if hook == "order-select" else frozenset()
+        check,
+        missing,
+        NOT_YET_WRITTEN_AT_SELECT if hook == "order-select" else frozenset(),
+        base_url,
     )
     return cards + ([gap] if gap else [])

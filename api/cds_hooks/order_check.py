@@ -12,6 +12,7 @@ from typing import Any, Literal
 from rules.case import Case
 
 MG_PER = {"mg": 1.0, "ug": 0.001, "g": 1000.0}
+PER_KG = "mg/kg"  # a dose per kg of body weight: the rules multiply it by the weight
 
 
 class Gap(str):
@@ -27,6 +28,13 @@ class Gap(str):
         return gap
 
 
+class ReadAs(Gap):
+    """Not a gap but how a value was read where the order allows a range (a dose range, a
+    schedule range, a stated maximum, entries that disagree): the most it allows was checked.
+    Said on the order's alert cards, beside the numbers it explains; an order without alerts
+    passed at that worst case, so nothing needs saying."""
+
+
 @dataclass(frozen=True)
 class Strength:
     """A product's strength in mg per tablet (or other unit) or per mL."""
@@ -40,13 +48,13 @@ class Strength:
 
 @dataclass
 class DoseSite:
-    """Where the dose sits in the draft order and how it was written, so that a card can
+    """Where a dose sits in the draft order and how it was written, so that a card can
     return the corrected order in the prescriber's own unit."""
 
     instruction: int
     dose_and_rate: int | None  # None: STU3 `dosageInstruction.doseQuantity`
-    kind: Literal["mass", "count", "volume"]
-    unit: str  # mass: mg, ug or g; count: tablets; volume: mL
+    kind: Literal["mass", "count", "volume", "per_kg"]
+    unit: str  # mass: mg, ug or g; count: tablets; volume: mL; per_kg: mg/kg
     strength: Strength | None  # count, volume; for mass, the tablet strength when known
 
 
@@ -61,6 +69,20 @@ class OrderCheck:
     case: Case | None
     notes: list[Gap] = field(default_factory=list)
     dose_site: DoseSite | None = None
+    # Every dose entry of that instruction that was read (Epic's ordered, calculated and
+    # admin-amount): a corrected order rewrites each of them, and drops the others.
+    dose_entries: tuple[DoseSite, ...] = ()
+
+    @property
+    def readings(self) -> list[ReadAs]:
+        """How the order's data were read where it took a judgement (a range at its top end):
+        said on the order's alert cards."""
+        return [n for n in self.notes if isinstance(n, ReadAs)]
+
+    @property
+    def gaps(self) -> list[Gap]:
+        """What could not be read: said on the order's missing-data card."""
+        return [n for n in self.notes if not isinstance(n, ReadAs)]
 
 
 @dataclass

@@ -273,7 +273,14 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
             ", ".join(prefetched.fetched),
         )
     # On the event loop, like the native checks: the engine serialises checks per process.
-    response = _evaluate(checker, hook.hookInstance, translator, prefetched, service.hook)
+    response = _evaluate(
+        checker,
+        hook.hookInstance,
+        translator,
+        prefetched,
+        service.hook,
+        _settings(request).public_base_url,
+    )
     return JSONResponse(response.model_dump(exclude_none=True))
 
 
@@ -310,9 +317,11 @@ def _evaluate(
     translator: fhir.Translator,
     prefetched: prefetch.Prefetched,
     hook: str,
+    base_url: str | None = None,
 ) -> CdsResponse:
     """Blocking (the engine is C, ~0.5 ms per order). One check per order, each in its own
-    engine state."""
+    engine state. Cards link to the published catalogue on `base_url`, the configured public
+    address (never one taken from the request)."""
     try:
         translation = translator.translate(prefetched)
         if translation.unidentified and not translation.checks:
@@ -329,12 +338,12 @@ def _evaluate(
         out: list[Any] = []
         for n, check in enumerate(translation.checks):
             if check.case is None:
-                out += [c for c in [cards.gap_card(check, [])] if c]
+                out += [c for c in [cards.gap_card(check, [], base_url=base_url)] if c]
                 continue
             result = checker.run(check.case, check_id=f"{hook_instance}.{n}")
-            out += cards.cards_for(check, result, hook=hook)
+            out += cards.cards_for(check, result, hook=hook, base_url=base_url)
         if translation.unidentified:
-            out.append(cards.unidentified_card(translation.unidentified))
+            out.append(cards.unidentified_card(translation.unidentified, base_url))
         return CdsResponse(cards=out)
     except CdsHooksError:
         raise

@@ -290,13 +290,14 @@ class CdsSettings(BaseSettings):
                 "CDS_AUTH=required: configure CDS_JWT_ISSUERS (EHRs) and/or "
                 "CDS_SYSTEM_KEYS (system-to-system callers)"
             )
+        if self.public_base_url:  # JWT audiences and the cards' links to the catalogue
+            check_https(self.public_base_url, "CDS_PUBLIC_BASE_URL", bench)
         if self.jwt_issuers:
             if not self.public_base_url:
                 raise ValueError(
                     "CDS_PUBLIC_BASE_URL: required with CDS_JWT_ISSUERS (a JWT's "
                     "aud must be it; the Host header is never trusted)"
                 )
-            check_https(self.public_base_url, "CDS_PUBLIC_BASE_URL", bench)
             if self.fhir_server_allowlist:
                 raise ValueError(
                     "CDS_FHIR_SERVER_ALLOWLIST: with JWT issuers each issuer "

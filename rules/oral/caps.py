@@ -5,8 +5,9 @@ of age. In children over 8 years of age, a maximum daily dose of 60 mg/day may b
 001: "... a maximum daily dose of not more than 100mg unless the patient is in hospital under
 careful medical supervision."
 
-When the oral daily dose is above 40 mg/day before the 8th birthday, above 60 mg/day from the
-8th to the 18th birthday, or above 100 mg/day for an adult (or at an unknown age), Then
+When the oral daily dose (the total of every order by mouth: rules/oral/concurrent.py) is
+above 40 mg/day before the 8th birthday, above 60 mg/day from the 8th to the 18th birthday, or
+above 100 mg/day for an adult (or at an unknown age), Then
 DAILY_DOSE_ABOVE_MAXIMUM: critical, or a warning for an adult in hospital under careful
 supervision. The suggestion names the ceiling that applies to the patient (for a child of known
 weight 2 mg/kg/day when that is lower: rules/oral/weight_based.py) and the regimen the check
@@ -94,8 +95,10 @@ _age_unknown = (m.kind == "patient") & -m.birth_date & -m.age_years
 _SUGGESTION = (
     "Reduce to at most {ceiling.mg_day:g} mg/day{if ceiling.weight_lower} "
     "({ceiling.mg_per_kg_day:g} mg/kg/day for {ceiling.weight_kg:g} kg, below the "
-    "{cap} mg/day age maximum){end}{if rx}, e.g. {rx.per_dose_mg:g} mg "
-    "{rx.doses_per_day} times a day ({rx.daily_mg:g} mg/day){end}."
+    "{cap} mg/day age maximum){end}{if dose.concurrent_mg} in all, counting the "
+    "{dose.concurrent_mg:g} mg/day of the other baclofen orders{end}{if rx}, e.g. "
+    "{rx.per_dose_mg:g} mg {rx.doses_per_day} times a day ({rx.daily_mg:g} mg/day{if "
+    "rx.total_mg_day}, {rx.total_mg_day:g} mg/day with the other orders{end}){end}."
 )
 _EVIDENCE = (
     "daily_mg=dose.mg",
@@ -103,6 +106,12 @@ _EVIDENCE = (
     "age_years=band.years",
     "dose_mg=dose.dose_mg",
     "dose.frequency_per_day",
+)
+# How the daily dose was made up, when not of one dose in mg: per kg, or several orders.
+_MADE_OF = (
+    "{if dose.per_kg_mg} ({dose.per_kg_mg:g} mg/kg a dose for {dose.weight_kg:g} kg){end}"
+    "{if dose.concurrent_mg} ({dose.order_mg:g} mg/day of this order and "
+    "{dose.concurrent_mg:g} mg/day of the other baclofen orders){end}"
 )
 
 RULES = [
@@ -203,7 +212,9 @@ RULES = [
             c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_UNDER_8)),
             c.ceiling << (m.kind == "daily_ceiling"),
         ),
-        message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for children below 8 years.",
+        message="{dose.mg:g} mg/day"
+        + _MADE_OF
+        + " exceeds the {cap} mg/day maximum for children below 8 years.",
         suggestion=_SUGGESTION,
         params={"cap": MAX_MG_DAY_UNDER_8},
         evidence=_EVIDENCE,
@@ -220,7 +231,9 @@ RULES = [
             c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_8_TO_17)),
             c.ceiling << (m.kind == "daily_ceiling"),
         ),
-        message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for children aged 8 and over.",
+        message="{dose.mg:g} mg/day"
+        + _MADE_OF
+        + " exceeds the {cap} mg/day maximum for children aged 8 and over.",
         suggestion=_SUGGESTION,
         params={"cap": MAX_MG_DAY_8_TO_17},
         evidence=_EVIDENCE,
@@ -238,7 +251,9 @@ RULES = [
             c.patient << ((m.kind == "patient") & (m.hospital_supervised == False)),
             c.ceiling << (m.kind == "daily_ceiling"),
         ),
-        message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for adults outside "
+        message="{dose.mg:g} mg/day"
+        + _MADE_OF
+        + " exceeds the {cap} mg/day maximum for adults outside "
         "hospital supervision.",
         suggestion=_SUGGESTION,
         params={"cap": MAX_MG_DAY_ADULT},
@@ -257,7 +272,9 @@ RULES = [
             c.patient << ((m.kind == "patient") & (m.hospital_supervised == True)),
             c.ceiling << (m.kind == "daily_ceiling"),
         ),
-        message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for adults (allowed only "
+        message="{dose.mg:g} mg/day"
+        + _MADE_OF
+        + " exceeds the {cap} mg/day maximum for adults (allowed only "
         "in hospital under careful supervision).",
         suggestion=_SUGGESTION,
         params={"cap": MAX_MG_DAY_ADULT},
@@ -272,7 +289,9 @@ RULES = [
         code="DAILY_DOSE_ABOVE_MAXIMUM",
         severity=Severity.CRITICAL,
         when=(c.patient << _age_unknown, c.dose << (_oral_dose & (m.mg > MAX_MG_DAY_ADULT))),
-        message="{dose.mg:g} mg/day exceeds the {cap} mg/day maximum for any age (age unknown).",
+        message="{dose.mg:g} mg/day"
+        + _MADE_OF
+        + " exceeds the {cap} mg/day maximum for any age (age unknown).",
         suggestion="Reduce to at most {cap} mg/day, and record the patient's age.",
         params={"cap": MAX_MG_DAY_ADULT},
         evidence=("daily_mg=dose.mg", "max_mg_day=cap"),

@@ -5,7 +5,8 @@ gradually discontinued by successively reducing the dosage. Baclofen should not 
 discontinued suddenly."
 
 When an oral course is stopped without a taper, Then ABRUPT_DISCONTINUATION (warning): taper over
-1-2 weeks.
+1-2 weeks. Stopping one of several orders by mouth that leaves another in effect is a cut of
+their total (rules/oral/concurrent.py), not a stop.
 When more than half of an established daily dose (above 15 mg/day) is cut in one step, Then the
 same warning (a stop in all but name): cut by at most half at a time.
 """
@@ -55,6 +56,18 @@ _ABRUPT_CUT = (
     ),
 )
 
+_STOP = (m.kind == "order") & (m.route == "oral") & (m.action == "stop") & (m.taper == False)
+_STOP_MESSAGE = (
+    "Baclofen stopped without a taper{if order.prev_frequency_per_day}"
+    "{if order.prev_dose_value} (current regimen {order.prev_dose_value:g} "
+    "{order.prev_dose_unit} {order.prev_frequency_per_day} times a day){end}{end}: sudden "
+    "withdrawal can cause hallucinations, seizures and hyperthermia."
+)
+_STOP_SUGGESTION = (
+    "Taper by successive dose reductions over 1-2 weeks instead of stopping, unless this is an "
+    "overdose emergency."
+)
+
 RULES = [
     Derivation(
         id="oral_dose.cut_floor",
@@ -67,24 +80,32 @@ RULES = [
         id="oral_dose.abrupt_stop",
         code="ABRUPT_DISCONTINUATION",
         severity=Severity.WARNING,
-        when=(
-            c.order
-            << (
-                (m.kind == "order")
-                & (m.route == "oral")
-                & (m.action == "stop")
-                & (m.taper == False)
-            ),
-        ),
-        message="Baclofen stopped without a taper{if order.prev_frequency_per_day}"
-        "{if order.prev_dose_value} (current regimen {order.prev_dose_value:g} "
-        "{order.prev_dose_unit} {order.prev_frequency_per_day} times a day){end}{end}: sudden "
-        "withdrawal can cause hallucinations, seizures and hyperthermia.",
-        suggestion="Taper by successive dose reductions over 1-2 weeks instead of stopping, "
-        "unless this is an overdose emergency.",
+        when=(c.order << (_STOP & -m.n_concurrent),),
+        message=_STOP_MESSAGE,
+        suggestion=_STOP_SUGGESTION,
         evidence=("order.action", "order.taper"),
         source=DISCONTINUATION_SOURCE,
         description="Established course stopped without a taper.",
+    ),
+    AlertRule(
+        id="oral_dose.abrupt_stop_of_last_order",
+        code="ABRUPT_DISCONTINUATION",
+        severity=Severity.WARNING,
+        when=(
+            c.order << (_STOP & +m.n_concurrent),
+            c.total
+            << (
+                (m.kind == "regimen_total")
+                & (m.upto == c.order.n_concurrent)
+                & (m.orders == 0)
+                & (m.concurrent_unknown == 0)
+            ),
+        ),
+        message=_STOP_MESSAGE,
+        suggestion=_STOP_SUGGESTION,
+        evidence=("order.action", "order.taper"),
+        source=DISCONTINUATION_SOURCE,
+        description="Stopped without a taper, leaving no other baclofen order by mouth.",
     ),
     AlertRule(
         id="oral_dose.abrupt_cut",

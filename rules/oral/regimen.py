@@ -9,6 +9,10 @@ such alert quotes and which CDS Hooks offers as the corrected order:
 - each dose is rounded down to what can be given: half a tablet of the product when the order
   is for tablets of known strength, else 0.5 mg (of a solution);
 - tablets below 33 kg become the oral solution.
+Beside other orders by mouth (rules/oral/concurrent.py) the limits apply to the total and only
+this order is corrected: the other orders are kept as they are, this order keeps its doses a day
+and gets what is left under the lowest ceiling; when nothing is left, or the dose of another
+order is unknown, no regimen is suggested.
 When a limit fired that gives no number (a child's start with no weight, or within
 0.5 mg/kg/day), Then no regimen is suggested: none would respect it. A suspect dose unit
 withholds the regimen too (rules/route_and_units.py): which dose was meant is unknown.
@@ -42,29 +46,39 @@ def suggested_regimen(
     limit: Sequence[RegimenLimit], order: Sequence[OrderFact], dose: Sequence[DailyDose]
 ) -> Iterator[SuggestedRegimen]:
     o, d = order[0], dose[0]
-    if any(x.limit == "no_number" for x in limit):
+    if any(x.limit == "no_number" for x in limit) or d.concurrent_unknown:
         return
+    others = d.concurrent_mg or 0.0
+    beside_others = (d.orders or 1) > 1
     ceilings = [x.max_mg_day for x in limit if x.max_mg_day is not None]
     solution = any(x.limit == "oral_solution" for x in limit) and o.form == "tablet"
-    doses = usual_doses(d.frequency_per_day, any(x.paediatric for x in limit))
+    doses = (
+        d.frequency_per_day
+        if beside_others
+        else usual_doses(d.frequency_per_day, any(x.paediatric for x in limit))
+    )
     form = "oral_solution" if solution else o.form
     tablet_mg = o.strength_mg if form == "tablet" and o.strength_per == "tablet" else None
     step = tablet_mg * TABLET_FRACTION if tablet_mg else SOLUTION_STEP_MG
     if ceilings or doses != d.frequency_per_day:
-        per_dose = math.floor(min([*ceilings, d.mg]) / doses / step + 1e-9) * step
+        room = min([*ceilings, d.mg]) - others  # what this order may give beside the others
+        per_dose = math.floor(room / doses / step + 1e-9) * step
     else:
         per_dose = d.dose_mg
     if per_dose <= 0 or (per_dose == d.dose_mg and doses == d.frequency_per_day and not solution):
         return
+    daily = round(per_dose * doses, 6)
     yield SuggestedRegimen(
         per_dose_mg=round(per_dose, 6),
         doses_per_day=doses,
-        daily_mg=round(per_dose * doses, 6),
+        daily_mg=daily,
         form=form,
         oral_solution=solution,
         rounding_mg=step,
         per_dose_tablets=round(per_dose / tablet_mg, 6) if tablet_mg else None,
         max_mg_day=min(ceilings) if ceilings else None,
+        concurrent_mg=others if beside_others else None,
+        total_mg_day=round(daily + others, 6) if beside_others else None,
         answers=list(dict.fromkeys(x.code for x in limit)),
     )
 

@@ -95,14 +95,15 @@ def without_uuids(value: Any) -> Any:
     return value
 
 
-_LABEL_VERSION = re.compile(r"^(Baclofen safety checks )\S+(: )")
+_VERSION_LINE = re.compile(r"(Baclofen safety checks )[0-9][^\s,_]*")
 VERSION_TOKEN = "{ruleset_version}"
 
 
 def comparable(value: Any) -> Any:
     """Cards (or a native response) as golden files and documentation examples hold them:
-    without uuids, and with the ruleset version as a token, so that a new release does not
-    rewrite every example (tests/test_release.py checks the version every card carries)."""
+    without uuids, and with the ruleset version (in each card's detail) as a token, so that a
+    new release does not rewrite every example (tests/test_release.py checks the version every
+    card carries)."""
     if isinstance(value, dict):
         return {
             k: (VERSION_TOKEN if k == "ruleset_version" and isinstance(v, str) else comparable(v))
@@ -112,7 +113,7 @@ def comparable(value: Any) -> Any:
     if isinstance(value, list):
         return [comparable(v) for v in value]
     if isinstance(value, str):
-        return _LABEL_VERSION.sub(lambda m: f"{m[1]}{VERSION_TOKEN}{m[2]}", value)
+        return _VERSION_LINE.sub(lambda m: f"{m[1]}{VERSION_TOKEN}", value)
     return value
 
 

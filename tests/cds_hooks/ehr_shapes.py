@@ -234,10 +234,11 @@ def ratio(amount: dict[str, Any], value: float, unit: str) -> dict[str, Any]:
 def continuing(
     draft: dict[str, Any], who: dict[str, Any] = ADULT, kg: float = 80, **prefetch: Any
 ) -> dict[str, Any]:
-    """The draft renews the patient's active order written the same way: every limit applies,
-    no start or step does."""
+    """The draft renews the patient's active order written the same way (its priorPrescription,
+    as an EHR links a renewal): every limit applies, no start or step does."""
     active = copy.deepcopy(draft)
     active.update(id="rx-old", status="active", authoredOn=ACTIVE_SINCE)
+    draft = {**draft, "priorPrescription": {"reference": "MedicationRequest/rx-old"}}
     return hook_request(
         "order-sign",
         [draft],

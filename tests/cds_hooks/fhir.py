@@ -217,7 +217,10 @@ def med_request(
     timing_code: str | None = None,
     text: str | None = None,
     rate: dict[str, Any] | None = None,
+    prior: str | None = None,
 ) -> dict[str, Any]:
+    """A MedicationRequest; `prior` names the order it replaces (priorPrescription), as an EHR
+    links a renewal or a change of an active order."""
     dosage: dict[str, Any] = {"sequence": 1}
     if text:
         dosage["text"] = text
@@ -265,6 +268,8 @@ def med_request(
         "requester": {"reference": "Practitioner/prac-1", "display": "Dr. Example"},
         "dosageInstruction": [dosage],
     }
+    if prior:
+        res["priorPrescription"] = {"reference": f"MedicationRequest/{prior}"}
     return res
 
 

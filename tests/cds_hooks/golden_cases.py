@@ -66,6 +66,7 @@ def adult_daily_dose_above_maximum() -> dict[str, Any]:
         quantity(2, "tablet", "{tbl}"),
         per_day=4,
         text="2 tablets by mouth four times a day",
+        prior="rx-old",
     )
     return hook_request(
         "order-sign",
@@ -85,7 +86,9 @@ def child_tablet_below_33_kg() -> dict[str, Any]:
         authored=ACTIVE_SINCE,
         pid="pat-2",
     )
-    draft = med_request("rx-3", LIORESAL_10, quantity(1, "{pill}"), per_day=3, pid="pat-2")
+    draft = med_request(
+        "rx-3", LIORESAL_10, quantity(1, "{pill}"), per_day=3, pid="pat-2", prior="rx-old"
+    )
     return hook_request(
         "order-sign",
         [draft],
@@ -105,7 +108,9 @@ def child_under_8_above_maximum_and_range() -> dict[str, Any]:
         authored=ACTIVE_SINCE,
         pid="pat-3",
     )
-    draft = med_request("rx-4", SOLUTION_5_PER_5, quantity(15, "mL"), per_day=3, pid="pat-3")
+    draft = med_request(
+        "rx-4", SOLUTION_5_PER_5, quantity(15, "mL"), per_day=3, pid="pat-3", prior="rx-old"
+    )
     return hook_request(
         "order-select",
         [draft],
@@ -123,7 +128,7 @@ def adult_titration_too_fast() -> dict[str, Any]:
         status="active",
         authored="2026-11-21T10:00:00+01:00",
     )
-    draft = med_request("rx-5", TABLET_10, _mg(15), per_day=3)
+    draft = med_request("rx-5", TABLET_10, _mg(15), per_day=3, prior="rx-old")
     return hook_request(
         "order-sign",
         [draft],
@@ -142,7 +147,7 @@ def child_dosing_frequency() -> dict[str, Any]:
         authored=ACTIVE_SINCE,
         pid="pat-4",
     )
-    draft = med_request("rx-6", TABLET_20, _mg(20), timing_code="QD", pid="pat-4")
+    draft = med_request("rx-6", TABLET_20, _mg(20), timing_code="QD", pid="pat-4", prior="rx-old")
     return hook_request(
         "order-sign",
         [draft],
@@ -213,7 +218,7 @@ def child_weight_not_recorded() -> dict[str, Any]:
     active = med_request(
         "rx-old", TABLET_10, _mg(10), per_day=3, status="active", authored=ACTIVE_SINCE, pid="pat-5"
     )
-    draft = med_request("rx-10", TABLET_10, _mg(10), per_day=3, pid="pat-5")
+    draft = med_request("rx-10", TABLET_10, _mg(10), per_day=3, pid="pat-5", prior="rx-old")
     request = hook_request(
         "order-sign", [draft], full_prefetch(child, medications=[active]), pid="pat-5"
     )
@@ -424,7 +429,7 @@ def elderly_above_recommended() -> dict[str, Any]:
     active = med_request(
         "rx-old", TABLET_20, _mg(20), per_day=3, status="active", authored=ACTIVE_SINCE, pid="pat-7"
     )
-    draft = med_request("rx-18", TABLET_20, _mg(20), per_day=3, pid="pat-7")
+    draft = med_request("rx-18", TABLET_20, _mg(20), per_day=3, pid="pat-7", prior="rx-old")
     return hook_request(
         "order-sign",
         [draft],
@@ -442,11 +447,50 @@ def adult_nothing_wrong() -> dict[str, Any]:
     active = med_request(
         "rx-old", TABLET_20, _mg(20), per_day=3, status="active", authored=ACTIVE_SINCE
     )
-    draft = med_request("rx-17", TABLET_20, _mg(20), per_day=3)
+    draft = med_request("rx-17", TABLET_20, _mg(20), per_day=3, prior="rx-old")
     return hook_request(
         "order-sign",
         [draft],
         full_prefetch(ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]),
+    )
+
+
+def adult_duplicate_order() -> dict[str, Any]:
+    """A bedtime dose ordered beside the active three-times-a-day order, with nothing linking
+    the two: their 70 mg/day is within the limits, and the duplicate is said."""
+    active = med_request(
+        "rx-old", TABLET_20, _mg(20), per_day=3, status="active", authored=ACTIVE_SINCE
+    )
+    draft = med_request(
+        "rx-19", TABLET_10, _mg(10), timing_code="QHS", text="10 mg by mouth at bedtime"
+    )
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(ADULT, medications=[active], weights=[weight(80)], crcls=[crcl(95)]),
+    )
+
+
+def child_dose_per_kg() -> dict[str, Any]:
+    """A 10-year-old of 35 kg renewed on 0.7 mg/kg of oral solution three times a day, written
+    in mg/kg only: 73.5 mg/day, above 60 mg/day and 2 mg/kg/day."""
+    child = patient("pat-8", "2016-02-02", "female")
+    per_kg = quantity(0.7, "mg/kg")
+    active = med_request(
+        "rx-old",
+        SOLUTION_5_PER_5,
+        per_kg,
+        per_day=3,
+        status="active",
+        authored=ACTIVE_SINCE,
+        pid="pat-8",
+    )
+    draft = med_request("rx-20", SOLUTION_5_PER_5, per_kg, per_day=3, pid="pat-8", prior="rx-old")
+    return hook_request(
+        "order-sign",
+        [draft],
+        full_prefetch(child, medications=[active], weights=[weight(35, pid="pat-8")]),
+        pid="pat-8",
     )
 
 
@@ -505,6 +549,11 @@ CASES: dict[str, tuple[Callable[[], dict[str, Any]], list[str]]] = {
     "intrathecal-screening-dose": (intrathecal_screening_dose, ["INTRATHECAL_SCREENING_DOSE"]),
     "elderly-above-recommended": (elderly_above_recommended, ["ELDERLY_DOSE_ABOVE_RECOMMENDED"]),
     "adult-nothing-wrong": (adult_nothing_wrong, []),
+    "adult-duplicate-order": (adult_duplicate_order, ["DUPLICATE_BACLOFEN_ORDER"]),
+    "child-dose-per-kg": (
+        child_dose_per_kg,
+        ["DAILY_DOSE_ABOVE_MAXIMUM", "WEIGHT_BASED_DOSE_ABOVE_RANGE"],
+    ),
 }
 
 # Codes the CDS Hooks path cannot raise: the response to a test dose, which no FHIR element

@@ -59,6 +59,7 @@ def dose_of(resource: dict[str, Any]) -> dict[str, Any]:
 def _continuing(draft: dict[str, Any]) -> dict[str, Any]:
     active = copy.deepcopy(draft)
     active.update(id="rx-old", status="active", authoredOn="2026-10-01T08:00:00Z")
+    draft["priorPrescription"] = {"reference": "MedicationRequest/rx-old"}  # a renewal
     return {"medications": searchset(active)}
 
 
@@ -297,7 +298,7 @@ def test_a_condition_coded_only_locally_is_reported_unscreened(
         status="active",
         authored="2026-10-01T10:00:00+01:00",
     )
-    draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3)
+    draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3, prior="rx-0")
     body = call(
         cds,
         hook_request(
@@ -366,3 +367,62 @@ def test_every_dose_card_quotes_the_regimen_its_fix_gives(name: str) -> None:
                 assert said.groups() == found.groups(), (card["detail"], suggestion["label"])
                 compared += 1
     assert compared
+
+
+# ---- sources a person can read and follow ----------------------------------------------------
+
+
+def test_a_card_names_its_source_and_links_the_rule_on_the_configured_address(
+    make_client: Any,
+) -> None:
+    """source.label is the document's name (rules/sources.py); source.url the page of the rule
+    (or of MISSING_DATA) in the published catalogue, on CDS_PUBLIC_BASE_URL whatever Host the
+    request names; no reviewer's note on the card."""
+    from rules.catalog import catalogue
+    from rules.sources import LABELS
+    from tests.cds_hooks.ehr import call
+    from tests.cds_hooks.golden_cases import CASES
+
+    rules_of = {e["code"]: {r["id"] for r in e["rules"]} for e in catalogue()}
+    client = make_client(public_base_url="https://cds.example.org/")
+    seen = set()
+    for build, _ in CASES.values():
+        response = client.post(
+            f"/cds-services/baclofen-{build()['hook']}",
+            json=build(),
+            headers={"Host": "attacker.example"},
+        )
+        for card in response.json()["cards"]:
+            code, source = card["source"]["topic"]["code"], card["source"]
+            assert "Reviewer's note" not in card["detail"]
+            if code == "MISSING_DATA":
+                assert source == {**source, "label": "Data available to the check"}
+                assert source["url"] == "https://cds.example.org/console/codes/MISSING_DATA"
+                continue
+            assert source["label"] in LABELS.values()
+            prefix = "https://cds.example.org/console/rules/"
+            assert source["url"].startswith(prefix)
+            assert source["url"].removeprefix(prefix) in rules_of[code]
+            seen.add(code)
+    assert len(seen) > 10
+    unconfigured = call(make_client(), CASES["adult-epilepsy"][0]()).json()
+    assert all("url" not in c["source"] for c in unconfigured["cards"])
+
+
+def test_how_the_dose_was_read_is_said_on_the_alert_cards_not_as_missing_data(cds: Any) -> None:
+    """A dose range read at its top: the alert card says so; within the limits, no card."""
+    from tests.cds_hooks.ehr import call
+    from tests.cds_hooks.ehr_shapes import continuing, mg, order, repeat, typed
+
+    def ranged(high: float) -> dict[str, Any]:
+        entry = typed("calculated", dose_range={"low": mg(10), "high": mg(high)})
+        return continuing(order("rx-1", TABLET_10, [entry], repeat(4)))
+
+    (card,) = call(cds, ranged(30)).json()["cards"]
+    assert card["source"]["topic"]["code"] == "DAILY_DOSE_ABOVE_MAXIMUM"
+    assert (
+        "**How the order was read:** The dose is a range; its upper value was checked."
+        in (card["detail"])
+    )
+    assert "suggestions" not in card  # a range is not one dose to rewrite
+    assert call(cds, ranged(25)).json()["cards"] == []

@@ -299,7 +299,7 @@ def _cards(
         status="active",
         authored="2026-10-01T10:00:00+01:00",
     )
-    draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3)
+    draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3, prior="rx-0")
     body = call(
         cds,
         hook_request(

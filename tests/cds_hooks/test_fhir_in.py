@@ -587,12 +587,31 @@ ACTIVE_5_TID = med_request(
     [
         (R4_10MG_TID, [], {"action": "start"}),
         (
-            med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3),
+            med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3, prior="rx-old"),
             [ACTIVE_5_TID],
-            {"action": "continue"},
+            {
+                "action": "continue",
+                "previous": {
+                    "dose": {"value": 5, "unit": "mg"},
+                    "frequency_per_day": 3,
+                    "since": "2026-11-01",
+                },
+            },
         ),
         (
-            R4_10MG_TID,
+            med_request("rx-old", TABLET_10, quantity(5, "mg"), per_day=3),
+            [ACTIVE_5_TID],
+            {
+                "action": "continue",
+                "previous": {
+                    "dose": {"value": 5, "unit": "mg"},
+                    "frequency_per_day": 3,
+                    "since": "2026-11-01",
+                },
+            },
+        ),
+        (
+            {**R4_10MG_TID, "priorPrescription": {"reference": "MedicationRequest/rx-old"}},
             [ACTIVE_5_TID],
             {
                 "action": "change",
@@ -639,7 +658,15 @@ ACTIVE_5_TID = med_request(
             {"action": "start"},
         ),
     ],
-    ids=["no-baclofen", "same-regimen", "new-regimen", "stop", "other-route", "completed"],
+    ids=[
+        "no-baclofen",
+        "same-regimen",
+        "same-id-is-an-edit",
+        "new-regimen",
+        "stop",
+        "other-route",
+        "completed",
+    ],
 )
 def test_action_from_the_active_medications(
     draft: dict[str, Any], medications: list[dict[str, Any]], expected: dict[str, Any]
@@ -647,6 +674,72 @@ def test_action_from_the_active_medications(
     order = order_of(one(draft, data={"medications": searchset(*medications)}))
     assert {k: order[k] for k in expected} == expected
     assert ("previous" in order) == ("previous" in expected)
+
+
+GROUP = {"system": "urn:oid:1.2.3.4.5.6", "value": "rx-group-7"}
+
+
+@pytest.mark.parametrize(
+    ("draft", "drafts", "expected"),
+    [
+        (
+            med_request("rx", TABLET_10, quantity(10, "mg"), per_day=1),
+            [],
+            {
+                "action": "add",
+                "concurrent": [
+                    {
+                        "route": "oral",
+                        "status": "active",
+                        "relation": "unlinked",
+                        "dose": {"value": 5, "unit": "mg"},
+                        "frequency_per_day": 3,
+                        "since": "2026-11-01",
+                    }
+                ],
+            },
+        ),
+        (
+            {
+                **med_request("rx", TABLET_10, quantity(10, "mg"), per_day=1),
+                "groupIdentifier": GROUP,
+            },
+            [],
+            {"action": "add"},
+        ),
+        (
+            med_request("rx", TABLET_10, quantity(10, "mg"), per_day=1),
+            [med_request("rx-2", TABLET_10, quantity(5, "mg"), per_day=2)],
+            {"action": "add"},
+        ),
+    ],
+    ids=["added-unlinked", "added-in-the-same-prescription", "beside-another-draft"],
+)
+def test_orders_beside_each_other_go_to_the_case(
+    draft: dict[str, Any], drafts: list[dict[str, Any]], expected: dict[str, Any]
+) -> None:
+    """An oral draft that replaces no order beside the active one is added to it: the active
+    order (and every other draft) goes to the Case as order.concurrent, linked when the two
+    share a prescription (groupIdentifier)."""
+    active = {**ACTIVE_5_TID, "groupIdentifier": GROUP}
+    ctx = OrderContext.model_validate(
+        {
+            "patientId": "pat-1",
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "entry": [{"resource": d} for d in [draft, *drafts]],
+            },
+        }
+    )
+    data = {**dict.fromkeys(TEMPLATES), "medications": searchset(active)}
+    check = fhir.translate(ctx, Prefetched(data=data), {"MedicationRequest/rx"}).checks[0]
+    assert check.case is not None
+    order = check.case.order.model_dump(mode="json", exclude_none=True)
+    assert {k: order[k] for k in expected} == expected
+    relations = [o["relation"] for o in order["concurrent"]]
+    linked = "groupIdentifier" in draft
+    assert relations[-1] == ("linked" if linked else "unlinked")
+    assert len(relations) == 1 + len(drafts)
 
 
 def test_without_the_medication_list_the_order_is_a_start_and_says_so() -> None:

@@ -162,7 +162,9 @@ ITB_ACTIVE = med_request(
 
 
 def _oral(dose: float, status: str = "stopped") -> dict[str, Any]:
-    return med_request("rx-1", TABLET_20, quantity(dose, "mg"), per_day=3, status=status)
+    return med_request(
+        "rx-1", TABLET_20, quantity(dose, "mg"), per_day=3, status=status, prior="rx-old"
+    )
 
 
 def _itb(
@@ -313,7 +315,7 @@ def _fractures(n: int) -> list[dict[str, Any]]:
 
 OXYCODONE = _med(9999, "Oxycodone 5 MG Oral Tablet")
 EPILEPSY = _cond(9999, "Epilepsy", "G40.909")
-LIST_DRAFT = med_request("rx-1", TABLET_20, quantity(20, "mg"), per_day=3)
+LIST_DRAFT = med_request("rx-1", TABLET_20, quantity(20, "mg"), per_day=3, prior="rx-old")
 LIST_ACTIVE = med_request(
     "rx-old", TABLET_20, quantity(20, "mg"), per_day=3, status="active", authored=ACTIVE_SINCE
 )

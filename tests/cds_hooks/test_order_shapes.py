@@ -38,13 +38,24 @@ from tests.cds_hooks.ehr_shapes import (
     tablets,
     typed,
 )
-from tests.cds_hooks.fhir import INTRATHECAL, UCUM, patient
+from tests.cds_hooks.fhir import (
+    INTRATHECAL,
+    UCUM,
+    crcl,
+    full_prefetch,
+    hook_request,
+    patient,
+    weight,
+)
 
 MAX = "DAILY_DOSE_ABOVE_MAXIMUM"
 GAP = "MISSING_DATA"
 IT_MAX = "INTRATHECAL_DOSE_ABOVE_1000_UG"
 BY_WEIGHT = "WEIGHT_BASED_DOSE_ABOVE_RANGE"
 START = "STARTING_DOSE_ABOVE_RECOMMENDED"
+DUPLICATE = "DUPLICATE_BACLOFEN_ORDER"
+TITRATION = "TITRATION_TOO_FAST"
+ABRUPT = "ABRUPT_DISCONTINUATION"
 QID, TID = repeat(4), repeat(3)
 
 OZOBAX = contained_medication(
@@ -59,8 +70,9 @@ GABLOFEN = contained_medication(
 CHILD_35_KG = patient("pat-9", "2016-02-02", "male")  # 10 years old
 
 
-def _epic_per_kg(per_kg: float, calculated: float | None) -> dict[str, Any]:
-    """A child's order written in mg/kg: Epic's ordered entry, and the mg it calculated."""
+def _epic_per_kg(per_kg: float, calculated: float | None, kg: float | None = 35) -> dict[str, Any]:
+    """A child's order written in mg/kg: Epic's ordered entry, and the mg it calculated (or
+    none: the rules multiply the mg/kg by the weight)."""
     entries = [
         typed(
             "ordered",
@@ -73,7 +85,10 @@ def _epic_per_kg(per_kg: float, calculated: float | None) -> dict[str, Any]:
             0,
             typed("calculated", mg(calculated), system="http://epic.com/CodeSystem/dose-rate-type"),
         )
-    return continuing(order("rx-1", TABLET_10, entries, TID), CHILD_35_KG, kg=35)
+    request = continuing(order("rx-1", TABLET_10, entries, TID), CHILD_35_KG, kg=kg or 35)
+    if kg is None:
+        request["prefetch"]["weight"] = None  # no weight on record
+    return request
 
 
 def _local_unit(value: float) -> dict[str, Any]:
@@ -101,6 +116,78 @@ def _sandbox(pills: float, per_day: int) -> dict[str, Any]:
     draft["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] = pills
     request["prefetch"]["patient"]["birthDate"] = "1981-06-15"
     return request
+
+
+GROUP = {"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.798268", "value": "RX-20261122-1"}
+BEDTIME = oracle_timing("696576", "At Bedtime")
+
+
+def _active(
+    rid: str,
+    mg_: float,
+    timing: dict[str, Any],
+    group: dict[str, Any] | None = GROUP,
+    dose: dict[str, Any] | None = None,
+    ended: str | None = None,
+) -> dict[str, Any]:
+    """An active order of the medication list (since 2026-10-01), of a prescription, ending
+    on `ended` when given."""
+    res = order(
+        rid,
+        TABLET_10,
+        [typed(None, dose or mg(mg_))],
+        timing,
+        status="active",
+        authored="2026-10-01T10:00:00+01:00",
+    )
+    if group:
+        res["groupIdentifier"] = group
+    res["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["start"] = "2026-10-01"
+    if ended:
+        res["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"] = ended
+    return res
+
+
+def _draft(
+    rid: str,
+    mg_: float,
+    timing: dict[str, Any],
+    group: dict[str, Any] | None = GROUP,
+    prior: str | None = None,
+    status: str = "draft",
+) -> dict[str, Any]:
+    res = order(rid, TABLET_10, [typed(None, mg(mg_))], timing, status=status)
+    if group:
+        res["groupIdentifier"] = group
+    if prior:
+        res["priorPrescription"] = {"reference": f"MedicationRequest/{prior}"}
+    return res
+
+
+def _pump() -> dict[str, Any]:
+    return order(
+        "rx-pump",
+        GABLOFEN,
+        [typed("ordered", rate=_per(0.2, "mL/d"))],
+        None,
+        status="active",
+        authored="2026-10-01T10:00:00+01:00",
+        route=INTRATHECAL_ROUTE,
+    )
+
+
+def _beside(active: list[dict[str, Any]], drafts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The drafts signed together beside the active orders of a 45-year-old of 80 kg."""
+    return hook_request(
+        "order-sign",
+        drafts,
+        full_prefetch(
+            patient("pat-1", "1981-06-15"),
+            medications=active,
+            weights=[weight(80)],
+            crcls=[crcl(95)],
+        ),
+    )
 
 
 def _per(value: float, unit: str) -> dict[str, Any]:
@@ -182,7 +269,14 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
         lambda: _epic_per_kg(0.7, 24.5),
         [MAX, BY_WEIGHT],
     ),
-    ("ordered-mg-per-kg-without-calculated-mg", lambda: _epic_per_kg(0.5, None), [GAP]),
+    # ---- a dose only in mg/kg: the rules multiply it by the weight ---------------------------
+    ("ordered-mg-per-kg-only-0.5-mg-per-kg-52.5-mg", lambda: _epic_per_kg(0.5, None), []),
+    (
+        "ordered-mg-per-kg-only-0.7-mg-per-kg-73.5-mg",
+        lambda: _epic_per_kg(0.7, None),
+        [MAX, BY_WEIGHT],
+    ),
+    ("ordered-mg-per-kg-only-without-weight", lambda: _epic_per_kg(0.5, None, kg=None), [GAP]),
     (
         "entries-disagree-the-largest-is-checked",
         lambda: continuing(
@@ -193,7 +287,7 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
                 QID,
             )
         ),
-        [GAP, MAX],
+        [MAX],
     ),
     # ---- dose quantities ---------------------------------------------------------------------
     (
@@ -260,7 +354,7 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
                 QID,
             )
         ),
-        [GAP],
+        [],
     ),
     (
         "dose-range-high-120",
@@ -272,7 +366,7 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
                 QID,
             )
         ),
-        [GAP, MAX],
+        [MAX],
     ),
     # ---- intrathecal rates: mL per day or hour through the concentration, to µg/day -------
     (
@@ -306,29 +400,29 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
     (
         "every-4-to-6-hours-15-mg-90",
         lambda: continuing(order("rx-1", TABLET_10, epic(15), repeat(1, 4, "h", period_max=6))),
-        [GAP],
+        [],
     ),
     (
         "every-4-to-6-hours-20-mg-120",
         lambda: continuing(order("rx-1", TABLET_20, epic(20), repeat(1, 4, "h", period_max=6))),
-        [GAP, MAX],
+        [MAX],
     ),
     (
         "2-to-4-times-a-day-25-mg-100",
         lambda: continuing(order("rx-1", TABLET_10, epic(25), repeat(2, 1, "d", frequency_max=4))),
-        [GAP],
+        [],
     ),
     (
         "2-to-4-times-a-day-30-mg-120",
         lambda: continuing(order("rx-1", TABLET_10, epic(30), repeat(2, 1, "d", frequency_max=4))),
-        [GAP, MAX],
+        [MAX],
     ),
     (
         "text-q4-6h-20-mg",
         lambda: continuing(
             order("rx-1", TABLET_20, [typed(None, mg(20))], {"code": {"text": "q4-6h"}})
         ),
-        [GAP, MAX],
+        [MAX],
     ),
     # ---- timing codes and text ---------------------------------------------------------------
     (
@@ -466,22 +560,22 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
     (
         "prn-maximum-80-mg-a-day",
         lambda: continuing(_prn(20, None, maxDosePerPeriod=ratio(mg(80), 1, "d"))),
-        [GAP],
+        [],
     ),
     (
         "prn-maximum-120-mg-a-day",
         lambda: continuing(_prn(20, None, maxDosePerPeriod=ratio(mg(120), 1, "d"))),
-        [GAP, MAX],
+        [MAX],
     ),
     (
         "prn-maximum-30-mg-per-6-hours-is-120-a-day",
         lambda: continuing(_prn(10, repeat(1, 4, "h"), maxDosePerPeriod=ratio(mg(30), 6, "h"))),
-        [GAP, MAX],
+        [MAX],
     ),
     (
         "prn-maximum-in-tablets-per-day",
         lambda: continuing(_prn(20, None, maxDosePerPeriod=ratio(tablets(6), 1, "d"))),
-        [GAP, MAX],
+        [MAX],
     ),
     # ---- a stated maximum above the limit is checked too -------------------------------------
     (
@@ -489,14 +583,14 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
         lambda: continuing(
             order("rx-1", TABLET_20, epic(20, 1), TID, maxDosePerPeriod=ratio(mg(90), 1, "d"))
         ),
-        [GAP],
+        [],
     ),
     (
         "scheduled-60-mg-maximum-120-mg-a-day",
         lambda: continuing(
             order("rx-1", TABLET_20, epic(20, 1), TID, maxDosePerPeriod=ratio(mg(120), 1, "d"))
         ),
-        [GAP, MAX],
+        [MAX],
     ),
     (
         "scheduled-60-mg-maximum-40-mg-a-day-the-schedule-counts",
@@ -510,14 +604,118 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
         lambda: continuing(
             order("rx-1", TABLET_20, epic(20, 1), QID, maxDosePerAdministration=mg(25))
         ),
-        [GAP],
+        [],
     ),
     (
         "maximum-30-mg-per-dose-4-a-day",
         lambda: continuing(
             order("rx-1", TABLET_20, epic(20, 1), QID, maxDosePerAdministration=mg(30))
         ),
-        [GAP, MAX],
+        [MAX],
+    ),
+    # ---- several orders at once: one daily dose, duplicates ----------------------------------
+    (
+        "bedtime-dose-added-to-three-a-day-one-prescription-70-mg",
+        lambda: _beside([_active("rx-old", 20, TID)], [_draft("rx-1", 10, BEDTIME)]),
+        [],
+    ),
+    (
+        "bedtime-dose-added-is-not-a-cut",
+        lambda: _beside([_active("rx-old", 20, TID)], [_draft("rx-1", 5, BEDTIME)]),
+        [],
+    ),
+    (
+        "bedtime-dose-added-to-three-a-day-one-prescription-105-mg",
+        lambda: _beside([_active("rx-old", 30, TID)], [_draft("rx-1", 15, BEDTIME)]),
+        [MAX],
+    ),
+    (
+        "bedtime-dose-added-unlinked-is-a-duplicate",
+        lambda: _beside([_active("rx-old", 20, TID, group=None)], [_draft("rx-1", 10, BEDTIME)]),
+        [DUPLICATE],
+    ),
+    (
+        "the-same-order-again-unlinked-doubles-the-dose",
+        lambda: _beside([_active("rx-old", 20, TID, group=None)], [_draft("rx-1", 20, TID)]),
+        [DUPLICATE, MAX, TITRATION],
+    ),
+    (
+        "an-edit-of-the-active-order-keeps-its-id",
+        lambda: _beside(
+            [_active("rx-old", 20, TID, group=None)], [_draft("rx-old", 25, TID, group=None)]
+        ),
+        [],
+    ),
+    (
+        "a-renewal-names-its-prior-prescription",
+        lambda: _beside(
+            [_active("rx-old", 30, TID, group=None)],
+            [_draft("rx-1", 30, TID, group=None, prior="rx-old")],
+        ),
+        [],
+    ),
+    (
+        "replacing-one-of-two-orders-adds-the-other",
+        lambda: _beside(
+            [_active("rx-a", 30, TID), _active("rx-b", 20, BEDTIME)],
+            [_draft("rx-1", 30, TID, prior="rx-a")],
+        ),
+        [MAX],
+    ),
+    (
+        "stopping-the-bedtime-dose-is-a-cut-of-the-total",
+        lambda: _beside(
+            [_active("rx-a", 20, TID), _active("rx-b", 10, BEDTIME)],
+            [_draft("rx-b", 10, BEDTIME, status="stopped")],
+        ),
+        [],
+    ),
+    (
+        "stopping-the-larger-order-cuts-most-of-the-total",
+        lambda: _beside(
+            [_active("rx-a", 20, TID), _active("rx-b", 5, BEDTIME)],
+            [_draft("rx-a", 20, TID, status="stopped")],
+        ),
+        [ABRUPT],
+    ),
+    (
+        "two-drafts-of-one-prescription-start-20-mg-a-day",
+        lambda: _beside([], [_draft("rx-1", 5, TID), _draft("rx-2", 5, BEDTIME)]),
+        [START, START],
+    ),
+    (
+        "two-unlinked-drafts-are-duplicates",
+        lambda: _beside(
+            [], [_draft("rx-1", 5, repeat(2), group=None), _draft("rx-2", 5, BEDTIME, group=None)]
+        ),
+        [DUPLICATE, DUPLICATE],
+    ),
+    (
+        "the-other-order-dose-unreadable",
+        lambda: _beside(
+            [_active("rx-old", 20, TID, dose={"value": 1, "unit": "puff"})],
+            [_draft("rx-1", 10, BEDTIME)],
+        ),
+        [GAP],
+    ),
+    (
+        "an-order-that-ended-is-not-beside-the-new-one",
+        lambda: _beside(
+            [_active("rx-old", 20, TID, group=None, ended="2026-11-15")], [_draft("rx-1", 5, TID)]
+        ),
+        [],
+    ),
+    (
+        "an-order-ending-after-the-new-one-starts-is-beside-it",
+        lambda: _beside(
+            [_active("rx-old", 20, TID, group=None, ended="2026-12-15")], [_draft("rx-1", 5, TID)]
+        ),
+        [DUPLICATE],
+    ),
+    (
+        "an-intrathecal-pump-beside-is-not-added-a-new-oral-course",
+        lambda: _beside([_pump()], [_draft("rx-1", 5, TID)]),
+        [],
     ),
     # ---- the CDS Hooks sandbox -----------------------------------------------------------------
     ("sandbox-2-pills-of-10-mg-4-a-day-80", lambda: _sandbox(2, 4), [GAP, START]),

@@ -48,7 +48,11 @@ def _oral(
 ) -> dict[str, Any]:
     """An oral order: continuing the same regimen, or (start) a new course."""
     draft = med_request(
-        "rx-1", TABLET_20 if per_dose_mg >= 20 else TABLET_10, _mg(per_dose_mg), per_day=per_day
+        "rx-1",
+        TABLET_20 if per_dose_mg >= 20 else TABLET_10,
+        _mg(per_dose_mg),
+        per_day=per_day,
+        prior=None if start else "rx-old",
     )
     medications = (
         []

@@ -1,7 +1,8 @@
 """The amount of one administration: a dose quantity in mg, µg or g, a count of tablets or a
 volume through the product's strength, or an infusion rate (mg, µg or mL per hour or day) as
-a daily amount. Where an order writes its dose several ways (Epic: "ordered", "calculated"
-and "admin-amount"), the one in mg is the dose.
+a daily amount, or a dose per kg of body weight (mg/kg, which the rules multiply by the weight).
+Where an order writes its dose several ways (Epic: "ordered", "calculated" and "admin-amount"),
+the one in mg is the dose.
 """
 
 from __future__ import annotations
@@ -13,21 +14,28 @@ from typing import Literal
 
 from api.cds_hooks import terminology as t
 from api.cds_hooks.fhir.elements import Dosage, DoseAndRate, Quantity
-from api.cds_hooks.fhir.reading import Read, gap
-from api.cds_hooks.order_check import MG_PER, DoseSite, Strength
-from rules.case import normalise_unit
+from api.cds_hooks.fhir.reading import Read, gap, read_as
+from api.cds_hooks.order_check import MG_PER, PER_KG, DoseSite, Strength
+from rules.case import normalise_dose_unit, normalise_unit
 
-Kind = Literal["mass", "count", "volume"]
+Kind = Literal["mass", "count", "volume", "per_kg"]
 
 
 @dataclass
 class Dose:
     value: float  # per administration, in `unit`
-    unit: str  # mg, ug or g
+    unit: str  # mg, ug or g; or mg/kg (the rules multiply it by the weight)
     site: DoseSite | None
+    # Every entry of the instruction that was read, the dose's own among them.
+    entries: tuple[DoseSite, ...] = ()
+
+    @property
+    def per_kg(self) -> bool:
+        return self.unit == PER_KG
 
     @property
     def mg(self) -> float:
+        """One dose in mg; not for a dose per kg (only the rules know the weight to use)."""
         return self.value * MG_PER[self.unit]
 
 
@@ -128,12 +136,18 @@ def _measure(
             return Read(_Measure(round(mg * 1000, 3), "ug", kind, written_unit, s))
         return Read(_Measure(mg, "mg", kind, written_unit, s))
     if t.PER_KG.search(raw_unit):
+        try:
+            per_kg = normalise_dose_unit(raw_unit) == PER_KG
+        except ValueError:
+            per_kg = False
+        if per_kg and what == "dose":
+            return Read(_Measure(value, PER_KG, "per_kg", raw_unit, None))
         return Read(
             None,
             (
                 gap(
-                    f"The {what} is written per kg of body weight ({value:g} {raw_unit}) and the "
-                    "order gives no dose in mg: the dose checks could not run.",
+                    f"The {what} is written per kg of body weight ({value:g} {raw_unit}), not "
+                    "as one dose in mg or mg/kg: the dose checks could not run.",
                     "order.dose",
                 ),
             ),
@@ -172,7 +186,7 @@ def mg_of(
     read = _measure(q, strength, route, label, what)
     if read.value is None:
         return Read(None, read.gaps)
-    return Read(read.value.value * MG_PER[read.value.unit])
+    return Read(read.value.value * MG_PER[read.value.unit])  # maxima are never per kg here
 
 
 _PER = re.compile(r"^\(?\s*(?P<n>\d+(?:\.\d+)?)?\s*\.?\s*(?P<unit>[a-z]+)\s*\)?$")
@@ -328,7 +342,8 @@ def _entry_amount(
         if dose.value is not None:
             dose.value.site = None  # a corrected order would have to rewrite the range
             dose = Read(
-                dose.value, (*dose.gaps, gap("The dose is a range; its upper value was checked."))
+                dose.value,
+                (*dose.gaps, read_as("The dose is a range; its upper value was checked.")),
             )
     else:
         return rate_dose(dar, strength, route, label)
@@ -336,8 +351,11 @@ def _entry_amount(
 
 
 def _rank(amount: Amount) -> int:
-    """A dose in mg first, then one in tablets or mL, then an infusion rate."""
+    """A dose in mg first, then one in tablets or mL, then one per kg (the rules need the
+    weight for it), then an infusion rate."""
     if amount.daily:
+        return 3
+    if amount.dose.per_kg:
         return 2
     site = amount.dose.site
     return 1 if site is not None and site.kind in ("count", "volume") else 0
@@ -363,21 +381,31 @@ def amount_of(
     if not found:
         return next((r for r in readings if r.gaps), Read())
     best = min(found, key=lambda f: _rank(f[0]))[1]
-    doses = [(a.dose, r) for a, r in found if not a.daily]
+    sites = tuple(a.dose.site for a, _ in found if a.dose.site is not None and not a.daily)
+    doses = [(a.dose, r) for a, r in found if not a.daily and not a.dose.per_kg]
     if len(doses) < 2:
-        return best
+        return _with_entries(best, sites)
     low = min(d.mg for d, _ in doses)
     high, read = max(doses, key=lambda d: d[0].mg)
     if high.mg - low <= max(0.01, high.mg * 0.01):
-        return best
+        return _with_entries(best, sites)
     stated = "; ".join(f"{d.mg:g} mg" for d, _ in doses)
     return Read(
         Amount(Dose(high.value, high.unit, None)),
         (
             *read.gaps,
-            gap(
+            read_as(
                 f"The order states its dose in ways that disagree ({stated}): the largest, "
                 f"{high.mg:g} mg, was checked."
             ),
         ),
     )
+
+
+def _with_entries(read: Read[Amount], sites: tuple[DoseSite, ...]) -> Read[Amount]:
+    """The dose read, knowing every entry of its instruction that was read with it."""
+    amount = read.value
+    if amount is None or amount.daily:
+        return read
+    dose = amount.dose
+    return Read(Amount(Dose(dose.value, dose.unit, dose.site, sites)), read.gaps)

@@ -25,7 +25,7 @@ from api.cds_hooks.fhir.medication import (
     missing_references,
     product_of,
 )
-from api.cds_hooks.fhir.patient import PatientContext, read_patient, screened
+from api.cds_hooks.fhir.patient import CurrentOrder, PatientContext, read_patient, screened
 from api.cds_hooks.fhir.reading import Read, gap
 from api.cds_hooks.fhir.regimen import Regimen, regimen_of
 from api.cds_hooks.fhir.resources import Medication, MedicationRequest, entries
@@ -65,6 +65,15 @@ class Draft:
     raw: dict[str, Any]
     request: MedicationRequest
     selected: bool
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A baclofen draft of the call, beside which every other one is checked."""
+
+    draft: Draft
+    product: Product
+    route: str | None
 
 
 class Translator:
@@ -127,6 +136,11 @@ class Translator:
         pending = [p.entry() for p in products if p is not None and not p.is_baclofen()]
         medications = screened("medication", patient.co_medications + pending)
         record = intrathecal.lazily(lambda: intrathecal.read_record(prefetched, known))
+        baclofen = [
+            Signed(d, p, route_of(d.request, p).value)
+            for d, p in zip(self.drafts, products, strict=True)
+            if p is not None and p.is_baclofen()
+        ]
         checks, unidentified = [], []
         for draft, product in zip(self.drafts, products, strict=True):
             if not draft.selected:
@@ -134,7 +148,7 @@ class Translator:
             if product is None:
                 unidentified.append(ref_of(draft.raw))
             elif product.is_baclofen():
-                checks.append(_check(draft, product, patient, medications, record))
+                checks.append(_check(draft, product, patient, medications, record, baclofen))
         return Translation(checks, unidentified)
 
 
@@ -165,6 +179,7 @@ def _check(
     patient: PatientContext,
     medications: Read[list[dict[str, Any]]],
     record: Callable[[], intrathecal.Record],
+    signed: list[Signed],
 ) -> OrderCheck:
     request = draft.request
     label = product.label()
@@ -190,9 +205,15 @@ def _check(
         order["dose"] = {"value": dose.value, "unit": dose.unit}
     order["frequency_per_day"] = freq
     order["strength"] = _strength(product, site, form.value, route.value)
-    action = _action(request, route.value, dose, freq, patient)
+    action = (
+        _oral_action(request, dose, freq, patient, signed)
+        if route.value == "oral"
+        else _action(request, route.value, dose, freq, patient)
+    )
     notes += action.gaps
     order.update(action.value or {})
+    if order.get("concurrent"):
+        order["concurrent"] = [_plausible_other(o, order, notes) for o in order["concurrent"]]
     if route.value == "intrathecal":
         # What the record holds for it; what it lacks is named in the gaps.
         details = intrathecal.details(
@@ -203,8 +224,10 @@ def _check(
     notes += medications.gaps
     case = _case(patient, medications.value or [], order, notes)
     # A corrected order is offered only for one plain dose the card can rewrite exactly.
-    site = regimen.dose.site if regimen.dose and not reading.gaps else None
-    return OrderCheck(ref_of(draft.raw), label, draft.raw, case, notes, site)
+    plain = regimen.dose is not None and not reading.gaps
+    site = regimen.dose.site if regimen.dose and plain else None
+    entries = regimen.dose.entries if regimen.dose and plain else ()
+    return OrderCheck(ref_of(draft.raw), label, draft.raw, case, notes, site, entries)
 
 
 def _case(
@@ -216,7 +239,9 @@ def _case(
     """The Case of every value the Case accepts; each it refuses is named in a gap. Each
     field's own limits come first, then what the Case checks between the patient and the
     order (a birth date after the order date): the order pydantic reports them in."""
-    base = {k: order[k] for k in ("action", "route", "date") if order.get(k) is not None}
+    base = {
+        k: order[k] for k in ("action", "route", "date", "concurrent") if order.get(k) is not None
+    }
     held = ("time", "dose", "strength", "previous", "intrathecal")
     data: dict[str, Any] = {
         "patient": {"conditions": patient.conditions, "medications": medications},
@@ -251,6 +276,163 @@ def _case(
     case = plausible.case_of(data)
     notes += case.gaps
     return case.value
+
+
+def _plausible_other(
+    other: dict[str, Any], order: dict[str, Any], notes: list[Gap]
+) -> dict[str, Any]:
+    """Another order as the Case takes it: a dose the Case refuses is left out (the rules then
+    say its dose is unknown), with a gap naming why."""
+    held = plausible.held("order.concurrent", [other])
+    if held.value is not None and (other.get("since") or "") <= str(order.get("date") or "~"):
+        return other
+    notes += held.gaps
+    return {k: v for k, v in other.items() if k not in ("dose", "since")}
+
+
+_MAX_OTHERS = 20  # rules.case.MAX_CONCURRENT
+
+
+def _others(
+    request: MedicationRequest,
+    patient: PatientContext,
+    signed: list[Signed],
+    replaced: set[str],
+) -> Read[list[dict[str, Any]]]:
+    """The other baclofen orders in effect beside this draft: the current orders no draft of
+    the call replaces, and the other drafts of the call (not those that stop an order), each
+    linked to this one when they are one prescription (the same groupIdentifier)."""
+    group = request.group()
+    out: list[dict[str, Any]] = []
+    seen = {request.id}
+    for other in signed:
+        req = other.draft.request
+        if req.id in seen or req.status == "stopped":
+            continue
+        seen.add(req.id)
+        regimen = regimen_of(req, other.product, other.route, other.product.label()).value
+        out.append(_other(req, other.route, regimen, "draft", group, None))
+    when, _ = authored(request)
+    for current in patient.current:
+        req = current.request
+        if req.id in seen or req.ref in replaced:
+            continue
+        if when is not None and current.until is not None and current.until < when.isoformat():
+            continue  # it ended before this order: not beside it
+        seen.add(req.id)
+        status = "draft" if req.status == "draft" else "active"
+        out.append(_other(req, current.route, current.regimen, status, group, current.since))
+    if len(out) <= _MAX_OTHERS:
+        return Read(out)
+    return Read(
+        out[:_MAX_OTHERS],
+        (
+            gap(
+                f"The patient has {len(out)} other baclofen orders; the first {_MAX_OTHERS} "
+                "were added to this one: check the total daily dose by hand."
+            ),
+        ),
+    )
+
+
+def _other(
+    request: MedicationRequest,
+    route: str | None,
+    regimen: Regimen | None,
+    status: str,
+    group: tuple[str | None, str] | None,
+    since: str | None,
+) -> dict[str, Any]:
+    dose = regimen.dose if regimen else None
+    entry: dict[str, Any] = {
+        "route": route,
+        "status": status,
+        "relation": "linked" if group is not None and request.group() == group else "unlinked",
+        "dose": {"value": dose.value, "unit": dose.unit} if dose else None,
+        "frequency_per_day": regimen.per_day if regimen else None,
+        "since": since,
+    }
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def _replaced(request: MedicationRequest, patient: PatientContext) -> list[CurrentOrder]:
+    """The current orders this draft replaces: the one its priorPrescription names, and an
+    active order with its own id (an edit of that order)."""
+    prior = (request.priorPrescription.reference or "") if request.priorPrescription else ""
+    found = []
+    for current in patient.current:
+        req = current.request
+        if (prior and prior.endswith(req.ref)) or (
+            req.id is not None and req.id == request.id and req.status != "draft"
+        ):
+            found.append(current)
+    return found
+
+
+def _oral_action(
+    request: MedicationRequest,
+    dose: Dose | None,
+    freq: int | None,
+    patient: PatientContext,
+    signed: list[Signed],
+) -> Read[dict[str, Any]]:
+    """An oral order beside the patient's other baclofen orders: the one it replaces (its
+    priorPrescription, or the active order of the same id) is the previous regimen; the others
+    in effect, current and drafted, go to the Case as order.concurrent, where the rules add
+    them up and judge a duplicate. A stop that names no order stops the latest oral one (as an
+    EHR's discontinue order is written); an order that replaces none beside current oral orders
+    is added to them."""
+    stop = request.status == "stopped"
+    unknown = (
+        ()
+        if patient.medications_known
+        else (
+            gap(
+                "Without the active medication list this order was checked as a new course (start)."
+            ),
+        )
+    )
+    replaced = set()
+    for other in signed:
+        replaced |= {c.request.ref for c in _replaced(other.draft.request, patient)}
+    mine = _replaced(request, patient)
+    if not mine and stop:
+        oral = sorted(
+            (c for c in patient.current if c.route == "oral" and c.request.id != request.id),
+            key=lambda c: c.since or "",
+        )
+        mine = oral[-1:]
+        replaced |= {c.request.ref for c in mine}
+    others = _others(request, patient, signed, replaced | {c.request.ref for c in mine})
+    out: dict[str, Any] = {"concurrent": others.value or None}
+    if mine:
+        current = max(mine, key=lambda c: c.since or "")
+        prev_dose, prev_freq = current.regimen.dose, current.regimen.per_day
+        previous = {
+            "dose": {"value": prev_dose.value, "unit": prev_dose.unit} if prev_dose else None,
+            "frequency_per_day": prev_freq,
+            "since": current.since,
+        }
+        out["previous"] = {k: v for k, v in previous.items() if v is not None}
+        if stop:
+            out["action"] = "stop"
+        else:
+            now, before = _daily(dose, freq), _daily(prev_dose, prev_freq)
+            same_per_kg = (
+                dose is not None
+                and prev_dose is not None
+                and dose.per_kg
+                and prev_dose.per_kg
+                and dose.value == prev_dose.value
+            )
+            same = (same_per_kg or (now is not None and now == before)) and freq == prev_freq
+            out["action"] = "continue" if same else "change"
+        return Read(out, others.gaps)
+    active = any(
+        o.get("status") == "active" and o.get("route") == "oral" for o in others.value or []
+    )
+    out["action"] = "stop" if stop else ("add" if active else "start")
+    return Read(out, (*unknown, *others.gaps))
 
 
 def _strength(

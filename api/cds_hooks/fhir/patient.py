@@ -42,6 +42,7 @@ class CurrentOrder:
     route: str | None
     regimen: Regimen
     since: str | None
+    until: str | None = None  # the end of its dosage's bounds, when it states one
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,9 @@ def _current(request: MedicationRequest) -> bool:
 def _current_order(request: MedicationRequest, product: Product) -> CurrentOrder:
     route = route_of(request, product).value
     regimen = regimen_of(request, product, route, product.label()).value
-    return CurrentOrder(request, route, regimen or Regimen(None, None), since(request))
+    return CurrentOrder(
+        request, route, regimen or Regimen(None, None), since(request), until(request)
+    )
 
 
 def since(request: MedicationRequest) -> str | None:
@@ -136,6 +139,20 @@ def since(request: MedicationRequest) -> str | None:
         if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value):
             return value[:10]
     return None
+
+
+def until(request: MedicationRequest) -> str | None:
+    """The last day of the order, when every dosage bounds it (the latest end)."""
+    ends = [
+        d.timing.repeat.boundsPeriod.end
+        for d in request.dosages
+        if d.timing and d.timing.repeat and d.timing.repeat.boundsPeriod
+    ]
+    if not ends or any(
+        not (isinstance(e, str) and re.match(r"\d{4}-\d{2}-\d{2}", e)) for e in ends
+    ):
+        return None
+    return max(str(e)[:10] for e in ends)
 
 
 def birth_date(patient: Patient | None) -> Read[str]:

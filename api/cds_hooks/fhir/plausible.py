@@ -30,6 +30,7 @@ HUMAN = {
     "order.time": "the order time",
     "order.date": "the order date",
     "order.previous": "the current regimen",
+    "order.concurrent": "another baclofen order",
     "order.form": "the dose form",
     "order.strength": "the product strength",
     "order.intrathecal": "the intrathecal record (dose history, scores, devices, signs)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from api.cds_hooks.order_check import Gap
+from api.cds_hooks.order_check import Gap, ReadAs
 
 T = TypeVar("T")
 
@@ -22,3 +22,8 @@ class Read(Generic[T]):
 
 def gap(text: str, field: str | None = None) -> Gap:
     return Gap(text, field)
+
+
+def read_as(text: str) -> ReadAs:
+    """How a value was read where it took a judgement: said on the alert cards."""
+    return ReadAs(text)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from api.cds_hooks.fhir.dose import Dose, amount_of, hours_of, mg_of, unit_of
 from api.cds_hooks.fhir.elements import Dosage
 from api.cds_hooks.fhir.medication import Product
-from api.cds_hooks.fhir.reading import Read, gap
+from api.cds_hooks.fhir.reading import Read, gap, read_as
 from api.cds_hooks.fhir.resources import MedicationRequest
 from api.cds_hooks.fhir.timing import as_needed, per_day
 from api.cds_hooks.order_check import MG_PER, Gap, Strength
@@ -34,7 +34,9 @@ class Regimen:
     per_day: int | None
 
     def daily_mg(self) -> float | None:
-        if self.dose is None or self.per_day is None:
+        """The daily dose in mg; None when unknown here (a dose per kg: the rules have the
+        weight)."""
+        if self.dose is None or self.per_day is None or self.dose.per_kg:
             return None
         return round(self.dose.value * MG_PER[self.dose.unit] * self.per_day, 6)
 
@@ -85,6 +87,19 @@ def _worst_case(
 ) -> Read[tuple[Dose, int | None]]:
     """The dose and doses a day to check for one instruction, given its maxima."""
     gaps: list[Gap] = []
+    if dose.per_kg:
+        # Its mg needs the weight, which only the rules apply: a maximum in mg beside it
+        # cannot be compared here.
+        if dosage.maxDosePerAdministration is not None or dosage.maxDosePerPeriod is not None:
+            gaps.append(
+                gap(
+                    "The order states a maximum beside a dose per kg of body weight: the "
+                    "maximum was not checked (the dose per kg and its schedule were)."
+                )
+            )
+        if as_needed(dosage) and freq is None:
+            gaps.append(_PRN_UNKNOWN)
+        return Read((dose, freq), tuple(gaps))
     unit = dose.unit
     per_dose = dose.mg
     dose_max = _dose_max_mg(dosage, strength, route, label)
@@ -92,7 +107,7 @@ def _worst_case(
     if dose_max.value is not None and dose_max.value > per_dose + 1e-9:
         per_dose = dose_max.value
         gaps.append(
-            gap(
+            read_as(
                 f"The order allows up to {_shown(per_dose, unit)} per dose: the dose "
                 "checks were run on that maximum."
             )
@@ -105,24 +120,25 @@ def _worst_case(
     if daily is not None and (prn or scheduled is None or daily > scheduled + 1e-9):
         count = freq or max(1, min(24, math.ceil(daily / per_dose - 1e-9)))
         gaps.append(
-            gap(
+            read_as(
                 f"The order allows up to {_shown(daily, unit)} a day (its maximum "
                 "per period): the daily-dose checks were run on that maximum."
             )
         )
         return Read((Dose(round(daily / count / MG_PER[unit], 6), unit, None), count), tuple(gaps))
     if prn and freq is None:
-        gaps.append(
-            gap(
-                "The order is taken as needed, with no schedule and no maximum per "
-                "day: how much may be taken in a day is unknown, so the daily-dose "
-                "checks could not run. State a maximum per day.",
-                "order.frequency_per_day",
-            )
-        )
+        gaps.append(_PRN_UNKNOWN)
     if per_dose != dose.mg:
         dose = Dose(round(per_dose / MG_PER[unit], 6), unit, None)
     return Read((dose, freq), tuple(gaps))
+
+
+_PRN_UNKNOWN = gap(
+    "The order is taken as needed, with no schedule and no maximum per day: how much may be "
+    "taken in a day is unknown, so the daily-dose checks could not run. State a maximum per "
+    "day.",
+    "order.frequency_per_day",
+)
 
 
 def regimen_of(
@@ -168,6 +184,16 @@ def regimen_of(
         return Read(Regimen(dose, freq), tuple(gaps))
     # Concurrent instructions (e.g. 10 mg morning, 20 mg night): one regimen of their sum.
     if any(f is None for _, f in parts):
+        return Read(Regimen(None, None), tuple(gaps))
+    if any(d.per_kg for d, _ in parts):
+        gaps.append(
+            gap(
+                "The order writes its dose per kg of body weight in several dosage "
+                "instructions: their daily dose could not be added up, so the daily-dose "
+                "checks could not run.",
+                "order.dose",
+            )
+        )
         return Read(Regimen(None, None), tuple(gaps))
     total_mg = sum(d.value * MG_PER[d.unit] * (f or 1) for d, f in parts)
     count = sum(f or 1 for _, f in parts)

@@ -38,6 +38,11 @@ class Resource(Element):
         return f"{self.resourceType}/{self.id}" if self.id else str(self.resourceType)
 
 
+class Identifier(Element):
+    system: Text = None
+    value: Text = None
+
+
 class Ingredient(Element):
     itemCodeableConcept: Opt[CodeableConcept] = None
     strength: Opt[Ratio] = None
@@ -57,6 +62,15 @@ class MedicationRequest(Resource):
     authoredOn: Text = None
     dosageInstruction: Any = None  # as sent: read through `dosages`
     priorPrescription: Opt[Reference] = None
+    # The prescription it was written in (orders signed together as one regimen share it).
+    groupIdentifier: Opt[Identifier] = None
+
+    def group(self) -> tuple[str | None, str] | None:
+        """The prescription this order belongs to, as a key; None when not stated."""
+        gid = self.groupIdentifier
+        if gid is None or not gid.value:
+            return None
+        return (gid.system, gid.value)
 
     @cached_property
     def dosages(self) -> list[Dosage]:

@@ -12,7 +12,7 @@ import re
 
 from api.cds_hooks import terminology as t
 from api.cds_hooks.fhir.elements import CodeableConcept, Dosage, TimingRepeat
-from api.cds_hooks.fhir.reading import Read, gap
+from api.cds_hooks.fhir.reading import Read, gap, read_as
 from api.cds_hooks.order_check import Gap
 
 
@@ -44,7 +44,7 @@ def _ranged(most: Read[int], least: float, written: str) -> Read[int]:
         most.value,
         (
             *most.gaps,
-            gap(
+            read_as(
                 f"The schedule is a range ({written}): the daily-dose checks were run on its most "
                 f"frequent end, {most.value} doses a day."
             ),
