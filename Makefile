@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint lock lowest bench fuzz soak review-sheet clean venv venv-dev
+.PHONY: run test lint lock lowest bench fuzz soak review-sheet pins clean venv venv-dev
 
 # Checked on every run (well under a second when up to date): a venv made by another Python or
 # whose packages do not import is rebuilt; new locks are installed.
@@ -34,6 +34,11 @@ lint: venv-dev
 # that pin each rule: var/review-sheet/.
 review-sheet: venv-dev
 	$(BIN)/python -m tests.review_sheet var/review-sheet
+
+# The scenario rows that pin each rule, as the console ships them in the package
+# (api/console/pins.json): after a change to rules/ or tests/scenarios/ (a test says when).
+pins: venv-dev
+	$(BIN)/python -m tests.review_sheet --pins api/console/pins.json
 
 # Refresh the locks from pyproject.toml (newest versions allowed; hashes for every platform's
 # wheels, Python 3.11 and 3.12). The runtime lock carries no test tool; the dev lock adds them
