@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint lock lowest bench fuzz soak review-sheet pins clean venv venv-dev
+.PHONY: run test lint lock lowest bench fuzz soak review-sheet pins screenshots clean venv venv-dev
 
 # Checked on every run (well under a second when up to date): a venv made by another Python or
 # whose packages do not import is rebuilt; new locks are installed.
@@ -39,6 +39,11 @@ review-sheet: venv-dev
 # (api/console/pins.json): after a change to rules/ or tests/scenarios/ (a test says when).
 pins: venv-dev
 	$(BIN)/python -m tests.review_sheet --pins api/console/pins.json
+
+# The console's screenshots in docs/ (README, docs/pharmacists.md), taken by its browser tests
+# from the real pages.
+screenshots: venv-dev
+	CONSOLE_SCREENSHOTS=docs/console $(BIN)/pytest -q tests/test_console_browser.py
 
 # Refresh the locks from pyproject.toml (newest versions allowed; hashes for every platform's
 # wheels, Python 3.11 and 3.12). The runtime lock carries no test tool; the dev lock adds them

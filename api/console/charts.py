@@ -25,10 +25,13 @@ def _esc(text: str) -> str:
 
 
 def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
+    """A round top for the axis whose quarters are round too (counts: 4, 8, 20, 40...)."""
+    if value <= 4:
+        return 4.0
+    if value <= 8:
+        return 8.0
     exponent = 10.0 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 2, 4, 10):
         if value <= step * exponent:
             return step * exponent
     return 10 * exponent
