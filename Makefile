@@ -61,12 +61,14 @@ lowest: venv-dev
 
 # Prints the benchmark tables (engine mix; the real server at 1, 8, 64 clients vs /healthz,
 # with and without the nginx least_conn proxy of deploy/; what refusing repeated JSON keys
-# costs; feedback items stored per second on SQLite and PostgreSQL).
+# costs; feedback items stored per second on SQLite and PostgreSQL; what the check log costs a
+# check).
 bench: venv-dev
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.parse
 	$(BIN)/python -m bench.cds_translate
 	$(BIN)/python -m bench.feedback
+	$(BIN)/python -m bench.check_log
 
 fuzz: venv-dev
 	FUZZ_EXAMPLES=2000 $(BIN)/pytest -q tests/test_fuzz_openapi.py tests/test_properties.py

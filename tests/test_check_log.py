@@ -159,7 +159,7 @@ def test_the_writer_batches_off_the_caller_and_purges_at_start(store: Store) -> 
         [check(0, datetime.now(UTC) - timedelta(days=30), ("PREGNANCY", "warning", None))]
     )
     writer = CheckLogWriter(store, retention_days=10, linger_s=0.05)
-    for n in range(500):
+    for _ in range(500):
         writer.offer(
             {
                 "event": "check",
