@@ -27,11 +27,9 @@ DAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 REASON = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cds.sqlite3'}"
-    return str(request.getfixturevalue("postgres_url"))
+@pytest.fixture
+def url(store_url: str) -> str:
+    return store_url
 
 
 @pytest.fixture
