@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint lock lowest bench fuzz soak review-sheet clean venv venv-dev
+.PHONY: run test lint lock lowest bench fuzz soak review-sheet pins screenshots clean venv venv-dev
 
 # Checked on every run (well under a second when up to date): a venv made by another Python or
 # whose packages do not import is rebuilt; new locks are installed.
@@ -35,6 +35,16 @@ lint: venv-dev
 review-sheet: venv-dev
 	$(BIN)/python -m tests.review_sheet var/review-sheet
 
+# The scenario rows that pin each rule, as the console ships them in the package
+# (api/console/pins.json): after a change to rules/ or tests/scenarios/ (a test says when).
+pins: venv-dev
+	$(BIN)/python -m tests.review_sheet --pins api/console/pins.json
+
+# The console's screenshots in docs/ (README, docs/pharmacists.md), taken by its browser tests
+# from the real pages.
+screenshots: venv-dev
+	CONSOLE_SCREENSHOTS=docs/console $(BIN)/pytest -q tests/test_console_browser.py
+
 # Refresh the locks from pyproject.toml (newest versions allowed; hashes for every platform's
 # wheels, Python 3.11 and 3.12). The runtime lock carries no test tool; the dev lock adds them
 # at the same versions.
@@ -51,12 +61,14 @@ lowest: venv-dev
 
 # Prints the benchmark tables (engine mix; the real server at 1, 8, 64 clients vs /healthz,
 # with and without the nginx least_conn proxy of deploy/; what refusing repeated JSON keys
-# costs; feedback items stored per second on SQLite and PostgreSQL).
+# costs; feedback items stored per second on SQLite and PostgreSQL; what the check log costs a
+# check).
 bench: venv-dev
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.parse
 	$(BIN)/python -m bench.cds_translate
 	$(BIN)/python -m bench.feedback
+	$(BIN)/python -m bench.check_log
 
 fuzz: venv-dev
 	FUZZ_EXAMPLES=2000 $(BIN)/pytest -q tests/test_fuzz_openapi.py tests/test_properties.py

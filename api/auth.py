@@ -17,7 +17,9 @@ constant time. A key is 256 random bits, so a fast hash is enough: no dictionary
 reaches it, and a slow password hash (argon2, scrypt) would only add ~50 ms to every call
 for nothing; a leaked configuration reveals no key.
 
-The liveness, readiness, /healthz and /metrics endpoints stay open (probes and scrapers
+The console (/console/) has its own gate (api/console/session.py): a browser signs in once
+with the same credentials and gets a session cookie. The liveness, readiness, /healthz and
+/metrics endpoints stay open (probes and scrapers
 reach them on the instance, not through the proxy). CORS preflight is answered before this
 gate (browsers send no credentials on it). A refusal is 401 with `WWW-Authenticate: Bearer`
 and no reason (the reason is logged, never the credential); when the replay memory cannot
@@ -104,26 +106,39 @@ class Authenticate:
         await self.app(scope, receive, send)
 
     async def _principal(self, app: Any, settings: CdsSettings, scope: Scope) -> Principal:
-        token = _bearer(scope)
-        if token.startswith(KEY_PREFIX):
-            if _jwt_only(scope):
-                raise Unauthorized("a system key on a CDS Hooks service call (JWT only)")
-            for key in settings.system_keys:
-                if key.matches(token):
-                    return Principal("system-key", key.name)
-            raise Unauthorized("unknown system key")
-        if not settings.jwt_issuers:
-            raise Unauthorized("a JWT, but no issuer is trusted")
-        verifier: JwtVerifier | None = getattr(app.state, "jwt_verifier", None)
-        if (
-            verifier is None
-            or verifier.settings is not settings
-            or verifier.store is not app.state.store
-        ):
-            verifier = app.state.jwt_verifier = JwtVerifier(settings, app.state.store)
         audience = f"{settings.public_base_url}{scope.get('path', '')}"
-        claims = await verifier.verify(token, audience)
-        return Principal("jwt", str(claims["iss"]))
+        return await verify(app, settings, _bearer(scope), audience, jwt_only=_jwt_only(scope))
+
+
+async def verify(
+    app: Any, settings: CdsSettings, token: str, audience: str, *, jwt_only: bool = False
+) -> Principal:
+    """The caller a credential names: a system key (unless `jwt_only`), or a JWT of a trusted
+    issuer for `audience` (its jti is used up). Raises Unauthorized. The API gate and the
+    console's sign-in (api/console/session.py) both call this."""
+    if token.startswith(KEY_PREFIX):
+        if jwt_only:
+            raise Unauthorized("a system key on a CDS Hooks service call (JWT only)")
+        for key in settings.system_keys:
+            if key.matches(token):
+                return Principal("system-key", key.name)
+        raise Unauthorized("unknown system key")
+    if not settings.jwt_issuers:
+        raise Unauthorized("a JWT, but no issuer is trusted")
+    verifier: JwtVerifier | None = getattr(app.state, "jwt_verifier", None)
+    if (
+        verifier is None
+        or verifier.settings is not settings
+        or verifier.store is not app.state.store
+    ):
+        verifier = app.state.jwt_verifier = JwtVerifier(settings, app.state.store)
+    claims = await verifier.verify(token, audience)
+    return Principal("jwt", str(claims["iss"]))
+
+
+def bearer(scope: Scope) -> str:
+    """The bearer credential of a request; raises Unauthorized."""
+    return _bearer(scope)
 
 
 def _bearer(scope: Scope) -> str:

@@ -1,6 +1,7 @@
 """Command line: `baclofen-cds check case.json`, `baclofen-cds rules`, `baclofen-cds serve`,
 `baclofen-cds migrate` (the store's schema, as every start does), `baclofen-cds system-key
-NAME` (a new key for a system-to-system caller).
+NAME` (a new key for a system-to-system caller), `baclofen-cds console-secret` (a new secret
+for the console's session cookies).
 
 Exit status of `check`: 0 no alerts, 1 warnings or info only, 2 at least one critical alert,
 3 invalid input, 4 the check could not be completed. Like other Unix tools, a closed pipe
@@ -206,6 +207,7 @@ def _main(argv: list[str] | None) -> int:
     sub.add_parser("migrate", help="bring the store (CDS_DATABASE_URL) to the current schema")
     key = sub.add_parser("system-key", help="make a key for a system-to-system caller")
     key.add_argument("name", help="who the key is for (letters, digits, . _ -)")
+    sub.add_parser("console-secret", help="make a CDS_CONSOLE_SECRET (signs console sessions)")
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args.case, args.json, args.explain)
@@ -215,6 +217,11 @@ def _main(argv: list[str] | None) -> int:
         return _migrate()
     if args.command == "system-key":
         return _system_key(args.name)
+    if args.command == "console-secret":
+        import secrets
+
+        print(f"CDS_CONSOLE_SECRET={secrets.token_urlsafe(48)}")
+        return 0
     return _serve(args.host, args.port, args.workers)
 
 

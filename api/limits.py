@@ -3,7 +3,8 @@
 Both APIs take JSON only: a POST whose Content-Type is not application/json or
 application/fhir+json (a charset=utf-8 parameter allowed) is refused with 415 before its
 body is read, so that no form or text/plain request (which a browser sends cross-origin
-without asking) reaches a route.
+without asking) reaches a route. The console's HTML forms (/console/, urlencoded) are the
+one exception; they change nothing and the console checks where they come from.
 
 A single request must not be able to tie up a worker: the engine holds one process-wide lock,
 so a worker busy parsing megabytes delays every clinician behind it. Bodies above 1 MiB are
@@ -84,8 +85,9 @@ class RequestLimits:
         if declared is not None and declared > self.max_body:
             await self._too_large(scope, send)
             return
-        media = json_media_problem(_header(scope, b"content-type"))
-        if media:
+        content_type = _header(scope, b"content-type")
+        media = json_media_problem(content_type)
+        if media and not _console_form(scope, content_type):
             await self._unsupported(scope, send, media)
             return
         chunks: list[bytes] = []
@@ -160,6 +162,16 @@ class RequestLimits:
             await _respond(send, 400, _outcome("structure", f"body: {problem}"))
         else:
             await _respond(send, 422, _native("invalid_request", f"body: {problem}", problem))
+
+
+def _console_form(scope: Scope, content_type: bytes | None) -> bool:
+    """The console's own forms (sign-in, try a case): HTML forms post urlencoded. They change
+    nothing (a try-out stores nothing) and api/console checks their origin."""
+    return (
+        str(scope.get("path", "")).startswith("/console/")
+        and (content_type or b"").split(b";")[0].strip().lower()
+        == b"application/x-www-form-urlencoded"
+    )
 
 
 def _is_cds(scope: Scope) -> bool:

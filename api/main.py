@@ -14,9 +14,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api import auth, errors, health, limits, metrics, observability, safety_checks, worker
+from api import auth, console, errors, health, limits, metrics, observability, safety_checks, worker
 from api.cds_hooks import routes as cds_hooks
 from api.cds_hooks.settings import CdsSettings
+from api.check_log import CheckLogWriter
 from api.store import open_store
 from rules.checker import Checker
 from rules.release import RULESET_VERSION
@@ -33,6 +34,12 @@ def create_app(checker: Checker | None = None, cds_settings: CdsSettings | None 
         # Migrated (under a lock) and integrity-checked once per worker; a store that cannot
         # be opened fails readiness and refuses writes, but checks are still answered.
         app.state.store = open_store(settings.database_url, pool_size=settings.db_pool_size)
+        # The check log of the console's analytics, written off the event loop (0 days: none).
+        app.state.check_log = (
+            CheckLogWriter(app.state.store, settings.check_log_retention_days)
+            if settings.check_log_retention_days
+            else None
+        )
         limits.limit_threads()  # one thread by default: the engine runs one check at a time
         worker.freeze_startup_heap()  # no full-heap GC pause in the middle of a check
         metrics.WORKERS_READY.set(1)
@@ -40,6 +47,8 @@ def create_app(checker: Checker | None = None, cds_settings: CdsSettings | None 
             yield
         finally:
             metrics.WORKERS_READY.set(0)
+            if app.state.check_log is not None:
+                app.state.check_log.close()  # what is queued is written first
             app.state.store.close()
 
     app = FastAPIOffline(
@@ -58,6 +67,7 @@ def create_app(checker: Checker | None = None, cds_settings: CdsSettings | None 
     app.include_router(health.router)
     app.include_router(metrics.router)
     cds_hooks.install(app, cds_settings)  # CDS Hooks router, its errors, settings, CORS
+    console.install(app)  # /console/: catalogue, try a case, override analytics
     app.add_middleware(observability.CheckLog)  # outermost: logs what the client got
     return app
 

@@ -55,6 +55,12 @@ FEEDBACK = Counter(
     "(`unknown` when the card was not issued by the worker that stored it).",
     ["outcome", "code"],
 )
+CHECK_LOG_DROPPED = Counter(
+    "baclofen_check_log_dropped_total",
+    "Checks left out of the check log (the console's analytics), by why: its queue was full "
+    "or the store refused the batch. The checks themselves were answered.",
+    ["reason"],
+)
 WORKERS_READY = Gauge(
     "baclofen_workers_ready",
     "Worker processes whose engine is built and serving.",

@@ -6,7 +6,8 @@ codes and how long it took. It never carries request content: no names, dates, d
 free-text conditions or medications, and no error message, which may quote the input; for a
 refused request only the names of the offending fields. The line is built from the response
 the clinician got, so it cannot disagree with it; the same fields feed the Prometheus
-counters (api/metrics.py).
+counters (api/metrics.py) and the check log of the console's analytics (api/check_log.py:
+codes, severities, card uuids, outcome, time; nothing else).
 
 `LOG_LEVEL` (default INFO) sets the level of every logger: ours, gunicorn's error and access
 logs and uvicorn's (api/gunicorn.conf.py passes `gunicorn_logconfig`). Check lines are INFO,
@@ -156,7 +157,9 @@ def check_record(endpoint: str, status: int, body: bytes, request: bytes) -> dic
         record["check_id"] = data.get("check_id")
         if status == 200:
             record["outcome"] = data.get("outcome")
-            record["codes"] = [a.get("code") for a in data.get("alerts", []) if isinstance(a, dict)]
+            alerts = [a for a in data.get("alerts", []) if isinstance(a, dict)]
+            record["codes"] = [a.get("code") for a in alerts]
+            record["severities"] = [a.get("severity") for a in alerts]
     else:
         found = _HOOK_INSTANCE.search(request)
         record["check_id"] = found.group(1).decode() if found else None
@@ -167,6 +170,7 @@ def check_record(endpoint: str, status: int, body: bytes, request: bytes) -> dic
             ]
             # Feedback names cards by uuid only: the uuids here tie it back to alert codes.
             record["card_uuids"] = [c.get("uuid") for c in cards]
+            record["severities"] = [c.get("indicator") for c in cards]
             indicators = {c.get("indicator") for c in cards}
             record["outcome"] = next(
                 (s for s in ("critical", "warning", "info") if s in indicators), "no_alerts"
@@ -247,6 +251,11 @@ class CheckLog:
                 }
             seconds = time.perf_counter() - started
             metrics.record_check(record, seconds)
+            # The check log of the console's analytics: queued here, written in batches by a
+            # thread (api/check_log.py), never on the event loop.
+            writer = getattr(getattr(scope.get("app"), "state", None), "check_log", None)
+            if writer is not None:
+                writer.offer(record)
             if log.isEnabledFor(logging.INFO):
                 record["duration_ms"] = round(seconds * 1000, 3)
                 log.info("check", extra=record)

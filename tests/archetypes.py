@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from api.console.pins import merge
+
 ORDER_DATE = "2026-11-22"
 
 ARCHETYPES: dict[str, dict[str, Any]] = {
@@ -93,19 +95,6 @@ ARCHETYPES: dict[str, dict[str, Any]] = {
         },
     },
 }
-
-
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge `override` into a copy of `base`; a None value deletes the key."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def build(

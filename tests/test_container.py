@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.server import ROOT, Server, free_port, stop, wait_ready
@@ -168,6 +169,14 @@ def test_the_container_install_rebuilds_a_wrong_venv_and_serves_without_test_too
                 [str(python), "-m", "api.probe", "/readyz"], env=env, cwd=tmp_path, check=False
             )
             assert probe.returncode == 0
+            # The console works from the installed package: templates, styles and the pins
+            # of the scenario tables (which live with the tests) ship in it.
+            base = f"http://127.0.0.1:{port}/console"
+            rule = httpx.get(f"{base}/rules/oral_dose.tablet_below_33_kg", timeout=10)
+            assert rule.status_code == 200 and "tablet:child-32.9-kg-tablet" in rule.text
+            assert httpx.get(f"{base}/static/console.css", timeout=10).status_code == 200
+            example = httpx.get(f"{base}/try?example=cds-hooks", timeout=10)
+            assert example.status_code == 200 and "order-sign" in example.text
         finally:
             stop(proc)  # type: ignore[arg-type]
     probe = subprocess.run(

@@ -134,6 +134,7 @@ def test_check_log_lines_carry_no_patient_data(server: Server) -> None:
             "check_id",
             "outcome",
             "codes",
+            "severities",
             "card_uuids",
             "error",
             "fields",

@@ -38,11 +38,9 @@ def record(n: int, **changes: object) -> FeedbackRecord:
     return dataclasses.replace(RECORD, card=f"card-{n}", raw=f'{{"card":"card-{n}"}}', **changes)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cds.sqlite3'}"
-    return str(request.getfixturevalue("postgres_url"))
+@pytest.fixture
+def url(store_url: str) -> str:
+    return store_url
 
 
 @pytest.fixture

@@ -34,12 +34,12 @@ from api.cds_hooks.models import (
     OrderSelectContext,
     Service,
 )
+from api.cds_hooks.order_check import OrderCheck
 from api.cds_hooks.settings import CdsSettings, cors_options, load_or_explain
-from api.deps import get_checker
 from api.errors import NOT_COMPLETED, clean_message
 from api.store import FeedbackConflict, Store, StoreError
 from engine import EngineError
-from rules.checker import Checker
+from rules.checker import Checker, CheckResult
 
 log = logging.getLogger("api.cds_hooks")
 
@@ -241,7 +241,23 @@ async def discovery(request: Request) -> Discovery:
 async def call_service(service_id: str, request: Request) -> JSONResponse:
     """Evaluate every baclofen order (order-sign) or the selected ones (order-select)."""
     service = _service(service_id)
-    hook = _parse(HookRequest, await _json(request))
+    body = await _json(request)
+    checker = getattr(request.app.state, "checker", None)  # None: answered 503 after parsing
+    response = await answer(checker, service, body, _settings(request), _client(request))
+    return JSONResponse(response.model_dump(exclude_none=True))
+
+
+async def answer(
+    checker: Checker | None,
+    service: Service,
+    body: dict[str, Any],
+    settings: CdsSettings,
+    client: str | None,
+    explain: list[tuple[OrderCheck, CheckResult]] | None = None,
+) -> CdsResponse:
+    """The cards for one hook request: the service call itself, and the console's try-out
+    (which hands in `explain` to get each order's check and result, for its trace)."""
+    hook = _parse(HookRequest, body)
     if hook.hook != service.hook:
         raise CdsHooksError(
             400,
@@ -255,14 +271,12 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
         selected = fhir.selections(ctx)
     except fhir.SelectionError as exc:
         raise CdsHooksError(400, "invalid", str(exc), expression=["context.selections"]) from None
-    try:
-        checker = await get_checker(request)
-    except EngineError as exc:
-        log.error("hook %s: check not completed: %s", hook.hookInstance, exc)
-        raise CdsHooksError(503, "exception", NOT_COMPLETED) from None
+    if checker is None:  # the lifespan never ran or the engine was torn down: fail loudly
+        log.error("hook %s: check not completed: no engine in this worker", hook.hookInstance)
+        raise CdsHooksError(503, "exception", NOT_COMPLETED)
     try:
         translator = fhir.Translator(ctx, selected)
-        prefetched = await _gather(hook, ctx, translator, _settings(request), _client(request))
+        prefetched = await _gather(hook, ctx, translator, settings, client)
     except Exception:
         log.exception("hook %s: gathering the data failed unexpectedly", hook.hookInstance)
         raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
@@ -273,15 +287,15 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
             ", ".join(prefetched.fetched),
         )
     # On the event loop, like the native checks: the engine serialises checks per process.
-    response = _evaluate(
+    return _evaluate(
         checker,
         hook.hookInstance,
         translator,
         prefetched,
         service.hook,
-        _settings(request).public_base_url,
+        settings.public_base_url,
+        explain,
     )
-    return JSONResponse(response.model_dump(exclude_none=True))
 
 
 async def _gather(
@@ -318,6 +332,7 @@ def _evaluate(
     prefetched: prefetch.Prefetched,
     hook: str,
     base_url: str | None = None,
+    explain: list[tuple[OrderCheck, CheckResult]] | None = None,
 ) -> CdsResponse:
     """Blocking (the engine is C, ~0.5 ms per order). One check per order, each in its own
     engine state. Cards link to the published catalogue on `base_url`, the configured public
@@ -341,6 +356,8 @@ def _evaluate(
                 out += [c for c in [cards.gap_card(check, [], base_url=base_url)] if c]
                 continue
             result = checker.run(check.case, check_id=f"{hook_instance}.{n}")
+            if explain is not None:
+                explain.append((check, result))
             out += cards.cards_for(check, result, hook=hook, base_url=base_url)
         if translation.unidentified:
             out.append(cards.unidentified_card(translation.unidentified, base_url))

@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -57,6 +58,8 @@ REPLACED = {
     "CDS_JTI_DB": "CDS_DATABASE_URL",
 }
 STORE_FILE = "cds.sqlite3"
+MIN_SECRET = 32
+SECRET_SETTINGS = frozenset({"CDS_CONSOLE_SECRET"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -204,6 +207,16 @@ class CdsSettings(BaseSettings):
     # sqlite:///<absolute path> (one machine) or postgresql://... (shared by many).
     database_url: str = Field(default_factory=default_database_url)
     db_pool_size: int = Field(4, ge=1, le=64)
+    # The check log of the console's analytics (alert codes, outcome, time; no patient data):
+    # entries older than this are purged; 0 keeps no check log at all.
+    check_log_retention_days: int = Field(400, ge=0, le=3660)
+
+    # ---- the pharmacist console (/console/) ------------------------------------------------
+    # Signs the console's session cookie (CDS_AUTH=required): 32 characters or more, the same
+    # on every worker and instance (`baclofen-cds console-secret` makes one). Unset: the
+    # console's sign-in is off; its pages still take a bearer credential.
+    console_secret: SecretStr | None = None
+    console_session_hours: float = Field(8.0, gt=0, le=24 * 7)
 
     # Tests hand in an httpx transport (no network); production resolves and pins addresses
     # itself (api/outbound.py).
@@ -263,6 +276,15 @@ class CdsSettings(BaseSettings):
             path_of(value)
         elif not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be sqlite:///<absolute path> or postgresql://...")
+        return value
+
+    @field_validator("console_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_SECRET:
+            raise ValueError(
+                f"at least {MIN_SECRET} characters (`baclofen-cds console-secret` makes one)"
+            )
         return value
 
     @field_validator("fhir_private_networks")
@@ -433,7 +455,10 @@ def problems(exc: ValidationError | ValueError) -> list[str]:
             name = "HOST"
         message = str(error["msg"]).removeprefix("Value error, ")
         value = error.get("input")
-        shown = f"={value!r}" if isinstance(value, str | int | float) and name else ""
+        secret = name in SECRET_SETTINGS  # never echoed, not even when it is refused
+        shown = (
+            f"={value!r}" if isinstance(value, str | int | float) and name and not secret else ""
+        )
         out.append(f"{name}{shown}: {message}" if name else message)
     return out
 

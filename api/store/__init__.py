@@ -1,5 +1,6 @@
-"""The service's durable state: CDS Hooks feedback and the JWT replay memory (`jti`), in one
-database named by CDS_DATABASE_URL.
+"""The service's durable state: CDS Hooks feedback, the JWT replay memory (`jti`) and the check
+log (what every check answered, for the console's override analytics), in one database named
+by CDS_DATABASE_URL.
 
 - `sqlite:///<absolute path>`: the embedded default (`make run`, one machine): one file that
   the worker processes of one instance share (WAL; a write is fsynced before it is
@@ -9,8 +10,8 @@ database named by CDS_DATABASE_URL.
 
 Both hold the same tables, created and upgraded by versioned alembic migrations
 (api/store/migrations/, run at start-up under a lock, so that instances starting together
-migrate once). A later feature adds its tables by adding a migration (`checks`, for the check
-log, would be 0002) and its methods here, beside the two implementations.
+migrate once). A later feature adds its tables by adding a migration (0002 added the check
+log) and its methods here, beside the two implementations.
 
 The repository's promises, tested against both backends (tests/test_store.py):
 - feedback is append-only and idempotent: (card, outcome, outcome timestamp) is stored once,
@@ -20,7 +21,10 @@ The repository's promises, tested against both backends (tests/test_store.py):
 - a store found damaged (SQLite's quick_check at start-up or in readiness; its file replaced
   or removed under the running service) refuses writes until it is repaired and restarted;
 - a `jti` is accepted once per issuer across every process sharing the database, until its
-  token would have expired.
+  token would have expired;
+- the check log holds no patient data (alert codes, severities, card uuids, outcome, time,
+  API, ruleset version), is written in batches off the event loop (api/check_log.py) and is
+  purged after its retention.
 """
 
 from __future__ import annotations
@@ -68,6 +72,40 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+@dataclass(frozen=True)
+class CheckEntry:
+    """One check as the check log keeps it: what the clinician was shown, never what was
+    sent. `alerts` holds (code, severity, card uuid or None for a native alert)."""
+
+    id: str
+    checked_at: datetime
+    endpoint: str
+    outcome: str
+    status: int | None
+    ruleset_version: str
+    alerts: tuple[tuple[str, str, str | None], ...]
+
+
+@dataclass(frozen=True)
+class CheckCounts:
+    """The check log and feedback of a date range, counted per UTC day (YYYY-MM-DD), for
+    analytics: every row ends with its count.
+
+    - `checks`: (day, endpoint, outcome, n)
+    - `shown`: (day, code, severity, n alerts and cards, n of them CDS Hooks cards)
+    - `outcomes`: (day shown, code, severity, outcome, reason system, code, display, n): the
+      latest feedback on each card shown in the range
+    - `unmatched`: (day of the feedback, outcome, reason system, code, display, n): feedback
+      in the range on cards the check log does not hold (older than its retention, or
+      answered before the check log existed)
+    """
+
+    checks: list[tuple[str, str, str, int]]
+    shown: list[tuple[str, str, str, int, int]]
+    outcomes: list[tuple[str, str, str, str, str | None, str | None, str | None, int]]
+    unmatched: list[tuple[str, str, str | None, str | None, str | None, int]]
+
+
 class Store(Protocol):
     url_for_logs: str
 
@@ -89,6 +127,18 @@ class Store(Protocol):
     def first_use(self, iss: str, jti: str, until: float) -> bool:
         """Record (iss, jti) until `until` (epoch seconds) and say whether this is its first
         use."""
+        ...
+
+    def append_checks(self, entries: Sequence[CheckEntry]) -> None:
+        """Write checks to the check log, in one transaction."""
+        ...
+
+    def purge_checks(self, before: datetime) -> int:
+        """Delete the check log's entries older than `before`; how many checks went."""
+        ...
+
+    def check_counts(self, start: datetime, end: datetime) -> CheckCounts:
+        """The check log and feedback from `start` (inclusive) to `end` (exclusive)."""
         ...
 
     def health(self, thorough: bool) -> str:

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.store import (
+    CheckCounts,
+    CheckEntry,
     FeedbackConflict,
     FeedbackRecord,
     StoreError,
@@ -26,6 +28,7 @@ from api.store import (
     settled,
     utc_iso,
 )
+from api.store import checks as check_sql
 from api.store.batching import BatchedFeedback, GroupCommit, Outcome
 from api.store.migrate import head, upgrade
 
@@ -36,6 +39,10 @@ COLUMNS = (
     "reason_code, reason_display, user_comment, outcome_timestamp, client, raw"
 )
 TRIGGERS = {"feedback_no_update", "feedback_no_delete", "feedback_no_truncate"}
+TABLES = {"feedback", "jti", "check_log", "check_alerts"}
+DIALECT = check_sql.Dialect(
+    "%s", lambda column: f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')", lambda t: t
+)
 
 
 class PostgresStore(BatchedFeedback):
@@ -141,6 +148,50 @@ class PostgresStore(BatchedFeedback):
                 row[name] = utc_iso(row[name])
         return rows
 
+    # ---- check log ----------------------------------------------------------------------
+
+    def append_checks(self, entries: Sequence[CheckEntry]) -> None:
+        if not entries:
+            return
+        checks, alerts = check_sql.check_rows(entries, DIALECT.moment)
+        self._write(
+            [(check_sql.insert_checks(DIALECT), checks), (check_sql.insert_alerts(DIALECT), alerts)]
+        )
+
+    def purge_checks(self, before: datetime) -> int:
+        statements = check_sql.purge(DIALECT)
+        return self._write([(statements[0], [(before,)]), (statements[1], [(before,)])])
+
+    def _write(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> int:
+        """Statements (each run over its rows) in one transaction; the rows the last
+        changed."""
+        changed = 0
+        try:
+            with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                for sql, rows in statements:
+                    if rows:
+                        cursor.executemany(sql, rows)
+                        changed = cursor.rowcount
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"{type(exc).__name__}: {_first_line(exc)}") from None
+        return changed
+
+    def check_counts(self, start: datetime, end: datetime) -> CheckCounts:
+        try:
+            with self._connection() as conn:
+                found = {
+                    name: [tuple(row) for row in conn.execute(sql, (start, end)).fetchall()]
+                    for name, sql in check_sql.counts(DIALECT).items()
+                }
+                conn.commit()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"{type(exc).__name__}: {_first_line(exc)}") from None
+        return CheckCounts(**found)
+
     # ---- jti ----------------------------------------------------------------------------
 
     def first_use(self, iss: str, jti: str, until: float) -> bool:
@@ -188,7 +239,7 @@ class PostgresStore(BatchedFeedback):
                     if "feedback" in tables
                     else set()
                 )
-                missing = sorted(({"feedback", "jti"} - tables) | (TRIGGERS - triggers))
+                missing = sorted((TABLES - tables) | (TRIGGERS - triggers))
                 if missing:
                     conn.rollback()
                     return f"not intact: missing {', '.join(missing)}"

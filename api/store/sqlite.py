@@ -23,6 +23,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from api.store import (
+    CheckCounts,
+    CheckEntry,
     FeedbackConflict,
     FeedbackRecord,
     StoreError,
@@ -30,10 +32,13 @@ from api.store import (
     settled,
     utc_iso,
 )
+from api.store import checks as check_sql
 from api.store.batching import BatchedFeedback, GroupCommit, Outcome
 from api.store.migrate import head, upgrade
 
 TRIGGERS = {"feedback_no_update", "feedback_no_delete"}
+TABLES = {"feedback", "jti", "check_log", "check_alerts"}
+DIALECT = check_sql.Dialect("?", lambda column: f"substr({column}, 1, 10)", utc_iso)
 PURGE_EVERY_S = 60.0
 COLUMNS = (
     "received_at, service_id, card, outcome, accepted_suggestions, reason_system, "
@@ -206,6 +211,54 @@ class SqliteStore(BatchedFeedback):
             except sqlite3.DatabaseError as exc:
                 raise self._failed(exc) from None
 
+    # ---- check log ----------------------------------------------------------------------
+
+    def append_checks(self, entries: Sequence[CheckEntry]) -> None:
+        if not entries:
+            return
+        checks, alerts = check_sql.check_rows(entries, utc_iso)
+        self._write(
+            [(check_sql.insert_checks(DIALECT), checks), (check_sql.insert_alerts(DIALECT), alerts)]
+        )
+
+    def purge_checks(self, before: datetime) -> int:
+        statements = check_sql.purge(DIALECT)
+        moment = [(utc_iso(before),)]
+        return self._write([(statements[0], moment), (statements[1], moment)])
+
+    def _write(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> int:
+        """Statements (each run over its rows) in one transaction; the rows the last
+        changed."""
+        changed = 0
+        with self._lock, self._writer():
+            conn = self._usable()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, rows in statements:
+                        if rows:
+                            changed = conn.executemany(sql, rows).rowcount
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                raise self._failed(exc) from None
+        return changed
+
+    def check_counts(self, start: datetime, end: datetime) -> CheckCounts:
+        args = (utc_iso(start), utc_iso(end))
+        with self._lock:
+            conn = self._usable()
+            try:
+                found = {
+                    name: [tuple(row) for row in conn.execute(sql, args)]
+                    for name, sql in check_sql.counts(DIALECT).items()
+                }
+            except sqlite3.DatabaseError as exc:
+                raise self._failed(exc) from None
+        return CheckCounts(**found)
+
     # ---- jti ----------------------------------------------------------------------------
 
     def first_use(self, iss: str, jti: str, until: float) -> bool:
@@ -242,7 +295,7 @@ class SqliteStore(BatchedFeedback):
                         "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
                     )
                 }
-                missing = sorted(({"feedback", "jti"} | TRIGGERS) - names)
+                missing = sorted((TABLES | TRIGGERS) - names)
                 if missing:
                     return f"not intact: missing {', '.join(missing)}"
                 (revision,) = conn.execute(

@@ -1,0 +1,135 @@
+"""`make bench`, check log: what writing every check to the check log (the console's override
+analytics; api/check_log.py) costs a check, through the real server (`make run`'s gunicorn,
+WORKERS workers, the embedded SQLite store), with the check log on (the default) and off
+(CDS_CHECK_LOG_RETENTION_DAYS=0), in alternating rounds so that a loaded machine disturbs
+both alike; and the cost of queueing one entry on the event loop, in process.
+
+Every response is checked against its expected alert codes, and after the rounds with the
+log on, the log must hold exactly the checks answered: a log that drops entries is a
+failure, not a figure.
+
+    python -m bench.check_log [--seconds 5] [--workers N] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from api.settings import available_cpus
+from bench import loadgen
+from bench.run import _check_request
+from bench.server import running
+
+CLIENTS = (1, 8)
+
+
+def offer_cost(n: int = 20_000) -> float:
+    """Microseconds the event loop spends handing one check's record to the writer."""
+    from api.check_log import CheckLogWriter
+    from api.store import open_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(f"sqlite:///{tmp}/cds.sqlite3")
+        writer = CheckLogWriter(store, retention_days=400)
+        record: dict[str, Any] = {
+            "event": "check",
+            "endpoint": "cds-hooks",
+            "status": 200,
+            "outcome": "critical",
+            "codes": ["TABLET_BELOW_33_KG", "MISSING_DATA"],
+            "severities": ["critical", "warning"],
+            "card_uuids": ["3f1c0a4e-0000-4000-8000-000000000001", "3f1c0a4e-0000-4000-8000-2"],
+        }
+        started = time.perf_counter()
+        for _ in range(n):
+            writer.offer(record)
+        seconds = time.perf_counter() - started
+        writer.flush(60)
+        writer.close()
+        store.close()
+    return seconds / n * 1e6
+
+
+def _logged(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM check_log").fetchone()[0])
+
+
+def measure(log_on: bool, workers: int, seconds: float) -> tuple[list[dict[str, Any]], str]:
+    """The rows of one round, and what is wrong with the log (empty when nothing)."""
+    env = {} if log_on else {"CDS_CHECK_LOG_RETENTION_DAYS": "0"}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "cds.sqlite3"
+        env["CDS_DATABASE_URL"] = f"sqlite:///{db}"
+        answered = in_flight = 0
+        with running(workers, log_dir=Path(tmp), log_level="WARNING", extra_env=env) as srv:
+            warm = loadgen.run(srv.host, srv.port, _check_request, 8, total=300 * workers)
+            answered += warm.statuses.get(200, 0)
+            for clients in CLIENTS:
+                res = loadgen.run(srv.host, srv.port, _check_request, clients, seconds=seconds)
+                answered += res.statuses.get(200, 0)
+                in_flight += clients  # sent as the clock ran out, answered, not recorded
+                rows.append(
+                    {
+                        "log": "on" if log_on else "off",
+                        "clients": clients,
+                        "rate": res.rate,
+                        "p50": res.percentile(50),
+                        "p99": res.percentile(99),
+                        "failures": res.failures,
+                    }
+                )
+        # The workers write what is queued before they exit (SIGTERM).
+        logged = _logged(db)
+    if not log_on:
+        return rows, "" if logged == 0 else f"{logged} checks logged with the log off"
+    if not answered <= logged <= answered + in_flight:
+        return rows, f"{answered} checks answered, {logged} in the check log"
+    return rows, ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=available_cpus())
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args(argv)
+    print(f"Check log: native checks through the server, {args.workers} worker(s)\n")
+    print(f"queueing one entry on the event loop: {offer_cost():.2f} µs\n")
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    failures = 0
+    problems = []
+    for _ in range(args.rounds):
+        for log_on in (True, False):
+            rows, problem = measure(log_on, args.workers, args.seconds)
+            if problem:
+                problems.append(problem)
+            for row in rows:
+                results.setdefault((row["log"], row["clients"]), []).append(row)
+                failures += row["failures"]
+    print("| check log | clients | checks/s | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for (log, clients), rows in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        print(
+            f"| {log} | {clients} | {statistics.median(r['rate'] for r in rows):,.0f} | "
+            f"{statistics.median(r['p50'] for r in rows):.2f} | "
+            f"{statistics.median(r['p99'] for r in rows):.2f} |"
+        )
+    print("\n(medians of the rounds; figures from a shared machine need a quiet re-run)")
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    if failures:
+        print(f"FAILED: {failures} responses with the wrong alerts")
+    return 1 if failures or problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The check log (api/check_log.py, api/store/checks.py) on both backends, SQLite and a real
+PostgreSQL, as tests/test_store.py tests the store: what it keeps (codes, severities, card
+uuids, outcome, time, API; nothing of the request), how the analytics count it with the
+feedback (the latest outcome per card, feedback on unknown cards apart), the purge after
+its retention, and that the per-check log line feeds it off the event loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.check_log import CheckLogWriter, entry_of
+from api.console import analytics
+from api.store import CheckEntry, FeedbackRecord, Store, open_store
+from api.store.migrate import current, head
+from rules.checker import Checker
+from tests.cds_hooks.conftest import settings
+
+DAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
+REASON = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
+
+
+@pytest.fixture
+def url(store_url: str) -> str:
+    return store_url
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[Store]:
+    opened = open_store(url)
+    yield opened
+    opened.close()
+
+
+def check(n: int, when: datetime, *alerts: tuple[str, str, str | None]) -> CheckEntry:
+    outcome = alerts[0][1] if alerts else "no_alerts"
+    return CheckEntry(f"c{n}", when, "cds-hooks", outcome, 200, "2.1.0+test", tuple(alerts))
+
+
+def feedback(card: str, outcome: str, when: datetime, reason: str | None = None) -> FeedbackRecord:
+    return FeedbackRecord(
+        service_id="baclofen-order-sign",
+        card=card,
+        outcome=outcome,
+        outcome_timestamp=when,
+        accepted_suggestions=None,
+        reason_system=REASON if reason else None,
+        reason_code=reason,
+        reason_display=reason.replace("-", " ") if reason else None,
+        user_comment="free text that is never shown",
+        client=None,
+        raw=json.dumps([card, outcome, when.isoformat(), reason]),
+    )
+
+
+def test_the_schema_has_the_check_log(store: Store, url: str) -> None:
+    assert current(url) == head() == "0002"
+    assert store.health(thorough=True) == "ok"
+
+
+def seed(store: Store) -> None:
+    """Two weeks: 4 TABLET_BELOW_33_KG cards (2 overridden, 1 accepted, 1 without feedback),
+    one overridden and then accepted (the latest counts), a native alert, a check without
+    alerts, and feedback on a card the check log never saw."""
+    week2 = DAY + timedelta(days=7)
+    store.append_checks(
+        [
+            check(1, DAY, ("TABLET_BELOW_33_KG", "critical", "k1")),
+            check(
+                2, DAY, ("TABLET_BELOW_33_KG", "critical", "k2"), ("MISSING_DATA", "warning", "k3")
+            ),
+            check(3, week2, ("TABLET_BELOW_33_KG", "critical", "k4")),
+            check(4, week2, ("TABLET_BELOW_33_KG", "critical", "k5")),
+            dataclasses.replace(
+                check(5, week2, ("DAILY_DOSE_ABOVE_MAXIMUM", "critical", None)), endpoint="native"
+            ),
+            check(6, week2),
+        ]
+    )
+    store.append_feedback(
+        [
+            feedback("k1", "overridden", DAY + timedelta(minutes=1), "risk-benefit-ratio"),
+            feedback("k2", "overridden", DAY + timedelta(minutes=1), "expert-contradicts"),
+            feedback("k2", "accepted", DAY + timedelta(minutes=5)),  # the latest: accepted
+            feedback("k4", "overridden", week2 + timedelta(minutes=1), "risk-benefit-ratio"),
+            feedback("k5", "accepted", week2 + timedelta(minutes=1)),
+            feedback("unknown-card", "overridden", week2, "limited-time"),
+        ]
+    )
+
+
+def test_counts_per_code_week_and_reason(store: Store) -> None:
+    seed(store)
+    start, end = date(2026, 11, 23), date(2026, 12, 6)
+    rep = analytics.report(store.check_counts(*analytics.bounds(start, end)), start, end)
+    rows = {(r.code, r.severity): r for r in rep.rows}
+    tablet = rows[("TABLET_BELOW_33_KG", "critical")]
+    assert (tablet.shown, tablet.cards, tablet.accepted, tablet.overridden) == (4, 4, 2, 2)
+    assert tablet.override_rate == 0.5 and tablet.no_feedback == 0
+    native = rows[("DAILY_DOSE_ABOVE_MAXIMUM", "critical")]
+    assert (native.shown, native.cards, native.override_rate) == (1, 0, None)
+    assert rows[("MISSING_DATA", "warning")].no_feedback == 1
+    assert rep.checks == {"critical": 5, "no_alerts": 1}
+    assert [(w.start, w.shown, w.accepted, w.overridden) for w in rep.weeks] == [
+        (date(2026, 11, 23), 3, 1, 1),
+        (date(2026, 11, 30), 3, 1, 1),
+    ]
+    assert [(r.code, r.count, dict(r.alert_codes)) for r in rep.reasons] == [
+        ("risk-benefit-ratio", 2, {"TABLET_BELOW_33_KG": 2})
+    ]
+    assert rep.unmatched == {"overridden": 1}
+    # A range that holds the first week only.
+    first = analytics.report(
+        store.check_counts(*analytics.bounds(start, start + timedelta(days=6))), start, end
+    )
+    assert first.total.shown == 3 and first.total.overridden == 1
+
+
+def test_the_csv_says_what_the_report_says(store: Store) -> None:
+    seed(store)
+    start, end = date(2026, 11, 23), date(2026, 12, 6)
+    rep = analytics.report(store.check_counts(*analytics.bounds(start, end)), start, end)
+    lines = analytics.codes_csv(rep).splitlines()
+    assert lines[0] == (
+        "code,severity,shown,cds_hooks_cards,accepted,overridden,no_feedback,override_rate"
+    )
+    assert "TABLET_BELOW_33_KG,critical,4,4,2,2,0,0.5000" in lines
+    assert analytics.weeks_csv(rep).splitlines()[1:] == [
+        "2026-11-23,3,3,1,1,0.5000",
+        "2026-11-30,3,2,1,1,0.5000",
+    ]
+
+
+def test_entries_older_than_the_retention_are_purged(store: Store) -> None:
+    old, new = DAY - timedelta(days=401), DAY
+    store.append_checks(
+        [
+            check(1, old, ("PREGNANCY", "warning", "p1")),
+            check(2, new, ("PREGNANCY", "warning", "p2")),
+        ]
+    )
+    assert store.purge_checks(DAY - timedelta(days=400)) == 1
+    counts = store.check_counts(DAY - timedelta(days=500), DAY + timedelta(days=1))
+    assert [row[1:] for row in counts.shown] == [("PREGNANCY", "warning", 1, 1)]
+    assert len(counts.checks) == 1
+
+
+def test_the_writer_batches_off_the_caller_and_purges_at_start(store: Store) -> None:
+    store.append_checks(
+        [check(0, datetime.now(UTC) - timedelta(days=30), ("PREGNANCY", "warning", None))]
+    )
+    writer = CheckLogWriter(store, retention_days=10, linger_s=0.05)
+    for _ in range(500):
+        writer.offer(
+            {
+                "event": "check",
+                "endpoint": "native",
+                "status": 200,
+                "outcome": "warning",
+                "codes": ["PREGNANCY"],
+                "severities": ["warning"],
+            }
+        )
+    assert writer.flush()
+    writer.close()
+    now = datetime.now(UTC)
+    counts = store.check_counts(now - timedelta(days=60), now + timedelta(days=1))
+    assert sum(row[3] for row in counts.checks) == 500  # the 30-day-old check was purged
+
+
+def test_a_refused_or_abandoned_request_is_logged_without_alerts() -> None:
+    refused = entry_of({"endpoint": "native", "status": 422, "outcome": "invalid_request"})
+    assert refused is not None and refused.alerts == () and refused.status == 422
+    assert entry_of({"endpoint": "native", "status": None, "outcome": "disconnected"}) is None
+
+
+@pytest.fixture
+def client(checker: Checker, tmp_path: Path) -> Iterator[TestClient]:
+    from api.main import create_app
+
+    with TestClient(create_app(checker, cds_settings=settings(tmp_path))) as c:
+        yield c
+
+
+def _rows(client: TestClient, table: str) -> list[dict[str, Any]]:
+    import sqlite3
+
+    assert client.app.state.check_log.flush()  # type: ignore[attr-defined]
+    path = client.app.state.store.path  # type: ignore[attr-defined]
+    with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(f"SELECT * FROM {table}")]
+
+
+def test_every_api_check_is_logged_without_patient_data(client: TestClient) -> None:
+    from tests.cds_hooks.ehr import call
+    from tests.cds_hooks.golden_cases import child_tablet_below_33_kg
+
+    native = json.loads(Path("examples/child-tablet-epilepsy.json").read_text())
+    assert client.post("/v1/safety-checks", json=native).status_code == 200
+    cards = call(client, child_tablet_below_33_kg()).json()["cards"]
+    assert client.post("/v1/safety-checks", json={"patient": {}}).status_code == 422
+    checks = _rows(client, "check_log")
+    assert sorted((c["endpoint"], c["outcome"], c["status"]) for c in checks) == [
+        ("cds-hooks", "critical", 200),
+        ("native", "critical", 200),
+        ("native", "invalid_request", 422),
+    ]
+    alerts = _rows(client, "check_alerts")
+    assert {a["card"] for a in alerts if a["card"]} == {c["uuid"] for c in cards}
+    assert {(a["code"], a["severity"]) for a in alerts if a["card"] is None} == {
+        ("TABLET_BELOW_33_KG", "critical"),
+        ("SEIZURE_DISORDER_CONTRAINDICATION", "critical"),
+        ("STARTING_DOSE_ABOVE_RECOMMENDED", "warning"),
+        ("CNS_DEPRESSANT_COMEDICATION", "warning"),
+    }
+    stored = json.dumps(checks + alerts, default=str)
+    for patient_data in ("2016-03-01", "28.5", "Epilepsy", "morphine", "pat-"):
+        assert patient_data not in stored
+
+
+def test_the_console_try_out_is_not_a_check(client: TestClient) -> None:
+    page = client.post(
+        "/console/try",
+        data={
+            "mode": "form",
+            "age_years": "7",
+            "weight_kg": "20",
+            "route": "oral",
+            "form": "tablet",
+            "dose_value": "10",
+            "frequency_per_day": "3",
+            "action": "continue",
+        },
+    )
+    assert page.status_code == 200 and "TABLET_BELOW_33_KG" in page.text
+    assert _rows(client, "check_log") == []
+
+
+def test_retention_zero_keeps_no_check_log(checker: Checker, tmp_path: Path) -> None:
+    from api.main import create_app
+
+    app = create_app(checker, cds_settings=settings(tmp_path, check_log_retention_days=0))
+    with TestClient(app) as c:
+        assert c.app.state.check_log is None  # type: ignore[attr-defined]
+        native = json.loads(Path("examples/child-over-maximum.json").read_text())
+        assert c.post("/v1/safety-checks", json=native).status_code == 200
