@@ -29,6 +29,7 @@ The repository's promises, tested against both backends (tests/test_store.py):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +63,25 @@ class FeedbackRecord:
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.card, self.outcome, utc_iso(self.outcome_timestamp))
+
+    def row(self, received: object, outcome_timestamp: object) -> tuple[object, ...]:
+        """The values in the feedback table's column order, for both stores: each passes the
+        times as its driver takes them (SQLite text, PostgreSQL timestamptz)."""
+        accepted = self.accepted_suggestions
+        return (
+            received,
+            self.service_id,
+            self.card,
+            self.outcome,
+            json.dumps(list(accepted)) if accepted is not None else None,
+            self.reason_system,
+            self.reason_code,
+            self.reason_display,
+            self.user_comment,
+            outcome_timestamp,
+            self.client,
+            self.raw,
+        )
 
 
 def utc_iso(moment: datetime) -> str:

@@ -10,7 +10,6 @@ commit is on disk) and read back before it is acknowledged.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -268,25 +267,7 @@ class PostgresStore(BatchedFeedback):
 def _insert(
     conn: Any, records: Sequence[FeedbackRecord], now: datetime
 ) -> set[tuple[str, str, str]]:
-    rows = [
-        (
-            now,
-            r.service_id,
-            r.card,
-            r.outcome,
-            json.dumps(list(r.accepted_suggestions))
-            if r.accepted_suggestions is not None
-            else None,
-            r.reason_system,
-            r.reason_code,
-            r.reason_display,
-            r.user_comment,
-            r.outcome_timestamp,
-            r.client,
-            r.raw,
-        )
-        for r in records
-    ]
+    rows = [r.row(now, r.outcome_timestamp) for r in records]
     row = "(" + ", ".join(["%s"] * 12) + ")"
     inserted = {
         (card, outcome, utc_iso(moment))

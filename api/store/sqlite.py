@@ -10,7 +10,6 @@ not work on network file systems: several machines share PostgreSQL instead
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import sqlite3
 import threading
@@ -136,25 +135,7 @@ class SqliteStore(BatchedFeedback):
     def _insert(
         self, conn: sqlite3.Connection, records: Sequence[FeedbackRecord], now: str
     ) -> set[tuple[str, str, str]] | FeedbackConflict:
-        rows = [
-            (
-                now,
-                r.service_id,
-                r.card,
-                r.outcome,
-                json.dumps(list(r.accepted_suggestions))
-                if r.accepted_suggestions is not None
-                else None,
-                r.reason_system,
-                r.reason_code,
-                r.reason_display,
-                r.user_comment,
-                utc_iso(r.outcome_timestamp),
-                r.client,
-                r.raw,
-            )
-            for r in records
-        ]
+        rows = [r.row(now, utc_iso(r.outcome_timestamp)) for r in records]
         conn.execute("SAVEPOINT request")
         inserted: set[tuple[str, str, str]] = set()
         for start in range(0, len(rows), BATCH):
