@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 from api.store import FeedbackRecord, Stored
@@ -25,14 +26,15 @@ Waiter = asyncio.Future[list[Stored]]
 _Pending = tuple[Sequence[FeedbackRecord], asyncio.AbstractEventLoop, Waiter]
 
 
-class BatchedFeedback:
+class BatchedFeedback(ABC):
     """What both stores share: a request's feedback, alone (append_feedback) or in a group
     commit (submit_feedback), through the store's own `_append_batch`."""
 
     _group: GroupCommit
 
+    @abstractmethod
     def _append_batch(self, batch: list[Sequence[FeedbackRecord]]) -> list[Outcome]:
-        raise NotImplementedError
+        """Each request's records in one transaction, each under its own savepoint."""
 
     def append_feedback(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
         outcome = self._append_batch([records])[0]
