@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
 
 import orjson
 from durable import engine as durable
@@ -58,6 +57,27 @@ _ids = itertools.count()
 # fact left over from an earlier check in the reused session would fail the check loudly.
 CHECK_KEY = "$check"
 _check_numbers = itertools.count(1)
+_session_numbers = itertools.count(1)
+
+
+def _new_sid() -> str:
+    """A new session's id: short, because every fact carries it and durable parses each fact
+    twice (assert, retract) and writes it into every action's message. Unique in the process,
+    more than the one live session per engine needs (sids that collide are one session)."""
+    return f"s{next(_session_numbers)}"
+
+
+def kind_key(kind: object) -> str:
+    """The property every fact carries, named after its kind, that durable matches the kind on.
+
+    durable's alpha network finds a node's children by the name of the property they test,
+    never by its value (events.c handleAlpha). With every condition opening `kind == '...'`,
+    each fact asserted, and each retracted, was compared with every kind any rule names (~50
+    string comparisons through the generic expression evaluator), most of the C engine's
+    work in a check. Registered conditions open on the existence of this property instead
+    (`_keyed`), which is one hash lookup. Rules, the lint and the catalogue still read
+    `kind == '...'`; the colon keeps the name apart from any declared field."""
+    return f"kind:{kind}"
 
 
 # orjson writes floats shortest-first like repr, tiny and huge ones with a signed exponent
@@ -80,9 +100,12 @@ def fact_json(value: Any) -> str:
         text = orjson.dumps(value)
     except TypeError:  # orjson.JSONEncodeError: surrogates, huge ints, unknown types
         return _fact_json(value)
-    if b"e-" in text or b"e+" in text or b"null" in text:
+    # Searched as str: `b"e-" in text` first tries the bytes as an integer and formats the
+    # TypeError it then discards, which cost more than the dump itself.
+    out = text.decode()
+    if "e-" in out or "e+" in out or "null" in out:
         return _fact_json(value)
-    return text.decode()
+    return out
 
 
 def _fact_json(value: Any) -> str:
@@ -214,7 +237,7 @@ class Engine:
         self._actions[_SENTINEL_END] = _sentinel_end
         self._host = _Host()
         # Hazard "register_rulesets mutates its input": pass a copy.
-        self._host.register_rulesets({self.name: copy.deepcopy(definitions)})
+        self._host.register_rulesets({self.name: _keyed(copy.deepcopy(definitions))})
         self._handle: int = self._host.get_ruleset(self.name)._handle
         # The session checks reuse, once an action has run in it (so it may be deleted):
         # creating one costs ~80 us and touches ~2 MB (a frame pool and two 4 KB indexes per
@@ -224,8 +247,12 @@ class Engine:
 
     # -- actions -------------------------------------------------------------------------
     def _action(self, rule: Rule) -> Action:
+        """The function durable's agenda runs for the rule: it runs once per firing, so what
+        can be known of the rule is looked up here, once."""
         handle = self
         fold = isinstance(rule, Derivation) and rule.fold
+        derive = rule.derive if isinstance(rule, Derivation) and not fold else None
+        results = frozenset(k for k in self.vocabulary.kinds if self.vocabulary.is_result(k))
 
         def action(check: _Check, message: dict[str, dict[str, Any]]) -> None:
             if check.error is not None:
@@ -233,28 +260,28 @@ class Engine:
             if time.perf_counter() > check.deadline:
                 check.error = "time budget exceeded"
                 return
+            sid, number = check.sid, check.number
             matched: dict[str, dict[str, Any]] = {}
             for alias, fact in message.items():
-                if fact.pop("sid", None) != check.sid or fact.pop(CHECK_KEY, None) != check.number:
+                if fact.pop("sid", None) != sid or fact.pop(CHECK_KEY, None) != number:
                     # Another check's fact: the session was not emptied; fail loudly.
                     check.error = f"rule {rule.id} matched a fact of another check"
                     return
+                fact.pop(kind_key(fact.get("kind")), None)
                 matched[alias] = fact
             produced: list[dict[str, Any]] = []
             try:
                 if fold:
                     check.folds.setdefault(rule.id, []).append(matched)
-                elif isinstance(rule, Derivation):
-                    scope = handle._scope(rule, matched)
-                    for new in handle._call(rule.derive, scope):
-                        fact = {**handle._fact(rule, new), "id": f"d{next(check.derived_seq)}"}
+                elif derive is not None:
+                    for new in handle._call(derive, handle._scope(rule, matched)):
+                        fact = handle._fact(rule, new)
+                        fact["id"] = f"d{next(check.derived_seq)}"
                         produced.append(fact)
-                        if handle.vocabulary.is_result(fact["kind"]):
+                        if fact["kind"] in results:
                             check.results.setdefault(fact["kind"], []).append(fact)
                         else:
-                            handle._assert_derived(
-                                check, {**fact, "sid": check.sid, CHECK_KEY: check.number}
-                            )
+                            handle._assert_derived(check, fact)
                 check.firings.append((rule, matched, produced))
             except Exception as exc:  # the rule is broken: the whole check must fail closed
                 # The exception's text may quote the facts (patient data): it goes to the
@@ -289,7 +316,8 @@ class Engine:
         return fn(**{name: scope[name] for name in names})
 
     def _fact(self, rule: Rule, new: Any) -> dict[str, Any]:
-        """A derived fact as the engine asserts it, checked against the vocabulary."""
+        """A derived fact as the engine asserts it, checked against the vocabulary: a new
+        dict, which the caller may complete."""
         if isinstance(new, Fact):
             return new.as_fact()
         if not isinstance(new, Mapping) or not isinstance(new.get("kind"), str):
@@ -310,13 +338,13 @@ class Engine:
                 f"fields {sorted(unknown)} are not declared for kind {fact.get('kind')!r}"
             )
 
-    def _assert_derived(self, check: _Check, fact: Mapping[str, Any]) -> None:
+    def _assert_derived(self, check: _Check, fact: dict[str, Any]) -> None:
         # Hazard "lost derived facts": a derived fact no rule wants is normal. One the engine
         # says it has "already observed" cannot be a repeat (every fact has its own id): its id
         # hashes like a stored fact's (FNV-1a, 32 bits), and the fact was dropped. Raising
         # here makes the action fail the check instead of answering without it. The rules
         # that match a derived fact fire from the agenda loop.
-        text = fact_json(fact)
+        text = fact_json(_marked(fact, check))
         code, _ = _native.assert_fact(self._handle, text)
         if code == _OK:
             check.stored.append(text)
@@ -362,19 +390,26 @@ class Engine:
                 raise EngineError(f"input fact refused: {exc}") from None
         number = next(_check_numbers)
         with _PROCESS_LOCK:
-            sid = self._session or uuid4().hex
-            check = _Check(sid=sid, number=number, deadline=time.perf_counter() + self.budget_s)
-            mark = {"sid": sid, CHECK_KEY: number}
+            # A reused session has run actions already: the $start sentinel, there only so that
+            # a session in which no rule fired is never deleted, is asserted in new ones only.
+            reused = self._session is not None
+            sid = self._session or _new_sid()
+            check = _Check(
+                sid=sid,
+                number=number,
+                deadline=time.perf_counter() + self.budget_s,
+                started=reused,
+            )
             payload = [
-                {"kind": START_KIND, "id": "$start", **mark},
-                *({**f, "id": f.get("id") or f"i{n}", **mark} for n, f in enumerate(facts)),
-                {"kind": END_KIND, "id": "$end", **mark},
+                *([] if reused else [{"kind": START_KIND, "id": "$start"}]),
+                *({**f, "id": f.get("id") or f"i{n}"} for n, f in enumerate(facts)),
+                {"kind": END_KIND, "id": "$end"},
             ]
             try:
                 for fact in payload:
                     # Hazard "batch assert drops alerts": one fact at a time, and a fact no
                     # rule wants is normal, not an error.
-                    text = fact_json(fact)
+                    text = fact_json(_marked(fact, check))
                     code, state = _native.assert_fact(self._handle, text)
                     if code == _NOT_HANDLED:
                         continue
@@ -651,6 +686,11 @@ def _merge(merge: Merge, code: str, alerts: list[Alert]) -> Alert:
     return alert
 
 
+def _marked(fact: dict[str, Any], check: _Check) -> dict[str, Any]:
+    """The fact as asserted: with its check's session and number, and its kind's key."""
+    return {**fact, "sid": check.sid, CHECK_KEY: check.number, kind_key(fact.get("kind")): 1}
+
+
 def _sentinel_start(check: _Check, message: dict[str, dict[str, Any]]) -> None:
     if message["s"].get("sid") == check.sid and message["s"].get(CHECK_KEY) == check.number:
         check.started = True
@@ -682,3 +722,21 @@ def _definition(rule: Rule) -> dict[str, Any]:
     105 at registration": any metadata key there is rejected)."""
     conditions = [{cond.alias: cond.define()} for cond in rule.when]
     return {"all": conditions, "run": rule.id}
+
+
+def _keyed(definitions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The definitions as registered: each condition's first test, `kind == '...'` (the lint
+    has made sure of it), becomes the existence of the kind's key (`kind_key`)."""
+
+    def opening(expr: dict[str, Any]) -> dict[str, Any]:
+        if list(expr) == ["$and"]:
+            return {"$and": [opening(expr["$and"][0]), *expr["$and"][1:]]}
+        if list(expr) == ["kind"]:
+            return {"$ex": {kind_key(expr["kind"]): 1}}
+        raise ValueError(f"a condition does not open with its kind: {expr!r}")
+
+    for definition in definitions.values():
+        definition["all"] = [
+            {alias: opening(expr) for alias, expr in cond.items()} for cond in definition["all"]
+        ]
+    return definitions

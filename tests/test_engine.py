@@ -151,7 +151,30 @@ def test_the_engine_internals_never_show_in_a_result(chain: Engine) -> None:
     outcome = chain.evaluate([{"kind": "number", "value": 30}])
     text = outcome.model_dump_json()
     assert "sid" not in text and "$start" not in text and "$end" not in text
+    assert runtime.kind_key("number") not in text and runtime.CHECK_KEY not in text
     assert {t.rule_id for t in outcome.trace} == {"t.double", "t.quadruple", "t.big"}
+
+
+def test_registered_conditions_open_on_the_kind_key_the_facts_carry() -> None:
+    """durable finds an alpha node's children by the tested property's name: conditions are
+    registered opening on a property named after the kind, nested `$and` included, and the
+    rules' own definitions keep `kind == '...'`."""
+    definitions = {
+        "r": {
+            "all": [
+                {"a": {"kind": "x"}},
+                {"b": {"$and": [{"$and": [{"kind": "y"}, {"n": 1}]}, {"$gt": {"m": 2}}]}},
+            ],
+            "run": "r",
+        }
+    }
+    keyed = runtime._keyed(copy.deepcopy(definitions))
+    assert keyed["r"]["all"] == [
+        {"a": {"$ex": {"kind:x": 1}}},
+        {"b": {"$and": [{"$and": [{"$ex": {"kind:y": 1}}, {"n": 1}]}, {"$gt": {"m": 2}}]}},
+    ]
+    with pytest.raises(ValueError, match="does not open with its kind"):
+        runtime._keyed({"r": {"all": [{"a": {"n": 1}}], "run": "r"}})
 
 
 def test_evaluate_leaves_the_callers_facts_untouched(chain: Engine) -> None:

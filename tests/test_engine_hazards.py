@@ -110,16 +110,12 @@ def colliding_sids(monkeypatch: pytest.MonkeyPatch) -> None:
     lock = threading.Lock()
     turn = [0]
 
-    class _Uuid:
-        def __init__(self, hex_: str) -> None:
-            self.hex = hex_
-
-    def uuid4() -> _Uuid:
+    def new_sid() -> str:
         with lock:
             turn[0] += 1
-            return _Uuid(COLLIDING_SIDS[turn[0] % 2])
+            return COLLIDING_SIDS[turn[0] % 2]
 
-    monkeypatch.setattr(runtime, "uuid4", uuid4)
+    monkeypatch.setattr(runtime, "_new_sid", new_sid)
 
 
 # -- background-thread segfault ---------------------------------------------------------------
@@ -269,7 +265,14 @@ def test_a_fact_left_in_the_session_fails_the_next_check_loudly() -> None:
     assert codes(engine, [{"kind": "x", "n": 1}]) == ["HIT"]
     sid = engine._session
     assert sid
-    stale = {"kind": "y", "n": 2, "id": "left-over", "sid": sid, runtime.CHECK_KEY: 1}
+    stale = {
+        "kind": "y",
+        "n": 2,
+        "id": "left-over",
+        "sid": sid,
+        runtime.CHECK_KEY: 1,
+        runtime.kind_key("y"): 1,
+    }
     assert runtime._native.assert_fact(engine._handle, fact_json(stale))[0] == 0
     with pytest.raises(EngineError, match=r"t\.pair matched a fact of another check"):
         engine.evaluate([{"kind": "x", "n": 2}])

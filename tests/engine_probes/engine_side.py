@@ -58,14 +58,14 @@ def sessions() -> None:
     leave it empty; a failed one deletes it. Afterwards the C engine knows only the current
     session, which holds no fact."""
     sids: list[str] = []
-    real = runtime.uuid4
+    real = runtime._new_sid
 
-    def recording_uuid4():  # type: ignore[no-untyped-def]
-        u = real()
-        sids.append(u.hex)
-        return u
+    def recording_new_sid() -> str:
+        sid = real()
+        sids.append(sid)
+        return sid
 
-    runtime.uuid4 = recording_uuid4
+    runtime._new_sid = recording_new_sid
     engine = Engine("probe", [HIT])
     wrong = failed = left = 0
     for n in range(2100):
