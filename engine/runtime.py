@@ -9,6 +9,7 @@ tests/test_engine_hazards.py.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import logging
@@ -174,6 +175,16 @@ class _Check:
     started: bool = False
     ended: bool = False
     stored: list[str] = field(default_factory=list)  # the JSON of every fact the session kept
+    # Every fact asserted, by id, as the rules read it (without the engine's keys): an action
+    # takes its facts from here, and reads from the engine's message only their ids and
+    # marks. Records are made once per fact and check, however many rules match it.
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, Record] = field(default_factory=dict)
+    mark: str = field(init=False)  # the JSON of the keys that tie a fact to this check
+
+    def __post_init__(self) -> None:
+        self.mark = f'"sid":{json.dumps(self.sid)},"{CHECK_KEY}":{self.number}'
+
     folds: dict[str, list[dict[str, dict[str, Any]]]] = field(default_factory=dict)
     results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -260,21 +271,21 @@ class Engine:
             if time.perf_counter() > check.deadline:
                 check.error = "time budget exceeded"
                 return
-            sid, number = check.sid, check.number
+            sid, number, facts = check.sid, check.number, check.facts
             matched: dict[str, dict[str, Any]] = {}
             for alias, fact in message.items():
-                if fact.pop("sid", None) != sid or fact.pop(CHECK_KEY, None) != number:
+                own = facts.get(fact.get("id"))  # type: ignore[arg-type]
+                if own is None or fact.get("sid") != sid or fact.get(CHECK_KEY) != number:
                     # Another check's fact: the session was not emptied; fail loudly.
                     check.error = f"rule {rule.id} matched a fact of another check"
                     return
-                fact.pop(kind_key(fact.get("kind")), None)
-                matched[alias] = fact
+                matched[alias] = own
             produced: list[dict[str, Any]] = []
             try:
                 if fold:
                     check.folds.setdefault(rule.id, []).append(matched)
                 elif derive is not None:
-                    for new in handle._call(derive, handle._scope(rule, matched)):
+                    for new in handle._call(derive, handle._scope(rule, matched, check)):
                         fact = handle._fact(rule, new)
                         fact["id"] = f"d{next(check.derived_seq)}"
                         produced.append(fact)
@@ -292,18 +303,28 @@ class Engine:
         return action
 
     # -- rule functions ------------------------------------------------------------------
-    def _record(self, fact: dict[str, Any]) -> Record:
+    def _record(self, fact: dict[str, Any], check: _Check | None = None) -> Record:
+        """The fact as rule functions read it; once per fact in a check (by its id)."""
+        if check is not None:
+            made = check.records.get(fact["id"])
+            if made is not None:
+                return made
         kind = str(fact.get("kind"))
         kind_type = self._records.get(kind)
         if kind_type is None:
             kind_type = self._records[kind] = untyped_record_type(kind)
-        return record(kind_type, fact)
+        made = record(kind_type, fact)
+        if check is not None:
+            check.records[fact["id"]] = made
+        return made
 
-    def _scope(self, rule: Rule, matched: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    def _scope(
+        self, rule: Rule, matched: Mapping[str, dict[str, Any]], check: _Check
+    ) -> dict[str, Any]:
         """What a rule's functions and templates read: a record per alias, and the params."""
         scope: dict[str, Any] = dict(rule.params)
         for alias, fact in matched.items():
-            scope[alias] = self._record(fact)
+            scope[alias] = self._record(fact, check)
         return scope
 
     def _call(self, fn: Callable[..., Any], scope: Mapping[str, Any]) -> Any:
@@ -344,10 +365,11 @@ class Engine:
         # hashes like a stored fact's (FNV-1a, 32 bits), and the fact was dropped. Raising
         # here makes the action fail the check instead of answering without it. The rules
         # that match a derived fact fire from the agenda loop.
-        text = fact_json(_marked(fact, check))
+        text = _marked_json(fact, check)
         code, _ = _native.assert_fact(self._handle, text)
         if code == _OK:
             check.stored.append(text)
+            check.facts[fact["id"]] = fact
         elif code != _NOT_HANDLED:
             raise RuntimeError(
                 f"the engine dropped derived fact {fact.get('id')!r} (code {code}:"
@@ -409,7 +431,7 @@ class Engine:
                 for fact in payload:
                     # Hazard "batch assert drops alerts": one fact at a time, and a fact no
                     # rule wants is normal, not an error.
-                    text = fact_json(_marked(fact, check))
+                    text = _marked_json(fact, check)
                     code, state = _native.assert_fact(self._handle, text)
                     if code == _NOT_HANDLED:
                         continue
@@ -417,6 +439,7 @@ class Engine:
                         check.error = f"the engine refused a fact (code {code})"
                         break
                     check.stored.append(text)
+                    check.facts[fact["id"]] = fact
                     self._run_agenda(check, state)
                     if check.error is not None:
                         break
@@ -484,7 +507,7 @@ class Engine:
                 continue
             scope: dict[str, Any] = dict(rule.params)
             for alias in firings[0]:
-                scope[alias] = [self._record(f[alias]) for f in firings]
+                scope[alias] = [self._record(f[alias], check) for f in firings]
             try:
                 produced = []
                 for new in self._call(rule.derive, scope):
@@ -541,14 +564,16 @@ class Engine:
             if rule.aggregate:
                 scope: dict[str, Any] = {**rule.params, **attached}
                 for alias in items[0][1]:
-                    scope[alias] = [self._record(matched[alias]) for _, matched in items]
+                    scope[alias] = [self._record(matched[alias], check) for _, matched in items]
                 alerts.append((items[0][0], [s for s, _ in items], self._render(rule, scope, {})))
             else:
                 alerts.extend(
                     (
                         step,
                         [step],
-                        self._render(rule, {**self._scope(rule, matched), **attached}, matched),
+                        self._render(
+                            rule, {**self._scope(rule, matched, check), **attached}, matched
+                        ),
                     )
                     for step, matched in items
                 )
@@ -686,9 +711,15 @@ def _merge(merge: Merge, code: str, alerts: list[Alert]) -> Alert:
     return alert
 
 
-def _marked(fact: dict[str, Any], check: _Check) -> dict[str, Any]:
-    """The fact as asserted: with its check's session and number, and its kind's key."""
-    return {**fact, "sid": check.sid, CHECK_KEY: check.number, kind_key(fact.get("kind")): 1}
+def _marked_json(fact: dict[str, Any], check: _Check) -> str:
+    """The fact as asserted: its JSON with its check's session and number, and its kind's key,
+    appended to the text rather than to a copy of the fact (a fact always has an id)."""
+    return f"{fact_json(fact)[:-1]},{_kind_mark(fact.get('kind'))},{check.mark}}}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _kind_mark(kind: object) -> str:
+    return f"{json.dumps(kind_key(kind), ensure_ascii=False)}:1"
 
 
 def _sentinel_start(check: _Check, message: dict[str, dict[str, Any]]) -> None:
