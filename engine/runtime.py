@@ -181,12 +181,11 @@ class _Check:
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: dict[str, Record] = field(default_factory=dict)
     mark: str = field(init=False)  # the JSON of the keys that tie a fact to this check
+    folds: dict[str, list[dict[str, dict[str, Any]]]] = field(default_factory=dict)
+    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.mark = f'"sid":{json.dumps(self.sid)},"{CHECK_KEY}":{self.number}'
-
-    folds: dict[str, list[dict[str, dict[str, Any]]]] = field(default_factory=dict)
-    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 Action = Callable[[_Check, dict[str, dict[str, Any]]], None]
