@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from typing import Any
 from uuid import uuid4
 
 from api import metrics
+from api.queue_thread import QueueThread
 from api.store import CheckEntry, Store, StoreError
 from rules.release import RULESET_VERSION
 
@@ -63,17 +63,15 @@ def entry_of(record: Mapping[str, Any], now: datetime | None = None) -> CheckEnt
     )
 
 
-class CheckLogWriter:
-    """Queue on the event loop, write from a thread; see the module's docstring."""
+class CheckLogWriter(QueueThread[tuple[float, Mapping[str, Any]]]):
+    """Queue on the event loop, write from a thread; see the module's docstring. The queue is
+    bounded by its size (MAX_QUEUED)."""
 
     def __init__(self, store: Store, retention_days: int, linger_s: float = LINGER_S) -> None:
+        super().__init__("check-log")
         self.store = store
         self.retention = timedelta(days=retention_days)
         self.linger_s = linger_s
-        # SimpleQueue: a put is a C call without a lock of ours (~0.2 µs); bounded by size.
-        self._queue: queue.SimpleQueue[tuple[float, Mapping[str, Any]] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
         self._offered = 0  # only the event loop's thread adds to it
         self._done = 0  # only the writer's thread adds to it
         self._purged = 0.0
@@ -101,19 +99,6 @@ class CheckLogWriter:
                 return True
             time.sleep(0.01)
         return False
-
-    def close(self) -> None:
-        """Write what is queued, then stop the thread."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _ensure_thread(self) -> None:
-        with self._start:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="check-log", daemon=True)
-                self._thread.start()
 
     def _loop(self) -> None:
         self._purge_when_due()

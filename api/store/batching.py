@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
+from api.queue_thread import QueueThread
 from api.store import FeedbackRecord, Stored
 
 MAX_ITEMS = 2000
@@ -46,13 +46,10 @@ class BatchedFeedback(ABC):
         return await self._group.submit(records)
 
 
-class GroupCommit:
+class GroupCommit(QueueThread[_Pending]):
     def __init__(self, run_batch: RunBatch, name: str) -> None:
+        super().__init__(name)
         self._run_batch = run_batch
-        self._name = name
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
 
     async def submit(self, records: Sequence[FeedbackRecord]) -> list[Stored]:
         loop = asyncio.get_running_loop()
@@ -60,18 +57,6 @@ class GroupCommit:
         self._ensure_thread()
         self._queue.put((records, loop, future))
         return await future
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _ensure_thread(self) -> None:
-        with self._start:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
-                self._thread.start()
 
     def _loop(self) -> None:
         while True:
