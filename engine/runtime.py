@@ -237,6 +237,9 @@ class Engine:
         }
         self._arguments: dict[int, tuple[str, ...] | None] = {}
         self._folds = [r for r in rules if isinstance(r, Derivation) and r.fold]
+        self._result_kinds = frozenset(
+            k for k in self.vocabulary.kinds if self.vocabulary.is_result(k)
+        )
         definitions[_SENTINEL_START] = {
             "all": [{"s": {"kind": START_KIND}}],
             "run": _SENTINEL_START,
@@ -262,7 +265,7 @@ class Engine:
         handle = self
         fold = isinstance(rule, Derivation) and rule.fold
         derive = rule.derive if isinstance(rule, Derivation) and not fold else None
-        results = frozenset(k for k in self.vocabulary.kinds if self.vocabulary.is_result(k))
+        results = self._result_kinds
 
         def action(check: _Check, message: dict[str, dict[str, Any]]) -> None:
             if check.error is not None:
