@@ -15,12 +15,12 @@ hourly (0 turns the check log off).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 from api import metrics
 from api.queue_thread import QueueThread
@@ -33,6 +33,25 @@ MAX_QUEUED = 20_000
 MAX_BATCH = 2_000
 LINGER_S = 0.2  # one commit per worker at most every 0.2 s under load
 PURGE_EVERY_S = 3600.0
+
+
+def time_ordered_id(moment: datetime) -> str:
+    """A UUIDv7 (RFC 9562) as 32 hex digits: the moment's Unix milliseconds, then 74 random
+    bits. Ids that grow with time are appended at the end of the primary key's and the
+    alerts' `check_id` B-trees, where a random uuid4 lands on a random page of each: the
+    writer's time per check on SQLite, the log grown to 60,000 checks, was 37-43 µs against
+    87-95 (`python -m bench.check_log`), and the gap widens as the log grows. PostgreSQL's
+    B-trees gain alike. Unique as uuid4 is within one millisecond: 74 random bits."""
+    millis = int(moment.timestamp() * 1000) & (1 << 48) - 1
+    rand = int.from_bytes(os.urandom(10))
+    value = (
+        millis << 80
+        | 0x7 << 76  # version 7
+        | (rand >> 64 & 0xFFF) << 64  # rand_a, 12 bits
+        | 0b10 << 62  # the RFC 9562 variant
+        | rand & (1 << 62) - 1  # rand_b, 62 bits
+    )
+    return f"{value:032x}"
 
 
 def entry_of(record: Mapping[str, Any], now: datetime | None = None) -> CheckEntry | None:
@@ -52,9 +71,10 @@ def entry_of(record: Mapping[str, Any], now: datetime | None = None) -> CheckEnt
         if isinstance(code, str)
     )
     status = record.get("status")
+    moment = now or datetime.now(UTC)
     return CheckEntry(
-        id=uuid4().hex,
-        checked_at=now or datetime.now(UTC),
+        id=time_ordered_id(moment),
+        checked_at=moment,
         endpoint=str(record.get("endpoint")),
         outcome=outcome,
         status=status if isinstance(status, int) else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.check_log import CheckLogWriter, entry_of
+from api.check_log import CheckLogWriter, entry_of, time_ordered_id
 from api.console import analytics
 from api.store import CheckEntry, FeedbackRecord, Store, open_store
 from api.store.migrate import current, head
@@ -179,6 +180,40 @@ def test_a_refused_or_abandoned_request_is_logged_without_alerts() -> None:
     refused = entry_of({"endpoint": "native", "status": 422, "outcome": "invalid_request"})
     assert refused is not None and refused.alerts == () and refused.status == 422
     assert entry_of({"endpoint": "native", "status": None, "outcome": "disconnected"}) is None
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        (DAY, DAY + timedelta(milliseconds=1)),  # the smallest step the id tells apart
+        (DAY, DAY + timedelta(days=400)),
+        (datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=UTC), DAY),
+    ],
+)
+def test_check_log_ids_are_uuid7_in_the_order_of_their_checks(
+    earlier: datetime, later: datetime
+) -> None:
+    """Time-ordered ids are appended at the end of the key's B-tree instead of at a random
+    page (api/check_log.py time_ordered_id)."""
+    first, second = time_ordered_id(earlier), time_ordered_id(later)
+    for text, moment in ((first, earlier), (second, later)):
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+        assert len(text) == 32 and parsed.hex == text
+        assert int(text[:12], 16) == int(moment.timestamp() * 1000)
+    assert first < second
+
+
+def test_check_log_ids_of_one_millisecond_differ() -> None:
+    ids = {time_ordered_id(DAY) for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert len({i[:12] for i in ids}) == 1
+
+
+def test_a_check_log_entry_takes_its_id_from_its_moment() -> None:
+    entry = entry_of({"endpoint": "native", "status": 200, "outcome": "no_alerts"}, DAY)
+    assert entry is not None and entry.checked_at == DAY
+    assert int(entry.id[:12], 16) == int(DAY.timestamp() * 1000)
 
 
 @pytest.fixture

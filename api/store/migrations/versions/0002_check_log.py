@@ -26,8 +26,9 @@ def upgrade() -> None:
     moment = sa.DateTime(timezone=True) if postgres else sa.Text()
     op.create_table(
         "check_log",
-        # A random id made by the writer (uuid4 hex): its alerts are written in the same
-        # batch without reading generated keys back.
+        # An id made by the writer, 32 hex digits (a time-ordered UUIDv7, api/check_log.py;
+        # rows written before it hold uuid4s): its alerts are written in the same batch
+        # without reading generated keys back.
         sa.Column("id", sa.Text(), primary_key=True),
         sa.Column("checked_at", moment, nullable=False),
         sa.Column("endpoint", sa.Text(), nullable=False),  # native, cds-hooks
