@@ -41,7 +41,8 @@ def time_ordered_id(moment: datetime) -> str:
     alerts' `check_id` B-trees, where a random uuid4 lands on a random page of each: the
     writer's time per check on SQLite, the log grown to 60,000 checks, was 37-43 µs against
     87-95 (`python -m bench.check_log`), and the gap widens as the log grows. PostgreSQL's
-    B-trees gain alike. Unique as uuid4 is within one millisecond: 74 random bits."""
+    B-trees gain alike. Two ids collide only if made in the same millisecond with the same
+    74 random bits."""
     millis = int(moment.timestamp() * 1000) & (1 << 48) - 1
     rand = int.from_bytes(os.urandom(10))
     value = (
