@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from api.check_log import CheckLogWriter, entry_of, time_ordered_id
 from api.console import analytics
 from api.store import CheckEntry, FeedbackRecord, Store, open_store
+from api.store.checks import ROWS_PER_INSERT
 from api.store.migrate import current, head
 from rules.checker import Checker
 from tests.cds_hooks.conftest import settings
@@ -137,6 +138,28 @@ def test_the_csv_says_what_the_report_says(store: Store) -> None:
         "2026-11-23,3,3,1,1,0.5000",
         "2026-11-30,3,2,1,1,0.5000",
     ]
+
+
+@pytest.mark.parametrize("n", [1, ROWS_PER_INSERT, ROWS_PER_INSERT + 1, 2 * ROWS_PER_INSERT + 7])
+def test_a_batch_is_written_whole_across_multi_row_inserts(store: Store, n: int) -> None:
+    """Checks with 0-3 alerts each, on both sides of the rows one INSERT carries: every check
+    and every alert arrives once, with its own values."""
+    codes = ("PREGNANCY", "MISSING_DATA", "TABLET_BELOW_33_KG")
+    entries = [
+        check(
+            i,
+            DAY + timedelta(seconds=i),
+            *((codes[k], "warning", f"card-{i}-{k}") for k in range(i % 4)),
+        )
+        for i in range(n)
+    ]
+    store.append_checks(entries)
+    counts = store.check_counts(DAY, DAY + timedelta(days=1))
+    assert sum(row[3] for row in counts.checks) == n
+    shown = {row[1]: (row[3], row[4]) for row in counts.shown}
+    for k, code in enumerate(codes):
+        expected = sum(1 for i in range(n) if i % 4 > k)
+        assert shown.get(code, (0, 0)) == (expected, expected)
 
 
 def test_entries_older_than_the_retention_are_purged(store: Store) -> None:

@@ -199,7 +199,8 @@ class SqliteStore(BatchedFeedback):
             return
         checks, alerts = check_sql.check_rows(entries, utc_iso)
         self._write(
-            [(check_sql.insert_checks(DIALECT), checks), (check_sql.insert_alerts(DIALECT), alerts)]
+            check_sql.multi_row(check_sql.insert_checks, DIALECT, checks)
+            + check_sql.multi_row(check_sql.insert_alerts, DIALECT, alerts)
         )
 
     def purge_checks(self, before: datetime) -> int:
