@@ -143,6 +143,17 @@ def _open_and_say(url: str) -> str:
         store.close()
 
 
+def test_sqlite_workers_starting_together_all_get_a_usable_store(tmp_path: Path) -> None:
+    """Four processes opening a new SQLite store at once, twelve times: switching it to WAL
+    while another was migrating answered "database is locked" without waiting, and about
+    one start in ten left a worker whose store refused every write until restarted."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        for n in range(12):
+            url = f"sqlite:///{tmp_path / f'fresh-{n}.sqlite3'}"
+            assert pool.map(_open_and_say, [url] * 4) == ["ok"] * 4, f"round {n}"
+
+
 def test_many_starting_together_migrate_once(url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(4) as pool:

@@ -81,11 +81,13 @@ class SqliteStore(BatchedFeedback):
         store = cls(path_of(url))
         try:
             store.path.parent.mkdir(parents=True, exist_ok=True)
-            upgrade(url)
-            conn = sqlite3.connect(
-                store.path, timeout=10, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
+            # One process at a time migrates and sets the journal mode (`_use_wal`).
+            with store._writer():
+                upgrade(url)
+                conn = sqlite3.connect(
+                    store.path, timeout=10, isolation_level=None, check_same_thread=False
+                )
+                store._use_wal(conn)
             conn.execute("PRAGMA synchronous=FULL")
             verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
             stat = store.path.stat()
@@ -95,6 +97,18 @@ class SqliteStore(BatchedFeedback):
         except Exception as exc:  # any failure leaves a store that says why
             store.problem = f"not usable: {type(exc).__name__}: {_first_line(exc)}"
         return store
+
+    @staticmethod
+    def _use_wal(conn: sqlite3.Connection) -> None:
+        """WAL, switched on once in the database's life (the mode is stored in the file).
+        Switching needs an exclusive lock, and SQLite answers "database is locked" at once,
+        without the busy timeout, when another connection holds a lock it could deadlock
+        with (a migration's transaction in a process starting beside this one): one worker
+        in about ten starting together was left with an unusable store. The caller holds
+        the writers' lock, which every process takes to migrate and to switch, and a
+        database already in WAL is only read."""
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
 
     # ---- feedback ----------------------------------------------------------------------
 
