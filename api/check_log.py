@@ -39,8 +39,8 @@ def time_ordered_id(moment: datetime) -> str:
     """A UUIDv7 (RFC 9562) as 32 hex digits: the moment's Unix milliseconds, then 74 random
     bits. Ids that grow with time are appended at the end of the primary key's and the
     alerts' `check_id` B-trees, where a random uuid4 lands on a random page of each: the
-    writer's time per check on SQLite, the log grown to 60,000 checks, was 37-43 µs against
-    87-95 (`python -m bench.check_log`), and the gap widens as the log grows. PostgreSQL's
+    writer's time per check on SQLite, the log grown to 60,000 checks, was 35-43 µs against
+    82-95 (`python -m bench.check_log`), and the gap widens as the log grows. PostgreSQL's
     B-trees gain alike. Two ids collide only if made in the same millisecond with the same
     74 random bits."""
     millis = int(moment.timestamp() * 1000) & (1 << 48) - 1

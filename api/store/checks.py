@@ -62,7 +62,7 @@ def multi_row(
     one flat row of values. A driver that releases the GIL around every statement it steps
     (Python's sqlite3) hands it to the event loop once per statement instead of once per
     row: under load, `executemany` of a 200-check batch waited for the GIL ~600 times and
-    held the write lock for ~180 ms (bench/README.md)."""
+    held the write lock ~375 ms; ~50 ms this way (bench/README.md)."""
     return [
         (insert(d, len(chunk)), [tuple(value for row in chunk for value in row)])
         for chunk in (rows[i : i + ROWS_PER_INSERT] for i in range(0, len(rows), ROWS_PER_INSERT))
