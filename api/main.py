@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 
 from api import auth, console, errors, health, limits, metrics, observability, safety_checks, worker
@@ -21,6 +22,19 @@ from api.check_log import CheckLogWriter
 from api.store import open_store
 from rules.checker import Checker
 from rules.release import RULESET_VERSION
+
+# FastAPI's own OpenTelemetry (0.142+), off. Its logs record validation failures with their
+# messages, which quote the request (birth dates, doses), and would reach whichever exporter
+# the environment configures (FASTAPI_OTEL_AUTO_CONFIGURE, OTEL_*), past the scrubbing of our
+# JSON lines; the service's metrics are Prometheus (/metrics) and its logs those JSON lines.
+# Off, it also skips a look-up of three OpenTelemetry providers on every request.
+TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 def create_app(checker: Checker | None = None, cds_settings: CdsSettings | None = None) -> FastAPI:
@@ -59,6 +73,7 @@ def create_app(checker: Checker | None = None, cds_settings: CdsSettings | None 
         lifespan=lifespan,
         # Swagger UI would fetch a validity badge from validator.swagger.io.
         swagger_ui_parameters={"validatorUrl": None},
+        telemetry=TELEMETRY_OFF,
     )
     errors.install(app)
     app.add_middleware(limits.RequestLimits)  # 413 / 415 / 4xx before parsing

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from api.observability import JsonFormatter, scrub
+from bench.cases import MIX
 from bench.server import running
 from tests.cds_hooks.fhir import (
     TABLET_10,
@@ -151,3 +152,45 @@ def test_formatter_scrubs_messages_and_exceptions() -> None:
         )
     line = JsonFormatter().format(record)
     assert "pat-9" not in line and json.loads(line)["level"] == "ERROR"
+
+
+class _Recorder:
+    """An OpenTelemetry provider (tracer, meter or logger) that records being asked for
+    anything: FastAPI's own telemetry asks its providers for a tracer, meter or logger as
+    soon as it records a request."""
+
+    def __init__(self, asked: list[str]) -> None:
+        self._asked = asked
+
+    def __getattr__(self, name: str) -> Any:
+        def record(*args: Any, **kwargs: Any) -> Any:
+            self._asked.append(name)
+            raise RuntimeError(f"FastAPI's telemetry asked for {name}")
+
+        return record
+
+
+def test_fastapi_own_telemetry_records_nothing(
+    checker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI (0.142+) records requests, and validation failures with the values they quote,
+    to whatever OpenTelemetry providers the environment configures, past our scrubbing. With
+    providers configured, a check and a refused request reach none of them."""
+    from fastapi.testclient import TestClient
+    from opentelemetry import _logs, metrics, trace
+
+    from api.main import create_app
+
+    asked: list[str] = []
+    for module, getter in (
+        (trace, "get_tracer_provider"),
+        (metrics, "get_meter_provider"),
+        (_logs, "get_logger_provider"),
+    ):
+        monkeypatch.setattr(module, getter, lambda: _Recorder(asked))
+    with TestClient(create_app(checker)) as client:
+        body = MIX["oral child"][0]
+        assert client.post("/v1/safety-checks", json=body).status_code == 200
+        refused = {**body, "patient": {**body["patient"], "weight_kg": -30}}
+        assert client.post("/v1/safety-checks", json=refused).status_code == 422
+    assert asked == []
