@@ -34,15 +34,16 @@ def _no_network(request: httpx.Request) -> httpx.Response:
 
 
 def _app() -> object:
-    """The real app. Schemathesis calls it without running the lifespan, so the state the
-    lifespan would set is set here; CDS feedback goes to a throw-away file, FHIR fetches
-    nowhere."""
+    """The real app, with one engine: schemathesis starts the app's lifespan once, on its
+    first call, and the state the lifespan sets is set here too, so that no call depends on
+    when that happens. CDS feedback goes to a throw-away file, FHIR fetches nowhere."""
     store = Path(tempfile.mkdtemp(prefix="fuzz-")) / "cds.sqlite3"
     settings = CdsSettings(
         database_url=f"sqlite:///{store}", transport=httpx.MockTransport(_no_network)
     )
-    app = create_app(cds_settings=settings)
-    app.state.checker = Checker()
+    checker = Checker()
+    app = create_app(checker, cds_settings=settings)
+    app.state.checker = checker
     app.state.store = open_store(settings.database_url)
     return app
 
