@@ -19,10 +19,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from opentelemetry import _logs, metrics, trace
 
+from api.main import create_app
 from api.observability import JsonFormatter, scrub
 from bench.cases import MIX
 from bench.server import running
+from rules.checker import Checker
 from tests.cds_hooks.fhir import (
     TABLET_10,
     condition,
@@ -171,16 +175,11 @@ class _Recorder:
 
 
 def test_fastapi_own_telemetry_records_nothing(
-    checker: Any, monkeypatch: pytest.MonkeyPatch
+    checker: Checker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """FastAPI (0.142+) records requests, and validation failures with the values they quote,
     to whatever OpenTelemetry providers the environment configures, past our scrubbing. With
     providers configured, a check and a refused request reach none of them."""
-    from fastapi.testclient import TestClient
-    from opentelemetry import _logs, metrics, trace
-
-    from api.main import create_app
-
     asked: list[str] = []
     for module, getter in (
         (trace, "get_tracer_provider"),
