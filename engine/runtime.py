@@ -514,7 +514,7 @@ class Engine:
                 produced = []
                 for new in self._call(rule.derive, scope):
                     fact = {**self._fact(rule, new), "id": f"d{next(check.derived_seq)}"}
-                    if not self.vocabulary.is_result(fact["kind"]):
+                    if fact["kind"] not in self._result_kinds:
                         raise TypeError(
                             f"a fold may derive result kinds only, not {fact['kind']!r}"
                         )
