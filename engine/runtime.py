@@ -174,18 +174,21 @@ class _Check:
     error: str | None = None
     started: bool = False
     ended: bool = False
-    stored: list[str] = field(default_factory=list)  # the JSON of every fact the session kept
+    # What retracts every fact the session kept: its id and the session's (`_identity`).
+    stored: list[str] = field(default_factory=list)
     # Every fact asserted, by id, as the rules read it (without the engine's keys): an action
     # takes its facts from here, and reads from the engine's message only their ids and
     # marks. Records are made once per fact and check, however many rules match it.
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: dict[str, Record] = field(default_factory=dict)
     mark: str = field(init=False)  # the JSON of the keys that tie a fact to this check
+    session: str = field(init=False)  # the JSON of the session's key alone
     folds: dict[str, list[dict[str, dict[str, Any]]]] = field(default_factory=dict)
     results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.mark = f'"sid":{json.dumps(self.sid)},"{CHECK_KEY}":{self.number}'
+        self.session = f'"sid":{json.dumps(self.sid)}'
+        self.mark = f'{self.session},"{CHECK_KEY}":{self.number}'
 
 
 Action = Callable[[_Check, dict[str, dict[str, Any]]], None]
@@ -370,7 +373,7 @@ class Engine:
         text = _marked_json(fact, check)
         code, _ = _native.assert_fact(self._handle, text)
         if code == _OK:
-            check.stored.append(text)
+            check.stored.append(_identity(fact, check))
             check.facts[fact["id"]] = fact
         elif code != _NOT_HANDLED:
             raise RuntimeError(
@@ -440,7 +443,7 @@ class Engine:
                     if code != _OK:
                         check.error = f"the engine refused a fact (code {code})"
                         break
-                    check.stored.append(text)
+                    check.stored.append(_identity(fact, check))
                     check.facts[fact["id"]] = fact
                     self._run_agenda(check, state)
                     if check.error is not None:
@@ -711,6 +714,19 @@ def _merge(merge: Merge, code: str, alerts: list[Alert]) -> Alert:
     if not isinstance(alert, Alert) or alert.code != code:
         raise EngineError(f"the merge of the {code} alerts did not return a {code} alert")
     return alert
+
+
+def _identity(fact: Mapping[str, Any], check: _Check) -> str:
+    """What retracts a stored fact: its id and its session. durable finds the fact to retract
+    by these two alone (events.c handleMessageCore: the message index by id, then the frames
+    the fact reached), never by matching its fields again, and parsing the whole fact a
+    second time was half of a retraction. A text that finds nothing retracts nothing, and
+    the session then does not read empty: it is deleted (`_release`)."""
+    try:
+        key = orjson.dumps(fact["id"]).decode()
+    except TypeError:  # what orjson refuses, fact_json writes another way; so does this
+        key = _fact_json(fact["id"])
+    return f'{{"id":{key},{check.session}}}'
 
 
 def _marked_json(fact: dict[str, Any], check: _Check) -> str:

@@ -290,7 +290,37 @@ class _Native:
         return self._replaced.get(name) or getattr(runtime.durable.durable_rules_engine, name)
 
 
-@pytest.mark.parametrize("fault", ["retraction refused", "fact still there"])
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["plain", "two"],
+        ['a "quoted" id', "back\\slash"],
+        ["é-accent", "tab\there"],
+        [10**20, "line\u2028separator"],
+    ],
+    ids=["plain", "quotes", "non-ascii", "what-orjson-refuses"],
+)
+def test_facts_are_retracted_by_their_id_whatever_it_holds(ids: list[Any]) -> None:
+    """A check's facts are retracted by their id and session alone (`_identity`), which must
+    name each fact as the asserted text did: durable keys a fact by its id's JSON text, not
+    by its value. A retraction that missed would leave the session to be deleted; here it
+    is reused, empty. The second fact holds text that makes the engine write it value by
+    value ("null", "e-"), as it writes an id orjson refuses."""
+    engine = _hit_engine(f"identity-{len(str(ids[0]))}")
+    facts = [
+        {"kind": "x", "n": 1, "id": ids[0]},
+        {"kind": "y", "n": 1, "id": ids[1], "note": "pre-eclampsia, null"},
+    ]
+    assert codes(engine, facts) == ["HIT", "PAIR"]
+    sid = engine._session
+    assert sid and runtime._native.get_facts(engine._handle, sid) == "[]"
+    assert codes(engine, facts) == ["HIT", "PAIR"]
+    assert engine._session == sid
+
+
+@pytest.mark.parametrize(
+    "fault", ["retraction refused", "retraction finds nothing", "fact still there"]
+)
 def test_a_session_that_does_not_read_empty_after_a_check_is_deleted(
     fault: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -301,6 +331,10 @@ def test_a_session_that_does_not_read_empty_after_a_check_is_deleted(
     with monkeypatch.context() as patch:
         if fault == "retraction refused":
             patch.setattr(runtime, "_native", _Native(retract_fact=lambda *_: (309, 0)))
+        elif fault == "retraction finds nothing":
+            real = runtime._native.retract_fact
+            nothing = _Native(retract_fact=lambda h, _: real(h, '{"id":"none","sid":"none"}'))
+            patch.setattr(runtime, "_native", nothing)
         else:
             patch.setattr(runtime, "_native", _Native(get_facts=lambda *_: '[{"kind":"x"}]'))
         assert codes(engine, [{"kind": "x", "n": 2}]) == ["HIT"]  # the answer stands
