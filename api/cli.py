@@ -18,15 +18,9 @@ import signal
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from api import strict_json
-from api.errors import validation_items
-from api.models import SafetyCheckResponse
-from engine import EngineError
-from rules.case import SafetyCheckRequest
-from rules.catalog import catalogue, document
-from rules.release import RULESET_VERSION
+# Only the standard library at module level: the console script imports this module before
+# `main` is called, and everything else (pydantic, the rules: about a second) is imported
+# inside `main`, so that Ctrl-C while it loads ends quietly too, not with a traceback.
 
 EXIT = {"no_alerts": 0, "info": 1, "warning": 1, "critical": 2}
 EXIT_INVALID = 3
@@ -34,6 +28,13 @@ EXIT_NOT_COMPLETED = 4
 
 
 def _check(path: str, as_json: bool, explain: bool) -> int:
+    from pydantic import ValidationError
+
+    from api import strict_json
+    from api.errors import validation_items
+    from api.models import SafetyCheckResponse
+    from engine import EngineError
+    from rules.case import SafetyCheckRequest
     from rules.checker import Checker
 
     try:
@@ -87,6 +88,8 @@ def _check(path: str, as_json: bool, explain: bool) -> int:
 
 def _refuse_repeated_keys(raw: str) -> None:
     """As the API does. Text that is not JSON is left to the model, which says where."""
+    from api import strict_json
+
     try:
         strict_json.loads(raw)
     except strict_json.DuplicateKeys:
@@ -96,6 +99,9 @@ def _refuse_repeated_keys(raw: str) -> None:
 
 
 def _rules(as_json: bool) -> int:
+    from rules.catalog import catalogue, document
+    from rules.release import RULESET_VERSION
+
     if as_json:
         print(json.dumps(document(), indent=2, default=str))
         return 0

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import platform
+import signal
+import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -95,8 +100,6 @@ CLI = Path(sys.executable).with_name("baclofen-cds")
 
 
 def test_version() -> None:
-    import subprocess
-
     done = subprocess.run([str(CLI), "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.startswith("baclofen-cds 0.1.0 (ruleset ")
 
@@ -104,8 +107,6 @@ def test_version() -> None:
 def test_a_closed_pipe_ends_it_quietly() -> None:
     """`baclofen-cds rules | head -1`: the reader is gone before the first write (the
     command takes longer than that to import), so every write fails with EPIPE."""
-    import subprocess
-
     with subprocess.Popen(
         [str(CLI), "rules"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as proc:
@@ -116,20 +117,58 @@ def test_a_closed_pipe_ends_it_quietly() -> None:
     assert err == ""
 
 
-def test_ctrl_c_ends_it_without_a_traceback() -> None:
-    """`baclofen-cds check -` waits for its case on stdin; Ctrl-C (SIGINT) there exits 130."""
-    import signal
-    import subprocess
-    import time
-
+def _interrupted_when(ready: Callable[[int], bool]) -> tuple[int, bytes]:
+    """Start `baclofen-cds check -`, send Ctrl-C (SIGINT) once `ready(pid)`, and return its
+    exit status and standard error."""
     proc = subprocess.Popen(
         [str(CLI), "check", "-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(1.5)  # past its imports, reading stdin
+    deadline = time.monotonic() + 60
+    while not ready(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    return proc.returncode, err
+
+
+# The number of read(2), which /proc/PID/syscall names first (proc(5)).
+_READ = {"x86_64": "0", "aarch64": "63"}.get(platform.machine())
+
+
+def _reading_stdin(pid: int) -> bool:
+    """Blocked in read(0, ...): the read syscall, on file descriptor 0."""
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().startswith(f"{_READ} 0x0 ")
+    except OSError:
+        return False
+
+
+def _loading(pid: int) -> bool:
+    """Past the interpreter's start (its SIGINT handler is in place) and importing the
+    libraries: pydantic's core is loaded, the rules are not yet."""
+    try:
+        return "pydantic_core" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(
+    _READ is None or not Path("/proc/self/syscall").exists(), reason="needs Linux's /proc"
+)
+def test_ctrl_c_ends_it_without_a_traceback() -> None:
+    """`baclofen-cds check -` waits for its case on stdin; Ctrl-C (SIGINT) there exits 130.
+    The test waits until the process reads stdin (a fixed sleep raced its start-up)."""
+    status, err = _interrupted_when(_reading_stdin)
+    assert status == 130, err
+    assert b"Traceback" not in err and b"interrupted" in err
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
+def test_ctrl_c_while_it_starts_ends_it_without_a_traceback() -> None:
+    """Ctrl-C during the second it spends importing: the same quiet exit."""
+    status, err = _interrupted_when(_loading)
+    assert status == 130, err
     assert b"Traceback" not in err and b"interrupted" in err
