@@ -166,7 +166,8 @@ class _Check:
 
     sid: str
     number: int
-    deadline: float
+    deadline: float  # time.perf_counter() past which the budget may be spent
+    cpu_deadline: float  # time.thread_time() past which it is
     firings: list[tuple[Rule, dict[str, dict[str, Any]], list[dict[str, Any]]]] = field(
         default_factory=list
     )
@@ -273,7 +274,12 @@ class Engine:
         def action(check: _Check, message: dict[str, dict[str, Any]]) -> None:
             if check.error is not None:
                 return
-            if time.perf_counter() > check.deadline:
+            # The budget bounds the rules' own work (a runaway chain), not the machine's load: a
+            # check is stopped once it has used the budget in CPU time. Waiting for a core (a
+            # busy host, a cgroup's CPU quota) does not count, or a loaded machine would
+            # answer "not completed" to checks it can answer. The CPU clock is a system call;
+            # the wall clock, which is not, is read first.
+            if time.perf_counter() > check.deadline and time.thread_time() > check.cpu_deadline:
                 check.error = "time budget exceeded"
                 return
             sid, number, facts = check.sid, check.number, check.facts
@@ -425,6 +431,7 @@ class Engine:
                 sid=sid,
                 number=number,
                 deadline=time.perf_counter() + self.budget_s,
+                cpu_deadline=time.thread_time() + self.budget_s,
                 started=reused,
             )
             payload = [

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -642,6 +644,43 @@ def test_a_check_over_its_time_budget_fails() -> None:
     engine = Engine("budget", [alert("t.hit", c.x << (m.kind == "x"))], budget_ms=0)
     with pytest.raises(EngineError, match="time budget exceeded"):
         engine.evaluate([{"kind": "x"}])
+
+
+def _budget_engine(step: Callable[[], None]) -> Engine:
+    """A chain of two derivations, each taking `step`, then an alert; a 20 ms budget."""
+
+    def derive(kind: str) -> Callable[..., list[dict[str, Any]]]:
+        def step_then(**_: Any) -> list[dict[str, Any]]:
+            step()
+            return [{"kind": kind}]
+
+        return step_then
+
+    return Engine(
+        "budget-kind",
+        [
+            Derivation(id="t.first", when=(c.x << (m.kind == "x"),), derive=derive("next")),
+            Derivation(id="t.second", when=(c.n << (m.kind == "next"),), derive=derive("done")),
+            alert("t.hit", c.d << (m.kind == "done")),
+        ],
+        budget_ms=20,
+    )
+
+
+def test_the_budget_counts_the_checks_work_not_the_machines_load() -> None:
+    """The budget bounds the rules' own work: a check that waited for a core (here it sleeps
+    40 ms, past the budget in wall time, using no CPU) completes; one that worked 40 ms of
+    CPU does not."""
+    waited = _budget_engine(lambda: time.sleep(0.04)).evaluate([{"kind": "x"}])
+    assert [a.code for a in waited.alerts] == ["HIT"]
+
+    def work() -> None:
+        until = time.thread_time() + 0.04
+        while time.thread_time() < until:
+            pass
+
+    with pytest.raises(EngineError, match="time budget exceeded"):
+        _budget_engine(work).evaluate([{"kind": "x"}])
 
 
 def test_a_check_whose_agenda_did_not_reach_the_end_fails(monkeypatch: pytest.MonkeyPatch) -> None:
