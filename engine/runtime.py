@@ -36,6 +36,7 @@ from engine.model import (
     Merge,
     Outcome,
     Rule,
+    aliases,
     arguments,
 )
 
@@ -270,6 +271,7 @@ class Engine:
         fold = isinstance(rule, Derivation) and rule.fold
         derive = rule.derive if isinstance(rule, Derivation) and not fold else None
         results = self._result_kinds
+        bind = self._binder(rule, derive) if derive is not None else None
 
         def action(check: _Check, message: dict[str, dict[str, Any]]) -> None:
             if check.error is not None:
@@ -295,8 +297,8 @@ class Engine:
             try:
                 if fold:
                     check.folds.setdefault(rule.id, []).append(matched)
-                elif derive is not None:
-                    for new in handle._call(derive, handle._scope(rule, matched, check)):
+                elif derive is not None and bind is not None:
+                    for new in derive(**bind(matched, check)):
                         fact = handle._fact(rule, new)
                         fact["id"] = f"d{next(check.derived_seq)}"
                         produced.append(fact)
@@ -337,6 +339,31 @@ class Engine:
         for alias, fact in matched.items():
             scope[alias] = self._record(fact, check)
         return scope
+
+    def _binder(
+        self, rule: Rule, fn: Callable[..., Any]
+    ) -> Callable[[Mapping[str, dict[str, Any]], _Check], dict[str, Any]]:
+        """The keyword arguments of `fn` for one firing of the rule, as `_call(fn, _scope(...))`
+        gives them, with what can be known of the rule looked up once: which argument is an
+        alias (the record of its fact) and which a param. A derivation runs once per firing,
+        and building the whole scope then picking from it was a tenth of a firing's glue."""
+        names = arguments(fn)
+        if names is None:
+            return lambda matched, check: self._scope(rule, matched, check)
+        own = set(aliases(rule))
+        params = dict(rule.params)
+        record = self._record
+        # (name, True) reads the matched fact's record; (name, False) the param's value. A
+        # name that is neither fails the firing (KeyError), as with the whole scope.
+        binding = tuple((name, name in own) for name in names)
+
+        def bind(matched: Mapping[str, dict[str, Any]], check: _Check) -> dict[str, Any]:
+            return {
+                name: record(matched[name], check) if alias else params[name]
+                for name, alias in binding
+            }
+
+        return bind
 
     def _call(self, fn: Callable[..., Any], scope: Mapping[str, Any]) -> Any:
         key = id(fn)
@@ -379,7 +406,8 @@ class Engine:
         text = _marked_json(fact, check)
         code, _ = _native.assert_fact(self._handle, text)
         if code == _OK:
-            check.stored.append(_identity(fact, check))
+            # The engine names derived facts (`d<n>`): their id needs no escaping.
+            check.stored.append(f'{{"id":"{fact["id"]}",{check.session}}}')
             check.facts[fact["id"]] = fact
         elif code != _NOT_HANDLED:
             raise RuntimeError(
