@@ -280,6 +280,49 @@ def test_a_fact_left_in_the_session_fails_the_next_check_loudly() -> None:
     assert codes(engine, [{"kind": "x", "n": 2}]) == ["HIT"]
 
 
+def _parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The messages the engine had to parse (`_parse_message`), recorded."""
+    parsed: list[str] = []
+    parse = runtime._parse_message
+
+    def recorded(text: str, check: Any) -> Any:
+        parsed.append(text)
+        return parse(text, check)
+
+    monkeypatch.setattr(runtime, "_parse_message", recorded)
+    return parsed
+
+
+def test_messages_are_read_by_the_texts_the_check_asserted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A firing's facts are found by the exact text the check asserted them with; no
+    message of an ordinary check needs parsing (a reader that failed would go unnoticed:
+    the parsed path gives the same answers, slower)."""
+    parsed = _parses(monkeypatch)
+    engine = _hit_engine("read")
+    facts = [{"kind": "x", "n": 1}, {"kind": "y", "n": 1, "note": 'say "hi", pre-eclampsia'}]
+    assert codes(engine, facts) == ["HIT", "PAIR"]
+    assert codes(engine, facts) == ["HIT", "PAIR"]
+    assert parsed == []
+
+
+def test_a_fact_whose_text_holds_the_checks_ending_is_parsed_not_misread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A nested value with this check's session and number ends the fact's text early for
+    the reader: the text is then no fact the check asserted, and the message is parsed."""
+    engine = _hit_engine("nested-end")
+    assert codes(engine, [{"kind": "x", "n": 1}]) == ["HIT"]
+    sid = engine._session
+    parsed = _parses(monkeypatch)
+    monkeypatch.setattr(runtime, "_check_numbers", iter([777]))
+    tricky = {"kind": "x", "n": 2, "note": {"sid": sid, runtime.CHECK_KEY: 777}}
+    (alert,) = engine.evaluate([tricky]).alerts
+    assert alert.message == "hit 2" and alert.evidence["x"]["note"] == tricky["note"]
+    assert len(parsed) == 1 and '"note":{"sid"' in parsed[0]
+
+
 class _Native:
     """durable's C module with one call replaced."""
 
