@@ -160,7 +160,7 @@ class _Connection(asyncio.Protocol):
                 _, successor = await asyncio.get_running_loop().create_connection(
                     lambda: _Connection(self.client, self.make, run), run.host, run.port
                 )
-                self.successor = cast(_Connection, successor)
+                self.successor = successor
                 await self.successor.closed
             except Exception as exc:
                 self._fail(exc)
@@ -250,9 +250,11 @@ async def _run(
     connections: list[_Connection] = []
     try:
         for client in range(clients):
-            _, protocol = await loop.create_connection(
-                lambda client=client: _Connection(client, make, run), host, port
-            )
+
+            def protocol_for(client: int = client) -> _Connection:
+                return _Connection(client, make, run)
+
+            _, protocol = await loop.create_connection(protocol_for, host, port)
             connections.append(protocol)
         await asyncio.gather(*(c.closed for c in connections))
     finally:  # one connection failed: close the others before the loop goes

@@ -83,7 +83,9 @@ def postgres_server() -> Iterator[PostgresServer]:
     directory = Path(tempfile.mkdtemp(prefix="baclofen-pg-"))
     if user is not None:
         os.chown(directory, user.pw_uid, user.pw_gid)
-    as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
+    # As root, the server runs as `postgres` (it refuses to run as root); otherwise as we are.
+    uid, gid = (user.pw_uid, user.pw_gid) if user else (None, None)
+    groups: list[int] | None = [] if user else None
     data, log = directory / "data", directory / "server.log"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
     initdb = subprocess.run(
@@ -104,7 +106,9 @@ def postgres_server() -> Iterator[PostgresServer]:
         env=env,
         cwd=directory,
         check=False,
-        **as_user,
+        user=uid,
+        group=gid,
+        extra_groups=groups,
     )
     if initdb.returncode != 0:
         shutil.rmtree(directory, ignore_errors=True)
@@ -132,7 +136,9 @@ def postgres_server() -> Iterator[PostgresServer]:
             env=env,
             cwd=directory,
             start_new_session=True,
-            **as_user,
+            user=uid,
+            group=gid,
+            extra_groups=groups,
         )
     server = PostgresServer(port, directory, process)
     try:
