@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ MAX_QUEUED = 20_000
 MAX_BATCH = 2_000
 LINGER_S = 0.2  # one commit per worker at most every 0.2 s under load
 PURGE_EVERY_S = 3600.0
+_CHECK_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def time_ordered_id(moment: datetime) -> str:
@@ -43,10 +45,20 @@ def time_ordered_id(moment: datetime) -> str:
     82-95 (`python -m bench.check_log`), and the gap widens as the log grows. PostgreSQL's
     B-trees gain alike. Two ids collide only if made in the same millisecond with the same
     74 random bits."""
-    millis = int(moment.timestamp() * 1000) & (1 << 48) - 1
+    return _uuid7(int(moment.timestamp() * 1000))
+
+
+def new_check_id() -> str:
+    """The id of a native check, made as its request is answered: the response, the log line
+    and the check log entry all carry it, so the check a clinician reports by the id on their
+    screen is found in the check log."""
+    return _uuid7(time.time_ns() // 1_000_000)
+
+
+def _uuid7(millis: int) -> str:
     rand = int.from_bytes(os.urandom(10))
     value = (
-        millis << 80
+        (millis & (1 << 48) - 1) << 80
         | 0x7 << 76  # version 7
         | (rand >> 64 & 0xFFF) << 64  # rand_a, 12 bits
         | 0b10 << 62  # the RFC 9562 variant
@@ -73,8 +85,17 @@ def entry_of(record: Mapping[str, Any], now: datetime | None = None) -> CheckEnt
     )
     status = record.get("status")
     moment = now or datetime.now(UTC)
+    # A native check's own id (`new_check_id`). CDS Hooks lines carry the EHR's hookInstance,
+    # which the EHR chooses and may repeat: such an entry gets an id of its own.
+    check_id = record.get("check_id")
+    if not (
+        record.get("endpoint") == "native"
+        and isinstance(check_id, str)
+        and _CHECK_ID.fullmatch(check_id)
+    ):
+        check_id = time_ordered_id(moment)
     return CheckEntry(
-        id=time_ordered_id(moment),
+        id=check_id,
         checked_at=moment,
         endpoint=str(record.get("endpoint")),
         outcome=outcome,

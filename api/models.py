@@ -39,7 +39,10 @@ class SafetyCheckResponse(BaseModel):
         }
     )
 
-    check_id: str
+    check_id: str = Field(
+        description="This check's id (a UUIDv7, 32 hex digits), also on its log line and its "
+        "check log entry: quote it to report the check"
+    )
     ruleset_version: str
     outcome: Literal["critical", "warning", "info", "no_alerts"] = Field(
         description="Highest alert severity, or no_alerts when every check ran and passed"

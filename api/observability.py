@@ -1,6 +1,6 @@
 """Structured logs: every line one JSON object, and nothing that identifies a patient.
 
-One line per check request says which check (its random id, or the EHR's hookInstance for
+One line per check request says which check (its check_id, or the EHR's hookInstance for
 CDS Hooks), how it ended (the outcome, or why it was not completed or refused), the alert
 codes and how long it took. It never carries request content: no names, dates, doses,
 free-text conditions or medications, and no error message, which may quote the input; for a

@@ -5,13 +5,13 @@ from __future__ import annotations
 import email.message
 from functools import lru_cache
 from typing import Any, NoReturn
-from uuid import uuid4
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
 from api import openapi, strict_json
+from api.check_log import new_check_id
 from api.deps import get_checker
 from api.models import Catalogue, ErrorResponse, Health, SafetyCheckResponse
 from rules.case import SafetyCheckRequest
@@ -74,7 +74,7 @@ async def create_safety_check(request: Request) -> Response:
     """
     case, explain = _read(request, await request.body())
     checker = await get_checker(request)
-    request.state.check_id = uuid4().hex
+    request.state.check_id = new_check_id()
     result = checker.run(case, check_id=request.state.check_id)
     payload = SafetyCheckResponse.from_result(result, explain=explain)
     return Response(payload.model_dump_json(exclude_none=True), media_type="application/json")

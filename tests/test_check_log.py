@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.check_log import CheckLogWriter, entry_of, time_ordered_id
+from api.check_log import CheckLogWriter, entry_of, new_check_id, time_ordered_id
 from api.console import analytics
 from api.store import CheckEntry, FeedbackRecord, Store, open_store
 from api.store.checks import ROWS_PER_INSERT
@@ -239,6 +239,42 @@ def test_a_check_log_entry_takes_its_id_from_its_moment() -> None:
     assert int(entry.id[:12], 16) == int(DAY.timestamp() * 1000)
 
 
+OWN_ID = "0190f3a1c2d37b4c8e9f0a1b2c3d4e5f"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "check_id", "keeps_it"),
+    [
+        ("native", OWN_ID, True),  # the id the response carried
+        ("native", OWN_ID.upper(), False),  # not one the service makes
+        ("native", OWN_ID + "0", False),
+        ("native", "4f6c-not-hex", False),
+        ("native", None, False),  # a 422 carries none
+        ("native", 42, False),
+        ("cds-hooks", OWN_ID, False),  # the EHR's hookInstance, which it may send again
+    ],
+)
+def test_a_native_checks_entry_is_keyed_by_its_check_id(
+    endpoint: str, check_id: object, keeps_it: bool
+) -> None:
+    record = {"endpoint": endpoint, "status": 200, "outcome": "no_alerts", "check_id": check_id}
+    entry = entry_of(record, DAY)
+    assert entry is not None
+    assert (entry.id == check_id) is keeps_it
+    if not keeps_it:
+        assert int(entry.id[:12], 16) == int(DAY.timestamp() * 1000)
+
+
+def test_new_check_ids_are_uuid7_of_now() -> None:
+    before = datetime.now(UTC)
+    made = new_check_id()
+    after = datetime.now(UTC)
+    parsed = uuid.UUID(made)
+    assert (parsed.version, parsed.variant, parsed.hex) == (7, uuid.RFC_4122, made)
+    millis = int(made[:12], 16)
+    assert int(before.timestamp() * 1000) <= millis <= int(after.timestamp() * 1000)
+
+
 @pytest.fixture
 def client(checker: Checker, tmp_path: Path) -> Iterator[TestClient]:
     from api.main import create_app
@@ -282,6 +318,23 @@ def test_every_api_check_is_logged_without_patient_data(client: TestClient) -> N
     stored = json.dumps(checks + alerts, default=str)
     for patient_data in ("2016-03-01", "28.5", "Epilepsy", "morphine", "pat-"):
         assert patient_data not in stored
+
+
+def test_a_reported_check_id_finds_its_check_log_entry(client: TestClient) -> None:
+    """The check_id a clinician reads off a response is the check log entry's key, with the
+    alerts it was shown."""
+    native = json.loads(Path("examples/child-tablet-epilepsy.json").read_text())
+    answers = [client.post("/v1/safety-checks", json=native).json() for _ in range(3)]
+    ids = [a["check_id"] for a in answers]
+    assert len(set(ids)) == 3
+    entries = {c["id"]: c for c in _rows(client, "check_log")}
+    alerts = _rows(client, "check_alerts")
+    for answer in answers:
+        entry = entries[answer["check_id"]]
+        assert (entry["endpoint"], entry["outcome"]) == ("native", answer["outcome"])
+        shown = sorted((a["code"], a["severity"]) for a in answer["alerts"])
+        logged = [(a["code"], a["severity"]) for a in alerts if a["check_id"] == entry["id"]]
+        assert sorted(logged) == shown and shown
 
 
 def test_the_console_try_out_is_not_a_check(client: TestClient) -> None:
