@@ -2,27 +2,32 @@
 analytics; api/check_log.py) costs a check, through the real server (`make run`'s gunicorn,
 WORKERS workers, the embedded SQLite store), with the check log on (the default) and off
 (CDS_CHECK_LOG_RETENTION_DAYS=0), in alternating rounds so that a loaded machine disturbs
-both alike; the cost of queueing one entry on the event loop, in process; and the writer
-thread's cost per check written, in process, with the time-ordered ids it makes and with
-random uuid4s as before, into a log that already holds tens of thousands of checks.
+both alike, then the same with a PostgreSQL store (a throwaway local server, when Debian's
+postgresql is installed; `--no-postgres` skips it); the cost of queueing one entry on the
+event loop, in process; and the writer thread's cost per check written, in process, with
+the time-ordered ids it makes and with random uuid4s as before, into a log that already holds
+tens of thousands of checks.
 
 Every response is checked against its expected alert codes, and after the rounds with the
 log on, the log must hold exactly the checks answered: a log that drops entries is a
 failure, not a figure.
 
-    python -m bench.check_log [--seconds 5] [--workers N] [--rounds 2]
+    python -m bench.check_log [--seconds 5] [--workers N] [--rounds 2] [--no-postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import sqlite3
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -109,18 +114,56 @@ def _spin(done: threading.Event) -> None:
         pass
 
 
-def _logged(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT count(*) FROM check_log").fetchone()[0])
+# A store for one round: its URL and how many checks its check log then holds.
+Store = tuple[str, Callable[[], int]]
+NewStore = Callable[[Path], Store]
 
 
-def measure(log_on: bool, workers: int, seconds: float) -> tuple[list[dict[str, Any]], str]:
+def sqlite_store(tmp: Path) -> Store:
+    db = tmp / "cds.sqlite3"
+
+    def logged() -> int:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT count(*) FROM check_log").fetchone()[0])
+
+    return f"sqlite:///{db}", logged
+
+
+@contextmanager
+def postgres_stores() -> Iterator[NewStore | None]:
+    """A throwaway PostgreSQL server; each round gets a database of its own."""
+    from bench.postgres import Unavailable, postgres_server
+
+    try:
+        with postgres_server() as server:
+            numbers = itertools.count(1)
+
+            def new(_: Path) -> Store:
+                import psycopg
+
+                url = server.create_database(f"check_log_{next(numbers)}")
+
+                def logged() -> int:
+                    with psycopg.connect(url) as conn:
+                        row = conn.execute("SELECT count(*) FROM check_log").fetchone()
+                        return int(row[0]) if row else 0
+
+                return url, logged
+
+            yield new
+    except Unavailable as exc:
+        print(f"(PostgreSQL not measured: {exc})\n")
+        yield None
+
+
+def measure(
+    log_on: bool, workers: int, seconds: float, new_store: NewStore = sqlite_store
+) -> tuple[list[dict[str, Any]], str]:
     """The rows of one round, and what is wrong with the log (empty when nothing)."""
     env = {} if log_on else {"CDS_CHECK_LOG_RETENTION_DAYS": "0"}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "cds.sqlite3"
-        env["CDS_DATABASE_URL"] = f"sqlite:///{db}"
+        env["CDS_DATABASE_URL"], count_logged = new_store(Path(tmp))
         answered = in_flight = 0
         with running(workers, log_dir=Path(tmp), log_level="WARNING", extra_env=env) as srv:
             warm = loadgen.run(srv.host, srv.port, _check_request, 8, total=300 * workers)
@@ -140,7 +183,7 @@ def measure(log_on: bool, workers: int, seconds: float) -> tuple[list[dict[str, 
                     }
                 )
         # The workers write what is queued before they exit (SIGTERM).
-        logged = _logged(db)
+        logged = count_logged()
     if not log_on:
         return rows, "" if logged == 0 else f"{logged} checks logged with the log off"
     if not answered <= logged <= answered + in_flight:
@@ -153,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=available_cpus())
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args(argv)
     print(f"Check log: native checks through the server, {args.workers} worker(s)\n")
     print(f"queueing one entry on the event loop: {offer_cost():.2f} µs")
@@ -166,31 +210,45 @@ def main(argv: list[str] | None = None) -> int:
         f"(10,000 checks; the wall time the write lock is held): "
         f"{write_cost('ordered', 10_000, contended=True):.0f} µs per check\n"
     )
-    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
     failures = 0
-    problems = []
-    for _ in range(args.rounds):
-        for log_on in (True, False):
-            rows, problem = measure(log_on, args.workers, args.seconds)
-            if problem:
-                problems.append(problem)
-            for row in rows:
-                results.setdefault((row["log"], row["clients"]), []).append(row)
-                failures += row["failures"]
-    print("| check log | clients | checks/s | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|")
-    for (log, clients), rows in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        print(
-            f"| {log} | {clients} | {statistics.median(r['rate'] for r in rows):,.0f} | "
-            f"{statistics.median(r['p50'] for r in rows):.2f} | "
-            f"{statistics.median(r['p99'] for r in rows):.2f} |"
-        )
-    print("\n(medians of the rounds; figures from a shared machine need a quiet re-run)")
+    problems: list[str] = []
+    failures += rounds("SQLite (embedded, `make run`)", sqlite_store, args, problems)
+    if not args.no_postgres:
+        with postgres_stores() as new_store:
+            if new_store is not None:
+                failures += rounds("PostgreSQL (local, throwaway)", new_store, args, problems)
+    print("(medians of the rounds; figures from a shared machine need a quiet re-run)")
     for problem in problems:
         print(f"FAILED: {problem}")
     if failures:
         print(f"FAILED: {failures} responses with the wrong alerts")
     return 1 if failures or problems else 0
+
+
+def rounds(label: str, new_store: NewStore, args: argparse.Namespace, problems: list[str]) -> int:
+    """The rounds with the log on and off, alternating, on one kind of store: prints their
+    table and returns the wrong answers; what is wrong with the log goes to `problems`."""
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    failures = 0
+    for _ in range(args.rounds):
+        for log_on in (True, False):
+            rows, problem = measure(log_on, args.workers, args.seconds, new_store)
+            if problem:
+                problems.append(f"{label}: {problem}")
+            for row in rows:
+                results.setdefault((row["log"], row["clients"]), []).append(row)
+                failures += row["failures"]
+    print(f"{label}:\n")
+    print("| check log | clients | checks/s | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for (log, clients), found in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        print(
+            f"| {log} | {clients} | {statistics.median(r['rate'] for r in found):,.0f} | "
+            f"{statistics.median(r['p50'] for r in found):.2f} | "
+            f"{statistics.median(r['p99'] for r in found):.2f} |"
+        )
+    print()
+    return failures
 
 
 if __name__ == "__main__":
