@@ -67,14 +67,20 @@ def offer_cost(n: int = 20_000) -> float:
 
 
 def write_cost(
-    ids: str, existing: int = 60_000, batch: int = 200, *, contended: bool = False
-) -> float:
-    """Microseconds the writer thread spends per check written (SQLite, two alerts each),
-    over a log grown from empty to `existing` checks in batches as the writer commits them.
-    `ids`: "ordered" (what the writer makes) or "random" (uuid4, as before). `contended`:
-    with another thread busy in Python meanwhile, as the event loop is under load; the time
-    is then the wall time the batch holds the store's write lock, mostly spent waiting for
-    the GIL after each statement."""
+    ids: str,
+    existing: int = 60_000,
+    batch: int = 200,
+    *,
+    contended: bool = False,
+    url: str | None = None,
+) -> tuple[float, float]:
+    """Microseconds per check written (two alerts each) over a log grown from empty to
+    `existing` checks in batches as the writer commits them: the wall time the batch holds
+    the store, and the writer thread's own CPU time. `ids`: "ordered" (what the writer makes)
+    or "random" (uuid4, as before). `contended`: with another thread busy in Python meanwhile,
+    as the event loop is under load; the wall time is then mostly spent waiting for the GIL
+    after each call into the driver that released it. `url`: the store (default a new SQLite
+    file)."""
     from uuid import uuid4
 
     from api.check_log import entry_of
@@ -87,13 +93,13 @@ def write_cost(
         "codes": ["TABLET_BELOW_33_KG", "MISSING_DATA"],
         "severities": ["critical", "warning"],
     }
-    spent = 0.0
+    spent = cpu = 0.0
     busy = threading.Event()
     spinner = threading.Thread(target=_spin, args=(busy,), daemon=True)
     if contended:
         spinner.start()
     with tempfile.TemporaryDirectory() as tmp:
-        store = open_store(f"sqlite:///{tmp}/cds.sqlite3")
+        store = open_store(url or f"sqlite:///{tmp}/cds.sqlite3")
         for _ in range(existing // batch):
             entries = [entry_of(record) for _ in range(batch)]
             rows = [
@@ -101,12 +107,13 @@ def write_cost(
                 for e in entries
                 if e is not None
             ]
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             store.append_checks(rows)
             spent += time.perf_counter() - started
+            cpu += time.thread_time() - started_cpu
         store.close()
     busy.set()
-    return spent / existing * 1e6
+    return spent / existing * 1e6, cpu / existing * 1e6
 
 
 def _spin(done: threading.Event) -> None:
@@ -200,15 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"Check log: native checks through the server, {args.workers} worker(s)\n")
     print(f"queueing one entry on the event loop: {offer_cost():.2f} µs")
+    ordered, random = write_cost("ordered")[0], write_cost("random")[0]
     print(
         "writing one check (two alerts) into a log grown to 60,000 checks, per check: "
-        f"{write_cost('ordered'):.1f} µs with time-ordered ids, "
-        f"{write_cost('random'):.1f} µs with random uuid4s"
+        f"{ordered:.1f} µs with time-ordered ids, {random:.1f} µs with random uuid4s"
     )
+    wall, cpu = write_cost("ordered", 10_000, contended=True)
     print(
         "the same, with another thread busy in Python as the event loop is under load "
-        f"(10,000 checks; the wall time the write lock is held): "
-        f"{write_cost('ordered', 10_000, contended=True):.0f} µs per check\n"
+        f"(10,000 checks): the write lock held {wall:.0f} µs, the writer's CPU {cpu:.0f} µs "
+        "per check\n"
     )
     failures = 0
     problems: list[str] = []
@@ -216,6 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_postgres:
         with postgres_stores() as new_store:
             if new_store is not None:
+                quiet = write_cost("ordered", 20_000, url=new_store(Path())[0])
+                busy = write_cost("ordered", 6_000, contended=True, url=new_store(Path())[0])
+                print(
+                    "PostgreSQL, writing one check (two alerts) in process, wall / the writer's "
+                    f"CPU per check: {quiet[0]:.0f} / {quiet[1]:.0f} µs; with another thread "
+                    f"busy in Python: {busy[0]:.0f} / {busy[1]:.0f} µs\n"
+                )
                 failures += rounds("PostgreSQL (local, throwaway)", new_store, args, problems)
     print("(medians of the rounds; figures from a shared machine need a quiet re-run)")
     for problem in problems:
