@@ -125,6 +125,39 @@ def test_counts_per_code_week_and_reason(store: Store) -> None:
     assert first.total.shown == 3 and first.total.overridden == 1
 
 
+def test_entries_are_stored_as_given(store: Store) -> None:
+    """What PostgreSQL's COPY and SQLite's multi-row INSERTs write reads back the same: no
+    status, no card, text a COPY would have to escape, a moment just before UTC midnight."""
+    late = datetime(2026, 11, 29, 23, 59, 59, 999_999, tzinfo=UTC)
+    awkward = "CODE\\ with\ttab\nnewline, comma; 'quote' \"dq\" \\N é"
+    store.append_checks(
+        [
+            CheckEntry("e1", late, "native", "not_completed", None, "2.2.0+t", ()),
+            CheckEntry(
+                "e2",
+                late,
+                "native",
+                "warning",
+                200,
+                "2.2.0+t",
+                ((awkward, "warning", None), ("X", "info", "card-uuid-1")),
+            ),
+        ]
+    )
+    found = store.check_counts(late - timedelta(days=1), late + timedelta(seconds=1))
+    assert sorted(found.checks) == [
+        ("2026-11-29", "native", "not_completed", 1),
+        ("2026-11-29", "native", "warning", 1),
+    ]
+    assert sorted(found.shown) == [
+        ("2026-11-29", awkward, "warning", 1, 0),
+        ("2026-11-29", "X", "info", 1, 1),
+    ]
+    assert (
+        store.check_counts(late + timedelta(microseconds=1), late + timedelta(days=1)).checks == []
+    )
+
+
 def test_the_csv_says_what_the_report_says(store: Store) -> None:
     seed(store)
     start, end = date(2026, 11, 23), date(2026, 12, 6)

@@ -150,12 +150,29 @@ class PostgresStore(BatchedFeedback):
     # ---- check log ----------------------------------------------------------------------
 
     def append_checks(self, entries: Sequence[CheckEntry]) -> None:
+        """One transaction of two COPYs, PostgreSQL's bulk load: psycopg formats the rows in
+        C and sends them in a few large messages. `executemany` made a round trip per row,
+        and under load the writer thread then waited for the event loop's GIL after each:
+        153-176 µs of its CPU per check against ~27 this way, 81-98 against 20-26 when
+        quiet (bench/README.md). A row the table refuses (a repeated id) fails the whole
+        batch, as before."""
         if not entries:
             return
         checks, alerts = check_sql.check_rows(entries, DIALECT.moment)
-        self._write(
-            [(check_sql.insert_checks(DIALECT), checks), (check_sql.insert_alerts(DIALECT), alerts)]
-        )
+        try:
+            with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                for table, rows in (
+                    (check_sql.CHECK_COLUMNS, checks),
+                    (check_sql.ALERT_COLUMNS, alerts),
+                ):
+                    if rows:
+                        with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                            for row in rows:
+                                copy.write_row(row)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"{type(exc).__name__}: {_first_line(exc)}") from None
 
     def purge_checks(self, before: datetime) -> int:
         statements = check_sql.purge(DIALECT)
