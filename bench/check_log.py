@@ -121,8 +121,9 @@ def _spin(done: threading.Event) -> None:
         pass
 
 
-# A store for one round: its URL and how many checks its check log then holds.
-Store = tuple[str, Callable[[], int]]
+# A store for one round: its URL, how many checks its check log then holds, and the CPU
+# seconds its server has used so far (0 for SQLite, which runs inside the workers).
+Store = tuple[str, Callable[[], int], Callable[[], float]]
 NewStore = Callable[[Path], Store]
 
 
@@ -133,7 +134,7 @@ def sqlite_store(tmp: Path) -> Store:
         with sqlite3.connect(db) as conn:
             return int(conn.execute("SELECT count(*) FROM check_log").fetchone()[0])
 
-    return f"sqlite:///{db}", logged
+    return f"sqlite:///{db}", logged, lambda: 0.0
 
 
 @contextmanager
@@ -155,7 +156,7 @@ def postgres_stores() -> Iterator[NewStore | None]:
                         row = conn.execute("SELECT count(*) FROM check_log").fetchone()
                         return int(row[0]) if row else 0
 
-                return url, logged
+                return url, logged, server.cpu_seconds
 
             yield new
     except Unavailable as exc:
@@ -170,13 +171,15 @@ def measure(
     env = {} if log_on else {"CDS_CHECK_LOG_RETENTION_DAYS": "0"}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        env["CDS_DATABASE_URL"], count_logged = new_store(Path(tmp))
+        env["CDS_DATABASE_URL"], count_logged, server_cpu = new_store(Path(tmp))
         answered = in_flight = 0
         with running(workers, log_dir=Path(tmp), log_level="WARNING", extra_env=env) as srv:
             warm = loadgen.run(srv.host, srv.port, _check_request, 8, total=300 * workers)
             answered += warm.statuses.get(200, 0)
             for clients in CLIENTS:
+                before = server_cpu()
                 res = loadgen.run(srv.host, srv.port, _check_request, clients, seconds=seconds)
+                spent = server_cpu() - before
                 answered += res.statuses.get(200, 0)
                 in_flight += clients  # sent as the clock ran out, answered, not recorded
                 rows.append(
@@ -187,6 +190,7 @@ def measure(
                         "p50": res.percentile(50),
                         "p99": res.percentile(99),
                         "failures": res.failures,
+                        "server_us": spent / max(1, sum(res.statuses.values())) * 1e6,
                     }
                 )
         # The workers write what is queued before they exit (SIGTERM).
@@ -254,13 +258,14 @@ def rounds(label: str, new_store: NewStore, args: argparse.Namespace, problems: 
                 results.setdefault((row["log"], row["clients"]), []).append(row)
                 failures += row["failures"]
     print(f"{label}:\n")
-    print("| check log | clients | checks/s | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|")
+    print("| check log | clients | checks/s | p50 ms | p99 ms | store server's CPU per check µs |")
+    print("|---|---:|---:|---:|---:|---:|")
     for (log, clients), found in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         print(
             f"| {log} | {clients} | {statistics.median(r['rate'] for r in found):,.0f} | "
             f"{statistics.median(r['p50'] for r in found):.2f} | "
-            f"{statistics.median(r['p99'] for r in found):.2f} |"
+            f"{statistics.median(r['p99'] for r in found):.2f} | "
+            f"{statistics.median(r['server_us'] for r in found):.0f} |"
         )
     print()
     return failures

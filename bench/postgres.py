@@ -60,6 +60,21 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server's live processes: the postmaster and its
+        children (backends and helpers, each in a session of its own). A backend that has
+        exited no longer counts."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            if self.process.pid in (int(stat.parent.name), int(fields[1])):  # itself, ppid
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
     def create_database(self, name: str) -> str:
         import psycopg
 
