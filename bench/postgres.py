@@ -61,9 +61,9 @@ class PostgresServer:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
     def cpu_seconds(self) -> float:
-        """User and system CPU time of the server's live processes: the postmaster and its
-        children (backends and helpers, each in a session of its own). A backend that has
-        exited no longer counts."""
+        """User and system CPU time of the server: the postmaster, its live children
+        (backends and helpers, each in a session of its own) and those that have exited
+        (autovacuum workers, closed connections), which the postmaster has reaped."""
         tick = os.sysconf("SC_CLK_TCK")
         total = 0
         for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -71,8 +71,10 @@ class PostgresServer:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue  # gone meanwhile
-            if self.process.pid in (int(stat.parent.name), int(fields[1])):  # itself, ppid
-                total += int(fields[11]) + int(fields[12])  # utime, stime
+            if int(stat.parent.name) == self.process.pid:  # utime, stime, cutime, cstime
+                total += sum(int(f) for f in fields[11:15])
+            elif int(fields[1]) == self.process.pid:  # a child: utime, stime
+                total += int(fields[11]) + int(fields[12])
         return total / tick
 
     def create_database(self, name: str) -> str:
