@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine import Severity, TraceEntry
 from rules.checker import CheckResult
+from rules.release import RULESET_VERSION
 
 
 class SourceOut(BaseModel):
@@ -30,8 +31,8 @@ class SafetyCheckResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "check_id": "4f6c…",
-                    "ruleset_version": "2.1.0+d8bf4b327eaf",
+                    "check_id": "019ad9f3c2d37b4c8e9f0a1b2c3d4e5f",
+                    "ruleset_version": RULESET_VERSION,
                     "outcome": "no_alerts",
                     "alerts": [],
                 }
