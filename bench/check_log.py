@@ -26,13 +26,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from api.settings import available_cpus
 from bench import loadgen
+from bench.postgres import PostgresServer, optional_server
 from bench.run import _check_request
 from bench.server import running
 
@@ -137,31 +137,23 @@ def sqlite_store(tmp: Path) -> Store:
     return f"sqlite:///{db}", logged, lambda: 0.0
 
 
-@contextmanager
-def postgres_stores() -> Iterator[NewStore | None]:
-    """A throwaway PostgreSQL server; each round gets a database of its own."""
-    from bench.postgres import Unavailable, postgres_server
+def postgres_stores(server: PostgresServer) -> NewStore:
+    """Each round gets a database of its own on the server."""
+    numbers = itertools.count(1)
 
-    try:
-        with postgres_server() as server:
-            numbers = itertools.count(1)
+    def new(_: Path) -> Store:
+        import psycopg
 
-            def new(_: Path) -> Store:
-                import psycopg
+        url = server.create_database(f"check_log_{next(numbers)}")
 
-                url = server.create_database(f"check_log_{next(numbers)}")
+        def logged() -> int:
+            with psycopg.connect(url) as conn:
+                row = conn.execute("SELECT count(*) FROM check_log").fetchone()
+                return int(row[0]) if row else 0
 
-                def logged() -> int:
-                    with psycopg.connect(url) as conn:
-                        row = conn.execute("SELECT count(*) FROM check_log").fetchone()
-                        return int(row[0]) if row else 0
+        return url, logged, server.cpu_seconds
 
-                return url, logged, server.cpu_seconds
-
-            yield new
-    except Unavailable as exc:
-        print(f"(PostgreSQL not measured: {exc})\n")
-        yield None
+    return new
 
 
 def measure(
@@ -226,8 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     failures += rounds("SQLite (embedded, `make run`)", sqlite_store, args, problems)
     if not args.no_postgres:
-        with postgres_stores() as new_store:
-            if new_store is not None:
+        with optional_server() as server:
+            if server is not None:
+                new_store = postgres_stores(server)
                 quiet = write_cost("ordered", 20_000, url=new_store(Path())[0])
                 busy = write_cost("ordered", 6_000, contended=True, url=new_store(Path())[0])
                 print(

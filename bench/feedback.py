@@ -19,8 +19,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ import orjson
 
 from api.settings import available_cpus
 from bench import loadgen
+from bench.postgres import optional_server
 from bench.server import running
 
 PATH = "/cds-services/baclofen-order-sign/feedback"
@@ -82,18 +81,6 @@ def _count(url: str, run: str) -> int:
             "SELECT count(*) FROM feedback WHERE card LIKE %s", (run + "-%",)
         ).fetchone()
         return int(row[0]) if row else 0
-
-
-@contextmanager
-def _postgres() -> Iterator[str | None]:
-    from bench.postgres import Unavailable, postgres_server
-
-    try:
-        with postgres_server() as server:
-            yield server.create_database("bench")
-    except Unavailable as exc:
-        print(f"(PostgreSQL not measured: {exc})\n")
-        yield None
 
 
 def measure(label: str, url: str, workers: int, seconds: float) -> list[dict[str, Any]]:
@@ -171,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             args.seconds,
         )
     if not args.no_postgres:
-        with _postgres() as url:
-            if url:
+        with optional_server() as server:
+            if server is not None:
+                url = server.create_database("bench")
                 rows += measure("PostgreSQL (local, throwaway)", url, args.workers, args.seconds)
     print(
         "| store | items per POST | clients | items/s | p50 ms | p99 ms | acknowledged "

@@ -86,6 +86,19 @@ class PostgresServer:
 
 
 @contextmanager
+def optional_server() -> Iterator[PostgresServer | None]:
+    """For the benchmarks: a throwaway server, or None, with the reason printed, where none
+    can be started here (the figures for SQLite still come)."""
+    try:
+        with postgres_server() as server:
+            yield server
+            return
+    except Unavailable as exc:
+        print(f"(PostgreSQL not measured: {exc})\n")
+    yield None
+
+
+@contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
     bindir = binaries()
     if bindir is None:
