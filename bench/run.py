@@ -41,6 +41,29 @@ ENGINE_P50_MS, ENGINE_P99_MS = 0.5, 2.0
 CHECKS_PER_S, CHECK_P99_MS, RATIO = 1000.0, 50.0, 0.25
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, all) CPU ticks of the machine so far (/proc/stat; (0, 0) where there is none).
+    Steal is the time the hypervisor gave this machine's CPUs to another: a load average of
+    zero does not mean the cores were ours."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)
+
+
+def block_medians(samples: list[float], blocks: int) -> list[float]:
+    """The median of each of `blocks` consecutive runs of samples: how the same work's time
+    moved during the run (on a shared machine, by more than a change to the code does)."""
+    size = max(1, len(samples) // blocks)
+    return [
+        statistics.median(samples[i : i + size])
+        for i in range(0, size * blocks, size)
+        if samples[i : i + size]
+    ]
+
+
 def engine_latency(rounds: int) -> dict[str, dict[str, list[float]]]:
     """Per case: `engine` = Engine.evaluate(facts) alone; `request` = what a worker does for
     one request besides HTTP: validate the JSON body, build facts, evaluate, build and
@@ -264,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         "Client and server share the machine's cores; anything else running skews the "
         "figures (see the load average).\n"
     )
+    steal_before = cpu_ticks()
     times = engine_latency(args.engine_rounds)
+    steal_after = cpu_ticks()
     print(f"## Engine, in process ({args.engine_rounds} rounds of the mix, interleaved)\n")
     print("| case | engine p50 ms | engine p99 ms | request p50 ms | request p99 ms |")
     print("|---|---:|---:|---:|---:|")
@@ -278,6 +303,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\n`engine` = `Engine.evaluate(facts)`; `request` = validate the JSON body, build "
         "facts, evaluate, build and serialise the response (all a worker does but HTTP).\n"
+    )
+    # Rounds run in order, each case once per round: the mix's samples, round by round.
+    per_round = zip(*(times[n]["engine"] for n in MIX), strict=True)
+    medians = block_medians([x * 1000 for round_ in per_round for x in round_], 10)
+    stolen, ticks = (b - a for a, b in zip(steal_before, steal_after, strict=True))
+    print(
+        f"How steady the machine was: the mix's p50 over each tenth of the rounds went from "
+        f"{min(medians):.3f} to {max(medians):.3f} ms (the code was the same); CPU time "
+        f"stolen by the hypervisor during the rounds: {100 * stolen / (ticks or 1):.1f} %.\n"
     )
     mix = [x * 1000 for x in times["mix"]["engine"]]
     verdicts: list[tuple[str, bool]] = [

@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,28 @@ def test_a_connection_the_server_says_it_closes_is_replaced() -> None:
     with tiny_server(answers=3, say_close=True) as port:
         result = loadgen.run("127.0.0.1", port, _make(seen), 2, total=20)
     assert result.requests == 20 and result.failures == 0 and len(seen) == 20
+
+
+@pytest.mark.parametrize(
+    ("samples", "blocks", "medians"),
+    [
+        ([1.0, 1.0, 3.0, 3.0], 2, [1.0, 3.0]),
+        ([1.0, 2.0, 3.0, 10.0, 20.0, 30.0], 2, [2.0, 20.0]),
+        ([1.0, 2.0, 3.0, 4.0, 5.0], 2, [1.5, 3.5]),  # the remainder is left out
+        ([4.0, 2.0], 5, [4.0, 2.0]),  # fewer samples than blocks: one each
+    ],
+)
+def test_block_medians_show_how_the_same_work_moved(
+    samples: list[float], blocks: int, medians: list[float]
+) -> None:
+    from bench.run import block_medians
+
+    assert block_medians(samples, blocks) == medians
+
+
+def test_cpu_ticks_count_steal_within_all_time() -> None:
+    from bench.run import cpu_ticks
+
+    steal, ticks = cpu_ticks()
+    assert 0 <= steal <= ticks
+    assert ticks > 0 or not Path("/proc/stat").exists()
