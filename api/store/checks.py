@@ -42,11 +42,11 @@ ALERT_COLUMNS = "check_alerts (check_id, checked_at, code, severity, card)"
 ROWS_PER_INSERT = 150
 
 
-def insert_checks(d: Dialect, rows: int = 1) -> str:
+def insert_checks(d: Dialect, rows: int) -> str:
     return _insert(CHECK_COLUMNS, 6, d.placeholder, rows)
 
 
-def insert_alerts(d: Dialect, rows: int = 1) -> str:
+def insert_alerts(d: Dialect, rows: int) -> str:
     return _insert(ALERT_COLUMNS, 5, d.placeholder, rows)
 
 
