@@ -57,11 +57,8 @@ def block_medians(samples: list[float], blocks: int) -> list[float]:
     """The median of each of `blocks` consecutive runs of samples: how the same work's time
     moved during the run (on a shared machine, by more than a change to the code does)."""
     size = max(1, len(samples) // blocks)
-    return [
-        statistics.median(samples[i : i + size])
-        for i in range(0, size * blocks, size)
-        if samples[i : i + size]
-    ]
+    chunks = (samples[i : i + size] for i in range(0, size * blocks, size))
+    return [statistics.median(chunk) for chunk in chunks if chunk]
 
 
 def engine_latency(rounds: int) -> dict[str, dict[str, list[float]]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import loadgen
+from bench.run import block_medians, cpu_ticks
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 LAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
@@ -108,14 +109,10 @@ def test_a_connection_the_server_says_it_closes_is_replaced() -> None:
 def test_block_medians_show_how_the_same_work_moved(
     samples: list[float], blocks: int, medians: list[float]
 ) -> None:
-    from bench.run import block_medians
-
     assert block_medians(samples, blocks) == medians
 
 
 def test_cpu_ticks_count_steal_within_all_time() -> None:
-    from bench.run import cpu_ticks
-
     steal, ticks = cpu_ticks()
     assert 0 <= steal <= ticks
     assert ticks > 0 or not Path("/proc/stat").exists()
