@@ -41,6 +41,18 @@ ENGINE_P50_MS, ENGINE_P99_MS = 0.5, 2.0
 CHECKS_PER_S, CHECK_P99_MS, RATIO = 1000.0, 50.0, 0.25
 
 
+def interpreter_build(maps: str = "/proc/self/maps") -> str:
+    """How this interpreter is linked, which moves every figure: one linked to a shared
+    libpython (pyenv's builds) ran the engine 10-20 % slower here than one static binary
+    (Debian's), for the same code (scripts/install.sh prefers the static one)."""
+    try:
+        with open(maps) as lines:
+            shared = any("/libpython" in line for line in lines)
+    except OSError:
+        return "linked how is not known"
+    return "linked to a shared libpython" if shared else "one static binary"
+
+
 def cpu_ticks() -> tuple[int, int]:
     """(steal, all) CPU ticks of the machine so far (/proc/stat; (0, 0) where there is none).
     Steal is the time the hypervisor gave this machine's CPUs to another: a load average of
@@ -277,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"# baclofen-cds benchmark — {time.strftime('%Y-%m-%d %H:%M')}, Python "
-        f"{platform.python_version()}, {os.cpu_count()} cores, {args.workers} workers, "
+        f"{platform.python_version()} ({interpreter_build()}), {os.cpu_count()} cores, "
+        f"{args.workers} workers, "
         f"load average before: {load}\n"
     )
     print(

@@ -4,20 +4,24 @@
 # Dockerfile (runtime, --no-editable, /opt/venv).
 #
 #   scripts/install.sh [--dev] [--no-editable] [--check] [VENV]      (VENV default: .venv)
+#   scripts/install.sh --which-python
 #
 # A VENV that does not work is rebuilt, not patched: one made by another Python (3.13, where
 # durable-rules does not import), or one where the packages do not import. A VENV whose
 # stamp matches the locks is left alone (a second run takes well under a second). --check
 # only says whether VENV is up to date (exit 0) or what would be done (exit 1).
+# --which-python says which interpreter a new VENV would be made with (PYTHON, or the one
+# `pick_python` finds) and how it is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mode=runtime editable=-e check=0 venv=.venv
+mode=runtime editable=-e check=0 which=0 venv=.venv
 for arg in "$@"; do
   case "$arg" in
     --dev) mode=dev ;;
     --no-editable) editable= ;;
     --check) check=1 ;;
+    --which-python) which=1 ;;
     -*) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
     *) venv=$arg ;;
   esac
@@ -26,6 +30,52 @@ done
 # durable-rules 2.0.28 is built from source with gcc and does not import on Python 3.13.
 right_python='import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))'
 works='import durable.lang, orjson, fastapi, pydantic_settings, gunicorn, uvicorn_worker, prometheus_client, api.settings'
+
+# Which interpreter makes a new venv, when PYTHON does not say: every python3.11, python3.12
+# and python3 on PATH, in that order, that can make a venv and build durable-rules (Python.h);
+# among them, first one whose interpreter is not linked to a shared libpython. That build
+# costs the engine: on the development machine pyenv's 3.11.7 (libpython3.11.so, without LTO)
+# executed 8 % more instructions per check than Debian's 3.11.2 (one static binary, LTO and
+# PGO) and took 10-20 % longer (bench/README.md). pyenv's shims come first on PATH, so without
+# this choice the slower one was taken. Failing all that, the first 3.11 or 3.12 that runs.
+probe='import importlib.util, os, sys, sysconfig
+if not (3, 11) <= sys.version_info[:2] < (3, 13): sys.exit(1)
+builds = importlib.util.find_spec("ensurepip") is not None and os.path.exists(
+    os.path.join(sysconfig.get_paths()["include"], "Python.h"))
+try:
+    with open("/proc/self/maps") as maps: shared = any("/libpython" in line for line in maps)
+except OSError: shared = True  # not known: no better than any other
+print(sys.executable, int(builds), int(builds and not shared))'
+describe='import sys
+try:
+    with open("/proc/self/maps") as maps: shared = any("/libpython" in line for line in maps)
+except OSError: shared = None
+how = {True: "linked to a shared libpython", False: "one static binary", None: "linked how is not known"}
+print(f"{sys.executable} (Python {sys.version.split()[0]}, {how[shared]})")'
+
+pick_python() {
+  local candidate found exe can_build is_fast python fallback= buildable= fast=
+  while read -r candidate; do
+    # pyenv shims may exist and fail: the interpreter must really run.
+    found=$("$candidate" -c "$probe" 2>/dev/null) || continue
+    read -r exe can_build is_fast <<<"$found"
+    fallback=${fallback:-$exe}
+    [ "$can_build" = 1 ] && buildable=${buildable:-$exe}
+    if [ "$is_fast" = 1 ]; then fast=$exe; break; fi
+  done < <(type -ap python3.11 python3.12 python3)
+  python=${fast:-${buildable:-$fallback}}
+  [ -n "$python" ] && echo "$python"
+}
+
+if [ "$which" = 1 ]; then  # the interpreter a new venv would be made with, and how it is built
+  chosen=${PYTHON:-}
+  if [ -z "$chosen" ] && ! chosen=$(pick_python); then
+    echo "no Python 3.11 or 3.12 on PATH; set PYTHON" >&2
+    exit 1
+  fi
+  "$chosen" -c "$describe"
+  exit
+fi
 
 digest() { cat "$@" pyproject.toml | sha256sum | cut -c1-16; }
 runtime_locks=(requirements/build.txt requirements/runtime.txt)
@@ -67,15 +117,15 @@ fi
 if [ ! -e "$venv" ]; then
   python=${PYTHON:-}
   if [ -z "$python" ]; then
-    for candidate in python3.11 python3.12 python3; do
-      # pyenv shims may exist and fail: the interpreter must really run.
-      if "$candidate" -c "$right_python" 2>/dev/null; then python=$candidate; break; fi
-    done
-  fi
-  if [ -z "$python" ] || ! "$python" -c "$right_python" 2>/dev/null; then
-    echo "Python 3.11 or 3.12 is required (durable-rules does not build on 3.13); set PYTHON" >&2
+    python=$(pick_python) || {
+      echo "Python 3.11 or 3.12 is required (durable-rules does not build on 3.13); set PYTHON" >&2
+      exit 1
+    }
+  elif ! "$python" -c "$right_python" 2>/dev/null; then
+    echo "PYTHON=$python is not Python 3.11 or 3.12 (durable-rules does not build on 3.13)" >&2
     exit 1
   fi
+  echo "$venv: made with $("$python" -c "$describe" 2>/dev/null || echo "$python")" >&2
   "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)

@@ -183,3 +183,75 @@ def test_the_container_install_rebuilds_a_wrong_venv_and_serves_without_test_too
         [str(python), "-m", "api.probe", "/livez"], env=env, cwd=tmp_path, check=False
     )
     assert probe.returncode == 1  # nobody answers now
+
+
+_HOW_BUILT = """import importlib.util, os, sys, sysconfig
+with open("/proc/self/maps") as maps:
+    shared = any("/libpython" in line for line in maps)
+headers = os.path.join(sysconfig.get_paths()["include"], "Python.h")
+builds = importlib.util.find_spec("ensurepip") is not None and os.path.exists(headers)
+print(sys.version_info[:2] in ((3, 11), (3, 12)) and builds, shared, sys.executable)"""
+
+
+def _interpreters() -> dict[bool, Path]:
+    """A Python 3.11 or 3.12 of this machine that can make a venv and build durable-rules,
+    by whether it is linked to a shared libpython (True) or is one static binary (False): the
+    executable itself, not a pyenv shim (which needs pyenv on PATH)."""
+    candidates = [shutil.which(name) or "" for name in ("python3.11", "python3.12")]
+    for version in ("3.11", "3.12"):
+        candidates += glob.glob(f"/usr/bin/python{version}")
+        candidates += glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python3"))
+    found: dict[bool, Path] = {}
+    for candidate in filter(None, candidates):
+        done = subprocess.run(
+            [candidate, "-c", _HOW_BUILT], capture_output=True, text=True, check=False
+        )
+        if done.returncode == 0 and done.stdout.startswith("True "):
+            _, shared, executable = done.stdout.split(maxsplit=2)
+            found.setdefault(shared == "True", Path(executable.strip()))
+    return found
+
+
+def _which_python(path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON"}
+    return subprocess.run(
+        [shutil.which("bash") or "bash", str(INSTALL), "--which-python"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env, "PATH": str(path)},
+    )
+
+
+def test_a_new_venv_is_made_with_a_static_interpreter_when_there_is_one(tmp_path: Path) -> None:
+    """pyenv's shims come first on PATH, and its builds link a shared libpython, which ran
+    the engine 10-20 % slower than one static binary (bench/README.md): install.sh takes a
+    static one further down PATH (or named python3) over them, and a shared one when there is
+    nothing else."""
+    found = _interpreters()
+    if len(found) < 2:
+        pytest.skip(f"needs a static and a shared Python 3.11 or 3.12; found {found}")
+    shared, static = tmp_path / "first", tmp_path / "later"
+    for where, name, target in (
+        (shared, "python3.11", found[True]),
+        (static, "python3", found[False]),
+    ):
+        where.mkdir()
+        (where / name).symlink_to(target)
+        (where / "dirname").symlink_to(shutil.which("dirname") or "/usr/bin/dirname")
+    done = _which_python(Path(f"{shared}{os.pathsep}{static}"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{static / 'python3'} (Python 3.1")
+    assert done.stdout.rstrip().endswith(", one static binary)")
+
+    done = _which_python(shared)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{shared / 'python3.11'} (Python 3.11")
+    assert done.stdout.rstrip().endswith(", linked to a shared libpython)")
+
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
+    (nothing / "dirname").symlink_to(shutil.which("dirname") or "/usr/bin/dirname")
+    done = _which_python(nothing)
+    assert done.returncode == 1 and "no Python 3.11 or 3.12 on PATH" in done.stderr

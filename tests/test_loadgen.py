@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import loadgen
-from bench.run import block_medians, cpu_ticks
+from bench.run import block_medians, cpu_ticks, interpreter_build
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 LAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
@@ -116,3 +116,28 @@ def test_cpu_ticks_count_steal_within_all_time() -> None:
     steal, ticks = cpu_ticks()
     assert 0 <= steal <= ticks
     assert ticks > 0 or not Path("/proc/stat").exists()
+
+
+@pytest.mark.parametrize(
+    ("maps", "build"),
+    [
+        (
+            "7f8ac3600000-7f8ac3700000 r-xp 00000000 08:01 42 "
+            "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0\n",
+            "linked to a shared libpython",
+        ),
+        (
+            "55d0c0000000-55d0c0100000 r-xp 00000000 08:01 7 /usr/bin/python3.11\n"
+            "7f00c0000000-7f00c0100000 r-xp 00000000 08:01 9 /usr/lib/libc.so.6\n",
+            "one static binary",
+        ),
+        (None, "linked how is not known"),
+    ],
+)
+def test_the_header_says_how_the_interpreter_is_linked(
+    tmp_path: Path, maps: str | None, build: str
+) -> None:
+    path = tmp_path / "maps"
+    if maps is not None:
+        path.write_text(maps)
+    assert interpreter_build(str(path)) == build
