@@ -234,7 +234,7 @@ def print_http(title: str, rows: list[dict[str, Any]], split_label: str) -> int:
             f"| {row['clients']} | {c.rate:,.0f} | {c.percentile(50):.1f} | "
             f"{c.percentile(99):.1f} | {row['check split']} | {h.rate:,.0f} | "
             f"{h.percentile(50):.1f} | "
-            f"{h.percentile(99):.1f} | {c.rate / h.rate:.0%} | {k.rate:,.0f} | "
+            f"{h.percentile(99):.1f} | {c.rate / h.rate:.1%} | {k.rate:,.0f} | "
             f"{k.percentile(50):.1f} | {k.percentile(99):.1f} |"
         )
         for problem in (c.problems + h.problems + k.problems)[:5]:
@@ -257,7 +257,7 @@ def http_verdicts(label: str, rows: list[dict[str, Any]], failures: int) -> list
             c64.percentile(99) <= CHECK_P99_MS,
         ),
         (
-            f"{label}: check ≥ {RATIO:.0%} of healthz at {n} clients ({c64.rate / h64.rate:.0%})",
+            f"{label}: check ≥ {RATIO:.0%} of healthz at {n} clients ({c64.rate / h64.rate:.1%})",
             c64.rate >= RATIO * h64.rate,
         ),
         (f"{label}: every response right ({failures} wrong)", failures == 0),
