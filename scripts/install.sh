@@ -33,7 +33,7 @@ works='import durable.lang, orjson, fastapi, pydantic_settings, gunicorn, uvicor
 
 # Which interpreter makes a new venv, when PYTHON does not say: every python3.11, python3.12
 # and python3 on PATH, in that order, that can make a venv and build durable-rules (Python.h);
-# among them, first one whose interpreter is not linked to a shared libpython. That build
+# among them, the first whose interpreter is not linked to a shared libpython. That build
 # costs the engine: on the development machine pyenv's 3.11.7 (libpython3.11.so, without LTO)
 # executed 8-10 % more instructions per check than Debian's 3.11.2 (one static binary, LTO and
 # PGO) and took 10-20 % longer (bench/README.md). pyenv's shims come first on PATH, so without

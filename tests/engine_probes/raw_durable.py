@@ -71,8 +71,8 @@ def dispatch_after_delete(delete):
     action pending and session s0 deleted (after its action ran). delete_state leaves the C
     engine's list of sessions naming s0's freed node where s1's was (state.c 849:
     reverseStateIndex is never compacted), so the dispatcher reads freed memory: it never
-    finds s1's action, or the process dies where that memory is unmapped (the threads' crash
-    of `background_threads`, which depends on the heap layout). The control, without the
+    finds s1's action, or the process dies where that memory is unmapped (the stock threads'
+    crash, which depends on the heap layout: `background_threads`). The control, without the
     delete, delivers s1's action."""
     native = engine.durable_rules_engine
     host = QuietHost()
@@ -81,7 +81,7 @@ def dispatch_after_delete(delete):
     handle = host.get_ruleset("r")._handle
     _, s0 = native.assert_fact(handle, '{"kind":"x","id":"1","sid":"s0"}')
     native.assert_fact(handle, '{"kind":"x","id":"1","sid":"s1"}')
-    if native.start_action_for_state(handle, s0):  # s0's action runs; s1's waits
+    if native.start_action_for_state(handle, s0):  # s0's action is taken and done; s1's waits
         while native.complete_and_start_action(handle, s0):
             pass
     if delete:
