@@ -20,7 +20,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY requirements/ requirements/
-COPY scripts/install.sh scripts/install.sh
+COPY scripts/install.sh scripts/build-durable.sh scripts/
 COPY engine/ engine/
 COPY rules/ rules/
 COPY api/ api/

@@ -131,8 +131,10 @@ fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
 rm -f "$stamp"
 # setuptools first (pinned, hashed), then everything else built with it, offline of any
-# unpinned build dependency. gcc compiles durable-rules here.
+# unpinned build dependency. gcc compiles durable-rules here, first and at -O3
+# (scripts/build-durable.sh).
 "${pip[@]}" install --quiet --require-hashes -r requirements/build.txt
+scripts/build-durable.sh "$venv/bin/python"
 "${pip[@]}" install --quiet --require-hashes --no-build-isolation -r "requirements/$mode.txt"
 if [ -n "$editable" ]; then
   project=(-e .)

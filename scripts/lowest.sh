@@ -14,6 +14,7 @@ grep -E '^[a-z]' "$work/lowest.txt" | sed 's/^/  /'
 "$python" -m venv "$work/venv"
 pip=("$work/venv/bin/python" -m pip --disable-pip-version-check --quiet)
 "${pip[@]}" install --require-hashes -r requirements/build.txt
+scripts/build-durable.sh "$work/venv/bin/python"  # pinned exactly, so the lowest is the lock's
 "${pip[@]}" install --no-build-isolation -r "$work/lowest.txt"
 "${pip[@]}" install --no-deps --no-build-isolation -e .
 # Old releases next to new ones warn (deprecations, an unclosed stream in old Starlette with
