@@ -14,7 +14,8 @@
 # it keeps, so the flags go there, after -O2 as a floor for an interpreter that names no
 # level. -frecord-gcc-switches keeps them in the library, where tests/test_container.py reads
 # them. Built without pip's cache, which keys a built wheel by its source alone and would hand
-# back one built with other flags.
+# back one built with other flags, and always anew: a venv built before is rebuilt with them
+# (install.sh's stamp covers this script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${1:?usage: scripts/build-durable.sh VENV/bin/python}
@@ -25,4 +26,4 @@ grep -q '^durable-rules==' "$pin" || { echo "no durable-rules pin in requirement
 interpreter=$("$python" -c 'import sysconfig; print(sysconfig.get_config_var("CFLAGS") or "")')
 CPPFLAGS="${CPPFLAGS:+$CPPFLAGS }-O2 $interpreter -frecord-gcc-switches" \
   "$python" -m pip --disable-pip-version-check --no-input install --quiet --require-hashes \
-  --no-build-isolation --no-cache-dir --no-deps -r "$pin"
+  --no-build-isolation --no-cache-dir --no-deps --force-reinstall -r "$pin"

@@ -77,7 +77,8 @@ if [ "$which" = 1 ]; then  # the interpreter a new venv would be made with, and 
   exit
 fi
 
-digest() { cat "$@" pyproject.toml | sha256sum | cut -c1-16; }
+# The locks, and how durable-rules is built: a change to either reinstalls.
+digest() { cat "$@" pyproject.toml scripts/build-durable.sh | sha256sum | cut -c1-16; }
 runtime_locks=(requirements/build.txt requirements/runtime.txt)
 dev_locks=("${runtime_locks[@]}" requirements/dev.txt)
 if [ -n "$editable" ]; then flavour=editable; else flavour=installed; fi
