@@ -132,8 +132,8 @@ fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
 rm -f "$stamp"
 # setuptools first (pinned, hashed), then everything else built with it, offline of any
-# unpinned build dependency. gcc compiles durable-rules here, first and at -O3
-# (scripts/build-durable.sh).
+# unpinned build dependency. gcc compiles durable-rules here, first and with the
+# interpreter's optimisation flags, which its setup.py would lose (scripts/build-durable.sh).
 "${pip[@]}" install --quiet --require-hashes -r requirements/build.txt
 scripts/build-durable.sh "$venv/bin/python"
 "${pip[@]}" install --quiet --require-hashes --no-build-isolation -r "requirements/$mode.txt"
