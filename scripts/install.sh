@@ -38,20 +38,20 @@ works='import durable.lang, orjson, fastapi, pydantic_settings, gunicorn, uvicor
 # executed 8-10 % more instructions per check than Debian's 3.11.2 (one static binary, LTO and
 # PGO) and took 10-20 % longer (bench/README.md). pyenv's shims come first on PATH, so without
 # this choice the slower one was taken. Failing all that, the first 3.11 or 3.12 that runs.
-probe='import importlib.util, os, sys, sysconfig
+# How the running interpreter is linked: shared is True, False, or None where not known.
+linked='try:
+    with open("/proc/self/maps") as maps: shared = any("/libpython" in line for line in maps)
+except OSError: shared = None'
+probe="import importlib.util, os, sys, sysconfig
 if not (3, 11) <= sys.version_info[:2] < (3, 13): sys.exit(1)
-builds = importlib.util.find_spec("ensurepip") is not None and os.path.exists(
-    os.path.join(sysconfig.get_paths()["include"], "Python.h"))
-try:
-    with open("/proc/self/maps") as maps: shared = any("/libpython" in line for line in maps)
-except OSError: shared = True  # not known: no better than any other
-print(sys.executable, int(builds), int(builds and not shared))'
-describe='import sys
-try:
-    with open("/proc/self/maps") as maps: shared = any("/libpython" in line for line in maps)
-except OSError: shared = None
-how = {True: "linked to a shared libpython", False: "one static binary", None: "linked how is not known"}
-print(f"{sys.executable} (Python {sys.version.split()[0]}, {how[shared]})")'
+builds = importlib.util.find_spec('ensurepip') is not None and os.path.exists(
+    os.path.join(sysconfig.get_paths()['include'], 'Python.h'))
+$linked
+print(sys.executable, int(builds), int(builds and shared is False))"
+describe="import sys
+$linked
+how = {True: 'linked to a shared libpython', False: 'one static binary', None: 'linked how is not known'}
+print(f'{sys.executable} (Python {sys.version.split()[0]}, {how[shared]})')"
 
 pick_python() {
   local candidate found exe can_build is_fast python fallback= buildable= fast=
