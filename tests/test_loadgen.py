@@ -3,6 +3,7 @@ hangs up mid-run fails the run instead of shortening it silently."""
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from collections.abc import Iterator
@@ -95,6 +96,40 @@ def test_a_connection_the_server_says_it_closes_is_replaced() -> None:
     with tiny_server(answers=3, say_close=True) as port:
         result = loadgen.run("127.0.0.1", port, _make(seen), 2, total=20)
     assert result.requests == 20 and result.failures == 0 and len(seen) == 20
+
+
+def test_the_client_does_not_collect_garbage_while_it_measures() -> None:
+    """A collection in the client pauses every connection at once and reads as the server's
+    tail latency (~50 ms, once or twice a run, in bench.run's process)."""
+    collections: list[int] = []
+    seen_at: list[int] = []  # how many collections had run, at each request and answer
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    def make(n: int, client: int) -> tuple[bytes, loadgen.Verify]:
+        seen_at.append(len(collections))
+        for _ in range(100):  # cyclic garbage: 2,000 requests would trigger collections
+            cycle: list[object] = []
+            cycle.append(cycle)
+
+        def verify(status: int, body: bytes) -> str:
+            seen_at.append(len(collections))
+            return "" if body == b"ok" else "wrong"
+
+        return loadgen.get("/"), verify
+
+    gc.callbacks.append(count)
+    try:
+        with tiny_server(answers=2000) as port:
+            result = loadgen.run("127.0.0.1", port, make, 2, total=2000)
+    finally:
+        gc.callbacks.remove(count)
+    assert result.requests == 2000 and result.failures == 0
+    # a full collection before the first request, so that none is pending; none after it
+    assert collections[0] == 2 and seen_at[0] == seen_at[-1] >= 1, (collections, seen_at)
+    assert gc.isenabled()
 
 
 @pytest.mark.parametrize(
