@@ -1,5 +1,20 @@
 """A lean HTTP/1.1 load generator: N keep-alive connections on one asyncio loop.
 
+Two ways to drive them:
+- **Closed loop** (the default): each connection sends its next request as soon as the last
+  is answered, so N requests are always in flight. This finds the most the server can do;
+  its latency is then N / throughput by Little's law, a function of the throughput alone.
+- **Fixed rate** (`rate=`): requests are due at the times of a Poisson process of that rate,
+  spread over the N connections (each its own process of rate / N), as independent
+  prescribers send them. A request whose connection is still waiting for the previous answer
+  at its due time goes when that answer comes, and its latency is counted from its due time,
+  not from when it went (as wrk2 does): a server that falls behind shows it in the latency
+  instead of slowing the client down ("coordinated omission"). This answers "at this rate,
+  how long do answers take", which the closed loop cannot. (The loop's timers fire up to a
+  millisecond after their time, which the latency then includes.) With one request at a
+  time per connection, some requests fall due while their connection's previous answer is
+  still on its way ("late": ~1 - exp(-latency x rate / N) of them) and wait for it.
+
 The server and the client share this machine's two cores, so the client must cost as little
 CPU as possible: requests are pre-built bytes, responses are parsed by hand (status line,
 Content-Length, body) and the loop is uvloop's (the server's own loop: about half the CPU of
@@ -13,6 +28,7 @@ import asyncio
 import gc
 import json
 import math
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +64,8 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     failures: int = 0  # responses the verifier rejected (wrong status, wrong alerts)
     problems: list[str] = field(default_factory=list)  # the first 20 of them
+    offered: float | None = None  # requests/s due, in a fixed-rate run
+    late: int = 0  # fixed rate: requests that waited for their connection's previous answer
 
     @property
     def rate(self) -> float:
@@ -82,8 +100,11 @@ class _Connection(asyncio.Protocol):
         self.buffer = bytearray()
         self.verify: Verify | None = None
         self.n = 0
-        self.sent_at = 0.0
+        self.sent_at = 0.0  # when the request in flight went, or in a fixed-rate run was due
         self.finished = False
+        self.due = run.start  # fixed rate: when the last request was due
+        self.arrivals = random.Random(f"{run.seed}:{client}") if run.rate else None
+        self.timer: asyncio.TimerHandle | None = None
         self.successor: _Connection | None = None
         self._handing_over: asyncio.Task[None] | None = None
 
@@ -95,15 +116,43 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         run = self.run
         now = time.perf_counter()
-        if (run.limit is not None and run.counter >= run.limit) or now >= run.stop_at:
-            self.finished = True
-            self.transport.close()
+        if self.arrivals is not None:  # fixed rate: the next request is due at its time
+            assert run.rate is not None
+            self.due += self.arrivals.expovariate(run.rate / run.clients)
+            if self.due >= run.stop_at or (run.limit is not None and run.counter >= run.limit):
+                self._finish()
+            elif self.due > now:
+                self.timer = asyncio.get_running_loop().call_later(
+                    self.due - now, self._guarded, self._send_due
+                )
+            else:  # due while the previous answer was still on its way
+                run.result.late += int(self.due >= run.record_from)
+                self._send(self.due)
             return
-        self.n = run.counter
-        run.counter += 1
+        if (run.limit is not None and run.counter >= run.limit) or now >= run.stop_at:
+            self._finish()
+            return
+        self._send(now)
+
+    def _send_due(self) -> None:
+        """The loop's timers are kept in whole milliseconds of a clock read once per
+        iteration, so one may fire a little before its time: the latency is then counted
+        from when the request went, never from a time before it did."""
+        self.timer = None
+        self._send(min(self.due, time.perf_counter()))
+
+    def _send(self, counted_from: float) -> None:
+        assert self.transport is not None
+        self.n = self.run.counter
+        self.run.counter += 1
         request, self.verify = self.make(self.n, self.client)
-        self.sent_at = now
+        self.sent_at = counted_from
         self.transport.write(request)
+
+    def _finish(self) -> None:
+        assert self.transport is not None
+        self.finished = True
+        self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -160,7 +209,7 @@ class _Connection(asyncio.Protocol):
         async def go_on() -> None:
             try:
                 _, successor = await asyncio.get_running_loop().create_connection(
-                    lambda: _Connection(self.client, self.make, run), run.host, run.port
+                    self._successor, run.host, run.port
                 )
                 self.successor = successor
                 await self.successor.closed
@@ -172,14 +221,25 @@ class _Connection(asyncio.Protocol):
 
         self._handing_over = asyncio.get_running_loop().create_task(go_on())
 
+    def _successor(self) -> _Connection:
+        """The same client on a new connection: in a fixed-rate run its requests stay due
+        where they were."""
+        successor = _Connection(self.client, self.make, self.run)
+        successor.due, successor.arrivals = self.due, self.arrivals
+        return successor
+
     def stop(self) -> None:
         self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.abort()
         if self.successor is not None:
             self.successor.stop()
 
     def _fail(self, exc: Exception) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
         if not self.closed.done():
             self.closed.set_exception(exc)
         if self.transport is not None:
@@ -221,10 +281,14 @@ class _Run:
 
     result: Result
     limit: int | None
+    start: float
     stop_at: float
     record_from: float
     host: str
     port: int
+    clients: int
+    rate: float | None = None  # fixed rate, requests/s over all connections
+    seed: int = 0
     counter: int = 0
 
 
@@ -237,17 +301,23 @@ async def _run(
     total: int | None,
     seconds: float | None,
     warmup: float,
+    rate: float | None,
+    seed: int,
 ) -> Result:
     loop = asyncio.get_running_loop()
-    result = Result(clients=clients)
+    result = Result(clients=clients, offered=rate)
     start = time.perf_counter()
     run = _Run(
         result=result,
         limit=total,
+        start=start,
         record_from=start + warmup,
         stop_at=start + warmup + seconds if seconds is not None else float("inf"),
         host=host,
         port=port,
+        clients=clients,
+        rate=rate,
+        seed=seed,
     )
     connections: list[_Connection] = []
     try:
@@ -278,14 +348,29 @@ def run(
     total: int | None = None,
     seconds: float | None = None,
     warmup: float = 0.0,
+    rate: float | None = None,
+    seed: int = 0,
 ) -> Result:
     """Drive `clients` connections until `total` requests were sent or `seconds` (after
-    `warmup`, whose requests are not recorded) have passed."""
+    `warmup`, whose requests are not recorded) have passed: in a closed loop, or with
+    requests due at `rate` per second in all (a Poisson process drawn from `seed`)."""
     if total is None and seconds is None:
         raise ValueError("give total or seconds")
+    if rate is not None and not rate > 0:
+        raise ValueError("rate must be a positive number of requests per second")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner, _no_collection():
         return runner.run(
-            _run(host, port, make, clients, total=total, seconds=seconds, warmup=warmup)
+            _run(
+                host,
+                port,
+                make,
+                clients,
+                total=total,
+                seconds=seconds,
+                warmup=warmup,
+                rate=rate,
+                seed=seed,
+            )
         )
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import gc
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -20,10 +22,12 @@ LAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
 
 
 @contextmanager
-def tiny_server(answers: int, *, split: bool = False, say_close: bool = False) -> Iterator[int]:
-    """Answers `answers` requests per connection (head and body in two writes if `split`),
-    then closes the connection (saying so on the last answer if `say_close`, as nginx does
-    after keepalive_requests)."""
+def tiny_server(
+    answers: int, *, split: bool = False, say_close: bool = False, delay: float = 0.0
+) -> Iterator[int]:
+    """Answers `answers` requests per connection (head and body in two writes if `split`;
+    each after `delay` seconds), then closes the connection (saying so on the last answer if
+    `say_close`, as nginx does after keepalive_requests)."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -34,6 +38,7 @@ def tiny_server(answers: int, *, split: bool = False, say_close: bool = False) -
             for n in range(answers):
                 if not conn.recv(65536):
                     return
+                time.sleep(delay)
                 if say_close and n == answers - 1:
                     conn.sendall(LAST)
                 elif split:
@@ -130,6 +135,55 @@ def test_the_client_does_not_collect_garbage_while_it_measures() -> None:
     # a full collection before the first request, so that none is pending; none after it
     assert collections[0] == 2 and seen_at[0] == seen_at[-1] >= 1, (collections, seen_at)
     assert gc.isenabled()
+
+
+def test_a_fixed_rate_sends_what_is_due_and_no_more() -> None:
+    """400 requests/s over 4 connections for 1 s, to a server that keeps up: about 400
+    requests (a Poisson count: 400 ± 20), answered at once. A request falls due while its
+    connection's previous one is in flight only when their gap is shorter than a round trip
+    (~1 ms here; 1 - exp(-0.1) = 10 % of gaps at 100 requests/s per connection)."""
+    seen: list[bytes] = []
+    with tiny_server(answers=10_000) as port:
+        result = loadgen.run("127.0.0.1", port, _make(seen), 4, seconds=1.0, rate=400)
+    assert 320 <= result.requests <= 480, result.requests
+    assert result.offered == 400 and result.failures == 0 and len(seen) == result.requests
+    assert result.late <= result.requests // 4
+    assert min(result.latencies) > 0 and result.percentile(50) < 10
+
+
+def test_a_fixed_rate_counts_latency_from_when_a_request_was_due() -> None:
+    """A server that answers in 50 ms cannot keep up with 100 requests/s on one connection:
+    the requests pile up behind each other, and their latency grows through the run. Counted
+    from when each request went, every answer would read 50 ms, as in the closed loop."""
+    with tiny_server(answers=1000, delay=0.05) as port:
+        closed = loadgen.run("127.0.0.1", port, _make([]), 1, seconds=0.6)
+        fixed = loadgen.run("127.0.0.1", port, _make([]), 1, seconds=0.6, rate=100)
+    assert closed.percentile(99) < 100
+    assert fixed.late >= fixed.requests - 1 >= 5
+    assert fixed.percentile(99) > 300, fixed.latencies  # ~60 due, 12 answered in 0.6 s
+
+
+def test_the_same_seed_gives_the_same_arrivals() -> None:
+    def due_times(seed: int) -> list[float]:
+        sent: list[float] = []
+
+        def make(n: int, client: int) -> tuple[bytes, loadgen.Verify]:
+            sent.append(time.perf_counter())
+            return loadgen.get("/"), lambda status, body: ""
+
+        with tiny_server(answers=1000) as port:
+            loadgen.run("127.0.0.1", port, make, 1, total=30, rate=50, seed=seed)
+        return [b - a for a, b in pairwise(sent)]
+
+    first, again, other = due_times(1), due_times(1), due_times(2)
+    assert sum(abs(a - b) for a, b in zip(first, again, strict=True)) / 29 < 0.005
+    assert sum(abs(a - b) for a, b in zip(first, other, strict=True)) / 29 > 0.010
+
+
+@pytest.mark.parametrize("rate", [0, -5.0])
+def test_a_rate_must_be_positive(rate: float) -> None:
+    with pytest.raises(ValueError, match="rate"):
+        loadgen.run("127.0.0.1", 1, _make([]), 1, seconds=1, rate=rate)
 
 
 @pytest.mark.parametrize(
