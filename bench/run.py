@@ -1,6 +1,7 @@
 """`make bench`: engine latency for a realistic mix, then HTTP throughput and latency of the
 real server at 1, 8 and 64 clients: native checks, CDS Hooks calls (the golden requests of
-tests/golden), and /healthz as the floor of the HTTP stack. Twice: the server started the
+tests/golden), and /healthz as the floor of the HTTP stack; then checks at the target's rate
+(1,000/s due from 64 clients) for their latency at that rate. Twice: the server started the
 `make run` way (gunicorn, WORKERS workers sharing one socket), and WORKERS instances of one
 worker each behind nginx with deploy/nginx.conf (least_conn; plain HTTP here).
 
@@ -215,6 +216,17 @@ def http_figures(setup: Any, workers: int, seconds: float) -> list[dict[str, Any
                 row[label] = res
                 row[label + " split"] = "/".join(map(str, seen[0])) if seen else "?"
             rows.append(row)
+        # The same clients at the target's rate instead of as fast as the server answers:
+        # how long answers take when 1,000 checks/s arrive (see bench/loadgen.py).
+        rows[-1]["check at rate"] = loadgen.run(
+            host,
+            port,
+            _check_request,
+            CLIENTS[-1],
+            seconds=seconds,
+            warmup=min(1.0, seconds / 5),
+            rate=CHECKS_PER_S,
+        )
     return rows
 
 
@@ -239,13 +251,28 @@ def print_http(title: str, rows: list[dict[str, Any]], split_label: str) -> int:
         )
         for problem in (c.problems + h.problems + k.problems)[:5]:
             print(f"  wrong answer: {problem}")
+    fixed: loadgen.Result = rows[-1]["check at rate"]
+    failures += fixed.failures
+    print(
+        f"\nAt a fixed rate: {fixed.offered:,.0f} checks/s due from {fixed.clients} clients "
+        "(Poisson arrivals; each latency counted from when its request was due):\n"
+    )
+    print("| checks/s answered | p50 ms | p90 ms | p99 ms | max ms | waited for their connection |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| {fixed.rate:,.0f} | {fixed.percentile(50):.1f} | {fixed.percentile(90):.1f} | "
+        f"{fixed.percentile(99):.1f} | {fixed.percentile(100):.1f} | "
+        f"{fixed.late / (fixed.requests or 1):.1%} |"
+    )
+    for problem in fixed.problems[:5]:
+        print(f"  wrong answer: {problem}")
     print()
     return failures
 
 
 def http_verdicts(label: str, rows: list[dict[str, Any]], failures: int) -> list[tuple[str, bool]]:
     top = rows[-1]
-    c64, h64 = top["check"], top["healthz"]
+    c64, h64, fixed = top["check"], top["healthz"], top["check at rate"]
     n = top["clients"]
     return [
         (
@@ -253,8 +280,14 @@ def http_verdicts(label: str, rows: list[dict[str, Any]], failures: int) -> list
             c64.rate >= CHECKS_PER_S,
         ),
         (
-            f"{label}: check p99 ≤ {CHECK_P99_MS:g} ms at {n} clients ({c64.percentile(99):.1f})",
+            f"{label}: check p99 ≤ {CHECK_P99_MS:g} ms at {n} clients, each sending its next "
+            f"request as soon as it has an answer ({c64.percentile(99):.1f})",
             c64.percentile(99) <= CHECK_P99_MS,
+        ),
+        (
+            f"{label}: check p99 ≤ {CHECK_P99_MS:g} ms with {fixed.offered:,.0f} checks/s due "
+            f"from {fixed.clients} clients ({fixed.percentile(99):.1f})",
+            fixed.percentile(99) <= CHECK_P99_MS,
         ),
         (
             f"{label}: check ≥ {RATIO:.0%} of healthz at {n} clients ({c64.rate / h64.rate:.1%})",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench import loadgen
-from bench.run import block_medians, cpu_ticks, interpreter_build
+from bench.run import block_medians, cpu_ticks, http_verdicts, interpreter_build
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 LAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
@@ -230,3 +230,40 @@ def test_the_header_says_how_the_interpreter_is_linked(
     if maps is not None:
         path.write_text(maps)
     assert interpreter_build(str(path)) == build
+
+
+def _result(rate: float, p99_ms: float, *, offered: float | None = None) -> loadgen.Result:
+    """100 requests over 100 / rate seconds, 98 of them answered in 1 ms and two in p99."""
+    latencies = [0.001] * 98 + [p99_ms / 1000] * 2
+    return loadgen.Result(
+        clients=64, requests=100, seconds=100 / rate, latencies=latencies, offered=offered
+    )
+
+
+@pytest.mark.parametrize(
+    ("checks", "closed_p99", "fixed_p99", "healthz", "met"),
+    [
+        (1283, 80.4, 36.1, 5325, [True, False, True, False, True]),  # make bench, 01:07
+        (1372, 44.5, 49.9, 5100, [True, True, True, True, True]),
+        (999, 44.5, 50.0, 3996, [False, True, True, True, True]),  # exactly 25 %, 50 ms
+        (1000, 50.1, 50.1, 4001, [True, False, False, False, True]),
+    ],
+)
+def test_the_verdicts_read_each_target_from_its_own_run(
+    checks: float, closed_p99: float, fixed_p99: float, healthz: float, met: list[bool]
+) -> None:
+    """The p99 target is read twice: at 64 clients in a closed loop (which by Little's law
+    is 64 / throughput, whatever the server's latency at lower load) and with 1,000
+    checks/s due from 64 clients."""
+    rows = [
+        {
+            "clients": 64,
+            "check": _result(checks, closed_p99),
+            "healthz": _result(healthz, 1.0),
+            "check at rate": _result(1000, fixed_p99, offered=1000),
+        }
+    ]
+    verdicts = http_verdicts("gunicorn", rows, 0)
+    assert [ok for _, ok in verdicts] == met
+    assert f"({closed_p99:.1f})" in verdicts[1][0] and f"({fixed_p99:.1f})" in verdicts[2][0]
+    assert "1,000 checks/s due from 64 clients" in verdicts[2][0]
