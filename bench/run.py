@@ -199,6 +199,7 @@ def http_figures(setup: Any, workers: int, seconds: float) -> list[dict[str, Any
     with tempfile.TemporaryDirectory() as tmp, setup(workers, Path(tmp)) as (host, port, split):
         # Warm every worker (first requests build caches) before anything is recorded.
         loadgen.run(host, port, _check_request, 8, total=400 * workers)
+        warmup = min(1.0, seconds / 5)
         for clients in CLIENTS:
             row: dict[str, Any] = {"clients": clients}
             for label, make in (
@@ -206,7 +207,6 @@ def http_figures(setup: Any, workers: int, seconds: float) -> list[dict[str, Any
                 ("hook", _hook_request),
                 ("healthz", _health_request),
             ):
-                warmup = min(1.0, seconds / 5)
                 # How the connections are spread over the workers, read halfway through.
                 seen: list[list[int]] = []
                 probe = threading.Timer(warmup + seconds / 2, lambda box=seen: box.append(split()))
@@ -224,7 +224,7 @@ def http_figures(setup: Any, workers: int, seconds: float) -> list[dict[str, Any
             _check_request,
             CLIENTS[-1],
             seconds=seconds,
-            warmup=min(1.0, seconds / 5),
+            warmup=warmup,
             rate=CHECKS_PER_S,
         )
     return rows
