@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from bench import loadgen
-from bench.run import block_medians, cpu_ticks, http_verdicts, interpreter_build
+from bench.run import (
+    block_medians,
+    cpu_ticks,
+    http_verdicts,
+    interpreter_build,
+    measure_with_split,
+    print_http,
+)
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 LAST = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
@@ -267,3 +274,38 @@ def test_the_verdicts_read_each_target_from_its_own_run(
     assert [ok for _, ok in verdicts] == met
     assert f"({closed_p99:.1f})" in verdicts[1][0] and f"({fixed_p99:.1f})" in verdicts[2][0]
     assert "1,000 checks/s due from 64 clients" in verdicts[2][0]
+
+
+def _slow(seconds: float) -> loadgen.Result:
+    time.sleep(seconds)
+    return _result(1000, 10.0, offered=1000)
+
+
+@pytest.mark.parametrize(
+    ("lasts", "read_at", "shown"),
+    [(0.3, 0.05, "40/24"), (0.0, 0.5, "?")],  # read during the run; a run over before that
+)
+def test_a_run_records_how_its_connections_were_split(
+    lasts: float, read_at: float, shown: str
+) -> None:
+    """At a fixed rate a worker's share of the checks is its share of the connections: the
+    split is read during the run itself, never taken from another run's connections."""
+    row: dict[str, object] = {}
+    measure_with_split(row, "check at rate", lambda: [40, 24], read_at, lambda: _slow(lasts))
+    assert row["check at rate split"] == shown
+
+
+def test_the_fixed_rate_table_shows_its_own_split(capsys: pytest.CaptureFixture[str]) -> None:
+    row = {
+        "clients": 64,
+        "check": _result(1200, 80.0),
+        "hook": _result(500, 120.0),
+        "healthz": _result(5000, 20.0),
+        "check split": "32/32",
+        "check at rate": _result(1000, 65.0, offered=1000),
+        "check at rate split": "42/22",
+    }
+    print_http("## HTTP", [row], "connections per worker")
+    table = capsys.readouterr().out.split("At a fixed rate")[1]
+    assert "| connections per worker |" in table
+    assert table.rstrip().splitlines()[-1].endswith("| 42/22 |")
