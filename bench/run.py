@@ -34,6 +34,7 @@ import orjson
 from api.settings import available_cpus
 from bench import loadgen
 from bench.cases import MIX, card_problems, cds_cases, problems
+from bench.figures import beside
 from bench.proxy import nginx
 from bench.server import Server, running
 
@@ -307,22 +308,26 @@ def http_verdicts(label: str, rows: list[dict[str, Any]], failures: int) -> list
     n = top["clients"]
     return [
         (
-            f"{label}: ≥ {CHECKS_PER_S:,.0f} checks/s at {n} clients ({c64.rate:,.0f})",
+            f"{label}: ≥ {CHECKS_PER_S:,.0f} checks/s at {n} clients "
+            f"({beside(c64.rate, CHECKS_PER_S)})",
             c64.rate >= CHECKS_PER_S,
         ),
         (
             f"{label}: check p99 ≤ {CHECK_P99_MS:g} ms at {n} clients, each sending its next "
-            f"request as soon as it has an answer ({c64.percentile(99):.1f})",
+            f"request as soon as it has an answer "
+            f"({beside(c64.percentile(99), CHECK_P99_MS, at_most=True, places=1)})",
             c64.percentile(99) <= CHECK_P99_MS,
         ),
         (
             f"{label}: check p99 ≤ {CHECK_P99_MS:g} ms with {fixed.offered:,.0f} checks/s due "
-            f"from {fixed.clients} clients ({fixed.percentile(99):.1f})",
+            f"from {fixed.clients} clients "
+            f"({beside(fixed.percentile(99), CHECK_P99_MS, at_most=True, places=1)})",
             fixed.percentile(99) <= CHECK_P99_MS,
         ),
         (
-            f"{label}: check ≥ {RATIO:.0%} of healthz at {n} clients ({c64.rate / h64.rate:.1%})",
-            c64.rate >= RATIO * h64.rate,
+            f"{label}: check ≥ {RATIO:.0%} of healthz at {n} clients "
+            f"({beside(c64.rate / h64.rate, RATIO, places=1, scale=100, unit='%')})",
+            c64.rate / h64.rate >= RATIO,
         ),
         (f"{label}: every response right ({failures} wrong)", failures == 0),
     ]
@@ -390,11 +395,13 @@ def main(argv: list[str] | None = None) -> int:
     mix = [x * 1000 for x in times["mix"]["engine"]]
     verdicts: list[tuple[str, bool]] = [
         (
-            f"engine p50 ≤ {ENGINE_P50_MS} ms ({statistics.median(mix):.3f})",
+            f"engine p50 ≤ {ENGINE_P50_MS} ms "
+            f"({beside(statistics.median(mix), ENGINE_P50_MS, at_most=True, places=3)})",
             statistics.median(mix) <= ENGINE_P50_MS,
         ),
         (
-            f"engine p99 ≤ {ENGINE_P99_MS} ms ({loadgen.percentile(mix, 99):.3f})",
+            f"engine p99 ≤ {ENGINE_P99_MS} ms "
+            f"({beside(loadgen.percentile(mix, 99), ENGINE_P99_MS, at_most=True, places=3)})",
             loadgen.percentile(mix, 99) <= ENGINE_P99_MS,
         ),
     ]
