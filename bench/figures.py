@@ -2,8 +2,8 @@
 
 A verdict compares the unrounded figure, and the figure beside it is rounded as the tables
 round it: 1,999.6 feedback items/s printed "NOT MET: ... (2,000)" read as a contradiction
-(make bench, 2026-12-02 03:58). The figure keeps as many more decimals as it takes for what
-is printed to fall on the same side of the target as the verdict.
+(`python -m bench.feedback`, 2026-12-02 03:58). The figure keeps as many more decimals as it
+takes for what is printed to fall on the same side of the target as the verdict.
 """
 
 from __future__ import annotations

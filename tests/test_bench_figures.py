@@ -10,7 +10,7 @@ from bench.run import http_verdicts
 
 # (value, target, at_most, places, scale, unit, printed)
 CASES = [
-    (1999.6, 2000.0, False, 0, 1.0, "", "1,999.6"),  # make bench 03:58: was "NOT MET (2,000)"
+    (1999.6, 2000.0, False, 0, 1.0, "", "1,999.6"),  # bench.feedback 03:58: "NOT MET (2,000)"
     (1999.96, 2000.0, False, 0, 1.0, "", "1,999.96"),
     (2000.0, 2000.0, False, 0, 1.0, "", "2,000"),  # exactly the target meets it
     (2000.4, 2000.0, False, 0, 1.0, "", "2,000"),
