@@ -54,8 +54,11 @@ def validation_items(errors: Sequence[Any]) -> list[dict[str, str]]:
             # FastAPI puts the character offset in loc; the field at fault is the body.
             at = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
             loc = ["body"]
+            # The parser's own words ("Expecting ',' delimiter") say more than FastAPI's
+            # "JSON decode error", which stands in when they are missing.
+            detail = str((err.get("ctx") or {}).get("error") or problem)
             if at is not None:
-                problem = f"not valid JSON ({problem.lower()} at character {at})"
+                problem = f"not valid JSON ({detail[:1].lower()}{detail[1:]} at character {at})"
         blamed = _BLAMED.match(problem)
         if blamed:
             loc += blamed["field"].split(".")

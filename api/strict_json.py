@@ -13,8 +13,10 @@ are looked for, with a second parse, only when one was seen. `bench/parse.py` me
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from functools import lru_cache
+from json.scanner import NUMBER_RE
 from typing import Any
 
 Path = tuple[str | int, ...]
@@ -86,11 +88,50 @@ def loads(raw: bytes | str, *, parse_constant: Callable[[str], Any] | None = Non
         return _decoder(parse_constant).decode(text)
     except _Repeat:
         pass
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        # Python refuses to convert an integer of more digits than its limit (4,300 by
+        # default) with a ValueError that names no position and advises a setting; it is
+        # as unreadable to us as a syntax error, and reported like one.
+        at = _long_integer(text)
+        if at is None:
+            raise  # parse_constant's own refusal
+        limit = sys.get_int_max_str_digits()
+        raise json.JSONDecodeError(f"Number with more than {limit} digits", text, at) from None
     if parse_constant is None:
         raise DuplicateKeys(_find(json.loads(text, object_pairs_hook=_marking)))
     raise DuplicateKeys(
         _find(json.loads(text, object_pairs_hook=_marking, parse_constant=parse_constant))
     )
+
+
+def _long_integer(text: str) -> int | None:
+    """Where the first integer with more digits than the interpreter converts starts,
+    outside strings; None if there is none (the limit is off, or the error was another).
+    A number with a fraction or an exponent is a float, which has no such limit."""
+    limit = sys.get_int_max_str_digits()
+    at, end, in_string = 0, len(text), False
+    while limit and at < end:
+        char = text[at]
+        if in_string:
+            if char == "\\":
+                at += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "-" or char.isdigit():
+            number = NUMBER_RE.match(text, at)
+            if number is None:
+                return None
+            integer, fraction, exponent = number.groups()
+            if not (fraction or exponent) and len(integer.lstrip("-")) > limit:
+                return at
+            at = number.end()
+            continue
+        at += 1
+    return None
 
 
 def _find(value: Any) -> list[tuple[Path, int]]:

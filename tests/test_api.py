@@ -377,7 +377,21 @@ def test_an_unreadable_explain_is_a_422_beside_the_bodys_errors(
     ("body", "field", "problem"),
     [
         (b"", "body", "Field required"),
-        (b"{", "body", "not valid JSON (json decode error at character 1)"),
+        (
+            b"{",
+            "body",
+            "not valid JSON (expecting property name enclosed in double quotes at character 1)",
+        ),
+        (
+            b'{"patient": {}, "order": {}',
+            "body",
+            "not valid JSON (expecting ',' delimiter at character 27)",
+        ),
+        (
+            b'{"patient": {"weight_kg": ' + b"9" * 4301 + b"}}",
+            "body",
+            "not valid JSON (number with more than 4300 digits at character 26)",
+        ),
         (b"[]", "body", "Input should be a valid dictionary or object to extract fields from"),
         (b"null", "body", "Input should be a valid dictionary or object to extract fields from"),
         (
@@ -386,7 +400,7 @@ def test_an_unreadable_explain_is_a_422_beside_the_bodys_errors(
             "Input should be a valid dictionary or object to extract fields from",
         ),
     ],
-    ids=["empty", "truncated", "array", "null", "nan-token"],
+    ids=["empty", "truncated", "unclosed", "4301-digit-integer", "array", "null", "nan-token"],
 )
 def test_bodies_that_are_not_a_request(
     client: TestClient, body: bytes, field: str, problem: str

@@ -57,3 +57,48 @@ def test_paths_read_as_fields() -> None:
 def test_a_syntax_error_is_reported_as_json_reports_it() -> None:
     with pytest.raises(json.JSONDecodeError):
         strict_json.loads('{"a": 1, "a": ')
+
+
+LONG = "7" * 4301  # one digit more than Python converts by default
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ('{"n": ' + LONG + "}", LONG),
+        ("[1, -" + LONG + "]", "-" + LONG),
+        (
+            '{"s": "' + "8" * 5000 + '", "t": "\\"' + "8" * 5000 + '", "n": ' + LONG + "}",
+            LONG,
+        ),
+        ('{"f": 1.' + "8" * 5000 + ', "n": ' + LONG + "}", LONG),
+    ],
+    ids=["integer", "negative-in-a-list", "after-strings-of-digits", "after-a-long-float"],
+)
+def test_an_integer_over_the_interpreters_digit_limit_is_a_syntax_error_where_it_starts(
+    text: str, number: str
+) -> None:
+    """Python refuses to convert such an integer with a ValueError that names no position and
+    advises a setting; callers report a JSONDecodeError, so it becomes one, pointing at it."""
+    with pytest.raises(json.JSONDecodeError) as raised:
+        strict_json.loads(text)
+    assert raised.value.msg == "Number with more than 4300 digits"
+    assert raised.value.pos == text.index(number)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"n": ' + "9" * 4300 + "}", '{"f": 1.' + "9" * 5000 + "}", '{"s": "' + "9" * 5000 + '"}'],
+    ids=["at-the-limit", "a-long-float", "digits-in-a-string"],
+)
+def test_long_numbers_the_interpreter_converts_are_read(text: str) -> None:
+    assert strict_json.loads(text) == json.loads(text)
+
+
+def test_a_refused_constant_is_not_taken_for_a_long_integer() -> None:
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not a JSON number")
+
+    with pytest.raises(ValueError, match="NaN is not a JSON number") as raised:
+        strict_json.loads('{"n": NaN}', parse_constant=refuse)
+    assert not isinstance(raised.value, json.JSONDecodeError)

@@ -116,8 +116,12 @@ def test_malformed_requests_are_400_naming_the_field(
         (b"[1, 2]", "must be a JSON object"),
         (b'{"hook": "order-sign"', "not valid JSON"),
         (b'{"hook": NaN}', "NaN is not a JSON number"),
+        (
+            b'{"hook": "order-sign", "n": ' + b"9" * 4301 + b"}",
+            "not valid JSON: Number with more than 4300 digits: line 1 column 29 (char 28)",
+        ),
     ],
-    ids=["garbage", "empty", "array", "truncated", "nan"],
+    ids=["garbage", "empty", "array", "truncated", "nan", "4301-digit-integer"],
 )
 def test_bodies_that_are_not_a_json_object_are_400(cds: TestClient, body: bytes, says: str) -> None:
     response = cds.post(
