@@ -5,6 +5,7 @@ the Case field it leaves empty, never a default."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -777,3 +778,39 @@ def test_an_intrathecal_order_without_a_readable_dose_keeps_its_schedule_quiet()
     # The intrathecal record is read from the prefetch (here: every key sent, none with
     # data), so nothing about order.intrathecal is left unsaid: only the dose is.
     assert [n.field for n in check.notes] == ["order.dose"]
+
+
+@pytest.mark.parametrize(
+    ("authored", "date", "noted"),
+    [
+        ("2026-11-22T09:30:00+01:00", "2026-11-22", False),
+        ("2026-11-22", "2026-11-22", False),
+        ("22/11/2026", None, True),
+        ("2026-11-31", None, True),
+        ("", None, True),
+        (None, None, False),
+    ],
+    ids=["instant", "date", "day-first", "no-such-day", "empty", "absent"],
+)
+def test_an_order_date_that_cannot_be_read_is_said(
+    authored: str | None, date: str | None, noted: bool
+) -> None:
+    """Today's date stands in for an order date the EHR did not send (the draft is being
+    signed now), but one it sent and we could not read is named on the card: the age on the
+    order's date and every interval since an earlier dose are counted from it."""
+    draft = med_request("rx", TABLET_10, quantity(10, "mg"), per_day=3)
+    if authored is None:
+        del draft["authoredOn"]
+    else:
+        draft["authoredOn"] = authored
+    check = one(draft)
+    assert check.case is not None
+    written = check.case.order.model_dump(mode="json")["date"]
+    assert written == (date or dt.date.today().isoformat())
+    said = [n for n in check.notes if "authoredOn" in n]
+    assert bool(said) == noted, check.notes
+    if noted:
+        assert said == [
+            f"The order's date (authoredOn {authored!r}) could not be read: the check took "
+            f"today's date ({dt.date.today().isoformat()}) instead."
+        ]

@@ -157,6 +157,8 @@ def translate(ctx: OrderContext, prefetched: Prefetched, selected: set[str] | No
 
 
 def authored(request: MedicationRequest) -> tuple[date | None, datetime | None]:
+    """The order's date and, with a time zone, its moment; None for what is absent or
+    unreadable (`authored_gaps` names the latter)."""
     value = request.authoredOn
     if value is None:
         return None, None
@@ -167,6 +169,21 @@ def authored(request: MedicationRequest) -> tuple[date | None, datetime | None]:
         return date.fromisoformat(value), None
     except ValueError:
         return None, None
+
+
+def authored_gaps(request: MedicationRequest, when: date | None) -> tuple[Gap, ...]:
+    """An `authoredOn` that was written but could not be read: the check then takes today's
+    date, which the card must say, for the age on the order's date (8 years, the 18th
+    birthday) and every interval since an earlier dose are counted from it."""
+    if request.authoredOn is None or when is not None:
+        return ()
+    return (
+        gap(
+            f"The order's date (authoredOn {request.authoredOn!r}) could not be read: the "
+            f"check took today's date ({date.today().isoformat()}) instead.",
+            "order.date",
+        ),
+    )
 
 
 def _daily(dose: Dose | None, freq: int | None) -> float | None:
@@ -190,6 +207,7 @@ def _check(
     form = form_of(route.value, product, site, label)
     notes: list[Gap] = [*patient.notes, *route.gaps, *reading.gaps, *form.gaps]
     when, moment = authored(request)
+    notes += authored_gaps(request, when)
     order: dict[str, Any] = {"route": route.value, "form": form.value}
     if when:
         order["date"] = when.isoformat()
