@@ -12,7 +12,7 @@ import pytest
 
 from api.cds_hooks import fhir
 from api.cds_hooks.models import OrderContext
-from api.cds_hooks.order_check import OrderCheck, Translation
+from api.cds_hooks.order_check import OrderCheck, ReadAs, Translation
 from api.cds_hooks.prefetch import TEMPLATES, Prefetched
 from tests.cds_hooks.fhir import (
     INTRATHECAL,
@@ -218,6 +218,95 @@ def test_doses_per_day(draft: dict[str, Any], per_day: int | None) -> None:
     assert order_of(check).get("frequency_per_day") == per_day
     unread = [n for n in check.notes if getattr(n, "field", None) == "order.frequency_per_day"]
     assert len(unread) == (per_day is None)
+
+
+def _schedule(timing: dict[str, Any]) -> dict[str, Any]:
+    draft = med_request("rx", TABLET_10, quantity(10, "mg"))
+    draft["dosageInstruction"][0]["timing"] = timing
+    return draft
+
+
+_PER_DAY = {"period": 1, "periodUnit": "d"}
+_GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+
+
+@pytest.mark.parametrize(
+    ("timing", "per_day", "parts"),
+    [
+        (
+            {
+                "repeat": {
+                    "frequency": 3,
+                    **_PER_DAY,
+                    "timeOfDay": ["08:00", "12:00", "16:00", "20:00"],
+                }
+            },
+            4,
+            "its frequency per period 3, its times of day 4",
+        ),
+        (
+            {"repeat": {"frequency": 3, **_PER_DAY, "when": ["MORN", "NOON", "EVE", "HS"]}},
+            4,
+            "its frequency per period 3, its times of day 4",
+        ),
+        (
+            {
+                "repeat": {"frequency": 3, **_PER_DAY},
+                "code": {"coding": [{"system": _GTS, "code": "QID"}]},
+            },
+            4,
+            "its frequency per period 3, the timing code 'QID' 4",
+        ),
+        (
+            {
+                "repeat": {"frequency": 4, **_PER_DAY},
+                "code": {"coding": [{"system": _GTS, "code": "TID"}]},
+            },
+            4,
+            "its frequency per period 4, the timing code 'TID' 3",
+        ),
+        (
+            {"repeat": {"timeOfDay": ["08:00", "20:00"]}, "code": {"text": "three times daily"}},
+            3,
+            "its times of day 2, the timing code 'three times daily' 3",
+        ),
+        ({"repeat": {"frequency": 2, **_PER_DAY, "timeOfDay": ["08:00", "20:00"]}}, 2, None),
+        ({"repeat": {"frequency": 3, **_PER_DAY, "when": ["C"]}}, 3, None),
+        (
+            {
+                "repeat": {"frequency": 4, **_PER_DAY},
+                "code": {"coding": [{"system": _GTS, "code": "QID"}]},
+            },
+            4,
+            None,
+        ),
+    ],
+    ids=[
+        "frequency-3-four-times-of-day",
+        "frequency-3-four-events",
+        "frequency-3-qid",
+        "frequency-4-tid",
+        "two-times-of-day-three-times-daily",
+        "frequency-2-two-times-of-day",
+        "frequency-3-with-meals",
+        "frequency-4-qid",
+    ],
+)
+def test_a_schedule_whose_parts_disagree_is_read_at_the_most_and_said(
+    timing: dict[str, Any], per_day: int, parts: str | None
+) -> None:
+    """The daily dose checked is the most the order allows: a frequency of 3 a day beside four
+    times of day is 4 doses a day, said on the alert cards, never the lesser silently."""
+    check = one(_schedule(timing))
+    assert order_of(check)["frequency_per_day"] == per_day
+    said = [str(n) for n in check.notes if isinstance(n, ReadAs) and "disagree" in n]
+    if parts is None:
+        assert said == [], check.notes
+    else:
+        assert said == [
+            f"The schedule's parts disagree on the doses a day ({parts}): the daily-dose checks "
+            f"were run on the most, {per_day} doses a day."
+        ]
 
 
 @pytest.mark.parametrize(

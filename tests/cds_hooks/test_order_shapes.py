@@ -11,6 +11,7 @@ on the missing-data card (MISSING_DATA), as is a dose that cannot be read.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -192,6 +193,12 @@ def _beside(active: list[dict[str, Any]], drafts: list[dict[str, Any]]) -> dict[
 
 def _per(value: float, unit: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def _four_times_of_day(timing: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(timing)
+    out["repeat"]["timeOfDay"] = ["08:00:00", "12:00:00", "16:00:00", "20:00:00"]
+    return out
 
 
 ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
@@ -422,6 +429,27 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
         lambda: continuing(
             order("rx-1", TABLET_20, [typed(None, mg(20))], {"code": {"text": "q4-6h"}})
         ),
+        [MAX],
+    ),
+    # ---- schedules whose parts disagree: the most doses a day any part gives -----------------
+    (
+        "three-a-day-at-four-times-of-day-25-mg-100",
+        lambda: continuing(order("rx-1", TABLET_10, epic(25), _four_times_of_day(TID))),
+        [],
+    ),
+    (
+        "three-a-day-at-four-times-of-day-30-mg-120",
+        lambda: continuing(order("rx-1", TABLET_10, epic(30), _four_times_of_day(TID))),
+        [MAX],
+    ),
+    (
+        "qid-beside-three-a-day-25-mg-100",
+        lambda: continuing(order("rx-1", TABLET_10, epic(25), {**TID, **gts_timing("QID")})),
+        [],
+    ),
+    (
+        "qid-beside-three-a-day-30-mg-120",
+        lambda: continuing(order("rx-1", TABLET_10, epic(30), {**TID, **gts_timing("QID")})),
         [MAX],
     ),
     # ---- timing codes and text ---------------------------------------------------------------

@@ -142,17 +142,70 @@ def as_needed(dosage: Dosage) -> bool:
     return code is not None and any(t.AS_NEEDED_TEXT.search(x.upper()) for x in code.texts())
 
 
+# Timing.when events that happen once a day (HL7 v3 TimingEvent, FHIR event-timing): one
+# dose each. The generic meal events (C, AC, PC) are not among them.
+_DAILY_EVENTS = frozenset(
+    {
+        "MORN", "MORN.early", "MORN.late", "NOON", "AFT", "AFT.early", "AFT.late", "EVE",
+        "EVE.early", "EVE.late", "NIGHT", "PHS", "HS", "WAKE", "CM", "CD", "CV", "ACM",
+        "ACD", "ACV", "PCM", "PCD", "PCV",
+    }
+)  # fmt: skip
+
+
+def _most(readings: list[tuple[Read[int], str]]) -> Read[int]:
+    """The most doses a day any part of the schedule gives; when the parts disagree (a
+    frequency of 3 a day beside four times of day, QID beside a frequency of 3), that they
+    do is said: the daily dose checked is the most the order allows."""
+    values = {r.value for r, _ in readings}
+    best = max(readings, key=lambda rl: rl[0].value or 0)[0]
+    gaps = tuple(g for r, _ in readings for g in r.gaps)
+    if len(values) == 1:
+        return Read(best.value, gaps)
+    parts = ", ".join(f"{label} {r.value}" for r, label in readings)
+    return Read(
+        best.value,
+        (
+            *gaps,
+            read_as(
+                f"The schedule's parts disagree on the doses a day ({parts}): the daily-dose "
+                f"checks were run on the most, {best.value} doses a day."
+            ),
+        ),
+    )
+
+
+def _code_label(code: CodeableConcept) -> str:
+    words = [c.code for c in code.coding if c.code] + list(code.texts())
+    return f"the timing code {words[0]!r}" if words else "the timing code"
+
+
 def per_day(dosage: Dosage) -> Read[int]:
     timing = dosage.timing
     if timing is None:
         return Read()
     repeat, code = timing.repeat, timing.code
-    read = _of_repeat(repeat) if repeat is not None else None
-    if read is None and repeat is not None and (repeat.timeOfDay or repeat.when):
-        read = Read(len(repeat.timeOfDay or repeat.when))
-    if read is not None and (read.value is not None or read.gaps):
-        return read
+    by_repeat = _of_repeat(repeat) if repeat is not None else None
+    if by_repeat is not None and by_repeat.value is None and by_repeat.gaps:
+        return by_repeat  # numbers sent but not readable: said, never replaced by the rest
+    times = (repeat.timeOfDay or repeat.when) if repeat is not None else []
+    by_times = Read(len(times)) if times else None
+    # Clock times and once-a-day events count doses; a meal event ("C", "AC") may be three.
+    counted = bool(repeat and repeat.timeOfDay) or all(w in _DAILY_EVENTS for w in times)
     by_code = _of_code(code) if code is not None else None
+    readings = [
+        (reading, label)
+        for reading, label in (
+            (by_repeat, "its frequency per period"),
+            (by_times if counted else None, "its times of day"),
+            (by_code, _code_label(code) if code is not None else ""),
+        )
+        if reading is not None and reading.value is not None
+    ]
+    if readings:
+        return _most(readings)
+    if by_times is not None:
+        return by_times
     if by_code is not None:
         return by_code
     only_prn = (
