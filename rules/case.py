@@ -214,6 +214,11 @@ class ConcurrentDose(Quantity):
     )
 
 
+def completed_years(born: date, on: date) -> int:
+    """Age in completed years; a 29 February birthday falls on 1 March in common years."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
 class Patient(_Model):
     birth_date: IsoDate | None = None
     age_years: Annotated[Number, Field(ge=0, le=130)] | None = None
@@ -645,6 +650,15 @@ class Case(_Model):
                 raise ValueError("patient.birth_date: is after the order date (in the future)")
             if (self.order.date - born).days > 130 * 366:
                 raise ValueError("patient.birth_date: gives an age above 130 years")
+            stated = self.patient.age_years
+            if stated is not None and math.floor(stated) != completed_years(born, self.order.date):
+                # Which one is right decides the age band (8 years, the 18th birthday): refused
+                # like a repeated key, never resolved silently.
+                raise ValueError(
+                    f"patient.age_years: {stated:g} disagrees with patient.birth_date {born}, "
+                    f"which gives {completed_years(born, self.order.date)} on the order date "
+                    f"{self.order.date}: send one of them, or both in agreement"
+                )
         return self
 
 

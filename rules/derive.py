@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from engine import Derivation, c, given, m
 from engine.facts import read_as
-from rules.case import PER_KG
+from rules.case import PER_KG, completed_years
 from rules.code_sets import (
     NOT_THE_PATIENTS,
     PAST_STATUSES,
@@ -57,11 +57,6 @@ UNIT_TO_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001}
 CHILD_YOUNGER_BAND_BELOW_YEARS = 8  # years
 ADULT_FROM_YEARS = 18  # years
 END_STAGE_ML_MIN = 15  # terminal renal failure: CrCl/eGFR below 15 mL/min (CKD stage 5)
-
-
-def completed_years(born: date, on: date) -> int:
-    """Age in completed years; a 29 February birthday falls on 1 March in common years."""
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def age_from_birth_date(patient: PatientFact, order: OrderFact) -> Iterator[Age]:

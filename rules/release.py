@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-VERSION = "2.2.0"
-FINGERPRINT = "sha256:dd7337f568a1e656d3eca213c45c3b4870918e43e7e63f2c8cd5af2dad3f4e53"
+VERSION = "2.3.0"
+FINGERPRINT = "sha256:5cdf08b12fdf1987452b65c1a04529b5c4d8b81e1efe67bfdf1f98aa07b684c2"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -407,4 +407,23 @@ RULES = [
         source=TOTAL_SOURCE,
         description="Added order without the date of the current orders' last change.",
     ),
+    AlertRule(
+        id="missing.continued_order_since",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.order << (_oral_beside_others & (m.action == "continue")),
+            c.step << ((m.kind == "dose_step") & (m.increase_mg > 0) & -m.since),
+        ),
+        message="Order continued beside the current ones raises the daily dose from "
+        "{step.from_mg:g} to {step.to_mg:g} mg/day, without the date of their last change: "
+        "the titration interval could not be checked.",
+        suggestion="Give order.concurrent[].since of the active orders (or, if this order "
+        "continues one of them, that order as order.previous).",
+        params={"missing": ["order.concurrent.since"]},
+        evidence=("missing", "step.from_mg", "step.to_mg"),
+        source=TOTAL_SOURCE,
+        description="Continued order that raises the total, without the date of the current "
+        "orders' last change.",
+    ),
 ]
