@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,9 +122,15 @@ class Prefetched:
     gaps: dict[str, str] = field(default_factory=dict)  # key -> why we do not have it
     fetched: list[str] = field(default_factory=list)
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # "Medication/x" -> res
+    # Resources set aside because they name another patient (`keep_own`), by key.
+    foreign: dict[str, list[str]] = field(default_factory=dict)
 
     def gap_notes(self) -> list[str]:
-        notes = []
+        notes = [
+            f"Not used: {', '.join(refs)} in '{key}', of another patient than the one in the "
+            "call's context: an EHR error, or another patient's record in this one."
+            for key, refs in self.foreign.items()
+        ]
         for key in ("conditions", "medications"):
             if key in self.gaps:
                 notes.append(f"Not available: {CHECKS_FED[key]}; {self.gaps[key]}.")
@@ -423,6 +430,7 @@ async def resolve(
     if client is None:
         for key in wanted:
             await _one(key, req, pid, None, out)
+        keep_own(out, pid)
         return out
     # One deadline for the whole gathering (pages included): a slow EHR costs a card about
     # the data, never a call the EHR itself gives up on.
@@ -431,6 +439,67 @@ async def resolve(
         await asyncio.gather(
             *(_bounded(key, _one(key, req, pid, client, out), deadline, out) for key in wanted)
         )
+    keep_own(out, pid)
     wanted = [r for r in (references(out) if references else []) if r not in out.resources]
     out.resources.update(await fetch_references(req, settings, wanted, allowed))
     return out
+
+
+def _patient_named(resource: dict[str, Any]) -> str | None:
+    """The id of the patient a resource is about (a Patient's own id; the Patient its
+    `subject` or `patient` references, relative or absolute), or None when it names none."""
+    if resource.get("resourceType") == "Patient":
+        rid = resource.get("id")
+        return rid if isinstance(rid, str) and rid else None
+    for key in ("subject", "patient"):
+        ref = resource.get(key)
+        ref = ref.get("reference") if isinstance(ref, dict) else None
+        named = _PATIENT_REFERENCE.search(ref) if isinstance(ref, str) else None
+        if named:
+            return named["id"]
+    return None
+
+
+# "Patient/p1", "https://ehr/fhir/Patient/p1", "Patient/p1/_history/3" (FHIR R4 References).
+_PATIENT_REFERENCE = re.compile(
+    r"(?:^|/)Patient/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
+)
+
+
+def keep_own(out: Prefetched, pid: str | None) -> None:
+    """Set aside every prefetched resource that names another patient than the call's: an
+    EHR that prefetched the wrong record (or merged two) must not have another patient's
+    epilepsy, weight or birth date checked as this one's. What was set aside is said
+    (`Prefetched.foreign`); a resource that names no patient is kept."""
+    if pid is None:
+        return
+    for key, value in list(out.data.items()):
+        if not isinstance(value, dict):
+            continue
+        if value.get("resourceType") != "Bundle":
+            other = _patient_named(value)
+            if other is not None and other != pid:
+                out.foreign.setdefault(key, []).append(_label(value))
+                out.data[key] = None
+            continue
+        entries = value.get("entry")
+        if not isinstance(entries, list):
+            continue
+        kept = []
+        for entry in entries:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            other = _patient_named(resource) if isinstance(resource, dict) else None
+            if other is not None and other != pid:
+                out.foreign.setdefault(key, []).append(_label(resource))
+            else:
+                kept.append(entry)
+        if len(kept) != len(entries):
+            out.data[key] = {**value, "entry": kept}
+
+
+def _label(resource: Any) -> str:
+    """The resource by its type and id; a Patient by its type alone (its id identifies
+    someone else)."""
+    kind = str(resource.get("resourceType") or "a resource")
+    rid = resource.get("id")
+    return f"{kind}/{rid}" if isinstance(rid, str) and rid and kind != "Patient" else kind

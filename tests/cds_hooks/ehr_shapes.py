@@ -236,9 +236,14 @@ def continuing(
 ) -> dict[str, Any]:
     """The draft renews the patient's active order written the same way (its priorPrescription,
     as an EHR links a renewal): every limit applies, no start or step does."""
+    subject = {"reference": f"Patient/{who['id']}"}
     active = copy.deepcopy(draft)
-    active.update(id="rx-old", status="active", authoredOn=ACTIVE_SINCE)
-    draft = {**draft, "priorPrescription": {"reference": "MedicationRequest/rx-old"}}
+    active.update(id="rx-old", status="active", authoredOn=ACTIVE_SINCE, subject=subject)
+    draft = {
+        **draft,
+        "subject": subject,
+        "priorPrescription": {"reference": "MedicationRequest/rx-old"},
+    }
     return hook_request(
         "order-sign",
         [draft],
@@ -255,6 +260,7 @@ def continuing(
 def starting(
     draft: dict[str, Any], who: dict[str, Any] = ADULT, kg: float = 80, **prefetch: Any
 ) -> dict[str, Any]:
+    draft = {**draft, "subject": {"reference": f"Patient/{who['id']}"}}
     return hook_request(
         "order-sign",
         [draft],

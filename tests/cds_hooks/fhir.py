@@ -176,8 +176,12 @@ def egfr(value: float, **kw: Any) -> dict[str, Any]:
     )
 
 
-def pregnancy_status(snomed: str = "77386006", display: str = "Pregnant") -> dict[str, Any]:
-    res = observation("82810-3", "Pregnancy status", None, "", "", category="social-history")
+def pregnancy_status(
+    snomed: str = "77386006", display: str = "Pregnant", pid: str = "pat-1"
+) -> dict[str, Any]:
+    res = observation(
+        "82810-3", "Pregnancy status", None, "", "", category="social-history", pid=pid
+    )
     res["valueCodeableConcept"] = {
         "coding": [{"system": SNOMED, "code": snomed, "display": display}],
         "text": display,

@@ -414,7 +414,7 @@ def fhir_form(case: Case) -> tuple[dict[str, Any] | None, str | None]:
         if p.creatinine_clearance_ml_min is not None
         else [],
         egfrs=[egfr(p.egfr_ml_min_1_73m2, pid=PID)] if p.egfr_ml_min_1_73m2 is not None else [],
-        pregnancy=[pregnancy_status()] if p.pregnant else [],
+        pregnancy=[pregnancy_status(pid=PID)] if p.pregnant else [],
         history=meds + records,
         programming=programming,
         devices=devices,
