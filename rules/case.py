@@ -8,6 +8,7 @@ garbage, never a real patient. Units are normalised to mg, g or ug.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -74,10 +75,17 @@ def _iso_date(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("expected an ISO date string, YYYY-MM-DD")
+    # Python also reads 20160101 and week dates (2016-W01-1): not what the contract says, and
+    # a sender writing them has a mapping to check.
+    if not _YYYY_MM_DD.fullmatch(value.strip()):
+        raise ValueError(f"{value!r} is not a date written YYYY-MM-DD")
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(f"{value!r} is not a valid date (YYYY-MM-DD)") from None
+
+
+_YYYY_MM_DD = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _finite(value: float) -> float:
@@ -111,7 +119,13 @@ def _json_number(value: Any) -> Any:
     # pydantic's lax mode reads "70" as 70 and true as 1: a sender that puts a string or a
     # boolean where a number belongs has a mapping bug we should show, not guess around.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        kind = {bool: "a boolean", str: "a string"}.get(type(value), type(value).__name__)
+        kind = {
+            bool: "a boolean",
+            str: "a string",
+            type(None): "null",
+            list: "a list",
+            dict: "an object",
+        }.get(type(value), type(value).__name__)
         raise ValueError(f"must be a JSON number, not {kind}")
     return value
 
@@ -647,9 +661,15 @@ class Case(_Model):
         born = self.patient.birth_date
         if born is not None:
             if born > self.order.date:
-                raise ValueError("patient.birth_date: is after the order date (in the future)")
+                raise ValueError(
+                    f"patient.birth_date: {born} is after the order date {self.order.date} "
+                    "(one of the two is wrong)"
+                )
             if (self.order.date - born).days > 130 * 366:
-                raise ValueError("patient.birth_date: gives an age above 130 years")
+                raise ValueError(
+                    f"patient.birth_date: {born} gives an age above 130 years on the order "
+                    f"date {self.order.date}"
+                )
             stated = self.patient.age_years
             if stated is not None and math.floor(stated) != completed_years(born, self.order.date):
                 # Which one is right decides the age band (8 years, the 18th birthday): refused

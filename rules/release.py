@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:5cdf08b12fdf1987452b65c1a04529b5c4d8b81e1efe67bfdf1f98aa07b684c2"
+FINGERPRINT = "sha256:8b3632cf678a0da17ac66fd041f3728205a3c3b61164fc222be760a913327b90"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -410,6 +410,54 @@ def test_bodies_that_are_not_a_request(
     assert {"field": field, "problem": problem} in r.json()["errors"]
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "field", "problem"),
+    [
+        ("order.dose.value", None, "order.dose.value", "must be a JSON number, not null"),
+        ("order.dose.value", [5], "order.dose.value", "must be a JSON number, not a list"),
+        (
+            "patient.birth_date",
+            "20180101",
+            "patient.birth_date",
+            "'20180101' is not a date written YYYY-MM-DD",
+        ),
+        (
+            "patient.birth_date",
+            "2018-W01-1",
+            "patient.birth_date",
+            "'2018-W01-1' is not a date written YYYY-MM-DD",
+        ),
+        (
+            "order.date",
+            "1900-01-01",
+            "patient.birth_date",
+            "2018-05-01 is after the order date 1900-01-01 (one of the two is wrong)",
+        ),
+        (
+            "order.date",
+            "2200-01-01",
+            "patient.birth_date",
+            "2018-05-01 gives an age above 130 years on the order date 2200-01-01",
+        ),
+    ],
+    ids=[
+        "dose-null",
+        "dose-a-list",
+        "birth-date-without-dashes",
+        "birth-date-as-a-week",
+        "order-before-birth",
+        "order-130-years-after-birth",
+    ],
+)
+def test_a_refused_value_is_named_as_it_was_sent(
+    client: TestClient, path: str, value: Any, field: str, problem: str
+) -> None:
+    body = _set(_set(EXAMPLE, "patient.birth_date", "2018-05-01"), "patient.age_years", "<delete>")
+    r = post(client, _set(body, path, value))
+    assert r.status_code == 422
+    assert {"field": field, "problem": problem} in r.json()["errors"], r.json()
+
+
 def test_a_bom_before_the_json_is_accepted(client: TestClient) -> None:
     r = client.post(
         "/v1/safety-checks",
