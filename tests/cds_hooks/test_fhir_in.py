@@ -326,8 +326,26 @@ def test_a_schedule_whose_parts_disagree_is_read_at_the_most_and_said(
         ),
         (TABLET_10, quantity(2, "puff"), "not one we can convert"),
         (TABLET_10, {"unit": "mg"}, "has no number"),
+        (
+            TABLET_10,
+            {"value": 10, "unit": "ug", "system": MG, "code": "mg"},
+            "written 10 'ug' with the unit code 'mg': the two disagree",
+        ),
+        (
+            TABLET_10,
+            {"value": 10, "unit": "mg", "system": MG, "code": "ug"},
+            "written 10 'mg' with the unit code 'ug': the two disagree",
+        ),
     ],
-    ids=["no-strength", "volume-of-tablets", "conflicting-strengths", "unknown-unit", "no-value"],
+    ids=[
+        "no-strength",
+        "volume-of-tablets",
+        "conflicting-strengths",
+        "unknown-unit",
+        "no-value",
+        "text-ug-code-mg",
+        "text-mg-code-ug",
+    ],
 )
 def test_a_dose_that_cannot_be_read_is_said_never_guessed(
     medication: dict[str, Any], dose: dict[str, Any], expected_note: str

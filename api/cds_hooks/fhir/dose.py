@@ -59,6 +59,20 @@ def unit_of(q: Quantity) -> str:
     return text or code
 
 
+def _units_disagree(q: Quantity) -> tuple[str, str] | None:
+    """The unit text and the UCUM code of a quantity when both name a mass and not the same
+    one ("ug" beside the code "mg"): the code would be read, while the EHR shows the text."""
+    code, text = (q.code or "").strip(), (q.unit or "").strip()
+    if not code or not text or not (q.system is None or q.system.rstrip("/") == t.UCUM):
+        return None
+    try:
+        if normalise_unit(code) != normalise_unit(text):
+            return text, code
+    except ValueError:
+        return None
+    return None
+
+
 @dataclass(frozen=True)
 class _Measure:
     value: float  # in `unit`
@@ -84,6 +98,20 @@ def _measure(
                 gap(
                     f"The {what} value {q.value!r} is not a positive number: the "
                     "dose checks could not run.",
+                    "order.dose",
+                ),
+            ),
+        )
+    disagree = _units_disagree(q)
+    if disagree is not None:
+        text, code = disagree
+        return Read(
+            None,
+            (
+                gap(
+                    f"The {what} is written {value:g} {text!r} with the unit code {code!r}: the "
+                    "two disagree, and which one the prescriber saw is unknown, so the dose "
+                    "checks could not run.",
                     "order.dose",
                 ),
             ),
