@@ -461,9 +461,7 @@ def _patient_named(resource: dict[str, Any]) -> str | None:
 
 
 # "Patient/p1", "https://ehr/fhir/Patient/p1", "Patient/p1/_history/3" (FHIR R4 References).
-_PATIENT_REFERENCE = re.compile(
-    r"(?:^|/)Patient/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
-)
+_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 
 def keep_own(out: Prefetched, pid: str | None) -> None:
