@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:8b3632cf678a0da17ac66fd041f3728205a3c3b61164fc222be760a913327b90"
+FINGERPRINT = "sha256:adee8e53b8ef494d76e5d936b2cb790b831c9fa50471419599934e0099300e73"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -249,10 +249,15 @@ RULES = [
                 & (m.ug <= IT_EXPECTED_UG_DAY[1] / UNIT_FACTOR)
             ),
         ),
-        message="Intrathecal dose written as {dose.written} is {dose.ug:g} ug/day, a thousandth "
-        "of a usual dose: were milligrams meant?",
+        message="Intrathecal dose written as {dose.written} is {dose.ug:g} ug/day, below the "
+        "usual {low:g}-{high:g} ug/day and at most a thousandth of its top: were milligrams "
+        "meant?",
         suggestion=_UNIT_SUGGESTION,
-        params={"unit": "micrograms (ug)"},
+        params={
+            "unit": "micrograms (ug)",
+            "low": IT_EXPECTED_UG_DAY[0],
+            "high": IT_EXPECTED_UG_DAY[1],
+        },
         evidence=_EVIDENCE,
         supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
         withholds=_NO_REGIMEN,
@@ -272,10 +277,15 @@ RULES = [
                 & (m.ug >= IT_EXPECTED_UG_DAY[0] * UNIT_FACTOR)
             ),
         ),
-        message="Intrathecal dose written as {dose.written} is {dose.ug:g} ug/day, over 1000 "
-        "times a usual dose: was a unit converted twice?",
+        message="Intrathecal dose written as {dose.written} is {dose.ug:g} ug/day, above the "
+        "usual {low:g}-{high:g} ug/day and at least 1000 times its bottom: was a unit "
+        "converted twice?",
         suggestion=_UNIT_SUGGESTION,
-        params={"unit": "micrograms (ug)"},
+        params={
+            "unit": "micrograms (ug)",
+            "low": IT_EXPECTED_UG_DAY[0],
+            "high": IT_EXPECTED_UG_DAY[1],
+        },
         evidence=_EVIDENCE,
         supersedes=("INTRATHECAL_DOSE_ABOVE_1000_UG",),
         supersedes_rules=_NOT_A_PUMP_MALFUNCTION,
@@ -313,10 +323,15 @@ RULES = [
                 & (m.mg >= ORAL_EXPECTED_MG_DAY[0] * UNIT_FACTOR)
             ),
         ),
-        message="Oral dose written as {dose.written} comes to {dose.mg:g} mg/day, over 1000 "
-        "times a usual daily dose: was the unit mixed up?",
+        message="Oral dose written as {dose.written} comes to {dose.mg:g} mg/day, above the "
+        "usual {low:g}-{high:g} mg/day and at least 1000 times its bottom: was the unit "
+        "mixed up?",
         suggestion=_UNIT_SUGGESTION,
-        params={"unit": "milligrams (mg)"},
+        params={
+            "unit": "milligrams (mg)",
+            "low": ORAL_EXPECTED_MG_DAY[0],
+            "high": ORAL_EXPECTED_MG_DAY[1],
+        },
         evidence=_EVIDENCE,
         withholds=_NO_REGIMEN,
         source=ORAL_RANGE_SOURCE,
@@ -335,10 +350,15 @@ RULES = [
                 & (m.mg <= ORAL_EXPECTED_MG_DAY[1] / UNIT_FACTOR)
             ),
         ),
-        message="Oral dose written as {dose.written} comes to {dose.mg:g} mg/day, a thousandth "
-        "of a usual daily dose: were micrograms meant as mg?",
+        message="Oral dose written as {dose.written} comes to {dose.mg:g} mg/day, below the "
+        "usual {low:g}-{high:g} mg/day and at most a thousandth of its top: were micrograms "
+        "meant as mg?",
         suggestion=_UNIT_SUGGESTION,
-        params={"unit": "milligrams (mg)"},
+        params={
+            "unit": "milligrams (mg)",
+            "low": ORAL_EXPECTED_MG_DAY[0],
+            "high": ORAL_EXPECTED_MG_DAY[1],
+        },
         evidence=_EVIDENCE,
         withholds=_NO_REGIMEN,
         source=ORAL_RANGE_SOURCE,
