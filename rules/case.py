@@ -25,6 +25,7 @@ from pydantic import (
 
 MAX_LIST = 1000  # a problem or medication list longer than this is not a real record
 MIN_YEAR, MAX_YEAR = 1900, 2200  # date-times outside are typing errors (and overflow arithmetic)
+MAX_DAYS_AHEAD = 366  # an order dated further ahead than a year is a typing error
 MAX_TEXT = 500
 
 _UNITS = {
@@ -498,8 +499,19 @@ class Strength(_Model):
     per: Literal["tablet", "mL"] = Field(description="per tablet, or per mL of a solution")
 
 
+def _not_far_ahead(on: date) -> date:
+    # An order is checked on the day it takes effect; one dated years ahead is a typing
+    # error, and ages taken on it would put a child among the elderly.
+    today = date.today()
+    if (on - today).days > MAX_DAYS_AHEAD:
+        raise ValueError(
+            f"{on} is more than a year after today ({today}): give the date the order takes effect"
+        )
+    return on
+
+
 class Order(_Model):
-    date: IsoDate = Field(
+    date: Annotated[IsoDate, AfterValidator(_not_far_ahead)] = Field(
         default_factory=date.today, description="Order date (default today); ages are taken on it"
     )
     time: IsoDateTime | None = Field(

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:adee8e53b8ef494d76e5d936b2cb790b831c9fa50471419599934e0099300e73"
+FINGERPRINT = "sha256:ec584a1936286f66f16d6f0b35108593d8ba87c89bb51f5003e0256d971d5117"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

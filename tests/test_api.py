@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -411,6 +412,21 @@ def test_bodies_that_are_not_a_request(
 
 
 @pytest.mark.parametrize(
+    ("ahead", "status"),
+    [(0, 200), (366, 200), (367, 422), (-365, 200)],
+    ids=["today", "a-year-ahead", "a-year-and-a-day-ahead", "a-year-ago"],
+)
+def test_an_order_is_dated_at_most_a_year_ahead(
+    client: TestClient, ahead: int, status: int
+) -> None:
+    on = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+    r = post(client, _set(EXAMPLE, "order.date", on))
+    assert r.status_code == status, r.json()
+    if status == 422:
+        assert [e["field"] for e in r.json()["errors"]] == ["order.date"]
+
+
+@pytest.mark.parametrize(
     ("path", "value", "field", "problem"),
     [
         ("order.dose.value", None, "order.dose.value", "must be a JSON number, not null"),
@@ -435,9 +451,10 @@ def test_bodies_that_are_not_a_request(
         ),
         (
             "order.date",
-            "2200-01-01",
-            "patient.birth_date",
-            "2018-05-01 gives an age above 130 years on the order date 2200-01-01",
+            "2100-01-01",
+            "order.date",
+            f"2100-01-01 is more than a year after today ({dt.date.today()}): give the date "
+            "the order takes effect",
         ),
     ],
     ids=[
@@ -446,7 +463,7 @@ def test_bodies_that_are_not_a_request(
         "birth-date-without-dashes",
         "birth-date-as-a-week",
         "order-before-birth",
-        "order-130-years-after-birth",
+        "order-in-2100",
     ],
 )
 def test_a_refused_value_is_named_as_it_was_sent(

@@ -33,7 +33,7 @@ from api.cds_hooks.fhir.route import form_of, route_of
 from api.cds_hooks.models import OrderContext, OrderSelectContext
 from api.cds_hooks.order_check import DoseSite, Gap, OrderCheck, Translation
 from api.cds_hooks.prefetch import INTRATHECAL_KEYS, TEMPLATES, Prefetched
-from rules.case import Case
+from rules.case import MAX_DAYS_AHEAD, Case
 
 
 class SelectionError(ValueError):
@@ -157,30 +157,36 @@ def translate(ctx: OrderContext, prefetched: Prefetched, selected: set[str] | No
 
 
 def authored(request: MedicationRequest) -> tuple[date | None, datetime | None]:
-    """The order's date and, with a time zone, its moment; None for what is absent or
-    unreadable (`authored_gaps` names the latter)."""
+    """The order's date and, with a time zone, its moment; None for what is absent,
+    unreadable or more than a year ahead (`authored_gaps` names the latter two)."""
     value = request.authoredOn
     if value is None:
         return None, None
     try:
         if "T" in value:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return moment.date(), moment if moment.tzinfo else None
-        return date.fromisoformat(value), None
+            on, at = moment.date(), moment if moment.tzinfo else None
+        else:
+            on, at = date.fromisoformat(value), None
     except ValueError:
         return None, None
+    if (on - date.today()).days > MAX_DAYS_AHEAD:
+        return None, None
+    return on, at
 
 
 def authored_gaps(request: MedicationRequest, when: date | None) -> tuple[Gap, ...]:
-    """An `authoredOn` that was written but could not be read: the check then takes today's
-    date, which the card must say, for the age on the order's date (8 years, the 18th
-    birthday) and every interval since an earlier dose are counted from it."""
+    """An `authoredOn` that was written but not taken (unreadable, or more than a year ahead):
+    the check then takes today's date, which the card must say, for the age on the order's
+    date (8 years, the 18th birthday) and every interval since an earlier dose are counted
+    from it."""
     if request.authoredOn is None or when is not None:
         return ()
+    today = date.today().isoformat()
     return (
         gap(
-            f"The order's date (authoredOn {request.authoredOn!r}) could not be read: the "
-            f"check took today's date ({date.today().isoformat()}) instead.",
+            f"The order's date (authoredOn {request.authoredOn!r}) could not be read, or is "
+            f"more than a year after today: the check took today's date ({today}) instead.",
             "order.date",
         ),
     )
