@@ -56,7 +56,7 @@ HEADLINES = {
     "INTRATHECAL_INCREASE_IN_FIRST_24H": "intrathecal increase within the first 24 hours",
     "INTRATHECAL_INCREMENT_TOO_LARGE": "intrathecal increase too large",
     "INTRATHECAL_INCREMENT_TOO_SOON": "intrathecal increase too soon",
-    "INTRATHECAL_INITIAL_INFUSION_DOSE": "first infusion dose off the screening bolus",
+    "INTRATHECAL_INITIAL_INFUSION_DOSE": "infusion start dose off the bolus or the initial dose",
     "INTRATHECAL_NON_RESPONDER": "no response to the intrathecal test doses",
     "INTRATHECAL_SCREENING_DOSE": "intrathecal screening dose out of sequence",
     "MISSING_DATA": "a check could not run: data missing",
