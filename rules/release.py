@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:ec584a1936286f66f16d6f0b35108593d8ba87c89bb51f5003e0256d971d5117"
+FINGERPRINT = "sha256:2c3339e5f5d1c853e33cbc6ff71d86ad6729f835f0a40a995d79e0d805b647c0"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -220,10 +220,11 @@ def _text(f: dict[str, Any]) -> str:
             "ug/day in effect within the last 7 days"
         )
     if pattern == "raised_without_effect_within_7_days":
+        raised = f["regimens_without_effect"]
         return (
             f"{_g(f['to_ug'])} ug/day is +{_g(f['change_pct'])} % over the "
             f"{_g(f['from_ug'])} ug/day in effect within the last 7 days, and the "
-            f"{f['regimens_without_effect']} regimen(s) raised to since showed no clinical "
+            f"{raised} regimen{'' if raised == 1 else 's'} raised to since showed no clinical "
             f"effect (threshold +{CUMULATIVE_RISE_PCT} %)" + _read_from(f)
         )
     if pattern == "no_effect_streak":

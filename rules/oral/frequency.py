@@ -42,7 +42,8 @@ RULES = [
                 )
             ),
         ),
-        message="{order.frequency_per_day} dose(s) a day for a child aged {band.years}: a child's "
+        message="{order.frequency_per_day} dose{if order.frequency_per_day != 1}s{end} a day for a "
+        "child aged {band.years}: a child's "
         "daily dose should be divided into 2-4 doses.",
         suggestion="Divide the daily dose into 2-4 doses (preferably 4).",
         evidence=("order.frequency_per_day", "age_years=band.years"),
@@ -66,7 +67,8 @@ RULES = [
                 )
             ),
         ),
-        message="{dose.frequency_per_day} dose(s) a day for a child aged {band.years}: a child's "
+        message="{dose.frequency_per_day} dose{if dose.frequency_per_day != 1}s{end} a day for a "
+        "child aged {band.years}: a child's "
         "daily dose should be divided into 2-4 doses.",
         suggestion="Divide the daily dose into 2-4 doses (preferably 4).",
         evidence=("dose.frequency_per_day", "age_years=band.years"),

@@ -101,7 +101,8 @@ RULES = [
         when=(*_ADULT_TOO_FAST, c.next << (m.kind == "titration_next")),
         message="Dose raised from {step.from_mg:g} to {step.to_mg:g} mg/day: {if next.too_large}"
         "a step of +{step.increase_mg:g} mg/day exceeds {max_step:g} mg/day{if next.too_soon} "
-        "and {end}{end}{if next.too_soon}{step.days_since_change} day(s) after the last change "
+        "and {end}{end}{if next.too_soon}{step.days_since_change} "
+        "day{if step.days_since_change != 1}s{end} after the last change "
         "is sooner than {min_days} days{end}.",
         suggestion="{if next.too_soon}Keep {step.from_mg:g} mg/day until {next.due} ({min_days} "
         "days after the last change on {step.since}), then increase by at most {max_step:g} "
@@ -123,7 +124,8 @@ RULES = [
         severity=Severity.WARNING,
         when=(*_CHILD_TOO_SOON, c.next << (m.kind == "titration_next")),
         message="Dose raised from {step.from_mg:g} to {step.to_mg:g} mg/day: "
-        "{step.days_since_change} day(s) after the last change is sooner than {min_days} days.",
+        "{step.days_since_change} day{if step.days_since_change != 1}s{end} after the last change "
+        "is sooner than {min_days} days.",
         suggestion="Keep {step.from_mg:g} mg/day until {next.due} ({min_days} days after the "
         "last change on {step.since}), then increase cautiously.",
         params={"min_days": STEP_MIN_DAYS_CHILD},

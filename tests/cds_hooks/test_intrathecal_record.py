@@ -121,7 +121,7 @@ def test_a_kinked_catheter_is_seen_over_the_record(cds: TestClient) -> None:
     (rise,) = _plain(bodies[2])
     assert (
         "305 ug/day is +52.5 % over the 200 ug/day in effect within the last 7 days, and the 2 "
-        "regimen(s) raised to since showed no clinical effect (threshold +40 %), no improvement "
+        "regimens raised to since showed no clinical effect (threshold +40 %), no improvement "
         "in the Modified Ashworth Scale" in rise
     )
     (kink,) = _plain(bodies[3])
