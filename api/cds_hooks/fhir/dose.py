@@ -48,13 +48,17 @@ class Amount:
     daily: bool = False
 
 
+def _ucum(q: Quantity) -> bool:
+    """The quantity's code is UCUM's (or names no system, as UCUM codes often are sent)."""
+    return q.system is None or q.system.rstrip("/") == t.UCUM
+
+
 def unit_of(q: Quantity) -> str:
     """The unit a quantity is written in: its code when the code is UCUM (or has no system);
     the unit text when the code is from the EHR's own unit codes, or is UCUM's unity "1" and
     the text says what is counted ("tablet")."""
     code, text = (q.code or "").strip(), (q.unit or "").strip()
-    ucum = q.system is None or q.system.rstrip("/") == t.UCUM
-    if code and ucum and not (code == "1" and text):
+    if code and _ucum(q) and not (code == "1" and text):
         return code
     return text or code
 
@@ -63,7 +67,7 @@ def _units_disagree(q: Quantity) -> tuple[str, str] | None:
     """The unit text and the UCUM code of a quantity when both name a mass and not the same
     one ("ug" beside the code "mg"): the code would be read, while the EHR shows the text."""
     code, text = (q.code or "").strip(), (q.unit or "").strip()
-    if not code or not text or not (q.system is None or q.system.rstrip("/") == t.UCUM):
+    if not code or not text or not _ucum(q):
         return None
     try:
         if normalise_unit(code) != normalise_unit(text):
