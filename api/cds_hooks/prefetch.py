@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +32,7 @@ from api.cds_hooks.intrathecal_terminology import (
 )
 from api.cds_hooks.models import HookRequest, OrderContext
 from api.cds_hooks.settings import CdsSettings
+from api.cds_hooks.subjects import patient_named
 from api.cds_hooks.terminology import (
     BODY_WEIGHT,
     CREATININE_CLEARANCE,
@@ -216,13 +216,15 @@ class FhirClient:
 
 
 def patient_id(ctx: OrderContext) -> str | None:
+    """The call's patient: `context.patientId`, which order-sign and order-select require,
+    or else the patient the first draft order names (some EHRs' and the specification's own
+    examples leave it out)."""
     if ctx.patientId:
         return ctx.patientId
     for resource in ctx.resources():
-        subject = resource.get("subject") or resource.get("patient")
-        ref = subject.get("reference") if isinstance(subject, dict) else None
-        if isinstance(ref, str) and ref.startswith("Patient/"):
-            return ref.split("/", 1)[1]
+        named = patient_named(resource)
+        if named is not None:
+            return named
     return None
 
 
@@ -445,25 +447,6 @@ async def resolve(
     return out
 
 
-def _patient_named(resource: dict[str, Any]) -> str | None:
-    """The id of the patient a resource is about (a Patient's own id; the Patient its
-    `subject` or `patient` references, relative or absolute), or None when it names none."""
-    if resource.get("resourceType") == "Patient":
-        rid = resource.get("id")
-        return rid if isinstance(rid, str) and rid else None
-    for key in ("subject", "patient"):
-        ref = resource.get(key)
-        ref = ref.get("reference") if isinstance(ref, dict) else None
-        named = _PATIENT_REFERENCE.search(ref) if isinstance(ref, str) else None
-        if named:
-            return named["id"]
-    return None
-
-
-# "Patient/p1", "https://ehr/fhir/Patient/p1", "Patient/p1/_history/3" (FHIR R4 References).
-_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
-
-
 def keep_own(out: Prefetched, pid: str | None) -> None:
     """Set aside every prefetched resource that names another patient than the call's: an
     EHR that prefetched the wrong record (or merged two) must not have another patient's
@@ -475,7 +458,7 @@ def keep_own(out: Prefetched, pid: str | None) -> None:
         if not isinstance(value, dict):
             continue
         if value.get("resourceType") != "Bundle":
-            other = _patient_named(value)
+            other = patient_named(value)
             if other is not None and other != pid:
                 out.foreign.setdefault(key, []).append(_label(value))
                 out.data[key] = None
@@ -486,7 +469,7 @@ def keep_own(out: Prefetched, pid: str | None) -> None:
         kept = []
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
-            other = _patient_named(resource) if isinstance(resource, dict) else None
+            other = patient_named(resource) if isinstance(resource, dict) else None
             if other is not None and other != pid:
                 out.foreign.setdefault(key, []).append(_label(resource))
             else:

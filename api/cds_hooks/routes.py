@@ -277,6 +277,8 @@ async def answer(
     try:
         translator = fhir.Translator(ctx, selected)
         prefetched = await _gather(hook, ctx, translator, settings, client)
+    except CdsHooksError:
+        raise
     except Exception:
         log.exception("hook %s: gathering the data failed unexpectedly", hook.hookInstance)
         raise CdsHooksError(500, "exception", NOT_COMPLETED) from None
@@ -314,6 +316,19 @@ async def _gather(
         relevant, _ = translator.triage(hook.prefetch, known)
     if not relevant:
         return prefetch.Prefetched(resources=known)
+    # No id in the message: refusals are logged.
+    foreign = translator.for_another_patient(hook.prefetch, known, prefetch.patient_id(ctx))
+    if foreign:
+        raise CdsHooksError(
+            400,
+            "invalid",
+            "; ".join(
+                f"{field}: the baclofen order names another patient than context.patientId,"
+                " so it cannot be checked against this patient's data"
+                for field in foreign
+            ),
+            expression=foreign,
+        )
     return await prefetch.resolve(
         hook,
         ctx,

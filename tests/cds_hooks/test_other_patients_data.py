@@ -110,3 +110,49 @@ def test_another_patients_record_gives_no_age_and_no_weight(cds: TestClient) -> 
     assert "Not used: Patient in 'patient'" in card["detail"]
     assert "Not used: Observation/" in card["detail"] and "in 'weight'" in card["detail"]
     assert "pat-7" not in card["detail"]
+
+
+def _draft_for(request: dict[str, Any], reference: str) -> dict[str, Any]:
+    out = copy.deepcopy(request)
+    out["context"]["draftOrders"]["entry"][0]["resource"]["subject"] = {"reference": reference}
+    return out
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["Patient/pat-7", "https://ehr.example.test/fhir/Patient/pat-7", "Patient/pat-7/_history/2"],
+)
+def test_a_baclofen_order_for_another_patient_is_refused(cds: TestClient, reference: str) -> None:
+    # Checked anyway, it would be judged on pat-1's epilepsy, age and weight.
+    response = call(cds, _draft_for(adult_epilepsy(), reference))
+    assert response.status_code == 400, response.text
+    (issue,) = response.json()["issue"]
+    field = "context.draftOrders.entry.0.resource.subject"
+    assert issue["expression"] == [field]
+    assert issue["diagnostics"].startswith(
+        f"{field}: the baclofen order names another patient than context.patientId"
+    )
+    assert "pat-7" not in response.text and "pat-1" not in response.text
+
+
+def test_an_order_that_names_the_calls_patient_or_none_is_checked(cds: TestClient) -> None:
+    request = adult_epilepsy()
+    for reference in ("Patient/pat-1", "https://ehr.example.test/fhir/Patient/pat-1"):
+        body = call(cds, _draft_for(request, reference)).json()
+        assert SEIZURES in topic_codes(body)
+    unnamed = copy.deepcopy(request)
+    unnamed["context"]["draftOrders"]["entry"][0]["resource"].pop("subject")
+    assert SEIZURES in topic_codes(call(cds, unnamed).json())
+
+
+def test_without_patient_id_the_orders_patient_is_the_calls(cds: TestClient) -> None:
+    # The specification's own context examples leave patientId out: the first order's
+    # subject stands in, and another patient's data is still set aside.
+    request = adult_epilepsy()
+    del request["context"]["patientId"]
+    assert SEIZURES in topic_codes(call(cds, request).json())
+    (entry,) = request["prefetch"]["conditions"]["entry"]
+    entry["resource"]["subject"] = {"reference": "Patient/pat-7"}
+    body = call(cds, request).json()
+    assert SEIZURES not in topic_codes(body)
+    assert "MISSING_DATA" in topic_codes(body)

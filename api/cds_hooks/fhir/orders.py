@@ -33,6 +33,7 @@ from api.cds_hooks.fhir.route import form_of, route_of
 from api.cds_hooks.models import OrderContext, OrderSelectContext
 from api.cds_hooks.order_check import DoseSite, Gap, OrderCheck, Translation
 from api.cds_hooks.prefetch import INTRATHECAL_KEYS, TEMPLATES, Prefetched
+from api.cds_hooks.subjects import patient_named
 from rules.case import MAX_DAYS_AHEAD, Case
 
 
@@ -108,6 +109,28 @@ class Translator:
         return False, missing_references(
             [d.request for d, p in zip(drafts, products, strict=True) if p is None], known
         )
+
+    def for_another_patient(
+        self, supplied: dict[str, Any] | None, found: dict[str, dict[str, Any]], pid: str | None
+    ) -> list[str]:
+        """Where a baclofen order to check names another patient than the call's: the
+        field, as `context.draftOrders.entry.<n>.resource.<subject|patient>`. Such an order
+        would be checked against someone else's age, weight and conditions. Orders that are
+        not checked (not baclofen, not selected) do not matter."""
+        if pid is None:
+            return []
+        known = self._known((supplied or {}).get("medications"), found)
+        positions = {id(raw): n for n, raw in enumerate(self.ctx.resources())}
+        fields = []
+        for d in self.drafts:
+            named = patient_named(d.raw)
+            if not d.selected or named is None or named == pid:
+                continue
+            product = product_of(d.request, known)
+            if product is not None and product.is_baclofen():
+                key = "subject" if isinstance(d.raw.get("subject"), dict) else "patient"
+                fields.append(f"context.draftOrders.entry.{positions[id(d.raw)]}.resource.{key}")
+        return fields
 
     def keys(self, supplied: dict[str, Any] | None, found: dict[str, dict[str, Any]]) -> set[str]:
         """The prefetch keys the orders need: the intrathecal record only for an intrathecal
