@@ -12,8 +12,11 @@ from __future__ import annotations
 import math
 import os
 import resource
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, FilePath, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -113,6 +116,30 @@ class ServingSettings(BaseSettings):
     limit_concurrency: int | None = Field(None, ge=1)
     # Addresses whose X-Forwarded-For / -Proto are trusted (the reverse proxy's).
     forwarded_allow_ips: str = "127.0.0.1,::1"
+    # The zone whose date is "today" for an order sent without one (order.date, authoredOn):
+    # ages on the 8th and 18th birthdays are taken on that date. The standard TZ variable,
+    # which the C library reads itself, taking a name it does not know silently for UTC.
+    tz: str | None = None
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            zone = ZoneInfo(value.removeprefix(":"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "is not a zone of the tz database (e.g. Europe/Paris, America/Chicago, UTC)"
+            ) from None
+        if os.environ.get("TZ") == value:
+            time.tzset()
+            now = datetime.now(UTC)
+            if now.astimezone().utcoffset() != now.astimezone(zone).utcoffset():
+                raise ValueError(
+                    "the C library does not know this zone (install the system's tzdata)"
+                )
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

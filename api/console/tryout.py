@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -332,4 +332,5 @@ def pretty(data: Any) -> str:
 
 
 def today() -> str:
-    return datetime.now(UTC).date().isoformat()
+    """The default order date of the try-out: the service's own (TZ), as for an undated check."""
+    return date.today().isoformat()
