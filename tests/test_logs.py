@@ -92,7 +92,7 @@ def test_no_patient_identifier_in_any_line(fhir: str, tmp_path: Path) -> None:
     ) as srv:
         request = hook_request(
             "order-sign",
-            [med_request("rx-1", TABLET_10, quantity(5, "mg"), per_day=3)],
+            [med_request("rx-1", TABLET_10, quantity(5, "mg"), per_day=3, pid=PATIENT_ID)],
             None,
             pid=PATIENT_ID,
         )
