@@ -9,17 +9,24 @@ path, a path compared with `==` or `!=` to a literal (a word, a number, true, fa
 path `in` literals separated by `|` (`{if order.form in oral_solution|granules}`). The
 start-up lint resolves every path a template names against the rule's aliases, params and the
 declared fact kinds.
+
+A figure compared with a threshold names it after `~`: `{wbd.mg_per_kg_day:.2f~limit}` shows
+2.004 as "2.004", not "2.00", beside "above the 2 mg/kg/day maximum". Rounded to its format, a
+figure that is not the threshold never reads as it: decimals are added
+(`f`, `g` and `%` formats; `g` gets significant digits) until it does not.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 _TAG = re.compile(r"(?<!\{)\{(if|else|end)(?:\s+([^{}]*))?\}")
+_FIXED = re.compile(r"^(?P<head>.*?)(?:\.(?P<places>\d+))?(?P<type>[fg%])$")
+_MORE_PLACES = 6
 _COND = re.compile(r"^(not\s+)?([A-Za-z_][A-Za-z0-9_.]*)(?:\s*(==|!=|\bin\b)\s*(.+))?$")
 
 
@@ -97,6 +104,8 @@ class Template:
 
     source: str
     nodes: tuple[Node, ...] = field(default=())
+    # Some field names its threshold (`~`): rendered by `_Figures`, not `str.format_map`.
+    figures: bool = False
 
     @classmethod
     def compile(cls, source: str) -> Template:
@@ -130,7 +139,8 @@ class Template:
             raise ValueError(f"{{if}} without its {{end}} in {source!r}")
         top = stack[0][1]
         top.append(source[pos:])
-        return cls(source=source, nodes=tuple(n for n in top if n != ""))
+        nodes = tuple(n for n in top if n != "")
+        return cls(source=source, nodes=nodes, figures=any(_thresholds(nodes)))
 
     def paths(self) -> list[str]:
         """Every path the template reads: format fields and conditions, in order."""
@@ -143,27 +153,82 @@ class Template:
                     walk(node.then)
                     walk(node.otherwise)
                 else:
-                    for _, name, _, _ in string.Formatter().parse(node):
+                    for _, name, spec, _ in string.Formatter().parse(node):
                         if name:
                             out.append(name)
+                        if spec and "~" in spec:
+                            out.append(spec.partition("~")[2].strip())
 
         walk(self.nodes)
         return out
 
     def render(self, scope: Mapping[str, Any]) -> str:
+        if self.figures:
+            formatter = _Figures(scope)
+            return "".join(_render(self.nodes, scope, [], formatter.vformat))
         if len(self.nodes) == 1 and isinstance(self.nodes[0], str):
             return self.nodes[0].format_map(scope)  # most templates: no section
-        parts: list[str] = []
-        _render(self.nodes, scope, parts)
-        return "".join(parts)
+        return "".join(_render(self.nodes, scope, [], None))
 
 
-def _render(nodes: tuple[Node, ...], scope: Mapping[str, Any], parts: list[str]) -> None:
+def _thresholds(nodes: tuple[Node, ...]) -> list[str]:
+    out: list[str] = []
     for node in nodes:
         if isinstance(node, Section):
-            _render(node.then if node.condition.holds(scope) else node.otherwise, scope, parts)
+            out += _thresholds(node.then) + _thresholds(node.otherwise)
         else:
-            parts.append(node.format_map(scope))
+            out += [s for _, _, s, _ in string.Formatter().parse(node) if s and "~" in s]
+    return out
+
+
+def _render(
+    nodes: tuple[Node, ...],
+    scope: Mapping[str, Any],
+    parts: list[str],
+    vformat: Callable[[str, Sequence[Any], Mapping[str, Any]], str] | None,
+) -> list[str]:
+    for node in nodes:
+        if isinstance(node, Section):
+            chosen = node.then if node.condition.holds(scope) else node.otherwise
+            _render(chosen, scope, parts, vformat)
+        else:
+            parts.append(node.format_map(scope) if vformat is None else vformat(node, (), scope))
+    return parts
+
+
+class _Figures(string.Formatter):
+    """`str.format` with `~threshold` after a format spec."""
+
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        self.scope = scope
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        spec, marked, against = format_spec.partition("~")
+        text = format(value, spec)
+        if not marked:
+            return text
+        return off_threshold(value, spec, text, resolve(self.scope, against.strip()))
+
+
+def off_threshold(value: Any, spec: str, text: str, threshold: Any) -> str:
+    """`text` (value formatted with spec), with decimals added while it reads as the
+    threshold that the value is not."""
+    fixed = _FIXED.match(spec)
+    numbers = (int, float)
+    if (
+        fixed is None
+        or not isinstance(value, numbers)
+        or not isinstance(threshold, numbers)
+        or value == threshold
+    ):
+        return text
+    head, places, kind = fixed["head"], int(fixed["places"] or 6), fixed["type"]
+    scale = 100 if kind == "%" else 1
+    for more in range(places + 1, places + _MORE_PLACES + 1):
+        if float(text.strip().rstrip("%")) != threshold * scale:
+            break
+        text = format(value, f"{head}.{more}{kind}")
+    return text
 
 
 def resolve(scope: Mapping[str, Any], path: str) -> Any:

@@ -323,6 +323,43 @@ def test_templates_show_sections_on_a_condition() -> None:
     assert said(v=5, route="iv", ok=False) == "5 mg, route iv!"
 
 
+@pytest.mark.parametrize(
+    ("spec", "value", "limit", "shown"),
+    [
+        (".2f", 2.004, 2, "2.004"),  # "2.00" would read as the 2 it is above
+        (".2f", 1.996, 2, "1.996"),
+        (".2f", 2.0049, 2, "2.005"),
+        (".2f", 2.0, 2, "2.00"),  # on the threshold: shown as it is
+        (".2f", 1.2, 2, "1.20"),  # far from it: the format alone
+        (".2f", 0.4996, 0.5, "0.4996"),
+        (".0%", 0.5004, 0.5, "50.04%"),
+        (".0%", 0.501, 0.5, "50.1%"),
+        (".0%", 0.6, 0.5, "60%"),
+        ("g", 32.9999999, 33, "32.9999999"),
+        ("g", 32.9, 33, "32.9"),
+        ("g", 33, 33, "33"),
+        (".2f", 2.000000000001, 2, "2.00000000"),  # at most six more places
+        ("d", 3, 2, "3"),  # not a format with decimals: as it is
+    ],
+)
+def test_a_figure_never_reads_as_the_threshold_it_is_not(
+    spec: str, value: float, limit: float, shown: str
+) -> None:
+    engine = Engine(
+        "figures",
+        [
+            alert(
+                "t.x",
+                c.x << (m.kind == "x"),
+                message=f"{{x.v:{spec}~limit}} against {{limit:g}}",
+                params={"limit": limit},
+            )
+        ],
+    )
+    (said,) = engine.evaluate([{"kind": "x", "v": value}]).alerts
+    assert said.message == f"{shown} against {limit:g}"
+
+
 # -- aggregate, supersedes, dedupe, order -----------------------------------------------------
 def test_aggregate_folds_every_firing_into_one_alert_in_firing_order() -> None:
     engine = Engine(

@@ -119,6 +119,13 @@ def test_templates_may_use_aliases_and_params() -> None:
     assert problems([rule]) == []
 
 
+def test_a_figures_threshold_must_be_a_param_or_a_field() -> None:
+    good = alert("t.x", X, message="{x.v:.2f~cap} of {cap}", params={"cap": 1})
+    assert problems([good]) == []
+    found = problems([alert("t.x", X, message="{x.v:.2f~limit}", params={"cap": 1})])
+    assert len(found) == 1 and "limit" in found[0], found
+
+
 @pytest.mark.parametrize(
     ("condition", "expected"),
     [
