@@ -183,11 +183,13 @@ def renal_function(patient: PatientFact) -> Iterator[RenalFunction]:
         if value is not None
     ]
     value, measure = min(readings)
-    yield RenalFunction(ml_min=value, measure=measure)
+    # An eGFR is per 1.73 m² of body surface; the thresholds (004's CrCl) are read on either.
+    unit = "mL/min/1.73 m²" if measure == "eGFR" else "mL/min"
+    yield RenalFunction(ml_min=value, measure=measure, unit=unit)
 
 
 def end_stage_by_renal_function(renal: RenalFunction) -> Iterator[Finding]:
-    reading = f"{renal.measure} {renal.ml_min:g} mL/min"
+    reading = f"{renal.measure} {renal.ml_min:g} {renal.unit}"
     yield Finding(finding="end_stage_renal", basis=reading, label=reading)
 
 

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:2c3339e5f5d1c853e33cbc6ff71d86ad6729f835f0a40a995d79e0d805b647c0"
+FINGERPRINT = "sha256:0da1e7a842d53baf7c4cfd195adac71e039c8b66ef2b89fcea8fb4f0b2c02144"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

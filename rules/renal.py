@@ -59,7 +59,7 @@ RULES = [
             c.order << _oral_active,
             c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
         ),
-        message="{renal.measure} {renal.ml_min:g} mL/min (30–{limit} mL/min) and {dose.mg:g} "
+        message="{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
         "mg/day (advised: about {start} mg/day): baclofen accumulates.",
         suggestion="{if order.action == start}Start at about {start} mg/day and increase "
         "cautiously, watching for sedation, confusion and weakness.{else}Check that "
@@ -79,8 +79,8 @@ RULES = [
             c.renal << _moderate,
             c.order << (_oral_active & (-m.dose_value | -m.frequency_per_day)),
         ),
-        message="{renal.measure} {renal.ml_min:g} mL/min is within 30–{limit} mL/min: baclofen "
-        "is renally excreted and accumulates.",
+        message="{renal.measure} {renal.ml_min:g} {renal.unit} is within 30–{limit} mL/min: "
+        "baclofen is renally excreted and accumulates.",
         suggestion="Keep the daily dose at about {start} mg/day and titrate cautiously.",
         params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
         evidence=("renal.measure", "renal.ml_min", "advised_mg_day=start"),
@@ -100,8 +100,8 @@ RULES = [
             ),
             c.order << _oral_active,
         ),
-        message="{renal.measure} {renal.ml_min:g} mL/min is below {limit} mL/min: oral baclofen "
-        "should be avoided.",
+        message="{renal.measure} {renal.ml_min:g} {renal.unit} is below {limit} mL/min: oral "
+        "baclofen should be avoided.",
         suggestion="Avoid oral baclofen; if there is no alternative, specialist review and "
         "intrathecal use with extreme caution.",
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},

@@ -223,6 +223,7 @@ class WeightBasedDose(Fact, kind="weight_based_dose"):
 class RenalFunction(Fact, kind="renal_function"):
     ml_min: float
     measure: str
+    unit: str  # of ml_min as measured: mL/min (CrCl) or mL/min/1.73 m² (eGFR)
 
 
 class Finding(Fact, kind="finding"):

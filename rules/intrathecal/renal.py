@@ -36,7 +36,7 @@ RENAL_SOURCE = Passage(
 
 
 def renal_below_30(renal: RenalFunction) -> Iterator[Finding]:
-    reading = f"{renal.measure} {renal.ml_min:g} mL/min"
+    reading = f"{renal.measure} {renal.ml_min:g} {renal.unit}"
     yield Finding(finding="renal_below_30", basis=reading, label=reading)
 
 

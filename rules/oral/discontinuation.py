@@ -113,7 +113,7 @@ RULES = [
         severity=Severity.WARNING,
         when=(*_ABRUPT_CUT, c.floor << (m.kind == "cut_floor")),
         message="Daily dose cut from {step.from_mg:g} to {step.to_mg:g} mg/day in one step "
-        "({step.reduction_fraction:.0%} less): sudden withdrawal of most of an established "
+        "({step.reduction_fraction:.0%~limit} less): sudden withdrawal of most of an established "
         "dose can cause hallucinations, seizures and hyperthermia.",
         suggestion="Reduce by at most half at a time (to no less than {floor.min_mg_day:g} "
         "mg/day now), in successive steps over 1-2 weeks, unless this is an overdose "

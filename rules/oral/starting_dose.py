@@ -174,7 +174,7 @@ RULES = [
         code=_CODE,
         severity=Severity.WARNING,
         when=(*_CHILD_START_ABOVE, c.start << (m.kind == "child_start")),
-        message="Starting dose {wbd.mg:g} mg/day is {wbd.mg_per_kg_day:.2f} mg/kg/day for "
+        message="Starting dose {wbd.mg:g} mg/day is {wbd.mg_per_kg_day:.2f~limit} mg/kg/day for "
         "{wbd.weight_kg:g} kg, above the recommended start of about {per_kg:g} mg/kg/day "
         "(threshold {limit:g} mg/kg/day).",
         suggestion="Start at about {start.mg_day:g} mg/day ({if start.limited_by_adult_start}"
@@ -197,7 +197,7 @@ RULES = [
         code=_CODE,
         severity=Severity.INFO,
         when=_CHILD_START_ABOVE_ADULT,
-        message="Starting dose {wbd.mg:g} mg/day ({wbd.mg_per_kg_day:.2f} mg/kg/day for "
+        message="Starting dose {wbd.mg:g} mg/day ({wbd.mg_per_kg_day:.2f~threshold} mg/kg/day for "
         "{wbd.weight_kg:g} kg) for a child aged {band.years} is within the recommended "
         "start of about 0.3-{threshold:g} mg/kg/day but above the {limit} mg/day an adult "
         "starts on.",

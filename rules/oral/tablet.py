@@ -49,8 +49,8 @@ RULES = [
         code="TABLET_BELOW_33_KG",
         severity=Severity.CRITICAL,
         when=(c.order << _tablet_ordered, c.band << _child, c.patient << _below_33_kg),
-        message="Tablets ordered for a child aged {band.years} weighing {patient.weight_kg:g} kg: "
-        "baclofen tablets are not suitable below {limit} kg.",
+        message="Tablets ordered for a child aged {band.years} weighing "
+        "{patient.weight_kg:g~limit} kg: baclofen tablets are not suitable below {limit} kg.",
         suggestion="Use the oral solution (or granules) instead of tablets.",
         params={"limit": TABLET_MIN_WEIGHT_KG},
         evidence=("patient.weight_kg", "age_years=band.years", "order.form", "min_weight_kg=limit"),

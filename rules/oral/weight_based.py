@@ -57,7 +57,7 @@ RULES = [
         code="WEIGHT_BASED_DOSE_ABOVE_RANGE",
         severity=Severity.WARNING,
         when=(c.band << _child, c.wbd << _above_range, c.ceiling << (m.kind == "daily_ceiling")),
-        message="{wbd.mg:g} mg/day for {wbd.weight_kg:g} kg is {wbd.mg_per_kg_day:.2f} "
+        message="{wbd.mg:g} mg/day for {wbd.weight_kg:g} kg is {wbd.mg_per_kg_day:.2f~limit} "
         "mg/kg/day, above the {limit:g} mg/kg/day maximum for children.",
         suggestion="{if ceiling.age_lower}Reduce to at most {ceiling.age_max_mg_day:g} mg/day: "
         "the age maximum, below {limit:g} mg/kg/day for {wbd.weight_kg:g} kg "
