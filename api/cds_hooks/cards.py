@@ -173,8 +173,13 @@ def _detail(alert: Alert, check: OrderCheck) -> str:
     ]
     if evidence:
         lines += ["", "**Checked values:** " + md("; ".join(evidence))]
-    if check.readings:
-        lines += ["", "**How the order was read:** " + md(" ".join(check.readings))]
+    order_read = [r for r in check.readings if r.field is None]
+    if order_read:
+        lines += ["", "**How the order was read:** " + md(" ".join(order_read))]
+    # The record's values this card checked (by the evidence's key, `weight_kg`).
+    record = [r for r in check.readings if r.field and r.field.rsplit(".")[-1] in alert.evidence]
+    if record:
+        lines += ["", "**From the record:** " + md(" ".join(record))]
     lines += ["", f"**Order:** {md(check.label)} ({md(check.ref)})"]
     lines += ["", f"_{md(SERVICE)}, rule {md(alert.rule_id)}_"]
     lines += ["", _cite(alert.source.document), "", "> " + md(alert.source.excerpt)]

@@ -32,7 +32,10 @@ class ReadAs(Gap):
     """Not a gap but how a value was read where the order allows a range (a dose range, a
     schedule range, a stated maximum, entries that disagree): the most it allows was checked.
     Said on the order's alert cards, beside the numbers it explains; an order without alerts
-    passed at that worst case, so nothing needs saying."""
+    passed at that worst case, so nothing needs saying.
+
+    With a `field` (`patient.weight_kg`), it is which of the record's values was taken and
+    when it was recorded: said on the cards whose checked values include that field only."""
 
 
 @dataclass(frozen=True)

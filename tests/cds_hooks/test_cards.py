@@ -426,3 +426,35 @@ def test_how_the_dose_was_read_is_said_on_the_alert_cards_not_as_missing_data(cd
     )
     assert "suggestions" not in card  # a range is not one dose to rewrite
     assert call(cds, ranged(25)).json()["cards"] == []
+
+
+@pytest.mark.parametrize(
+    ("when", "said"),
+    [
+        ("2019-06-01T09:00:00+01:00", "Weight 20 kg, recorded 2019-06-01 (the latest)."),
+        ("2026-11-20", "Weight 20 kg, recorded 2026-11-20 (the latest)."),
+        (None, "Weight 20 kg, the latest, recorded with no date."),
+    ],
+    ids=["years-old", "a-date", "no-date"],
+)
+def test_cards_that_check_the_weight_say_which_and_when(
+    cds: Any, when: str | None, said: str
+) -> None:
+    """How old the weight is, is the prescriber's judgement: the cards that check it give its
+    date; the others do not mention it."""
+    from tests.cds_hooks.ehr import call
+    from tests.cds_hooks.golden_cases import child_tablet_below_33_kg
+
+    request = child_tablet_below_33_kg()
+    (entry,) = request["prefetch"]["weight"]["entry"]
+    entry["resource"].pop("effectiveDateTime")
+    if when is not None:
+        entry["resource"]["effectiveDateTime"] = when
+    request["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": condition("G40.909", "Epilepsy", pid="pat-2")}],
+    }
+    cards_by_code = {c["source"]["topic"]["code"]: c for c in call(cds, request).json()["cards"]}
+    assert f"**From the record:** {said}" in cards_by_code["TABLET_BELOW_33_KG"]["detail"]
+    assert "From the record" not in cards_by_code["SEIZURE_DISORDER_CONTRAINDICATION"]["detail"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from api.cds_hooks import terminology as t
-from api.cds_hooks.fhir.reading import Read, gap
+from api.cds_hooks.fhir.reading import Read, gap, read_as
 from api.cds_hooks.fhir.resources import Observation
 
 
@@ -52,7 +52,12 @@ def weight_kg(observations: Iterable[Observation]) -> Read[float]:
                 ),
             ),
         )
-    return Read(round(float(q.value) * factor, 3))
+    kg = round(float(q.value) * factor, 3)
+    # Which weight, and how old: the cards that check it say so, for the prescriber to judge
+    # whether it is still the child's.
+    on = obs.when()[:10]
+    told = f"recorded {on} (the latest)" if on else "the latest, recorded with no date"
+    return Read(kg, (read_as(f"Weight {kg:g} kg, {told}.", "patient.weight_kg"),))
 
 
 def renal(observations: Iterable[Observation], codes: Iterable[str], label: str) -> Read[float]:

@@ -24,6 +24,7 @@ def gap(text: str, field: str | None = None) -> Gap:
     return Gap(text, field)
 
 
-def read_as(text: str) -> ReadAs:
-    """How a value was read where it took a judgement: said on the alert cards."""
-    return ReadAs(text)
+def read_as(text: str, field: str | None = None) -> ReadAs:
+    """How a value was read where it took a judgement: said on the alert cards (with a
+    field, on those that show that field's value)."""
+    return ReadAs(text, field)
