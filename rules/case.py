@@ -26,6 +26,7 @@ from pydantic import (
 MAX_LIST = 1000  # a problem or medication list longer than this is not a real record
 MIN_YEAR, MAX_YEAR = 1900, 2200  # date-times outside are typing errors (and overflow arithmetic)
 MAX_DAYS_AHEAD = 366  # an order dated further ahead than a year is a typing error
+MIN_DOSE_MG = 1e-6  # a nanogram: below it no dose (Quantity._a_dose)
 MAX_TEXT = 500
 
 _UNITS = {
@@ -227,6 +228,19 @@ class ConcurrentDose(Quantity):
     unit: OrderDoseUnit = Field(
         description="mg, g or ug (mcg, µg accepted), or mg/kg: per kg of body weight (oral)"
     )
+
+    @model_validator(mode="after")
+    def _a_dose(self) -> ConcurrentDose:
+        # Below a nanogram (per kg: for the lightest patient accepted) an amount is no dose,
+        # and the steps and reductions computed from it divide by what rounds to zero. The
+        # order's own dose may be that small: DOSE_UNIT_SUSPECT says what it is.
+        if self.value * _MG_PER_UNIT_AT_LEAST[str(self.unit)] < MIN_DOSE_MG:
+            raise ValueError(f"value: {self.value:g} {self.unit} is too small to be a dose")
+        return self
+
+
+# The least mg a unit can stand for (mg/kg: times the lightest weight accepted, 0.2 kg).
+_MG_PER_UNIT_AT_LEAST = {"mg": 1.0, "g": 1000.0, "ug": 0.001, PER_KG: 0.2}
 
 
 def completed_years(born: date, on: date) -> int:

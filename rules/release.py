@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:0da1e7a842d53baf7c4cfd195adac71e039c8b66ef2b89fcea8fb4f0b2c02144"
+FINGERPRINT = "sha256:d99e9fed2cab365d87dbe880bf4a19a9a4b70710d0678b91c5969a3a438e8944"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -91,9 +91,13 @@ def concurrent_dose(
 
 
 def _before(order: OrderFact, patient: PatientFact) -> tuple[float, int, bool, str | None]:
-    """The regimen this order replaces (order.previous): mg a day, orders, known, since."""
+    """The regimen this order replaces (order.previous): mg a day, orders, known, since.
+    Without order.previous a start or an added order replaces none, and a continue is taken
+    as a new order beside the current ones; a change or a stop replaces a regimen that is not
+    given, so no step is measured from it (missing.previous_regimen and
+    missing.stopped_regimen say so)."""
     if not order.has_previous:
-        return 0.0, 0, True, None
+        return 0.0, 0, order.action not in ("change", "stop"), None
     value, unit, freq = order.prev_dose_value, order.prev_dose_unit, order.prev_frequency_per_day
     per_kg = unit == PER_KG
     if value is None or unit is None or freq is None or (per_kg and patient.weight_kg is None):

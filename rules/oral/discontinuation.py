@@ -123,4 +123,24 @@ RULES = [
         source=ABRUPT_CUT_SOURCE,
         description="More than half of an established dose (above 15 mg/day) cut in one step.",
     ),
+    AlertRule(
+        id="missing.stopped_regimen",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.order << (_STOP & +m.n_concurrent & (m.has_previous == False)),
+            c.total
+            << ((m.kind == "regimen_total") & (m.upto == c.order.n_concurrent) & (m.orders > 0)),
+        ),
+        message="Order stopped without order.previous beside {total.orders} other baclofen "
+        "order{if total.orders != 1}s{end} by mouth ({total.mg:g} mg/day remain): whether the "
+        "stop cuts more than half of the daily dose could not be checked.",
+        suggestion="Give order.previous (the dose and frequency of the regimen this order "
+        "stops), or check by hand that the cut is at most half.",
+        params={"missing": ["order.previous"]},
+        evidence=("missing",),
+        source=ABRUPT_CUT_SOURCE,
+        description="One of several orders by mouth stopped without the regimen it stops: the "
+        "cut could not be sized.",
+    ),
 ]

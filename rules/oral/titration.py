@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 from engine import AlertRule, Derivation, Severity, c, m
+from rules.oral.caps import MAX_MG_DAY_ADULT
 from rules.sources import ADULT_SMPC, PAED_SMPC, Passage
 from rules.vocabulary import DoseStep, TitrationNext
 
@@ -44,9 +45,13 @@ TITRATION_CHILD_SOURCE = Passage(
 )
 
 
-def next_step(step: DoseStep, max_step: float | None, min_days: int) -> Iterator[TitrationNext]:
+def next_step(
+    step: DoseStep, max_step: float | None, min_days: int, cap: float | None
+) -> Iterator[TitrationNext]:
     """Which limit the step broke, the largest step allowed now and the date the next one is
-    due (the last change plus the interval)."""
+    due (the last change plus the interval). The step suggested never passes the daily
+    maximum (`cap`) from below it: "to at most 105 mg/day" beside "reduce to at most 100"
+    contradicted itself."""
     too_large = max_step is not None and step.increase_mg > max_step
     too_soon = step.days_since_change is not None and step.days_since_change < min_days
     due = (
@@ -57,7 +62,15 @@ def next_step(step: DoseStep, max_step: float | None, min_days: int) -> Iterator
     yield TitrationNext(
         too_large=too_large,
         too_soon=too_soon,
-        max_to_mg=(min(step.to_mg, step.from_mg + max_step) if max_step is not None else None),
+        max_to_mg=(
+            min(
+                step.to_mg,
+                step.from_mg + max_step,
+                cap if cap is not None and step.from_mg < cap else step.to_mg,
+            )
+            if max_step is not None
+            else None
+        ),
         due=due,
     )
 
@@ -84,14 +97,19 @@ RULES = [
         id="oral_dose.titration_next_adult",
         when=_ADULT_TOO_FAST,
         derive=next_step,
-        params={"max_step": STEP_MAX_MG_DAY_ADULT, "min_days": STEP_MIN_DAYS_ADULT},
-        doc="The largest step allowed now and the date the next one is due.",
+        params={
+            "max_step": STEP_MAX_MG_DAY_ADULT,
+            "min_days": STEP_MIN_DAYS_ADULT,
+            "cap": MAX_MG_DAY_ADULT,
+        },
+        doc="The largest step allowed now (within the adult maximum) and the date the next "
+        "one is due.",
     ),
     Derivation(
         id="oral_dose.titration_next_child",
         when=_CHILD_TOO_SOON,
         derive=next_step,
-        params={"max_step": None, "min_days": STEP_MIN_DAYS_CHILD},
+        params={"max_step": None, "min_days": STEP_MIN_DAYS_CHILD, "cap": None},
         doc="The date the next step is due.",
     ),
     AlertRule(
@@ -214,5 +232,29 @@ RULES = [
         evidence=("missing",),
         source=TITRATION_ADULT_SOURCE,
         description="Dose change without previous.since: interval not checked.",
+    ),
+    AlertRule(
+        id="missing.continued_step_since",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.order
+            << (
+                (m.kind == "order")
+                & (m.action == "continue")
+                & ((m.route == "oral") | -m.route)
+                & (m.has_previous == True)
+            ),
+            c.step << ((m.kind == "dose_step") & -m.since),
+        ),
+        message="Order continued at {step.to_mg:g} mg/day where the regimen before it gave "
+        "{step.from_mg:g} mg/day, without the date of the last change: the titration interval "
+        "could not be checked.",
+        suggestion="Give order.previous.since (the date the current regimen started).",
+        params={"missing": ["order.previous.since"]},
+        evidence=("missing",),
+        source=TITRATION_ADULT_SOURCE,
+        description="A continue whose previous regimen differs, without previous.since: a step "
+        "in all but name, interval not checked.",
     ),
 ]
