@@ -310,6 +310,36 @@ def test_a_schedule_whose_parts_disagree_is_read_at_the_most_and_said(
 
 
 @pytest.mark.parametrize(
+    ("when", "per_day", "meals"),
+    [
+        (["AC"], 3, "'AC' (before meals)"),
+        (["C"], 3, "'C' (with meals)"),
+        (["PC", "HS"], 4, "'PC' (after meals)"),
+        (["AC", "PC"], 6, "'AC' (before meals), 'PC' (after meals)"),
+        (["MORN", "HS"], 2, None),
+        (["ACM", "ACV"], 2, None),
+    ],
+)
+def test_meal_events_alone_are_a_dose_at_each_of_three_meals(
+    when: list[str], per_day: int, meals: str | None
+) -> None:
+    """`when: ["AC"]` and nothing else was read as one dose a day: 40 mg before each meal
+    passed as 40 mg/day. A meal event with a frequency only says when the doses fall."""
+    check = one(_schedule({"repeat": {"when": when}}))
+    assert order_of(check)["frequency_per_day"] == per_day
+    said = [str(n) for n in check.notes if isinstance(n, ReadAs) and "meals" in n]
+    if meals is None:
+        assert said == []
+    else:
+        assert said == [
+            f"The schedule gives no number of doses a day; {meals} was read as one dose at each "
+            f"of 3 meals: the daily-dose checks were run on {per_day} doses a day."
+        ]
+    once = one(_schedule({"repeat": {"frequency": 1, **_PER_DAY, "when": when}}))
+    assert order_of(once)["frequency_per_day"] == 1 or not meals
+
+
+@pytest.mark.parametrize(
     ("medication", "dose", "expected_note"),
     [
         (concept("1155671", "Baclofen Pill"), quantity(1, "{pill}"), "could not be determined"),
@@ -923,3 +953,28 @@ def test_an_order_date_that_cannot_be_read_is_said(
             f"year after today: the check took today's date ({dt.date.today().isoformat()}) "
             "instead."
         ]
+
+
+@pytest.mark.parametrize(
+    ("later", "earlier"),
+    [
+        # 23:30 at UTC-5 is 04:30 UTC the next day: after 01:00 at UTC+1 (00:00 UTC).
+        ("2026-11-20T23:30:00-05:00", "2026-11-21T01:00:00+01:00"),
+        ("2026-11-21", "2026-11-20T23:00:00Z"),
+        ("2026-11-20", "not a date"),
+        ({"start": "2026-11-22T08:00:00Z"}, "2026-11-21T08:00:00Z"),
+    ],
+)
+def test_the_latest_weight_is_the_latest_instant(later: Any, earlier: Any) -> None:
+    from api.cds_hooks.fhir.labs import weight_kg
+    from api.cds_hooks.fhir.resources import Observation
+
+    def obs(kg: float, when: Any) -> Observation:
+        res = weight(kg)
+        res.pop("effectiveDateTime")
+        res["effectivePeriod" if isinstance(when, dict) else "effectiveDateTime"] = when
+        return Observation.model_validate(res)
+
+    both = [obs(20, later), obs(30, earlier)]
+    assert weight_kg(both).value == 20
+    assert weight_kg(list(reversed(both))).value == 20

@@ -105,9 +105,16 @@ class Period(Element):
     end: Text = None
 
 
+class Identifier(Element):
+    system: Text = None
+    value: Text = None
+
+
 class Reference(Element):
     reference: Text = None
     display: Text = None
+    # A logical reference (R4): the business identifier of what it names, without a URL.
+    identifier: Opt[Identifier] = None
 
 
 class TimingRepeat(Element):

@@ -49,6 +49,7 @@ from api.cds_hooks.fhir.resources import (
     Resource,
     entries,
     read_all,
+    same_resource,
 )
 from api.cds_hooks.fhir.route import route_of
 from api.cds_hooks.fhir.scores import dated, scores, signs
@@ -303,7 +304,7 @@ def _ordered(items: list[Entry]) -> list[Entry]:
     for e in items:
         rank[e.ref] = rank.get(e.ref, 0)
         if e.replaces:
-            replaced = next((x.ref for x in items if e.replaces.endswith(x.ref)), None)
+            replaced = next((x.ref for x in items if same_resource(e.replaces, x.ref)), None)
             if replaced:
                 rank[e.ref] = max(rank[e.ref], rank.get(replaced, 0) + 1)
     return sorted(items, key=lambda e: (e.time, rank[e.ref]))

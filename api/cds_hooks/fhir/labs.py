@@ -5,24 +5,42 @@ whichever prefetch key or query brought it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, time
 
 from api.cds_hooks import terminology as t
+from api.cds_hooks.fhir.moments import moment
 from api.cds_hooks.fhir.reading import Read, gap, read_as
 from api.cds_hooks.fhir.resources import Observation
 
 
 def latest(observations: Iterable[Observation], codes: Iterable[str]) -> Observation | None:
+    """The latest result under the codes, by the instant it was taken (offsets compared: 23:30
+    at UTC-5 is after 01:00 the same night at UTC+1); a date alone counts from its midnight
+    UTC; one without a readable time sorts first."""
     wanted = set(codes)
-    best, best_key = None, ""
+    best, best_key = None, _NEVER
     for obs in observations:
         if obs.status in t.OBSERVATION_EXCLUDED or obs.code is None:
             continue
         if not any(c.code in wanted for c in obs.code.coding):
             continue
-        when = obs.when()
-        if best is None or when > best_key:
-            best, best_key = obs, when
+        key = _when(obs.when())
+        if best is None or key > best_key:
+            best, best_key = obs, key
     return best
+
+
+_NEVER = (datetime.min.replace(tzinfo=UTC), "")
+
+
+def _when(text: str) -> tuple[datetime, str]:
+    read = moment(text)
+    if read is None:
+        return (_NEVER[0], text)
+    if read.instant is not None:
+        return (read.instant, text)
+    assert read.day is not None
+    return (datetime.combine(read.day, time(), UTC), text)
 
 
 def weight_kg(observations: Iterable[Observation]) -> Read[float]:

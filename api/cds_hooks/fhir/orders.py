@@ -405,11 +405,10 @@ def _other(
 def _replaced(request: MedicationRequest, patient: PatientContext) -> list[CurrentOrder]:
     """The current orders this draft replaces: the one its priorPrescription names, and an
     active order with its own id (an edit of that order)."""
-    prior = (request.priorPrescription.reference or "") if request.priorPrescription else ""
     found = []
     for current in patient.current:
         req = current.request
-        if (prior and prior.endswith(req.ref)) or (
+        if req.named_by(request.priorPrescription) or (
             req.id is not None and req.id == request.id and req.status != "draft"
         ):
             found.append(current)
@@ -521,12 +520,11 @@ def _action(
                 ),
             ),
         )
-    prior = (request.priorPrescription.reference or "") if request.priorPrescription else ""
     same_route = []
     for current in patient.current:
         if current.request.id == request.id:
             continue
-        is_prior = prior.endswith(current.request.ref)
+        is_prior = current.request.named_by(request.priorPrescription)
         if current.route == route or is_prior:
             same_route.append((is_prior, current.since or "", current))
     if not same_route:

@@ -5,6 +5,7 @@ observations. Only the elements the checks use are declared; everything else is 
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from api.cds_hooks.fhir.elements import (
     Dosage,
     Element,
     Flag,
+    Identifier,
     Many,
     Opt,
     Period,
@@ -38,9 +40,14 @@ class Resource(Element):
         return f"{self.resourceType}/{self.id}" if self.id else str(self.resourceType)
 
 
-class Identifier(Element):
-    system: Text = None
-    value: Text = None
+_VERSION = re.compile(r"/_history/[^/]*$")
+
+
+def same_resource(reference: str, ref: str) -> bool:
+    """A reference (`MedicationRequest/rx-1`, `https://ehr/fhir/MedicationRequest/rx-1`,
+    either with `/_history/2`) names the resource `ref` (`MedicationRequest/rx-1`)."""
+    path = _VERSION.sub("", reference.strip())
+    return path == ref or path.endswith("/" + ref)
 
 
 class Ingredient(Element):
@@ -64,6 +71,23 @@ class MedicationRequest(Resource):
     priorPrescription: Opt[Reference] = None
     # The prescription it was written in (orders signed together as one regimen share it).
     groupIdentifier: Opt[Identifier] = None
+    identifier: Many[Identifier] = Field(default_factory=list)
+
+    def named_by(self, reference: Reference | None) -> bool:
+        """Whether the Reference names this resource: by its literal reference (relative,
+        absolute or versioned) or by a business identifier the resource carries. A
+        renewal's `priorPrescription` written `MedicationRequest/rx-1/_history/2` is the
+        renewal of rx-1, not a second order beside it."""
+        if reference is None:
+            return False
+        if reference.reference and self.id and same_resource(reference.reference, self.ref):
+            return True
+        wanted = reference.identifier
+        return bool(
+            wanted is not None
+            and wanted.value
+            and any(i.value == wanted.value and i.system == wanted.system for i in self.identifier)
+        )
 
     def group(self) -> tuple[str | None, str] | None:
         """The prescription this order belongs to, as a key; None when not stated."""
@@ -98,10 +122,15 @@ class Observation(Resource):
     valueCodeableConcept: Opt[CodeableConcept] = None
 
     def when(self) -> str:
-        """When it was observed, as written (ISO text sorts in time order)."""
+        """When it was observed, as written: the time, else the end of the period it took,
+        else its start, else when it was issued (`labs.latest` compares them as instants)."""
         return (
             self.effectiveDateTime
-            or (self.effectivePeriod.end if self.effectivePeriod else None)
+            or (
+                self.effectivePeriod.end or self.effectivePeriod.start
+                if self.effectivePeriod
+                else None
+            )
             or self.effectiveInstant
             or self.issued
             or ""
@@ -123,6 +152,7 @@ class Condition(Resource):
 
 class Patient(Resource):
     birthDate: Text = None
+    gender: Text = None
 
 
 R = TypeVar("R", bound=Resource)

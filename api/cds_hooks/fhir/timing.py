@@ -153,6 +153,32 @@ _DAILY_EVENTS = frozenset(
 )  # fmt: skip
 
 
+# The generic meal events, when nothing else says how many doses a day: one dose a meal, three
+# meals a day (the daily-dose checks take the most the order may mean). With a frequency they
+# only say when the doses fall ("once a day before a meal").
+_MEALS = {"C": "with meals", "AC": "before meals", "PC": "after meals"}
+MEALS_PER_DAY = 3
+
+
+def _by_events(events: list[str]) -> Read[int]:
+    """Doses a day from Timing.when alone: one per event, three for a meal event."""
+    meals = [w for w in events if w in _MEALS]
+    count = sum(MEALS_PER_DAY if w in _MEALS else 1 for w in events)
+    if not meals:
+        return Read(count)
+    named = ", ".join(f"{w!r} ({_MEALS[w]})" for w in dict.fromkeys(meals))
+    return Read(
+        count,
+        (
+            read_as(
+                f"The schedule gives no number of doses a day; {named} was read as one dose at "
+                f"each of {MEALS_PER_DAY} meals: the daily-dose checks were run on {count} "
+                "doses a day."
+            ),
+        ),
+    )
+
+
 def _most(readings: list[tuple[Read[int], str]]) -> Read[int]:
     """The most doses a day any part of the schedule gives; when the parts disagree (a
     frequency of 3 a day beside four times of day, QID beside a frequency of 3), that they
@@ -205,7 +231,7 @@ def per_day(dosage: Dosage) -> Read[int]:
     if readings:
         return _most(readings)
     if by_times is not None:
-        return by_times
+        return _by_events([w for w in times if w])
     if by_code is not None:
         return by_code
     only_prn = (
