@@ -458,3 +458,66 @@ def test_one_deadline_bounds_all_fetching(make_client: AppFactory) -> None:
     assert topic_codes(body) == ["MISSING_DATA"]
     assert "problem list" in body["cards"][0]["detail"]
     assert "could not be fetched" in body["cards"][0]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "said"),
+    [
+        ("absent", "not in the prefetch, and no fhirServer to fetch it from"),
+        ("error", "the EHR reported an error prefetching it"),
+        ("male", None),
+        ("null", None),  # the EHR has no pregnancy status: nothing is missing
+    ],
+)
+def test_a_pregnancy_status_not_had_is_said_unless_the_patient_is_male(
+    cds: Any, mutation: str, said: str | None
+) -> None:
+    """Without it, a pregnancy recorded only as a status Observation gave `cards: []`."""
+    from tests.cds_hooks.golden_cases import adult_pregnant
+
+    request = adult_pregnant()
+    request.pop("fhirServer", None)
+    prefetch = request["prefetch"]
+    if mutation == "absent":
+        del prefetch["pregnancy"]
+    elif mutation == "error":
+        prefetch["pregnancy"] = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "exception"}],
+        }
+    elif mutation == "male":
+        del prefetch["pregnancy"]
+        prefetch["patient"]["gender"] = "male"
+    else:
+        prefetch["pregnancy"] = None
+    body = call(cds, request).json()
+    gaps = [c["detail"] for c in body["cards"] if c["source"]["topic"]["code"] == "MISSING_DATA"]
+    if said is None:
+        assert gaps == [], gaps
+        return
+    (detail,) = gaps
+    assert "Not available: the pregnancy status (Observation, LOINC 82810-3), so only the " in (
+        detail.replace("\n", " ")
+    )
+    assert said in detail
+
+
+def test_an_active_medication_that_cannot_be_identified_is_said(cds: Any) -> None:
+    """It was dropped silently: a lorazepam order named only by an unresolved reference was
+    not screened, and nothing said so."""
+    from tests.cds_hooks.golden_cases import adult_cns_depressants
+
+    request = adult_cns_depressants()
+    (entry,) = request["prefetch"]["medications"]["entry"]
+    lorazepam = entry["resource"]
+    lorazepam.pop("medicationCodeableConcept")
+    lorazepam["medicationReference"] = {"reference": "Medication/lzp"}
+    request.pop("fhirServer", None)
+    body = call(cds, request).json()
+    (detail,) = [
+        c["detail"] for c in body["cards"] if c["source"]["topic"]["code"] == "MISSING_DATA"
+    ]
+    assert (
+        "Not identified: 1 active medication (MedicationRequest/rx-lzp) whose drug could not be "
+        "read, so it was not screened for CNS depressants or baclofen." in detail
+    )

@@ -75,13 +75,14 @@ def read_patient(prefetched: Prefetched, known: Mapping[str, Medication]) -> Pat
             read_all(Observation, entries(data.get("pregnancy"))),
         ),
     )
-    current, others = [], []
+    current, others, unidentified = [], [], []
     read: dict[tuple[Any, ...], dict[str, Any] | None] = {}  # a co-medication's entry, by drug
     for request in read_all(MedicationRequest, entries(data.get("medications"))):
         if not _current(request):
             continue
         product = product_of(request, known)
         if product is None:
+            unidentified.append(request.ref)
             continue
         key = (product.concept.key(), id(product.resource))
         if key not in read:
@@ -93,6 +94,8 @@ def read_patient(prefetched: Prefetched, known: Mapping[str, Medication]) -> Pat
             others.append(entry)
     notes = (
         *(gap(n) for n in prefetched.gap_notes()),
+        *_pregnancy_gap(prefetched, patient),
+        *_unidentified_gap(unidentified),
         *birth.gaps,
         *weight.gaps,
         *crcl.gaps,
@@ -113,6 +116,38 @@ def read_patient(prefetched: Prefetched, known: Mapping[str, Medication]) -> Pat
         current,
         others,
         medications_known,
+    )
+
+
+def _pregnancy_gap(prefetched: Prefetched, patient: Patient | None) -> tuple[Gap, ...]:
+    """The pregnancy status asked for and not had (not sent and not fetched, an error, a
+    page missing): said unless the record says the patient is male. The problem list is still
+    screened for a pregnancy."""
+    why = prefetched.gaps.get("pregnancy")
+    if why is None or (patient is not None and patient.gender == "male"):
+        return ()
+    return (
+        gap(
+            f"Not available: the pregnancy status (Observation, LOINC {t.PREGNANCY_STATUS}), so "
+            f"only the problem list was screened for a pregnancy; {why}."
+        ),
+    )
+
+
+def _unidentified_gap(refs: list[str]) -> tuple[Gap, ...]:
+    """Current orders of the medication list whose drug could not be identified (no code,
+    text or display we read; a Medication not sent and not fetched): not screened as
+    co-medications, and not counted as baclofen."""
+    if not refs:
+        return ()
+    many = len(refs) > 1
+    return (
+        gap(
+            f"Not identified: {len(refs)} active medication{'s' if many else ''} "
+            f"({', '.join(refs[:5])}{', ...' if len(refs) > 5 else ''}) whose drug could not be "
+            f"read, so {'they were' if many else 'it was'} not screened for CNS depressants "
+            "or baclofen."
+        ),
     )
 
 
