@@ -42,7 +42,7 @@ MAX_SUMMARY = 139  # spec: "<140-character summary"
 
 # Short headlines for summaries when "order: message" would not fit in 140 characters.
 HEADLINES = {
-    "ABRUPT_DISCONTINUATION": "stopped without a taper",
+    "ABRUPT_DISCONTINUATION": "stopped or cut by more than half without a taper",
     "CNS_DEPRESSANT_COMEDICATION": "CNS-depressant co-medication",
     "DAILY_DOSE_ABOVE_MAXIMUM": "daily dose above the maximum",
     "DOSE_UNIT_SUSPECT": "dose unit looks wrong (mg vs micrograms)",
