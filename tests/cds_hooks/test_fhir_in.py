@@ -356,6 +356,7 @@ def test_meal_events_alone_are_a_dose_at_each_of_three_meals(
         ),
         (TABLET_10, quantity(2, "puff"), "not one we can convert"),
         (TABLET_10, {"unit": "mg"}, "has no number"),
+        (TABLET_10, {"value": True, "unit": "mg"}, "has no number"),  # not 1 mg
         (
             TABLET_10,
             {"value": 10, "unit": "ug", "system": MG, "code": "mg"},
@@ -373,6 +374,7 @@ def test_meal_events_alone_are_a_dose_at_each_of_three_meals(
         "conflicting-strengths",
         "unknown-unit",
         "no-value",
+        "boolean-value",
         "text-ug-code-mg",
         "text-mg-code-ug",
     ],

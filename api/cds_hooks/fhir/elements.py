@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+)
 
 T = TypeVar("T")
 _FIRST_FIT = Field(union_mode="left_to_right")
@@ -39,9 +47,18 @@ def _texts(value: object) -> list[Any]:
 # run Python code.
 Absent = Annotated[None, BeforeValidator(_absent)]
 Text = Annotated[str | Absent, _FIRST_FIT]
-# int stays int and 10.0 stays 10.0, so that a message can quote the value as written.
-Number = Annotated[Annotated[int | float, Field(union_mode="smart")] | Absent, _FIRST_FIT]
-Whole = Annotated[int | Absent, _FIRST_FIT]
+# A boolean is no number: pydantic would read `true` as 1 (a dose of 1 mg). Numbers written as
+# JSON numbers are taken first (int stays int and 10.0 stays 10.0, so that a message can quote
+# the value as written); a number written as text ("20") is read as its number.
+_NoNumber = Annotated[bool, Field(strict=True), AfterValidator(_absent)]
+Number = Annotated[
+    Annotated[StrictInt | StrictFloat, Field(union_mode="smart")]
+    | _NoNumber
+    | float
+    | Absent,
+    _FIRST_FIT,
+]
+Whole = Annotated[StrictInt | _NoNumber | int | Absent, _FIRST_FIT]
 Flag = Annotated[bool | Absent, _FIRST_FIT]
 Opt = Annotated[T | Absent, _FIRST_FIT]
 # In a list, an element that is not an object is an empty one: the list keeps its length.
