@@ -52,10 +52,7 @@ Text = Annotated[str | Absent, _FIRST_FIT]
 # the value as written); a number written as text ("20") is read as its number.
 _NoNumber = Annotated[bool, Field(strict=True), AfterValidator(_absent)]
 Number = Annotated[
-    Annotated[StrictInt | StrictFloat, Field(union_mode="smart")]
-    | _NoNumber
-    | float
-    | Absent,
+    Annotated[StrictInt | StrictFloat, Field(union_mode="smart")] | _NoNumber | float | Absent,
     _FIRST_FIT,
 ]
 Whole = Annotated[StrictInt | _NoNumber | int | Absent, _FIRST_FIT]
