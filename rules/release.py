@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:d99e9fed2cab365d87dbe880bf4a19a9a4b70710d0678b91c5969a3a438e8944"
+FINGERPRINT = "sha256:af368b19be3fe3331225a1ddb69faef93da91e25526c98ebefc2736090f4d8d4"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

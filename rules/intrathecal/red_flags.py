@@ -38,6 +38,7 @@ from engine.evidence import whole
 from rules.intrathecal.steps import (
     EARLIER_STEP,
     MISSING_SOURCE,
+    NOT_SCREENING,
     PROPOSED,
     hours,
     itb_order,
@@ -470,9 +471,20 @@ RULES = [
     ),
     Derivation(
         id="intrathecal.red_flag_withdrawal_sign",
-        when=(c.order << itb_order(), c.w << ((m.kind == "itb_withdrawal_sign") & -m.time)),
+        when=(
+            c.order
+            << itb_order(
+                # Exclusive alternatives (durable fires once for each that holds): any order
+                # but a start, or a restart with regimens on record.
+                NOT_SCREENING
+                & ((m.action != "start") | ((m.action == "start") & (m.it_n_history > 0)))
+            ),
+            c.w << ((m.kind == "itb_withdrawal_sign") & -m.time),
+        ),
         derive=withdrawal,
-        doc="A withdrawal sign given as current on intrathecal therapy: a red flag.",
+        doc="A withdrawal sign given as current on intrathecal therapy that has an infusion to "
+        "withdraw from (not a screening bolus, not a first infusion): a red flag. Before any "
+        "infusion, a fever points to an infection (001: infection-free before screening).",
     ),
     Derivation(
         id="intrathecal.withdrawal_sign_age",

@@ -346,4 +346,23 @@ RULES = [
         source=MISSING_SOURCE,
         description="Intrathecal change without the dose history.",
     ),
+    AlertRule(
+        id="missing.intrathecal_history_continued",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.order << itb_order((m.action == "continue") & INFUSION_PHASE & (m.it_n_history == 0)),
+            c.step << ((m.kind == "dose_step") & (m.route == "intrathecal")),
+        ),
+        message="Intrathecal order continued from a previous regimen of another dose, without "
+        "order.intrathecal.history: the size of the step, the interval since the last change "
+        "and the pump red flags could not be checked.",
+        suggestion="Give the regimens so far in order.intrathecal.history (time, daily_dose, "
+        "clinical_effect), oldest first; order.previous is not read for intrathecal orders.",
+        params={"missing": ["order.intrathecal.history"]},
+        evidence=("missing",),
+        source=MISSING_SOURCE,
+        description="Intrathecal continue whose previous regimen differs, without the dose "
+        "history (a continue at the same dose needs none).",
+    ),
 ]

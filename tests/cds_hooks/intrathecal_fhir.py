@@ -263,6 +263,8 @@ def _why_not(case: Case) -> str | None:
         return "a change without a dose history: without a current regimen it is a start"
     if o.action == "continue" and not history and it.phase != "maintenance":
         return "a continuation without a dose history (a start over CDS Hooks) outside maintenance"
+    if o.action == "continue" and not history and o.previous is not None:
+        return "a previous regimen without a dose history: over CDS Hooks the record holds both"
     if it.spasticity_scores and any(h.clinical_effect for h in history):
         return "a recorded clinical effect beside scores"
     if it.pump and it.devices:
