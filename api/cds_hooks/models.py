@@ -14,7 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -164,7 +171,7 @@ class OverrideReason(_Lenient):
     @model_validator(mode="after")
     def _something(self) -> OverrideReason:
         if self.reason is None and not (self.userComment or "").strip():
-            raise ValueError("overrideReason: needs a reason or a userComment (cds-fb-3)")
+            raise ValueError("needs a reason or a userComment (cds-fb-3)")
         return self
 
 
@@ -172,12 +179,20 @@ class AcceptedSuggestion(_Lenient):
     id: NonEmpty
 
 
+def _iso_text(value: object) -> object:
+    # An instant is written as text (ISO 8601); pydantic would also read a number as seconds
+    # since 1970, which no EHR means.
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time with a time zone, as text")
+    return value
+
+
 class Feedback(_Lenient):
     card: NonEmpty
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = None
     overrideReason: OverrideReason | None = None
-    outcomeTimestamp: datetime
+    outcomeTimestamp: Annotated[datetime, BeforeValidator(_iso_text)]
 
     @model_validator(mode="after")
     def _outcome_fields(self) -> Feedback:

@@ -14,9 +14,11 @@ import re
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import metrics, openapi, strict_json
 from api.auth import principal_of
@@ -97,6 +99,10 @@ class CdsHooksError(Exception):
         )
 
 
+# OperationOutcome issue codes for the HTTP errors Starlette raises itself.
+_HTTP_CODES = {404: "not-found", 405: "not-supported"}
+
+
 def install(app: FastAPI, settings: CdsSettings | None = None) -> None:
     """Router, error handler, CORS (preflight on every endpoint) and settings from the
     environment: a bad setting stops the boot. The authentication mode is logged."""
@@ -128,6 +134,22 @@ def install(app: FastAPI, settings: CdsSettings | None = None) -> None:
             headers=exc.headers,
             content=exc.outcome.model_dump(exclude_none=True),
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Under /cds-services an EHR reads OperationOutcomes (a GET on a service is a 405
+        naming the methods allowed); elsewhere FastAPI's own answer."""
+        if not request.url.path.startswith("/cds-services"):
+            return await http_exception_handler(request, exc)
+        allowed = next((v for k, v in (exc.headers or {}).items() if k.lower() == "allow"), None)
+        said = f"{exc.detail}: {request.method} {request.url.path}"
+        error = CdsHooksError(
+            exc.status_code,
+            _HTTP_CODES.get(exc.status_code, "processing"),
+            f"{said} (allowed: {allowed})" if allowed else said,
+            headers=dict(exc.headers or {}),
+        )
+        return await _cds_error(request, error)
 
     app.add_middleware(CORSMiddleware, **cors_options(settings))  # type: ignore[arg-type]
     # The hook and feedback routes read their bodies themselves (to answer malformed ones

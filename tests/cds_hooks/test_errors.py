@@ -152,6 +152,33 @@ def test_unknown_service_is_404(cds: TestClient, path: str) -> None:
     assert issue["code"] == "not-found"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/cds-services/baclofen-order-sign", 405, "not-supported"),
+        ("PUT", "/cds-services/baclofen-order-sign/feedback", 405, "not-supported"),
+        ("GET", "/cds-services/no-such-service", 405, "not-supported"),
+        ("GET", "/cds-services/baclofen-order-sign/nothing/here", 404, "not-found"),
+    ],
+)
+def test_http_errors_under_cds_services_are_operation_outcomes(
+    cds: TestClient, method: str, path: str, status: int, code: str
+) -> None:
+    """They were FastAPI's {"detail": "Method Not Allowed"}, which an EHR does not read."""
+    response = cds.request(method, path, json={} if method == "PUT" else None)
+    issue = outcome(response, status)
+    assert issue["code"] == code
+    assert issue["diagnostics"].startswith(f"{response.reason_phrase}: {method} {path}")
+    if status == 405:
+        assert "POST" in response.headers["allow"] and "(allowed: " in issue["diagnostics"]
+
+
+def test_http_errors_elsewhere_keep_fastapis_answer(cds: TestClient) -> None:
+    response = cds.get("/v1/safety-checks")
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method Not Allowed"}
+
+
 class BrokenChecker:
     """The engine failing mid-check (durable-rules parked an exception)."""
 

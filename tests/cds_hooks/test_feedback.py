@@ -176,7 +176,7 @@ def _item(**changes: Any) -> dict[str, Any]:
         (_item(acceptedSuggestions=[{"uuid": "x"}]), "acceptedSuggestions.0.id: Field required"),
         (
             _item(outcome="overridden", acceptedSuggestions=None, overrideReason={}),
-            "needs a reason or a userComment",
+            "feedback.0.overrideReason: needs a reason or a userComment",
         ),
         (
             _item(
@@ -189,6 +189,7 @@ def _item(**changes: Any) -> dict[str, Any]:
         (_item(outcomeTimestamp=None), "outcomeTimestamp: Field required"),
         (_item(outcomeTimestamp="yesterday"), "outcomeTimestamp"),
         (_item(outcomeTimestamp="2021-12-11T10:05:31"), "needs a time zone"),
+        (_item(outcomeTimestamp=1795000000), "outcomeTimestamp: must be an ISO 8601 date-time"),
     ],
     ids=[
         "empty",
@@ -204,6 +205,7 @@ def _item(**changes: Any) -> dict[str, Any]:
         "no-timestamp",
         "bad-timestamp",
         "naive-timestamp",
+        "number-timestamp",
     ],
 )
 def test_malformed_feedback_is_400(
