@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:af368b19be3fe3331225a1ddb69faef93da91e25526c98ebefc2736090f4d8d4"
+FINGERPRINT = "sha256:7ed104a1040e6033425bfd08181b96b0a03c8865a6b8249cfbba05888b042c2d"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -92,13 +92,19 @@ _no_weight = (m.kind == "patient") & -m.weight_kg
 _oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
 _oral_wbd = (m.kind == "weight_based_dose") & (m.route == "oral")
 _age_unknown = (m.kind == "patient") & -m.birth_date & -m.age_years
-_SUGGESTION = (
-    "Reduce to at most {ceiling.mg_day:g} mg/day{if ceiling.weight_lower} "
+_REDUCE = (
+    "reduce to at most {ceiling.mg_day:g} mg/day{if ceiling.weight_lower} "
     "({ceiling.mg_per_kg_day:g} mg/kg/day for {ceiling.weight_kg:g} kg, below the "
     "{cap} mg/day age maximum){end}{if dose.concurrent_mg} in all, counting the "
     "{dose.concurrent_mg:g} mg/day of the other baclofen orders{end}{if rx}, e.g. "
     "{rx.per_dose_mg:g} mg {rx.doses_per_day} times a day ({rx.daily_mg:g} mg/day{if "
     "rx.total_mg_day}, {rx.total_mg_day:g} mg/day with the other orders{end}){end}."
+)
+_SUGGESTION = _REDUCE[0].upper() + _REDUCE[1:]
+# 001 allows more than 100 mg/day in hospital under careful supervision: not an order to cut.
+_SUPERVISED_SUGGESTION = (
+    "Keep a dose above {cap} mg/day only under the careful medical supervision of the hospital "
+    "stay; before discharge, " + _REDUCE
 )
 _EVIDENCE = (
     "daily_mg=dose.mg",
@@ -276,7 +282,7 @@ RULES = [
         + _MADE_OF
         + " exceeds the {cap} mg/day maximum for adults (allowed only "
         "in hospital under careful supervision).",
-        suggestion=_SUGGESTION,
+        suggestion=_SUPERVISED_SUGGESTION,
         params={"cap": MAX_MG_DAY_ADULT},
         evidence=_EVIDENCE,
         attach={"rx": "suggested_regimen"},
