@@ -270,6 +270,16 @@ _GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
             3,
             "its times of day 2, the timing code 'three times daily' 3",
         ),
+        (
+            {"code": {"coding": [{"system": _GTS, "code": "BID"}], "text": "QID"}},
+            4,
+            "the timing code 'BID' 2, its text 'QID' 4",
+        ),
+        (
+            {"code": {"coding": [{"system": _GTS, "code": "TID"}], "text": "three times a day"}},
+            3,
+            None,
+        ),
         ({"repeat": {"frequency": 2, **_PER_DAY, "timeOfDay": ["08:00", "20:00"]}}, 2, None),
         ({"repeat": {"frequency": 3, **_PER_DAY, "when": ["C"]}}, 3, None),
         (
@@ -287,6 +297,8 @@ _GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
         "frequency-3-qid",
         "frequency-4-tid",
         "two-times-of-day-three-times-daily",
+        "bid-coded-qid-written",
+        "tid-coded-and-written",
         "frequency-2-two-times-of-day",
         "frequency-3-with-meals",
         "frequency-4-qid",

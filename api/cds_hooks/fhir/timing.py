@@ -122,15 +122,20 @@ def _of_text(text: str) -> Read[int] | None:
 
 
 def _of_code(code: CodeableConcept) -> Read[int] | None:
+    """Doses a day from a timing code: its codings, else its texts. When they disagree
+    (`BID` coded, "QID" written), the most any of them gives, said."""
+    readings: list[tuple[Read[int], str]] = []
     for coding in code.coding:
         key = (coding.code or "").upper()
         if key in t.TIMING_CODES_PER_DAY:
-            return Read(t.TIMING_CODES_PER_DAY[key])
+            readings.append((Read(t.TIMING_CODES_PER_DAY[key]), f"the timing code {key!r}"))
     for text in code.texts():
         read = _of_text(text)
-        if read is not None:
-            return read
-    return None
+        if read is not None and read.value is not None:
+            readings.append((read, f"its text {text!r}"))
+        elif read is not None and not readings:
+            return read  # written but unreadable, and nothing coded: said by its gaps
+    return _most(readings) if readings else None
 
 
 def as_needed(dosage: Dosage) -> bool:
