@@ -315,11 +315,34 @@ def _next_link(bundle: dict[str, Any]) -> str | None:
     return None
 
 
+def _incomplete(bundle: dict[str, Any]) -> str | None:
+    """Why a Bundle's entries are not the whole list, as the Bundle itself says: an `entry`
+    that is not a list, or an OperationOutcome entry (`search.mode: outcome`) with an error
+    (a search that could not return everything, spec 2.0 prefetch and FHIR search)."""
+    entries = bundle.get("entry")
+    if entries is not None and not isinstance(entries, list):
+        return "the EHR sent a Bundle whose entry is not a list"
+    for entry in entries or ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not _is_error(resource):
+            continue
+        issues = resource.get("issue")
+        if any(
+            isinstance(i, dict) and i.get("severity") in ("error", "fatal")
+            for i in (issues if isinstance(issues, list) else ())
+        ):
+            return "the EHR reported an error in the search that returned it"
+    return None
+
+
 async def _all_pages(
     client: FhirClient | None, bundle: dict[str, Any]
 ) -> tuple[dict[str, Any], str | None]:
     """Follow `next` links (spec 3.0 allows paginated prefetch). Returns the merged bundle and,
-    when pages are left behind, why."""
+    when part of the list is missing (pages left behind, or the Bundle says so), why."""
+    said = _incomplete(bundle)
+    if said is not None:
+        return bundle, said
     next_url = _next_link(bundle)
     if next_url is None:
         return bundle, None
@@ -334,6 +357,9 @@ async def _all_pages(
         if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
             return {**bundle, "entry": entries}, "only part was retrieved"
         entries += _entries(page)
+        said = _incomplete(page)
+        if said is not None:
+            return {**bundle, "entry": entries}, said
         next_url = _next_link(page)
         if next_url is None:
             return {**bundle, "entry": entries}, None

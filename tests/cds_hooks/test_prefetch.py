@@ -521,3 +521,44 @@ def test_an_active_medication_that_cannot_be_identified_is_said(cds: Any) -> Non
         "Not identified: 1 active medication (MedicationRequest/rx-lzp) whose drug could not be "
         "read, so it was not screened for CNS depressants or baclofen." in detail
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "mutation", "said"),
+    [
+        ("conditions", "outcome-error", "the EHR reported an error in the search that returned it"),
+        ("medications", "outcome-error", "the EHR reported an error in the search"),
+        ("medications", "entry-not-a-list", "the EHR sent a Bundle whose entry is not a list"),
+        ("conditions", "outcome-warning", None),
+    ],
+)
+def test_a_bundle_that_says_it_is_incomplete_is_said(
+    cds: Any, key: str, mutation: str, said: str | None
+) -> None:
+    """An OperationOutcome entry with an error ("problem list partially unavailable") was
+    ignored, and an `entry` that is not a list read as an empty list: `cards: []`."""
+    from tests.cds_hooks.golden_cases import adult_nothing_wrong
+
+    request = adult_nothing_wrong()
+    request.pop("fhirServer", None)
+    bundle = request["prefetch"][key]
+    if mutation == "entry-not-a-list":
+        bundle["entry"] = "x"
+    else:
+        severity = "error" if mutation == "outcome-error" else "warning"
+        bundle.setdefault("entry", []).append(
+            {
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "issue": [{"severity": severity, "code": "incomplete"}],
+                },
+                "search": {"mode": "outcome"},
+            }
+        )
+    body = call(cds, request).json()
+    gaps = [c["detail"] for c in body["cards"] if c["source"]["topic"]["code"] == "MISSING_DATA"]
+    if said is None:
+        assert gaps == []
+        return
+    (detail,) = gaps
+    assert said in detail
