@@ -992,3 +992,24 @@ def test_the_latest_weight_is_the_latest_instant(later: Any, earlier: Any) -> No
     both = [obs(20, later), obs(30, earlier)]
     assert weight_kg(both).value == 20
     assert weight_kg(list(reversed(both))).value == 20
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"timing": {"code": {"text": "At Bedtime"}}},
+        {"text": "plus 40 mg at night"},
+    ],
+    ids=["timing-alone", "text-alone"],
+)
+def test_an_instruction_without_a_dose_beside_others_is_said(extra: dict[str, Any]) -> None:
+    """It was left out of the daily dose without a word: 20 mg three times a day plus a
+    bedtime dose written as text alone was checked as 60 mg/day."""
+    draft = med_request("rx", TABLET_10, quantity(20, "mg"), per_day=3)
+    draft["dosageInstruction"].append(extra)
+    check = one(draft)
+    assert order_of(check)["dose"] == {"value": 20, "unit": "mg"}
+    assert (
+        "Dosage instruction 2 of 2 has no dose that could be read: the daily dose was checked "
+        "without it, as the least the order gives." in [str(g) for g in check.gaps]
+    )

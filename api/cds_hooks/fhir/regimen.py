@@ -161,10 +161,13 @@ def regimen_of(
         )
         dosages = [(n, d) for n, d in dosages if d.sequence == first]
     parts: list[tuple[Dose, int | None]] = []
+    undosed: list[int] = []  # instructions with no dose at all, said when others have one
     for n, dosage in dosages:
         amount = amount_of(dosage, n, strength, route, label, stopping)
         gaps += amount.gaps
         if amount.value is None:
+            if not amount.gaps:
+                undosed.append(n)
             continue
         if amount.value.daily:
             parts.append((amount.value.dose, 1))
@@ -175,6 +178,18 @@ def regimen_of(
         gaps += worst.gaps
         if worst.value is not None:
             parts.append(worst.value)
+    if parts and undosed:
+        # A bedtime dose written as a timing or a text alone ("plus 40 mg at night") would
+        # otherwise be left out of the daily dose without a word.
+        which = ", ".join(str(n + 1) for n in undosed)
+        many = len(undosed) > 1
+        gaps.append(
+            gap(
+                f"Dosage instruction{'s' if many else ''} {which} of {len(dosages)} "
+                f"{'have' if many else 'has'} no dose that could be read: the daily dose was "
+                f"checked without {'them' if many else 'it'}, as the least the order gives."
+            )
+        )
     if not parts:
         # The schedule is still worth knowing (division checks) when the amount is not.
         freq = per_day(dosages[0][1]).value if len(dosages) == 1 else None
