@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bench.figures import beside
@@ -67,3 +69,18 @@ def test_a_verdict_just_short_of_its_target_prints_the_figure_that_misses_it() -
         "gunicorn: check ≥ 25% of healthz at 64 clients (24.99%)": False,
         "gunicorn: every response right (0 wrong)": True,
     }
+
+
+def test_a_machine_without_nginx_says_so_instead_of_failing_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make bench` on a fresh machine without Debian's nginx measures everything else and
+    names what it could not measure (it ended in a traceback halfway through)."""
+    from bench import proxy, run
+
+    monkeypatch.setattr(proxy.shutil, "which", lambda _: None)
+    monkeypatch.setattr(proxy.os, "access", lambda *_: False)
+    assert run.proxy_missing() == "nginx is not installed: `apt-get install nginx` (.ci/run does)"
+    monkeypatch.undo()
+    if proxy.shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK):
+        assert run.proxy_missing() is None
