@@ -148,13 +148,15 @@ def test_a_fixed_rate_sends_what_is_due_and_no_more() -> None:
     """400 requests/s over 4 connections for 1 s, to a server that keeps up: about 400
     requests (a Poisson count: 400 ± 20), answered at once. A request falls due while its
     connection's previous one is in flight only when their gap is shorter than a round trip
-    (~1 ms here; 1 - exp(-0.1) = 10 % of gaps at 100 requests/s per connection)."""
+    (~1 ms here; 1 - exp(-0.1) = 10 % of gaps at 100 requests/s per connection; a machine
+    busy with other work stretches the round trip, and 3 ms makes it 26 %: at most half, or
+    the client is not sending at the rate)."""
     seen: list[bytes] = []
     with tiny_server(answers=10_000) as port:
         result = loadgen.run("127.0.0.1", port, _make(seen), 4, seconds=1.0, rate=400)
     assert 320 <= result.requests <= 480, result.requests
     assert result.offered == 400 and result.failures == 0 and len(seen) == result.requests
-    assert result.late <= result.requests // 4
+    assert result.late <= result.requests // 2
     assert min(result.latencies) > 0 and result.percentile(50) < 10
 
 
