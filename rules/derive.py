@@ -34,6 +34,7 @@ from rules.code_sets import (
     entry_findings,
     read_entry,
 )
+from rules.unit_slips import slip
 from rules.vocabulary import (
     Age,
     AgeBand,
@@ -121,7 +122,25 @@ def daily_dose_per_kg(order: OrderFact, patient: PatientFact) -> Iterator[DailyD
     yield order_daily_dose(order, patient)
 
 
-def previous_daily_dose(order: OrderFact) -> Iterator[PreviousDailyDose]:
+def previous_slip(order: OrderFact, patient: PatientFact) -> tuple[float, str] | None:
+    """The regimen the order replaces, when it reads as a unit slip (rules/unit_slips.py): its
+    mg a day as written and why. No step, taper or total is measured from such a regimen."""
+    value, unit, freq = order.prev_dose_value, order.prev_dose_unit, order.prev_frequency_per_day
+    if value is None or unit is None or freq is None:
+        return None
+    if unit == PER_KG:
+        if patient.weight_kg is None:
+            return None
+        dose_mg = value * patient.weight_kg
+    else:
+        dose_mg = value * UNIT_TO_MG[unit]
+    why = slip(order.route, unit, dose_mg, dose_mg * freq)
+    return (round(dose_mg * freq, 6), why) if why else None
+
+
+def previous_daily_dose(order: OrderFact, patient: PatientFact) -> Iterator[PreviousDailyDose]:
+    if previous_slip(order, patient):
+        return
     mg = (
         given(order.prev_dose_value)
         * UNIT_TO_MG[given(order.prev_dose_unit)]
@@ -134,6 +153,8 @@ def previous_daily_dose_per_kg(
     order: OrderFact, patient: PatientFact
 ) -> Iterator[PreviousDailyDose]:
     """The previous regimen written per kg of body weight: times the weight."""
+    if previous_slip(order, patient):
+        return
     mg = (
         given(order.prev_dose_value)
         * given(patient.weight_kg)
@@ -376,9 +397,11 @@ RULES = [
                 & (m.prev_dose_unit != PER_KG)
                 & +m.prev_frequency_per_day
             ),
+            c.patient << _patient,
         ),
         derive=previous_daily_dose,
-        doc="The previous regimen's daily dose in mg and ug.",
+        doc="The previous regimen's daily dose in mg and ug (none when it reads as a unit "
+        "slip: rules/unit_slips.py).",
     ),
     Derivation(
         id="derive.previous_daily_dose_per_kg",

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:7ed104a1040e6033425bfd08181b96b0a03c8865a6b8249cfbba05888b042c2d"
+FINGERPRINT = "sha256:5eff4ae9e7d7489bcee8b495481c93fbbcc7a2b4c1e6cfcd0309aef1b3ba02ce"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

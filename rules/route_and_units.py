@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from engine import AlertRule, Derivation, Severity, c, m
+from engine import AlertRule, Derivation, Severity, c, given, m
 from rules.case import NOT_PERMITTED_ROUTES
 from rules.contraindications import removal
+from rules.derive import previous_slip
 from rules.intrathecal.red_flags import PUMP_STEP_RULE
 from rules.intrathecal.screening import (
     FIRST_TEST_DOSE_MAX_UG,
@@ -30,27 +31,23 @@ from rules.intrathecal.screening import (
     TEST_DOSE_MAX_UG,
     TEST_DOSE_MIN_UG,
 )
+from rules.intrathecal.steps import history_slip, regimen_ug
 from rules.missing_data import AGE_SOURCE
 from rules.sources import ADULT_SMPC, CONSUMER_GUIDE, Passage
-from rules.vocabulary import DailyDose, DoseRatio
+from rules.unit_slips import (
+    IT_EXPECTED_UG_DAY,
+    IT_MG_WRITTEN_SUSPECT_FROM_UG,
+    ORAL_EXPECTED_MG_DAY,
+    ORAL_UG_WRITTEN_SUSPECT_BELOW_MG,
+    UNIT_FACTOR,
+)
+from rules.vocabulary import DailyDose, DoseRatio, ItbRegimen, OrderFact, PatientFact, SuspectDose
 
-# Expected daily doses. Intrathecal: the maintenance range reported in 001 (12-2003 ug/day
-# spinal, 22-1400 cerebral; test boluses 25-100 ug fall inside it). Oral: from about 1 mg/day
-# (0.3 mg/kg/day in the smallest child, 000) to 200 mg/day (twice the 100 mg/day adult maximum
-# of 001, allowed in hospital). A dose outside its range that falls inside it once divided or
-# multiplied by 1000 is a unit error until proved otherwise.
-UNIT_FACTOR = 1000
-IT_EXPECTED_UG_DAY = (12, 2003)
-ORAL_EXPECTED_MG_DAY = (1, 200)
-# An intrathecal dose written in mg (or g) that comes to 2 mg/day or more sits at the very top of
-# 001's reported range: far more often micrograms typed with the wrong unit than a real dose.
-IT_MG_WRITTEN_SUSPECT_FROM_UG = 2000
+# The thresholds a dose is read as a unit slip by (rules/unit_slips.py, shared with the doses
+# recorded beside the order).
 # A screening test bolus (001: 25-100 ug) written in mg above 100 ug, or written in ug above
 # twice the largest test dose: no step of the screening gets there, so a unit or decimal slip.
 UNIT_SLIP_TEST_DOSE_FACTOR = 2
-# An oral dose written in micrograms that comes to under 1 mg per dose (no tablet or solution
-# dose is that small): the prescriber almost certainly meant mg.
-ORAL_UG_WRITTEN_SUSPECT_BELOW_MG = 1
 
 ROUTE_SOURCE = Passage(
     CONSUMER_GUIDE,
@@ -67,14 +64,18 @@ IT_RANGE_SOURCE = Passage(
     "patients being adequately maintained on 300 to 800 micrograms/day.",
     note="Intrathecal doses are micrograms (001: 25-1,400 ug; ampoules of 50 ug/ml, 500 ug/ml, "
     "2 mg/ml). A dose written in mg that comes to 2 mg/day or more, or any dose outside "
-    "12-2003 ug/day that fits it after a 1000-fold correction, is flagged.",
+    "12-2003 ug/day that fits it after a 1000-fold correction, is flagged: on the order, and "
+    "in the regimens recorded beside it (order.previous, the history), from which no step is "
+    "then measured (a step from a slipped dose is off by a thousandfold).",
 )
 ORAL_RANGE_SOURCE = Passage(
     ADULT_SMPC,
     "15-100 mg in 3 divided doses daily",
     note="Oral doses are milligrams (000: children from about 0.3 mg/kg/day). Expected range "
     "1-200 mg/day; outside it and inside after a 1000-fold correction, or written in ug and "
-    "under 1 mg per dose, is flagged.",
+    "under 1 mg per dose, is flagged: on the order, and in the doses recorded beside it "
+    "(order.previous, order.concurrent), from which no step or total is then computed (a "
+    "taper target or total from a slipped dose is off by a thousandfold).",
 )
 UNIT_SLIP_SOURCE = Passage(
     ADULT_SMPC,
@@ -100,6 +101,45 @@ def test_bolus_ratio(dose: DailyDose, max_ug: int) -> Iterator[DoseRatio]:
     yield DoseRatio(times_max_test_dose=dose.ug / max_ug)
 
 
+def previous_suspect(order: OrderFact, patient: PatientFact) -> Iterator[SuspectDose]:
+    """The regimen the order replaces, when it reads as a unit slip (rules/unit_slips.py)."""
+    read = previous_slip(order, patient)
+    if read is None:
+        return
+    mg, why = read
+    freq = given(order.prev_frequency_per_day)
+    times = "once a day" if freq == 1 else f"{freq} times a day"
+    yield SuspectDose(
+        field="order.previous",
+        label="The regimen this order replaces",
+        written=f"{given(order.prev_dose_value):g} {order.prev_dose_unit} {times}",
+        mg=mg,
+        ug=round(mg * 1000, 3),
+        route=given(order.route),
+        reason=why,
+        consequence="the step from it to this order (titration, taper) was not checked",
+    )
+
+
+def history_suspect(order: OrderFact, h: ItbRegimen) -> Iterator[SuspectDose]:
+    """An intrathecal history regimen that reads as a unit slip (rules/unit_slips.py)."""
+    why = history_slip(h)
+    if why is None:
+        return
+    ug = regimen_ug(h)
+    when = f" from {h.time[:10]}" if h.time else ""
+    yield SuspectDose(
+        field="order.intrathecal.history",
+        label=f"The intrathecal regimen recorded{when}",
+        written=f"{h.dose_value:g} {h.dose_unit} a day",
+        mg=round(ug / 1000, 6),
+        ug=ug,
+        route="intrathecal",
+        reason=why,
+        consequence="no step is measured from it (titration limits, pump red flags, reductions)",
+    )
+
+
 _not_permitted = (m.kind == "order") & _any_route(NOT_PERMITTED_ROUTES) & (m.action != "stop")
 _it_order = (m.kind == "order") & (m.route == "intrathecal")
 _oral_order = (m.kind == "order") & (m.route == "oral")
@@ -116,6 +156,10 @@ _NO_REGIMEN = ("suggested_regimen",)
 _UNIT_SUGGESTION = (
     "Check the unit and the number against the intended regimen and the pump or "
     "product concentration; re-enter the dose in {unit}."
+)
+_RECORDED_SUGGESTION = (
+    "Check that dose's unit and number against the record and correct it ({s.field}); until "
+    "then, check this order against the regimen actually given by hand."
 )
 _EVIDENCE = (
     "written=dose.written",
@@ -364,6 +408,47 @@ RULES = [
         source=ORAL_RANGE_SOURCE,
         description="Oral daily dose 1000-fold below the expected 1-200 mg/day (written in mg "
         "or g).",
+    ),
+    Derivation(
+        id="units.previous_suspect",
+        when=(
+            c.order << ((m.kind == "order") & +m.prev_dose_value & +m.prev_frequency_per_day),
+            c.patient << (m.kind == "patient"),
+        ),
+        derive=previous_suspect,
+        doc="The regimen the order replaces, when its dose reads as a unit slip.",
+    ),
+    Derivation(
+        id="units.history_suspect",
+        when=(c.order << _it_order, c.h << (m.kind == "itb_history")),
+        derive=history_suspect,
+        doc="Each intrathecal history regimen whose dose reads as a unit slip.",
+    ),
+    AlertRule(
+        id="units.recorded_dose_suspect_oral",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.s << ((m.kind == "suspect_dose") & (m.route == "oral")),),
+        message="{s.label} is written as {s.written}, {s.mg:g} mg/day: {s.reason} As "
+        "written, {s.consequence}.",
+        suggestion=_RECORDED_SUGGESTION,
+        evidence=("s.field", "written=s.written", "daily_mg=s.mg"),
+        source=ORAL_RANGE_SOURCE,
+        description="An oral dose recorded beside the order (the regimen it replaces, another "
+        "order by mouth) that reads as a unit slip: nothing is measured from it.",
+    ),
+    AlertRule(
+        id="units.recorded_dose_suspect_intrathecal",
+        code="DOSE_UNIT_SUSPECT",
+        severity=Severity.CRITICAL,
+        when=(c.s << ((m.kind == "suspect_dose") & (m.route == "intrathecal")),),
+        message="{s.label} is written as {s.written}, {s.ug:g} ug/day: {s.reason} As "
+        "written, {s.consequence}.",
+        suggestion=_RECORDED_SUGGESTION,
+        evidence=("s.field", "written=s.written", "daily_ug=s.ug"),
+        source=IT_RANGE_SOURCE,
+        description="An intrathecal dose recorded beside the order (the regimen it replaces, "
+        "a history regimen) that reads as a unit slip: nothing is measured from it.",
     ),
     AlertRule(
         id="missing.route",

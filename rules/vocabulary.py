@@ -194,6 +194,7 @@ class ConcurrentDailyDose(Fact, kind="concurrent_daily_dose"):
     relation: Literal["linked", "unlinked"]
     since: str | None = None
     written: str | None = None  # its dose as written ("20 mg 3 times a day")
+    suspect: str | None = None  # why its dose reads as a unit slip (then not known)
 
 
 class RegimenTotal(Fact, kind="regimen_total"):
@@ -322,6 +323,21 @@ class DoseRatio(Fact, kind="dose_ratio"):
     """An intrathecal test bolus as a multiple of the largest test dose."""
 
     times_max_test_dose: float
+
+
+class SuspectDose(Fact, kind="suspect_dose"):
+    """A dose recorded beside the order (the regimen it replaces, another order, an intrathecal
+    history entry) that reads as a unit slip (rules/unit_slips.py): the rules measure nothing
+    against it."""
+
+    field: str  # where it was written ("order.previous", "order.concurrent[0]", ...)
+    label: str  # the same, as a clinician reads it ("The regimen this order replaces")
+    written: str  # as written ("300 mg a day")
+    mg: float  # its daily dose as written, mg
+    ug: float
+    route: str
+    reason: str
+    consequence: str  # what was not checked for want of it
 
 
 # -- derived: intrathecal (rules/intrathecal/) -----------------------------------------------
@@ -496,6 +512,7 @@ KINDS: tuple[type[Fact], ...] = (
     SuggestedRegimen,
     OrderRemoval,
     DoseRatio,
+    SuspectDose,
     ItbStep,
     ItbStepLimit,
     ItbResumedInfusion,

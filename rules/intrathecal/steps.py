@@ -27,6 +27,7 @@ from engine import AlertRule, Derivation, Severity, c, given, m
 from rules.case import UG_PER_UNIT, IntrathecalHistoryEntry
 from rules.readings import Reading
 from rules.sources import ADULT_SMPC, Passage
+from rules.unit_slips import slip
 from rules.vocabulary import (
     DailyDose,
     ItbInfusionAge,
@@ -125,7 +126,20 @@ FIRST_REGIMEN = (m.kind == "itb_history") & (m.first == True)
 
 
 # -- derivations ------------------------------------------------------------------------------
+def regimen_ug(h: ItbRegimen) -> float:
+    return ug(h.dose_value, h.dose_unit)
+
+
+def history_slip(h: ItbRegimen) -> str | None:
+    """Why a history regimen reads as a unit slip (rules/unit_slips.py): no step is measured
+    from or to it (units.recorded_dose_suspect says so)."""
+    mg = regimen_ug(h) / 1000
+    return slip("intrathecal", h.dose_unit, mg, mg)
+
+
 def history_step(order: OrderFact, prev: ItbRegimen, cur: ItbRegimen) -> Iterator[ItbStep]:
+    if history_slip(prev) or history_slip(cur):
+        return
     before, after = ug(prev.dose_value, prev.dose_unit), ug(cur.dose_value, cur.dose_unit)
     # The earlier regimen (from_ug) ended when this one started: how long before the order.
     yield ItbStep(
@@ -158,10 +172,14 @@ def _step_from_last(order: OrderFact, dose: DailyDose, last: ItbRegimen, restart
 
 
 def proposed_step(order: OrderFact, dose: DailyDose, last: ItbRegimen) -> Iterator[ItbStep]:
+    if history_slip(last):
+        return
     yield _step_from_last(order, dose, last, restart=False)
 
 
 def resumed_infusion(dose: DailyDose, first: ItbRegimen) -> Iterator[ItbResumedInfusion]:
+    if history_slip(first):
+        return
     initial = ug(first.dose_value, first.dose_unit)
     yield ItbResumedInfusion(
         ordered_ug=dose.ug,
@@ -174,6 +192,8 @@ def resumed_infusion(dose: DailyDose, first: ItbRegimen) -> Iterator[ItbResumedI
 def resumed_from(r: ItbResumedInfusion, last: ItbRegimen) -> Iterator[ItbResumedFrom]:
     """The regimen before the interruption (a fact of its own: with one regimen, the first is
     the last, and one fact cannot match two conditions of a rule)."""
+    if history_slip(last):
+        return
     before = ug(last.dose_value, last.dose_unit)
     yield ItbResumedFrom(
         last_ug=before,
@@ -186,6 +206,8 @@ def resumed_from(r: ItbResumedInfusion, last: ItbRegimen) -> Iterator[ItbResumed
 def restart_step(order: OrderFact, dose: DailyDose, last: ItbRegimen) -> Iterator[ItbStep]:
     """Only an increase over the last regimen: a restart below it is toward the initial dose
     001 asks for, not a cut of a running infusion."""
+    if history_slip(last):
+        return
     step = _step_from_last(order, dose, last, restart=True)
     if step.direction == "increase":
         yield step

@@ -26,8 +26,9 @@ from collections.abc import Iterator, Sequence
 
 from engine import AlertRule, Derivation, Severity, c, given, m
 from rules.case import PER_KG
-from rules.derive import UNIT_TO_MG, one_dose_mg, order_daily_dose, step
+from rules.derive import UNIT_TO_MG, one_dose_mg, order_daily_dose, previous_slip, step
 from rules.sources import PAED_SMPC, Passage
+from rules.unit_slips import slip
 from rules.vocabulary import (
     ConcurrentDailyDose,
     ConcurrentOrderFact,
@@ -37,6 +38,7 @@ from rules.vocabulary import (
     OrderRemoval,
     PatientFact,
     RegimenTotal,
+    SuspectDose,
 )
 
 TOTAL_SOURCE = Passage(
@@ -66,17 +68,41 @@ def _written(other: ConcurrentOrderFact) -> str | None:
 
 def concurrent_dose(
     other: ConcurrentOrderFact, order: OrderFact, patient: PatientFact
-) -> Iterator[ConcurrentDailyDose]:
+) -> Iterator[ConcurrentDailyDose | SuspectDose]:
     """What another order adds: its mg a day (mg/kg times the weight), when its route is this
-    order's and its dose, frequency (and weight, for mg/kg) are known."""
+    order's and its dose, frequency (and weight, for mg/kg) are known. A dose that reads as a
+    unit slip (rules/unit_slips.py) adds nothing known: the total is unknown, and the slip is
+    said."""
     same = other.route is not None and other.route == order.route
     mg = None
+    dose_mg = None
     if other.dose_value is not None and other.dose_unit is not None and other.frequency_per_day:
         if other.dose_unit == PER_KG:
             if patient.weight_kg is not None:
-                mg = other.dose_value * patient.weight_kg * other.frequency_per_day
+                dose_mg = other.dose_value * patient.weight_kg
         else:
-            mg = other.dose_value * UNIT_TO_MG[other.dose_unit] * other.frequency_per_day
+            dose_mg = other.dose_value * UNIT_TO_MG[other.dose_unit]
+        if dose_mg is not None:
+            mg = dose_mg * other.frequency_per_day
+    why = (
+        slip(other.route, given(other.dose_unit), given(dose_mg), mg)
+        if same and mg is not None
+        else None
+    )
+    if why is not None and mg is not None:
+        yield SuspectDose(
+            field=f"order.concurrent[{other.seq}]",
+            label=f"Another baclofen order by mouth ({other.status})",
+            written=_written(other) or "",
+            mg=round(mg, 6),
+            ug=round(mg * 1000, 3),
+            route=given(other.route),
+            reason=why,
+            consequence="it is not added to this order's daily dose, so the checks of the "
+            "total (maxima, mg/kg/day, titration, taper) read only the orders that are "
+            "known, and no corrected dose is offered",
+        )
+        mg = None
     yield ConcurrentDailyDose(
         seq=other.seq,
         same_route=same,
@@ -87,6 +113,7 @@ def concurrent_dose(
         relation=other.relation,
         since=other.since,
         written=_written(other),
+        suspect=why,
     )
 
 
@@ -101,6 +128,8 @@ def _before(order: OrderFact, patient: PatientFact) -> tuple[float, int, bool, s
     value, unit, freq = order.prev_dose_value, order.prev_dose_unit, order.prev_frequency_per_day
     per_kg = unit == PER_KG
     if value is None or unit is None or freq is None or (per_kg and patient.weight_kg is None):
+        return 0.0, 1, False, order.prev_since
+    if previous_slip(order, patient):  # a unit slip: no step is measured from it
         return 0.0, 1, False, order.prev_since
     mg = value * (given(patient.weight_kg) if per_kg else UNIT_TO_MG[unit]) * freq
     return round(mg, 6), 1, True, order.prev_since
@@ -366,7 +395,7 @@ RULES = [
         severity=Severity.WARNING,
         when=(
             c.order << _oral_beside_others,
-            c.other << (_other_of_route & (m.known == False)),
+            c.other << (_other_of_route & (m.known == False) & -m.suspect),
         ),
         message="Another baclofen order by mouth ({other.status}) has no dose, frequency (or, "
         "per kg, weight) that could be read: the total daily dose is unknown, so the checks "
