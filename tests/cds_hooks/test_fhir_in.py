@@ -1013,3 +1013,33 @@ def test_an_instruction_without_a_dose_beside_others_is_said(extra: dict[str, An
         "Dosage instruction 2 of 2 has no dose that could be read: the daily dose was checked "
         "without it, as the least the order gives." in [str(g) for g in check.gaps]
     )
+
+
+@pytest.mark.parametrize(
+    ("extra", "written"),
+    [
+        ({"asNeededBoolean": True}, "(20 mg as needed)"),
+        ({"text": "plus 20 mg extra if needed"}, "(20 mg)"),
+        ({"timing": {"code": {"text": "with breakfast"}}}, "(20 mg)"),
+    ],
+    ids=["as-needed-no-timing", "text-no-timing", "unreadable-timing"],
+)
+def test_an_instruction_without_a_schedule_beside_others_is_said(
+    extra: dict[str, Any], written: str
+) -> None:
+    """One instruction without a number of doses a day made the whole regimen unknown: 40 mg
+    four times a day plus 20 mg "if needed" got no daily-maximum card, and the missing-data
+    card said the order had no dose or frequency."""
+    draft = med_request("rx", TABLET_20, quantity(40, "mg"), per_day=4)
+    draft["dosageInstruction"].append(
+        {"doseAndRate": [{"doseQuantity": quantity(20, "mg")}], **extra}
+    )
+    check = one(draft)
+    assert order_of(check)["dose"] == {"value": 40, "unit": "mg"}
+    assert order_of(check)["frequency_per_day"] == 4
+    assert [str(g) for g in check.gaps] == [
+        f"Dosage instruction 2 of 2 {written} has no number of doses a day that could be read "
+        "(no readable schedule, no maximum per day): the daily dose was checked without it, as "
+        "the least the order gives. State its schedule or a maximum per day."
+    ]
+    assert check.dose_site is None, "no corrected order for a regimen read in part"

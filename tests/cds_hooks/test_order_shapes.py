@@ -119,6 +119,14 @@ def _sandbox(pills: float, per_day: int) -> dict[str, Any]:
     return request
 
 
+def _with_unscheduled(scheduled: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """A four-times-a-day instruction, and a second one of 1 tablet of 20 mg with no timing
+    (as needed, or a free text): valid R4, and how an "extra dose if needed" is written."""
+    draft = order("rx-1", TABLET_20, scheduled, QID)
+    draft["dosageInstruction"].append({"doseAndRate": [typed("ordered", tablets(1))], **extra})
+    return draft
+
+
 GROUP = {"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.798268", "value": "RX-20261122-1"}
 BEDTIME = oracle_timing("696576", "At Bedtime")
 
@@ -604,6 +612,22 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
         "prn-maximum-in-tablets-per-day",
         lambda: continuing(_prn(20, None, maxDosePerPeriod=ratio(tablets(6), 1, "d"))),
         [MAX],
+    ),
+    # ---- an instruction with no schedule beside a scheduled one: the scheduled one counts -----
+    (
+        "four-a-day-80-plus-a-dose-as-needed-without-schedule",
+        lambda: continuing(_with_unscheduled(epic(20), asNeededBoolean=True)),
+        [GAP],
+    ),
+    (
+        "four-a-day-160-plus-a-dose-as-needed-without-schedule",
+        lambda: continuing(_with_unscheduled(epic(40), asNeededBoolean=True)),
+        [GAP, MAX],
+    ),
+    (
+        "four-a-day-160-plus-a-dose-in-free-text",
+        lambda: continuing(_with_unscheduled(epic(40), text="plus 1 tablet extra if needed")),
+        [GAP, MAX],
     ),
     # ---- a stated maximum above the limit is checked too -------------------------------------
     (

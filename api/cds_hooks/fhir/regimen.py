@@ -133,6 +133,7 @@ def _worst_case(
     return Read((dose, freq), tuple(gaps))
 
 
+_FREQUENCY = "order.frequency_per_day"
 _PRN_UNKNOWN = gap(
     "The order is taken as needed, with no schedule and no maximum per day: how much may be "
     "taken in a day is unknown, so the daily-dose checks could not run. State a maximum per "
@@ -162,6 +163,9 @@ def regimen_of(
         dosages = [(n, d) for n, d in dosages if d.sequence == first]
     parts: list[tuple[Dose, int | None]] = []
     undosed: list[int] = []  # instructions with no dose at all, said when others have one
+    # Instructions with a dose but no number of doses a day, and the gaps that say why: when
+    # others have one, they are left out of the sum and named, not said to stop every check.
+    unscheduled: list[tuple[int, Dose, bool, list[Gap]]] = []
     for n, dosage in dosages:
         amount = amount_of(dosage, n, strength, route, label, stopping)
         gaps += amount.gaps
@@ -173,11 +177,34 @@ def regimen_of(
             parts.append((amount.value.dose, 1))
             continue
         frequency = per_day(dosage)
-        gaps += frequency.gaps
         worst = _worst_case(dosage, amount.value.dose, frequency.value, strength, route, label)
+        if worst.value is not None and worst.value[1] is None and len(dosages) > 1:
+            said = (*frequency.gaps, *worst.gaps)
+            gaps += [g for g in said if g.field != _FREQUENCY]
+            reasons = [g for g in said if g.field == _FREQUENCY]
+            unscheduled.append((n, worst.value[0], as_needed(dosage), reasons))
+            continue
+        gaps += frequency.gaps
         gaps += worst.gaps
         if worst.value is not None:
             parts.append(worst.value)
+    if unscheduled and any(f is not None for _, f in parts):
+        # 20 mg four times a day plus "1 tablet extra if needed" with no schedule: the
+        # scheduled instructions are at least what the order gives, and are checked.
+        for n, dose, prn, _ in unscheduled:
+            gaps.append(
+                gap(
+                    f"Dosage instruction {n + 1} of {len(dosages)} ({dose.value:g} "
+                    f"{dose.unit}{' as needed' if prn else ''}) "
+                    "has no number of doses a day that could be read (no readable schedule, "
+                    "no maximum per day): the daily dose was checked without it, as the least "
+                    "the order gives. State its schedule or a maximum per day."
+                )
+            )
+    else:
+        for _, dose, _, reasons in unscheduled:
+            gaps += reasons
+            parts.append((dose, None))
     if parts and undosed:
         # A bedtime dose written as a timing or a text alone ("plus 40 mg at night") would
         # otherwise be left out of the daily dose without a word.
