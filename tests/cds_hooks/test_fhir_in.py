@@ -379,6 +379,26 @@ def test_meal_events_alone_are_a_dose_at_each_of_three_meals(
             {"value": 10, "unit": "mg", "system": MG, "code": "ug"},
             "written 10 'mg' with the unit code 'ug': the two disagree",
         ),
+        (
+            TABLET_20,
+            {"value": 2, "unit": "tablet", "system": MG, "code": "mg"},
+            "written 2 'tablet' with the unit code 'mg': the two disagree",
+        ),
+        (
+            TABLET_20,
+            {"value": 40, "unit": "mg", "system": MG, "code": "{tbl}"},
+            "written 40 'mg' with the unit code '{tbl}': the two disagree",
+        ),
+        (
+            SOLUTION_5_PER_5,
+            {"value": 10, "unit": "mL", "system": MG, "code": "mg"},
+            "written 10 'mL' with the unit code 'mg': the two disagree",
+        ),
+        (
+            SOLUTION_5_PER_5,
+            {"value": 10, "unit": "L", "system": MG, "code": "mL"},
+            "written 10 'L' with the unit code 'mL': the two disagree",
+        ),
     ],
     ids=[
         "no-strength",
@@ -389,6 +409,10 @@ def test_meal_events_alone_are_a_dose_at_each_of_three_meals(
         "boolean-value",
         "text-ug-code-mg",
         "text-mg-code-ug",
+        "text-tablet-code-mg",
+        "text-mg-code-tbl",
+        "text-ml-code-mg",
+        "text-l-code-ml",
     ],
 )
 def test_a_dose_that_cannot_be_read_is_said_never_guessed(

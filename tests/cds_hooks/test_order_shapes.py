@@ -342,6 +342,19 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
         ),
         [MAX],
     ),
+    # a unit text and a UCUM code of different kinds: which one the prescriber saw is unknown
+    (
+        "unit-tablet-code-mg-not-read",
+        lambda: continuing(order("rx-1", TABLET_20, [typed(None, tablets(2, code="mg"))], QID)),
+        [GAP],
+    ),
+    (
+        "unit-mg-code-tbl-not-read",
+        lambda: continuing(
+            order("rx-1", TABLET_20, [typed(None, {**mg(40), "code": "{tbl}"})], QID)
+        ),
+        [GAP],
+    ),
     (
         "oral-solution-ml-through-5-mg-per-5-ml-100",
         lambda: continuing(order("rx-1", OZOBAX, [typed("ordered", ml(25))], QID)),

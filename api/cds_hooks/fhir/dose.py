@@ -63,17 +63,31 @@ def unit_of(q: Quantity) -> str:
     return text or code
 
 
-def _units_disagree(q: Quantity) -> tuple[str, str] | None:
-    """The unit text and the UCUM code of a quantity when both name a mass and not the same
-    one ("ug" beside the code "mg"): the code would be read, while the EHR shows the text."""
+def _unit_kind(unit: str) -> tuple[str, str | float] | None:
+    """What a unit measures, and which one of its kind: a mass (mg, ug, g), a count of
+    tablets, a volume (its mL), a dose per kg; None for a unit we do not know (UCUM's "1")."""
+    key = unit.strip().lower()
+    if key in t.COUNT_UNITS:
+        return "count", "unit"
+    if key in t.VOLUME_UNITS_ML:
+        return "volume", t.VOLUME_UNITS_ML[key]
+    try:
+        return ("per_kg" if t.PER_KG.search(unit) else "mass"), normalise_dose_unit(unit)
+    except ValueError:
+        return None
+
+
+def units_disagree(q: Quantity) -> tuple[str, str] | None:
+    """The unit text and the UCUM code of a quantity when both name a unit we know and not
+    the same one: another mass ("ug" beside the code "mg"), or another kind ("tablet" beside
+    the code "mg", "mg" beside "{tbl}"). The code would be read, while the EHR shows the
+    text: which one the prescriber saw is unknown."""
     code, text = (q.code or "").strip(), (q.unit or "").strip()
     if not code or not text or not _ucum(q):
         return None
-    try:
-        if normalise_unit(code) != normalise_unit(text):
-            return text, code
-    except ValueError:
-        return None
+    by_code, by_text = _unit_kind(code), _unit_kind(text)
+    if by_code is not None and by_text is not None and by_code != by_text:
+        return text, code
     return None
 
 
@@ -106,7 +120,7 @@ def _measure(
                 ),
             ),
         )
-    disagree = _units_disagree(q)
+    disagree = units_disagree(q)
     if disagree is not None:
         text, code = disagree
         return Read(
