@@ -695,6 +695,52 @@ def test_weight_units(obs: dict[str, Any], kg: float) -> None:
     assert got["weight_kg"] == kg
 
 
+def _snomed_unit(obs: dict[str, Any]) -> dict[str, Any]:
+    obs["valueQuantity"].update(system="http://snomed.info/sct", code="258683005")
+    return obs
+
+
+@pytest.mark.parametrize(
+    ("obs", "written"),
+    [
+        (observation("29463-7", "Body weight", 44, "lb", "kg"), "44 'lb' with the unit code 'kg'"),
+        (
+            observation("29463-7", "Body weight", 20, "kg", "[lb_av]"),
+            "20 'kg' with the unit code '[lb_av]'",
+        ),
+        (observation("29463-7", "Body weight", 20, "g", "kg"), "20 'g' with the unit code 'kg'"),
+    ],
+    ids=["lb-coded-kg", "kg-coded-lb", "g-coded-kg"],
+)
+def test_a_weight_whose_unit_text_and_code_disagree_is_not_used(
+    obs: dict[str, Any], written: str
+) -> None:
+    """44 "lb" coded kg was read as 44 kg without a word: a child of 20 kg passed the
+    33 kg tablet limit. Which one was recorded is unknown, as for a dose."""
+    got, notes = _patient_of({"weight": searchset(obs)})
+    assert "weight_kg" not in got
+    assert (
+        f"The latest body weight is written {written}: the two disagree, and which one was "
+        "recorded is unknown, so the weight was not used." in notes
+    )
+
+
+@pytest.mark.parametrize(
+    ("obs", "kg"),
+    [
+        (observation("29463-7", "Body weight", 44, "lbs", "[lb_av]"), 19.958),
+        (observation("29463-7", "Body weight", 20, "kilograms", "kg"), 20),
+        (_snomed_unit(observation("29463-7", "Body weight", 35, "kg", "kg")), 35),
+    ],
+    ids=["lbs-coded-lb", "unit-text-unknown", "snomed-code-kg-text"],
+)
+def test_a_weight_unit_written_two_ways_that_agree_is_read(obs: dict[str, Any], kg: float) -> None:
+    """A text we do not know beside a UCUM code is the code; an EHR's own unit code (SNOMED
+    CT's kilogram) beside "kg" is the text, as for a dose."""
+    got, _ = _patient_of({"weight": searchset(obs)})
+    assert got["weight_kg"] == kg
+
+
 def test_latest_weight_wins_and_unknown_units_are_named() -> None:
     old, new = weight(30, when="2025-01-01", oid="w1"), weight(35, when="2026-11-01", oid="w2")
     assert _patient_of({"weight": searchset(old, new)})[0]["weight_kg"] == 35

@@ -58,8 +58,26 @@ def weight_kg(observations: Iterable[Observation]) -> Read[float]:
                 ),
             ),
         )
-    unit = (q.code or q.unit or "").strip()
-    factor = t.WEIGHT_TO_KG.get(unit) or t.WEIGHT_TO_KG.get(unit.lower())
+    code, text = (q.code or "").strip(), (q.unit or "").strip()
+    ucum = bool(code) and (q.system is None or q.system.rstrip("/") == t.UCUM)
+    by_code, by_text = _to_kg(code) if ucum else None, _to_kg(text)
+    if by_code is not None and by_text is not None and by_code != by_text:
+        # 44 "lb" coded kg: 20 kg or 44 kg, and the tablet limit of 33 kg lies between.
+        return Read(
+            None,
+            (
+                gap(
+                    f"The latest body weight is written {float(q.value):g} {text!r} with the "
+                    f"unit code {code!r}: the two disagree, and which one was recorded is "
+                    "unknown, so the weight was not used.",
+                    "patient.weight_kg",
+                ),
+            ),
+        )
+    # The UCUM code (or one with no system), else the unit text: an EHR's own unit code
+    # (SNOMED CT's 258683005 beside "kg") says no more than the text it is shown as.
+    unit = code if ucum else (text or code)
+    factor = _to_kg(unit)
     if factor is None:
         return Read(
             None,
@@ -76,6 +94,10 @@ def weight_kg(observations: Iterable[Observation]) -> Read[float]:
     on = obs.when()[:10]
     told = f"recorded {on} (the latest)" if on else "the latest, recorded with no date"
     return Read(kg, (read_as(f"Weight {kg:g} kg, {told}.", "patient.weight_kg"),))
+
+
+def _to_kg(unit: str) -> float | None:
+    return t.WEIGHT_TO_KG.get(unit) or t.WEIGHT_TO_KG.get(unit.lower())
 
 
 def renal(observations: Iterable[Observation], codes: Iterable[str], label: str) -> Read[float]:
