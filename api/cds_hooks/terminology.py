@@ -251,6 +251,15 @@ EGFR = {
 # 1.73m2", "ml/min/1.73 m²"), by how they start once spaces are removed: factor to mL/min.
 RENAL_UNITS_ML_MIN = (("ml/min", 1.0), ("ml/(min", 1.0), ("ml/s", 60.0), ("ml/(s", 60.0))
 PREGNANCY_STATUS = "82810-3"
+# Its LOINC answers (answer list LL4129-4: Pregnant, Not pregnant, Unknown), as the SNOMED CT
+# concepts HL7 maps them to (IPS ConceptMap loinc-pregnancy-status-to-snomed-ct-uv-ips, both
+# "equivalent"): the rules read SNOMED CT, not LOINC answers. A valueBoolean is read the same
+# way (true: pregnant). "Unknown" (LA4489-6) is no status at all.
+PREGNANCY_ANSWERS = {
+    "LA15173-0": ("77386006", "Pregnant"),
+    "LA26683-5": ("60001007", "Not pregnant"),
+}
+PREGNANCY_UNKNOWN = "LA4489-6"
 WEIGHT_TO_KG = {
     "kg": 1.0,
     "g": 0.001,

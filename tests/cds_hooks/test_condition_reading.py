@@ -23,6 +23,7 @@ from tests.cds_hooks.fhir import (
     hook_request,
     med_request,
     patient,
+    pregnancy_status,
     quantity,
     weight,
 )
@@ -289,7 +290,10 @@ CONDITION_ROWS: list[tuple[str, dict[str, Any], list[str]]] = [
 
 
 def _cards(
-    cds: Any, conditions: list[dict[str, Any]], medications: list[dict[str, Any]] | None = None
+    cds: Any,
+    conditions: list[dict[str, Any]],
+    medications: list[dict[str, Any]] | None = None,
+    pregnancy: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     active = med_request(
         "rx-0",
@@ -310,6 +314,7 @@ def _cards(
                 conditions=conditions,
                 medications=[active, *(medications or [])],
                 weights=[weight(80)],
+                pregnancy=pregnancy,
             ),
         ),
     ).json()
@@ -323,6 +328,67 @@ def _cards(
 )
 def test_condition(cds: Any, resource: dict[str, Any], expected: list[str]) -> None:
     assert _cards(cds, [copy.deepcopy(resource)]) == sorted(expected)
+
+
+def _status(**value: Any) -> dict[str, Any]:
+    """A pregnancy status Observation (LOINC 82810-3) with the given value[x]."""
+    res = pregnancy_status()
+    del res["valueCodeableConcept"]
+    return {**res, **value}
+
+
+def _answer(code: str, display: str | None = None) -> dict[str, Any]:
+    coding = {"system": "http://loinc.org", "code": code}
+    return {"coding": [{**coding, "display": display} if display else coding]}
+
+
+# The pregnancy status as EHRs write it: LOINC's own answers (LA15173-0 Pregnant, LA26683-5
+# Not pregnant, LA4489-6 Unknown), SNOMED CT, a boolean, or no value.
+PREGNANCY_STATUS_ROWS = [
+    ("snomed-pregnant", pregnancy_status(), [PREGNANCY]),
+    ("snomed-not-pregnant", pregnancy_status("60001007", "Not pregnant"), []),
+    ("loinc-pregnant-no-display", _status(valueCodeableConcept=_answer("LA15173-0")), [PREGNANCY]),
+    (
+        "loinc-pregnant-display",
+        _status(valueCodeableConcept=_answer("LA15173-0", "Pregnant")),
+        [PREGNANCY],
+    ),
+    ("loinc-not-pregnant-no-display", _status(valueCodeableConcept=_answer("LA26683-5")), []),
+    (
+        "loinc-not-pregnant-display",
+        _status(valueCodeableConcept=_answer("LA26683-5", "Not pregnant")),
+        [],
+    ),
+    ("loinc-unknown", _status(valueCodeableConcept=_answer("LA4489-6", "Unknown")), [MISSING]),
+    ("boolean-true", _status(valueBoolean=True), [PREGNANCY]),
+    ("boolean-false", _status(valueBoolean=False), []),
+    ("string-pregnant", _status(valueString="Pregnant"), [PREGNANCY]),
+    ("no-value", _status(), [MISSING]),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(r, e) for _, r, e in PREGNANCY_STATUS_ROWS],
+    ids=[i for i, _, _ in PREGNANCY_STATUS_ROWS],
+)
+def test_pregnancy_status(cds: Any, status: dict[str, Any], expected: list[str]) -> None:
+    """A boolean status gave no card and no word; LOINC's own answer "Pregnant" was reported
+    as coded in a system not read, and no PREGNANCY card came."""
+    assert _cards(cds, [], pregnancy=[copy.deepcopy(status)]) == sorted(expected)
+
+
+def test_a_pregnancy_status_not_read_is_named(cds: Any) -> None:
+    active = med_request("rx-0", TABLET_10, quantity(10, "mg"), per_day=3, status="active")
+    draft = med_request("rx-1", TABLET_10, quantity(10, "mg"), per_day=3, prior="rx-0")
+    prefetch = full_prefetch(
+        ADULT, medications=[active], weights=[weight(80)], pregnancy=[_status()]
+    )
+    (card,) = call(cds, hook_request("order-sign", [draft], prefetch)).json()["cards"]
+    assert (
+        "The latest pregnancy status (Observation/obs-82810-3, LOINC 82810-3) has no value that "
+        "could be read: only the problem list was screened for a pregnancy." in card["detail"]
+    )
 
 
 MEDICATION_ROWS = [

@@ -10,10 +10,12 @@ from datetime import date
 from typing import Any
 
 from api.cds_hooks import terminology as t
-from api.cds_hooks.fhir.elements import CodeableConcept
+from api.cds_hooks.fhir.elements import CodeableConcept, Coding
 from api.cds_hooks.fhir.labs import latest
 from api.cds_hooks.fhir.medication import clip
+from api.cds_hooks.fhir.reading import Read, gap
 from api.cds_hooks.fhir.resources import Condition, Observation
+from api.cds_hooks.order_check import Gap
 from rules import code_sets
 
 
@@ -46,14 +48,11 @@ def _abated(res: Condition) -> bool:
     return False
 
 
-def condition_entries(
-    conditions: Iterable[Condition], pregnancy: Iterable[Observation]
-) -> list[dict[str, Any]]:
+def condition_entries(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
     """Every Condition with its statuses, once. An abatement stands for a past clinical status when
     the resource gives none (FHIR con-4 makes an abated condition inactive, resolved or in
     remission); beside an explicit active, recurrence or relapse status it does not silence
-    the entry. The latest pregnancy status answer is an entry too: the rules' code sets
-    decide what it means ("Pregnant" vs "Not pregnant")."""
+    the entry."""
     out: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()  # a problem recorded again adds nothing
     for res in conditions:
@@ -73,10 +72,51 @@ def condition_entries(
             if v
         }
         out += [{**entry, **statuses} for entry in coding_entries(res.code)]
-    status = latest(pregnancy, [t.PREGNANCY_STATUS])
-    if status is not None:
-        out += coding_entries(status.valueCodeableConcept)
     return out
+
+
+def pregnancy_status(observations: Iterable[Observation]) -> Read[list[dict[str, Any]]]:
+    """The latest pregnancy status answer as problem-list entries: the rules' code sets decide
+    what it means ("Pregnant" vs "Not pregnant"). Its LOINC answers and a valueBoolean are
+    sent as the SNOMED CT concepts they stand for; a status that says nothing we can read
+    (no value, "Unknown") is said, for only the problem list was then screened."""
+    status = latest(observations, [t.PREGNANCY_STATUS])
+    if status is None:
+        return Read([])
+    value = status.valueCodeableConcept
+    if value is not None:
+        if any(_loinc_answer(c) == t.PREGNANCY_UNKNOWN for c in value.coding):
+            return Read([], (_unread(status, "is recorded as unknown (LOINC LA4489-6)"),))
+        answers = [a for a in map(_loinc_answer, value.coding) if a in t.PREGNANCY_ANSWERS]
+        extra = [Coding(system=t.SNOMED, code=t.PREGNANCY_ANSWERS[a][0]) for a in answers]
+        texts = [t.PREGNANCY_ANSWERS[a][1] for a in answers if not value.texts()]
+        concept = CodeableConcept(
+            coding=[*value.coding, *extra], text=value.text or "; ".join(texts) or None
+        )
+        entries = coding_entries(concept)
+        if entries:
+            return Read(entries)
+    if status.valueBoolean is not None:
+        code, display = t.PREGNANCY_ANSWERS["LA15173-0" if status.valueBoolean else "LA26683-5"]
+        return Read([{"system": t.SNOMED, "code": code, "display": display}])
+    written = clip(status.valueString)
+    if written:
+        return Read([{"display": written}])
+    return Read([], (_unread(status, "has no value that could be read"),))
+
+
+def _loinc_answer(coding: Coding) -> str | None:
+    """A LOINC answer code (LA…): with the LOINC system, or with none."""
+    system = (coding.system or "").rstrip("/")
+    code = (coding.code or "").strip()
+    return code if system in ("", t.LOINC) and code.startswith("LA") else None
+
+
+def _unread(status: Observation, why: str) -> Gap:
+    return gap(
+        f"The latest pregnancy status ({status.ref}, LOINC {t.PREGNANCY_STATUS}) {why}: only "
+        "the problem list was screened for a pregnancy."
+    )
 
 
 def coding_entries(

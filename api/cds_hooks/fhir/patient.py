@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from api.cds_hooks import terminology as t
-from api.cds_hooks.fhir.conditions import condition_entries
+from api.cds_hooks.fhir.conditions import condition_entries, pregnancy_status
 from api.cds_hooks.fhir.labs import renal, weight_kg
 from api.cds_hooks.fhir.medication import Product, product_of
 from api.cds_hooks.fhir.reading import Read, gap
@@ -68,12 +68,11 @@ def read_patient(prefetched: Prefetched, known: Mapping[str, Medication]) -> Pat
     weight = weight_kg(observations)
     crcl = renal(observations, t.CREATININE_CLEARANCE, "creatinine clearance")
     egfr = renal(observations, t.EGFR, "eGFR")
+    pregnancy = pregnancy_status(read_all(Observation, entries(data.get("pregnancy"))))
     conditions = screened(
         "condition",
-        condition_entries(
-            read_all(Condition, entries(data.get("conditions"))),
-            read_all(Observation, entries(data.get("pregnancy"))),
-        ),
+        condition_entries(read_all(Condition, entries(data.get("conditions"))))
+        + (pregnancy.value or []),
     )
     current, others, unidentified = [], [], []
     read: dict[tuple[Any, ...], dict[str, Any] | None] = {}  # a co-medication's entry, by drug
@@ -95,6 +94,7 @@ def read_patient(prefetched: Prefetched, known: Mapping[str, Medication]) -> Pat
     notes = (
         *(gap(n) for n in prefetched.gap_notes()),
         *_pregnancy_gap(prefetched, patient),
+        *pregnancy.gaps,
         *_unidentified_gap(unidentified),
         *birth.gaps,
         *weight.gaps,

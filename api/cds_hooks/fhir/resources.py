@@ -120,6 +120,8 @@ class Observation(Resource):
     issued: Text = None
     valueQuantity: Opt[Quantity] = None
     valueCodeableConcept: Opt[CodeableConcept] = None
+    valueBoolean: Flag = None
+    valueString: Text = None
 
     def when(self) -> str:
         """When it was observed, as written: the time, else the end of the period it took,
