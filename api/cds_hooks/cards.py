@@ -267,12 +267,11 @@ def _gap(
     ref: str | None = None,
     summary_text: str | None = None,
     base_url: str | None = None,
+    indicator: Severity = Severity.WARNING,
+    heading: str = "**Some checks could not run.** Missing data is not a pass: check these "
+    "points by hand, or record the data and sign again.",
 ) -> Card:
-    lines = [
-        "**Some checks could not run.** Missing data is not a pass: check these points "
-        "by hand, or record the data and sign again.",
-        "",
-    ]
+    lines = [heading, ""]
     lines += [f"- {md(item)}" for item in items]
     lines += ["", f"**Order:** {md(label)}" + (f" ({md(ref)})" if ref else "")]
     lines += ["", f"_{md(SERVICE)}_"]
@@ -290,7 +289,7 @@ def _gap(
         uuid=str(uuid4()),
         summary=summary(label, text, "MISSING_DATA"),
         detail="\n".join(lines),
-        indicator=Severity.WARNING.value,
+        indicator=indicator.value,
         source=Source(
             label=GAP_LABEL,
             url=_url(base_url, CODE_PAGE, "MISSING_DATA"),
@@ -364,6 +363,25 @@ def unidentified_card(refs: list[str], base_url: str | None = None) -> Card:
         [],
         summary_text="not checked: the medication could not be identified",
         base_url=base_url,
+    )
+
+
+def not_given_card(ref: str, label: str, base_url: str | None = None) -> Card:
+    """A baclofen order that says doNotPerform forbids baclofen: it has no dose to give, so
+    none of the dose checks ran on it. Said (info), for an EHR that meant a dose to give
+    would otherwise see no card at all."""
+    return _gap(
+        label,
+        [
+            f"{ref} says doNotPerform: none of the dose checks ran on it. If baclofen is to "
+            "be given, order it without doNotPerform."
+        ],
+        [],
+        ref,
+        summary_text="not checked: a do-not-perform order (doNotPerform)",
+        base_url=base_url,
+        indicator=Severity.INFO,
+        heading="**Not checked.** The order forbids baclofen: it gives no dose to check.",
     )
 
 

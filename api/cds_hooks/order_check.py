@@ -92,6 +92,8 @@ class OrderCheck:
 class Translation:
     checks: list[OrderCheck]
     unidentified: list[str]  # medication orders whose drug could not be identified
+    # Baclofen orders that say doNotPerform (reference, label): not checked as a dose to give.
+    forbidding: list[tuple[str, str]] = field(default_factory=list)
 
 
 def as_list(value: Any) -> list[Any]:

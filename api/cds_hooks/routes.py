@@ -376,7 +376,7 @@ def _evaluate(
     address (never one taken from the request)."""
     try:
         translation = translator.translate(prefetched)
-        if translation.unidentified and not translation.checks:
+        if translation.unidentified and not translation.checks and not translation.forbidding:
             raise CdsHooksError(
                 412,
                 "processing",
@@ -396,6 +396,7 @@ def _evaluate(
             if explain is not None:
                 explain.append((check, result))
             out += cards.cards_for(check, result, hook=hook, base_url=base_url)
+        out += [cards.not_given_card(ref, label, base_url) for ref, label in translation.forbidding]
         if translation.unidentified:
             out.append(cards.unidentified_card(translation.unidentified, base_url))
         return CdsResponse(cards=out)

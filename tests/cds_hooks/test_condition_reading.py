@@ -393,6 +393,7 @@ def test_a_pregnancy_status_not_read_is_named(cds: Any) -> None:
 
 MEDICATION_ROWS = [
     ("amitriptyline-rxnorm", med("704", None), [CNS]),
+    ("amitriptyline-do-not-perform", {**med("704", None), "doNotPerform": True}, []),
     ("mirtazapine-text", med("999999", "Mirtazapine 15 MG Oral Tablet"), [CNS]),
     ("haloperidol-atc", med("N05AD01", None, ATC), [CNS]),
     ("nabiximols-text", med("123", "Sativex", "urn:oid:1.2.3"), [CNS]),

@@ -173,6 +173,11 @@ def _draft(
     return res
 
 
+def _not_given(res: dict[str, Any]) -> dict[str, Any]:
+    """The order as a "do not give" order (doNotPerform)."""
+    return {**res, "doNotPerform": True}
+
+
 def _pump() -> dict[str, Any]:
     return order(
         "rx-pump",
@@ -782,6 +787,24 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
         lambda: _beside([_pump()], [_draft("rx-1", 5, TID)]),
         [],
     ),
+    # ---- doNotPerform: an order that forbids baclofen gives no dose --------------------------
+    (
+        "a-do-not-perform-draft-is-not-a-dose-to-give",
+        lambda: _beside([], [_not_given(_draft("rx-1", 40, QID))]),
+        [GAP],
+    ),
+    (
+        "a-do-not-perform-draft-is-not-beside-another",
+        lambda: _beside([], [_draft("rx-1", 5, TID), _not_given(_draft("rx-2", 40, QID))]),
+        [GAP],
+    ),
+    (
+        "a-do-not-perform-active-order-is-not-current-baclofen",
+        lambda: _beside(
+            [_not_given(_active("rx-old", 20, TID, group=None))], [_draft("rx-1", 5, TID)]
+        ),
+        [],
+    ),
     # ---- the CDS Hooks sandbox -----------------------------------------------------------------
     ("sandbox-2-pills-of-10-mg-4-a-day-80", lambda: _sandbox(2, 4), [GAP, START]),
     ("sandbox-3-pills-of-10-mg-4-a-day-120", lambda: _sandbox(3, 4), [GAP, MAX, START]),
@@ -798,3 +821,19 @@ def test_order_shape(
     assert response.status_code == 200, response.text
     body = response.json()
     assert topic_codes(body) == sorted(expected), [c["summary"] for c in body["cards"]]
+
+
+def test_a_do_not_perform_order_is_said_not_checked(cds: TestClient) -> None:
+    """A baclofen order that says doNotPerform was checked as a dose to give: a critical
+    daily-maximum card offered to reduce the dose of an order that forbids baclofen."""
+    body = call(cds, _beside([], [_not_given(_draft("rx-1", 40, QID))])).json()
+    (card,) = body["cards"]
+    assert card["indicator"] == "info"
+    assert card["summary"] == (
+        "Baclofen 10 MG Oral Tablet: not checked: a do-not-perform order (doNotPerform)"
+    )
+    assert (
+        "MedicationRequest/rx-1 says doNotPerform: none of the dose checks ran on it."
+        in card["detail"]
+    )
+    assert "suggestions" not in card

@@ -263,7 +263,11 @@ def read_record(prefetched: Prefetched, known: Mapping[str, Medication]) -> Reco
     found: dict[str, Entry | Unread] = {}
     for key in ("intrathecal_history", "medications"):
         for request in read_all(MedicationRequest, entries(data.get(key))):
-            if request.status not in it.HISTORY_STATUSES or request.ref in found:
+            if (
+                request.status not in it.HISTORY_STATUSES
+                or request.ref in found
+                or not request.gives
+            ):
                 continue
             starts = [
                 d.timing.repeat.boundsPeriod.start

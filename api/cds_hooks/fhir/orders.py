@@ -80,7 +80,7 @@ class Signed:
 class Translator:
     def __init__(self, ctx: OrderContext, selected: set[str] | None) -> None:
         self.ctx, self.selected = ctx, selected
-        self.drafts = [
+        read = [
             Draft(
                 raw,
                 MedicationRequest.model_validate(raw),
@@ -90,6 +90,10 @@ class Translator:
             if raw.get("resourceType") == "MedicationRequest"
             and raw.get("status") not in ("entered-in-error", "cancelled")
         ]
+        # A draft that says doNotPerform forbids its medication: no dose to check, no
+        # co-medication, no other baclofen order beside the rest. A baclofen one is named.
+        self.drafts = [d for d in read if d.request.gives]
+        self.forbidding = [d for d in read if not d.request.gives and d.selected]
 
     def _known(self, listed: Any, found: Mapping[str, dict[str, Any]]) -> dict[str, Medication]:
         """Medication resources by reference: in the draft orders' Bundle, in the medication
@@ -172,7 +176,12 @@ class Translator:
                 unidentified.append(ref_of(draft.raw))
             elif product.is_baclofen():
                 checks.append(_check(draft, product, patient, medications, record, baclofen))
-        return Translation(checks, unidentified)
+        forbidden = [
+            (ref_of(d.raw), product.label())
+            for d in self.forbidding
+            if (product := product_of(d.request, known)) is not None and product.is_baclofen()
+        ]
+        return Translation(checks, unidentified, forbidden)
 
 
 def translate(ctx: OrderContext, prefetched: Prefetched, selected: set[str] | None) -> Translation:

@@ -152,8 +152,10 @@ def _unidentified_gap(refs: list[str]) -> tuple[Gap, ...]:
 
 
 def _current(request: MedicationRequest) -> bool:
+    """An order the patient is on: active (or with no status), and not one that forbids the
+    medication (doNotPerform), which is neither current baclofen nor a co-medication."""
     status = request.status if "status" in request.model_fields_set else "active"
-    return status in t.MEDICATION_REQUEST_CURRENT
+    return status in t.MEDICATION_REQUEST_CURRENT and request.gives
 
 
 def _current_order(request: MedicationRequest, product: Product) -> CurrentOrder:

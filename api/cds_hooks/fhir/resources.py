@@ -72,6 +72,13 @@ class MedicationRequest(Resource):
     # The prescription it was written in (orders signed together as one regimen share it).
     groupIdentifier: Opt[Identifier] = None
     identifier: Many[Identifier] = Field(default_factory=list)
+    # "Do not give": an order that forbids the medication, not one that gives it.
+    doNotPerform: Flag = None
+
+    @property
+    def gives(self) -> bool:
+        """Whether the order gives its medication: not one that says doNotPerform."""
+        return self.doNotPerform is not True
 
     def named_by(self, reference: Reference | None) -> bool:
         """Whether the Reference names this resource: by its literal reference (relative,
