@@ -147,8 +147,16 @@ def _key(name: str) -> str:
     return name.replace("_", " ")
 
 
+def one_line(text: str) -> str:
+    """Text on one line: the EHR's newlines, tabs and runs of spaces (a product name written
+    "Baclofen\n20 MG\tOral Tablet") as single spaces. A summary is a one-line banner."""
+    return " ".join(text.split())
+
+
 def summary(label: str, text: str, code: str) -> str:
-    """`order: message`, or `order: headline` when that is too long; the order is always named."""
+    """`order: message`, or `order: headline` when that is too long; the order is always named,
+    on one line."""
+    label, text = one_line(label), one_line(text)
     for tail in (text, HEADLINES.get(code, code.replace("_", " ").lower())):
         candidate = f"{label}: {tail}"
         if len(candidate) <= MAX_SUMMARY:

@@ -216,6 +216,24 @@ def test_ehr_text_cannot_inject_markdown(checker: Checker) -> None:
     assert r"\[click\]" in card["detail"] and r"\<img" in card["detail"]
 
 
+def test_ehr_white_space_does_not_reach_the_summary(checker: Checker) -> None:
+    """A product name written "Baclofen\n20 MG\tOral Tablet" put a raw newline and tab in
+    the summary, a one-line banner; so did a schedule text quoted on the missing-data card."""
+    named = med_request("rx", {"text": "Baclofen\n20 MG\tOral   Tablet"}, quantity(40, "mg"), 4)
+    (card,) = cards_of(checker, named, patient=ADULT, **_continuing(named))
+    assert card["summary"].startswith("Baclofen 20 MG Oral Tablet: 160 mg/day exceeds")
+    timed = med_request(
+        "rx", {"text": "Baclofen 20 MG\r\nOral Tablet"}, quantity(20, "mg"), timing_code="?"
+    )
+    (gap,) = cards_of(checker, timed, patient=ADULT, medications=searchset())
+    assert gap["summary"] == (
+        "Baclofen 20 MG Oral Tablet: The dosing schedule could not be read as doses per day: the "
+        "daily-dose checks could not run."
+    )
+    for shown in (card, gap):
+        assert not re.search(r"[\n\r\t]|  ", shown["summary"]), shown["summary"]
+
+
 @pytest.mark.parametrize("label", ["Baclofen 10 MG Oral Tablet", "B" * 200])
 def test_summary_is_under_140_and_names_the_order(label: str) -> None:
     text = cards.summary(label, "x" * 300, "DAILY_DOSE_ABOVE_MAXIMUM")
