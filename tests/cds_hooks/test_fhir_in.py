@@ -439,15 +439,50 @@ def test_concurrent_dosage_instructions_are_summed() -> None:
     assert check.dose_site is None, "no corrected order for a split regimen"
 
 
-def test_sequential_steps_check_the_first_and_say_so() -> None:
+def _steps(*doses: tuple[int | None, dict[str, Any], int]) -> dict[str, Any]:
+    """An order of dosage instructions (sequence, dose, doses a day); sequence None: none."""
     draft = med_request("rx", TABLET_10, quantity(5, "mg"), per_day=3)
-    later = copy.deepcopy(draft["dosageInstruction"][0])
-    later["sequence"] = 2
-    later["doseAndRate"][0]["doseQuantity"] = quantity(20, "mg")
-    draft["dosageInstruction"].append(later)
-    check = one(draft)
+    template = draft["dosageInstruction"][0]
+    template.pop("sequence")
+    draft["dosageInstruction"] = []
+    for sequence, dose, per_day in doses:
+        step = copy.deepcopy(template)
+        step["doseAndRate"][0]["doseQuantity"] = dose
+        step["timing"]["repeat"]["frequency"] = per_day
+        if sequence is not None:
+            step["sequence"] = sequence
+        draft["dosageInstruction"].append(step)
+    return draft
+
+
+def test_sequential_steps_check_the_first_and_name_the_others() -> None:
+    """The first step is the start and the step from the current dose; a later one was said
+    to exist, but not what it gives: 160 mg/day from day 8 read as "the later steps"."""
+    check = one(
+        _steps((1, quantity(5, "mg"), 3), (2, quantity(40, "mg"), 4), (3, {"unit": "mg"}, 4))
+    )
     assert order_of(check)["dose"] == {"value": 5, "unit": "mg"}
-    assert any("only the first was checked" in n for n in check.notes)
+    assert [str(g) for g in check.gaps] == [
+        "The order has 3 sequential dosage steps; only the first (sequence 1) was checked. Not "
+        "checked: step 2 (160 mg/day), step 3 (daily dose not read). Check the later steps "
+        "against the maxima by hand."
+    ]
+
+
+def test_an_instruction_without_a_sequence_beside_steps_is_counted_and_said() -> None:
+    """It was dropped without a word: 2 tablets four times a day beside two sequential steps
+    of 10 mg once a day was not counted anywhere."""
+    check = one(
+        _steps(
+            (1, quantity(10, "mg"), 1), (2, quantity(10, "mg"), 1), (None, quantity(40, "mg"), 4)
+        )
+    )
+    assert order_of(check)["dose"] == {"value": 34, "unit": "mg"}  # 170 mg/day in 5 doses
+    assert order_of(check)["frequency_per_day"] == 5
+    assert (
+        "Dosage instruction 3 of 3 has no sequence beside sequential steps: it was counted with "
+        "the first step, the one checked." in [str(g) for g in check.gaps]
+    )
 
 
 CONTAINED_20 = {

@@ -127,6 +127,19 @@ def _with_unscheduled(scheduled: list[dict[str, Any]], **extra: Any) -> dict[str
     return draft
 
 
+def _beside_steps(unsequenced_mg: float) -> dict[str, Any]:
+    """10 mg once a day as step 1, then as step 2, and an instruction with no sequence of
+    `unsequenced_mg` four times a day."""
+    draft = order("rx-1", TABLET_20, [typed(None, mg(10))], repeat(1))
+    first = draft["dosageInstruction"][0]
+    second = {**copy.deepcopy(first), "sequence": 2}
+    other = copy.deepcopy(first)
+    other["doseAndRate"] = [typed(None, mg(unsequenced_mg))]
+    other["timing"] = copy.deepcopy(QID)
+    draft["dosageInstruction"] = [{**first, "sequence": 1}, second, other]
+    return draft
+
+
 GROUP = {"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.798268", "value": "RX-20261122-1"}
 BEDTIME = oracle_timing("696576", "At Bedtime")
 
@@ -645,6 +658,17 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
     (
         "four-a-day-160-plus-a-dose-in-free-text",
         lambda: continuing(_with_unscheduled(epic(40), text="plus 1 tablet extra if needed")),
+        [GAP, MAX],
+    ),
+    # ---- sequential steps: the first is checked; an instruction without a sequence counts ----
+    (
+        "an-instruction-without-sequence-beside-steps-90-mg",
+        lambda: continuing(_beside_steps(20)),
+        [GAP],
+    ),
+    (
+        "an-instruction-without-sequence-beside-steps-170-mg",
+        lambda: continuing(_beside_steps(40)),
         [GAP, MAX],
     ),
     # ---- a stated maximum above the limit is checked too -------------------------------------

@@ -145,22 +145,85 @@ _PRN_UNKNOWN = gap(
 def regimen_of(
     request: MedicationRequest, product: Product, route: str | None, label: str
 ) -> Read[Regimen]:
-    gaps: list[Gap] = []
+    """The regimen of the order: of its first step when its instructions are sequential
+    (dosageInstruction.sequence), the later steps named with their daily dose, for the
+    check has one regimen (the start, the step from the current dose, the maxima)."""
     # A stopped (discontinued: v2 order status DC) order written with a dose or rate of 0
     # says "no more", not "0 mg": no dose to read, and no gap for not reading it.
     stopping = request.status == "stopped"
     strength = product.strengths()
     dosages = list(enumerate(request.dosages))
+    total = len(dosages)
     sequences = sorted({d.sequence for _, d in dosages if d.sequence is not None})
-    if len(sequences) > 1:
-        first = sequences[0]
+    if len(sequences) <= 1:
+        return _combined(dosages, total, strength, route, label, stopping)
+    first = sequences[0]
+    unsequenced = [n for n, d in dosages if d.sequence is None]
+    checked = _combined(
+        [(n, d) for n, d in dosages if d.sequence in (first, None)],
+        total,
+        strength,
+        route,
+        label,
+        stopping,
+    )
+    later = []
+    for step in sequences[1:]:
+        # Only its daily dose is said: what stands in the way of reading it is not.
+        regimen = _combined(
+            [(n, d) for n, d in dosages if d.sequence == step],
+            total,
+            strength,
+            route,
+            label,
+            stopping,
+        ).value
+        later.append(f"step {step} ({_daily_text(regimen)})")
+    gaps = [
+        *checked.gaps,
+        gap(
+            f"The order has {len(sequences)} sequential dosage steps; only the first "
+            f"(sequence {first}) was checked. Not checked: {', '.join(later)}. Check the "
+            "later steps against the maxima by hand."
+        ),
+    ]
+    if unsequenced:
+        # Beside sequential steps, an instruction without a sequence belongs to none of them
+        # for sure: added to the step checked, the most it can add there, and said.
+        which = ", ".join(str(n + 1) for n in unsequenced)
+        many = len(unsequenced) > 1
         gaps.append(
             gap(
-                f"The order has {len(sequences)} sequential dosage steps; only the "
-                "first was checked. Check the later steps against the maxima."
+                f"Dosage instruction{'s' if many else ''} {which} of {total} "
+                f"{'have' if many else 'has'} no sequence beside sequential steps: "
+                f"{'they were' if many else 'it was'} counted with the first step, the one "
+                "checked."
             )
         )
-        dosages = [(n, d) for n, d in dosages if d.sequence == first]
+    return Read(checked.value, tuple(gaps))
+
+
+def _daily_text(regimen: Regimen | None) -> str:
+    """A step's daily dose as the card names it: in mg, or per kg (the rules have the
+    weight), or that it could not be read."""
+    if regimen is None or regimen.dose is None or regimen.per_day is None:
+        return "daily dose not read"
+    if regimen.dose.per_kg:
+        return f"{regimen.dose.value:g} mg/kg {regimen.per_day} times a day"
+    return f"{regimen.daily_mg():g} mg/day"
+
+
+def _combined(
+    dosages: list[tuple[int, Dosage]],
+    total: int,
+    strength: set[Strength],
+    route: str | None,
+    label: str,
+    stopping: bool,
+) -> Read[Regimen]:
+    """One regimen of concurrent instructions (10 mg morning, 20 mg night): their sum.
+    `total` is how many instructions the order has, for naming one."""
+    gaps: list[Gap] = []
     parts: list[tuple[Dose, int | None]] = []
     undosed: list[int] = []  # instructions with no dose at all, said when others have one
     # Instructions with a dose but no number of doses a day, and the gaps that say why: when
@@ -194,7 +257,7 @@ def regimen_of(
         for n, dose, prn, _ in unscheduled:
             gaps.append(
                 gap(
-                    f"Dosage instruction {n + 1} of {len(dosages)} ({dose.value:g} "
+                    f"Dosage instruction {n + 1} of {total} ({dose.value:g} "
                     f"{dose.unit}{' as needed' if prn else ''}) "
                     "has no number of doses a day that could be read (no readable schedule, "
                     "no maximum per day): the daily dose was checked without it, as the least "
@@ -212,7 +275,7 @@ def regimen_of(
         many = len(undosed) > 1
         gaps.append(
             gap(
-                f"Dosage instruction{'s' if many else ''} {which} of {len(dosages)} "
+                f"Dosage instruction{'s' if many else ''} {which} of {total} "
                 f"{'have' if many else 'has'} no dose that could be read: the daily dose was "
                 f"checked without {'them' if many else 'it'}, as the least the order gives."
             )
