@@ -210,14 +210,64 @@ def _timing(repeat: dict[str, Any] | None = None, code: str | None = None) -> di
         (_timing({"frequency": 1, "period": 16, "periodUnit": "h"}), None),
         (_timing(code="QOD"), None),
         (_timing({"frequency": 1, "period": 1, "periodUnit": "wk"}), None),
+        (_timing({"frequency": 1, "period": 5, "periodUnit": "h"}), 5),
+        (_timing({"frequency": 1, "period": 7, "periodUnit": "h"}), 4),
+        (_timing({"frequency": 1, "period": 100, "periodUnit": "min"}), 15),
+        (_timing(code="every 5 hours"), 5),
+        (_timing({"frequency": 2, "period": 5, "periodUnit": "h"}), None),
+        (_timing({"frequency": 1, "period": 13, "periodUnit": "h"}), None),
     ],
-    ids=["q8h", "frequency-max", "time-of-day", "when", "bid-text", "q16h", "qod", "weekly"],
+    ids=[
+        "q8h",
+        "frequency-max",
+        "time-of-day",
+        "when",
+        "bid-text",
+        "q16h",
+        "qod",
+        "weekly",
+        "q5h",
+        "q7h",
+        "q100min",
+        "every-5-hours-text",
+        "twice-every-5-hours",
+        "q13h",
+    ],
 )
 def test_doses_per_day(draft: dict[str, Any], per_day: int | None) -> None:
     check = one(draft)
     assert order_of(check).get("frequency_per_day") == per_day
     unread = [n for n in check.notes if getattr(n, "field", None) == "order.frequency_per_day"]
     assert len(unread) == (per_day is None)
+
+
+@pytest.mark.parametrize(
+    ("timing", "said"),
+    [
+        (
+            {"repeat": {"frequency": 1, "period": 5, "periodUnit": "h"}},
+            "The schedule (every 5 h) gives 4.8 doses a day on average: the daily-dose checks "
+            "were run on 5, the most that fall in 24 hours.",
+        ),
+        (
+            {"code": {"text": "q5h"}},
+            "The schedule 'q5h' gives 4.8 doses a day on average: the daily-dose checks were "
+            "run on 5, the most that fall in 24 hours.",
+        ),
+    ],
+    ids=["repeat", "text"],
+)
+def test_a_dose_every_few_hours_is_read_at_the_doses_that_fall_in_a_day(
+    timing: dict[str, Any], said: str
+) -> None:
+    """Every 5 hours was "not a whole number" of doses a day, and no daily-maximum check ran:
+    5 doses fall in a day that starts with one."""
+    draft = med_request("rx", TABLET_10, quantity(40, "mg"))
+    draft["dosageInstruction"][0]["timing"] = timing
+    check = one(draft)
+    assert order_of(check)["frequency_per_day"] == 5
+    assert [str(r) for r in check.readings] == [said]
+    assert check.gaps == []
 
 
 def _schedule(timing: dict[str, Any]) -> dict[str, Any]:

@@ -454,6 +454,16 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
         [MAX],
     ),
     (
+        "every-5-hours-20-mg-100",
+        lambda: continuing(order("rx-1", TABLET_10, epic(20), repeat(1, 5, "h"))),
+        [],
+    ),
+    (
+        "every-5-hours-20.5-mg-is-5-doses-102.5",
+        lambda: continuing(order("rx-1", TABLET_10, epic(20.5), repeat(1, 5, "h"))),
+        [MAX],
+    ),
+    (
         "2-to-4-times-a-day-25-mg-100",
         lambda: continuing(order("rx-1", TABLET_10, epic(25), repeat(2, 1, "d", frequency_max=4))),
         [],

@@ -36,9 +36,30 @@ def _whole(count: float, written: str) -> Read[int]:
     return Read(round(count))
 
 
-def _ranged(most: Read[int], least: float, written: str) -> Read[int]:
-    """The most frequent end of a range, said in a gap when the range is one."""
-    if most.value is None or abs(least - most.value) < 1e-6:
+def _every(hours: float, written: str) -> Read[int]:
+    """One dose every `hours`: the most doses that fall in 24 hours. Every 5 h is 4.8 doses a
+    day on average and 5 in a day that starts with a dose, as the daily-dose checks take it,
+    said. Only from 2 doses a day: every 16 h read as 2 would pass a division check (2-4
+    doses a day) that its 1.5 fails, so it stays unread."""
+    count = 24 / hours if hours > 0 else math.inf
+    if not math.isfinite(count) or abs(count - round(count)) <= 1e-6 or not 2 <= count <= 24:
+        return _whole(count, written)
+    most = math.ceil(count)
+    return Read(
+        most,
+        (
+            read_as(
+                f"The schedule{written} gives {count:.3g} doses a day on average: the "
+                f"daily-dose checks were run on {most}, the most that fall in 24 hours."
+            ),
+        ),
+    )
+
+
+def _ranged(most: Read[int], least: float, written: str, top: float) -> Read[int]:
+    """The most frequent end of a range (`top` doses a day, read as `most`), said in a gap
+    when the range is one."""
+    if most.value is None or abs(least - top) < 1e-6:
         return most
     return Read(
         most.value,
@@ -75,9 +96,13 @@ def _of_repeat(repeat: TimingRepeat) -> Read[int] | None:
         return Read()
     most = high * 24 / (short * hours)
     least = low * 24 / (long * hours)
-    return _ranged(
-        _whole(most, ""), least, _written(low, high, short, long, repeat.periodUnit or "")
-    )
+    written = _written(low, high, short, long, repeat.periodUnit or "")
+    # One dose at a fixed interval of hours or minutes ("every 5 h"): the doses that fall in
+    # 24 hours. Several per period, or a period of days, say nothing of how they are spaced.
+    interval = high == 1 and hours < 24
+    shortest = _written(1, 1, short, short, repeat.periodUnit or "")
+    reading = _every(short * hours, f" ({shortest})") if interval else _whole(most, "")
+    return _ranged(reading, least, written, most)
 
 
 def _written(low: float, high: float, short: float, long: float, unit: str) -> str:
@@ -117,7 +142,7 @@ def _of_text(text: str) -> Read[int] | None:
         long = float(every["h_max"] or short)
         if not short or not long:
             return None
-        return _ranged(_whole(24 / short, f" {text.strip()!r}"), 24 / long, text.strip())
+        return _ranged(_every(short, f" {text.strip()!r}"), 24 / long, text.strip(), 24 / short)
     return None
 
 
