@@ -12,6 +12,7 @@ intrathecal infusion or screening bolus is started, Then END_STAGE_RENAL_CONTRAI
 RENAL_IMPAIRMENT warning instead (rules/intrathecal/renal.py).
 When either is raised on a new course (start), Then the order is better removed (a result the
 CDS Hooks card offers as "Remove this baclofen order").
+Terminal renal failure supersedes the renal MISSING_DATA of a renal diagnosis too.
 Code sets: rules/code_sets.py. Findings: rules/derive.py.
 """
 
@@ -154,6 +155,7 @@ RULES = [
         evidence=("findings=f[].*",),
         aggregate=True,
         supersedes=("RENAL_IMPAIRMENT",),
+        supersedes_rules=("missing.renal_function",),
         source=ESRD_SOURCE,
         description="Terminal renal failure: N18.6, SNOMED CT 46177005/433146000, dialysis, or "
         "CrCl/eGFR < 15 mL/min.",
@@ -169,6 +171,7 @@ RULES = [
         evidence=("findings=f[].*",),
         aggregate=True,
         supersedes=("RENAL_IMPAIRMENT",),
+        supersedes_rules=("missing.intrathecal_renal_function",),
         source=ESRD_INTRATHECAL_SOURCE,
         description="Terminal renal failure on an intrathecal start or screening bolus (a "
         "running infusion gets RENAL_IMPAIRMENT instead).",

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:7ed104a1040e6033425bfd08181b96b0a03c8865a6b8249cfbba05888b042c2d"
+FINGERPRINT = "sha256:904bd38eb610f2163af9506532c80b012035a428befa765f551b64f4507ed072"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -7,23 +7,33 @@ When CrCl/eGFR (the lower of the two) is 30 to 50 mL/min and an active oral orde
 than 5 mg/day, Then RENAL_IMPAIRMENT (warning): about 5 mg/day, titrated cautiously; at or below
 5 mg/day the order already follows the advice. With the dose not (yet) known, the same warning
 without the dose.
-When CrCl/eGFR is 15 to < 30 mL/min on an active oral order, Then RENAL_IMPAIRMENT (warning):
-avoid oral baclofen.
-Below 15 mL/min the contraindication applies (rules/contraindications.py); the intrathecal
-caution is rules/intrathecal/renal.py.
+When CrCl/eGFR is 15 to < 30 mL/min on an active oral order, or, with no CrCl/eGFR given, CKD
+stage 4 or severe renal impairment is on the problem list (a GFR of 15–29 mL/min by
+definition), Then RENAL_IMPAIRMENT (warning): avoid oral baclofen.
+When, with no CrCl/eGFR given, other renal impairment is on the problem list (CKD stage 3 or
+unstaged, acute kidney injury, renal failure or insufficiency that is not end-stage), Then
+MISSING_DATA: the dose could not be checked against these limits.
+Below 15 mL/min the contraindication applies (rules/contraindications.py), which supersedes
+these alerts; the intrathecal caution is rules/intrathecal/renal.py. Code sets:
+rules/code_sets.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engine import AlertRule, Severity, c, m
 from rules.derive import END_STAGE_ML_MIN
 from rules.sources import CONSUMER_GUIDE, Passage
+from rules.vocabulary import Finding
 
 # Policy: exactly 50 is inside "30–50" (the warning fires at 50 mL/min, not at 50.1); exactly
 # 30 belongs to it too (< 30 is "avoid oral").
 RENAL_IMPAIRMENT_UP_TO_ML_MIN = 50
 AVOID_ORAL_BELOW_ML_MIN = 30
 RENAL_START_MG_DAY = 5
+# CKD stage 4 (KDIGO G4): a GFR of 15-29 mL/min, inside 004's "CrCl <30 mL/min" band.
+CKD_STAGE_4_GFR_ML_MIN = (15, 29)
 
 _RENAL_NOTE = (
     "Only 004 (tertiary) gives numbers; 002 (secondary) asks for a more cautious "
@@ -41,6 +51,26 @@ RENAL_SEVERE_SOURCE = Passage(
     "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
     note=_RENAL_NOTE,
 )
+RENAL_SEVERE_DIAGNOSIS_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
+    note="Policy: with no CrCl/eGFR given, CKD stage 4 on the problem list (ICD-10 N18.4, "
+    "SNOMED CT 431857002, or in words: 'CKD stage 4', 'severe renal impairment') is read as "
+    "004's CrCl < 30 band, since stage 4 is a GFR of 15–29 mL/min by definition; with a "
+    "value the value decides. 004 (tertiary) gives the number, 002 (secondary) asks for 'a "
+    "more cautious approach' in renal impairment; the primary texts are silent.",
+)
+RENAL_UNKNOWN_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
+    note="Policy: renal impairment on the problem list whose clearance is not known (CKD "
+    "stage 3 N18.3 or SNOMED CT 433144002, CKD unstaged N18.9, acute kidney injury N17, "
+    "kidney failure N19, 'renal impairment', 'renal insufficiency', 'renal failure' that is "
+    "not end-stage) and no CrCl/eGFR value: 004's limits (30–50 mL/min: about 5 mg/day; < 30: "
+    "avoid oral) could not be applied, which is never a pass. A patient with no renal "
+    "diagnosis and no value raises nothing (docs/pharmacists.md, Limits). 002 (secondary) "
+    "asks for 'a more cautious approach' in renal impairment; the primary texts are silent.",
+)
 
 _oral_active = (m.kind == "order") & (m.action != "stop") & (m.route == "oral")
 _moderate = (
@@ -48,6 +78,56 @@ _moderate = (
     & (m.ml_min >= AVOID_ORAL_BELOW_ML_MIN)
     & (m.ml_min <= RENAL_IMPAIRMENT_UP_TO_ML_MIN)
 )
+# A diagnosis stands for the clearance only when none is given: a value decides otherwise.
+NO_RENAL_VALUE = (m.kind == "patient") & -m.crcl_ml_min & -m.egfr_ml_min
+SEVERE_DIAGNOSIS = (m.kind == "finding") & (m.finding == "severe_renal_impairment")
+UNKNOWN_CLEARANCE_DIAGNOSIS = (m.kind == "finding") & (m.finding == "renal_impairment")
+MISSING_RENAL_FUNCTION = ["patient.creatinine_clearance_ml_min", "patient.egfr_ml_min_1_73m2"]
+
+_AVOID = (
+    "Avoid oral baclofen; if there is no alternative, specialist review and intrathecal use "
+    "with extreme caution."
+)
+
+
+def diagnoses(f: Sequence[Finding]) -> str:
+    """Each entry as the record names it, with its code when it was read by one."""
+    out = []
+    for x in f:
+        basis = str(x.basis or "")
+        out.append(
+            x.label if basis.startswith("text ") or basis in x.label else f"{x.label} ({basis})"
+        )
+    return "; ".join(dict.fromkeys(out))
+
+
+def severe_diagnosis_message(f: Sequence[Finding]) -> str:
+    low, high = CKD_STAGE_4_GFR_ML_MIN
+    return (
+        f"CKD stage 4 on the problem list ({diagnoses(f)}) and no creatinine clearance or "
+        f"eGFR given: stage 4 is a GFR of {low}–{high} mL/min, below "
+        f"{AVOID_ORAL_BELOW_ML_MIN} mL/min: oral baclofen should be avoided."
+    )
+
+
+def unknown_clearance_message(f: Sequence[Finding]) -> str:
+    return (
+        f"Renal impairment on the problem list ({diagnoses(f)}) and no creatinine clearance "
+        "or eGFR given: the dose could not be checked against the renal limits (30–"
+        f"{RENAL_IMPAIRMENT_UP_TO_ML_MIN} mL/min: about {RENAL_START_MG_DAY} mg/day; below "
+        f"{AVOID_ORAL_BELOW_ML_MIN} mL/min: avoid oral)."
+    )
+
+
+def unknown_clearance_evidence(f: Sequence[Finding]) -> dict[str, object]:
+    return {
+        "missing": MISSING_RENAL_FUNCTION,
+        "diagnoses": [x.label for x in f],
+        "bases": [x.basis for x in f],
+    }
+
+
+_MISSING_RULE = "missing.renal_function"
 
 RULES = [
     AlertRule(
@@ -102,11 +182,49 @@ RULES = [
         ),
         message="{renal.measure} {renal.ml_min:g} {renal.unit} is below {limit} mL/min: oral "
         "baclofen should be avoided.",
-        suggestion="Avoid oral baclofen; if there is no alternative, specialist review and "
-        "intrathecal use with extreme caution.",
+        suggestion=_AVOID,
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},
         evidence=("renal.measure", "renal.ml_min"),
         source=RENAL_SEVERE_SOURCE,
         description="CrCl/eGFR 15 to < 30 mL/min: avoid oral baclofen.",
+    ),
+    AlertRule(
+        id="renal.impairment_severe_by_diagnosis",
+        code="RENAL_IMPAIRMENT",
+        severity=Severity.WARNING,
+        when=(
+            c.f << SEVERE_DIAGNOSIS,
+            c.order << _oral_active,
+            c.patient << NO_RENAL_VALUE,
+        ),
+        message=severe_diagnosis_message,
+        suggestion=_AVOID + " Record a current creatinine clearance or eGFR.",
+        evidence=("findings=f[].*", "below_ml_min=limit"),
+        params={"limit": AVOID_ORAL_BELOW_ML_MIN},
+        aggregate=True,
+        supersedes_rules=(_MISSING_RULE,),
+        source=RENAL_SEVERE_DIAGNOSIS_SOURCE,
+        description="No CrCl/eGFR given and CKD stage 4 (N18.4, SNOMED CT 431857002) or severe "
+        "renal impairment on the problem list: a GFR of 15–29 mL/min, avoid oral baclofen.",
+    ),
+    AlertRule(
+        id=_MISSING_RULE,
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.f << UNKNOWN_CLEARANCE_DIAGNOSIS,
+            c.order << _oral_active,
+            c.patient << NO_RENAL_VALUE,
+        ),
+        message=unknown_clearance_message,
+        suggestion="Record a current creatinine clearance (patient.creatinine_clearance_ml_min) "
+        "or eGFR (patient.egfr_ml_min_1_73m2), and meanwhile keep the dose low and titrate "
+        "cautiously.",
+        evidence=unknown_clearance_evidence,
+        aggregate=True,
+        source=RENAL_UNKNOWN_SOURCE,
+        description="No CrCl/eGFR given and renal impairment of unknown clearance on the "
+        "problem list (CKD stage 3 or unstaged, acute kidney injury, renal failure or "
+        "insufficiency not end-stage): the renal limits could not be checked.",
     ),
 ]
