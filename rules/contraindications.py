@@ -12,7 +12,8 @@ intrathecal infusion or screening bolus is started, Then END_STAGE_RENAL_CONTRAI
 RENAL_IMPAIRMENT warning instead (rules/intrathecal/renal.py).
 When either is raised on a new course (start), Then the order is better removed (a result the
 CDS Hooks card offers as "Remove this baclofen order").
-Terminal renal failure supersedes the renal MISSING_DATA of a renal diagnosis too.
+Terminal renal failure on an oral order also supersedes the starting-dose advice, the renal
+MISSING_DATA of a renal diagnosis, and the corrected oral regimen (none is offered beside it).
 Code sets: rules/code_sets.py. Findings: rules/derive.py.
 """
 
@@ -41,7 +42,9 @@ ESRD_SOURCE = Passage(
     "Terminal renal insufficiency also precludes its use.",
     note="Terminal renal failure = ICD-10 N18.6/N18.5, SNOMED CT 46177005/433146000, dialysis, "
     "or CrCl/eGFR < 15 mL/min (CKD stage 5). Not in the primary texts (000/001); 002 and 004 "
-    "('avoid in end-stage renal disease') agree.",
+    "('avoid in end-stage renal disease') agree. Policy: no oral regimen is suggested beside "
+    "it (the corrected order a dose limit would offer is withheld), and the starting-dose "
+    "advice and the renal warnings are superseded.",
 )
 ESRD_INTRATHECAL_SOURCE = Passage(
     REVIEW,
@@ -154,8 +157,9 @@ RULES = [
         "antispastic treatment, or document the specialist's override reason.",
         evidence=("findings=f[].*",),
         aggregate=True,
-        supersedes=("RENAL_IMPAIRMENT",),
+        supersedes=("RENAL_IMPAIRMENT", "STARTING_DOSE_ABOVE_RECOMMENDED"),
         supersedes_rules=("missing.renal_function",),
+        withholds=("suggested_regimen",),
         source=ESRD_SOURCE,
         description="Terminal renal failure: N18.6, SNOMED CT 46177005/433146000, dialysis, or "
         "CrCl/eGFR < 15 mL/min.",

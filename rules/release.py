@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:904bd38eb610f2163af9506532c80b012035a428befa765f551b64f4507ed072"
+FINGERPRINT = "sha256:65bf9ad32bc6ed83ceb3458cb17b348ca876f4a07e4a6b239493221ed58028d3"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

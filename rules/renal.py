@@ -6,10 +6,12 @@
 When CrCl/eGFR (the lower of the two) is 30 to 50 mL/min and an active oral order gives more
 than 5 mg/day, Then RENAL_IMPAIRMENT (warning): about 5 mg/day, titrated cautiously; at or below
 5 mg/day the order already follows the advice. With the dose not (yet) known, the same warning
-without the dose.
+without the dose. On a new course the renal start (about 5 mg/day) is the start advice: it
+supersedes STARTING_DOSE_ABOVE_RECOMMENDED and no corrected regimen is suggested.
 When CrCl/eGFR is 15 to < 30 mL/min on an active oral order, or, with no CrCl/eGFR given, CKD
 stage 4 or severe renal impairment is on the problem list (a GFR of 15–29 mL/min by
-definition), Then RENAL_IMPAIRMENT (warning): avoid oral baclofen.
+definition), Then RENAL_IMPAIRMENT (warning): avoid oral baclofen; no oral regimen is
+suggested and the starting-dose advice is superseded.
 When, with no CrCl/eGFR given, other renal impairment is on the problem list (CKD stage 3 or
 unstaged, acute kidney injury, renal failure or insufficiency that is not end-stage), Then
 MISSING_DATA: the dose could not be checked against these limits.
@@ -41,15 +43,32 @@ _RENAL_NOTE = (
     "and eGFR is used. Policy: exactly 50 mL/min is inside 004's '30–50' (warning); "
     "50.1 is not."
 )
+_AVOID_NOTE = (
+    " Policy: beside 'avoid oral' no oral regimen is suggested (the corrected order a dose "
+    "limit would offer is withheld) and the starting-dose advice (001: 5 mg three times "
+    "daily) is superseded."
+)
 RENAL_SOURCE = Passage(
     CONSUMER_GUIDE,
     "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
     note=_RENAL_NOTE,
 )
+RENAL_START_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
+    note=_RENAL_NOTE
+    + " Policy: on a new course the renal start, about 5 mg/day, is the start advice and "
+    "replaces the usual one (001: 5 mg three times daily, 15 mg/day; 000: about 0.3 "
+    "mg/kg/day): STARTING_DOSE_ABOVE_RECOMMENDED is superseded, so that the answer gives one "
+    "start, and no corrected regimen is offered, since about 5 mg/day does not divide into "
+    "001's three doses of a tablet and is titrated from there individually. 001 (primary) "
+    "starts every adult at 15 mg/day and says nothing of renal function, so it does not "
+    "contradict 004 here; the lower renal start is the 'more cautious approach' 002 asks for.",
+)
 RENAL_SEVERE_SOURCE = Passage(
     CONSUMER_GUIDE,
     "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
-    note=_RENAL_NOTE,
+    note=_RENAL_NOTE + _AVOID_NOTE,
 )
 RENAL_SEVERE_DIAGNOSIS_SOURCE = Passage(
     CONSUMER_GUIDE,
@@ -58,7 +77,7 @@ RENAL_SEVERE_DIAGNOSIS_SOURCE = Passage(
     "SNOMED CT 431857002, or in words: 'CKD stage 4', 'severe renal impairment') is read as "
     "004's CrCl < 30 band, since stage 4 is a GFR of 15–29 mL/min by definition; with a "
     "value the value decides. 004 (tertiary) gives the number, 002 (secondary) asks for 'a "
-    "more cautious approach' in renal impairment; the primary texts are silent.",
+    "more cautious approach' in renal impairment; the primary texts are silent." + _AVOID_NOTE,
 )
 RENAL_UNKNOWN_SOURCE = Passage(
     CONSUMER_GUIDE,
@@ -127,6 +146,7 @@ def unknown_clearance_evidence(f: Sequence[Finding]) -> dict[str, object]:
     }
 
 
+_STARTING_DOSE = "STARTING_DOSE_ABOVE_RECOMMENDED"
 _MISSING_RULE = "missing.renal_function"
 
 RULES = [
@@ -136,20 +156,42 @@ RULES = [
         severity=Severity.WARNING,
         when=(
             c.renal << _moderate,
-            c.order << _oral_active,
+            c.order << (_oral_active & (m.action != "start")),
             c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
         ),
         message="{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
         "mg/day (advised: about {start} mg/day): baclofen accumulates.",
-        suggestion="{if order.action == start}Start at about {start} mg/day and increase "
-        "cautiously, watching for sedation, confusion and weakness.{else}Check that "
-        "{dose.mg:g} mg/day was reached by cautious titration at this renal function; reduce "
-        "toward {start} mg/day if sedation, confusion or weakness appear.{end}",
+        suggestion="Check that {dose.mg:g} mg/day was reached by cautious titration at this "
+        "renal function; reduce toward {start} mg/day if sedation, confusion or weakness "
+        "appear.",
         params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
         evidence=("renal.measure", "renal.ml_min", "daily_mg=dose.mg", "advised_mg_day=start"),
         source=RENAL_SOURCE,
-        description="CrCl/eGFR 30 to 50 mL/min and above 5 mg/day: low dose, cautious "
-        "titration. At or below 5 mg/day the order already follows the advice: no alert.",
+        description="CrCl/eGFR 30 to 50 mL/min and above 5 mg/day on a course already given: "
+        "low dose, cautious titration. At or below 5 mg/day the order already follows the "
+        "advice: no alert.",
+    ),
+    AlertRule(
+        id="renal.impairment_moderate_start",
+        code="RENAL_IMPAIRMENT",
+        severity=Severity.WARNING,
+        when=(
+            c.renal << _moderate,
+            c.order << (_oral_active & (m.action == "start")),
+            c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
+        ),
+        message="{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
+        "mg/day (advised: about {start} mg/day): baclofen accumulates.",
+        suggestion="Start at about {start} mg/day, in place of the usual start (for a small "
+        "child less: about 0.3 mg/kg/day), and increase cautiously, watching for sedation, "
+        "confusion and weakness.",
+        params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
+        evidence=("renal.measure", "renal.ml_min", "daily_mg=dose.mg", "advised_mg_day=start"),
+        supersedes=(_STARTING_DOSE,),
+        withholds=("suggested_regimen",),
+        source=RENAL_START_SOURCE,
+        description="CrCl/eGFR 30 to 50 mL/min and a new course above 5 mg/day: start at about "
+        "5 mg/day (the starting-dose advice is superseded; no corrected regimen).",
     ),
     AlertRule(
         id="renal.impairment_moderate_dose_unknown",
@@ -185,8 +227,10 @@ RULES = [
         suggestion=_AVOID,
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},
         evidence=("renal.measure", "renal.ml_min"),
+        supersedes=(_STARTING_DOSE,),
+        withholds=("suggested_regimen",),
         source=RENAL_SEVERE_SOURCE,
-        description="CrCl/eGFR 15 to < 30 mL/min: avoid oral baclofen.",
+        description="CrCl/eGFR 15 to < 30 mL/min: avoid oral baclofen (no oral regimen suggested).",
     ),
     AlertRule(
         id="renal.impairment_severe_by_diagnosis",
@@ -202,7 +246,9 @@ RULES = [
         evidence=("findings=f[].*", "below_ml_min=limit"),
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},
         aggregate=True,
+        supersedes=(_STARTING_DOSE,),
         supersedes_rules=(_MISSING_RULE,),
+        withholds=("suggested_regimen",),
         source=RENAL_SEVERE_DIAGNOSIS_SOURCE,
         description="No CrCl/eGFR given and CKD stage 4 (N18.4, SNOMED CT 431857002) or severe "
         "renal impairment on the problem list: a GFR of 15–29 mL/min, avoid oral baclofen.",
