@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:65bf9ad32bc6ed83ceb3458cb17b348ca876f4a07e4a6b239493221ed58028d3"
+FINGERPRINT = "sha256:87f219cf31a2745973f6336aa8fdf6281f7d64d08462c5da9d289803cf9aec86"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

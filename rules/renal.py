@@ -11,7 +11,8 @@ supersedes STARTING_DOSE_ABOVE_RECOMMENDED and no corrected regimen is suggested
 When CrCl/eGFR is 15 to < 30 mL/min on an active oral order, or, with no CrCl/eGFR given, CKD
 stage 4 or severe renal impairment is on the problem list (a GFR of 15–29 mL/min by
 definition), Then RENAL_IMPAIRMENT (warning): avoid oral baclofen; no oral regimen is
-suggested and the starting-dose advice is superseded.
+suggested and the starting-dose advice is superseded. On an established course: do not stop
+abruptly.
 When, with no CrCl/eGFR given, other renal impairment is on the problem list (CKD stage 3 or
 unstaged, acute kidney injury, renal failure or insufficiency that is not end-stage), Then
 MISSING_DATA: the dose could not be checked against these limits.
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from engine import AlertRule, Severity, c, m
 from rules.derive import END_STAGE_ML_MIN
 from rules.sources import CONSUMER_GUIDE, Passage
-from rules.vocabulary import Finding
+from rules.vocabulary import Finding, OrderFact
 
 # Policy: exactly 50 is inside "30–50" (the warning fires at 50 mL/min, not at 50.1); exactly
 # 30 belongs to it too (< 30 is "avoid oral").
@@ -46,7 +47,10 @@ _RENAL_NOTE = (
 _AVOID_NOTE = (
     " Policy: beside 'avoid oral' no oral regimen is suggested (the corrected order a dose "
     "limit would offer is withheld) and the starting-dose advice (001: 5 mg three times "
-    "daily) is superseded."
+    "daily) is superseded. On an established course the suggestion adds that it must not be "
+    "stopped abruptly: 001 (primary) 'the treatment with baclofen should always be gradually "
+    "discontinued by successively reducing the dosage. Baclofen should not be discontinued "
+    "suddenly', 004 'taper over 1–2 weeks'."
 )
 RENAL_SOURCE = Passage(
     CONSUMER_GUIDE,
@@ -107,6 +111,7 @@ _AVOID = (
     "Avoid oral baclofen; if there is no alternative, specialist review and intrathecal use "
     "with extreme caution."
 )
+_NOT_ABRUPTLY = " If already established, do not stop abruptly: reduce gradually."
 
 
 def diagnoses(f: Sequence[Finding]) -> str:
@@ -126,6 +131,15 @@ def severe_diagnosis_message(f: Sequence[Finding]) -> str:
         f"CKD stage 4 on the problem list ({diagnoses(f)}) and no creatinine clearance or "
         f"eGFR given: stage 4 is a GFR of {low}–{high} mL/min, below "
         f"{AVOID_ORAL_BELOW_ML_MIN} mL/min: oral baclofen should be avoided."
+    )
+
+
+def severe_diagnosis_suggestion(order: Sequence[OrderFact]) -> str:
+    established = order[0].action != "start"
+    return (
+        _AVOID
+        + (_NOT_ABRUPTLY if established else "")
+        + " Record a current creatinine clearance or eGFR."
     )
 
 
@@ -224,7 +238,7 @@ RULES = [
         ),
         message="{renal.measure} {renal.ml_min:g} {renal.unit} is below {limit} mL/min: oral "
         "baclofen should be avoided.",
-        suggestion=_AVOID,
+        suggestion=_AVOID + "{if order.action != start}" + _NOT_ABRUPTLY + "{end}",
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},
         evidence=("renal.measure", "renal.ml_min"),
         supersedes=(_STARTING_DOSE,),
@@ -242,7 +256,7 @@ RULES = [
             c.patient << NO_RENAL_VALUE,
         ),
         message=severe_diagnosis_message,
-        suggestion=_AVOID + " Record a current creatinine clearance or eGFR.",
+        suggestion=severe_diagnosis_suggestion,
         evidence=("findings=f[].*", "below_ml_min=limit"),
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},
         aggregate=True,
