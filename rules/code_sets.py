@@ -1,8 +1,9 @@
 """Code sets and text cues that turn problem-list and medication entries into findings.
 
 One place for a pharmacist to review what counts as a seizure disorder, end-stage renal
-disease, pregnancy or alcohol use, and how an entry is read. The CNS-depressant classes are in
-rules/drug_classes.py, the syntax of codes in rules/code_validation.py.
+disease, CKD stage 4, other renal impairment, pregnancy or alcohol use, and how an entry is
+read. The CNS-depressant classes are in rules/drug_classes.py, the syntax of codes in
+rules/code_validation.py.
 
 How an entry is read, the same way on both APIs:
 1. Status (problem-list entries). Verification `refuted` or `entered-in-error`: not the
@@ -11,7 +12,8 @@ How an entry is read, the same way on both APIs:
    status `inactive`, `remission` or `resolved` (on CDS Hooks also an abatement with no
    clinical status): the past. A past seizure disorder still counts (004 contraindicates
    baclofen in "Patients with a history of epilepsy or seizure disorders"); a past end-stage
-   renal disease (a transplant recipient), pregnancy or alcohol use does not.
+   renal disease (a transplant recipient), renal impairment (a resolved acute kidney injury),
+   pregnancy or alcohol use does not.
 2. Code. The system is recognised in its usual spellings (FHIR URI, OID, plain name, trailing
    slash); the code is normalised and validated (NFKC, white space, `id |term|`, the SNOMED CT
    check digit: rules/code_validation.py). An entry with no system is tried as each system
@@ -190,6 +192,10 @@ class ConditionSet:
     history_counts: bool = False  # whether a past finding still counts (step 1 and 4)
 
 
+# Chronic kidney disease in words, and the stage written after it ("stage 4", "G4", ", stage 4").
+_CKD = r"(ckd|chronic\s+(kidney|renal)\s+(disease|failure|insufficiency|impairment))"
+_STAGE = r"[\s,:-]*(stage\s*)?(g\s*)?"
+
 CONDITION_SETS = (
     ConditionSet(
         finding="seizure_disorder",
@@ -246,6 +252,47 @@ CONDITION_SETS = (
         # N18.1-N18.4 CKD stages 1 to 4; Z94.0 kidney transplant status (a transplant
         # recipient "previously on haemodialysis" no longer has terminal renal failure).
         icd10_not=("N181", "N182", "N183", "N184", "Z940"),
+    ),
+    ConditionSet(
+        finding="severe_renal_impairment",
+        # CKD stage 4 is a GFR of 15-29 mL/min by definition: 004's "CrCl <30 mL/min" band.
+        # Read only when no CrCl/eGFR is given (rules/renal.py); a value decides otherwise.
+        icd10_prefixes=("N184",),
+        snomed=("431857002",),  # chronic kidney disease stage 4
+        text_patterns=(
+            # CKD 4, CKD4, CKD stage IV, CKD G4, CKD G4A2, chronic kidney disease, stage 4
+            _CKD + _STAGE + r"(4(?![0-9])|iv\b)",
+            r"severe\s+(renal|kidney)\s+(impairment|insufficiency|failure|disease|dysfunction)",
+        ),
+        # The other CKD stages, end-stage disease (its own set) and a transplant: not stage 4.
+        icd10_not=("N181", "N182", "N183", "N185", "N186", "Z940"),
+        snomed_not=("433144002", "433146000", "46177005"),
+    ),
+    ConditionSet(
+        finding="renal_impairment",
+        # Renal impairment of unknown clearance: N18.3 CKD stage 3 (GFR 30-59: 004's 30-50
+        # band or above it), N18.9 CKD unspecified, N17 acute kidney injury, N19 unspecified
+        # kidney failure. Read only when no CrCl/eGFR is given (rules/renal.py: MISSING_DATA).
+        icd10_prefixes=("N183", "N189", "N17", "N19"),
+        snomed=("433144002",),  # chronic kidney disease stage 3
+        text_patterns=(
+            _CKD + _STAGE + r"(3(?![0-9])|iii[ab]?\b)",
+            # CKD with no stage (a stage 1-2, 4 or 5 is read above or not at all)
+            _CKD + r"(?!" + _STAGE + r"([0-9]|i{1,3}[ab]?\b|iv\b|v\b))",
+            r"acute\s+(kidney|renal)\s+(injury|failure|insufficiency|impairment)",
+            r"aki\b",
+            r"(renal|kidney)\s+(impairment|insufficiency|failure|dysfunction)",
+            r"(impaired|reduced|decreased)\s+(renal|kidney)\s+function",
+        ),
+        # End-stage or severe impairment is another finding (the contraindication, or stage 4).
+        look_alikes=(
+            r"(end[\s-]*stage|terminal|severe)\s+(renal|kidney)\s+"
+            r"(impairment|insufficiency|failure|disease|dysfunction)",
+        ),
+        # N18.1-N18.2 CKD stages 1-2 (GFR 60 or more: no renal limit of 004 applies); N18.4
+        # to N18.6 are read by the sets above.
+        icd10_not=("N181", "N182", "N184", "N185", "N186"),
+        snomed_not=("431857002", "433146000", "46177005"),
     ),
     ConditionSet(
         finding="pregnancy",

@@ -11,7 +11,10 @@ intrathecal infusion or screening bolus is started, Then END_STAGE_RENAL_CONTRAI
 (critical); it supersedes RENAL_IMPAIRMENT. An intrathecal infusion already running gets the
 RENAL_IMPAIRMENT warning instead (rules/intrathecal/renal.py).
 When either is raised on a new course (start), Then the order is better removed (a result the
-CDS Hooks card offers as "Remove this baclofen order").
+CDS Hooks card offers as "Remove this baclofen order"). On an established course (continue,
+change, add) the suggestion says not to stop abruptly (001), as for a seizure disorder.
+Terminal renal failure on an oral order also supersedes the starting-dose advice, the renal
+MISSING_DATA of a renal diagnosis, and the corrected oral regimen (none is offered beside it).
 Code sets: rules/code_sets.py. Findings: rules/derive.py.
 """
 
@@ -40,7 +43,15 @@ ESRD_SOURCE = Passage(
     "Terminal renal insufficiency also precludes its use.",
     note="Terminal renal failure = ICD-10 N18.6/N18.5, SNOMED CT 46177005/433146000, dialysis, "
     "or CrCl/eGFR < 15 mL/min (CKD stage 5). Not in the primary texts (000/001); 002 and 004 "
-    "('avoid in end-stage renal disease') agree.",
+    "('avoid in end-stage renal disease') agree. Policy: no oral regimen is suggested beside "
+    "it (the corrected order a dose limit would offer is withheld), and the starting-dose "
+    "advice and the renal warnings are superseded. On an established course (continue, "
+    "change, add) the suggestion adds not to stop abruptly, as for a seizure disorder: 001 "
+    "(primary) 'Except in overdose-related emergencies, the treatment with baclofen should "
+    "always be gradually discontinued by successively reducing the dosage. Baclofen should "
+    "not be discontinued suddenly'; 004 (tertiary) 'taper over 1–2 weeks'. Toxicity from "
+    "accumulation is the emergency that may call for a faster withdrawal, under the "
+    "specialist or renal team.",
 )
 ESRD_INTRATHECAL_SOURCE = Passage(
     REVIEW,
@@ -104,6 +115,19 @@ def end_stage_intrathecal_message(f: Sequence[Finding], order: Sequence[OrderFac
     )
 
 
+def end_stage_suggestion(order: Sequence[OrderFact]) -> str:
+    advice = (
+        "Do not use oral baclofen (nor start intrathecal baclofen); choose another "
+        "antispastic treatment, or document the specialist's override reason."
+    )
+    if order[0].action == "start":
+        return advice
+    return (
+        advice + " If already established, do not stop abruptly: reduce gradually (over 1–2 "
+        "weeks) unless toxicity requires urgent withdrawal (specialist or renal team)."
+    )
+
+
 def removal(code: str) -> Iterator[OrderRemoval]:
     yield OrderRemoval(code=code)
 
@@ -149,11 +173,12 @@ RULES = [
         severity=Severity.CRITICAL,
         when=(c.f << _end_stage, c.order << _oral_or_other),
         message=end_stage_message,
-        suggestion="Do not use oral baclofen (nor start intrathecal baclofen); choose another "
-        "antispastic treatment, or document the specialist's override reason.",
+        suggestion=end_stage_suggestion,
         evidence=("findings=f[].*",),
         aggregate=True,
-        supersedes=("RENAL_IMPAIRMENT",),
+        supersedes=("RENAL_IMPAIRMENT", "STARTING_DOSE_ABOVE_RECOMMENDED"),
+        supersedes_rules=("missing.renal_function",),
+        withholds=("suggested_regimen",),
         source=ESRD_SOURCE,
         description="Terminal renal failure: N18.6, SNOMED CT 46177005/433146000, dialysis, or "
         "CrCl/eGFR < 15 mL/min.",
@@ -169,6 +194,7 @@ RULES = [
         evidence=("findings=f[].*",),
         aggregate=True,
         supersedes=("RENAL_IMPAIRMENT",),
+        supersedes_rules=("missing.intrathecal_renal_function",),
         source=ESRD_INTRATHECAL_SOURCE,
         description="Terminal renal failure on an intrathecal start or screening bolus (a "
         "running infusion gets RENAL_IMPAIRMENT instead).",

@@ -10,8 +10,8 @@ and the step between them; with the weight, mg/kg/day. Beside other baclofen ord
 When a creatinine clearance or an eGFR is known, Then the renal function (the lower of the two),
 and below 15 mL/min terminal renal failure (CKD stage 5).
 When a flag or a problem-list or medication entry says so, Then a finding: end-stage renal
-disease, pregnancy, a CNS depressant, a seizure disorder, or an entry that could not be read
-(code sets: rules/code_sets.py).
+disease, CKD stage 4, other renal impairment, pregnancy, a CNS depressant, a seizure disorder,
+or an entry that could not be read (code sets: rules/code_sets.py).
 """
 
 from __future__ import annotations
@@ -489,8 +489,8 @@ RULES = [
         when=(c.cond << (m.kind == "condition"),),
         derive=condition_findings,
         doc="Each problem-list entry, read by its code set or text (rules/code_sets.py): "
-        "seizure disorder, terminal renal failure, pregnancy, alcohol use, or an entry "
-        "that could not be read.",
+        "seizure disorder, terminal renal failure, CKD stage 4, other renal impairment, "
+        "pregnancy, alcohol use, or an entry that could not be read.",
     ),
     Derivation(
         id="derive.medication_findings",

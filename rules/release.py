@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:5eff4ae9e7d7489bcee8b495481c93fbbcc7a2b4c1e6cfcd0309aef1b3ba02ce"
+FINGERPRINT = "sha256:cee065d7d29e0265c788ff24e4abb9c89b6e73119d406f5835b421d3e615e312"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

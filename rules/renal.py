@@ -6,24 +6,37 @@
 When CrCl/eGFR (the lower of the two) is 30 to 50 mL/min and an active oral order gives more
 than 5 mg/day, Then RENAL_IMPAIRMENT (warning): about 5 mg/day, titrated cautiously; at or below
 5 mg/day the order already follows the advice. With the dose not (yet) known, the same warning
-without the dose.
-When CrCl/eGFR is 15 to < 30 mL/min on an active oral order, Then RENAL_IMPAIRMENT (warning):
-avoid oral baclofen.
-Below 15 mL/min the contraindication applies (rules/contraindications.py); the intrathecal
-caution is rules/intrathecal/renal.py.
+without the dose. On a new course the renal start (about 5 mg/day) is the start advice: it
+supersedes STARTING_DOSE_ABOVE_RECOMMENDED and no corrected regimen is suggested.
+When CrCl/eGFR is 15 to < 30 mL/min on an active oral order, or, with no CrCl/eGFR given, CKD
+stage 4 or severe renal impairment is on the problem list (a GFR of 15–29 mL/min by
+definition), Then RENAL_IMPAIRMENT (warning): avoid oral baclofen; no oral regimen is
+suggested and the starting-dose advice is superseded. On an established course: do not stop
+abruptly.
+When, with no CrCl/eGFR given, other renal impairment is on the problem list (CKD stage 3 or
+unstaged, acute kidney injury, renal failure or insufficiency that is not end-stage), Then
+MISSING_DATA: the dose could not be checked against these limits.
+Below 15 mL/min the contraindication applies (rules/contraindications.py), which supersedes
+these alerts; the intrathecal caution is rules/intrathecal/renal.py. Code sets:
+rules/code_sets.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engine import AlertRule, Severity, c, m
 from rules.derive import END_STAGE_ML_MIN
 from rules.sources import CONSUMER_GUIDE, Passage
+from rules.vocabulary import Finding, OrderFact
 
 # Policy: exactly 50 is inside "30–50" (the warning fires at 50 mL/min, not at 50.1); exactly
 # 30 belongs to it too (< 30 is "avoid oral").
 RENAL_IMPAIRMENT_UP_TO_ML_MIN = 50
 AVOID_ORAL_BELOW_ML_MIN = 30
 RENAL_START_MG_DAY = 5
+# CKD stage 4 (KDIGO G4): a GFR of 15-29 mL/min, inside 004's "CrCl <30 mL/min" band.
+CKD_STAGE_4_GFR_ML_MIN = (15, 29)
 
 _RENAL_NOTE = (
     "Only 004 (tertiary) gives numbers; 002 (secondary) asks for a more cautious "
@@ -31,15 +44,55 @@ _RENAL_NOTE = (
     "and eGFR is used. Policy: exactly 50 mL/min is inside 004's '30–50' (warning); "
     "50.1 is not."
 )
+_AVOID_NOTE = (
+    " Policy: beside 'avoid oral' no oral regimen is suggested (the corrected order a dose "
+    "limit would offer is withheld) and the starting-dose advice (001: 5 mg three times "
+    "daily) is superseded. On an established course the suggestion adds that it must not be "
+    "stopped abruptly: 001 (primary) 'the treatment with baclofen should always be gradually "
+    "discontinued by successively reducing the dosage. Baclofen should not be discontinued "
+    "suddenly', 004 'taper over 1–2 weeks'."
+)
 RENAL_SOURCE = Passage(
     CONSUMER_GUIDE,
     "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
     note=_RENAL_NOTE,
 )
+RENAL_START_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
+    note=_RENAL_NOTE
+    + " Policy: on a new course the renal start, about 5 mg/day, is the start advice and "
+    "replaces the usual one (001: 5 mg three times daily, 15 mg/day; 000: about 0.3 "
+    "mg/kg/day): STARTING_DOSE_ABOVE_RECOMMENDED is superseded, so that the answer gives one "
+    "start, and no corrected regimen is offered, since about 5 mg/day does not divide into "
+    "001's three doses of a tablet and is titrated from there individually. 001 (primary) "
+    "starts every adult at 15 mg/day and says nothing of renal function, so it does not "
+    "contradict 004 here; the lower renal start is the 'more cautious approach' 002 asks for.",
+)
 RENAL_SEVERE_SOURCE = Passage(
     CONSUMER_GUIDE,
     "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
-    note=_RENAL_NOTE,
+    note=_RENAL_NOTE + _AVOID_NOTE,
+)
+RENAL_SEVERE_DIAGNOSIS_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
+    note="Policy: with no CrCl/eGFR given, CKD stage 4 on the problem list (ICD-10 N18.4, "
+    "SNOMED CT 431857002, or in words: 'CKD stage 4', 'severe renal impairment') is read as "
+    "004's CrCl < 30 band, since stage 4 is a GFR of 15–29 mL/min by definition; with a "
+    "value the value decides. 004 (tertiary) gives the number, 002 (secondary) asks for 'a "
+    "more cautious approach' in renal impairment; the primary texts are silent." + _AVOID_NOTE,
+)
+RENAL_UNKNOWN_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    "CrCl 30–50 mL/min: Reduce to 5 mg/day; increase cautiously.",
+    note="Policy: renal impairment on the problem list whose clearance is not known (CKD "
+    "stage 3 N18.3 or SNOMED CT 433144002, CKD unstaged N18.9, acute kidney injury N17, "
+    "kidney failure N19, 'renal impairment', 'renal insufficiency', 'renal failure' that is "
+    "not end-stage) and no CrCl/eGFR value: 004's limits (30–50 mL/min: about 5 mg/day; < 30: "
+    "avoid oral) could not be applied, which is never a pass. A patient with no renal "
+    "diagnosis and no value raises nothing (docs/pharmacists.md, Limits). 002 (secondary) "
+    "asks for 'a more cautious approach' in renal impairment; the primary texts are silent.",
 )
 
 _oral_active = (m.kind == "order") & (m.action != "stop") & (m.route == "oral")
@@ -48,6 +101,67 @@ _moderate = (
     & (m.ml_min >= AVOID_ORAL_BELOW_ML_MIN)
     & (m.ml_min <= RENAL_IMPAIRMENT_UP_TO_ML_MIN)
 )
+# A diagnosis stands for the clearance only when none is given: a value decides otherwise.
+NO_RENAL_VALUE = (m.kind == "patient") & -m.crcl_ml_min & -m.egfr_ml_min
+SEVERE_DIAGNOSIS = (m.kind == "finding") & (m.finding == "severe_renal_impairment")
+UNKNOWN_CLEARANCE_DIAGNOSIS = (m.kind == "finding") & (m.finding == "renal_impairment")
+MISSING_RENAL_FUNCTION = ["patient.creatinine_clearance_ml_min", "patient.egfr_ml_min_1_73m2"]
+
+_AVOID = (
+    "Avoid oral baclofen; if there is no alternative, specialist review and intrathecal use "
+    "with extreme caution."
+)
+_NOT_ABRUPTLY = " If already established, do not stop abruptly: reduce gradually."
+
+
+def diagnoses(f: Sequence[Finding]) -> str:
+    """Each entry as the record names it, with its code when it was read by one."""
+    out = []
+    for x in f:
+        basis = str(x.basis or "")
+        out.append(
+            x.label if basis.startswith("text ") or basis in x.label else f"{x.label} ({basis})"
+        )
+    return "; ".join(dict.fromkeys(out))
+
+
+def severe_diagnosis_message(f: Sequence[Finding]) -> str:
+    low, high = CKD_STAGE_4_GFR_ML_MIN
+    return (
+        f"CKD stage 4 on the problem list ({diagnoses(f)}) and no creatinine clearance or "
+        f"eGFR given: stage 4 is a GFR of {low}–{high} mL/min, below "
+        f"{AVOID_ORAL_BELOW_ML_MIN} mL/min: oral baclofen should be avoided."
+    )
+
+
+def severe_diagnosis_suggestion(order: Sequence[OrderFact]) -> str:
+    established = order[0].action != "start"
+    return (
+        _AVOID
+        + (_NOT_ABRUPTLY if established else "")
+        + " Record a current creatinine clearance or eGFR."
+    )
+
+
+def unknown_clearance_message(f: Sequence[Finding]) -> str:
+    return (
+        f"Renal impairment on the problem list ({diagnoses(f)}) and no creatinine clearance "
+        "or eGFR given: the dose could not be checked against the renal limits (30–"
+        f"{RENAL_IMPAIRMENT_UP_TO_ML_MIN} mL/min: about {RENAL_START_MG_DAY} mg/day; below "
+        f"{AVOID_ORAL_BELOW_ML_MIN} mL/min: avoid oral)."
+    )
+
+
+def unknown_clearance_evidence(f: Sequence[Finding]) -> dict[str, object]:
+    return {
+        "missing": MISSING_RENAL_FUNCTION,
+        "diagnoses": [x.label for x in f],
+        "bases": [x.basis for x in f],
+    }
+
+
+_STARTING_DOSE = "STARTING_DOSE_ABOVE_RECOMMENDED"
+_MISSING_RULE = "missing.renal_function"
 
 RULES = [
     AlertRule(
@@ -56,20 +170,42 @@ RULES = [
         severity=Severity.WARNING,
         when=(
             c.renal << _moderate,
-            c.order << _oral_active,
+            c.order << (_oral_active & (m.action != "start")),
             c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
         ),
         message="{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
         "mg/day (advised: about {start} mg/day): baclofen accumulates.",
-        suggestion="{if order.action == start}Start at about {start} mg/day and increase "
-        "cautiously, watching for sedation, confusion and weakness.{else}Check that "
-        "{dose.mg:g} mg/day was reached by cautious titration at this renal function; reduce "
-        "toward {start} mg/day if sedation, confusion or weakness appear.{end}",
+        suggestion="Check that {dose.mg:g} mg/day was reached by cautious titration at this "
+        "renal function; reduce toward {start} mg/day if sedation, confusion or weakness "
+        "appear.",
         params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
         evidence=("renal.measure", "renal.ml_min", "daily_mg=dose.mg", "advised_mg_day=start"),
         source=RENAL_SOURCE,
-        description="CrCl/eGFR 30 to 50 mL/min and above 5 mg/day: low dose, cautious "
-        "titration. At or below 5 mg/day the order already follows the advice: no alert.",
+        description="CrCl/eGFR 30 to 50 mL/min and above 5 mg/day on a course already given: "
+        "low dose, cautious titration. At or below 5 mg/day the order already follows the "
+        "advice: no alert.",
+    ),
+    AlertRule(
+        id="renal.impairment_moderate_start",
+        code="RENAL_IMPAIRMENT",
+        severity=Severity.WARNING,
+        when=(
+            c.renal << _moderate,
+            c.order << (_oral_active & (m.action == "start")),
+            c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
+        ),
+        message="{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
+        "mg/day (advised: about {start} mg/day): baclofen accumulates.",
+        suggestion="Start at about {start} mg/day, in place of the usual start (for a small "
+        "child less: about 0.3 mg/kg/day), and increase cautiously, watching for sedation, "
+        "confusion and weakness.",
+        params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
+        evidence=("renal.measure", "renal.ml_min", "daily_mg=dose.mg", "advised_mg_day=start"),
+        supersedes=(_STARTING_DOSE,),
+        withholds=("suggested_regimen",),
+        source=RENAL_START_SOURCE,
+        description="CrCl/eGFR 30 to 50 mL/min and a new course above 5 mg/day: start at about "
+        "5 mg/day (the starting-dose advice is superseded; no corrected regimen).",
     ),
     AlertRule(
         id="renal.impairment_moderate_dose_unknown",
@@ -102,11 +238,53 @@ RULES = [
         ),
         message="{renal.measure} {renal.ml_min:g} {renal.unit} is below {limit} mL/min: oral "
         "baclofen should be avoided.",
-        suggestion="Avoid oral baclofen; if there is no alternative, specialist review and "
-        "intrathecal use with extreme caution.",
+        suggestion=_AVOID + "{if order.action != start}" + _NOT_ABRUPTLY + "{end}",
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},
         evidence=("renal.measure", "renal.ml_min"),
+        supersedes=(_STARTING_DOSE,),
+        withholds=("suggested_regimen",),
         source=RENAL_SEVERE_SOURCE,
-        description="CrCl/eGFR 15 to < 30 mL/min: avoid oral baclofen.",
+        description="CrCl/eGFR 15 to < 30 mL/min: avoid oral baclofen (no oral regimen suggested).",
+    ),
+    AlertRule(
+        id="renal.impairment_severe_by_diagnosis",
+        code="RENAL_IMPAIRMENT",
+        severity=Severity.WARNING,
+        when=(
+            c.f << SEVERE_DIAGNOSIS,
+            c.order << _oral_active,
+            c.patient << NO_RENAL_VALUE,
+        ),
+        message=severe_diagnosis_message,
+        suggestion=severe_diagnosis_suggestion,
+        evidence=("findings=f[].*", "below_ml_min=limit"),
+        params={"limit": AVOID_ORAL_BELOW_ML_MIN},
+        aggregate=True,
+        supersedes=(_STARTING_DOSE,),
+        supersedes_rules=(_MISSING_RULE,),
+        withholds=("suggested_regimen",),
+        source=RENAL_SEVERE_DIAGNOSIS_SOURCE,
+        description="No CrCl/eGFR given and CKD stage 4 (N18.4, SNOMED CT 431857002) or severe "
+        "renal impairment on the problem list: a GFR of 15–29 mL/min, avoid oral baclofen.",
+    ),
+    AlertRule(
+        id=_MISSING_RULE,
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.f << UNKNOWN_CLEARANCE_DIAGNOSIS,
+            c.order << _oral_active,
+            c.patient << NO_RENAL_VALUE,
+        ),
+        message=unknown_clearance_message,
+        suggestion="Record a current creatinine clearance (patient.creatinine_clearance_ml_min) "
+        "or eGFR (patient.egfr_ml_min_1_73m2), and meanwhile keep the dose low and titrate "
+        "cautiously.",
+        evidence=unknown_clearance_evidence,
+        aggregate=True,
+        source=RENAL_UNKNOWN_SOURCE,
+        description="No CrCl/eGFR given and renal impairment of unknown clearance on the "
+        "problem list (CKD stage 3 or unstaged, acute kidney injury, renal failure or "
+        "insufficiency not end-stage): the renal limits could not be checked.",
     ),
 ]

@@ -2,8 +2,12 @@
 
 004: "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution."
 
-When an intrathecal order (not a stop) is for a patient with CrCl/eGFR below 30 mL/min or
-terminal renal failure, Then RENAL_IMPAIRMENT (warning), one alert for every reading. Terminal
+When an intrathecal order (not a stop) is for a patient with CrCl/eGFR below 30 mL/min, with
+no CrCl/eGFR given CKD stage 4 on the problem list (a GFR of 15-29 mL/min: rules/renal.py), or
+terminal renal failure, Then RENAL_IMPAIRMENT (warning), one alert for every reading.
+When, with no CrCl/eGFR given, other renal impairment is on the problem list (CKD stage 3 or
+unstaged, acute kidney injury, renal failure not end-stage), Then MISSING_DATA: whether the
+caution below 30 mL/min applies could not be checked. Terminal
 renal failure on an intrathecal start or screening bolus is the contraindication instead
 (rules/contraindications.py), which supersedes this warning.
 """
@@ -14,6 +18,14 @@ from collections.abc import Iterator, Sequence
 
 from engine import AlertRule, Derivation, Severity, c, m
 from rules.intrathecal.steps import NOT_STOP, itb_order
+from rules.renal import (
+    CKD_STAGE_4_GFR_ML_MIN,
+    MISSING_RENAL_FUNCTION,
+    NO_RENAL_VALUE,
+    SEVERE_DIAGNOSIS,
+    UNKNOWN_CLEARANCE_DIAGNOSIS,
+    diagnoses,
+)
 from rules.sources import CONSUMER_GUIDE, Passage
 from rules.vocabulary import Finding, RenalFunction
 
@@ -31,7 +43,19 @@ RENAL_SOURCE = Passage(
     "contraindication with no route exception, 002 (secondary) says 'Terminal renal "
     "insufficiency also precludes its use', and 004 also says 'avoid in end-stage renal "
     "disease'. A CrCl of 15 to < 30 mL/min stays this warning on any intrathecal order, as "
-    "004 says. The primary texts (000/001) are silent on renal function.",
+    "004 says. The primary texts (000/001) are silent on renal function. Policy: with no "
+    "CrCl/eGFR given, CKD stage 4 on the problem list (ICD-10 N18.4, SNOMED CT 431857002, "
+    "'CKD stage 4', 'severe renal impairment') is read as this band, stage 4 being a GFR of "
+    "15–29 mL/min by definition; with a value the value decides.",
+)
+RENAL_UNKNOWN_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
+    note="Policy: renal impairment on the problem list whose clearance is not known (CKD "
+    "stage 3 or unstaged, acute kidney injury, kidney failure N19, 'renal impairment' or "
+    "'renal failure' that is not end-stage) and no CrCl/eGFR value: whether 004's intrathecal "
+    "caution below 30 mL/min applies could not be checked, which is never a pass. A patient "
+    "with no renal diagnosis and no value raises nothing. The primary texts are silent.",
 )
 
 
@@ -40,19 +64,50 @@ def renal_below_30(renal: RenalFunction) -> Iterator[Finding]:
     yield Finding(finding="renal_below_30", basis=reading, label=reading)
 
 
+def renal_below_30_by_diagnosis(f: Finding) -> Iterator[Finding]:
+    """CKD stage 4 on the problem list, no CrCl/eGFR given: the band below 30 mL/min."""
+    named = diagnoses([f])
+    yield Finding(finding="renal_below_30", reason="diagnosis", basis=named, label=named)
+
+
 def renal_message(f: Sequence[Finding]) -> str:
     end_stage = [str(x.basis) for x in f if x.finding == "end_stage_renal"]
-    readings = [str(x.basis) for x in f if x.finding == "renal_below_30"]
+    below_30 = [x for x in f if x.finding == "renal_below_30"]
+    readings = [str(x.basis) for x in below_30 if x.reason != "diagnosis"]
+    diagnosed = [str(x.basis) for x in below_30 if x.reason == "diagnosis"]
     if end_stage:
         basis = "; ".join(sorted(set(end_stage + readings)))
         return (
             f"Terminal renal failure ({basis}): intrathecal baclofen only with extreme "
             "caution; it is renally excreted and accumulates."
         )
+    if readings:
+        return (
+            f"{readings[0]} is below {RENAL_CAUTION_BELOW_ML_MIN} mL/min: intrathecal "
+            "baclofen only with extreme caution."
+        )
+    low, high = CKD_STAGE_4_GFR_ML_MIN
     return (
-        f"{readings[0]} is below {RENAL_CAUTION_BELOW_ML_MIN} mL/min: intrathecal baclofen "
-        "only with extreme caution."
+        f"CKD stage 4 on the problem list ({'; '.join(dict.fromkeys(diagnosed))}) and no "
+        f"creatinine clearance or eGFR given: a GFR of {low}–{high} mL/min, below "
+        f"{RENAL_CAUTION_BELOW_ML_MIN} mL/min: intrathecal baclofen only with extreme caution."
     )
+
+
+def unknown_clearance_message(f: Sequence[Finding]) -> str:
+    return (
+        f"Renal impairment on the problem list ({diagnoses(f)}) and no creatinine clearance "
+        "or eGFR given: whether the intrathecal caution below "
+        f"{RENAL_CAUTION_BELOW_ML_MIN} mL/min applies could not be checked."
+    )
+
+
+def unknown_clearance_evidence(f: Sequence[Finding]) -> dict[str, object]:
+    return {
+        "missing": MISSING_RENAL_FUNCTION,
+        "diagnoses": [x.label for x in f],
+        "bases": [x.basis for x in f],
+    }
 
 
 RULES = [
@@ -64,6 +119,17 @@ RULES = [
         ),
         derive=renal_below_30,
         doc="004's intrathecal caution threshold, as a finding beside end-stage renal failure.",
+    ),
+    Derivation(
+        id="intrathecal.renal_below_30_by_diagnosis",
+        when=(
+            c.order << itb_order(),
+            c.f << SEVERE_DIAGNOSIS,
+            c.patient << NO_RENAL_VALUE,
+        ),
+        derive=renal_below_30_by_diagnosis,
+        doc="No CrCl/eGFR given and CKD stage 4 on the problem list (a GFR of 15-29 mL/min): "
+        "the same finding as a reading below 30 mL/min.",
     ),
     AlertRule(
         id="renal.intrathecal",
@@ -84,8 +150,28 @@ RULES = [
         "cautiously and monitor for drowsiness and respiratory depression.",
         evidence=("findings=f[].*",),
         aggregate=True,
+        supersedes_rules=("missing.intrathecal_renal_function",),
         source=RENAL_SOURCE,
-        description="Intrathecal order with CrCl/eGFR < 30 mL/min or terminal renal failure "
-        "(warning, not the oral contraindication).",
+        description="Intrathecal order with CrCl/eGFR < 30 mL/min (or, with no value, CKD stage "
+        "4 on the problem list) or terminal renal failure (warning, not the oral "
+        "contraindication).",
+    ),
+    AlertRule(
+        id="missing.intrathecal_renal_function",
+        code="MISSING_DATA",
+        severity=Severity.WARNING,
+        when=(
+            c.f << UNKNOWN_CLEARANCE_DIAGNOSIS,
+            c.order << itb_order(NOT_STOP),
+            c.patient << NO_RENAL_VALUE,
+        ),
+        message=unknown_clearance_message,
+        suggestion="Record a current creatinine clearance (patient.creatinine_clearance_ml_min) "
+        "or eGFR (patient.egfr_ml_min_1_73m2).",
+        evidence=unknown_clearance_evidence,
+        aggregate=True,
+        source=RENAL_UNKNOWN_SOURCE,
+        description="Intrathecal order, no CrCl/eGFR given and renal impairment of unknown "
+        "clearance on the problem list: the caution below 30 mL/min could not be checked.",
     ),
 ]
