@@ -77,6 +77,30 @@ def med(code: str, display: str | None, system: str = RXNORM) -> dict[str, Any]:
     )
 
 
+def _codings(*codings: dict[str, Any]) -> dict[str, Any]:
+    resource = med("0", None)
+    resource["medicationCodeableConcept"] = {"coding": list(codings)}
+    return resource
+
+
+def _contained(product: str, ingredient: str) -> dict[str, Any]:
+    """An active order whose contained Medication has a product code and a coded ingredient."""
+    resource = med("0", None)
+    del resource["medicationCodeableConcept"]
+    resource["contained"] = [
+        {
+            "resourceType": "Medication",
+            "id": "m",
+            "code": {"coding": [{"system": RXNORM, "code": product}]},
+            "ingredient": [
+                {"itemCodeableConcept": {"coding": [{"system": RXNORM, "code": ingredient}]}}
+            ],
+        }
+    ]
+    resource["medicationReference"] = {"reference": "#m"}
+    return resource
+
+
 CONDITION_ROWS: list[tuple[str, dict[str, Any], list[str]]] = [
     # statuses (the builder's default is active and confirmed)
     ("epilepsy-active", cond("G40.909", "Epilepsy", "84757009"), [SEIZURE]),
@@ -400,6 +424,19 @@ MEDICATION_ROWS = [
     ("sertraline-atc", med("N06AB06", "Sertraline", ATC), []),
     ("rxnorm-full-width-morphine", med(wide("7052"), None), [CNS]),
     ("medication-in-snomed-without-text", med("38341003", None, SNOMED), [MISSING]),
+    # A clinical-drug code the rules do not list (RxNorm SCD 197901, lorazepam 1 mg tablet)
+    # beside what names the drug: the drug is screened by that, whichever comes first.
+    (
+        "scd-code-beside-a-snomed-display",
+        _codings(
+            {"system": RXNORM, "code": "197901"},
+            {"system": SNOMED, "code": "321776006", "display": "Lorazepam 1mg tablets"},
+        ),
+        [CNS],
+    ),
+    ("scd-code-beside-a-coded-ingredient", _contained("197901", "6470"), [CNS]),
+    # Without anything that names the drug, an unlisted product code is no finding (Limits).
+    ("scd-code-alone", _codings({"system": RXNORM, "code": "197901"}), []),
 ]
 
 

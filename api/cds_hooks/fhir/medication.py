@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from api.cds_hooks import terminology as t
@@ -16,6 +17,7 @@ from api.cds_hooks.order_check import MG_PER, Strength
 from rules import code_sets
 from rules.case import MAX_TEXT, normalise_unit
 from rules.code_validation import clean
+from rules.derive import findings_of_entry
 
 
 def clip(text: str | None) -> str | None:
@@ -84,26 +86,44 @@ class Product:
         return {Strength(round(s.mg, 6), s.per) for s in found}
 
     def entry(self) -> dict[str, Any]:
-        """Its entry on the co-medication list: its RxNorm coding (or first coding) named by
-        the coding's display or the text, so one drug is one finding."""
+        """Its entry on the co-medication list, one per drug so that one drug is one finding:
+        the first of its codings (the concept's, then its ingredients'; RxNorm, then ATC, then
+        the others) or of its names in which the rules find a CNS depressant. A product code
+        the rules do not list (an RxNorm clinical drug) beside a coded ingredient, or beside a
+        display in another system, is then read by what names the drug. Else, as before, its
+        RxNorm coding (or first coding), named by that coding's display or the text."""
         codings = self.codings()
-        coding = next(
-            (
-                c
-                for system in ("rxnorm", "atc")
-                for c in codings
-                if code_sets.code_system(c.system) == system
-            ),
-            codings[0] if codings else Coding(),
+        ranked = sorted(
+            codings,
+            key=lambda c: {"rxnorm": 0, "atc": 1}.get(code_sets.code_system(c.system) or "", 2),
         )
+        text = clip(self.concept.text)
+        candidates: list[dict[str, str | None]] = [
+            {"system": clip(c.system), "code": clip(c.code), "display": clip(c.display) or text}
+            for c in ranked
+        ] + [{"display": name} for name in dict.fromkeys(clip(x) for x in self.texts()) if name]
+        for candidate in candidates:
+            found = {k: v for k, v in candidate.items() if v}
+            if found and "cns_depressant" in _findings(tuple(sorted(found.items()))):
+                return dict(found)
+        first = ranked[0] if ranked else Coding()
+        coding = first if code_sets.code_system(first.system) in ("rxnorm", "atc") else None
+        coding = coding or (codings[0] if codings else Coding())
         entry = {
             "system": clip(coding.system),
             "code": clip(coding.code),
-            "display": clip(coding.display) or clip(self.concept.text),
+            "display": clip(coding.display) or text,
         }
         if not (entry["code"] or entry["display"]):
             entry["display"] = "unnamed medication"
         return {k: v for k, v in entry.items() if v}
+
+
+@lru_cache(maxsize=1 << 14)
+def _findings(entry: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """What the rules find in one co-medication entry (a pure function of it: a drug recorded
+    across many patients is read once per process)."""
+    return frozenset(f["finding"] for f in findings_of_entry("medication", dict(entry)))
 
 
 def _strength_of_ratio(ratio: Ratio | None) -> Strength | None:
