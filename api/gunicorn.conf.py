@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import ssl
 import sys
 import tempfile
 from pathlib import Path
@@ -33,6 +34,39 @@ try:  # the CDS_* settings too, before any worker starts (each worker reads them
     CdsSettings.load()
 except (ValidationError, ValueError) as _exc:
     _problems += cds_problems(_exc)
+
+
+def tls_problem(cert: Path, key: Path) -> str | None:
+    """Why this certificate and key cannot serve TLS, naming the variable at fault, or None.
+    Each worker loads them again after the fork: one that fails there dies and is replaced
+    for ever while the arbiter listens, so they are loaded here once, before anything
+    listens. An encrypted key is refused (gunicorn has no way to be given its password)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_verify_locations(cafile=str(cert))  # one certificate at least
+    except (ssl.SSLError, OSError) as exc:
+        return f"TLS_CERT_FILE={str(cert)!r}: not a readable PEM certificate ({exc})"
+    try:
+        context.load_cert_chain(str(cert), str(key), password=lambda: b"")
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            return (
+                f"TLS_KEY_FILE={str(key)!r}: not the private key of the certificate in "
+                f"TLS_CERT_FILE={str(cert)!r}"
+            )
+        return (
+            f"TLS_KEY_FILE={str(key)!r}: not a readable unencrypted PEM private key "
+            f"for TLS_CERT_FILE ({exc})"
+        )
+    except OSError as exc:
+        return f"TLS_KEY_FILE={str(key)!r}: cannot be read ({exc})"
+    return None
+
+
+if not _problems and _settings.tls:
+    _tls = tls_problem(Path(str(_settings.tls_cert_file)), Path(str(_settings.tls_key_file)))
+    if _tls:
+        _problems.append(_tls)
 if _problems:  # a bad setting stops the start-up, with one JSON line each
     import orjson
 

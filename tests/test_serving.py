@@ -499,6 +499,33 @@ def test_a_setting_with_an_unknown_value_refuses_to_start(env: dict[str, str], n
     assert "Traceback" not in done.stderr and not done.stdout
 
 
+@pytest.mark.parametrize("case", ["key-of-another-certificate", "garbage-cert", "garbage-key"])
+def test_a_certificate_or_key_that_cannot_serve_refuses_to_start(tmp_path: Path, case: str) -> None:
+    """Loaded once before anything listens: otherwise every worker dies on it and is
+    replaced for ever while the arbiter keeps the port open, and nothing sees a failed
+    start. One JSON line names the variable at fault; exit status 2."""
+    import trustme
+
+    ca = trustme.CA()
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.issue_cert("127.0.0.1").cert_chain_pems[0].write_to_path(str(cert_file))
+    ca.issue_cert("127.0.0.1").private_key_pem.write_to_path(str(key_file))  # another's key
+    named = "TLS_KEY_FILE"
+    if case == "garbage-cert":
+        cert_file.write_text("garbage\n")
+        named = "TLS_CERT_FILE"
+    elif case == "garbage-key":
+        key_file.write_text("garbage\n")
+    done = gunicorn(
+        {"TLS_CERT_FILE": str(cert_file), "TLS_KEY_FILE": str(key_file), "WORKERS": "1"}
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert [line["level"] for line in lines] == ["CRITICAL"], done.stderr
+    assert lines[0]["message"].startswith(f"invalid setting: {named}="), lines
+    assert "Listening" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_port_in_use_is_refused_not_shared() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
