@@ -17,7 +17,10 @@ library).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
+import zlib
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +44,7 @@ from api.cds_hooks.terminology import (
     PREGNANCY_STATUS,
     SNOMED,
 )
+from api.limits import MAX_CONTAINERS, MAX_DEPTH, json_depth
 from api.outbound import PinnedTransport, policy_from
 
 log = logging.getLogger("api.cds_hooks")
@@ -161,8 +165,15 @@ class FhirClient:
         transport = settings.transport or PinnedTransport(
             policy_from(settings.fhir_private_networks, settings.test_bench)
         )
+        self.max_bytes = settings.fhir_max_response_bytes
         self._client = httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
+            # gzip only: it is inflated here under the size cap (_read), not by httpx, which
+            # would inflate a gzip bomb whole.
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/fhir+json",
+                "Accept-Encoding": "gzip",
+            },
             timeout=settings.fhir_timeout_s,
             transport=transport,
             follow_redirects=False,
@@ -187,24 +198,64 @@ class FhirClient:
             raise FetchError("a link outside the FHIR server was not followed")
         resource = url[len(self.base) :].lstrip("/").split("?")[0].split("/")[0] or "base"
         try:
-            response = await self._client.get(url)
+            async with self._client.stream("GET", url) as response:
+                if response.status_code in (404, 410):
+                    return None
+                if response.status_code != 200:  # redirects included: never followed
+                    raise self._failed(resource, f"HTTP {response.status_code}")
+                raw = await self._read(response, resource)
         except httpx.TimeoutException:
             raise self._failed(resource, "timeout") from None
         except httpx.HTTPError as exc:
             raise self._failed(resource, f"{type(exc).__name__}: {exc}") from None
-        if response.status_code in (404, 410):
-            return None
-        if response.status_code != 200:  # redirects included: never followed
-            raise self._failed(resource, f"HTTP {response.status_code}")
-        try:
-            body = response.json()
-        except ValueError:
-            raise self._failed(resource, "not JSON") from None
+        body = self._parse(raw, resource)
         if not isinstance(body, dict) or "resourceType" not in body:
             raise self._failed(resource, "not a FHIR resource")
         if body["resourceType"] == "OperationOutcome":
             raise self._failed(resource, "an OperationOutcome")
         return body
+
+    async def _read(self, response: httpx.Response, resource: str) -> bytes:
+        """The body, inflated if gzipped, and never more than `max_bytes` of it: zlib is told
+        how much it may produce, so a bomb costs at most the cap in memory and time."""
+        if response.is_stream_consumed:  # built in memory, already read (httpx.MockTransport)
+            if len(response.content) > self.max_bytes:
+                raise self._failed(resource, f"larger than {self.max_bytes} bytes")
+            return response.content
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("identity", "gzip", "x-gzip"):
+            raise self._failed(resource, f"unsupported Content-Encoding {encoding[:40]!r}")
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding != "identity" else None
+        body = bytearray()
+        try:
+            async for chunk in response.aiter_raw():
+                room = self.max_bytes + 1 - len(body)
+                body += inflate.decompress(chunk, room) if inflate else chunk
+                if len(body) > self.max_bytes:
+                    raise self._failed(resource, f"larger than {self.max_bytes} bytes")
+            if inflate:
+                body += inflate.flush(self.max_bytes + 1 - len(body))
+                if len(body) > self.max_bytes or inflate.unconsumed_tail:
+                    raise self._failed(resource, f"larger than {self.max_bytes} bytes")
+                if not inflate.eof:
+                    raise self._failed(resource, "truncated gzip")
+        except zlib.error:
+            raise self._failed(resource, "not gzip") from None
+        return bytes(body)
+
+    def _parse(self, raw: bytes, resource: str) -> Any:
+        """JSON under the limits of request bodies (api/limits.py): nesting deep enough to
+        exhaust the parser's recursion (RecursionError), or too many containers to measure
+        cheaply, is a fetch failure like any other unreadable answer."""
+        containers = raw.count(b"[") + raw.count(b"{")
+        if containers > MAX_CONTAINERS:
+            raise self._failed(resource, f"more than {MAX_CONTAINERS} arrays and objects")
+        if containers > MAX_DEPTH and json_depth(raw) > MAX_DEPTH:
+            raise self._failed(resource, f"JSON nested deeper than {MAX_DEPTH} levels")
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            raise self._failed(resource, "not JSON") from None
 
     def _failed(self, resource: str, why: str) -> FetchError:
         # The resource type only: the URL carries the patient id. The reason may name the
@@ -463,13 +514,26 @@ async def resolve(
     # One deadline for the whole gathering (pages included): a slow EHR costs a card about
     # the data, never a call the EHR itself gives up on.
     deadline = settings.fhir_timeout_s * DEADLINE_TIMEOUTS
+    started = time.monotonic()
     async with client:
         await asyncio.gather(
             *(_bounded(key, _one(key, req, pid, client, out), deadline, out) for key in wanted)
         )
     keep_own(out, pid)
     wanted = [r for r in (references(out) if references else []) if r not in out.resources]
-    out.resources.update(await fetch_references(req, settings, wanted, allowed))
+    if wanted:  # within what is left of the same deadline (a server may drip its answer)
+        left = deadline - (time.monotonic() - started)
+        try:
+            found = await asyncio.wait_for(
+                fetch_references(req, settings, wanted, allowed), max(left, 0.001)
+            )
+        except TimeoutError:
+            log.warning(
+                "FHIR Medication could not be fetched: the deadline passed",
+                extra={"event": "fhir_fetch_failed"},
+            )
+            found = {}
+        out.resources.update(found)
     return out
 
 

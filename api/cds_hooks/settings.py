@@ -202,6 +202,10 @@ class CdsSettings(BaseSettings):
     # test bench.
     fhir_private_networks: Annotated[tuple[Network, ...], NoDecode] = ()
     fhir_timeout_s: float = Field(2.0, gt=0, le=30)
+    # The most a FHIR response may hold once decompressed (a gzip bomb inflates a few hundred
+    # kB into gigabytes): a larger one is a fetch failure. A page of 100 resources is a few
+    # hundred kB.
+    fhir_max_response_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
     # A test bench: FHIR servers and key sets on this machine (loopback, private ranges) are
     # allowed, and key sets over plain http from loopback. Never in production.
     test_bench: bool = False

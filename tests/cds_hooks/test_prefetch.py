@@ -6,8 +6,11 @@ FHIR server here is a local stub (httpx MockTransport, or a server on 127.0.0.1)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -435,6 +438,84 @@ def test_fetch_from_a_real_local_server(make_client: AppFactory, local_fhir: str
     request["fhirAuthorization"] = AUTH
     body = call(client, request).json()
     assert topic_codes(body) == ["SEIZURE_DISORDER_CONTRAINDICATION"]
+
+
+def _gzip(*parts: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return b"".join([*(packer.compress(part) for part in parts), packer.flush()])
+
+
+CONDITIONS = json.dumps(EVERYTHING["Condition"]).encode()
+# 64 MB of spaces inside a JSON string, in about 64 kB of gzip.
+BOMB = _gzip(b'{"resourceType":"Bundle","type":"searchset","x":"', b" " * (64 << 20), b'"}')
+HOSTILE = {  # the Condition answer: (Content-Encoding, body), and what the log says of it
+    "bomb": (("gzip", BOMB), "larger than 4194304 bytes"),
+    "large": ((None, b'{"resourceType":"Bundle","x":"' + b" " * (5 << 20) + b'"}'), "larger than"),
+    "deep": ((None, b"[" * 200_000 + b"]" * 200_000), "more than 100000 arrays"),
+    "nested": ((None, b'{"a":' * 70 + b"1" + b"}" * 70), "JSON nested deeper than 64"),
+    "truncated": (("gzip", _gzip(CONDITIONS)[:-12]), "truncated gzip"),
+    "not-gzip": (("gzip", CONDITIONS), "not gzip"),
+    "brotli": (("br", CONDITIONS), "unsupported Content-Encoding"),
+}
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    answer: tuple[str | None, bytes] = (None, b"")
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path.removeprefix("/fhir/")
+        encoding, data = (
+            self.answer if path == "Condition" else (None, json.dumps(EVERYTHING[path]).encode())
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the service may stop reading past its cap
+            self.wfile.write(data)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_a_gzipped_answer_is_read(make_client: AppFactory) -> None:
+    """gzip is asked for and inflated by the service itself, under its size cap."""
+    _Hostile.answer = ("gzip", _gzip(CONDITIONS))
+    with local_fhir_server(_Hostile) as base:
+        client = make_client(transport=None, fhir_server_allowlist=(base,), test_bench=True)
+        request = hook_request("order-sign", [draft()], None)
+        request["fhirServer"] = base
+        request["fhirAuthorization"] = AUTH
+        body = call(client, request).json()
+    assert topic_codes(body) == ["SEIZURE_DISORDER_CONTRAINDICATION"]
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_a_hostile_answer_is_a_fetch_failure(
+    make_client: AppFactory, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gzip bomb (64 MB from 64 kB) is inflated no further than the cap and a body over it
+    is not read on; JSON nested past the parser's recursion gave a 500. Each is data that
+    could not be fetched, said on the card, within the deadline."""
+    _Hostile.answer, logged = HOSTILE[case]
+    with local_fhir_server(_Hostile) as base:
+        client = make_client(transport=None, fhir_server_allowlist=(base,), test_bench=True)
+        request = hook_request("order-sign", [draft()], None)
+        request["fhirServer"] = base
+        request["fhirAuthorization"] = AUTH
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING):
+            response = call(client, request)
+        took = time.monotonic() - started
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert topic_codes(body) == ["MISSING_DATA"]
+    assert "problem list" in body["cards"][0]["detail"]
+    assert "could not be fetched" in body["cards"][0]["detail"]
+    assert f"Condition could not be fetched: {logged}" in caplog.text
+    assert took < 2 * 2.0  # twice CDS_FHIR_TIMEOUT_S, its default
 
 
 def test_one_deadline_bounds_all_fetching(make_client: AppFactory) -> None:
