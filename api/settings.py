@@ -141,6 +141,16 @@ class ServingSettings(BaseSettings):
                 )
         return value
 
+    @field_validator("host", mode="before")
+    @classmethod
+    def _empty_host_is_unset(cls, value: object) -> object:
+        # An empty value counts as unset (docs/operators.md), as for every CDS_* variable:
+        # `HOST=` (an empty line in a systemd EnvironmentFile) is loopback, where gunicorn
+        # would take an empty host for every interface.
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields["host"].default
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -526,6 +526,28 @@ def test_a_certificate_or_key_that_cannot_serve_refuses_to_start(tmp_path: Path,
     assert "Listening" not in done.stderr and "Traceback" not in done.stderr
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on `port` (/proc/net/tcp{,6}: state
+    0A is LISTEN), as the kernel's hex: 0100007F is 127.0.0.1, 00000000 every interface."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, hex_port = fields[1].rsplit(":", 1)
+            if fields[3] == "0A" and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+def test_an_empty_host_listens_on_loopback_only(tmp_path: Path) -> None:
+    """`HOST=` (an empty line in an EnvironmentFile) counts as unset, as documented: gunicorn
+    took it for every interface, where open mode would then serve the network."""
+    with running(1, log_dir=tmp_path, log_level="INFO", extra_env={"HOST": ""}) as srv:
+        assert listening_addresses(srv.port) == {"0100007F"}
+        assert fresh_get(srv, "/livez").status_code == 200
+    assert f"Listening at: http://127.0.0.1:{srv.port}" in srv.log.read_text()
+
+
 def test_a_port_in_use_is_refused_not_shared() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

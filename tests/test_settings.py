@@ -78,6 +78,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOST", "::1")
     monkeypatch.setenv("log_level", "warning")
     assert ServingSettings().bind == "[::1]:8000"
+    for empty in ("", "  "):  # counts as unset, as documented: loopback, never every interface
+        monkeypatch.setenv("HOST", empty)
+        assert ServingSettings().bind == "127.0.0.1:8000"
     assert ServingSettings().log_level == "WARNING"
 
 
