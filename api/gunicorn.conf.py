@@ -127,6 +127,12 @@ logconfig_dict = gunicorn_logconfig(_settings.log_level, _settings.access_log)
 if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK):
     worker_tmp_dir = "/dev/shm"
 proc_name = "baclofen-cds"
+# gunicorn 25.1+ opens a control socket by default ($XDG_RUNTIME_DIR/gunicorn.ctl or
+# ~/.gunicorn/gunicorn.ctl): one path for every instance of the user, each start taking it
+# from the last, a channel that can add and kill workers or stop the server, and an ERROR at
+# each start where the home directory is not writable (the image's user). Signals do all of
+# that (docs/operators.md); older gunicorns ignore the name.
+control_socket_disable = True
 
 
 def child_exit(server: object, worker: object) -> None:

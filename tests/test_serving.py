@@ -548,6 +548,21 @@ def test_an_empty_host_listens_on_loopback_only(tmp_path: Path) -> None:
     assert f"Listening at: http://127.0.0.1:{srv.port}" in srv.log.read_text()
 
 
+def test_no_control_socket(tmp_path: Path) -> None:
+    """gunicorn's control socket (a channel that adds and kills workers) is off: none is
+    created where gunicorn would put it, and no line says it failed to be."""
+    home, runtime = tmp_path / "home", tmp_path / "run"
+    home.mkdir()
+    runtime.mkdir()
+    env = {"HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}
+    with running(1, log_dir=tmp_path / "log", log_level="DEBUG", extra_env=env) as srv:
+        assert fresh_get(srv, "/livez").status_code == 200
+        assert sorted(p.name for p in [*home.rglob("*"), *runtime.rglob("*")]) == []
+    log = srv.log.read_text()
+    assert "Control socket disabled" in log  # gunicorn's own word, at DEBUG
+    assert "Control socket listening" not in log and "Control server error" not in log
+
+
 def test_a_port_in_use_is_refused_not_shared() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
