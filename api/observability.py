@@ -14,11 +14,14 @@ logs and uvicorn's (api/gunicorn.conf.py passes `gunicorn_logconfig`). Check lin
 so WARNING silences them. The HTTP client (httpx, httpcore) logs each FHIR URL at INFO, and
 its headers at DEBUG, with the patient's id in the query and the bearer token: it is held
 at WARNING whatever LOG_LEVEL says, and every line is scrubbed of `patient=<id>` and
-`Patient/<id>` as a last net.
+`Patient/<id>` as a last net. What a caller chose is never logged as sent: access-log
+paths lose their query string, and unknown paths and service ids, unknown JSON keys and a
+hookInstance that is not a UUID are logged as placeholders.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -38,7 +41,16 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Loggers that would write patient identifiers or credentials below WARNING.
 QUIET = ("httpx", "httpcore", "hpack")
 
-_HOOK_INSTANCE = re.compile(rb'"hookInstance"\s*:\s*"([A-Za-z0-9._:-]{1,100})"')
+# The spec's hookInstance is a UUID: anything else may be whatever the EHR put there.
+_HOOK_INSTANCE = re.compile(
+    rb'"hookInstance"\s*:\s*"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-'
+    rb'[0-9A-Fa-f]{12})"'
+)
+UNKNOWN = "<unknown>"  # a path or service id of the caller's choosing, in the access log
+EXTRA = "<extra>"  # a JSON key of the caller's choosing, in a refused check's fields
+# pydantic's message for a key the native models do not have (extra="forbid").
+_EXTRA_MESSAGE = "Extra inputs are not permitted"
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 # LogRecord's own attributes, and uvicorn's ANSI-coloured copy of its message.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message",
@@ -51,6 +63,67 @@ _PATIENT = re.compile(r"(?i)(\bpatient(?:\.identifier)?=|\bPatient/)([^&\s\"'/,;
 def scrub(text: str) -> str:
     """`patient=pat-1` -> `patient=<redacted>`, `Patient/pat-1` -> `Patient/<redacted>`."""
     return _PATIENT.sub(r"\1<redacted>", text) if "atient" in text else text
+
+
+def access_path(path: str, status: object) -> str:
+    """The path of an access-log line without what a caller may have put in it: no query
+    string (`?mrn=`, `?patientId=` in any spelling), a CDS service id we do not offer as
+    UNKNOWN, and any path nothing answers (404) as UNKNOWN."""
+    path = path.split("?", 1)[0]
+    if status == 404:
+        return UNKNOWN
+    if path.startswith("/cds-services/"):
+        service, _, rest = path.removeprefix("/cds-services/").partition("/")
+        if service not in _service_ids():
+            return f"/cds-services/{UNKNOWN}" + ("/" + rest if rest == "feedback" else "")
+    return path
+
+
+@functools.cache
+def _service_ids() -> frozenset[str]:
+    from api.cds_hooks.routes import SERVICES  # imported late: it loads the whole API
+
+    return frozenset(SERVICES)
+
+
+@functools.cache
+def _known_names() -> frozenset[str]:
+    """Every field name and alias of the API's request models (native and CDS Hooks) and
+    the prefetch keys: the only key names a refused check's log line may show."""
+    from pydantic import BaseModel
+
+    # Their models are found as BaseModel's subclasses.
+    import api.cds_hooks.models  # noqa: F401
+    import rules.case  # noqa: F401
+    from api.cds_hooks.prefetch import TEMPLATES
+
+    names = {"body", *TEMPLATES}
+    todo = list(BaseModel.__subclasses__())
+    while todo:
+        model = todo.pop()
+        todo += model.__subclasses__()
+        if not model.__module__.startswith(("api.", "engine.", "rules.")):
+            continue
+        for name, info in model.model_fields.items():
+            names.add(name)
+            names.update(a for a in (info.alias, info.validation_alias) if isinstance(a, str))
+    return frozenset(names)
+
+
+def logged_field(field: object, problem: object = None) -> str:
+    """A refused field's path with every key the API's models do not name replaced by EXTRA
+    (list positions kept): `patient.MRN 12345 Smith` -> `patient.<extra>`."""
+    text = str(field)
+    parts = []
+    for match in _PATH_PART.finditer(text):
+        key, index = match.groups()
+        parts.append(f"[{index}]" if index is not None else key if key in _known_names() else EXTRA)
+    if problem == _EXTRA_MESSAGE and parts:
+        parts[-1] = EXTRA
+    out = ""
+    for part in parts:
+        out += part if part.startswith("[") or not out else f".{part}"
+    return out or EXTRA
 
 
 class JsonFormatter(logging.Formatter):
@@ -72,7 +145,7 @@ class JsonFormatter(logging.Formatter):
                 event="access",
                 client=client,
                 method=method,
-                path=scrub(str(path)),
+                path=scrub(access_path(str(path), status)),
                 http_version=version,
                 status=status,
             )
@@ -196,15 +269,21 @@ def check_record(endpoint: str, status: int, body: bytes, request: bytes) -> dic
             else "invalid_request"
         )
         record["error"] = data.get("error") or _issue_code(data)
-        fields = [e.get("field") for e in data.get("errors") or [] if isinstance(e, dict)]
+        fields = [
+            logged_field(e.get("field"), e.get("problem"))
+            for e in data.get("errors") or []
+            if isinstance(e, dict)
+        ]
         fields += [
-            x
+            logged_field(x)
             for i in data.get("issue") or []
             if isinstance(i, dict)
             for x in i.get("expression") or []
         ]
         if fields:
-            record["fields"] = fields[:20]  # names only: the problems may quote the input
+            # Names only (the problems may quote the input), and only the models' own: a key
+            # the caller chose may be anything, a patient's name included.
+            record["fields"] = list(dict.fromkeys(fields))[:20]
     return record
 
 

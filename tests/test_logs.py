@@ -109,8 +109,33 @@ def test_no_patient_identifier_in_any_line(fhir: str, tmp_path: Path) -> None:
         codes = [c["source"]["topic"]["code"] for c in answer.json()["cards"]]
         assert "SEIZURE_DISORDER_CONTRAINDICATION" in codes  # fetched, not sent
         assert any(f"patient={PATIENT_ID}" in path for path in Fhir.seen)
-        # A query naming the patient reaches the access log scrubbed.
-        assert httpx.get(f"{srv.url}/livez?patient={PATIENT_ID}", timeout=10).status_code == 200
+        # A query naming the patient, in any spelling, never reaches the access log.
+        for query in (
+            f"patient={PATIENT_ID}",
+            f"patientId={PATIENT_ID}",
+            f"subject=Patient%2F{PATIENT_ID}",
+            f"patient_id={PATIENT_ID}",
+            f"mrn={PATIENT_ID}",
+        ):
+            assert httpx.get(f"{srv.url}/livez?{query}", timeout=10).status_code == 200
+        # Nor a path, a service id, a JSON key, a hookInstance or a FHIR server URL that the
+        # caller chose.
+        assert httpx.get(f"{srv.url}/Patient/{PATIENT_ID}", timeout=10).status_code == 404
+        unknown = httpx.post(f"{srv.url}/cds-services/{PATIENT_ID}", json={}, timeout=10)
+        assert unknown.status_code == 404
+        case = MIX["oral child"][0]
+        native = {**case, "patient": {**case["patient"], f"MRN {PATIENT_ID}": 1}}
+        refused = httpx.post(f"{srv.url}/v1/safety-checks", json=native, timeout=10)
+        assert refused.status_code == 422
+        elsewhere = {
+            **request,
+            "hookInstance": PATIENT_ID,
+            "fhirServer": f"https://ehr.example.org/fhir/Patient/{PATIENT_ID}",
+        }
+        answer = httpx.post(
+            f"{srv.url}/cds-services/baclofen-order-sign", json=elsewhere, timeout=20
+        )
+        assert answer.status_code == 200, answer.text
     lines = srv.log.read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every line is JSON
     loggers = {r["logger"] for r in records}
@@ -121,6 +146,12 @@ def test_no_patient_identifier_in_any_line(fhir: str, tmp_path: Path) -> None:
         assert TOKEN not in line, line
     access = [r for r in records if r.get("event") == "access"]
     assert any(r["path"].startswith("/cds-services/") and r["status"] == 200 for r in access)
+    paths = {r["path"] for r in access}
+    assert {"/livez", "<unknown>", "/v1/safety-checks"} <= paths, paths
+    checks = [r for r in records if r.get("event") == "check"]
+    assert any(r.get("fields") == ["patient.<extra>"] for r in checks), checks
+    assert any(r["status"] == 200 and r["check_id"] is None for r in checks), checks
+    assert any(r.get("event") == "fhir_server_not_allowed" for r in records)
 
 
 @pytest.mark.parametrize(

@@ -326,9 +326,15 @@ def fhir_client(
     if not (req.fhirServer and req.fhirAuthorization):
         return None
     if not allowed_server(req.fhirServer, allowed):
+        # The host alone (what an operator needs to allow it): the URL's path and query are
+        # the caller's to fill, a patient's id included.
+        try:
+            host = urlsplit(req.fhirServer.strip()).hostname or "?"
+        except ValueError:
+            host = "?"
         log.warning(
-            "fhirServer %s is not allowed for this caller: nothing fetched",
-            req.fhirServer[:200],
+            "fhirServer on host %s is not allowed for this caller: nothing fetched",
+            host[:100],
             extra={"event": "fhir_server_not_allowed"},
         )
         return None
