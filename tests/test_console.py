@@ -6,6 +6,7 @@ nothing, and the console sits behind the APIs' credentials when CDS_AUTH=require
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -132,6 +133,45 @@ def test_the_form_reads_intrathecal_history_and_signs(console: TestClient) -> No
     )
     assert page.status_code == 200, page.text[-2000:]
     assert "PUMP_MALFUNCTION_SUSPECTED" in page.text
+
+
+@pytest.mark.parametrize(
+    ("mode", "text", "problem"),
+    [
+        ("native", "[" * 5000 + "]" * 5000, "nested deeper than 64 levels"),
+        ("cds-hooks", '{"a":' * 5000 + "1" + "}" * 5000, "nested deeper than 64 levels"),
+        ("native", "[]" * 100_001, "more than 100,000 arrays and objects"),
+    ],
+    ids=["native-deep", "cds-hooks-deep", "native-many"],
+)
+def test_pasted_json_past_the_body_limits_is_a_422_naming_it(
+    console: TestClient, mode: str, text: str, problem: str
+) -> None:
+    """The form arrives URL-encoded, so the bodies' limits never saw its brackets: JSON
+    nested past the parser's recursion gave a 500."""
+    field = "native_json" if mode == "native" else "cds_json"
+    page = console.post("/console/try", data={"mode": mode, field: text})
+    assert page.status_code == 422
+    assert "<code>json</code>" in page.text and problem in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("to=9999-12-31", "to: '9999-12-31' is outside"),
+        ("from=0001-01-01&to=9999-12-31", "from: '0001-01-01' is outside"),
+        ("to=0001-01-10", "to: '0001-01-10' is outside"),
+        ("from=yesterday", "from: 'yesterday' is not a date"),
+    ],
+)
+def test_analytics_dates_that_cannot_be_used_are_a_422_naming_them(
+    console: TestClient, query: str, named: str
+) -> None:
+    """A date at the calendar's edge overflowed the range arithmetic (a 500)."""
+    page = console.get(f"/console/analytics?{query}")
+    assert page.status_code == 422 and named in html.unescape(page.text)
+    csv = console.get(f"/console/analytics.csv?{query}")
+    assert csv.status_code == 422 and named in csv.text
 
 
 def test_a_pasted_native_request_is_refused_as_the_api_refuses_it(console: TestClient) -> None:

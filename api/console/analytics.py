@@ -25,6 +25,10 @@ from api.store import CheckCounts
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 MAX_DAYS = 3660
+# Dates the analytics may be asked about: a check log cannot be older, and the calendar
+# arithmetic of a range (a day after its end, twelve weeks before) stays within datetime's.
+EARLIEST = date(1970, 1, 1)
+LATEST = date(2999, 12, 31)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from api.cds_hooks.settings import CdsSettings
 from api.console import graph
 from api.console.catalogue import catalogue
 from api.errors import validation_items
+from api.limits import MAX_CONTAINERS, MAX_DEPTH, json_depth
 from api.models import SafetyCheckResponse
 from engine import EngineError
 from rules.case import WITHDRAWAL_SIGNS, SafetyCheckRequest
@@ -248,14 +249,25 @@ def trace_of(label: str, case: Any, result: CheckResult, prefix: str) -> Trace:
 
 
 def loads(text: str) -> Any:
+    """The pasted JSON, under the limits of the APIs' bodies (api/limits.py): the form
+    arrives URL-encoded, so those limits never saw its brackets, and nesting deep enough
+    to exhaust the parser's recursion gave a 500."""
+    raw = text.encode("utf-8", "surrogatepass")
+    containers = raw.count(b"[") + raw.count(b"{")
+    if containers > MAX_CONTAINERS:
+        raise FormProblem("json", f"more than {MAX_CONTAINERS:,} arrays and objects")
+    if containers > MAX_DEPTH and json_depth(raw) > MAX_DEPTH:
+        raise FormProblem("json", f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        return strict_json.loads(text.encode("utf-8"))
+        return strict_json.loads(raw)
     except strict_json.DuplicateKeys as exc:
         raise FormProblem(
             "json", f"a key is repeated in the same object ({exc}); send each key once"
         ) from None
     except ValueError as exc:
         raise FormProblem("json", f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise FormProblem("json", "JSON nested too deeply") from None
 
 
 def run_native(checker: Checker, data: Any, outcome: Outcome) -> Outcome:

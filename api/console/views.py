@@ -248,10 +248,16 @@ def _dates(start: str, end: str) -> tuple[date, date, list[str]]:
     parsed: list[date | None] = []
     for name, text in (("from", start), ("to", end)):
         try:
-            parsed.append(date.fromisoformat(text) if text else None)
+            day = date.fromisoformat(text) if text else None
         except ValueError:
-            problems.append(f"{name}: {text!r} is not a date (YYYY-MM-DD)")
-            parsed.append(None)
+            problems.append(f"{name}: {text[:40]!r} is not a date (YYYY-MM-DD)")
+            day = None
+        if day is not None and not analytics.EARLIEST <= day <= analytics.LATEST:
+            problems.append(
+                f"{name}: {text!r} is outside {analytics.EARLIEST} to {analytics.LATEST}"
+            )
+            day = None
+        parsed.append(day)
     first, last = analytics.date_range(parsed[0], parsed[1])
     return first, last, problems
 
@@ -293,7 +299,7 @@ async def analytics_page(
         request,
         "analytics.html",
         who,
-        status=200 if rep else 503,
+        status=503 if rep is None else 422 if problems else 200,
         rep=rep,
         problems=problems,
         plots=plots,
@@ -315,6 +321,8 @@ async def analytics_csv(
     )
     if rep is None:
         return PlainTextResponse("; ".join(problems), 503)
+    if problems:
+        return PlainTextResponse("; ".join(problems), 422)
     name = f"baclofen-overrides-{table}-{rep.start}-{rep.end}.csv"
     return Response(
         analytics.CSV[table](rep),
