@@ -56,6 +56,7 @@ def create_app(checker: Checker | None = None, cds_settings: CdsSettings | None 
         )
         limits.limit_threads()  # one thread by default: the engine runs one check at a time
         worker.freeze_startup_heap()  # no full-heap GC pause in the middle of a check
+        metrics.initialise()  # the documented counters at 0 before their first event
         metrics.WORKERS_READY.set(1)
         try:
             yield

@@ -67,6 +67,23 @@ WORKERS_READY = Gauge(
     multiprocess_mode="livesum",
 )
 
+# The label sets known in advance, shown at 0 from a worker's start (prometheus-client's
+# advice for labelled metrics): a dashboard or an absent() alert can then tell "none yet"
+# from "not scraped". A feedback's code is known only once a card is issued.
+APIS = ("native", "cds-hooks")
+KNOWN: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    *((ENGINE_FAILURES, (api,)) for api in APIS),
+    *((FEEDBACK, (outcome, "unknown")) for outcome in ("accepted", "overridden")),
+    *((CHECK_LOG_DROPPED, (reason,)) for reason in ("queue_full", "store_error")),
+)
+
+
+def initialise() -> None:
+    """Create the known label sets at 0 (call once per worker, after the fork)."""
+    for metric, labels in KNOWN:
+        _child(metric, *labels)
+
+
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 # Card uuid -> alert code for the cards this worker issued lately: feedback names a card by
 # its uuid only. Bounded; a card answered by another worker or forgotten counts as unknown.

@@ -291,6 +291,25 @@ def test_metrics_add_up_every_worker(server: Server) -> None:
         assert metric(after, "baclofen_workers_ready") == 2
 
 
+def test_documented_counters_are_scraped_at_zero_before_any_event(server: Server) -> None:
+    """A dashboard or an absent() alert cannot tell "none yet" from "not scraped": the label
+    sets known in advance are there, at 0, with no engine failure, feedback on an unknown
+    card or dropped check-log entry ever having happened."""
+    text = fresh_get(server, "/metrics").text
+    expected = [
+        ("baclofen_engine_failures_total", {"api": "native"}),
+        ("baclofen_engine_failures_total", {"api": "cds-hooks"}),
+        ("baclofen_feedback_total", {"outcome": "accepted", "code": "unknown"}),
+        ("baclofen_feedback_total", {"outcome": "overridden", "code": "unknown"}),
+        ("baclofen_check_log_dropped_total", {"reason": "queue_full"}),
+        ("baclofen_check_log_dropped_total", {"reason": "store_error"}),
+    ]
+    for name, labels in expected:
+        pattern = re.escape(name) + r"\{([^}]*)\} 0\.0$"
+        found = [dict(re.findall(r'(\w+)="([^"]*)"', m)) for m in re.findall(pattern, text, re.M)]
+        assert labels in found, (name, labels, found)
+
+
 def test_health_endpoints_over_http(server: Server) -> None:
     assert fresh_get(server, "/livez").json() == {"status": "ok"}
     ready = fresh_get(server, "/readyz")
