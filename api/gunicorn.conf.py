@@ -97,6 +97,10 @@ if os.environ.get(_METRICS_OWNER) != str(os.getpid()):
         prefix=f"{_METRICS_PREFIX}{os.getpid()}-"
     )
     os.environ[_METRICS_OWNER] = str(os.getpid())
+else:  # a reload (HUP): the new workers' ruleset is the one this server now runs (the
+    # first worker records it: api/observability.py, RULESET_FILE)
+    with contextlib.suppress(OSError):
+        os.unlink(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "ruleset"))
 
 from api.observability import gunicorn_logconfig  # noqa: E402  (after the metrics directory)
 

@@ -21,7 +21,7 @@ from api.cds_hooks.settings import CdsSettings
 from api.check_log import CheckLogWriter
 from api.store import open_store
 from rules.checker import Checker
-from rules.release import RULESET_VERSION
+from rules.release import RULESET_VERSION, fingerprint, released
 
 # FastAPI's own OpenTelemetry (0.142+), off. Its logs record validation failures with their
 # messages, which quote the request (birth dates, doses), and would reach whichever exporter
@@ -57,6 +57,8 @@ def create_app(checker: Checker | None = None, cds_settings: CdsSettings | None 
         limits.limit_threads()  # one thread by default: the engine runs one check at a time
         worker.freeze_startup_heap()  # no full-heap GC pause in the middle of a check
         metrics.initialise()  # the documented counters at 0 before their first event
+        metrics.RULESET.labels(RULESET_VERSION, fingerprint(), str(released()).lower()).set(1)
+        observability.log_ruleset(RULESET_VERSION, fingerprint(), released())
         metrics.WORKERS_READY.set(1)
         try:
             yield

@@ -66,6 +66,13 @@ WORKERS_READY = Gauge(
     "Worker processes whose engine is built and serving.",
     multiprocess_mode="livesum",
 )
+RULESET = Gauge(
+    "baclofen_ruleset_info",
+    "Worker processes serving each rule catalogue: its version, fingerprint and whether it is "
+    "the recorded release. Two series at once: the workers serve two rulesets.",
+    ["version", "fingerprint", "released"],
+    multiprocess_mode="livesum",
+)
 
 # The label sets known in advance, shown at 0 from a worker's start (prometheus-client's
 # advice for labelled metrics): a dashboard or an absent() alert can then tell "none yet"

@@ -194,6 +194,57 @@ def lean_records() -> None:
     logging._srcfile = None  # the HOWTO's switch for findCaller's frame walk
 
 
+RULESET_FILE = "ruleset"  # in the server's metrics directory: the first worker's ruleset
+
+
+def log_ruleset(version: str, fingerprint: str, released: bool) -> None:
+    """One line at each worker's start: the ruleset it loaded, and whether it is the recorded
+    release. A replaced worker (after a crash, a WORKER_TIMEOUT kill) loads whatever is on
+    disk, so the line also says when it differs from the first worker's since the server
+    started or was reloaded (HUP), recorded in the server's own metrics directory."""
+    first = _first_ruleset(version)
+    extra = {
+        "event": "ruleset",
+        "ruleset_version": version,
+        "fingerprint": fingerprint,
+        "released": released,
+    }
+    if first is not None and first != version:
+        logging.getLogger("api").warning(
+            "ruleset %s is not the ruleset %s this server started with: its workers "
+            "serve different rules (restart or reload the server)",
+            version,
+            first,
+            extra={**extra, "started_with": first},
+        )
+    elif not released:
+        logging.getLogger("api").warning(
+            "ruleset %s is not a recorded release (rules/release.py)", version, extra=extra
+        )
+    else:
+        logging.getLogger("api").info("ruleset %s (released)", version, extra=extra)
+
+
+def _first_ruleset(version: str) -> str | None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # set by api/gunicorn.conf.py
+    if not directory:
+        return None
+    path = os.path.join(directory, RULESET_FILE)
+    try:
+        with open(path, "x", encoding="utf-8") as first:
+            first.write(version)
+        return version
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        with open(path, encoding="utf-8") as first:
+            return first.read().strip() or None
+    except OSError:
+        return None
+
+
 def gunicorn_logconfig(level: str, access_log: bool) -> dict[str, Any]:
     """gunicorn's `logconfig_dict`: its error log, its access log, uvicorn's (which
     uvicorn-worker points at gunicorn's handlers) and the root logger, all JSON on stderr."""

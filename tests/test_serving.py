@@ -87,6 +87,45 @@ def test_killed_worker_and_its_replacement_killed_while_starting(server: Server)
     assert starting, "the replacement was already serving when it was killed"
 
 
+def test_each_worker_says_which_ruleset_it_serves(tmp_path: Path) -> None:
+    """A replaced worker loads whatever ruleset is on disk (an editable install): each
+    worker's start says which one and whether it is the release, a replacement whose ruleset
+    is not the one the server started with warns, and /metrics counts the workers per
+    ruleset. The first worker's is recorded in the server's metrics directory; here it is
+    rewritten, as if the rules had changed on disk since."""
+    from rules.release import RULESET_VERSION, fingerprint, released
+
+    with running(1, log_dir=tmp_path, log_level="INFO") as srv:
+        labels = {
+            "version": RULESET_VERSION,
+            "fingerprint": fingerprint(),
+            "released": str(released()).lower(),
+        }
+        assert metric(fresh_get(srv, "/metrics").text, "baclofen_ruleset_info", **labels) == 1
+        arbiter = srv.arbiter()
+        (recorded,) = Path(tempfile.gettempdir()).glob(f"baclofen-cds-metrics-{arbiter}-*/ruleset")
+        assert recorded.read_text() == RULESET_VERSION
+        recorded.write_text("2.2.0+000000000000")
+        (victim,) = srv.workers()
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: srv.workers() not in ([], [victim]) and srv.ready_workers() == 1)
+        assert metric(fresh_get(srv, "/metrics").text, "baclofen_ruleset_info", **labels) == 1
+        assert readyz_status(srv) == 200  # a development tree is still ready
+    lines = [json.loads(line) for line in srv.log.read_text().splitlines()]
+    starts = [line for line in lines if line.get("event") == "ruleset"]
+    assert len(starts) == 2, starts
+    for line in starts:
+        assert line["ruleset_version"] == RULESET_VERSION
+        assert line["fingerprint"] == fingerprint() and line["released"] is released()
+    assert starts[0]["level"] == ("INFO" if released() else "WARNING")
+    assert starts[1]["level"] == "WARNING"
+    assert starts[1]["started_with"] == "2.2.0+000000000000"
+
+
+def readyz_status(srv: Server) -> int:
+    return fresh_get(srv, "/readyz").status_code
+
+
 def test_a_frozen_worker_is_bypassed_then_replaced(server: Server) -> None:
     """SIGSTOP: the workers share one listening socket and a stopped worker accepts nothing,
     so fresh connections all go to the other; after WORKER_TIMEOUT the arbiter kills the
