@@ -97,8 +97,8 @@ if os.environ.get(_METRICS_OWNER) != str(os.getpid()):
         prefix=f"{_METRICS_PREFIX}{os.getpid()}-"
     )
     os.environ[_METRICS_OWNER] = str(os.getpid())
-else:  # a reload (HUP): the new workers' ruleset is the one this server now runs (the
-    # first worker records it: api/observability.py, RULESET_FILE)
+elif os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # a reload (HUP): the new workers'
+    # ruleset is the one this server now runs (the first records it: api/observability.py)
     with contextlib.suppress(OSError):
         os.unlink(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "ruleset"))
 

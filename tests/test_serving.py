@@ -111,9 +111,16 @@ def test_each_worker_says_which_ruleset_it_serves(tmp_path: Path) -> None:
         wait_for(lambda: srv.workers() not in ([], [victim]) and srv.ready_workers() == 1)
         assert metric(fresh_get(srv, "/metrics").text, "baclofen_ruleset_info", **labels) == 1
         assert readyz_status(srv) == 200  # a development tree is still ready
+        # A reload (HUP) is deliberate: its workers' ruleset is the server's from then on.
+        (replacement,) = srv.workers()
+        os.kill(arbiter, signal.SIGHUP)
+        wait_for(lambda: srv.workers() not in ([], [replacement]) and srv.ready_workers() == 1)
+        wait_for(lambda: recorded.exists())
+        assert recorded.read_text() == RULESET_VERSION
     lines = [json.loads(line) for line in srv.log.read_text().splitlines()]
     starts = [line for line in lines if line.get("event") == "ruleset"]
-    assert len(starts) == 2, starts
+    assert len(starts) == 3, starts
+    assert "started_with" not in starts[2]
     for line in starts:
         assert line["ruleset_version"] == RULESET_VERSION
         assert line["fingerprint"] == fingerprint() and line["released"] is released()
