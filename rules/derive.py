@@ -47,6 +47,7 @@ from rules.vocabulary import (
     PatientFact,
     PreviousDailyDose,
     RenalFunction,
+    SuspectDose,
     WeightBasedDose,
 )
 
@@ -138,8 +139,30 @@ def previous_slip(order: OrderFact, patient: PatientFact) -> tuple[float, str] |
     return (round(dose_mg * freq, 6), why) if why else None
 
 
-def previous_daily_dose(order: OrderFact, patient: PatientFact) -> Iterator[PreviousDailyDose]:
-    if previous_slip(order, patient):
+def previous_suspect(order: OrderFact, read: tuple[float, str]) -> SuspectDose:
+    mg, why = read
+    freq = given(order.prev_frequency_per_day)
+    times = "once a day" if freq == 1 else f"{freq} times a day"
+    return SuspectDose(
+        field="order.previous",
+        label="The regimen this order replaces",
+        written=f"{given(order.prev_dose_value):g} {order.prev_dose_unit} {times}",
+        mg=mg,
+        ug=round(mg * 1000, 3),
+        route=given(order.route),
+        reason=why,
+        consequence="the step from it to this order (titration, taper) was not checked",
+    )
+
+
+def previous_daily_dose(
+    order: OrderFact, patient: PatientFact
+) -> Iterator[PreviousDailyDose | SuspectDose]:
+    """The previous regimen's daily dose; when it reads as a unit slip, the slip instead
+    (units.recorded_dose_suspect_*), and no step is measured from it."""
+    read = previous_slip(order, patient)
+    if read:
+        yield previous_suspect(order, read)
         return
     mg = (
         given(order.prev_dose_value)
@@ -151,9 +174,11 @@ def previous_daily_dose(order: OrderFact, patient: PatientFact) -> Iterator[Prev
 
 def previous_daily_dose_per_kg(
     order: OrderFact, patient: PatientFact
-) -> Iterator[PreviousDailyDose]:
+) -> Iterator[PreviousDailyDose | SuspectDose]:
     """The previous regimen written per kg of body weight: times the weight."""
-    if previous_slip(order, patient):
+    read = previous_slip(order, patient)
+    if read:
+        yield previous_suspect(order, read)
         return
     mg = (
         given(order.prev_dose_value)
@@ -400,8 +425,8 @@ RULES = [
             c.patient << _patient,
         ),
         derive=previous_daily_dose,
-        doc="The previous regimen's daily dose in mg and ug (none when it reads as a unit "
-        "slip: rules/unit_slips.py).",
+        doc="The previous regimen's daily dose in mg and ug (when it reads as a unit slip, "
+        "rules/unit_slips.py, the slip instead).",
     ),
     Derivation(
         id="derive.previous_daily_dose_per_kg",

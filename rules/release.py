@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:cee065d7d29e0265c788ff24e4abb9c89b6e73119d406f5835b421d3e615e312"
+FINGERPRINT = "sha256:37dbd3eb2115d852228dfad92a45cb688ac339c2cc248e9d62ecce32cfc65f10"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

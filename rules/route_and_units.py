@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from engine import AlertRule, Derivation, Severity, c, given, m
+from engine import AlertRule, Derivation, Severity, c, m
 from rules.case import NOT_PERMITTED_ROUTES
 from rules.contraindications import removal
-from rules.derive import previous_slip
 from rules.intrathecal.red_flags import PUMP_STEP_RULE
 from rules.intrathecal.screening import (
     FIRST_TEST_DOSE_MAX_UG,
@@ -40,8 +39,9 @@ from rules.unit_slips import (
     ORAL_EXPECTED_MG_DAY,
     ORAL_UG_WRITTEN_SUSPECT_BELOW_MG,
     UNIT_FACTOR,
+    intrathecal_daily_bounds,
 )
-from rules.vocabulary import DailyDose, DoseRatio, ItbRegimen, OrderFact, PatientFact, SuspectDose
+from rules.vocabulary import DailyDose, DoseRatio, ItbRegimen, OrderFact, SuspectDose
 
 # The thresholds a dose is read as a unit slip by (rules/unit_slips.py, shared with the doses
 # recorded beside the order).
@@ -101,26 +101,6 @@ def test_bolus_ratio(dose: DailyDose, max_ug: int) -> Iterator[DoseRatio]:
     yield DoseRatio(times_max_test_dose=dose.ug / max_ug)
 
 
-def previous_suspect(order: OrderFact, patient: PatientFact) -> Iterator[SuspectDose]:
-    """The regimen the order replaces, when it reads as a unit slip (rules/unit_slips.py)."""
-    read = previous_slip(order, patient)
-    if read is None:
-        return
-    mg, why = read
-    freq = given(order.prev_frequency_per_day)
-    times = "once a day" if freq == 1 else f"{freq} times a day"
-    yield SuspectDose(
-        field="order.previous",
-        label="The regimen this order replaces",
-        written=f"{given(order.prev_dose_value):g} {order.prev_dose_unit} {times}",
-        mg=mg,
-        ug=round(mg * 1000, 3),
-        route=given(order.route),
-        reason=why,
-        consequence="the step from it to this order (titration, taper) was not checked",
-    )
-
-
 def history_suspect(order: OrderFact, h: ItbRegimen) -> Iterator[SuspectDose]:
     """An intrathecal history regimen that reads as a unit slip (rules/unit_slips.py)."""
     why = history_slip(h)
@@ -140,6 +120,20 @@ def history_suspect(order: OrderFact, h: ItbRegimen) -> Iterator[SuspectDose]:
     )
 
 
+def _slipped_written_in(unit: str) -> Any:
+    """A condition for the regimens written in `unit` that `slip` may call unit slips: at
+    least those (a bound under 0.0001 reaches durable-rules in exponent form, which it
+    refuses, so grams are picked from 0.0001 g; `history_suspect` decides)."""
+    at_most, at_least = intrathecal_daily_bounds(unit)
+    at_most = max(at_most, 0.0001)
+    return (m.dose_unit == unit) & ((m.dose_value <= at_most) | (m.dose_value >= at_least))
+
+
+# The history regimens `slip` calls unit slips, picked out by their condition: the others
+# fire nothing (a derivation per regimen was a tenth of an intrathecal check).
+_slipped_history = (m.kind == "itb_history") & (
+    _slipped_written_in("ug") | _slipped_written_in("mg") | _slipped_written_in("g")
+)
 _not_permitted = (m.kind == "order") & _any_route(NOT_PERMITTED_ROUTES) & (m.action != "stop")
 _it_order = (m.kind == "order") & (m.route == "intrathecal")
 _oral_order = (m.kind == "order") & (m.route == "oral")
@@ -410,17 +404,8 @@ RULES = [
         "or g).",
     ),
     Derivation(
-        id="units.previous_suspect",
-        when=(
-            c.order << ((m.kind == "order") & +m.prev_dose_value & +m.prev_frequency_per_day),
-            c.patient << (m.kind == "patient"),
-        ),
-        derive=previous_suspect,
-        doc="The regimen the order replaces, when its dose reads as a unit slip.",
-    ),
-    Derivation(
         id="units.history_suspect",
-        when=(c.order << _it_order, c.h << (m.kind == "itb_history")),
+        when=(c.order << _it_order, c.h << _slipped_history),
         derive=history_suspect,
         doc="Each intrathecal history regimen whose dose reads as a unit slip.",
     ),

@@ -15,6 +15,8 @@ by 1000 is a unit error until proved otherwise.
 
 from __future__ import annotations
 
+from rules.case import UG_PER_UNIT
+
 UNIT_FACTOR = 1000
 IT_EXPECTED_UG_DAY = (12, 2003)
 ORAL_EXPECTED_MG_DAY = (1, 200)
@@ -55,3 +57,14 @@ def slip(route: str | None, unit: str, dose_mg: float, daily_mg: float) -> str |
         if unit != "ug" and daily_mg < low and daily_mg <= high / UNIT_FACTOR:
             return f"below the usual {low}-{high} mg/day by a thousandfold: were micrograms meant?"
     return None
+
+
+def intrathecal_daily_bounds(unit: str) -> tuple[float, float]:
+    """For an intrathecal daily dose written in `unit`: the value at or below which, and the
+    value at or above which, `slip` calls it a unit slip. Lets a rule's condition pick out the
+    slipped regimens of a history, so that the others fire nothing."""
+    low, high = IT_EXPECTED_UG_DAY
+    at_most_ug = high / UNIT_FACTOR  # below `low` too, since high / 1000 < low
+    at_least_ug = IT_MG_WRITTEN_SUSPECT_FROM_UG if unit in ("mg", "g") else low * UNIT_FACTOR
+    per = UG_PER_UNIT[unit]
+    return at_most_ug / per, at_least_ug / per
