@@ -507,14 +507,16 @@ def _steps(*doses: tuple[int | None, dict[str, Any], int]) -> dict[str, Any]:
 
 def test_sequential_steps_check_the_first_and_name_the_others() -> None:
     """The first step is the start and the step from the current dose; a later one was said
-    to exist, but not what it gives: 160 mg/day from day 8 read as "the later steps"."""
+    to exist, but not what it gives: 40 mg four times a day from day 8 read as "the later
+    steps". It is named as written: what it comes to a day is the rules' to say."""
     check = one(
         _steps((1, quantity(5, "mg"), 3), (2, quantity(40, "mg"), 4), (3, {"unit": "mg"}, 4))
     )
     assert order_of(check)["dose"] == {"value": 5, "unit": "mg"}
     assert [str(g) for g in check.gaps] == [
         "The order has 3 sequential dosage steps; only the first (sequence 1) was checked. Not "
-        "checked: step 2 (160 mg/day), step 3 (daily dose not read). Check the later steps "
+        "checked: step 2 (40 mg 4 times a day), step 3 (dose or doses a day not read). Check "
+        "the later steps "
         "against the maxima by hand."
     ]
 

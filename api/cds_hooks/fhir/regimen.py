@@ -204,13 +204,13 @@ def regimen_of(
 
 
 def _daily_text(regimen: Regimen | None) -> str:
-    """A step's daily dose as the card names it: in mg, or per kg (the rules have the
-    weight), or that it could not be read."""
+    """A step as the card names it: its dose and doses a day as read from the order (what
+    they come to a day is the rules' to say, and they check only the first step), or that it
+    could not be read."""
     if regimen is None or regimen.dose is None or regimen.per_day is None:
-        return "daily dose not read"
-    if regimen.dose.per_kg:
-        return f"{regimen.dose.value:g} mg/kg {regimen.per_day} times a day"
-    return f"{regimen.daily_mg():g} mg/day"
+        return "dose or doses a day not read"
+    times = "once a day" if regimen.per_day == 1 else f"{regimen.per_day} times a day"
+    return f"{regimen.dose.value:g} {regimen.dose.unit} {times}"
 
 
 def _combined(
