@@ -160,6 +160,12 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
             "strength_per": strength.per if strength else None,
             "taper": o.taper,
             "n_concurrent": len(o.concurrent) or None,
+            "n_active_beside": sum(
+                1
+                for other in o.concurrent
+                if other.status == "active" and o.route is not None and other.route == o.route
+            )
+            or None,
             "prev_dose_value": prev.dose.value if prev and prev.dose else None,
             "prev_dose_unit": prev.dose.unit if prev and prev.dose else None,
             "prev_frequency_per_day": prev.frequency_per_day if prev else None,

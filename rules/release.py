@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:37dbd3eb2115d852228dfad92a45cb688ac339c2cc248e9d62ecce32cfc65f10"
+FINGERPRINT = "sha256:d1d29a274539fa1541463111722a26c13ec6a6818f0db32771edaa05aa179d26"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -344,6 +344,8 @@ RULES = [
                     | (m.action == "continue")
                     | (m.action == "add")
                     | (m.action == "stop")
+                    # beside active orders, a start adds to them (none: no step)
+                    | (m.action == "start")
                 )
             ),
             c.total << _last,
