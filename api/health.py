@@ -58,11 +58,15 @@ router = APIRouter(tags=["meta"])
 _integrity: dict[int, float] = {}
 
 
+# Load balancers and orchestrators often probe with HEAD: the same answer, without a body
+# (uvicorn sends none for HEAD). Not in the schema: the GET operations document them.
+@router.head("/livez", include_in_schema=False)
 @router.get("/livez")
 async def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@router.head("/readyz", include_in_schema=False)
 @router.get("/readyz", responses={503: {"description": "Not ready: the failing checks"}})
 async def readyz(request: Request) -> JSONResponse:
     checks = {"engine": _engine(request), "configuration": _configuration()}

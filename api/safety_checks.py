@@ -201,6 +201,7 @@ async def list_rules() -> Catalogue:
     return _catalogue()
 
 
+@router.head("/healthz", include_in_schema=False)  # probes that use HEAD (api/health.py)
 @router.get("/healthz", response_model=Health, tags=["meta"])
 async def healthz() -> Health:
     return Health(status="ok", ruleset_version=RULESET_VERSION)

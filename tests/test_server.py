@@ -96,3 +96,15 @@ def test_concurrent_clients_over_http(server: str) -> None:
     for th in threads:
         th.join()
     assert not errors, errors[:5]
+
+
+@pytest.mark.parametrize("path", ["/livez", "/readyz", "/healthz"])
+def test_health_endpoints_answer_head_probes(server: str, path: str) -> None:
+    """Load balancers that probe with HEAD got 405 from the real server: the same status as
+    GET, and no body."""
+    with httpx.Client() as client:
+        head = client.head(f"{server}{path}")
+        get = client.get(f"{server}{path}")
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
