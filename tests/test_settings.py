@@ -94,6 +94,13 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"TLS_KEY_FILE": __file__}, "TLS_CERT_FILE"),
         ({"LIMIT_REQUEST_LINE": "100000"}, "LIMIT_REQUEST_LINE"),
         ({"FORWARDED_ALLOW_IPS": ""}, None),  # an empty string is a value, trusted by nobody
+        # Empty is refused, naming the variable (docs/operators.md): a broken template, not
+        # a wish for the default. HOST and TZ are the exceptions (empty is unset).
+        ({"PORT": ""}, "PORT"),
+        ({"LOG_LEVEL": ""}, "LOG_LEVEL"),
+        ({"ACCESS_LOG": ""}, "ACCESS_LOG"),
+        ({"WORKERS": ""}, "WORKERS"),
+        ({"TZ": ""}, None),
     ],
 )
 def test_unknown_values_refuse(
