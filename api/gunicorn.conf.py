@@ -17,6 +17,7 @@ import shutil
 import ssl
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -67,21 +68,31 @@ if not _problems and _settings.tls:
     _tls = tls_problem(Path(str(_settings.tls_cert_file)), Path(str(_settings.tls_key_file)))
     if _tls:
         _problems.append(_tls)
-if _problems:  # a bad setting stops the start-up, with one JSON line each
+
+
+def refuse(found: list[str]) -> None:
+    """A bad setting stops the start-up with one JSON line each, shaped as the log's lines
+    (api/observability.py, which cannot be configured yet: its settings are the bad ones)."""
     import orjson
 
-    for _problem in _problems:
+    moment = datetime.now(UTC).isoformat(timespec="milliseconds")
+    for problem in found:
         sys.stderr.write(
             orjson.dumps(
                 {
+                    "ts": moment,
                     "level": "CRITICAL",
                     "logger": "gunicorn.error",
-                    "message": f"invalid setting: {_problem}",
+                    "message": f"invalid setting: {problem}",
                 }
             ).decode()
             + "\n"
         )
     raise SystemExit(2)
+
+
+if _problems:
+    refuse(_problems)
 
 # Samples of prometheus-client's multiprocess mode: a fresh directory per server start, set
 # before anything imports prometheus_client (the logging configuration below imports
@@ -172,17 +183,4 @@ def on_starting(server: object) -> None:
         try:
             CdsSettings.load()
         except (ValidationError, ValueError) as exc:
-            import orjson
-
-            for problem in cds_problems(exc):
-                sys.stderr.write(
-                    orjson.dumps(
-                        {
-                            "level": "CRITICAL",
-                            "logger": "gunicorn.error",
-                            "message": f"invalid setting: {problem}",
-                        }
-                    ).decode()
-                    + "\n"
-                )
-            sys.exit(2)
+            refuse(cds_problems(exc))

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -561,6 +562,8 @@ def test_a_setting_with_an_unknown_value_refuses_to_start(env: dict[str, str], n
     assert any(named in line["message"] and line["level"] == "CRITICAL" for line in lines), (
         done.stderr
     )
+    # shaped as every log line, with its time
+    assert all(datetime.fromisoformat(line["ts"]).tzinfo is not None for line in lines)
     assert "Traceback" not in done.stderr and not done.stdout
 
 

@@ -393,9 +393,14 @@ class CdsSettings(BaseSettings):
     @classmethod
     def load(cls) -> CdsSettings:
         """From the environment, refusing the variables of earlier releases."""
+        # Matched as the settings are, whatever the case: `cds_jwt_required=true` is the same
+        # retired variable, and must not start a service that silently ignores it.
+        given = {name.upper(): name for name in os.environ}
         for name, instead in REPLACED.items():
-            if name in os.environ:
-                raise ValueError(f"{name} is no longer read: use {instead} (docs/operators.md)")
+            if name in given:
+                raise ValueError(
+                    f"{given[name]} is no longer read: use {instead} (docs/operators.md)"
+                )
         return cls()
 
 

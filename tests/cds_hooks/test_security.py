@@ -469,6 +469,8 @@ def test_a_key_is_stored_as_its_digest_only() -> None:
         ({"CDS_AUTH": "yes"}, "CDS_AUTH='yes'"),
         ({"CDS_JWT_REQUIRED": "enabled"}, "CDS_JWT_REQUIRED is no longer read"),
         ({"CDS_JWT_REQUIRED": "true"}, "CDS_JWT_REQUIRED is no longer read"),
+        # the settings are read whatever the case, and so are the retired ones
+        ({"cds_jwt_required": "true"}, "cds_jwt_required is no longer read"),
         ({"CDS_AUTH": "required"}, "configure CDS_JWT_ISSUERS"),
         (
             {
