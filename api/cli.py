@@ -138,8 +138,14 @@ def _migrate() -> int:
     except ValueError as exc:
         print(f"invalid setting: {exc}", file=sys.stderr)
         return 2
-    upgrade(url)
-    print(f"{redacted(url)}: schema at revision {current(url)}")
+    try:
+        upgrade(url)
+        revision = current(url)
+    except Exception as exc:  # a database that cannot be reached: said in one line
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        print(f"{redacted(url)}: not migrated: {type(exc).__name__}: {reason}", file=sys.stderr)
+        return 1
+    print(f"{redacted(url)}: schema at revision {revision}")
     return 0
 
 

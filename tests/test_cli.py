@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import signal
 import subprocess
@@ -172,3 +173,19 @@ def test_ctrl_c_while_it_starts_ends_it_without_a_traceback() -> None:
     status, err = _interrupted_when(_loading)
     assert status == 130, err
     assert b"Traceback" not in err and b"interrupted" in err
+
+
+def test_a_database_that_cannot_be_reached_is_said_in_one_line() -> None:
+    """`migrate` against a server that is not there printed a 112-line traceback; the
+    password in the URL is not printed."""
+    env = {
+        **os.environ,
+        "CDS_DATABASE_URL": "postgresql://cds:secret@127.0.0.1:1/cds?connect_timeout=2",
+    }
+    done = subprocess.run(
+        [str(CLI), "migrate"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "secret" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "not migrated: OperationalError" in line
