@@ -164,6 +164,9 @@ RULES = [
         "the specialist's override reason. If already established, do not stop abruptly.",
         evidence=("findings=f[].*",),
         aggregate=True,
+        # "Do not start" beside "Start with 5 mg three times daily" is no advice: the start's
+        # dose is the overriding specialist's, as for terminal renal failure.
+        supersedes=("STARTING_DOSE_ABOVE_RECOMMENDED",),
         source=SEIZURE_SOURCE,
         description="Epilepsy or another seizure disorder on the problem list.",
     ),

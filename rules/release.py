@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:d1d29a274539fa1541463111722a26c13ec6a6818f0db32771edaa05aa179d26"
+FINGERPRINT = "sha256:1ba31215c4edaa95bc1d71e6fb57c94354d59dced48eb6d601bd70b802971dcf"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)
