@@ -345,7 +345,6 @@ def test_every_api_check_is_logged_without_patient_data(client: TestClient) -> N
     assert {(a["code"], a["severity"]) for a in alerts if a["card"] is None} == {
         ("TABLET_BELOW_33_KG", "critical"),
         ("SEIZURE_DISORDER_CONTRAINDICATION", "critical"),
-        ("STARTING_DOSE_ABOVE_RECOMMENDED", "warning"),
         ("CNS_DEPRESSANT_COMEDICATION", "warning"),
     }
     stored = json.dumps(checks + alerts, default=str)
