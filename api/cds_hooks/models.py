@@ -11,10 +11,12 @@ object in them (the spec allows only `"cards": []`).
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -131,10 +133,19 @@ class Suggestion(BaseModel):
     actions: list[Action]
 
 
+def visible(text: str, keep: str = "") -> str:
+    """Text without the characters an EHR would not show as themselves: controls (NUL, ESC;
+    `keep` lists the ones kept, such as the newlines of Markdown) and format characters
+    (zero-width spaces, and the bidirectional overrides that would show the rest of a line,
+    numbers included, reversed). EHR text reaches the cards through product names and
+    problem-list entries."""
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
 class Card(BaseModel):
     uuid: str
-    summary: Annotated[str, Field(max_length=139)]
-    detail: str
+    summary: Annotated[str, Field(max_length=139), AfterValidator(visible)]
+    detail: Annotated[str, AfterValidator(lambda text: visible(text, keep="\n"))]
     indicator: Literal["info", "warning", "critical"]
     source: Source
     suggestions: list[Suggestion] | None = None

@@ -234,6 +234,19 @@ def test_ehr_white_space_does_not_reach_the_summary(checker: Checker) -> None:
         assert not re.search(r"[\n\r\t]|  ", shown["summary"]), shown["summary"]
 
 
+def test_ehr_invisible_characters_do_not_reach_a_card(checker: Checker) -> None:
+    """A NUL, a zero-width space and a right-to-left override in a product name reached the
+    summary and the detail: an EHR honouring the override shows the rest of the line,
+    numbers included, reversed."""
+    name = "Baclofen\x00 20\u200b MG \u202eOral Tablet\x1b"
+    named = med_request("rx", {"text": name}, quantity(40, "mg"), 4)
+    (card,) = cards_of(checker, named, patient=ADULT, **_continuing(named))
+    assert card["summary"].startswith("Baclofen 20 MG Oral Tablet: 160 mg/day exceeds")
+    for text in (card["summary"], card["detail"]):
+        assert not any(ch in text for ch in "\x00\u200b\u202e\x1b"), ascii(text)
+    assert "\n" in card["detail"]  # the Markdown's own lines stay
+
+
 @pytest.mark.parametrize("label", ["Baclofen 10 MG Oral Tablet", "B" * 200])
 def test_summary_is_under_140_and_names_the_order(label: str) -> None:
     text = cards.summary(label, "x" * 300, "DAILY_DOSE_ABOVE_MAXIMUM")
