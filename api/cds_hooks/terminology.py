@@ -260,13 +260,28 @@ PREGNANCY_ANSWERS = {
     "LA26683-5": ("60001007", "Not pregnant"),
 }
 PREGNANCY_UNKNOWN = "LA4489-6"
+# UCUM codes and the unit texts EHRs show (compared in lower case too): a text spelled out
+# ("pounds") beside the code kg must be read, or the code wins silently and a 20 kg child
+# weighs 44 kg.
+_LB, _OZ = 0.45359237, 0.028349523125
 WEIGHT_TO_KG = {
     "kg": 1.0,
+    "kgs": 1.0,
+    "kilogram": 1.0,
+    "kilograms": 1.0,
     "g": 0.001,
-    "[lb_av]": 0.45359237,
-    "lb": 0.45359237,
-    "lbs": 0.45359237,
-    "[oz_av]": 0.028349523125,
+    "gram": 0.001,
+    "grams": 0.001,
+    "[lb_av]": _LB,
+    "lb_av": _LB,
+    "lb": _LB,
+    "lbs": _LB,
+    "pound": _LB,
+    "pounds": _LB,
+    "[oz_av]": _OZ,
+    "oz": _OZ,
+    "ounce": _OZ,
+    "ounces": _OZ,
 }
 
 # Condition statuses (FHIR R4 condition-clinical and condition-ver-status), passed on to the

@@ -796,8 +796,17 @@ def _snomed_unit(obs: dict[str, Any]) -> dict[str, Any]:
             "20 'kg' with the unit code '[lb_av]'",
         ),
         (observation("29463-7", "Body weight", 20, "g", "kg"), "20 'g' with the unit code 'kg'"),
+        # spelled out, as EHRs show the unit
+        (
+            observation("29463-7", "Body weight", 44, "pounds", "kg"),
+            "44 'pounds' with the unit code 'kg'",
+        ),
+        (
+            observation("29463-7", "Body weight", 44, "Pound", "kg"),
+            "44 'Pound' with the unit code 'kg'",
+        ),
     ],
-    ids=["lb-coded-kg", "kg-coded-lb", "g-coded-kg"],
+    ids=["lb-coded-kg", "kg-coded-lb", "g-coded-kg", "pounds-coded-kg", "pound-coded-kg"],
 )
 def test_a_weight_whose_unit_text_and_code_disagree_is_not_used(
     obs: dict[str, Any], written: str
@@ -817,9 +826,17 @@ def test_a_weight_whose_unit_text_and_code_disagree_is_not_used(
     [
         (observation("29463-7", "Body weight", 44, "lbs", "[lb_av]"), 19.958),
         (observation("29463-7", "Body weight", 20, "kilograms", "kg"), 20),
+        (observation("29463-7", "Body weight", 20, "kilos", "kg"), 20),
         (_snomed_unit(observation("29463-7", "Body weight", 35, "kg", "kg")), 35),
+        (_snomed_unit(observation("29463-7", "Body weight", 44, "pounds", "kg")), 19.958),
     ],
-    ids=["lbs-coded-lb", "unit-text-unknown", "snomed-code-kg-text"],
+    ids=[
+        "lbs-coded-lb",
+        "kilograms-coded-kg",
+        "unit-text-unknown",
+        "snomed-code-kg-text",
+        "snomed-code-pounds-text",
+    ],
 )
 def test_a_weight_unit_written_two_ways_that_agree_is_read(obs: dict[str, Any], kg: float) -> None:
     """A text we do not know beside a UCUM code is the code; an EHR's own unit code (SNOMED
