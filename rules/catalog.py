@@ -90,7 +90,7 @@ GROUPS: tuple[tuple[ModuleType, ...], ...] = (
     (route_and_units,),
 )
 MODULES: tuple[ModuleType, ...] = tuple(module for group in GROUPS for module in group)
-READINGS: tuple[Reading, ...] = (steps.REGIMENS, phase.PHASE, pump.PUMP)
+READINGS: tuple[Reading, ...] = (steps.REGIMENS, phase.PHASE, pump.PUMP, concurrent.ADDED)
 
 # Codes whose alerts, when several rules raise them in one check, are merged into one (the
 # engine otherwise keeps the most severe): every check that could not run, every red flag.

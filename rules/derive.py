@@ -135,7 +135,7 @@ def previous_slip(order: OrderFact, patient: PatientFact) -> tuple[float, str] |
         dose_mg = value * patient.weight_kg
     else:
         dose_mg = value * UNIT_TO_MG[unit]
-    why = slip(order.route, unit, dose_mg, dose_mg * freq)
+    why = slip(order.route, unit, dose_mg, dose_mg * freq, recorded=True)
     return (round(dose_mg * freq, 6), why) if why else None
 
 

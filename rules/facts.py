@@ -6,7 +6,8 @@ Facts are the raw data stripped of None values (durable-rules matches a None onl
 `== None`; absence is `-m.field`). Everything clinical is derived by rules. The readings of
 the input that happen before the engine are declared with their reasons and listed in the rule
 catalogue: the folding of same-dose intrathecal history entries into the regimen they continue
-(rules/intrathecal/steps.py), and, for an order that states neither, its phase from the record
+(rules/intrathecal/steps.py), a start by mouth beside an active order read as an added order
+(rules/oral/concurrent.py), and, for an order that states neither, its phase from the record
 (rules/intrathecal/phase.py) and its pump type from the implanted device
 (rules/intrathecal/pump.py): every intrathecal rule reads those two from the order.
 """
@@ -27,6 +28,7 @@ from rules.case import (
 from rules.intrathecal.phase import phase_of
 from rules.intrathecal.pump import pump_of
 from rules.intrathecal.steps import regimens
+from rules.oral.concurrent import action_of
 
 
 def _clean(fact: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +150,7 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
             "id": "order",
             "date": o.date.isoformat(),
             "time": _utc(o.time),
-            "action": o.action,
+            "action": action_of(o),
             "route": o.route,
             "form": o.form,
             "dose_value": dose.value if dose else None,
@@ -160,12 +162,6 @@ def case_facts(case: Case) -> list[dict[str, Any]]:
             "strength_per": strength.per if strength else None,
             "taper": o.taper,
             "n_concurrent": len(o.concurrent) or None,
-            "n_active_beside": sum(
-                1
-                for other in o.concurrent
-                if other.status == "active" and o.route is not None and other.route == o.route
-            )
-            or None,
             "prev_dose_value": prev.dose.value if prev and prev.dose else None,
             "prev_dose_unit": prev.dose.unit if prev and prev.dose else None,
             "prev_frequency_per_day": prev.frequency_per_day if prev else None,

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:1ba31215c4edaa95bc1d71e6fb57c94354d59dced48eb6d601bd70b802971dcf"
+FINGERPRINT = "sha256:cedb1acd1c5b12f4a46bb5052fe50fcf719be1c1997830f723d6d5963080ab65"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -28,13 +28,28 @@ IT_MG_WRITTEN_SUSPECT_FROM_UG = 2000
 ORAL_UG_WRITTEN_SUSPECT_BELOW_MG = 1
 
 
-def slip(route: str | None, unit: str, dose_mg: float, daily_mg: float) -> str | None:
+def slip(
+    route: str | None, unit: str, dose_mg: float, daily_mg: float, recorded: bool = False
+) -> str | None:
     """Why a dose written in `unit` (one dose `dose_mg`, `daily_mg` a day) by `route` looks like
     a unit slip, or None. The same tests as the order's own DOSE_UNIT_SUSPECT rules (a test
-    bolus aside, which has rules of its own)."""
+    bolus aside, which has rules of its own). A `recorded` dose (one the order is measured
+    against) is held to its expected range instead of the order's policies: an oral regimen
+    above 200 mg/day is no regimen to measure a step or a total from (a previous 300 mg three
+    times a day suggested "no less than 450 mg/day"), and an intrathecal regimen is a slip only
+    when it falls in 001's reported 12-2003 ug/day once corrected a thousandfold (300 mg meant
+    as 300 ug), whatever its unit: 2 or 2.1 mg/day is believed, as 2 ug would not be."""
     if route == "intrathecal":
         ug = daily_mg * UNIT_FACTOR
         low, high = IT_EXPECTED_UG_DAY
+        if recorded:
+            if ug > high and ug >= low * UNIT_FACTOR:
+                return (
+                    f"above the usual {low}-{high} ug/day by a thousandfold: were micrograms meant?"
+                )
+            if ug < low and ug <= high / UNIT_FACTOR:
+                return f"below the usual {low}-{high} ug/day by a thousandfold: were mg meant?"
+            return None
         if unit in ("mg", "g") and ug >= IT_MG_WRITTEN_SUSPECT_FROM_UG:
             return (
                 "written in milligrams, at or beyond the top of any reported intrathecal "
@@ -56,13 +71,19 @@ def slip(route: str | None, unit: str, dose_mg: float, daily_mg: float) -> str |
             return f"above the usual {low}-{high} mg/day by a thousandfold: was the unit mixed up?"
         if unit != "ug" and daily_mg < low and daily_mg <= high / UNIT_FACTOR:
             return f"below the usual {low}-{high} mg/day by a thousandfold: were micrograms meant?"
+        if recorded and daily_mg > high:
+            return (
+                f"above the usual {low}-{high} mg/day (001's maximum is 100 mg/day, more only "
+                "in hospital): a unit or entry slip?"
+            )
     return None
 
 
 def intrathecal_daily_bounds(unit: str) -> tuple[float, float]:
-    """For an intrathecal daily dose written in `unit`: the value at or below which, and the
-    value at or above which, `slip` calls it a unit slip. Lets a rule's condition pick out the
-    slipped regimens of a history, so that the others fire nothing."""
+    """For an intrathecal daily dose written in `unit`: a value at or below which, and one at
+    or above which, `slip` may call it a unit slip (as an order's dose; a recorded regimen
+    written in mg is held to the narrower range). Lets a rule's condition pick out the
+    regimens of a history that may be slips, so that the others fire nothing."""
     low, high = IT_EXPECTED_UG_DAY
     at_most_ug = high / UNIT_FACTOR  # below `low` too, since high / 1000 < low
     at_least_ug = IT_MG_WRITTEN_SUSPECT_FROM_UG if unit in ("mg", "g") else low * UNIT_FACTOR

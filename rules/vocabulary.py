@@ -46,8 +46,6 @@ class OrderFact(Fact, kind="order"):
     strength_per: Literal["tablet", "mL"] | None = None
     taper: bool | None = None
     n_concurrent: int | None = None  # order.concurrent: how many other orders (absent: none)
-    # of them, the active orders by this order's route (absent: none)
-    n_active_beside: int | None = None
     prev_dose_value: float | None = None
     prev_dose_unit: str | None = None
     prev_frequency_per_day: int | None = None

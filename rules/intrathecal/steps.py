@@ -134,7 +134,7 @@ def history_slip(h: ItbRegimen) -> str | None:
     """Why a history regimen reads as a unit slip (rules/unit_slips.py): no step is measured
     from or to it (units.recorded_dose_suspect says so)."""
     mg = regimen_ug(h) / 1000
-    return slip("intrathecal", h.dose_unit, mg, mg)
+    return slip("intrathecal", h.dose_unit, mg, mg, recorded=True)
 
 
 def history_step(order: OrderFact, prev: ItbRegimen, cur: ItbRegimen) -> Iterator[ItbStep]:

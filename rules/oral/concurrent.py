@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from engine import AlertRule, Derivation, Severity, c, given, m
-from rules.case import PER_KG
+from rules.case import PER_KG, Order
 from rules.derive import UNIT_TO_MG, one_dose_mg, order_daily_dose, previous_slip, step
+from rules.readings import Reading
 from rules.sources import PAED_SMPC, Passage
 from rules.unit_slips import slip
 from rules.vocabulary import (
@@ -59,6 +60,34 @@ DUPLICATE_SOURCE = Passage(
 )
 
 
+ADDED = Reading(
+    id="oral.start_beside_active",
+    when="An order by mouth with action start has an active order of the same route beside it "
+    "(order.concurrent, status active)",
+    then="It is read as an added order (action add): the patient already takes baclofen, so it "
+    "is no new course. Its total is checked against the maxima and its step by the titration "
+    "rules; the advice for a new course (the starting dose, the renal and elderly starts, "
+    "removing a contraindicated new course) does not apply, and the contraindications say not "
+    "to stop abruptly.",
+    source=TOTAL_SOURCE,
+    where="rules.oral.concurrent.action_of",
+)
+
+
+def action_of(order: Order) -> str:
+    """The order's action as the rules read it (the reading ADDED). A start beside an active
+    order by mouth was advised as a new course: 20 mg three times a day beside the same order
+    held since June read "Starting dose 120 mg/day ... Start with 5 mg three times daily", a
+    cut of the established 60 mg/day."""
+    if (
+        order.action == "start"
+        and order.route == "oral"
+        and any(o.status == "active" and o.route == order.route for o in order.concurrent)
+    ):
+        return "add"
+    return order.action
+
+
 def _written(other: ConcurrentOrderFact) -> str | None:
     if other.dose_value is None or other.dose_unit is None:
         return None
@@ -85,7 +114,7 @@ def concurrent_dose(
         if dose_mg is not None:
             mg = dose_mg * other.frequency_per_day
     why = (
-        slip(other.route, given(other.dose_unit), given(dose_mg), mg)
+        slip(other.route, given(other.dose_unit), given(dose_mg), mg, recorded=True)
         if same and mg is not None
         else None
     )
@@ -344,8 +373,6 @@ RULES = [
                     | (m.action == "continue")
                     | (m.action == "add")
                     | (m.action == "stop")
-                    # beside active orders, a start adds to them (none: no step)
-                    | (m.action == "start")
                 )
             ),
             c.total << _last,

@@ -13,8 +13,8 @@ same code as info: by weight the start is right, the adult start is the more cau
 When a child of unknown weight starts above 15 mg/day, Then the warning: mg/kg/day cannot be
 checked (more than 0.3 mg/kg/day for any child under 50 kg).
 The info and the unknown weight give no number to correct to: no regimen is suggested then.
-A start beside an active order by mouth is no new course (the patient already takes baclofen):
-none of these fire; its total is checked as an added order's (rules/oral/concurrent.py).
+A start beside an active order by mouth is read as an added order (the reading
+oral.start_beside_active, rules/oral/concurrent.py): no new course, none of these fire.
 """
 
 from __future__ import annotations
@@ -91,13 +91,7 @@ def child_start_limit(start: ChildStart) -> Iterator[RegimenLimit]:
 
 
 _CODE = "STARTING_DOSE_ABOVE_RECOMMENDED"
-# A start beside an active order by mouth is no new course: the patient already takes baclofen,
-# and the start would count the established order as started (60 mg/day held for months beside
-# a new 60 read as a 120 mg/day start, "start with 5 mg three times daily" a cut of the total).
-# It is checked as an added order is: its total against the maxima, its step (titration).
-_new_oral_course = (
-    (m.kind == "order") & (m.route == "oral") & (m.action == "start") & -m.n_active_beside
-)
+_new_oral_course = (m.kind == "order") & (m.route == "oral") & (m.action == "start")
 _adult = (m.kind == "age_band") & (m.band == "adult")
 _child = (m.kind == "age_band") & (m.paediatric == True)
 _oral_dose = (m.kind == "daily_dose") & (m.route == "oral")
