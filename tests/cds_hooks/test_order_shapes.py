@@ -832,6 +832,20 @@ ROWS: list[tuple[str, Callable[[], dict[str, Any]], list[str]]] = [
         lambda: _beside([], [_draft("rx-1", 5, TID), _not_given(_draft("rx-2", 40, QID))]),
         [GAP],
     ),
+    # FHIR reads doNotPerform as "do not give": for a patient on baclofen by the same route,
+    # a stop with no taper, checked as a stop is (it had drawn only the "not checked" card).
+    (
+        "a-do-not-perform-draft-beside-an-active-order-is-a-stop",
+        lambda: _beside(
+            [_active("rx-old", 20, TID, group=None)], [_not_given(_draft("rx-1", 20, TID))]
+        ),
+        [ABRUPT],
+    ),
+    (
+        "a-do-not-perform-draft-beside-a-pump-is-not-an-oral-stop",
+        lambda: _beside([_pump()], [_not_given(_draft("rx-1", 20, TID))]),
+        [GAP],
+    ),
     (
         "a-do-not-perform-active-order-is-not-current-baclofen",
         lambda: _beside(

@@ -26,7 +26,7 @@ from api.cds_hooks.fhir.medication import (
     product_of,
 )
 from api.cds_hooks.fhir.patient import CurrentOrder, PatientContext, read_patient, screened
-from api.cds_hooks.fhir.reading import Read, gap
+from api.cds_hooks.fhir.reading import Read, gap, read_as
 from api.cds_hooks.fhir.regimen import Regimen, regimen_of
 from api.cds_hooks.fhir.resources import Medication, MedicationRequest, entries
 from api.cds_hooks.fhir.route import form_of, route_of
@@ -106,7 +106,9 @@ class Translator:
         """(is any order to check baclofen, the Medication references still to fetch), before
         any patient data is gathered: a call without baclofen costs no FHIR request."""
         known = self._known((supplied or {}).get("medications"), found)
-        drafts = [d for d in self.drafts if d.selected]
+        # A baclofen order that says doNotPerform is a stop when the patient takes baclofen,
+        # which only the medication list tells: it needs the patient's data too.
+        drafts = [d for d in self.drafts + self.forbidding if d.selected]
         products = [product_of(d.request, known) for d in drafts]
         if any(p is not None and p.is_baclofen() for p in products):
             return True, []
@@ -140,7 +142,7 @@ class Translator:
         """The prefetch keys the orders need: the intrathecal record only for an intrathecal
         baclofen order."""
         known = self._known((supplied or {}).get("medications"), found)
-        for d in self.drafts:
+        for d in self.drafts + self.forbidding:
             product = product_of(d.request, known) if d.selected else None
             if product is not None and product.is_baclofen():
                 if route_of(d.request, product).value == "intrathecal":
@@ -176,12 +178,46 @@ class Translator:
                 unidentified.append(ref_of(draft.raw))
             elif product.is_baclofen():
                 checks.append(_check(draft, product, patient, medications, record, baclofen))
-        forbidden = [
-            (ref_of(d.raw), product.label())
-            for d in self.forbidding
-            if (product := product_of(d.request, known)) is not None and product.is_baclofen()
-        ]
+        forbidden = []
+        for d in self.forbidding:
+            product = product_of(d.request, known)
+            if product is None or not product.is_baclofen():
+                continue
+            if _stops_current(d.request, product, patient):
+                check = _check(_as_stop(d), product, patient, medications, record, baclofen)
+                check.resource = d.raw  # the order as sent
+                check.notes.append(
+                    read_as(
+                        "This order says doNotPerform (do not give baclofen) while the patient "
+                        "takes baclofen by the same route: it was checked as a stop of it.",
+                        "order.action",
+                    )
+                )
+                checks.append(check)
+            else:
+                forbidden.append((ref_of(d.raw), product.label()))
         return Translation(checks, unidentified, forbidden)
+
+
+def _stops_current(request: MedicationRequest, product: Product, patient: PatientContext) -> bool:
+    """Whether a baclofen order that says doNotPerform forbids what the patient takes: a
+    current baclofen order by its route, or the one it names as its prior prescription. FHIR
+    reads doNotPerform as "do not give": for a patient on baclofen, a stop with no taper."""
+    if not patient.medications_known:
+        return False
+    route = route_of(request, product).value
+    return any(
+        c.route == route or c.request.named_by(request.priorPrescription)
+        for c in patient.current
+        if c.request.id != request.id
+    )
+
+
+def _as_stop(draft: Draft) -> Draft:
+    """The order as the stop it is: status stopped, read as a discontinuation order is."""
+    raw = {k: v for k, v in draft.raw.items() if k != "doNotPerform"}
+    raw["status"] = "stopped"
+    return Draft(raw, MedicationRequest.model_validate(raw), draft.selected)
 
 
 def translate(ctx: OrderContext, prefetched: Prefetched, selected: set[str] | None) -> Translation:
