@@ -247,6 +247,8 @@ CONDITION_SETS = (
             # CKD 5, CKD5, CKD stage V, CKD G5, CKD 5D, chronic kidney disease, stage 5
             r"(ckd|chronic\s+kidney\s+disease|chronic\s+renal\s+(failure|disease))"
             r"[\s,:-]*(stage\s*)?(g\s*)?(5(?![0-9])|v\b)",
+            # the stage written first: Stage 5 CKD, stage V chronic kidney disease
+            r"stage\s*(5|v)\s+" + _CKD,
         ),
         look_alikes=(r"pre[\s-]?dialysis",),
         # N18.1-N18.4 CKD stages 1 to 4; Z94.0 kidney transplant status (a transplant
@@ -262,7 +264,10 @@ CONDITION_SETS = (
         text_patterns=(
             # CKD 4, CKD4, CKD stage IV, CKD G4, CKD G4A2, chronic kidney disease, stage 4
             _CKD + _STAGE + r"(4(?![0-9])|iv\b)",
+            # the stage written first (Stage 4 chronic kidney disease, Stage IV CKD), and severe
+            r"stage\s*(4|iv)\s+" + _CKD,
             r"severe\s+(renal|kidney)\s+(impairment|insufficiency|failure|disease|dysfunction)",
+            r"severe\s+" + _CKD,
         ),
         # The other CKD stages, end-stage disease (its own set) and a transplant: not stage 4.
         icd10_not=("N181", "N182", "N183", "N185", "N186", "Z940"),

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:cedb1acd1c5b12f4a46bb5052fe50fcf719be1c1997830f723d6d5963080ab65"
+FINGERPRINT = "sha256:5a019d6bce19140981b58f5ecf3c3b998635e89acf82d4a1978ca075597f7aec"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)
