@@ -384,6 +384,19 @@ PREGNANCY_STATUS_ROWS = [
         [],
     ),
     ("loinc-unknown", _status(valueCodeableConcept=_answer("LA4489-6", "Unknown")), [MISSING]),
+    # "Unknown" beside "Pregnant" in one value had outranked it: no PREGNANCY card.
+    (
+        "loinc-unknown-beside-snomed-pregnant",
+        _status(
+            valueCodeableConcept={
+                "coding": [
+                    {"system": "http://loinc.org", "code": "LA4489-6", "display": "Unknown"},
+                    {"system": "http://snomed.info/sct", "code": "77386006"},
+                ]
+            }
+        ),
+        [PREGNANCY],
+    ),
     ("boolean-true", _status(valueBoolean=True), [PREGNANCY]),
     ("boolean-false", _status(valueBoolean=False), []),
     ("string-pregnant", _status(valueString="Pregnant"), [PREGNANCY]),

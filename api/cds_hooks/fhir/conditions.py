@@ -85,8 +85,13 @@ def pregnancy_status(observations: Iterable[Observation]) -> Read[list[dict[str,
         return Read([])
     value = status.valueCodeableConcept
     if value is not None:
-        if any(_loinc_answer(c) == t.PREGNANCY_UNKNOWN for c in value.coding):
-            return Read([], (_unread(status, "is recorded as unknown (LOINC LA4489-6)"),))
+        # "Unknown" beside another coding of the same value ("Pregnant" in SNOMED CT) says
+        # nothing the other does not: the other is read, the stricter answer.
+        known = [c for c in value.coding if _loinc_answer(c) != t.PREGNANCY_UNKNOWN]
+        if len(known) < len(value.coding):
+            if not known:
+                return Read([], (_unread(status, "is recorded as unknown (LOINC LA4489-6)"),))
+            value = CodeableConcept(coding=known, text=value.text)
         answers = [a for a in map(_loinc_answer, value.coding) if a in t.PREGNANCY_ANSWERS]
         extra = [Coding(system=t.SNOMED, code=t.PREGNANCY_ANSWERS[a][0]) for a in answers]
         texts = [t.PREGNANCY_ANSWERS[a][1] for a in answers if not value.texts()]
