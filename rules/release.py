@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:5a019d6bce19140981b58f5ecf3c3b998635e89acf82d4a1978ca075597f7aec"
+FINGERPRINT = "sha256:aef4e885cd067dd5b0f8962d08291cc260b6f99fca62b23bc9bb7788a20778ec"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

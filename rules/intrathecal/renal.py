@@ -20,11 +20,11 @@ from engine import AlertRule, Derivation, Severity, c, m
 from rules.intrathecal.steps import NOT_STOP, itb_order
 from rules.renal import (
     CKD_STAGE_4_GFR_ML_MIN,
-    MISSING_RENAL_FUNCTION,
     NO_RENAL_VALUE,
     SEVERE_DIAGNOSIS,
     UNKNOWN_CLEARANCE_DIAGNOSIS,
     diagnoses,
+    unknown_clearance_evidence,
 )
 from rules.sources import CONSUMER_GUIDE, Passage
 from rules.vocabulary import Finding, RenalFunction
@@ -100,14 +100,6 @@ def unknown_clearance_message(f: Sequence[Finding]) -> str:
         "or eGFR given: whether the intrathecal caution below "
         f"{RENAL_CAUTION_BELOW_ML_MIN} mL/min applies could not be checked."
     )
-
-
-def unknown_clearance_evidence(f: Sequence[Finding]) -> dict[str, object]:
-    return {
-        "missing": MISSING_RENAL_FUNCTION,
-        "diagnoses": [x.label for x in f],
-        "bases": [x.basis for x in f],
-    }
 
 
 RULES = [
