@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from api.cds_hooks import terminology as t
 from api.cds_hooks.fhir.elements import CodeableConcept, Coding, Ratio
+from api.cds_hooks.fhir.findings import entry_findings
 from api.cds_hooks.fhir.resources import Medication, MedicationRequest
 from api.cds_hooks.order_check import MG_PER, Strength
 from rules import code_sets
 from rules.case import MAX_TEXT, normalise_unit
 from rules.code_validation import clean
-from rules.derive import findings_of_entry
 
 
 def clip(text: str | None) -> str | None:
@@ -104,7 +103,9 @@ class Product:
         ] + [{"display": name} for name in dict.fromkeys(clip(x) for x in self.texts()) if name]
         for candidate in candidates:
             found = {k: v for k, v in candidate.items() if v}
-            if found and "cns_depressant" in _findings(tuple(sorted(found.items()))):
+            if found and "cns_depressant" in entry_findings(
+                "medication", tuple(sorted(found.items()))
+            ):
                 return dict(found)
         first = ranked[0] if ranked else Coding()
         coding = first if code_sets.code_system(first.system) in ("rxnorm", "atc") else None
@@ -117,13 +118,6 @@ class Product:
         if not (entry["code"] or entry["display"]):
             entry["display"] = "unnamed medication"
         return {k: v for k, v in entry.items() if v}
-
-
-@lru_cache(maxsize=1 << 14)
-def _findings(entry: tuple[tuple[str, str], ...]) -> frozenset[str]:
-    """What the rules find in one co-medication entry (a pure function of it: a drug recorded
-    across many patients is read once per process)."""
-    return frozenset(f["finding"] for f in findings_of_entry("medication", dict(entry)))
 
 
 def _strength_of_ratio(ratio: Ratio | None) -> Strength | None:

@@ -9,11 +9,11 @@ import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 from api.cds_hooks import terminology as t
 from api.cds_hooks.fhir.conditions import condition_entries, pregnancy_status
+from api.cds_hooks.fhir.findings import entry_findings
 from api.cds_hooks.fhir.labs import renal, weight_kg
 from api.cds_hooks.fhir.medication import Product, product_of
 from api.cds_hooks.fhir.reading import Read, gap
@@ -31,7 +31,6 @@ from api.cds_hooks.fhir.route import route_of
 from api.cds_hooks.order_check import Gap
 from api.cds_hooks.prefetch import Prefetched
 from rules.case import MAX_LIST
-from rules.derive import findings_of_entry
 
 
 @dataclass(frozen=True)
@@ -225,15 +224,6 @@ _LISTS = {
 }
 
 
-@lru_cache(maxsize=1 << 14)
-def _findings(
-    kind: Literal["condition", "medication"], entry: tuple[tuple[str, str], ...]
-) -> frozenset[str]:
-    """The findings the rules derive from one entry (a pure function of it): a problem or a
-    drug recorded across many patients is read once per process."""
-    return frozenset(f["finding"] for f in findings_of_entry(kind, dict(entry)))
-
-
 def screened(
     kind: Literal["condition", "medication"], found: list[dict[str, Any]]
 ) -> Read[list[dict[str, Any]]]:
@@ -246,7 +236,7 @@ def screened(
     each that cannot be screened, and a gap says how many were not screened: never a silent
     cut."""
     distinct = {tuple(sorted(e.items())): e for e in found}
-    read = [(e, _findings(kind, key)) for key, e in distinct.items()]
+    read = [(e, entry_findings(kind, key)) for key, e in distinct.items()]
     kept = [e for e, findings in read if findings]
     if len(kept) <= MAX_LIST:
         return Read(kept)
