@@ -11,8 +11,9 @@ intrathecal infusion or screening bolus is started, Then END_STAGE_RENAL_CONTRAI
 (critical); it supersedes RENAL_IMPAIRMENT. An intrathecal infusion already running gets the
 RENAL_IMPAIRMENT warning instead (rules/intrathecal/renal.py).
 When either is raised on a new course (start), Then the order is better removed (a result the
-CDS Hooks card offers as "Remove this baclofen order"). On an established course (continue,
-change, add) the suggestion says not to stop abruptly (001), as for a seizure disorder.
+CDS Hooks card offers as "Remove this baclofen order"), and no corrected oral regimen is
+offered beside it. On an established course (continue, change, add) the suggestion says not
+to stop abruptly (001).
 Terminal renal failure on an oral order also supersedes the starting-dose advice, the renal
 MISSING_DATA of a renal diagnosis, and the corrected oral regimen (none is offered beside it).
 Code sets: rules/code_sets.py. Findings: rules/derive.py.
@@ -36,7 +37,11 @@ SEIZURE_SOURCE = Passage(
     "(resolved, inactive, in remission, 'history of') counts too: 004 contraindicates it in "
     "'Patients with a history of epilepsy or seizure disorders, due to lowered seizure "
     "threshold during withdrawal.' Febrile convulsions (ICD-10 R56.0) are not a seizure "
-    "disorder.",
+    "disorder. Policy: on a new course no oral regimen is suggested (the corrected order a "
+    "dose limit would offer is withheld, as for terminal renal failure) and the starting-dose "
+    "advice is superseded. On an established course (continue, change, add) the suggestion "
+    "says not to stop abruptly: 001 (primary) 'Baclofen should not be discontinued "
+    "suddenly', 004 (tertiary) 'taper over 1–2 weeks'.",
 )
 ESRD_SOURCE = Passage(
     REVIEW,
@@ -86,6 +91,17 @@ def _labels(f: Sequence[Finding]) -> str:
 
 def _bases(f: Sequence[Finding]) -> str:
     return "; ".join(sorted({str(x.basis) for x in f}))
+
+
+SEIZURE_START_ADVICE = (
+    "Do not start baclofen; choose another antispastic treatment, or document the "
+    "specialist's override reason."
+)
+SEIZURE_ESTABLISHED_ADVICE = (
+    "Choose another antispastic treatment, or document the specialist's override reason. "
+    "Already established: do not stop abruptly (withdrawal itself can cause seizures); "
+    "reduce gradually, over 1–2 weeks."
+)
 
 
 def seizure_message(f: Sequence[Finding]) -> str:
@@ -155,20 +171,36 @@ RULES = [
         doc="A new intrathecal course in terminal renal failure: remove the order.",
     ),
     AlertRule(
+        id="contraindication.seizure_disorder_start",
+        code="SEIZURE_DISORDER_CONTRAINDICATION",
+        severity=Severity.CRITICAL,
+        when=(c.f << _seizure, c.order << (ACTIVE_ORDER & (m.action == "start"))),
+        message=seizure_message,
+        suggestion=SEIZURE_START_ADVICE,
+        evidence=("findings=f[].*",),
+        aggregate=True,
+        # "Do not start" beside "Start with 5 mg three times daily" is no advice, nor beside a
+        # corrected regimen a dose limit would offer: the start's dose is the overriding
+        # specialist's, as for terminal renal failure.
+        supersedes=("STARTING_DOSE_ABOVE_RECOMMENDED",),
+        withholds=("suggested_regimen",),
+        source=SEIZURE_SOURCE,
+        description="Epilepsy or another seizure disorder on the problem list, on a new course "
+        "(no oral regimen suggested).",
+    ),
+    AlertRule(
         id="contraindication.seizure_disorder",
         code="SEIZURE_DISORDER_CONTRAINDICATION",
         severity=Severity.CRITICAL,
-        when=(c.f << _seizure, c.order << ACTIVE_ORDER),
+        when=(c.f << _seizure, c.order << (ACTIVE_ORDER & (m.action != "start"))),
         message=seizure_message,
-        suggestion="Do not start baclofen; choose another antispastic treatment, or document "
-        "the specialist's override reason. If already established, do not stop abruptly.",
+        suggestion=SEIZURE_ESTABLISHED_ADVICE,
         evidence=("findings=f[].*",),
         aggregate=True,
-        # "Do not start" beside "Start with 5 mg three times daily" is no advice: the start's
-        # dose is the overriding specialist's, as for terminal renal failure.
         supersedes=("STARTING_DOSE_ABOVE_RECOMMENDED",),
         source=SEIZURE_SOURCE,
-        description="Epilepsy or another seizure disorder on the problem list.",
+        description="Epilepsy or another seizure disorder on the problem list, on a course "
+        "already given (continue, change, add): do not stop abruptly.",
     ),
     AlertRule(
         id="contraindication.end_stage_renal",

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:aef4e885cd067dd5b0f8962d08291cc260b6f99fca62b23bc9bb7788a20778ec"
+FINGERPRINT = "sha256:ac258b797bf61c91b5f5493dd813923a36315ed64159a40d9e2141b8f984450b"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)
