@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:ac258b797bf61c91b5f5493dd813923a36315ed64159a40d9e2141b8f984450b"
+FINGERPRINT = "sha256:abcd7c0e2db7fdcf1037668017c7dfbdc33fbf91db637316a89d0145042e2932"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

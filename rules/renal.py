@@ -205,7 +205,31 @@ RULES = [
         withholds=("suggested_regimen",),
         source=RENAL_START_SOURCE,
         description="CrCl/eGFR 30 to 50 mL/min and a new course above 5 mg/day: start at about "
-        "5 mg/day (the starting-dose advice is superseded; no corrected regimen).",
+        "5 mg/day (the starting-dose advice is superseded; no corrected regimen). A child, or "
+        "an age not known, is also given the child's start (about 0.3 mg/kg/day).",
+    ),
+    AlertRule(
+        id="renal.impairment_moderate_start_adult",
+        code="RENAL_IMPAIRMENT",
+        severity=Severity.WARNING,
+        when=(
+            c.renal << _moderate,
+            c.order << (_oral_active & (m.action == "start")),
+            c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
+            c.band << ((m.kind == "age_band") & (m.band == "adult")),
+        ),
+        message="{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
+        "mg/day (advised: about {start} mg/day): baclofen accumulates.",
+        suggestion="Start at about {start} mg/day, in place of the usual start, and increase "
+        "cautiously, watching for sedation, confusion and weakness.",
+        params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
+        evidence=("renal.measure", "renal.ml_min", "daily_mg=dose.mg", "advised_mg_day=start"),
+        supersedes=(_STARTING_DOSE,),
+        # The same advice without the child's dose, which an adult's answer had quoted too.
+        supersedes_rules=("renal.impairment_moderate_start",),
+        withholds=("suggested_regimen",),
+        source=RENAL_START_SOURCE,
+        description="The same for an adult (18 years or more): the advice without a child's dose.",
     ),
     AlertRule(
         id="renal.impairment_moderate_dose_unknown",
