@@ -99,7 +99,7 @@ def unscreened_message(f: Sequence[Finding]) -> str:
         kinds = {x.entry_kind for x in blind}
         screens = []
         if "condition" in kinds:
-            screens.append("seizure disorder, end-stage renal disease and pregnancy")
+            screens.append("seizure disorder, renal impairment and pregnancy")
         if "medication" in kinds:
             screens.append("CNS-depressant co-medication")
         parts = []
