@@ -48,6 +48,7 @@ def create_app(checker: Checker | None = None, cds_settings: CdsSettings | None 
         # Migrated (under a lock) and integrity-checked once per worker; a store that cannot
         # be opened fails readiness and refuses writes, but checks are still answered.
         app.state.store = open_store(settings.database_url, pool_size=settings.db_pool_size)
+        observability.log_store_problem(getattr(app.state.store, "problem", None))
         # The check log of the console's analytics, written off the event loop (0 days: none).
         app.state.check_log = (
             CheckLogWriter(app.state.store, settings.check_log_retention_days)

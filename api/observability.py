@@ -194,6 +194,19 @@ def lean_records() -> None:
     logging._srcfile = None  # the HOWTO's switch for findCaller's frame walk
 
 
+def log_store_problem(problem: str | None) -> None:
+    """An ERROR line at start-up when the store could not be opened: the worker still answers
+    checks, but feedback is refused (503) and /readyz fails, and an operator reading the log
+    of a start should not have to probe readiness to learn why."""
+    if problem:
+        logging.getLogger("api.store").error(
+            "store %s at start-up: feedback is refused and /readyz fails until it is fixed "
+            "(the checks are answered)",
+            problem,
+            extra={"event": "store_unusable"},
+        )
+
+
 RULESET_FILE = "ruleset"  # in the server's metrics directory: the first worker's ruleset
 
 

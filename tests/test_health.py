@@ -3,6 +3,7 @@ store can be written and is intact, and the configuration validates."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -164,13 +165,30 @@ def test_a_store_replaced_under_the_service_refuses_writes(app_client: TestClien
     assert "removed or replaced" in ready.json()["checks"]["store"]
 
 
-def test_not_ready_when_the_store_cannot_be_written(checker: Checker, tmp_path: Path) -> None:
+def test_not_ready_when_the_store_cannot_be_written(
+    checker: Checker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """And the start says so in the log, once, at ERROR: nothing else did until a probe."""
     (tmp_path / "a-file").write_text("")
-    with _app(checker, tmp_path / "a-file" / "cds.sqlite3") as client:
+    with (
+        caplog.at_level(logging.INFO),
+        _app(checker, tmp_path / "a-file" / "cds.sqlite3") as client,
+    ):
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["store"].startswith("not usable")
         assert _feedback(client) == 503
+    (line,) = [r for r in caplog.records if getattr(r, "event", None) == "store_unusable"]
+    assert line.levelno == logging.ERROR
+    assert ready.json()["checks"]["store"] in line.getMessage()
+
+
+def test_a_usable_store_logs_no_problem_at_start(
+    checker: Checker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO), _app(checker, tmp_path / "cds.sqlite3") as client:
+        assert client.get("/readyz").status_code == 200
+    assert not [r for r in caplog.records if getattr(r, "event", None) == "store_unusable"]
 
 
 def test_not_ready_while_the_store_is_locked_for_writing(app_client: TestClient) -> None:
