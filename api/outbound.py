@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -115,3 +116,37 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
 def policy_from(private_networks: Iterable[Network], test_bench: bool) -> AddressPolicy:
     return AddressPolicy(tuple(private_networks), test_bench)
+
+
+class UnreadableBody(ValueError):
+    """A response body that was not read whole: over the cap, or an encoding not read."""
+
+
+async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """The body of a streamed response, inflated if gzipped, and never more than `max_bytes`
+    of it: zlib is told how much it may produce, so a bomb costs at most the cap in memory
+    and time. Raises UnreadableBody saying why (no content from the body in the reason)."""
+    if response.is_stream_consumed:  # built in memory, already read (httpx.MockTransport)
+        if len(response.content) > max_bytes:
+            raise UnreadableBody(f"larger than {max_bytes} bytes")
+        return response.content
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip", "x-gzip"):
+        raise UnreadableBody(f"unsupported Content-Encoding {encoding[:40]!r}")
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding != "identity" else None
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_raw():
+            room = max_bytes + 1 - len(body)
+            body += inflate.decompress(chunk, room) if inflate else chunk
+            if len(body) > max_bytes:
+                raise UnreadableBody(f"larger than {max_bytes} bytes")
+        if inflate:
+            body += inflate.flush(max_bytes + 1 - len(body))
+            if len(body) > max_bytes or inflate.unconsumed_tail:
+                raise UnreadableBody(f"larger than {max_bytes} bytes")
+            if not inflate.eof:
+                raise UnreadableBody("truncated gzip")
+    except zlib.error:
+        raise UnreadableBody("not gzip") from None
+    return bytes(body)

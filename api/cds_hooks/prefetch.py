@@ -20,7 +20,6 @@ import asyncio
 import json
 import logging
 import time
-import zlib
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +44,7 @@ from api.cds_hooks.terminology import (
     SNOMED,
 )
 from api.limits import MAX_CONTAINERS, MAX_DEPTH, json_depth
-from api.outbound import PinnedTransport, policy_from
+from api.outbound import PinnedTransport, UnreadableBody, policy_from, read_capped
 
 log = logging.getLogger("api.cds_hooks")
 
@@ -216,32 +215,11 @@ class FhirClient:
         return body
 
     async def _read(self, response: httpx.Response, resource: str) -> bytes:
-        """The body, inflated if gzipped, and never more than `max_bytes` of it: zlib is told
-        how much it may produce, so a bomb costs at most the cap in memory and time."""
-        if response.is_stream_consumed:  # built in memory, already read (httpx.MockTransport)
-            if len(response.content) > self.max_bytes:
-                raise self._failed(resource, f"larger than {self.max_bytes} bytes")
-            return response.content
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        if encoding not in ("identity", "gzip", "x-gzip"):
-            raise self._failed(resource, f"unsupported Content-Encoding {encoding[:40]!r}")
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding != "identity" else None
-        body = bytearray()
+        """The body, never more than `max_bytes` of it (api/outbound.py `read_capped`)."""
         try:
-            async for chunk in response.aiter_raw():
-                room = self.max_bytes + 1 - len(body)
-                body += inflate.decompress(chunk, room) if inflate else chunk
-                if len(body) > self.max_bytes:
-                    raise self._failed(resource, f"larger than {self.max_bytes} bytes")
-            if inflate:
-                body += inflate.flush(self.max_bytes + 1 - len(body))
-                if len(body) > self.max_bytes or inflate.unconsumed_tail:
-                    raise self._failed(resource, f"larger than {self.max_bytes} bytes")
-                if not inflate.eof:
-                    raise self._failed(resource, "truncated gzip")
-        except zlib.error:
-            raise self._failed(resource, "not gzip") from None
-        return bytes(body)
+            return await read_capped(response, self.max_bytes)
+        except UnreadableBody as exc:
+            raise self._failed(resource, str(exc)) from None
 
     def _parse(self, raw: bytes, resource: str) -> Any:
         """JSON under the limits of request bodies (api/limits.py): nesting deep enough to

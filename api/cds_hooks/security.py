@@ -32,7 +32,7 @@ import jwt
 from starlette.concurrency import run_in_threadpool
 
 from api.cds_hooks.settings import CdsSettings, Issuer
-from api.outbound import PinnedTransport, policy_from
+from api.outbound import PinnedTransport, policy_from, read_capped
 from api.store import Store, StoreError
 
 log = logging.getLogger("api.auth")
@@ -155,11 +155,13 @@ class JwtVerifier:
         async with httpx.AsyncClient(
             timeout=3.0, transport=transport, follow_redirects=False, trust_env=False
         ) as client:
-            response = await client.get(url, headers={"Accept": "application/json"})
-            if response.status_code != 200:
-                raise httpx.HTTPStatusError(
-                    f"HTTP {response.status_code}", request=response.request, response=response
-                )
-            if len(response.content) > MAX_JWKS_BYTES:
-                raise ValueError("key set too large")
-            return response.json()
+            # Streamed and read under the cap: a key set is a few KB, and the whole body used
+            # to be read (and inflated) into memory before its size was looked at.
+            async with client.stream(
+                "GET", url, headers={"Accept": "application/json"}
+            ) as response:
+                if response.status_code != 200:
+                    raise httpx.HTTPStatusError(
+                        f"HTTP {response.status_code}", request=response.request, response=response
+                    )
+                return json.loads(await read_capped(response, MAX_JWKS_BYTES))

@@ -5,11 +5,15 @@ or a known system key where one is allowed, is a 401 that says nothing more."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import time
+import tracemalloc
+import zlib
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,7 @@ from api.auth import new_system_key
 from api.cds_hooks.settings import CdsSettings, Issuer, SystemKey, problems
 from tests.cds_hooks.conftest import AppFactory
 from tests.cds_hooks.ehr import BASE_URL, EXAMPLES, ISSUER, Signer, call, example
+from tests.cds_hooks.fhir import local_fhir_server
 from tests.cds_hooks.golden_cases import adult_nothing_wrong
 
 SERVICE = "/cds-services/baclofen-order-sign"
@@ -399,6 +404,74 @@ def test_a_key_set_url_that_redirects_is_not_followed(make_client: AppFactory) -
     )
     rejected(post(client, signer.token(BASE_URL + SERVICE)))
     assert set(seen) == {jku}
+
+
+def _gzip(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+class _KeySetServer(BaseHTTPRequestHandler):
+    answer: tuple[str | None, bytes] = (None, b"")
+
+    def do_GET(self) -> None:
+        encoding, data = self.answer
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the service stops reading past its cap
+            self.wfile.write(data)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("case", "accepted"),
+    [("gzipped", True), ("large", False), ("bomb", False), ("truncated", False)],
+)
+def test_a_key_set_is_read_under_its_size_cap(
+    make_client: AppFactory, case: str, accepted: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A key set is a few KB. Its whole body used to be read (and inflated) into memory
+    before its size was looked at: a 64 MB gzip bomb from a trusted issuer's jku grew the
+    worker by as much. Now it is read as the FHIR answers are, under a cap (256 KiB)."""
+    signer = Signer("ES384")
+    keys = json.dumps(signer.jwks()).encode()
+    _KeySetServer.answer = {
+        "gzipped": ("gzip", _gzip(keys)),
+        "large": (None, keys[:-1] + b', "pad": "' + b" " * (300 << 10) + b'"}'),
+        "bomb": ("gzip", _gzip(b'{"keys": [], "pad": "' + b" " * (64 << 20) + b'"}')),
+        "truncated": ("gzip", _gzip(keys)[:-12]),
+    }[case]
+    with local_fhir_server(_KeySetServer) as base:
+        jku = f"{base}/jwks.json"
+        signer.jku = jku
+        client = make_client(
+            auth="required",
+            public_base_url=BASE_URL,
+            jwt_issuers=(Issuer(iss=ISSUER, jku=(jku,)),),
+            transport=None,
+            test_bench=True,
+        )
+        started = time.monotonic()
+        tracemalloc.start()
+        try:
+            with caplog.at_level(logging.ERROR):
+                response = post(client, signer.token(BASE_URL + SERVICE))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 16 << 20, f"{peak} bytes at the peak"
+    if accepted:
+        assert response.status_code == 200, response.text
+    else:
+        rejected(response)
+        assert "could not be read: UnreadableBody" in caplog.text
+    assert time.monotonic() - started < 3.0
 
 
 # ---- the native API, feedback and the documentation -------------------------------------
