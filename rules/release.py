@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:ff647253a205c5cb443e047fc1c53d0a5a86e42735c7b1b689497b8c007f9c49"
+FINGERPRINT = "sha256:20ddce680f51fb13a63c6315fb952fc9ce5f8e4c974da2ecd99eff62a0ec095a"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

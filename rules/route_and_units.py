@@ -66,7 +66,11 @@ IT_RANGE_SOURCE = Passage(
     "2 mg/ml). A dose written in mg that comes to 2 mg/day or more, or any dose outside "
     "12-2003 ug/day that fits it after a 1000-fold correction, is flagged: on the order, and "
     "in the regimens recorded beside it (order.previous, the history), from which no step is "
-    "then measured (a step from a slipped dose is off by a thousandfold).",
+    "then measured (a step from a slipped dose is off by a thousandfold). Policy: a test bolus "
+    "recorded beside the order (order.intrathecal.screening_doses) larger than 2003 ug, more "
+    "than any reported day's dose, or at most 2 ug, a thousandth of it, is flagged too, and "
+    "no test-dose step, response or infusion start (twice the effective bolus, 001) is "
+    "measured from it.",
 )
 ORAL_RANGE_SOURCE = Passage(
     ADULT_SMPC,
@@ -427,13 +431,14 @@ RULES = [
         code="DOSE_UNIT_SUSPECT",
         severity=Severity.CRITICAL,
         when=(c.s << ((m.kind == "suspect_dose") & (m.route == "intrathecal")),),
-        message="{s.label} is written as {s.written}, {s.ug:g} ug/day: {s.reason} As "
-        "written, {s.consequence}.",
+        message="{s.label} is written as {s.written}, {s.ug:g} ug{if s.bolus}{else}/day{end}: "
+        "{s.reason} As written, {s.consequence}.",
         suggestion=_RECORDED_SUGGESTION,
         evidence=("s.field", "written=s.written", "daily_ug=s.ug"),
         source=IT_RANGE_SOURCE,
         description="An intrathecal dose recorded beside the order (the regimen it replaces, "
-        "a history regimen) that reads as a unit slip: nothing is measured from it.",
+        "a history regimen, a test bolus) that reads as a unit slip: nothing is measured from "
+        "it.",
     ),
     AlertRule(
         id="missing.route",

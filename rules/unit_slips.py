@@ -2,9 +2,9 @@
 
 One place for every dose the rules read: the order (rules/route_and_units.py), and the doses
 recorded beside it that the rules measure the order against (the regimen it replaces, the other
-orders it adds up with, the intrathecal history). A slipped dose there is as dangerous as on the
-order: a step, a taper target or a total computed from 300 mg meant as 300 ug is off by a factor
-of a thousand, and a suggestion printed from it can be lethal.
+orders it adds up with, the intrathecal history and test boluses). A slipped dose there is as
+dangerous as on the order: a step, a taper target or a total computed from 300 mg meant as 300
+ug is off by a factor of a thousand, and a suggestion printed from it can be lethal.
 
 Expected daily doses. Intrathecal: the maintenance range reported in 001 (12-2003 ug/day spinal,
 22-1400 cerebral; test boluses 25-100 ug fall inside it). Oral: from about 1 mg/day (0.3
@@ -89,3 +89,19 @@ def intrathecal_daily_bounds(unit: str) -> tuple[float, float]:
     at_least_ug = IT_MG_WRITTEN_SUSPECT_FROM_UG if unit in ("mg", "g") else low * UNIT_FACTOR
     per = UG_PER_UNIT[unit]
     return at_most_ug / per, at_least_ug / per
+
+
+def recorded_bolus_slip(ug: float) -> str | None:
+    """Why an intrathecal test bolus recorded beside the order reads as a unit or entry slip,
+    or None. No bolus is larger than the largest daily dose 001 reports (2003 ug), and none is
+    a thousandth of its smallest: the infusion start is measured from the effective bolus
+    (twice it), so 50 mg recorded for 50 ug suggested "Start at 100000 ug/day"."""
+    low, high = IT_EXPECTED_UG_DAY
+    if ug > high:
+        return (
+            f"more than any intrathecal dose reported in a whole day ({low}-{high} ug/day): "
+            "were micrograms meant?"
+        )
+    if ug <= high / UNIT_FACTOR:
+        return f"below the usual {low}-{high} ug by a thousandfold: were mg meant?"
+    return None

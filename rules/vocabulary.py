@@ -327,8 +327,8 @@ class DoseRatio(Fact, kind="dose_ratio"):
 
 class SuspectDose(Fact, kind="suspect_dose"):
     """A dose recorded beside the order (the regimen it replaces, another order, an intrathecal
-    history entry) that reads as a unit slip (rules/unit_slips.py): the rules measure nothing
-    against it."""
+    history entry or test bolus) that reads as a unit slip (rules/unit_slips.py): the rules
+    measure nothing against it."""
 
     field: str  # where it was written ("order.previous", "order.concurrent[0]", ...)
     label: str  # the same, as a clinician reads it ("The regimen this order replaces")
@@ -338,6 +338,7 @@ class SuspectDose(Fact, kind="suspect_dose"):
     route: str
     reason: str
     consequence: str  # what was not checked for want of it
+    bolus: bool | None = None  # one dose (a test bolus), not a daily dose
 
 
 # -- derived: intrathecal (rules/intrathecal/) -----------------------------------------------

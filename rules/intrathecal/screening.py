@@ -24,6 +24,7 @@ from engine import AlertRule, Derivation, Severity, c, given, m
 from engine.evidence import whole
 from rules.intrathecal.steps import ITB_DOSE, NOT_STOP, hours, itb_order, ug
 from rules.sources import ADULT_SMPC, Passage
+from rules.unit_slips import recorded_bolus_slip
 from rules.vocabulary import (
     DailyDose,
     ItbBolus,
@@ -31,6 +32,7 @@ from rules.vocabulary import (
     ItbTestDose,
     ItbTestStep,
     OrderFact,
+    SuspectDose,
 )
 
 TEST_DOSE_MIN_UG = 25
@@ -68,11 +70,29 @@ NON_RESPONDER_SOURCE = Passage(
 )
 
 
-def bolus(td: ItbTestDose) -> Iterator[ItbBolus]:
+def bolus(td: ItbTestDose) -> Iterator[ItbBolus | SuspectDose]:
+    """Each test bolus in ug, unless it reads as a unit slip (rules/unit_slips.py): then it is
+    said (DOSE_UNIT_SUSPECT) and nothing is measured from it, neither a step, nor a response,
+    nor the infusion start."""
+    amount = ug(td.dose_value, td.dose_unit)
+    why = recorded_bolus_slip(amount)
+    if why is not None:
+        yield SuspectDose(
+            field="order.intrathecal.screening_doses",
+            label=f"The test bolus recorded on {td.time[:10]}",
+            written=f"{td.dose_value:g} {td.dose_unit}",
+            mg=round(amount / 1000, 6),
+            ug=amount,
+            route="intrathecal",
+            reason=why,
+            consequence="no test-dose step, response or infusion start is measured from it",
+            bolus=True,
+        )
+        return
     yield ItbBolus(
         seq=td.seq,
         time=td.time,
-        ug=ug(td.dose_value, td.dose_unit),
+        ug=amount,
         last=td.last,
         response=td.response,
         effect_hours=td.effect_hours,
@@ -226,7 +246,7 @@ RULES = [
         id="intrathecal.test_dose_ug",
         when=(c.td << (m.kind == "itb_test_dose"),),
         derive=bolus,
-        doc="Each test bolus in ug.",
+        doc="Each test bolus in ug, or a suspect dose when it reads as a unit slip.",
     ),
     Derivation(
         id="intrathecal.test_step",
