@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:ac258b797bf61c91b5f5493dd813923a36315ed64159a40d9e2141b8f984450b"
+FINGERPRINT = "sha256:175d150c3f1d1831e22942016a0c87e1c3fa1fbb54f6588c5bb0dda63bf0be7b"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)
