@@ -14,8 +14,10 @@ When either is raised on a new course (start), Then the order is better removed 
 CDS Hooks card offers as "Remove this baclofen order"), and no corrected oral regimen is
 offered beside it. On an established course (continue, change, add) the suggestion says not
 to stop abruptly (001).
-Terminal renal failure on an oral order also supersedes the starting-dose advice, the renal
-MISSING_DATA of a renal diagnosis, and the corrected oral regimen (none is offered beside it).
+Terminal renal failure on an oral order also supersedes the starting-dose advice, the elderly
+dose advice (as "avoid oral" does: rules/renal.py), the renal MISSING_DATA of a renal
+diagnosis, and the corrected oral regimen (none is offered beside it); it derives oral_avoided,
+so that the titration and elderly advice beside it name no oral target.
 Code sets: rules/code_sets.py. Findings: rules/derive.py.
 """
 
@@ -24,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from engine import AlertRule, Derivation, Severity, c, m
+from rules.renal import ELDERLY_ADVICE_RULES
 from rules.sources import REVIEW, Passage
-from rules.vocabulary import Finding, OrderFact, OrderRemoval
+from rules.vocabulary import Finding, OralAvoided, OrderFact, OrderRemoval
 
 SEIZURE_SOURCE = Passage(
     REVIEW,
@@ -50,8 +53,10 @@ ESRD_SOURCE = Passage(
     "or CrCl/eGFR < 15 mL/min (CKD stage 5). Not in the primary texts (000/001); 002 and 004 "
     "('avoid in end-stage renal disease') agree. Policy: no oral regimen is suggested beside "
     "it (the corrected order a dose limit would offer is withheld), and the starting-dose "
-    "advice and the renal warnings are superseded. On an established course (continue, "
-    "change, add) the suggestion adds not to stop abruptly, as for a seizure disorder: 001 "
+    "advice, the elderly dose advice and the renal warnings are superseded (the titration and "
+    "elderly advice beside it name no oral target, as beside 'avoid oral': rules/renal.py). "
+    "On an established course (continue, change, add) the suggestion adds not to stop "
+    "abruptly, as for a seizure disorder: 001 "
     "(primary) 'Except in overdose-related emergencies, the treatment with baclofen should "
     "always be gradually discontinued by successively reducing the dosage. Baclofen should "
     "not be discontinued suddenly'; 004 (tertiary) 'taper over 1–2 weeks'. Toxicity from "
@@ -144,11 +149,22 @@ def end_stage_suggestion(order: Sequence[OrderFact]) -> str:
     )
 
 
+def oral_contraindicated(f: Finding) -> Iterator[OralAvoided]:
+    yield OralAvoided(reason=f"terminal renal failure ({f.basis})", contraindicated=True)
+
+
 def removal(code: str) -> Iterator[OrderRemoval]:
     yield OrderRemoval(code=code)
 
 
 RULES = [
+    Derivation(
+        id="contraindication.oral_avoided_end_stage_renal",
+        when=(c.f << _end_stage, c.order << _oral_or_other),
+        derive=oral_contraindicated,
+        doc="Terminal renal failure on an oral (or other non-intrathecal) order: oral baclofen "
+        "is contraindicated, which the oral dose advice beside it must not contradict.",
+    ),
     Derivation(
         id="contraindication.remove_on_start_seizure_disorder",
         when=(c.f << _seizure, c.order << (ACTIVE_ORDER & (m.action == "start"))),
@@ -212,7 +228,7 @@ RULES = [
         evidence=("findings=f[].*",),
         aggregate=True,
         supersedes=("RENAL_IMPAIRMENT", "STARTING_DOSE_ABOVE_RECOMMENDED"),
-        supersedes_rules=("missing.renal_function",),
+        supersedes_rules=("missing.renal_function", *ELDERLY_ADVICE_RULES),
         withholds=("suggested_regimen",),
         source=ESRD_SOURCE,
         description="Terminal renal failure: N18.6, SNOMED CT 46177005/433146000, dialysis, or "

@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:20ddce680f51fb13a63c6315fb952fc9ce5f8e4c974da2ecd99eff62a0ec095a"
+FINGERPRINT = "sha256:b102c69599a2ce4b4a707744a25374b64af92181258666b56b7c58dd7193ba81"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

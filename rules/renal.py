@@ -12,7 +12,11 @@ When CrCl/eGFR is 15 to < 30 mL/min on an active oral order, or, with no CrCl/eG
 stage 4 or severe renal impairment is on the problem list (a GFR of 15–29 mL/min by
 definition), Then RENAL_IMPAIRMENT (warning): avoid oral baclofen; no oral regimen is
 suggested and the starting-dose advice is superseded. On an established course: do not stop
-abruptly.
+abruptly. The elderly dose advice (rules/oral/elderly.py) is superseded too: on a start no oral
+start is advised; on an established course ELDERLY_DOSE_ABOVE_RECOMMENDED is raised by its
+variant, which names no oral target. In either band (and in terminal renal failure) the derived
+fact oral_avoided tells the oral dose advice (titration, the elderly range) to name no oral
+target beside it.
 When, with no CrCl/eGFR given, other renal impairment is on the problem list (CKD stage 3 or
 unstaged, acute kidney injury, renal failure or insufficiency that is not end-stage), Then
 MISSING_DATA: the dose could not be checked against these limits.
@@ -23,12 +27,12 @@ rules/code_sets.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from engine import AlertRule, Severity, c, m
+from engine import AlertRule, Derivation, Severity, c, m
 from rules.derive import END_STAGE_ML_MIN
 from rules.sources import CONSUMER_GUIDE, Passage
-from rules.vocabulary import Finding, OrderFact
+from rules.vocabulary import Finding, OralAvoided, OrderFact, RenalFunction
 
 # Policy: exactly 50 is inside "30–50" (the warning fires at 50 mL/min, not at 50.1); exactly
 # 30 belongs to it too (< 30 is "avoid oral").
@@ -37,6 +41,12 @@ AVOID_ORAL_BELOW_ML_MIN = 30
 RENAL_START_MG_DAY = 5
 # CKD stage 4 (KDIGO G4): a GFR of 15-29 mL/min, inside 004's "CrCl <30 mL/min" band.
 CKD_STAGE_4_GFR_ML_MIN = (15, 29)
+
+AVOID_ORAL_EXCERPT = "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution."
+# The oral dose advice that names an oral target (the elderly 20-30 mg/day, the elderly start):
+# beside "avoid oral" (and the end-stage contraindication) it is superseded; on an established
+# course its variant joined to oral_avoided says it without the target (rules/oral/elderly.py).
+ELDERLY_ADVICE_RULES = ("oral_dose.elderly_above_30", "oral_dose.elderly_start_above_10")
 
 _RENAL_NOTE = (
     "Only 004 (tertiary) gives numbers; 002 (secondary) asks for a more cautious "
@@ -47,10 +57,24 @@ _RENAL_NOTE = (
 _AVOID_NOTE = (
     " Policy: beside 'avoid oral' no oral regimen is suggested (the corrected order a dose "
     "limit would offer is withheld) and the starting-dose advice (001: 5 mg three times "
-    "daily) is superseded. On an established course the suggestion adds that it must not be "
+    "daily) is superseded, as is the elderly advice (004: 'Elderly: Start with 5 mg once or "
+    "twice daily; increase slowly to 20–30 mg/day maximum'): on a start no oral start is "
+    "advised, so neither start applies; on an established course ELDERLY_DOSE_ABOVE_RECOMMENDED "
+    "keeps its message (the dose above the elderly range) and its variant's suggestion names no "
+    "oral target. A titration step that was too fast keeps TITRATION_TOO_FAST, whose variant "
+    "advises no further step. On an established course the suggestion adds that it must not be "
     "stopped abruptly: 001 (primary) 'the treatment with baclofen should always be gradually "
     "discontinued by successively reducing the dosage. Baclofen should not be discontinued "
     "suddenly', 004 'taper over 1–2 weeks'."
+)
+AVOID_ORAL_ADVICE_NOTE = (
+    "Policy: where oral baclofen is to be avoided (004, tertiary: 'CrCl <30 mL/min: Avoid oral "
+    "use', read for CrCl/eGFR 15 to < 30 mL/min and, with no value, CKD stage 4 on the problem "
+    "list) or contraindicated (terminal renal failure, CrCl/eGFR < 15 mL/min or dialysis: 002 "
+    "'Terminal renal insufficiency also precludes its use'), the oral dose advice beside "
+    "RENAL_IMPAIRMENT or END_STAGE_RENAL_CONTRAINDICATION names no oral dose to reach: 'Avoid "
+    "oral baclofen' beside 'then increase by 15 mg/day' or 'at most 20–30 mg/day' is no "
+    "advice. The alert keeps its message, which states a fact about the order. "
 )
 RENAL_SOURCE = Passage(
     CONSUMER_GUIDE,
@@ -71,12 +95,12 @@ RENAL_START_SOURCE = Passage(
 )
 RENAL_SEVERE_SOURCE = Passage(
     CONSUMER_GUIDE,
-    "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
+    AVOID_ORAL_EXCERPT,
     note=_RENAL_NOTE + _AVOID_NOTE,
 )
 RENAL_SEVERE_DIAGNOSIS_SOURCE = Passage(
     CONSUMER_GUIDE,
-    "CrCl <30 mL/min: Avoid oral use; use intrathecal with extreme caution.",
+    AVOID_ORAL_EXCERPT,
     note="Policy: with no CrCl/eGFR given, CKD stage 4 on the problem list (ICD-10 N18.4, "
     "SNOMED CT 431857002, or in words: 'CKD stage 4', 'severe renal impairment') is read as "
     "004's CrCl < 30 band, since stage 4 is a GFR of 15–29 mL/min by definition; with a "
@@ -103,6 +127,14 @@ _moderate = (
 )
 # A diagnosis stands for the clearance only when none is given: a value decides otherwise.
 NO_RENAL_VALUE = (m.kind == "patient") & -m.crcl_ml_min & -m.egfr_ml_min
+# Oral baclofen to be avoided or contraindicated (derived here and in rules/contraindications.py):
+# the oral dose advice joins it in the variants that name no oral target.
+ORAL_AVOIDED = m.kind == "oral_avoided"
+_avoid_oral_band = (
+    (m.kind == "renal_function")
+    & (m.ml_min >= END_STAGE_ML_MIN)
+    & (m.ml_min < AVOID_ORAL_BELOW_ML_MIN)
+)
 SEVERE_DIAGNOSIS = (m.kind == "finding") & (m.finding == "severe_renal_impairment")
 UNKNOWN_CLEARANCE_DIAGNOSIS = (m.kind == "finding") & (m.finding == "renal_impairment")
 MISSING_RENAL_FUNCTION = ["patient.creatinine_clearance_ml_min", "patient.egfr_ml_min_1_73m2"]
@@ -143,6 +175,23 @@ def severe_diagnosis_suggestion(order: Sequence[OrderFact]) -> str:
     )
 
 
+def oral_avoided(renal: RenalFunction) -> Iterator[OralAvoided]:
+    yield OralAvoided(
+        reason=f"{renal.measure} {renal.ml_min:g} {renal.unit} (below "
+        f"{AVOID_ORAL_BELOW_ML_MIN} mL/min)",
+        contraindicated=False,
+    )
+
+
+def oral_avoided_by_diagnosis() -> Iterator[OralAvoided]:
+    low, high = CKD_STAGE_4_GFR_ML_MIN
+    yield OralAvoided(
+        reason=f"CKD stage 4 on the problem list (a GFR of {low}–{high} mL/min; no CrCl/eGFR "
+        "given)",
+        contraindicated=False,
+    )
+
+
 def unknown_clearance_message(f: Sequence[Finding]) -> str:
     return (
         f"Renal impairment on the problem list ({diagnoses(f)}) and no creatinine clearance "
@@ -164,6 +213,20 @@ _STARTING_DOSE = "STARTING_DOSE_ABOVE_RECOMMENDED"
 _MISSING_RULE = "missing.renal_function"
 
 RULES = [
+    Derivation(
+        id="renal.oral_avoided",
+        when=(c.renal << _avoid_oral_band, c.order << _oral_active),
+        derive=oral_avoided,
+        doc="CrCl/eGFR 15 to < 30 mL/min on an oral order: oral baclofen is to be avoided, "
+        "which the oral dose advice beside it must not contradict.",
+    ),
+    Derivation(
+        id="renal.oral_avoided_by_diagnosis",
+        when=(c.f << SEVERE_DIAGNOSIS, c.order << _oral_active, c.patient << NO_RENAL_VALUE),
+        derive=oral_avoided_by_diagnosis,
+        doc="No CrCl/eGFR given and CKD stage 4 on the problem list, on an oral order: the "
+        "same, read from the diagnosis.",
+    ),
     AlertRule(
         id="renal.impairment_moderate",
         code="RENAL_IMPAIRMENT",
@@ -251,21 +314,14 @@ RULES = [
         id="renal.impairment_severe",
         code="RENAL_IMPAIRMENT",
         severity=Severity.WARNING,
-        when=(
-            c.renal
-            << (
-                (m.kind == "renal_function")
-                & (m.ml_min >= END_STAGE_ML_MIN)
-                & (m.ml_min < AVOID_ORAL_BELOW_ML_MIN)
-            ),
-            c.order << _oral_active,
-        ),
+        when=(c.renal << _avoid_oral_band, c.order << _oral_active),
         message="{renal.measure} {renal.ml_min:g} {renal.unit} is below {limit} mL/min: oral "
         "baclofen should be avoided.",
         suggestion=_AVOID + "{if order.action != start}" + _NOT_ABRUPTLY + "{end}",
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},
         evidence=("renal.measure", "renal.ml_min"),
         supersedes=(_STARTING_DOSE,),
+        supersedes_rules=ELDERLY_ADVICE_RULES,
         withholds=("suggested_regimen",),
         source=RENAL_SEVERE_SOURCE,
         description="CrCl/eGFR 15 to < 30 mL/min: avoid oral baclofen (no oral regimen suggested).",
@@ -285,7 +341,7 @@ RULES = [
         params={"limit": AVOID_ORAL_BELOW_ML_MIN},
         aggregate=True,
         supersedes=(_STARTING_DOSE,),
-        supersedes_rules=(_MISSING_RULE,),
+        supersedes_rules=(_MISSING_RULE, *ELDERLY_ADVICE_RULES),
         withholds=("suggested_regimen",),
         source=RENAL_SEVERE_DIAGNOSIS_SOURCE,
         description="No CrCl/eGFR given and CKD stage 4 (N18.4, SNOMED CT 431857002) or severe "

@@ -276,6 +276,15 @@ class TitrationNext(Fact, kind="titration_next"):
     due: str | None = None
 
 
+class OralAvoided(Fact, kind="oral_avoided"):
+    """Oral baclofen is to be avoided (CrCl/eGFR 15 to < 30 mL/min, or CKD stage 4 with no
+    value: rules/renal.py) or contraindicated (terminal renal failure:
+    rules/contraindications.py): the oral dose advice beside it names no oral target."""
+
+    reason: str  # what puts the patient there, as the advice quotes it
+    contraindicated: bool
+
+
 class CutFloor(Fact, kind="cut_floor"):
     """The least an oral daily dose may be cut to in one step (rules/oral/discontinuation.py)."""
 
@@ -508,6 +517,7 @@ KINDS: tuple[type[Fact], ...] = (
     DailyCeiling,
     ChildStart,
     TitrationNext,
+    OralAvoided,
     CutFloor,
     RegimenLimit,
     SuggestedRegimen,

@@ -11,6 +11,10 @@ last change, Then TITRATION_TOO_FAST (warning): keep the current dose until the 
 due, then at most +15 mg/day.
 When a child's daily dose is raised sooner than 7 days after the last change, Then the same
 warning: keep the current dose until the week is over.
+When either is raised where oral baclofen is to be avoided (CrCl/eGFR 15 to < 30 mL/min, CKD
+stage 4 with no value: rules/renal.py) or contraindicated (terminal renal failure:
+rules/contraindications.py), Then the same warning and message, but the suggestion advises no
+further step: keep at most the dose before the step, and seek specialist review.
 When a dose change gives no previous regimen (or no dose or frequency in it), or no date of the
 last change, Then MISSING_DATA names the field: the step or the interval could not be checked.
 """
@@ -22,7 +26,8 @@ from datetime import date, timedelta
 
 from engine import AlertRule, Derivation, Severity, c, m
 from rules.oral.caps import MAX_MG_DAY_ADULT
-from rules.sources import ADULT_SMPC, PAED_SMPC, Passage
+from rules.renal import AVOID_ORAL_ADVICE_NOTE, AVOID_ORAL_EXCERPT, ORAL_AVOIDED
+from rules.sources import ADULT_SMPC, CONSUMER_GUIDE, PAED_SMPC, Passage
 from rules.vocabulary import DoseStep, TitrationNext
 
 STEP_MAX_MG_DAY_ADULT = 15  # 001: 5 mg three times daily more every three days
@@ -42,6 +47,18 @@ TITRATION_CHILD_SOURCE = Passage(
     "The dosage should be raised cautiously, at about 1 week intervals, until it becomes "
     "sufficient for the child's individual requirements.",
     note="'About 1 week' is read as at least 7 days. 003 (secondary) titrates over 10-12 weeks.",
+)
+
+TITRATION_AVOID_ORAL_SOURCE = Passage(
+    CONSUMER_GUIDE,
+    AVOID_ORAL_EXCERPT,
+    note=AVOID_ORAL_ADVICE_NOTE
+    + "The step was still too fast (001, primary: steps of 15 mg/day every three days for "
+    "adults; 000, primary: about weekly for children), so TITRATION_TOO_FAST keeps its "
+    "message; its suggestion no longer gives the next step and its date, since there is to be "
+    "no next oral step: keep at most the dose before the step, and seek specialist review. "
+    "000/001 give the regime without regard to renal function, so they do not contradict 004 "
+    "here; 002 (secondary) asks for 'a more cautious approach' in renal impairment.",
 )
 
 
@@ -90,6 +107,25 @@ _CHILD_TOO_SOON = (
     c.band << _child,
     c.step << (_increase & (m.days_since_change < STEP_MIN_DAYS_CHILD)),
 )
+# The message states what the step broke; the variants where oral baclofen is to be avoided keep
+# it and change only the advice.
+_ADULT_MESSAGE = (
+    "Dose raised from {step.from_mg:g} to {step.to_mg:g} mg/day: {if next.too_large}"
+    "a step of +{step.increase_mg:g} mg/day exceeds {max_step:g} mg/day{if next.too_soon} "
+    "and {end}{end}{if next.too_soon}{step.days_since_change} "
+    "day{if step.days_since_change != 1}s{end} after the last change "
+    "is sooner than {min_days} days{end}."
+)
+_CHILD_MESSAGE = (
+    "Dose raised from {step.from_mg:g} to {step.to_mg:g} mg/day: "
+    "{step.days_since_change} day{if step.days_since_change != 1}s{end} after the last change "
+    "is sooner than {min_days} days."
+)
+_AVOID_ORAL_ADVICE = (
+    "Do not raise oral baclofen: with {avoid.reason} it is {if avoid.contraindicated}"
+    "contraindicated{else}to be avoided{end} (see the renal alert). Keep at most "
+    "{step.from_mg:g} mg/day, the dose before this step, and seek specialist review."
+)
 _change = (m.kind == "order") & (m.action == "change") & ((m.route == "oral") | -m.route)
 
 RULES = [
@@ -117,11 +153,7 @@ RULES = [
         code="TITRATION_TOO_FAST",
         severity=Severity.WARNING,
         when=(*_ADULT_TOO_FAST, c.next << (m.kind == "titration_next")),
-        message="Dose raised from {step.from_mg:g} to {step.to_mg:g} mg/day: {if next.too_large}"
-        "a step of +{step.increase_mg:g} mg/day exceeds {max_step:g} mg/day{if next.too_soon} "
-        "and {end}{end}{if next.too_soon}{step.days_since_change} "
-        "day{if step.days_since_change != 1}s{end} after the last change "
-        "is sooner than {min_days} days{end}.",
+        message=_ADULT_MESSAGE,
         suggestion="{if next.too_soon}Keep {step.from_mg:g} mg/day until {next.due} ({min_days} "
         "days after the last change on {step.since}), then increase by at most {max_step:g} "
         "mg/day (to at most {next.max_to_mg:g} mg/day).{else}Increase by at most {max_step:g} "
@@ -137,19 +169,54 @@ RULES = [
         description="Adult step-up above 15 mg/day or sooner than 3 days after the last change.",
     ),
     AlertRule(
+        id="oral_dose.titration_adult_avoid_oral",
+        code="TITRATION_TOO_FAST",
+        severity=Severity.WARNING,
+        when=(*_ADULT_TOO_FAST, c.next << (m.kind == "titration_next"), c.avoid << ORAL_AVOIDED),
+        message=_ADULT_MESSAGE,
+        suggestion=_AVOID_ORAL_ADVICE,
+        params={"max_step": STEP_MAX_MG_DAY_ADULT, "min_days": STEP_MIN_DAYS_ADULT},
+        evidence=(
+            "step.* -reduction_fraction",
+            "max_step_mg_day=max_step",
+            "min_days_between_steps=min_days",
+            "oral_avoided=avoid.reason",
+        ),
+        supersedes_rules=("oral_dose.titration_adult",),
+        source=TITRATION_AVOID_ORAL_SOURCE,
+        description="Adult step-up too large or too soon where oral baclofen is to be avoided "
+        "(CrCl/eGFR < 30 mL/min, CKD stage 4) or contraindicated: no further step is advised.",
+    ),
+    AlertRule(
         id="oral_dose.titration_child",
         code="TITRATION_TOO_FAST",
         severity=Severity.WARNING,
         when=(*_CHILD_TOO_SOON, c.next << (m.kind == "titration_next")),
-        message="Dose raised from {step.from_mg:g} to {step.to_mg:g} mg/day: "
-        "{step.days_since_change} day{if step.days_since_change != 1}s{end} after the last change "
-        "is sooner than {min_days} days.",
+        message=_CHILD_MESSAGE,
         suggestion="Keep {step.from_mg:g} mg/day until {next.due} ({min_days} days after the "
         "last change on {step.since}), then increase cautiously.",
         params={"min_days": STEP_MIN_DAYS_CHILD},
         evidence=("step.* -reduction_fraction", "min_days_between_steps=min_days"),
         source=TITRATION_CHILD_SOURCE,
         description="Child's dose increased sooner than about a week after the last change.",
+    ),
+    AlertRule(
+        id="oral_dose.titration_child_avoid_oral",
+        code="TITRATION_TOO_FAST",
+        severity=Severity.WARNING,
+        when=(*_CHILD_TOO_SOON, c.next << (m.kind == "titration_next"), c.avoid << ORAL_AVOIDED),
+        message=_CHILD_MESSAGE,
+        suggestion=_AVOID_ORAL_ADVICE,
+        params={"min_days": STEP_MIN_DAYS_CHILD},
+        evidence=(
+            "step.* -reduction_fraction",
+            "min_days_between_steps=min_days",
+            "oral_avoided=avoid.reason",
+        ),
+        supersedes_rules=("oral_dose.titration_child",),
+        source=TITRATION_AVOID_ORAL_SOURCE,
+        description="Child's dose increased sooner than about a week after the last change "
+        "where oral baclofen is to be avoided or contraindicated: no further step is advised.",
     ),
     AlertRule(
         id="missing.previous_regimen",
