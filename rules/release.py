@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:b102c69599a2ce4b4a707744a25374b64af92181258666b56b7c58dd7193ba81"
+FINGERPRINT = "sha256:d3575c3b894a737ce8d16cdf91773aaccc8d3cc6eaa0c329af7917db1112a589"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

@@ -91,7 +91,9 @@ RENAL_START_SOURCE = Passage(
     "start, and no corrected regimen is offered, since about 5 mg/day does not divide into "
     "001's three doses of a tablet and is titrated from there individually. 001 (primary) "
     "starts every adult at 15 mg/day and says nothing of renal function, so it does not "
-    "contradict 004 here; the lower renal start is the 'more cautious approach' 002 asks for.",
+    "contradict 004 here; the lower renal start is the 'more cautious approach' 002 asks for. "
+    "From 65 years it replaces the elderly start too (004: 'Start with 5 mg once or twice "
+    "daily'), the higher of the two.",
 )
 RENAL_SEVERE_SOURCE = Passage(
     CONSUMER_GUIDE,
@@ -288,8 +290,10 @@ RULES = [
         params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
         evidence=("renal.measure", "renal.ml_min", "daily_mg=dose.mg", "advised_mg_day=start"),
         supersedes=(_STARTING_DOSE,),
-        # The same advice without the child's dose, which an adult's answer had quoted too.
-        supersedes_rules=("renal.impairment_moderate_start",),
+        # The same advice without the child's dose, which an adult's answer had quoted too;
+        # and the one start on the answer: from 65 years the elderly start (5 mg once or
+        # twice daily) came beside it.
+        supersedes_rules=("renal.impairment_moderate_start", "oral_dose.elderly_start_above_10"),
         withholds=("suggested_regimen",),
         source=RENAL_START_SOURCE,
         description="The same for an adult (18 years or more): the advice without a child's dose.",
