@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 VERSION = "2.3.0"
-FINGERPRINT = "sha256:d3575c3b894a737ce8d16cdf91773aaccc8d3cc6eaa0c329af7917db1112a589"
+FINGERPRINT = "sha256:1789f66457822b2090e9917865a37e9e7aae6f3f5abe654c1fc95c645e3dd4de"
 
 RULES_DIR = Path(__file__).resolve().parent
 # Not knowledge: running a check, this record, the renderers. The input contract (case.py)

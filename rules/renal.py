@@ -211,6 +211,16 @@ def unknown_clearance_evidence(f: Sequence[Finding]) -> dict[str, object]:
     }
 
 
+_MODERATE_MESSAGE = (
+    "{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
+    "mg/day (advised: about {start} mg/day): baclofen accumulates."
+)
+# A new course at 30-50 above the renal start: the renal start is its start advice.
+_MODERATE_START = (
+    c.renal << _moderate,
+    c.order << (_oral_active & (m.action == "start")),
+    c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
+)
 _STARTING_DOSE = "STARTING_DOSE_ABOVE_RECOMMENDED"
 _MISSING_RULE = "missing.renal_function"
 
@@ -238,8 +248,7 @@ RULES = [
             c.order << (_oral_active & (m.action != "start")),
             c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
         ),
-        message="{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
-        "mg/day (advised: about {start} mg/day): baclofen accumulates.",
+        message=_MODERATE_MESSAGE,
         suggestion="Check that {dose.mg:g} mg/day was reached by cautious titration at this "
         "renal function; reduce toward {start} mg/day if sedation, confusion or weakness "
         "appear.",
@@ -254,13 +263,8 @@ RULES = [
         id="renal.impairment_moderate_start",
         code="RENAL_IMPAIRMENT",
         severity=Severity.WARNING,
-        when=(
-            c.renal << _moderate,
-            c.order << (_oral_active & (m.action == "start")),
-            c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
-        ),
-        message="{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
-        "mg/day (advised: about {start} mg/day): baclofen accumulates.",
+        when=_MODERATE_START,
+        message=_MODERATE_MESSAGE,
         suggestion="Start at about {start} mg/day, in place of the usual start (for a small "
         "child less: about 0.3 mg/kg/day), and increase cautiously, watching for sedation, "
         "confusion and weakness.",
@@ -277,14 +281,8 @@ RULES = [
         id="renal.impairment_moderate_start_adult",
         code="RENAL_IMPAIRMENT",
         severity=Severity.WARNING,
-        when=(
-            c.renal << _moderate,
-            c.order << (_oral_active & (m.action == "start")),
-            c.dose << ((m.kind == "daily_dose") & (m.mg > RENAL_START_MG_DAY)),
-            c.band << ((m.kind == "age_band") & (m.band == "adult")),
-        ),
-        message="{renal.measure} {renal.ml_min:g} {renal.unit} (30–{limit} mL/min) and {dose.mg:g} "
-        "mg/day (advised: about {start} mg/day): baclofen accumulates.",
+        when=(*_MODERATE_START, c.band << ((m.kind == "age_band") & (m.band == "adult"))),
+        message=_MODERATE_MESSAGE,
         suggestion="Start at about {start} mg/day, in place of the usual start, and increase "
         "cautiously, watching for sedation, confusion and weakness.",
         params={"limit": RENAL_IMPAIRMENT_UP_TO_ML_MIN, "start": RENAL_START_MG_DAY},
