@@ -53,6 +53,18 @@ def json_depth(body: bytes) -> int:
     return int(max(map(sub, accumulate(brackets.translate(_DELTA)), count(1))))
 
 
+def shape_problem(body: bytes, max_depth: int = MAX_DEPTH) -> str | None:
+    """Why a JSON text is too costly to parse (too many containers, or nested past the
+    parser's recursion), or None. Counting brackets is a C pass; only bodies with many of
+    them are measured."""
+    containers = body.count(b"[") + body.count(b"{")
+    if containers > MAX_CONTAINERS:
+        return f"more than {MAX_CONTAINERS:,} arrays and objects"
+    if containers > max_depth and json_depth(body) > max_depth:
+        return f"JSON nested deeper than {max_depth} levels"
+    return None
+
+
 def _native(error: str, message: str, problem: str) -> dict[str, Any]:
     return {"error": error, "message": message, "errors": [{"field": "body", "problem": problem}]}
 
@@ -110,13 +122,9 @@ class RequestLimits:
         except UnicodeDecodeError as exc:
             await self._reject(scope, send, f"not UTF-8 (byte {exc.start})")
             return
-        # Counting brackets is a C pass; only bodies with many of them are measured.
-        containers = body.count(b"[") + body.count(b"{")
-        if containers > MAX_CONTAINERS:
-            await self._reject(scope, send, f"more than {MAX_CONTAINERS:,} arrays and objects")
-            return
-        if containers > self.max_depth and json_depth(body) > self.max_depth:
-            await self._reject(scope, send, f"JSON nested deeper than {self.max_depth} levels")
+        problem = shape_problem(body, self.max_depth)
+        if problem:
+            await self._reject(scope, send, problem)
             return
 
         replayed = False

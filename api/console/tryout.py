@@ -24,7 +24,7 @@ from api.cds_hooks.settings import CdsSettings
 from api.console import graph
 from api.console.catalogue import catalogue
 from api.errors import validation_items
-from api.limits import MAX_CONTAINERS, MAX_DEPTH, json_depth
+from api.limits import shape_problem
 from api.models import SafetyCheckResponse
 from engine import EngineError
 from rules.case import WITHDRAWAL_SIGNS, SafetyCheckRequest
@@ -253,11 +253,9 @@ def loads(text: str) -> Any:
     arrives URL-encoded, so those limits never saw its brackets, and nesting deep enough
     to exhaust the parser's recursion gave a 500."""
     raw = text.encode("utf-8", "surrogatepass")
-    containers = raw.count(b"[") + raw.count(b"{")
-    if containers > MAX_CONTAINERS:
-        raise FormProblem("json", f"more than {MAX_CONTAINERS:,} arrays and objects")
-    if containers > MAX_DEPTH and json_depth(raw) > MAX_DEPTH:
-        raise FormProblem("json", f"JSON nested deeper than {MAX_DEPTH} levels")
+    problem = shape_problem(raw)
+    if problem:
+        raise FormProblem("json", problem)
     try:
         return strict_json.loads(raw)
     except strict_json.DuplicateKeys as exc:
